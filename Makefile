@@ -1,0 +1,39 @@
+# Every target sets up .venv on first use, so each works as the only command
+# on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+STAMP   = $(VENV)/.installed
+APP    ?= examples/hello.py
+
+.PHONY: run test lint bench bench-full browser clean
+
+$(STAMP): pyproject.toml setup.cfg
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,markdown,bench]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m stgo run $(APP)
+
+# Browser tests need Debian's Chromium; scripts/ensure-chromium installs it
+# when we are root and it is missing, and otherwise says what to do.
+browser:
+	@sh scripts/ensure-chromium
+
+test: $(STAMP) browser
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check stgo tests bench examples
+	$(VENV)/bin/mypy --strict stgo
+
+bench: $(STAMP) browser
+	$(PY) -m bench --quick
+
+bench-full: $(STAMP) browser
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,278 @@
+"""The App: global widgets, hooks, configuration, and the WSGI callable."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConfigurationError, WidgetError
+from .hub import Batch, Hub
+from .manager import SessionManager
+from .session import Session
+from .widgets.base import Widget
+from .widgets.layout import Container, Factory
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+__all__ = ["App", "Sidebar"]
+
+log = logging.getLogger("stgo")
+
+StartHook = Callable[[Session], None]
+EndHook = Callable[[Session, str], None]
+EventHook = Callable[[Session, Widget, str, Any], None]
+
+
+class Sidebar(Container):
+    """The App's sidebar: a container drawn in the left column."""
+
+    kind = "sidebar"
+    is_sidebar = True
+
+
+class App(Factory):
+    """A stgo application: build its page with the factory methods, then serve it.
+
+    Widgets added to the App are *global*: every session sees the same object,
+    and a change to one is pushed to everybody.  Widgets added to a session
+    (``session.text(...)`` or :meth:`add_widget_to_session`) are private.
+
+    :param title: the browser tab's title.
+    :param session_timeout: seconds of inactivity before a session expires (300).
+    :param cleanup_interval: seconds between expiry passes (60).
+    :param allowed_origins: extra origins (``"https://example.com"``) allowed
+        to open WebSockets; the page's own origin is always allowed.
+    :param max_message_size: largest client message in bytes (1 MiB); a bigger
+        one closes the connection with 1009.
+    :param ping_interval: seconds between WebSocket pings (20); a client that
+        misses a pong is dropped.
+    :param send_timeout: seconds a write to one client may block (10) before
+        that client is dropped.
+    :param max_queued: messages that may wait for one slow client (1000).
+    :param trust_proxy: believe ``X-Forwarded-Proto`` / ``X-Forwarded-Host``
+        (only behind a proxy you run).
+    :param strict_idle: an open tab does not keep its session alive.
+    :param session_max_age: absolute session lifetime in seconds; ``None`` (default)
+        for none.
+    :param clock: epoch-seconds clock, injectable for tests.
+    """
+
+    def __init__(
+        self,
+        title: str = "stgo",
+        *,
+        session_timeout: float = 300.0,
+        cleanup_interval: float = 60.0,
+        allowed_origins: Iterable[str] = (),
+        max_message_size: int = 1 << 20,
+        ping_interval: float = 20.0,
+        send_timeout: float = 10.0,
+        max_queued: int = 1000,
+        trust_proxy: bool = False,
+        strict_idle: bool = False,
+        session_max_age: float | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if max_message_size < 1024:
+            raise ConfigurationError("max_message_size must be at least 1024 bytes")
+        if not ping_interval > 0:
+            raise ConfigurationError("ping_interval must be > 0 seconds")
+        self.page_title = title
+        self.allowed_origins = frozenset(o.rstrip("/") for o in allowed_origins)
+        self.max_message_size = max_message_size
+        self.ping_interval = ping_interval
+        self.send_timeout = send_timeout
+        self.max_queued = max_queued
+        self.trust_proxy = trust_proxy
+        #: The App's :class:`~stgo.manager.SessionManager`.
+        self.sessions = SessionManager(
+            session_timeout, cleanup_interval, clock=clock,
+            strict_idle=strict_idle, session_max_age=session_max_age,
+        )
+        #: Connections and pushes.
+        self.hub = Hub(self)
+        self._lock = threading.RLock()
+        self._widgets: list[Widget] = []
+        self._start_hooks: list[StartHook] = []
+        self._end_hooks: list[EndHook] = []
+        self._event_hooks: list[EventHook] = []
+        self.sidebar = Sidebar()
+        self.sidebar.attach(None, self.hub.global_changed)
+        self.sessions.on_session_start(self._session_started)
+        self.sessions.on_session_end(self._session_ended)
+        from .http import Endpoints
+
+        self._endpoints = Endpoints(self)
+
+    def __repr__(self) -> str:
+        return f"<App {self.page_title!r} sessions={len(self.sessions)}>"
+
+    # -- WSGI ----------------------------------------------------------------------------
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """WSGI entry point; forwards to :meth:`wsgi_app` so middleware can wrap that."""
+        return self.wsgi_app(environ, start_response)
+
+    def wsgi_app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """The actual WSGI application (wrap this one with middleware)."""
+        return self._endpoints(environ, start_response)
+
+    # -- global widgets ------------------------------------------------------------------------
+
+    def add_widget(self, widget: Widget) -> Widget:
+        """Add a global widget at the end of everybody's page."""
+        with self._lock:
+            if any(w is widget for w in self._widgets):
+                return widget
+            widget.attach(None, self.hub.global_changed)
+            self._widgets.append(widget)
+        self.hub.global_changed(widget, "insert")
+        return widget
+
+    def _add(self, widget: Widget) -> Widget:
+        return self.add_widget(widget)
+
+    def remove_widget(self, widget: Widget | str) -> bool:
+        """Remove a global widget (object or key) from everybody's page."""
+        target = self.get_widget(widget) if isinstance(widget, str) else widget
+        if target is None:
+            return False
+        if target.parent is not None:
+            return target.parent.remove_child(target)
+        with self._lock:
+            if not any(w is target for w in self._widgets):
+                return False
+            self._widgets.remove(target)
+        self.hub.global_changed(target, "remove")
+        target.detach()
+        return True
+
+    def clear_widgets(self) -> None:
+        """Remove every global widget (the sidebar stays, emptied)."""
+        for widget in self.widgets:
+            self.remove_widget(widget)
+        self.sidebar.clear()
+
+    @property
+    def widgets(self) -> list[Widget]:
+        """A copy of the top-level global widgets, in page order."""
+        with self._lock:
+            return list(self._widgets)
+
+    def global_widgets(self) -> list[Widget]:
+        """Top-level global widgets, sidebar included (for the hub)."""
+        return [*self.widgets, self.sidebar]
+
+    def get_widget(self, key: str) -> Widget | None:
+        """The global widget with *key* (or ID), anywhere in the tree, or ``None``."""
+        for top in self.global_widgets():
+            for w in top.walk():
+                if key in (w.key, w.id):
+                    return w
+        return None
+
+    def widget(self, key: str) -> Widget:
+        """The global widget with *key*; raise KeyError if none."""
+        found = self.get_widget(key)
+        if found is None:
+            raise KeyError(f"no global widget with key {key!r}")
+        return found
+
+    def add_widget_to_session(self, session_id: str | Session, widget: Widget) -> Widget:
+        """Add *widget* to one session's private page.
+
+        :raises WidgetError: no live session has that ID.
+        """
+        session = session_id if isinstance(session_id, Session) else self.sessions.get(session_id)
+        if session is None or session.ended:
+            raise WidgetError("no live session with that ID")
+        return session.add_widget(widget)
+
+    def find_widget(self, session: Session, widget_id: str) -> Widget | None:
+        """The widget with DOM *widget_id* that *session* can see, or ``None``."""
+        for top in [*self.global_widgets(), *session.widgets]:
+            for w in top.walk():
+                if w.id == widget_id:
+                    return w
+        return None
+
+    def render_roots(self, session: Session) -> dict[str, str]:
+        """HTML of each page root for *session*."""
+        sidebar = self.sidebar.render(session) if self.sidebar.children else ""
+        return {
+            "global": "".join(w.render(session) for w in self.widgets),
+            "sidebar": sidebar,
+            "session": "".join(w.render(session) for w in session.widgets),
+        }
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[Batch]:
+        """Group changes made in the block (say, in a background thread) into one push."""
+        with self.hub.batch() as b:
+            yield b
+
+    # -- hooks -------------------------------------------------------------------------------
+
+    def on_session_start(self, fn: StartHook) -> StartHook:
+        """Register ``fn(session)``, run once per new session; usable as a decorator."""
+        self._start_hooks.append(fn)
+        return fn
+
+    def on_session_end(self, fn: EndHook) -> EndHook:
+        """Register ``fn(session, reason)``, run once when a session ends."""
+        self._end_hooks.append(fn)
+        return fn
+
+    def on_event(self, fn: EventHook) -> EventHook:
+        """Register ``fn(session, widget, event, value)``, run before every widget handler."""
+        self._event_hooks.append(fn)
+        return fn
+
+    def _session_started(self, session: Session) -> None:
+        session._bind(self.hub)
+        with self.hub.batch():
+            for hook in list(self._start_hooks):
+                self._call_hook(hook, session)
+
+    def _session_ended(self, session: Session, reason: str) -> None:
+        if reason == "shutdown":
+            for conn in self.hub.connections(session):
+                conn.close(1001, "server shutdown")
+        else:
+            self.hub.expire(session)
+        for hook in list(self._end_hooks):
+            self._call_hook(hook, session, reason)
+        session._bind(None)
+
+    def _call_hook(self, hook: Callable[..., None], *args: Any) -> None:
+        try:
+            hook(*args)
+        except Exception:
+            log.exception("hook %s raised", getattr(hook, "__qualname__", hook))
+
+    def event_hooks(self) -> list[EventHook]:
+        """The ``on_event`` hooks (a copy)."""
+        return list(self._event_hooks)
+
+    # -- running -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start background work (the cleanup thread).  Servers call this for you."""
+        self.sessions.start()
+
+    def stop(self) -> None:
+        """Stop: close every connection (1001), end every session with reason
+        ``"shutdown"``, and join the cleanup thread."""
+        self.hub.close_all()
+        self.sessions.stop()
+
+    def run(self, host: str = "127.0.0.1", port: int = 8501, **kwargs: Any) -> None:
+        """Serve with the built-in threaded server until SIGINT/SIGTERM."""
+        from .server import serve
+
+        serve(self, host=host, port=port, **kwargs)

@@ -1,0 +1,109 @@
+"""``python -m stgo run FILE``: load an app file and serve it."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import runpy
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from .app import App
+from .errors import AppLoadError
+
+__all__ = ["main", "load_app"]
+
+EXIT_USAGE = 2
+
+
+def load_app(path: str | os.PathLike[str]) -> App:
+    """Run the file at *path* and return the :class:`App` it made.
+
+    The variable ``app`` wins; otherwise the only App among its globals.
+
+    :raises AppLoadError: the file is missing, does not compile, raises, or
+        makes no App; the message says which and where.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise AppLoadError(f"no such file: {str(path)!r}")
+    directory = str(file.resolve().parent)
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    try:
+        namespace = runpy.run_path(str(file), run_name="__stgo_app__")
+    except SyntaxError as exc:
+        where = f"{exc.filename}, line {exc.lineno}"
+        raise AppLoadError(f"syntax error in {where}: {exc.msg}") from None
+    except Exception as exc:
+        detail = "".join(traceback.format_exception(exc)[-3:]).rstrip()
+        raise AppLoadError(f"{file} raised while loading:\n{detail}") from None
+    candidate = namespace.get("app")
+    if isinstance(candidate, App):
+        return candidate
+    apps = [v for v in namespace.values() if isinstance(v, App)]
+    if len(apps) == 1:
+        return apps[0]
+    if not apps:
+        raise AppLoadError(f"{file} makes no stgo.App: add `app = stgo.App(title=...)`")
+    raise AppLoadError(f"{file} makes {len(apps)} Apps: name the one to serve `app`")
+
+
+def _env_float(name: str) -> float | None:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise AppLoadError(f"{name} must be a number of seconds, got {raw!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m stgo", description="Serve a stgo app.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="serve an app file")
+    run.add_argument("file", help="the Python file that creates the stgo.App")
+    run.add_argument("--host", help="interface to listen on (default 127.0.0.1; env STGO_HOST)")
+    run.add_argument("--port", type=int,
+                     help="port; 0 picks a free one (default 8501; env STGO_PORT)")
+    run.add_argument("--session-timeout", type=float, metavar="S",
+                     help="idle seconds before a session expires (env STGO_SESSION_TIMEOUT)")
+    run.add_argument("--cleanup-interval", type=float, metavar="S",
+                     help="seconds between expiry passes (env STGO_CLEANUP_INTERVAL)")
+    run.add_argument("--reload", action="store_true", help="restart when a source file changes")
+    run.add_argument("--log-level", default=os.environ.get("STGO_LOG_LEVEL", "INFO"),
+                     help="logging level (default INFO)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        app = load_app(args.file)
+        host = args.host or os.environ.get("STGO_HOST") or "127.0.0.1"
+        port_raw = args.port if args.port is not None else os.environ.get("STGO_PORT", "8501")
+        try:
+            port = int(port_raw)
+        except ValueError:
+            raise AppLoadError(f"STGO_PORT must be a port number, got {port_raw!r}") from None
+        timeout = args.session_timeout or _env_float("STGO_SESSION_TIMEOUT")
+        interval = args.cleanup_interval or _env_float("STGO_CLEANUP_INTERVAL")
+        if timeout is not None:
+            app.sessions.session_timeout = timeout
+        if interval is not None:
+            app.sessions.cleanup_interval = interval
+    except (AppLoadError, ValueError) as exc:
+        print(f"stgo: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        app.run(host=host, port=port, reload=args.reload)
+    except OSError as exc:
+        print(f"stgo: error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return 0

@@ -1,0 +1,82 @@
+"""From a client frame to the widget's handlers, in the right session."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from . import protocol
+from .errors import ProtocolError
+from .ids import redact
+from .session import Session
+from .widgets.base import InputWidget
+from .ws import Connection
+
+if TYPE_CHECKING:
+    from .app import App
+
+__all__ = ["Dispatcher"]
+
+log = logging.getLogger("stgo")
+
+
+class Dispatcher:
+    """Handles the frames of one connection.
+
+    Each event is queued on its session's :class:`~stgo.serial.SerialQueue`,
+    so a session's events run one at a time in arrival order, whichever tab
+    sent them, while other sessions run in parallel on their own threads.
+    """
+
+    def __init__(self, app: App, session: Session, conn: Connection) -> None:
+        self.app = app
+        self.session = session
+        self.conn = conn
+
+    def __call__(self, raw: str | bytes) -> None:
+        try:
+            msg = protocol.decode(raw)
+        except ProtocolError as exc:
+            self._error(str(exc), None)
+            return
+        if isinstance(msg, protocol.Resync):
+            self.app.hub.full_update(self.session, self.conn)
+            return
+        self.session.events.submit(lambda: self._run(msg))
+
+    def _error(self, message: str, seq: int | None) -> None:
+        self.app.hub.send_error(self.session, message, conn=self.conn, seq=seq)
+
+    def _run(self, event: protocol.ClientEvent) -> None:
+        session, app = self.session, self.app
+        if session.ended:
+            return
+        widget = app.find_widget(session, event.widget)
+        if widget is None:
+            self._error(f"unknown widget {event.widget!r}", event.seq)
+            return
+        try:
+            value = widget.coerce(event.event, event.value)
+        except ProtocolError as exc:
+            self._error(str(exc), event.seq)
+            return
+        session.touch()
+        with app.hub.batch(origin=session, conn=self.conn, ack=event.seq):
+            if isinstance(widget, InputWidget):
+                widget.apply(session, value)
+            for hook in app.event_hooks():
+                if not self._call(hook, event.seq, session, widget, event.event, value):
+                    return
+            for handler in widget.handlers(event.event):
+                if not self._call(handler, event.seq, session, event.event, value):
+                    return
+
+    def _call(self, fn: object, seq: int | None, *args: object) -> bool:
+        try:
+            fn(*args)  # type: ignore[operator]
+        except Exception as exc:
+            name = getattr(fn, "__qualname__", repr(fn))
+            log.exception("callback %s raised in session %s", name, redact(self.session.id))
+            self._error(f"{name} raised {type(exc).__name__}: {exc}", seq)
+            return False
+        return True

@@ -1,0 +1,25 @@
+"""The exception tree: everything stgo raises on purpose is a :class:`StgoError`."""
+
+from __future__ import annotations
+
+__all__ = ["StgoError", "ConfigurationError", "AppLoadError", "ProtocolError", "WidgetError"]
+
+
+class StgoError(Exception):
+    """Base of every error stgo raises on purpose."""
+
+
+class ConfigurationError(StgoError, ValueError):
+    """A setting is out of range or of the wrong type; the message says the fix."""
+
+
+class AppLoadError(StgoError):
+    """An app file could not be loaded (missing, broken, or without an App)."""
+
+
+class ProtocolError(StgoError, ValueError):
+    """A client message is malformed; the message is safe to send back."""
+
+
+class WidgetError(StgoError):
+    """A widget was misused (duplicate key, wrong owner, bad value)."""

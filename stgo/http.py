@@ -1,0 +1,204 @@
+"""HTTP endpoints: the page (and its cookie), /health, /static, and the /ws upgrade."""
+
+from __future__ import annotations
+
+import json
+import logging
+import mimetypes
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from werkzeug.wrappers import Request, Response
+
+from . import __version__
+from .dispatch import Dispatcher
+from .ids import is_valid_session_id, redact
+from .page import render_page
+from .session import Session
+from .ws import Connection
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+    from .app import App
+
+__all__ = ["Endpoints", "COOKIE_NAME"]
+
+log = logging.getLogger("stgo")
+
+#: The session cookie's name.
+COOKIE_NAME = "stgo_session"
+
+
+class Endpoints:
+    """Routes a request to the page, health, static files or the WebSocket."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self._static = resources.files("stgo") / "static"
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "") or ""
+        if path == "/ws":
+            return self.websocket(environ, start_response)
+        request = Request(environ)
+        if path == "":
+            # Mounted under a prefix and asked without the trailing slash:
+            # redirect so that the page's relative URLs resolve under the prefix.
+            response = Response(status=308, headers={"Location": request.root_url})
+        elif request.method not in ("GET", "HEAD"):
+            response = Response("method not allowed\n", status=405, headers={"Allow": "GET, HEAD"})
+        elif path == "/":
+            response = self.page(request)
+        elif path == "/health":
+            body = json.dumps({"status": "ok", "sessions": len(self.app.sessions)})
+            response = Response(body, mimetype="application/json")
+            response.headers["Cache-Control"] = "no-store"
+        elif path.startswith("/static/"):
+            response = self.static(path[len("/static/"):])
+        else:
+            response = Response("not found\n", status=404, mimetype="text/plain")
+        return response(environ, start_response)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _is_https(self, request: Request) -> bool:
+        if self.app.trust_proxy:
+            proto = request.headers.get("X-Forwarded-Proto", "")
+            if proto:
+                return proto.split(",")[0].strip().lower() == "https"
+        return request.scheme == "https"
+
+    def _origin(self, request: Request) -> str:
+        host = request.host
+        if self.app.trust_proxy:
+            host = request.headers.get("X-Forwarded-Host", host).split(",")[0].strip()
+        return f"{'https' if self._is_https(request) else 'http'}://{host}"
+
+    def _cookie_path(self, request: Request) -> str:
+        return (request.script_root or "") + "/"
+
+    # -- the page -----------------------------------------------------------------------------
+
+    def current_session(self, request: Request) -> Session | None:
+        """The live session named by the request's cookie, if any."""
+        return self.app.sessions.get(request.cookies.get(COOKIE_NAME))
+
+    def page(self, request: Request) -> Response:
+        session = self.current_session(request)
+        fresh = session is None
+        if session is None:
+            claimed = request.cookies.get(COOKIE_NAME)
+            if claimed:
+                why = "malformed" if not is_valid_session_id(claimed) else "unknown or expired"
+                log.info("refused %s session cookie from %s", why, request.remote_addr)
+            session = self.app.sessions.create()
+        session.touch()
+        roots = self.app.render_roots(session)
+        html = render_page(self.app.page_title, roots, session.id, version=__version__)
+        response = Response(html, mimetype="text/html")
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        if fresh or request.cookies.get(COOKIE_NAME) != session.id:
+            self.set_cookie(request, response, session.id)
+        return response
+
+    def set_cookie(self, request: Request, response: Response, session_id: str) -> None:
+        """Issue the session cookie: a browser-session cookie, HttpOnly, Lax."""
+        response.set_cookie(
+            COOKIE_NAME, session_id, path=self._cookie_path(request),
+            httponly=True, samesite="Lax", secure=self._is_https(request),
+        )
+
+    def static(self, name: str) -> Response:
+        parts = name.split("/")
+        if not name or any(p in ("", ".", "..") or "\\" in p for p in parts):
+            return Response("not found\n", status=404, mimetype="text/plain")
+        target = self._static.joinpath(*parts)
+        if not target.is_file():
+            return Response("not found\n", status=404, mimetype="text/plain")
+        mime = mimetypes.guess_type(parts[-1])[0] or "application/octet-stream"
+        response = Response(target.read_bytes(), mimetype=mime)
+        response.headers["Cache-Control"] = "public, max-age=3600"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    # -- the WebSocket ------------------------------------------------------------------------------
+
+    def websocket(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        upgrade = request.headers.get("Upgrade", "").lower()
+        if upgrade != "websocket" or request.method != "GET":
+            response = Response(
+                "this endpoint speaks WebSocket only\n", status=426, mimetype="text/plain",
+                headers={"Upgrade": "websocket", "Connection": "Upgrade"},
+            )
+            return response(environ, start_response)
+        refusal = self._refuse(request)
+        if refusal is not None:
+            log.warning("refused WebSocket from %s: %s", request.remote_addr, refusal)
+            return Response(f"forbidden: {refusal}\n", status=403, mimetype="text/plain")(
+                environ, start_response
+            )
+        session = self.app.sessions.get(request.args.get("session"))
+        assert session is not None
+        self.serve_connection(dict(environ), session)
+        return _finished(environ)
+
+    def _refuse(self, request: Request) -> str | None:
+        origin = request.headers.get("Origin")
+        if origin is not None:
+            origin = origin.rstrip("/")
+            if origin != self._origin(request) and origin not in self.app.allowed_origins:
+                return "origin not allowed"
+        claimed = request.args.get("session", "")
+        if not is_valid_session_id(claimed):
+            return "malformed session"
+        if request.cookies.get(COOKIE_NAME) != claimed:
+            return "session does not match cookie"
+        if self.app.sessions.get(claimed) is None:
+            return "unknown or expired session"
+        return None
+
+    def serve_connection(self, environ: dict[str, Any], session: Session) -> None:
+        """Accept the upgrade and run the connection on this thread until it ends."""
+        app = self.app
+        conn = Connection(
+            environ, max_message_size=app.max_message_size, ping_interval=app.ping_interval,
+            send_timeout=app.send_timeout, max_queued=app.max_queued,
+        )
+        session.attach()
+        app.hub.register(session, conn)
+        log.debug("connection opened for %s", redact(session.id))
+        try:
+            app.hub.full_update(session, conn)
+            conn.serve(Dispatcher(app, session, conn))
+        finally:
+            app.hub.unregister(session, conn)
+            session.detach()
+            if conn.dropped_reason:
+                log.warning("dropped a client of %s: %s", redact(session.id), conn.dropped_reason)
+
+
+def _finished(environ: WSGIEnvironment) -> Iterable[bytes]:
+    """End the WSGI call after a WebSocket without writing an HTTP response.
+
+    The socket now belongs to the WebSocket, which has closed it; each server
+    needs its own way of hearing "nothing more to write".
+    """
+    if "gunicorn.socket" in environ:
+        raise StopIteration()
+    if "werkzeug.socket" in environ:
+        # Werkzeug treats ConnectionError as "client went away": no bytes
+        # after the close frame, no traceback.
+        raise ConnectionError("WebSocket closed")
+    return []
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

@@ -1,0 +1,293 @@
+"""The Hub: who is connected, and pushing changes to them.
+
+Widget and state changes are collected in a :class:`Batch` (one per callback,
+or per ``app.batch()`` block; a change made outside any batch is flushed at
+once).  A flush turns the batch into protocol ops, rendering each changed
+global widget once when no per-session value is involved, and queues one
+message per connection.  Queuing never touches a socket (see
+:class:`~stgo.ws.Connection`), and no session or manager lock is held here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from . import protocol
+from .session import Session
+from .widgets.base import InputWidget, StateReader, Widget
+from .ws import CLOSE_GOING_AWAY, Connection
+
+__all__ = ["Hub", "Batch", "Page"]
+
+log = logging.getLogger("stgo")
+
+
+class Page(Protocol):
+    """What the hub needs from the App to draw a page."""
+
+    def render_roots(self, session: Session) -> dict[str, str]: ...
+
+    def global_widgets(self) -> list[Widget]: ...
+
+    @property
+    def page_title(self) -> str: ...
+
+
+@dataclass
+class Batch:
+    """Changes waiting to be pushed, merged per widget."""
+
+    origin: Session | None = None
+    conn: Connection | None = None
+    ack: int | None = None
+    global_changes: dict[Widget, str] = field(default_factory=dict)
+    session_changes: dict[Session, dict[Widget, str]] = field(default_factory=dict)
+    state_keys: dict[Session, set[str | None]] = field(default_factory=dict)
+
+
+# How a new change combines with one already pending for the same widget.
+def _merge(changes: dict[Widget, str], widget: Widget, change: str) -> None:
+    prev = changes.get(widget)
+    if prev is None:
+        changes[widget] = change
+    elif change == "remove":
+        if prev == "insert":
+            del changes[widget]  # never reached the page
+        else:
+            changes[widget] = "remove"
+    elif change == "insert":
+        changes[widget] = "reinsert" if prev == "remove" else "insert"
+    elif change == "update" and prev == "value":
+        changes[widget] = "update"
+    # otherwise the pending change already redraws enough
+
+
+def _collapse(changes: dict[Widget, str]) -> list[tuple[Widget, str]]:
+    """Drop changes to widgets whose ancestor is redrawn in the same batch."""
+    redrawn = {w for w, c in changes.items() if c in ("insert", "reinsert", "update")}
+    kept = []
+    for widget, change in changes.items():
+        parent = widget.parent
+        while parent is not None and parent not in redrawn:
+            parent = parent.parent
+        if parent is None:
+            kept.append((widget, change))
+    return kept
+
+
+def _ops(
+    widget: Widget, change: str, state: StateReader | None, root: str
+) -> list[dict[str, Any]]:
+    if change == "remove":
+        return [protocol.op_remove(widget.id)]
+    if change == "value" and isinstance(widget, InputWidget):
+        return [protocol.op_value(widget.id, widget.client_value(state))]
+    html = widget.render(state)
+    if change == "update":
+        return [protocol.op_update(widget.id, html)]
+    parent = widget.parent.id if widget.parent is not None else root
+    ops = [protocol.op_insert(parent, html)]
+    if change == "reinsert":
+        ops.insert(0, protocol.op_remove(widget.id))
+    return ops
+
+
+class Hub:
+    """Connections by session, and the push of changes to them.
+
+    :param page: the App, for full renders and global widget lookups.
+    """
+
+    def __init__(self, page: Page) -> None:
+        self._page = page
+        self._lock = threading.Lock()
+        self._conns: dict[Session, list[Connection]] = {}
+        self._local = threading.local()
+
+    # -- registry ---------------------------------------------------------------------
+
+    def register(self, session: Session, conn: Connection) -> None:
+        """Add *conn* to *session*'s open connections."""
+        with self._lock:
+            self._conns.setdefault(session, []).append(conn)
+
+    def unregister(self, session: Session, conn: Connection) -> None:
+        """Forget *conn*."""
+        with self._lock:
+            conns = self._conns.get(session)
+            if conns and conn in conns:
+                conns.remove(conn)
+                if not conns:
+                    del self._conns[session]
+
+    def connections(self, session: Session | None = None) -> list[Connection]:
+        """Open connections of *session*, or of everybody."""
+        with self._lock:
+            if session is not None:
+                return list(self._conns.get(session, ()))
+            return [c for conns in self._conns.values() for c in conns]
+
+    def _targets(self) -> list[tuple[Session, list[Connection]]]:
+        with self._lock:
+            return [(s, list(c)) for s, c in self._conns.items()]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return sum(len(c) for c in self._conns.values())
+
+    # -- the original Hub API -------------------------------------------------------------
+
+    def send_to_session(self, session: Session, msg: dict[str, Any]) -> int:
+        """Queue *msg* to every tab of *session*; return how many took it."""
+        text = protocol.encode(msg)
+        return sum(c.send(text) for c in self.connections(session))
+
+    def broadcast(self, msg: dict[str, Any]) -> int:
+        """Queue *msg* to every connection; return how many took it."""
+        text = protocol.encode(msg)
+        return sum(c.send(text) for c in self.connections())
+
+    def send_error(self, session: Session, message: str, *, conn: Connection | None = None,
+                   seq: int | None = None) -> None:
+        """Show *message* as an error to *session* (only *conn*, if given)."""
+        text = protocol.encode(protocol.error_message(message, seq))
+        for c in [conn] if conn is not None else self.connections(session):
+            c.send(text)
+
+    def full_update(self, session: Session, conn: Connection | None = None) -> None:
+        """Send *session* (or only *conn*) a full render of its page."""
+        msg = protocol.render_message(self._page.page_title, self._page.render_roots(session))
+        text = protocol.encode(msg)
+        for c in [conn] if conn is not None else self.connections(session):
+            c.send(text)
+
+    def partial_update(self, session: Session, widgets: list[Widget]) -> None:
+        """Redraw just *widgets* on *session*'s page."""
+        ops = [protocol.op_update(w.id, w.render(session)) for w in widgets]
+        self.send_to_session(session, protocol.patch_message(ops))
+
+    def expire(self, session: Session) -> None:
+        """Tell every tab of *session* that it expired, and close them."""
+        text = protocol.encode(protocol.expired_message())
+        with self._lock:
+            conns = self._conns.pop(session, [])
+        for c in conns:
+            c.close(CLOSE_GOING_AWAY, "session expired", final=text)
+
+    def close_all(self, code: int = CLOSE_GOING_AWAY, reason: str = "server shutdown") -> int:
+        """Close every connection (shutdown); return how many."""
+        conns = self.connections()
+        for c in conns:
+            c.close(code, reason)
+        return len(conns)
+
+    # -- batching ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def batch(
+        self, origin: Session | None = None, conn: Connection | None = None, ack: int | None = None
+    ) -> Iterator[Batch]:
+        """Collect every change made on this thread and push them at the end.
+
+        Nested blocks join the outer one.  The flush happens even if the
+        block raises, so that what did change is still shown.
+        """
+        current: Batch | None = getattr(self._local, "batch", None)
+        if current is not None:
+            yield current
+            return
+        current = Batch(origin, conn, ack)
+        self._local.batch = current
+        try:
+            yield current
+        finally:
+            self._local.batch = None
+            self.flush(current)
+
+    def _note(self, record: Callable[[Batch], None]) -> None:
+        current: Batch | None = getattr(self._local, "batch", None)
+        if current is not None:
+            record(current)
+            return
+        single = Batch()
+        record(single)
+        self.flush(single)
+
+    def global_changed(self, widget: Widget, change: str) -> None:
+        """A global widget changed (the App's widgets' notify callback)."""
+        self._note(lambda b: _merge(b.global_changes, widget, change))
+
+    def widget_changed(self, session: Session, widget: Widget, change: str) -> None:
+        """A session widget changed (SessionObserver)."""
+        self._note(lambda b: _merge(b.session_changes.setdefault(session, {}), widget, change))
+
+    def state_changed(self, session: Session, key: str | None) -> None:
+        """A session-state key changed (SessionObserver): inputs bound to it follow."""
+        self._note(lambda b: b.state_keys.setdefault(session, set()).add(key))
+
+    # -- flushing ------------------------------------------------------------------------------
+
+    def flush(self, batch: Batch) -> None:
+        """Turn *batch* into messages and queue them."""
+        global_changes = _collapse(batch.global_changes)
+        shared_ops: list[dict[str, Any]] = []
+        per_session: list[tuple[Widget, str]] = []
+        for widget, change in global_changes:
+            if widget.per_session and change != "remove":
+                per_session.append((widget, change))
+            else:
+                shared_ops.extend(_ops(widget, change, None, self._root_of(widget)))
+        shared_text: str | None = None
+        touched = set(batch.session_changes) | set(batch.state_keys)
+        for session, conns in self._targets():
+            if session.ended:
+                continue
+            own = session in touched
+            ops = shared_ops
+            if per_session or own:
+                ops = shared_ops + self._session_ops(session, batch, per_session)
+            ack = batch.ack if session is batch.origin else None
+            if not ops and ack is None:
+                continue
+            if ops is shared_ops:
+                shared_text = shared_text or protocol.encode(protocol.patch_message(ops))
+                text = shared_text
+            else:
+                text = protocol.encode(protocol.patch_message(ops))
+            for c in conns:
+                if ack is not None and c is batch.conn:
+                    c.send(protocol.encode(protocol.patch_message(ops, ack)))
+                elif ops:
+                    c.send(text)
+
+    def _root_of(self, widget: Widget) -> str:
+        top = widget
+        while top.parent is not None:
+            top = top.parent
+        return "sidebar" if getattr(top, "is_sidebar", False) else "global"
+
+    def _session_ops(
+        self, session: Session, batch: Batch, per_session: list[tuple[Widget, str]]
+    ) -> list[dict[str, Any]]:
+        ops: list[dict[str, Any]] = []
+        for widget, change in per_session:
+            ops.extend(_ops(widget, change, session, self._root_of(widget)))
+        changes = batch.session_changes.get(session)
+        if changes:
+            for widget, change in _collapse(changes):
+                ops.extend(_ops(widget, change, session, "session"))
+        keys = batch.state_keys.get(session)
+        if keys:
+            redrawn = {w for w, _ in per_session} | set(changes or ())
+            candidates = [*self._page.global_widgets(), *session.widgets]
+            for top in candidates:
+                for w in top.walk():
+                    if (isinstance(w, InputWidget) and not w.shared and w not in redrawn
+                            and (None in keys or w.key in keys)):
+                        ops.append(protocol.op_value(w.id, w.client_value(session)))
+        return ops

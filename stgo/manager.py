@@ -1,0 +1,263 @@
+"""The SessionManager: a map of sessions, their lifetimes and the cleanup thread."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Literal
+
+from .errors import ConfigurationError
+from .ids import is_valid_session_id, new_session_id, redact
+from .session import Session
+
+__all__ = ["SessionManager", "EndReason"]
+
+log = logging.getLogger("stgo")
+
+#: Why a session ended.
+EndReason = Literal["timeout", "deleted", "shutdown", "rotated", "max_age"]
+
+StartHook = Callable[[Session], None]
+EndHook = Callable[[Session, str], None]
+
+
+class SessionManager:
+    """Creates, finds, expires and ends sessions.
+
+    The manager's private lock guards only its map; hooks run after it is
+    released, and a session is ended (hooks called) exactly once whatever
+    path ends it.
+
+    :param session_timeout: seconds of inactivity after which a session
+        expires; default 300.
+    :param cleanup_interval: seconds between passes of the cleanup thread;
+        default 60.
+    :param clock: returns the current time in epoch seconds (default
+        :func:`time.time`); inject a fake one to test timeouts without sleeping.
+    :param strict_idle: when true an open connection does not keep a session
+        alive: only events and state changes count as activity.
+    :param session_max_age: absolute lifetime in seconds, whatever the
+        activity; ``None`` (default) means no limit.
+    """
+
+    def __init__(
+        self,
+        session_timeout: float = 300.0,
+        cleanup_interval: float = 60.0,
+        *,
+        clock: Callable[[], float] = time.time,
+        strict_idle: bool = False,
+        session_max_age: float | None = None,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._sessions: dict[str, Session] = {}
+        self.clock = clock
+        self.session_timeout = session_timeout
+        self.cleanup_interval = cleanup_interval
+        self.strict_idle = strict_idle
+        self.session_max_age = session_max_age
+        self._start_hooks: list[StartHook] = []
+        self._end_hooks: list[EndHook] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- configuration --------------------------------------------------------
+
+    @property
+    def session_timeout(self) -> float:
+        """Idle timeout in seconds; may be changed at run time."""
+        return self._session_timeout
+
+    @session_timeout.setter
+    def session_timeout(self, seconds: float) -> None:
+        if not seconds > 0:
+            raise ConfigurationError(f"session_timeout must be > 0 seconds, got {seconds!r}")
+        self._session_timeout = float(seconds)
+
+    @property
+    def cleanup_interval(self) -> float:
+        """Seconds between cleanup passes; may be changed at run time."""
+        return self._cleanup_interval
+
+    @cleanup_interval.setter
+    def cleanup_interval(self, seconds: float) -> None:
+        if not seconds > 0:
+            raise ConfigurationError(f"cleanup_interval must be > 0 seconds, got {seconds!r}")
+        self._cleanup_interval = float(seconds)
+
+    def on_session_start(self, fn: StartHook) -> StartHook:
+        """Register ``fn(session)``, called once for each new session."""
+        self._start_hooks.append(fn)
+        return fn
+
+    def on_session_end(self, fn: EndHook) -> EndHook:
+        """Register ``fn(session, reason)``, called once when a session ends."""
+        self._end_hooks.append(fn)
+        return fn
+
+    # -- the map ----------------------------------------------------------------
+
+    def create(self) -> Session:
+        """Create a session, run the start hooks, and return it."""
+        while True:
+            session = Session(new_session_id(self.clock()), clock=self.clock)
+            with self._lock:
+                if session.id not in self._sessions:  # 192 random bits: never loops
+                    self._sessions[session.id] = session
+                    break
+        log.debug("session %s created", redact(session.id))
+        for hook in list(self._start_hooks):
+            self._call_hook(hook, session)
+        return session
+
+    def get(self, session_id: object) -> Session | None:
+        """Return the live session with *session_id*, or ``None``.
+
+        Never creates.  Malformed IDs are refused before any lookup; an
+        expired session is ended on the spot and ``None`` returned.
+        """
+        if not is_valid_session_id(session_id):
+            return None
+        assert isinstance(session_id, str)
+        with self._lock:
+            session = self._sessions.get(session_id)
+        if session is None:
+            return None
+        reason = self._expiry_reason(session, self.clock())
+        if reason is not None:
+            self._end([session], reason)
+            return None
+        return session
+
+    def __contains__(self, session_id: object) -> bool:
+        return self.get(session_id) is not None
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._sessions)
+
+    def count(self) -> int:
+        """How many sessions are live (same as ``len(manager)``)."""
+        return len(self)
+
+    def ids(self) -> list[str]:
+        """A snapshot of the live session IDs."""
+        with self._lock:
+            return list(self._sessions)
+
+    def sessions(self) -> list[Session]:
+        """A snapshot of the live sessions."""
+        with self._lock:
+            return list(self._sessions.values())
+
+    def delete(self, session_id: str, reason: str = "deleted") -> bool:
+        """End the session with *session_id*; return whether it existed."""
+        return self.delete_many([session_id], reason) == 1
+
+    def delete_many(self, session_ids: Iterable[str], reason: str = "deleted") -> int:
+        """End every listed session; return how many existed."""
+        with self._lock:
+            popped = [self._sessions.pop(sid, None) for sid in session_ids]
+        found = [s for s in popped if s is not None]
+        return self._end(found, reason, already_removed=True)
+
+    def rekey(self, session: Session, new_id: str) -> None:
+        """Move *session* to *new_id* in the map (ID rotation); the old ID dies at once."""
+        with self._lock:
+            if self._sessions.get(session.id) is not session:
+                raise KeyError("session is not live")
+            del self._sessions[session.id]
+            session._id = new_id
+            self._sessions[new_id] = session
+
+    # -- expiry -------------------------------------------------------------------
+
+    def _expiry_reason(self, session: Session, now: float) -> str | None:
+        if session.is_expired(now, self._session_timeout, strict=self.strict_idle):
+            return "timeout"
+        if self.session_max_age is not None and now - session.created_at > self.session_max_age:
+            return "max_age"
+        return None
+
+    def cleanup_expired(self, now: float | None = None) -> int:
+        """End every expired session; return how many.
+
+        The map lock is taken in short slices while collecting, so a
+        concurrent :meth:`get` never waits for a whole pass; hooks run after.
+
+        :param now: the time to judge by, epoch seconds; ``None`` means the clock.
+        """
+        now = self.clock() if now is None else now
+        with self._lock:
+            candidates = list(self._sessions.values())
+        expired: list[tuple[Session, str]] = []
+        for session in candidates:
+            reason = self._expiry_reason(session, now)
+            if reason is not None:
+                expired.append((session, reason))
+        ended = 0
+        for reason in ("timeout", "max_age"):
+            ended += self._end([s for s, r in expired if r == reason], reason)
+        return ended
+
+    def _end(self, sessions: list[Session], reason: str, *, already_removed: bool = False) -> int:
+        if not already_removed:
+            with self._lock:
+                sessions = [s for s in sessions if self._sessions.get(s.id) is s]
+                for s in sessions:
+                    del self._sessions[s.id]
+        ended = 0
+        for session in sessions:
+            if not session._end():
+                continue
+            ended += 1
+            log.debug("session %s ended (%s)", redact(session.id), reason)
+            for hook in list(self._end_hooks):
+                self._call_hook(hook, session, reason)
+            session._release()
+        return ended
+
+    def _call_hook(self, hook: Callable[..., None], *args: object) -> None:
+        try:
+            hook(*args)
+        except Exception:
+            log.exception("session hook %r raised", getattr(hook, "__name__", hook))
+
+    # -- the cleanup thread -----------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the daemon cleanup thread (idempotent)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="stgo-cleanup", daemon=True)
+        self._thread.start()
+
+    def stop(self, *, end_sessions: bool = True, timeout: float | None = 5.0) -> None:
+        """Stop the cleanup thread and join it; then end every session with
+        reason ``"shutdown"`` unless *end_sessions* is false.
+
+        :param timeout: seconds to wait for the thread; ``None`` waits forever.
+        """
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        if end_sessions:
+            self.delete_many(self.ids(), "shutdown")
+
+    @property
+    def running(self) -> bool:
+        """Whether the cleanup thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._cleanup_interval):
+            # One failing pass (a broken clock, say) must not kill the loop.
+            try:
+                self.cleanup_expired()
+            except Exception:
+                log.exception("session cleanup pass failed")
+

@@ -1,0 +1,148 @@
+"""The JSON message protocol between the browser and the server (no sockets here).
+
+Every message is a JSON object with ``"v": 1`` (the protocol version) and a
+``"type"``.  docs/protocol.md is the reference; this module builds and parses
+the messages.
+
+Client to server::
+
+    {"v": 1, "type": "event", "widget": "<id>", "event": "click", "value": null, "seq": 7}
+    {"v": 1, "type": "resync"}
+
+Server to client: ``render`` (full page), ``patch`` (a list of ops, with the
+``ack`` of the event that caused it), ``error``, ``expired``, ``cookie``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ProtocolError
+
+__all__ = [
+    "VERSION", "ClientEvent", "Resync", "decode", "encode",
+    "render_message", "patch_message", "error_message", "expired_message",
+    "op_update", "op_value", "op_insert", "op_remove",
+]
+
+VERSION = 1
+_MAX_DEPTH = 32
+
+
+@dataclass(frozen=True)
+class ClientEvent:
+    """A widget event from a client."""
+
+    widget: str
+    event: str
+    value: Any
+    seq: int | None
+
+
+@dataclass(frozen=True)
+class Resync:
+    """The client asks for a full render of its page."""
+
+
+def decode(raw: str | bytes) -> ClientEvent | Resync:
+    """Parse one client frame.
+
+    :raises ProtocolError: for anything but a well-formed message; the error's
+        text is safe to send back to the client.
+    """
+    if isinstance(raw, (bytes, bytearray)):
+        try:
+            raw = bytes(raw).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ProtocolError("messages must be UTF-8 JSON text") from None
+    try:
+        msg = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ProtocolError("message is not valid JSON") from None
+    if not isinstance(msg, dict):
+        raise ProtocolError("message must be a JSON object")
+    version = msg.get("v", VERSION)
+    if version != VERSION:
+        raise ProtocolError(f"unsupported protocol version {version!r}; this server speaks {VERSION}")
+    kind = msg.get("type")
+    if kind == "resync":
+        return Resync()
+    if kind != "event":
+        raise ProtocolError(f"unknown message type {kind!r}")
+    widget, event, seq = msg.get("widget"), msg.get("event"), msg.get("seq")
+    if not isinstance(widget, str) or not widget or len(widget) > 200:
+        raise ProtocolError("event needs a 'widget' id (string)")
+    if not isinstance(event, str) or not event or len(event) > 50:
+        raise ProtocolError("event needs an 'event' name (string)")
+    if seq is not None and (type(seq) is not int or not 0 <= seq < 2**53):
+        raise ProtocolError("'seq' must be a non-negative integer")
+    value = msg.get("value")
+    if _depth(value) > _MAX_DEPTH:
+        raise ProtocolError("value is nested too deeply")
+    return ClientEvent(widget, event, value, seq)
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    if level > _MAX_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level + 1)
+    return level
+
+
+def encode(msg: dict[str, Any]) -> str:
+    """Serialise a server message (compact JSON, version stamped)."""
+    return json.dumps({"v": VERSION, **msg}, separators=(",", ":"), default=str)
+
+
+def render_message(title: str, roots: dict[str, str]) -> dict[str, Any]:
+    """A full render: the HTML of each root (``global``, ``sidebar``, ``session``)."""
+    return {"type": "render", "title": title, "roots": roots}
+
+
+def patch_message(ops: list[dict[str, Any]], ack: int | None = None) -> dict[str, Any]:
+    """A batch of ops; *ack* is the ``seq`` of the event that caused it, if any."""
+    msg: dict[str, Any] = {"type": "patch", "ops": ops}
+    if ack is not None:
+        msg["ack"] = ack
+    return msg
+
+
+def error_message(message: str, seq: int | None = None) -> dict[str, Any]:
+    """An error for this client only (a bad message, a callback that raised)."""
+    msg: dict[str, Any] = {"type": "error", "message": message}
+    if seq is not None:
+        msg["ack"] = seq
+    return msg
+
+
+def expired_message() -> dict[str, Any]:
+    """The session has expired; the client should reload into a new one."""
+    return {"type": "expired", "message": "session expired"}
+
+
+def op_update(widget_id: str, html: str) -> dict[str, Any]:
+    """Replace one widget's element with new HTML."""
+    return {"op": "update", "id": widget_id, "html": html}
+
+
+def op_value(widget_id: str, value: Any) -> dict[str, Any]:
+    """Set an input's value in place (keeps focus and caret)."""
+    return {"op": "value", "id": widget_id, "value": value}
+
+
+def op_insert(parent: str, html: str, index: int | None = None) -> dict[str, Any]:
+    """Insert a widget into *parent* (a root name or a container's id); append if no index."""
+    op: dict[str, Any] = {"op": "insert", "parent": parent, "html": html}
+    if index is not None:
+        op["index"] = index
+    return op
+
+
+def op_remove(widget_id: str) -> dict[str, Any]:
+    """Remove one widget's element."""
+    return {"op": "remove", "id": widget_id}

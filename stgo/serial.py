@@ -1,0 +1,59 @@
+"""Run callables one at a time, in order, without holding a lock while they run.
+
+Events of one session may arrive on several connections (tabs) at once; they
+must run one after another, in arrival order.  :class:`SerialQueue` does that
+the actor way: whichever thread finds the queue idle drains it, and every other
+thread only appends.  The private lock guards two fields and is never held
+while a job runs, so a slow callback cannot block a thread that merely submits.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+
+__all__ = ["SerialQueue"]
+
+
+class SerialQueue:
+    """A FIFO of jobs that run one at a time on the submitting threads."""
+
+    __slots__ = ("_lock", "_jobs", "_running")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: deque[Callable[[], None]] = deque()
+        self._running = False
+
+    def submit(self, job: Callable[[], None]) -> bool:
+        """Queue *job*; run it (and whatever queues up meanwhile) if idle.
+
+        :returns: ``True`` if this thread ran the queue, ``False`` if another
+            thread is already running it and will run *job* too.
+
+        A job that raises is the caller's business: jobs should catch their
+        own errors.  If one does escape, the queue is left idle and the error
+        propagates to the thread that happened to run it.
+        """
+        with self._lock:
+            self._jobs.append(job)
+            if self._running:
+                return False
+            self._running = True
+        try:
+            while True:
+                with self._lock:
+                    if not self._jobs:
+                        self._running = False
+                        return True
+                    next_job = self._jobs.popleft()
+                next_job()
+        except BaseException:
+            with self._lock:
+                self._running = False
+            raise
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._jobs)

@@ -1,0 +1,309 @@
+"""One browser's server-side session: private state and private widgets.
+
+A :class:`Session` is created by the :class:`~stgo.manager.SessionManager` and
+guarded by a private :class:`threading.RLock`.  Observers (the App) hear about
+state and widget changes through the small :class:`SessionObserver` protocol,
+always *after* the lock is released, so an observer may freely read the session
+or write to sockets.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol, TypeVar
+
+from .serial import SerialQueue
+from .widgets.base import Widget
+from .widgets.layout import Factory
+
+__all__ = ["Session", "SessionObserver"]
+
+T = TypeVar("T")
+_MISSING: Any = object()
+
+
+class SessionObserver(Protocol):
+    """What a Session tells its owner.  Called outside the session's lock."""
+
+    def state_changed(self, session: Session, key: str | None) -> None:
+        """*key* changed (or was deleted); ``None`` means every key (``clear``)."""
+
+    def widget_changed(self, session: Session, widget: Widget, change: str) -> None:
+        """A session widget changed: ``"update"``, ``"insert"`` or ``"remove"``."""
+
+
+class Session(Factory):
+    """Private state and widgets of one browser (all of its tabs).
+
+    Thread-safe: any thread may call any method.  Times are epoch seconds as
+    returned by the manager's clock.
+
+    :param session_id: the ID; normally made by :func:`stgo.ids.new_session_id`.
+    :param clock: returns the current time in epoch seconds; injectable so
+        that timeouts can be tested without sleeping.
+    """
+
+    def __init__(self, session_id: str, *, clock: Callable[[], float] = time.time) -> None:
+        self._lock = threading.RLock()
+        self._id = session_id
+        self._clock = clock
+        self._state: dict[str, Any] = {}
+        self._widgets: list[Widget] = []
+        now = clock()
+        self._created_at = now
+        self._last_accessed_at = now
+        self._connections = 0
+        self._ended = False
+        self._observer: SessionObserver | None = None
+        #: Events of this session run through here, one at a time.
+        self.events = SerialQueue()
+
+    def __repr__(self) -> str:
+        from .ids import redact
+
+        return f"<Session {redact(self._id)} keys={len(self._state)}>"
+
+    # -- identity and times -------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        """The session ID.  Treat it like a password: never log it raw."""
+        return self._id
+
+    @property
+    def created_at(self) -> float:
+        """Creation time, epoch seconds."""
+        return self._created_at
+
+    @property
+    def last_accessed_at(self) -> float:
+        """Last activity (state change, event, connection), epoch seconds."""
+        with self._lock:
+            return self._last_accessed_at
+
+    @property
+    def ended(self) -> bool:
+        """``True`` once the manager has ended this session."""
+        return self._ended
+
+    def touch(self, now: float | None = None) -> None:
+        """Record activity now (or at *now*, epoch seconds)."""
+        stamp = self._clock() if now is None else now
+        with self._lock:
+            if stamp > self._last_accessed_at:
+                self._last_accessed_at = stamp
+
+    # -- connections ----------------------------------------------------------
+
+    @property
+    def connections(self) -> int:
+        """How many connections (tabs) are open on this session right now."""
+        with self._lock:
+            return self._connections
+
+    def attach(self) -> int:
+        """Count one more open connection and record activity; return the count."""
+        with self._lock:
+            self._connections += 1
+            self._last_accessed_at = max(self._last_accessed_at, self._clock())
+            return self._connections
+
+    def detach(self) -> int:
+        """Count one connection fewer and record activity; return the count."""
+        with self._lock:
+            self._connections = max(0, self._connections - 1)
+            self._last_accessed_at = max(self._last_accessed_at, self._clock())
+            return self._connections
+
+    def is_expired(self, now: float, timeout: float, *, strict: bool = False) -> bool:
+        """Tell whether the session has been idle longer than *timeout* seconds.
+
+        An open connection counts as activity unless *strict* is true.
+        """
+        with self._lock:
+            if self._connections and not strict:
+                return False
+            return now - self._last_accessed_at > timeout
+
+    # -- state --------------------------------------------------------------
+
+    def set(self, key: str, value: Any) -> None:
+        """Store *value* under *key*.  Any Python value is allowed."""
+        with self._lock:
+            self._state[key] = value
+            self._last_accessed_at = max(self._last_accessed_at, self._clock())
+        self._state_changed(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Return the value under *key*, or *default* when there is none."""
+        with self._lock:
+            return self._state.get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        with self._lock:
+            return self._state[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.set(key, value)
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._state
+
+    def has(self, key: str) -> bool:
+        """Tell whether *key* is set."""
+        return key in self
+
+    def delete(self, key: str) -> bool:
+        """Remove *key*; return whether it was there."""
+        with self._lock:
+            if key not in self._state:
+                return False
+            del self._state[key]
+            self._last_accessed_at = max(self._last_accessed_at, self._clock())
+        self._state_changed(key)
+        return True
+
+    def clear(self) -> None:
+        """Remove every key."""
+        with self._lock:
+            self._state.clear()
+            self._last_accessed_at = max(self._last_accessed_at, self._clock())
+        self._state_changed(None)
+
+    def items(self) -> dict[str, Any]:
+        """Return a shallow copy of all state."""
+        with self._lock:
+            return dict(self._state)
+
+    def keys(self) -> list[str]:
+        """Return the keys, as a list (a snapshot)."""
+        with self._lock:
+            return list(self._state)
+
+    def update(self, key: str, fn: Callable[[Any], T], default: Any = None) -> T:
+        """Atomically replace the value under *key* with ``fn(old)``.
+
+        *old* is *default* when the key is missing.  *fn* runs outside the
+        lock (it is user code), so it may run more than once if another thread
+        changes the key meanwhile; it should have no side effects.
+
+        :returns: the new value.
+        """
+        while True:
+            with self._lock:
+                old = self._state.get(key, _MISSING)
+            new = fn(default if old is _MISSING else old)
+            with self._lock:
+                if self._state.get(key, _MISSING) is old:
+                    self._state[key] = new
+                    self._last_accessed_at = max(self._last_accessed_at, self._clock())
+                    break
+        self._state_changed(key)
+        return new
+
+    def increment(self, key: str, amount: float = 1) -> Any:
+        """Atomically add *amount* to the number under *key* (missing: 0)."""
+        return self.update(key, lambda old: old + amount, 0)
+
+    def _state_changed(self, key: str | None) -> None:
+        observer = self._observer
+        if observer is not None and not self._ended:
+            observer.state_changed(self, key)
+
+    # -- widgets --------------------------------------------------------------
+
+    def add_widget(self, widget: Widget) -> Widget:
+        """Add a private widget at the end of this session's page."""
+        with self._lock:
+            if any(w is widget for w in self._widgets):
+                return widget
+            widget.attach(None, self._widget_changed)
+            self._widgets.append(widget)
+            self._last_accessed_at = max(self._last_accessed_at, self._clock())
+        self._widget_changed(widget, "insert")
+        return widget
+
+    # The factory methods (``session.text(...)``) add through here.
+    def _add(self, widget: Widget) -> Widget:
+        return self.add_widget(widget)
+
+    def remove_widget(self, widget: Widget | str) -> bool:
+        """Remove a private widget, given the object or its key; return whether found."""
+        with self._lock:
+            target = self._find(widget)
+            if target is None:
+                return False
+            if target.parent is None:
+                self._widgets.remove(target)
+        if target.parent is not None:
+            return target.parent.remove_child(target)
+        self._widget_changed(target, "remove")
+        target.detach()
+        return True
+
+    def clear_widgets(self) -> None:
+        """Remove every private widget."""
+        with self._lock:
+            removed, self._widgets = self._widgets, []
+        for widget in removed:
+            self._widget_changed(widget, "remove")
+            widget.detach()
+
+    @property
+    def widgets(self) -> list[Widget]:
+        """A copy of the top-level private widgets, in page order."""
+        with self._lock:
+            return list(self._widgets)
+
+    def iter_widgets(self) -> Iterator[Widget]:
+        """Every private widget, containers' children included (a snapshot)."""
+        for widget in self.widgets:
+            yield from widget.walk()
+
+    def widget(self, key: str) -> Widget:
+        """Return the private widget with *key* (or ID); raise KeyError if none."""
+        found = self.get_widget(key)
+        if found is None:
+            raise KeyError(f"session has no widget with key {key!r}; add it with session.add_widget()")
+        return found
+
+    def get_widget(self, key: str) -> Widget | None:
+        """Return the private widget with *key* (or ID), or ``None``."""
+        with self._lock:
+            return self._find(key)
+
+    def _find(self, target: Widget | str) -> Widget | None:
+        for top in self._widgets:
+            for w in top.walk():
+                if w is target or (isinstance(target, str) and target in (w.key, w.id)):
+                    return w
+        return None
+
+    def _widget_changed(self, widget: Widget, change: str) -> None:
+        observer = self._observer
+        if observer is not None and not self._ended:
+            observer.widget_changed(self, widget, change)
+
+    # -- owner's hooks ----------------------------------------------------------
+
+    def _bind(self, observer: SessionObserver | None) -> None:
+        self._observer = observer
+
+    def _end(self) -> bool:
+        """Mark the session ended; return ``False`` if it already was."""
+        with self._lock:
+            if self._ended:
+                return False
+            self._ended = True
+            return True
+
+    def _release(self) -> None:
+        """Drop state and widgets once ended, so memory goes back at once."""
+        with self._lock:
+            self._state.clear()
+            widgets, self._widgets = self._widgets, []
+        for widget in widgets:
+            widget.detach()

@@ -1,0 +1,270 @@
+"""The widget base classes: identity, visibility, handlers, change notification.
+
+A widget knows nothing of sessions, sockets or the App.  Its owner (the App for
+global widgets, a Session for private ones) attaches a *notify* callback; the
+widget calls it with a change kind whenever what it shows changes:
+
+- ``"update"``: re-render this widget;
+- ``"value"``: only the shared value of an input changed;
+- ``"insert"`` / ``"remove"``: the widget entered or left a container.
+
+Rendering takes a :class:`StateReader` (in practice the Session being drawn)
+so that input widgets show that session's own value.
+"""
+
+from __future__ import annotations
+
+import html
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from ..errors import ProtocolError, WidgetError
+
+if TYPE_CHECKING:
+    from .layout import Container
+
+__all__ = ["Widget", "InputWidget", "StateReader", "Handler", "Notify", "esc"]
+
+#: ``fn(session, event, value)``; the session is typed loosely to keep widgets
+#: at the bottom of the import graph.
+Handler = Callable[[Any, str, Any], None]
+Notify = Callable[["Widget", str], None]
+
+
+class StateReader(Protocol):
+    """What rendering needs from a session: read a value by key."""
+
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+
+def esc(value: object) -> str:
+    """Escape any value for HTML text or a quoted attribute."""
+    return html.escape(str(value), quote=True)
+
+
+class Widget:
+    """Base of every widget.
+
+    :param key: a stable name, unique on a page, used to find the widget
+        (``session.widget(key)``) and, for inputs, the session-state key of
+        its value.  ``None`` means the widget's generated ID.
+    :param visible: whether it is shown; change later with :meth:`show`,
+        :meth:`hide` or the :attr:`visible` property.
+    """
+
+    #: The widget's type name, sent to the client and used in CSS classes.
+    kind: ClassVar[str] = "widget"
+    #: Events a client may send for this widget; anything else is refused.
+    events: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, *, key: str | None = None, visible: bool = True) -> None:
+        self.id = "w" + secrets.token_hex(6)
+        if key is not None and (not isinstance(key, str) or not key):
+            raise WidgetError(f"key must be a non-empty string, got {key!r}")
+        self.key: str = key if key is not None else self.id
+        self._visible = visible
+        self.parent: Container | None = None
+        self._notify: Notify | None = None
+        self._handlers: dict[str, list[Handler]] = {}
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.key!r}>"
+
+    # -- ownership ------------------------------------------------------------
+
+    def attach(self, parent: Container | None, notify: Notify) -> None:
+        """Called by the owner when the widget joins a page."""
+        if self._notify is not None and self._notify != notify:
+            raise WidgetError(
+                f"{self!r} is already on a page; a widget object belongs to one owner "
+                "(create another widget for another session)"
+            )
+        self.parent = parent
+        self._notify = notify
+
+    def detach(self) -> None:
+        """Called by the owner when the widget leaves the page."""
+        self.parent = None
+        self._notify = None
+
+    @property
+    def attached(self) -> bool:
+        """Whether the widget is on a page."""
+        return self._notify is not None
+
+    def walk(self) -> Iterator[Widget]:
+        """Yield this widget and, for containers, every descendant."""
+        yield self
+
+    def changed(self, change: str = "update") -> None:
+        """Tell the owner that this widget must be redrawn."""
+        notify = self._notify
+        if notify is not None:
+            notify(self, change)
+
+    # -- visibility -------------------------------------------------------------
+
+    @property
+    def visible(self) -> bool:
+        """Whether the widget is shown."""
+        return self._visible
+
+    @visible.setter
+    def visible(self, value: bool) -> None:
+        self._visible = bool(value)
+        self.changed()
+
+    def show(self) -> None:
+        """Make the widget visible and push that."""
+        self.visible = True
+
+    def hide(self) -> None:
+        """Hide the widget and push that."""
+        self.visible = False
+
+    # -- events ---------------------------------------------------------------
+
+    def on(self, event: str, fn: Handler) -> Handler:
+        """Register ``fn(session, event, value)`` for *event*; returns *fn*."""
+        if event not in self.events:
+            raise WidgetError(
+                f"{type(self).__name__} has no {event!r} event; it has {list(self.events)}"
+            )
+        self._handlers.setdefault(event, []).append(fn)
+        return fn
+
+    def on_change(self, fn: Handler) -> Handler:
+        """Register ``fn(session, event, value)`` for changes; usable as a decorator."""
+        return self.on("change", fn)
+
+    def handlers(self, event: str) -> list[Handler]:
+        """The handlers registered for *event* (a copy)."""
+        return list(self._handlers.get(event, ()))
+
+    def coerce(self, event: str, value: Any) -> Any:
+        """Check an event from a client and return the value to dispatch.
+
+        :raises ProtocolError: the widget has no such event or the value is
+            of the wrong type.
+        """
+        if event not in self.events:
+            raise ProtocolError(f"widget {self.key!r} has no event {event!r}")
+        return value
+
+    # -- rendering ------------------------------------------------------------
+
+    @property
+    def per_session(self) -> bool:
+        """Whether the rendering depends on the session (input values)."""
+        return False
+
+    def render(self, state: StateReader | None = None) -> str:
+        """The widget's HTML, with every user text escaped."""
+        hidden = "" if self._visible else " hidden"
+        return (
+            f'<div class="stgo-w stgo-{self.kind}" id="{self.id}" '
+            f'data-key="{esc(self.key)}" data-kind="{self.kind}"{hidden}>'
+            f"{self.render_body(state)}</div>"
+        )
+
+    def render_body(self, state: StateReader | None) -> str:
+        """The inner HTML; subclasses override."""
+        return ""
+
+
+class InputWidget(Widget):
+    """A widget whose value the user sets.
+
+    The value lives in the session's state under :attr:`key` (so
+    ``session.get(widget.key)`` reads it and ``session.set(widget.key, v)``
+    updates that user's page), unless ``shared=True``, when one value is kept
+    on the widget and pushed to everybody.
+
+    :param label: the visible ``<label>`` text.
+    :param value: the initial value (each session starts from it).
+    :param shared: one global value instead of one per session.
+    :param disabled: shown but not editable.
+    """
+
+    events: ClassVar[tuple[str, ...]] = ("change",)
+
+    def __init__(
+        self,
+        label: str,
+        value: Any = None,
+        *,
+        key: str | None = None,
+        shared: bool = False,
+        disabled: bool = False,
+        help: str | None = None,
+        on_change: Handler | None = None,
+        visible: bool = True,
+    ) -> None:
+        super().__init__(key=key, visible=visible)
+        self.label = label
+        self.default = self.validate(value) if value is not None else self.empty_value()
+        self.shared = shared
+        self.disabled = disabled
+        self.help = help
+        self._shared_value = self.default
+        if on_change is not None:
+            self.on_change(on_change)
+
+    def empty_value(self) -> Any:
+        """The value when none was given."""
+        return None
+
+    def validate(self, value: Any) -> Any:
+        """Return *value* converted to this input's type, or raise ValueError."""
+        return value
+
+    def coerce(self, event: str, value: Any) -> Any:
+        super().coerce(event, value)
+        try:
+            return self.validate(value)
+        except (TypeError, ValueError) as exc:
+            raise ProtocolError(f"bad value for {self.key!r}: {exc}") from None
+
+    @property
+    def per_session(self) -> bool:
+        return not self.shared
+
+    def value_for(self, state: StateReader | None) -> Any:
+        """The value this widget shows to the session *state* (or the shared one)."""
+        if self.shared or state is None:
+            return self._shared_value
+        return state.get(self.key, self.default)
+
+    @property
+    def value(self) -> Any:
+        """The shared value (``shared=True``), else the initial value."""
+        return self._shared_value
+
+    def set_value(self, value: Any) -> None:
+        """Set the shared value and push it to everybody (``shared=True`` only)."""
+        if not self.shared:
+            raise WidgetError(
+                f"{self!r} keeps one value per session: use session.set({self.key!r}, value)"
+            )
+        self._shared_value = self.validate(value)
+        self.changed("value")
+
+    def apply(self, session: Any, value: Any) -> None:
+        """Store a value received from *session*'s client."""
+        if self.shared:
+            self._shared_value = value
+            self.changed("value")
+        else:
+            session.set(self.key, value)
+
+    def client_value(self, state: StateReader | None) -> Any:
+        """The value as the client's element takes it (JSON-able)."""
+        return self.value_for(state)
+
+    def label_html(self, for_id: str) -> str:
+        """A ``<label>`` tied to the element with *for_id*."""
+        tip = f' title="{esc(self.help)}"' if self.help else ""
+        return f'<label for="{for_id}"{tip}>{esc(self.label)}</label>'

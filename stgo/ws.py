@@ -1,0 +1,195 @@
+"""One WebSocket connection: a bounded outbox and the loop that serves it.
+
+Each connection costs the two threads simple-websocket needs anyway: its
+reader thread, and the WSGI handler thread, which here does all the writing and
+runs the connection's events.  Other threads never touch the socket: they only
+append to the outbox (:meth:`Connection.send`), which is bounded, so a client
+that stops reading is dropped instead of blocking anyone.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import socket
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import simple_websocket
+
+__all__ = ["Connection", "ConnectionState", "CLOSE_GOING_AWAY", "CLOSE_POLICY", "CLOSE_TOO_BIG"]
+
+log = logging.getLogger("stgo")
+
+CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001
+CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009
+CLOSE_TRY_AGAIN = 1013
+
+
+class ConnectionState(enum.Enum):
+    """Where a connection is in its life."""
+
+    OPEN = "open"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+class _WakeEvent(threading.Event):
+    """simple-websocket's "input arrived" event, which also wakes our loop."""
+
+    def __init__(self, wake: Callable[[], None]) -> None:
+        super().__init__()
+        self._wake = wake
+
+    def set(self) -> None:
+        super().set()
+        self._wake()
+
+
+class Connection:
+    """A server-side WebSocket with a bounded, thread-safe outbox.
+
+    :param environ: the WSGI environ of the upgrade request.
+    :param max_message_size: largest client message in bytes; bigger closes 1009.
+    :param ping_interval: seconds between pings; a client that misses a pong
+        is closed.  Must be > 0.
+    :param send_timeout: seconds one socket write may block before the client
+        is considered dead and dropped.
+    :param max_queued: messages that may wait in the outbox; past that the
+        client is too slow and is dropped.
+    """
+
+    def __init__(
+        self,
+        environ: dict[str, Any],
+        *,
+        max_message_size: int,
+        ping_interval: float,
+        send_timeout: float = 10.0,
+        max_queued: int = 1000,
+    ) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._outbox: deque[str] = deque()
+        self._max_queued = max_queued
+        self._close_request: tuple[int, str] | None = None
+        self.state = ConnectionState.OPEN
+        self.dropped_reason: str | None = None
+        # Compression off: strip the client's offer, so that wsproto never
+        # negotiates permessage-deflate (CPU and memory per connection, and a
+        # known side channel for secrets in the same stream).
+        clean = {k: v for k, v in environ.items() if k != "HTTP_SEC_WEBSOCKET_EXTENSIONS"}
+        self._ws = simple_websocket.Server.accept(
+            clean,
+            ping_interval=ping_interval,
+            max_message_size=max_message_size,
+            event_class=lambda: _WakeEvent(self._wake),
+            thread_class=_daemon_thread,
+        )
+        self.mode: str = self._ws.mode
+        try:
+            self._ws.sock.settimeout(send_timeout)
+        except OSError:  # pragma: no cover - socket already gone
+            pass
+
+    def _wake(self) -> None:
+        with self._cond:
+            self._cond.notify()
+
+    # -- any thread ------------------------------------------------------------------
+
+    @property
+    def open(self) -> bool:
+        """Whether messages can still be queued."""
+        return self.state is ConnectionState.OPEN
+
+    def send(self, text: str) -> bool:
+        """Queue *text* for sending; return ``False`` if the connection is closing.
+
+        Never blocks on the network.  A full outbox closes the connection
+        (the client is not reading) with 1008.
+        """
+        with self._cond:
+            if self.state is not ConnectionState.OPEN:
+                return False
+            if len(self._outbox) >= self._max_queued:
+                self._request_close(CLOSE_POLICY, "client too slow", "outbox full")
+                return False
+            self._outbox.append(text)
+            self._cond.notify()
+            return True
+
+    def close(self, code: int = CLOSE_NORMAL, reason: str = "", final: str | None = None) -> None:
+        """Ask the serving thread to send *final* (if any), then close with *code*."""
+        with self._cond:
+            if self.state is not ConnectionState.OPEN:
+                return
+            if final is not None:
+                self._outbox.append(final)
+            self._request_close(code, reason, None)
+
+    def _request_close(self, code: int, reason: str, dropped: str | None) -> None:
+        # Called with the condition held.
+        self.state = ConnectionState.CLOSING
+        self._close_request = (code, reason)
+        self.dropped_reason = dropped
+        self._cond.notify()
+
+    # -- the serving thread ------------------------------------------------------------
+
+    def serve(self, on_message: Callable[[str | bytes], None], idle: float = 1.0) -> None:
+        """Run the connection until it closes: write the outbox, hand each
+        incoming message to *on_message* (on this thread), in order.
+
+        :param idle: seconds between checks of the socket when nothing happens.
+        """
+        ws = self._ws
+        try:
+            while True:
+                with self._cond:
+                    while not self._outbox and self._close_request is None and ws.connected \
+                            and not ws.input_buffer:
+                        self._cond.wait(idle)
+                    out = list(self._outbox)
+                    self._outbox.clear()
+                    close = self._close_request
+                for text in out:
+                    ws.send(text)
+                if close is not None:
+                    self._finish(*close)
+                    return
+                if not ws.connected:
+                    return
+                while True:
+                    data = ws.receive(timeout=0)
+                    if data is None:
+                        break
+                    on_message(data)
+        except (simple_websocket.ConnectionClosed, OSError) as exc:
+            if isinstance(exc, (socket.timeout, TimeoutError)):
+                self.dropped_reason = "send timed out"
+            log.debug("connection ended: %s", type(exc).__name__)
+        finally:
+            with self._cond:
+                self.state = ConnectionState.CLOSED
+                self._outbox.clear()
+
+    def _finish(self, code: int, reason: str) -> None:
+        try:
+            self._ws.close(code, reason)
+        except (simple_websocket.ConnectionClosed, OSError):
+            pass
+
+    @property
+    def close_code(self) -> int | None:
+        """The close code the client sent, if it closed."""
+        code = getattr(self._ws, "close_reason", None)
+        return int(code) if code is not None else None
+
+
+def _daemon_thread(**kwargs: Any) -> threading.Thread:
+    # simple-websocket's reader threads must not keep the process alive at exit.
+    return threading.Thread(daemon=True, **kwargs)
