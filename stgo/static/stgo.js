@@ -1,0 +1,403 @@
+// stgo browser client: applies server renders and patches in place, sends
+// widget events, reconnects by itself.  Plain JS, no build step.
+// Protocol reference: docs/protocol.md.
+(function () {
+  "use strict";
+
+  var VERSION = 1;
+  var TYPING_PAUSE_MS = 300;
+  var BACKOFF_FIRST_MS = 250;
+  var BACKOFF_MAX_MS = 5000;
+
+  var root = document.getElementById("stgo-app");
+  if (!root) return;
+  var sessionId = root.getAttribute("data-session");
+  var statusEl = document.getElementById("stgo-status");
+  var alertsEl = document.getElementById("stgo-alerts");
+
+  var ws = null;
+  var seq = 0;
+  var acked = 0;
+  var everOpened = false;
+  var failures = 0;
+  var expired = false;
+  var outbox = [];              // events typed while offline, sent on reconnect
+  var pendingByWidget = {};     // widget id -> seq of its newest unacknowledged event
+  var lastSent = {};            // widget id -> last value sent (text fields)
+  var typingTimers = {};
+
+  // -- the connection ---------------------------------------------------------
+
+  function socketUrl() {
+    var url = new URL("ws?session=" + encodeURIComponent(sessionId), window.location.href);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    return url.toString();
+  }
+
+  function connect() {
+    if (expired) return;
+    var opened = false;
+    ws = new WebSocket(socketUrl());
+    ws.onopen = function () {
+      opened = true;
+      everOpened = true;
+      failures = 0;
+      setStatus(null);
+      var queued = outbox;
+      outbox = [];
+      queued.forEach(function (text) { ws.send(text); });
+    };
+    ws.onmessage = function (ev) {
+      var msg;
+      try { msg = JSON.parse(ev.data); } catch (e) { return; }
+      handle(msg);
+    };
+    ws.onclose = function () {
+      ws = null;
+      if (expired) return;
+      failures += 1;
+      setStatus("Reconnecting\u2026");
+      if (!opened && failures >= 3) {
+        // The server answers but refuses the socket: our session is gone
+        // (server restarted, or it expired while we were offline).  A reload
+        // gets a fresh session; a server that is down keeps us retrying.
+        fetch("health", { cache: "no-store" }).then(function (r) {
+          if (r.ok) window.location.reload();
+          else schedule();
+        }, schedule);
+        return;
+      }
+      schedule();
+    };
+  }
+
+  function schedule() {
+    var delay = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * Math.pow(2, Math.max(0, failures - 1)));
+    delay = delay * (0.8 + Math.random() * 0.4);
+    window.setTimeout(connect, delay);
+  }
+
+  function send(msg) {
+    msg.v = VERSION;
+    var text = JSON.stringify(msg);
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(text);
+    else outbox.push(text);
+  }
+
+  function sendEvent(widgetId, event, value) {
+    seq += 1;
+    pendingByWidget[widgetId] = seq;
+    send({ type: "event", widget: widgetId, event: event, value: value, seq: seq });
+    return seq;
+  }
+
+  function setStatus(text) {
+    if (!statusEl) return;
+    if (text) {
+      statusEl.textContent = text;
+      statusEl.hidden = false;
+      document.documentElement.classList.add("stgo-offline");
+    } else {
+      statusEl.hidden = true;
+      statusEl.textContent = "";
+      document.documentElement.classList.remove("stgo-offline");
+    }
+  }
+
+  // -- messages from the server ----------------------------------------------------
+
+  function handle(msg) {
+    if (msg.ack) acknowledge(msg.ack);
+    switch (msg.type) {
+      case "render": renderAll(msg); break;
+      case "patch": (msg.ops || []).forEach(applyOp); break;
+      case "error": showAlert(msg.message || "error", "error"); break;
+      case "expired": onExpired(msg); break;
+      case "cookie": exchangeCookie(msg); break;
+      default: break;
+    }
+    syncLayout();
+    document.dispatchEvent(new CustomEvent("stgo:message", { detail: msg }));
+  }
+
+  function acknowledge(n) {
+    if (n > acked) acked = n;
+    Object.keys(pendingByWidget).forEach(function (id) {
+      if (pendingByWidget[id] <= acked) delete pendingByWidget[id];
+    });
+  }
+
+  function onExpired(msg) {
+    expired = true;
+    setStatus((msg.message || "Session expired") + " \u2014 starting a new session\u2026");
+    window.setTimeout(function () { window.location.reload(); }, 1500);
+  }
+
+  function exchangeCookie(msg) {
+    // ID rotation: the server hands a one-time token; trading it over HTTP
+    // lets the server set the new HttpOnly cookie.
+    fetch("session/rotate?token=" + encodeURIComponent(msg.token), {
+      method: "POST", credentials: "same-origin", cache: "no-store",
+    }).then(function (r) {
+      if (r.ok && msg.session) sessionId = msg.session;
+    });
+  }
+
+  function renderAll(msg) {
+    if (msg.title) document.title = msg.title;
+    var roots = msg.roots || {};
+    var keep = captureFocus();
+    setRoot("stgo-global", roots.global);
+    setRoot("stgo-sidebar", roots.sidebar);
+    setRoot("stgo-session", roots.session);
+    restoreFocus(keep);
+  }
+
+  function setRoot(id, html) {
+    var el = document.getElementById(id);
+    if (el && typeof html === "string" && el.innerHTML !== html) el.innerHTML = html;
+  }
+
+  function parse(html) {
+    var tpl = document.createElement("template");
+    tpl.innerHTML = html;
+    return tpl.content.firstElementChild;
+  }
+
+  function applyOp(op) {
+    var el;
+    if (op.op === "update") {
+      el = document.getElementById(op.id);
+      if (el) replaceWidget(el, op.html);
+    } else if (op.op === "value") {
+      el = document.getElementById(op.id);
+      if (el) setValue(el, op.value);
+    } else if (op.op === "insert") {
+      var parent = holder(op.parent);
+      var node = parse(op.html);
+      if (!parent || !node) return;
+      var old = document.getElementById(node.id);
+      if (old) { replaceWidget(old, op.html); return; }
+      var kids = Array.prototype.filter.call(parent.children, isWidget);
+      if (typeof op.index === "number" && op.index < kids.length) parent.insertBefore(node, kids[op.index]);
+      else parent.appendChild(node);
+    } else if (op.op === "remove") {
+      el = document.getElementById(op.id);
+      if (el) el.remove();
+    }
+  }
+
+  function isWidget(el) { return el.classList && el.classList.contains("stgo-w"); }
+
+  function holder(parentId) {
+    var named = { global: "stgo-global", session: "stgo-session", sidebar: "stgo-sidebar" };
+    if (named[parentId]) return document.getElementById(named[parentId]);
+    var el = document.getElementById(parentId);
+    if (!el) return null;
+    return el.hasAttribute("data-children") ? el : el.querySelector("[data-children]");
+  }
+
+  // Replace a widget's element, keeping what the user is doing in it: focus,
+  // caret, selection, and text not yet acknowledged by the server.
+  function replaceWidget(el, html) {
+    var node = parse(html);
+    if (!node) return;
+    var keep = captureFocus();
+    // Keep the open/closed state of an expander and the chosen tab.
+    if (el.tagName === node.tagName) {
+      var details = el.querySelector("details"), newDetails = node.querySelector("details");
+      if (details && newDetails && details.hasAttribute("data-user-toggled")) {
+        newDetails.open = details.open;
+        newDetails.setAttribute("data-user-toggled", "");
+      }
+    }
+    el.replaceWith(node);
+    restoreFocus(keep);
+  }
+
+  function captureFocus() {
+    var a = document.activeElement;
+    if (!a || a === document.body || !a.id) return null;
+    var w = a.closest(".stgo-w");
+    var keep = { el: a, id: a.id, start: null, end: null, dir: null, scroll: a.scrollTop,
+                 value: a.value, widget: w ? w.id : null };
+    try {
+      keep.start = a.selectionStart; keep.end = a.selectionEnd; keep.dir = a.selectionDirection;
+    } catch (e) { /* not a text field */ }
+    return keep;
+  }
+
+  function restoreFocus(keep) {
+    if (!keep) return;
+    var now = document.getElementById(keep.id);
+    if (!now || now === document.activeElement) return;
+    // Text the server has not acknowledged yet stays as the user typed it.
+    if (keep.widget && pendingByWidget[keep.widget] && isText(now)) now.value = keep.value;
+    now.focus({ preventScroll: true });
+    if (keep.start !== null && typeof now.setSelectionRange === "function") {
+      try { now.setSelectionRange(keep.start, keep.end, keep.dir || "none"); } catch (e) { /* ignore */ }
+    }
+    now.scrollTop = keep.scroll;
+  }
+
+  function setValue(widgetEl, value) {
+    var inputs = widgetEl.querySelectorAll("[data-event=change]");
+    for (var i = 0; i < inputs.length; i++) {
+      var input = inputs[i];
+      var busy = input === document.activeElement && pendingByWidget[widgetEl.id];
+      if (input.type === "checkbox") input.checked = !!value;
+      else if (input.type === "radio") input.checked = String(value) === input.value;
+      else if (input.tagName === "SELECT") input.selectedIndex = Number(value);
+      else if (busy) continue;  // never wipe what this user is typing
+      else if (input.value !== String(value)) {
+        if (input === document.activeElement && typeof input.setSelectionRange === "function") {
+          var s = input.selectionStart, e = input.selectionEnd;
+          input.value = value;
+          try { input.setSelectionRange(s, e); } catch (err) { /* ignore */ }
+        } else {
+          input.value = value;
+        }
+        if (isText(input)) lastSent[widgetEl.id] = input.value;
+      }
+      updateOutput(input);
+    }
+  }
+
+  // -- alerts and layout ------------------------------------------------------------
+
+  function showAlert(text, kind) {
+    if (!alertsEl) return;
+    var box = document.createElement("div");
+    box.className = "stgo-alert stgo-" + kind + " stgo-toast";
+    box.setAttribute("role", "alert");
+    var span = document.createElement("span");
+    span.textContent = text;
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "stgo-dismiss";
+    close.setAttribute("aria-label", "Dismiss");
+    close.textContent = "\u00d7";
+    close.addEventListener("click", function () { box.remove(); });
+    box.appendChild(span);
+    box.appendChild(close);
+    alertsEl.appendChild(box);
+    while (alertsEl.children.length > 5) alertsEl.firstElementChild.remove();
+  }
+
+  function syncLayout() {
+    var side = document.getElementById("stgo-sidebar");
+    var filled = !!(side && side.querySelector(".stgo-w .stgo-w"));
+    root.classList.toggle("stgo-has-sidebar", filled);
+  }
+
+  // -- events from the user ---------------------------------------------------------
+
+  // The innermost widget around an element is the element's own widget.
+  function widgetOf(el) { return el.closest(".stgo-w"); }
+
+  function isText(el) {
+    return el.tagName === "TEXTAREA" ||
+      (el.tagName === "INPUT" && /^(text|password|email|search|url|tel)$/.test(el.type));
+  }
+
+  function valueOf(el) {
+    if (el.type === "checkbox") return el.checked;
+    if (el.type === "radio") return Number(el.value);
+    if (el.type === "number" || el.type === "range") return el.value === "" ? null : Number(el.value);
+    if (el.tagName === "SELECT") return el.selectedIndex;
+    return el.value;
+  }
+
+  function updateOutput(el) {
+    if (el.type !== "range") return;
+    var w = widgetOf(el);
+    var out = w && w.querySelector("output");
+    if (out) out.textContent = el.value;
+  }
+
+  function sendText(el) {
+    var w = widgetOf(el);
+    if (!w) return;
+    window.clearTimeout(typingTimers[w.id]);
+    if (lastSent[w.id] === el.value) return;
+    lastSent[w.id] = el.value;
+    sendEvent(w.id, "change", el.value);
+  }
+
+  document.addEventListener("click", function (ev) {
+    var tab = ev.target.closest("[data-tab-target]");
+    if (tab) { selectTab(tab); return; }
+    var el = ev.target.closest("[data-event=click]");
+    if (!el || el.disabled) return;
+    var w = widgetOf(el);
+    if (w) sendEvent(w.id, "click", true);
+  });
+
+  document.addEventListener("change", function (ev) {
+    var el = ev.target;
+    if (!el.matches || !el.matches("[data-event=change]")) return;
+    if (isText(el)) { sendText(el); return; }
+    var w = widgetOf(el);
+    if (w) sendEvent(w.id, "change", valueOf(el));
+  });
+
+  document.addEventListener("input", function (ev) {
+    var el = ev.target;
+    if (!el.matches || !el.matches("[data-event=change]")) return;
+    updateOutput(el);
+    if (!isText(el)) return;
+    var w = widgetOf(el);
+    if (!w) return;
+    pendingByWidget[w.id] = pendingByWidget[w.id] || seq + 1;
+    window.clearTimeout(typingTimers[w.id]);
+    typingTimers[w.id] = window.setTimeout(function () { sendText(el); }, TYPING_PAUSE_MS);
+  });
+
+  document.addEventListener("keydown", function (ev) {
+    var el = ev.target;
+    if (ev.key !== "Enter" || el.tagName !== "INPUT" || !el.matches("[data-event=change]")) return;
+    if (isText(el)) sendText(el);
+  });
+
+  document.addEventListener("focusout", function (ev) {
+    var el = ev.target;
+    if (el.matches && el.matches("[data-event=change]") && isText(el)) sendText(el);
+  });
+
+  document.addEventListener("toggle", function (ev) {
+    if (ev.target.tagName === "DETAILS") ev.target.setAttribute("data-user-toggled", "");
+  }, true);
+
+  function selectTab(tab) {
+    var list = tab.closest("[role=tablist]");
+    if (!list) return;
+    list.querySelectorAll("[data-tab-target]").forEach(function (t) {
+      var on = t === tab;
+      t.setAttribute("aria-selected", on ? "true" : "false");
+      t.tabIndex = on ? 0 : -1;
+      var panel = document.getElementById(t.getAttribute("data-tab-target"));
+      if (panel) panel.hidden = !on;
+    });
+    tab.focus();
+  }
+
+  document.addEventListener("keydown", function (ev) {
+    var tab = ev.target.closest && ev.target.closest("[data-tab-target]");
+    if (!tab || (ev.key !== "ArrowRight" && ev.key !== "ArrowLeft")) return;
+    var tabs = Array.prototype.slice.call(tab.closest("[role=tablist]").querySelectorAll("[data-tab-target]"));
+    var i = tabs.indexOf(tab) + (ev.key === "ArrowRight" ? 1 : -1);
+    selectTab(tabs[(i + tabs.length) % tabs.length]);
+    ev.preventDefault();
+  });
+
+  window.stgo = {
+    get connected() { return !!ws && ws.readyState === WebSocket.OPEN; },
+    get everOpened() { return everOpened; },
+    get seq() { return seq; },
+    get acked() { return acked; },
+    send: sendEvent,
+  };
+
+  syncLayout();
+  connect();
+})();
