@@ -22,6 +22,7 @@ def render_page(title: str, roots: dict[str, str], session_id: str, *, version: 
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>{esc(title)}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="static/stgo.css?v={esc(version)}">
 </head>
 <body>
