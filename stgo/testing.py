@@ -1,0 +1,227 @@
+"""Drive an app headlessly in tests: sessions, clicks, typing, reading the page.
+
+:class:`AppTester` goes through the same path as the server — the
+:class:`~stgo.dispatch.Dispatcher`, session state, the hub's batching and the
+widgets' HTML — with an in-memory connection instead of a WebSocket::
+
+    from stgo.testing import AppTester
+
+    def test_counter():
+        with AppTester.from_file("examples/counter.py") as tester:
+            alice = tester.new_session()
+            alice.click("Increment")
+            assert alice.text("mine_text") == "You clicked 1 times"
+
+A pytest fixture named ``app_tester`` is available once stgo is installed:
+``def test_x(app_tester): tester = app_tester("examples/counter.py")``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .app import App
+from .cli import load_app
+from .dispatch import Dispatcher
+from .session import Session
+from .widgets.base import InputWidget, Widget
+
+__all__ = ["AppTester", "SessionTester", "LocalConnection", "app_tester"]
+
+
+class LocalConnection:
+    """An in-memory stand-in for a WebSocket: it keeps what the hub sends."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.messages: list[dict[str, Any]] = []
+        self.open = True
+        self.close_code: int | None = None
+
+    def send(self, text: str) -> bool:
+        with self._lock:
+            if not self.open:
+                return False
+            self.messages.append(json.loads(text))
+            return True
+
+    def close(self, code: int = 1000, reason: str = "", final: str | None = None) -> None:
+        with self._lock:
+            if not self.open:
+                return
+            if final is not None:
+                self.messages.append(json.loads(final))
+            self.open = False
+            self.close_code = code
+
+
+class SessionTester:
+    """One browser tab on a session: send events, read what it shows."""
+
+    def __init__(self, tester: AppTester, session: Session) -> None:
+        self.tester = tester
+        self.session = session
+        self.conn = LocalConnection()
+        self._seq = 0
+        app = tester.app
+        session.attach()
+        app.hub.register(session, self.conn)  # type: ignore[arg-type]
+        app.hub.full_update(session, self.conn)  # type: ignore[arg-type]
+        self._dispatch = Dispatcher(app, session, self.conn)  # type: ignore[arg-type]
+
+    # -- finding widgets ---------------------------------------------------------
+
+    def _visible_widgets(self) -> Iterator[Widget]:
+        for top in [*self.tester.app.global_widgets(), *self.session.widgets]:
+            yield from top.walk()
+
+    def find(self, name: str) -> Widget:
+        """The widget this session sees whose key, label or text is *name*.
+
+        :raises KeyError: none matches; the message lists what there is.
+        """
+        widgets = list(self._visible_widgets())
+        for attr in ("key", "label", "text"):
+            for widget in widgets:
+                if getattr(widget, attr, None) == name:
+                    return widget
+        names = sorted({w.key for w in widgets} | {str(getattr(w, "label", "")) for w in widgets} - {""})
+        raise KeyError(f"no widget with key or label {name!r}; this session sees {names}")
+
+    # -- acting -------------------------------------------------------------------------
+
+    def send(self, widget: Widget | str, event: str, value: Any = None) -> list[dict[str, Any]]:
+        """Send one raw event, as the browser would; return the messages it caused."""
+        target = self.find(widget) if isinstance(widget, str) else widget
+        self._seq += 1
+        before = len(self.conn.messages)
+        frame = {"v": 1, "type": "event", "widget": target.id, "event": event,
+                 "value": value, "seq": self._seq}
+        self._dispatch(json.dumps(frame))
+        return self.conn.messages[before:]
+
+    def click(self, button: Widget | str) -> list[dict[str, Any]]:
+        """Click a button (by key, label or object)."""
+        return self.send(button, "click", True)
+
+    def set_value(self, widget: Widget | str, value: Any) -> list[dict[str, Any]]:
+        """Change an input as a user would (for selectbox/radio, the option or its index)."""
+        target = self.find(widget) if isinstance(widget, str) else widget
+        options = getattr(target, "options", None)
+        if options is not None and not isinstance(value, int) and value in options:
+            value = list(options).index(value)
+        return self.send(target, "change", value)
+
+    def type(self, widget: Widget | str, text: str) -> list[dict[str, Any]]:
+        """Type *text* into a text field (sent as one change, like on Enter)."""
+        return self.set_value(widget, text)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def value(self, widget: Widget | str) -> Any:
+        """The value an input shows to this session."""
+        target = self.find(widget) if isinstance(widget, str) else widget
+        if not isinstance(target, InputWidget):
+            raise TypeError(f"{target!r} is not an input")
+        return target.value_for(self.session)
+
+    def text(self, widget: Widget | str) -> str:
+        """The text of a text-like widget."""
+        target = self.find(widget) if isinstance(widget, str) else widget
+        return str(getattr(target, "text"))
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """A copy of the session's state."""
+        return self.session.items()
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """Every message this tab received, oldest first."""
+        return list(self.conn.messages)
+
+    @property
+    def errors(self) -> list[str]:
+        """The error messages this tab was shown."""
+        return [m["message"] for m in self.conn.messages if m["type"] == "error"]
+
+    @property
+    def expired(self) -> bool:
+        """Whether the server told this tab its session expired."""
+        return any(m["type"] == "expired" for m in self.conn.messages)
+
+    def html(self) -> str:
+        """The page as the server would render it now for this session."""
+        roots = self.tester.app.render_roots(self.session)
+        return roots["global"] + roots["sidebar"] + roots["session"]
+
+    def close(self) -> None:
+        """Close this tab (the session lives on)."""
+        if self.conn.open:
+            self.conn.close()
+            self.tester.app.hub.unregister(self.session, self.conn)  # type: ignore[arg-type]
+            self.session.detach()
+
+    def new_tab(self) -> SessionTester:
+        """Open another tab on the same session."""
+        return self.tester.tab(self.session)
+
+
+class AppTester:
+    """Runs an App without a server.
+
+    :param app: an App, or the path of an app file (loaded like ``stgo run``).
+    """
+
+    def __init__(self, app: App | str | os.PathLike[str]) -> None:
+        self.app = app if isinstance(app, App) else load_app(app)
+        self.tabs: list[SessionTester] = []
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> AppTester:
+        """Load the app file at *path*."""
+        return cls(path)
+
+    def new_session(self) -> SessionTester:
+        """A new browser: a fresh session (start hooks run) and one tab on it."""
+        return self.tab(self.app.sessions.create())
+
+    def tab(self, session: Session) -> SessionTester:
+        """A new tab on an existing *session*."""
+        tab = SessionTester(self, session)
+        self.tabs.append(tab)
+        return tab
+
+    def expire_idle(self, seconds: float) -> int:
+        """Pretend *seconds* passed with no activity; return how many sessions expired."""
+        return self.app.sessions.cleanup_expired(now=self.app.sessions.clock() + seconds)
+
+    def close(self) -> None:
+        """Close every tab and end every session (reason ``"shutdown"``)."""
+        for tab in self.tabs:
+            tab.close()
+        self.app.stop()
+
+    def __enter__(self) -> AppTester:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def app_tester() -> Iterator[Callable[[App | str], AppTester]]:
+    """The pytest fixture behind ``app_tester`` (registered via the pytest11 entry point)."""
+    made: list[AppTester] = []
+
+    def make(app: App | str) -> AppTester:
+        tester = AppTester(app)
+        made.append(tester)
+        return tester
+
+    yield make
+    for tester in made:
+        tester.close()
