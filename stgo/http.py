@@ -127,7 +127,7 @@ class Endpoints:
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
-    # -- the WebSocket ------------------------------------------------------------------------------
+    # -- the WebSocket -------------------------------------------------------------------
 
     def websocket(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
@@ -138,6 +138,15 @@ class Endpoints:
                 headers={"Upgrade": "websocket", "Connection": "Upgrade"},
             )
             return response(environ, start_response)
+        # Check the handshake headers ourselves: wsproto raises on a bad one
+        # (no key, wrong version) inside Connection(), which became a 500.
+        bad = _bad_handshake(request)
+        if bad is not None:
+            status, why = bad
+            return Response(
+                f"bad WebSocket handshake: {why}\n", status=status, mimetype="text/plain",
+                headers={"Sec-WebSocket-Version": "13"} if status == 426 else {},
+            )(environ, start_response)
         refusal = self._refuse(request)
         if refusal is not None:
             log.warning("refused WebSocket from %s: %s", request.remote_addr, refusal)
@@ -182,6 +191,22 @@ class Endpoints:
             session.detach()
             if conn.dropped_reason:
                 log.warning("dropped a client of %s: %s", redact(session.id), conn.dropped_reason)
+
+
+def _bad_handshake(request: Request) -> tuple[int, str] | None:
+    """Why an upgrade request is not a valid WebSocket handshake (status, reason), or ``None``.
+
+    The same rules wsproto applies (RFC 6455 section 4.2.1), checked before the upgrade.
+    """
+    tokens = {t.strip().lower() for t in request.headers.get("Connection", "").split(",")}
+    if "upgrade" not in tokens:
+        return 400, "missing 'Connection: Upgrade'"
+    version = request.headers.get("Sec-WebSocket-Version", "").strip()
+    if version != "13":
+        return (426 if version else 400), "Sec-WebSocket-Version must be 13"
+    if not request.headers.get("Sec-WebSocket-Key", "").strip():
+        return 400, "missing Sec-WebSocket-Key"
+    return None
 
 
 def _finished(environ: WSGIEnvironment) -> Iterable[bytes]:

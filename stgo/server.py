@@ -61,7 +61,8 @@ class Server:
         self._server: BaseWSGIServer = make_server(
             host, port, app, threaded=True, request_handler=RequestHandler
         )
-        self._server.daemon_threads = True
+        # make_server(threaded=True) gives a ThreadedWSGIServer, whose handler
+        # threads are already daemons (so a stuck client cannot block exit).
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
 

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
+import os
+import queue
 import re
+import signal
+import struct
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -93,11 +101,51 @@ class Socket:
         """Wait for the message that acknowledges event *seq*."""
         return self.recv_until(lambda m: m.get("ack") == seq, timeout)
 
+    def recv_close(self, timeout: float = 5.0) -> int | None:
+        """Read frames until the server's close frame; return its status code.
+
+        Text frames met on the way are kept in :attr:`messages`.  Reads raw
+        frames (not ``recv``) so that a close frame is reported even when the
+        server has already shut the socket and an answering close would fail.
+        ``None`` means the connection ended without a close frame.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no close frame within {timeout} s; got {self.messages}")
+            self.ws.settimeout(left)
+            try:
+                frame = self.ws.recv_frame()
+            except (websocket.WebSocketConnectionClosedException, ConnectionError):
+                return None
+            if frame.opcode == websocket.ABNF.OPCODE_CLOSE:
+                if len(frame.data) < 2:
+                    return None
+                code: int = struct.unpack("!H", frame.data[:2])[0]
+                return code
+            if frame.opcode == websocket.ABNF.OPCODE_TEXT:
+                self.messages.append(json.loads(frame.data))
+
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.ws.close()
-        except Exception:
-            pass
+
+
+def ws_status(base_url: str, query: str = "", *, origin: str | None = None,
+              cookie: str | None = None) -> int:
+    """Try a WebSocket upgrade to ``/ws?{query}``; return the HTTP status (101 if it worked)."""
+    parts = urlsplit(base_url)
+    url = f"ws://{parts.netloc}{parts.path.rstrip('/')}/ws" + (f"?{query}" if query else "")
+    try:
+        ws = websocket.create_connection(
+            url, timeout=10, origin=origin or f"{parts.scheme}://{parts.netloc}",
+            cookie=cookie,
+        )
+    except websocket.WebSocketBadStatusException as exc:
+        return int(exc.status_code)
+    ws.close()
+    return 101
 
 
 class Client:
@@ -145,3 +193,84 @@ class Client:
     def close(self) -> None:
         for sock in self.sockets:
             sock.close()
+
+
+class ServerProcess:
+    """A server in a child process whose output is collected line by line.
+
+    :param argv: the command (``sys.executable`` is not added).
+    :param url_pattern: a regex whose group 1 is the URL; searched in stdout
+        and stderr lines (gunicorn logs to stderr).
+    """
+
+    def __init__(self, argv: list[str], *, env: dict[str, str] | None = None,
+                 cwd: str | None = None,
+                 url_pattern: str = r"(http://[0-9.]+:[0-9]+/)") -> None:
+        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.proc = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env, cwd=cwd,
+            text=True, encoding="utf-8", errors="replace",
+        )
+        self.stdout: list[str] = []
+        self.stderr: list[str] = []
+        self._lines: queue.Queue[str] = queue.Queue()
+        self._pattern = re.compile(url_pattern)
+        self._readers = [
+            threading.Thread(target=self._read, args=(self.proc.stdout, self.stdout),
+                             name="test-proc-out", daemon=True),
+            threading.Thread(target=self._read, args=(self.proc.stderr, self.stderr),
+                             name="test-proc-err", daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+        self.url = ""
+
+    def _read(self, stream: Any, sink: list[str]) -> None:
+        for line in stream:
+            sink.append(line)
+            self._lines.put(line)
+
+    def wait_url(self, timeout: float = 15.0) -> str:
+        """Wait for the line that names the URL; fail (with the output) if none comes."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or (self.proc.poll() is not None and self._lines.empty()):
+                raise AssertionError(f"no URL line from {self.proc.args}:\n{self.output()}")
+            try:
+                line = self._lines.get(timeout=min(left, 0.2))
+            except queue.Empty:
+                continue
+            m = self._pattern.search(line)
+            if m:
+                self.url = m.group(1)
+                return self.url
+
+    def signal(self, signum: int) -> None:
+        self.proc.send_signal(signum)
+
+    def wait(self, timeout: float = 10.0) -> int:
+        """Wait for the process to exit; return its status.  Output is complete after."""
+        code = self.proc.wait(timeout)
+        for reader in self._readers:
+            reader.join(5)
+        return code
+
+    def output(self) -> str:
+        return "".join(self.stdout) + "".join(self.stderr)
+
+    def kill(self) -> None:
+        """End the process if it still runs (teardown)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.wait(10)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def stgo_run(app_file: str, *args: str, env: dict[str, str] | None = None) -> ServerProcess:
+    """Start ``python -m stgo run APP_FILE --port 0 ARGS`` (call :meth:`ServerProcess.wait_url`)."""
+    return ServerProcess([sys.executable, "-m", "stgo", "run", app_file, "--port", "0", *args],
+                         env=env)

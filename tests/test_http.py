@@ -1,0 +1,212 @@
+"""The HTTP side over real sockets: the page and its cookie, /health, /static, errors."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+
+from stgo import App
+from stgo.ids import is_valid_session_id, new_session_id
+from stgo.server import Server
+
+from .helpers import COOKIE, Client, Response, request
+
+Serve = Callable[[App], Server]
+
+
+def cookie_of(resp: Response) -> tuple[str, dict[str, str]]:
+    """The stgo_session cookie's value and its attributes (lower-cased names)."""
+    mine = [c for c in resp.cookies() if c.startswith(f"{COOKIE}=")]
+    assert len(mine) == 1, resp.cookies()
+    value, *attrs = [p.strip() for p in mine[0].split(";")]
+    parsed = {}
+    for attr in attrs:
+        name, _, val = attr.partition("=")
+        parsed[name.lower()] = val
+    return value.split("=", 1)[1], parsed
+
+
+def make_app(**kwargs: object) -> App:
+    app = App(title="Cookie <jar>", **kwargs)  # type: ignore[arg-type]
+    app.text("hello everybody", key="hello")
+    return app
+
+
+# -- the page and its cookie -------------------------------------------------------------
+
+
+def test_page_issues_a_browser_session_cookie(serve: Serve) -> None:
+    server = serve(make_app())
+    resp = request(server.url, "/")
+    assert resp.status == 200
+    assert resp.headers["Content-Type"].startswith("text/html")
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert "<title>Cookie &lt;jar&gt;</title>" in resp.body
+    assert "hello everybody" in resp.body
+    sid, attrs = cookie_of(resp)
+    assert is_valid_session_id(sid)
+    assert attrs.keys() >= {"httponly", "samesite", "path"}
+    assert attrs["samesite"] == "Lax"
+    assert attrs["path"] == "/"
+    # A browser-session cookie: gone when the browser closes.
+    assert "expires" not in attrs and "max-age" not in attrs
+    # Plain HTTP: a Secure cookie would never come back.
+    assert "secure" not in attrs
+
+
+def test_second_visit_keeps_the_session_and_sets_no_cookie(serve: Serve) -> None:
+    app = make_app()
+    server = serve(app)
+    client = Client(server.url)
+    client.get("/")
+    first = client.session_id
+    resp = client.get("/")
+    assert resp.status == 200
+    assert resp.cookies() == []
+    assert client.session_id == first
+    assert len(app.sessions) == 1
+    # The page carries the ID for the WebSocket URL (the cookie is HttpOnly).
+    assert f'data-session="{first}"' in resp.body
+
+
+def test_secure_cookie_behind_a_trusted_https_proxy(serve: Serve) -> None:
+    server = serve(make_app(trust_proxy=True))
+    resp = request(server.url, "/", {"X-Forwarded-Proto": "https"})
+    _, attrs = cookie_of(resp)
+    assert "secure" in attrs
+    resp = request(server.url, "/", {"X-Forwarded-Proto": "http"})
+    _, attrs = cookie_of(resp)
+    assert "secure" not in attrs
+
+
+def test_forwarded_proto_is_ignored_without_trust_proxy(serve: Serve) -> None:
+    server = serve(make_app())
+    resp = request(server.url, "/", {"X-Forwarded-Proto": "https"})
+    _, attrs = cookie_of(resp)
+    assert "secure" not in attrs
+
+
+@pytest.mark.parametrize(
+    "claimed",
+    [
+        pytest.param(new_session_id(), id="forged-well-formed"),
+        pytest.param("session_123_abc", id="malformed"),
+        pytest.param("x" * 5000, id="huge"),
+        pytest.param("", id="empty"),
+    ],
+)
+def test_cookie_the_server_did_not_issue_is_never_adopted(serve: Serve, claimed: str) -> None:
+    app = make_app()
+    server = serve(app)
+    resp = request(server.url, "/", {"Cookie": f"{COOKIE}={claimed}"})
+    assert resp.status == 200
+    sid, _ = cookie_of(resp)
+    assert sid != claimed
+    assert is_valid_session_id(sid)
+    assert app.sessions.ids() == [sid]
+    assert app.sessions.get(claimed) is None
+
+
+def test_expired_cookie_gets_a_new_session(serve: Serve) -> None:
+    now = [1_000_000.0]
+    ended: list[tuple[str, str]] = []
+    app = make_app(session_timeout=10.0, clock=lambda: now[0])
+    app.on_session_end(lambda s, reason: ended.append((s.id, reason)))
+    server = serve(app)
+    client = Client(server.url)
+    client.get("/")
+    old = client.session_id
+    assert old is not None
+    now[0] += 11
+    resp = client.get("/")
+    new, _ = cookie_of(resp)
+    assert new != old
+    assert ended == [(old, "timeout")]
+    assert app.sessions.ids() == [new]
+
+
+def test_session_ended_manually_is_not_revived(serve: Serve) -> None:
+    app = make_app()
+    server = serve(app)
+    client = Client(server.url)
+    client.get("/")
+    old = client.session_id
+    assert old is not None and app.sessions.delete(old)
+    resp = client.get("/")
+    new, _ = cookie_of(resp)
+    assert new != old and app.sessions.ids() == [new]
+
+
+# -- health, static, errors ------------------------------------------------------------------
+
+
+def test_health_counts_sessions(serve: Serve) -> None:
+    server = serve(make_app())
+    resp = request(server.url, "/health")
+    assert resp.status == 200
+    assert resp.headers["Content-Type"].startswith("application/json")
+    assert resp.json() == {"status": "ok", "sessions": 0}
+    assert resp.cookies() == []  # health checks must not create sessions
+    Client(server.url).get("/")
+    Client(server.url).get("/")
+    assert request(server.url, "/health").json() == {"status": "ok", "sessions": 2}
+
+
+@pytest.mark.parametrize(
+    ("name", "mime"), [("stgo.css", "text/css"), ("stgo.js", "javascript")]
+)
+def test_static_files_are_served(serve: Serve, name: str, mime: str) -> None:
+    server = serve(make_app())
+    page = request(server.url, "/").body
+    assert f'static/{name}?v=' in page  # the page points at them, relative to its URL
+    resp = request(server.url, f"/static/{name}")
+    assert resp.status == 200, f"stgo/static/{name} is missing"
+    assert mime in resp.headers["Content-Type"]
+    assert resp.body.strip()
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../app.py",           # stgo/app.py exists: a traversal would serve it
+        "/static/%2e%2e/app.py",
+        "/static/..%2fapp.py",
+        "/static/%2e%2e%2fapp.py",
+        "/static/..%5capp.py",
+        "/static//etc/passwd",
+        "/static/",
+        "/static/missing.js",
+    ],
+)
+def test_static_refuses_traversal_and_unknown_files(serve: Serve, path: str) -> None:
+    server = serve(make_app())
+    resp = request(server.url, path)
+    assert resp.status == 404
+    assert "import" not in resp.body
+
+
+def test_unknown_path_is_404(serve: Serve) -> None:
+    server = serve(make_app())
+    for path in ("/nope", "/index.html", "/health/x"):
+        assert request(server.url, path).status == 404
+
+
+@pytest.mark.parametrize("path", ["/", "/health", "/static/stgo.css"])
+def test_post_is_405(serve: Serve, path: str) -> None:
+    app = make_app()
+    server = serve(app)
+    resp = request(server.url, path, method="POST")
+    assert resp.status == 405
+    assert "GET" in resp.headers["Allow"]
+    assert len(app.sessions) == 0
+
+
+def test_head_of_the_page_has_no_body(serve: Serve) -> None:
+    server = serve(make_app())
+    resp = request(server.url, "/", method="HEAD")
+    assert resp.status == 200
+    assert resp.body == ""
+    assert re.match(rf"{COOKIE}=session_", resp.headers["Set-Cookie"])
