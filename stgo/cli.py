@@ -83,7 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line; returns the exit status."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        logging.basicConfig(level=args.log_level.upper(),
+                            format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    except ValueError:  # an unknown level name: one line, not a traceback
+        print(f"stgo: error: unknown --log-level {args.log_level!r}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         app = load_app(args.file)
         host = args.host or os.environ.get("STGO_HOST") or "127.0.0.1"
@@ -92,8 +97,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             port = int(port_raw)
         except ValueError:
             raise AppLoadError(f"STGO_PORT must be a port number, got {port_raw!r}") from None
-        timeout = args.session_timeout or _env_float("STGO_SESSION_TIMEOUT")
-        interval = args.cleanup_interval or _env_float("STGO_CLEANUP_INTERVAL")
+        # `is not None`, not `or`: a flag of 0 must reach the setter (and be
+        # refused there), not fall through silently to the env var or default.
+        timeout = (args.session_timeout if args.session_timeout is not None
+                   else _env_float("STGO_SESSION_TIMEOUT"))
+        interval = (args.cleanup_interval if args.cleanup_interval is not None
+                    else _env_float("STGO_CLEANUP_INTERVAL"))
         if timeout is not None:
             app.sessions.session_timeout = timeout
         if interval is not None:
@@ -104,6 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         app.run(host=host, port=port, reload=args.reload)
     except OSError as exc:
-        print(f"stgo: error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"stgo: error: cannot listen on {host}:{port}: {exc.strerror or exc}",
+              file=sys.stderr)
         return EXIT_USAGE
     return 0

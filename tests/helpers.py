@@ -107,6 +107,7 @@ class Socket:
         Text frames met on the way are kept in :attr:`messages`.  Reads raw
         frames (not ``recv``) so that a close frame is reported even when the
         server has already shut the socket and an answering close would fail.
+        Answers the close and shuts the socket down, like a browser.
         ``None`` means the connection ended without a close frame.
         """
         deadline = time.monotonic() + timeout
@@ -120,6 +121,10 @@ class Socket:
             except (websocket.WebSocketConnectionClosedException, ConnectionError):
                 return None
             if frame.opcode == websocket.ABNF.OPCODE_CLOSE:
+                # Answer and hang up, as a browser does.
+                with contextlib.suppress(Exception):
+                    self.ws.send_close()
+                self.ws.shutdown()
                 if len(frame.data) < 2:
                     return None
                 code: int = struct.unpack("!H", frame.data[:2])[0]

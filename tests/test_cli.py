@@ -1,0 +1,211 @@
+"""``python -m stgo run`` as a real child process: URL line, settings, signals, errors, logs."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from .helpers import COOKIE, Client, ServerProcess, request, stgo_run, wait_until, ws_status
+
+APPS = Path(__file__).parent / "apps"
+RECORDER = str(APPS / "recorder.py")
+
+Start = Callable[..., ServerProcess]
+
+
+@pytest.fixture
+def start() -> Iterator[Start]:
+    """Start ``python -m stgo run`` processes; every one is killed after the test."""
+    procs: list[ServerProcess] = []
+
+    def run(app_file: str, *args: str, env: dict[str, str] | None = None) -> ServerProcess:
+        proc = stgo_run(app_file, *args, env=env)
+        procs.append(proc)
+        proc.wait_url()
+        return proc
+
+    yield run
+    for proc in procs:
+        proc.kill()
+
+
+def records(path: Path) -> list[tuple[str, str]]:
+    """The ``(session id, reason)`` lines the recorder app wrote."""
+    if not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [(sid, reason) for sid, reason in (line.split() for line in lines)]
+
+
+def test_prints_the_url_line_and_serves(start: Start) -> None:
+    proc = start(RECORDER)
+    assert re.fullmatch(r"http://127\.0\.0\.1:[1-9][0-9]*/", proc.url)
+    url_lines = [line for line in proc.stdout if proc.url in line]
+    assert len(url_lines) == 1
+    assert request(proc.url, "/").status == 200
+    assert request(proc.url, "/health").json() == {"status": "ok", "sessions": 1}
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "expected"),
+    [
+        pytest.param(
+            ["--session-timeout", "7"],
+            {"STGO_SESSION_TIMEOUT": "8", "STGO_TEST_APP_TIMEOUT": "9",
+             "STGO_CLEANUP_INTERVAL": "0.8", "STGO_TEST_APP_INTERVAL": "0.9",
+             "STGO_PORT": "not-a-port"},  # --port 0 wins over it
+            (7.0, 0.8), id="flag>env>app",
+        ),
+        pytest.param(
+            ["--cleanup-interval", "0.7"],
+            {"STGO_SESSION_TIMEOUT": "8", "STGO_TEST_APP_TIMEOUT": "9",
+             "STGO_CLEANUP_INTERVAL": "0.8", "STGO_TEST_APP_INTERVAL": "0.9"},
+            (8.0, 0.7), id="env>app",
+        ),
+        pytest.param(
+            [], {"STGO_TEST_APP_TIMEOUT": "9", "STGO_TEST_APP_INTERVAL": "0.9"},
+            (9.0, 0.9), id="app>default",
+        ),
+        pytest.param([], {}, (300.0, 60.0), id="default"),
+    ],
+)
+def test_settings_precedence(
+    start: Start, flags: list[str], env: dict[str, str], expected: tuple[float, float]
+) -> None:
+    clean = {k: "" for k in ("STGO_SESSION_TIMEOUT", "STGO_CLEANUP_INTERVAL", "STGO_PORT",
+                             "STGO_HOST", "STGO_TEST_APP_TIMEOUT", "STGO_TEST_APP_INTERVAL")}
+    proc = start(RECORDER, *flags, env={**clean, **env})
+    page = request(proc.url, "/").body
+    timeout, interval = expected
+    assert f"session_timeout={timeout!r} cleanup_interval={interval!r}" in page
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_stops_gracefully(start: Start, tmp_path: Path, signum: int) -> None:
+    record = tmp_path / "ended.txt"
+    proc = start(RECORDER, env={"STGO_TEST_RECORD": str(record)})
+    browser = Client(proc.url)
+    tabs = [browser.connect(), browser.connect()]
+    other = Client(proc.url)
+    tabs.append(other.connect())
+    page_only = Client(proc.url)
+    page_only.get("/")
+    try:
+        began = time.monotonic()
+        proc.signal(signum)
+        for tab in tabs:
+            assert tab.recv_close(5) == 1001
+        assert proc.wait(10) == 0
+        assert time.monotonic() - began < 5
+    finally:
+        browser.close()
+        other.close()
+    ended = records(record)
+    expected = {browser.session_id, other.session_id, page_only.session_id}
+    assert sorted(sid for sid, _ in ended) == sorted(expected)  # each exactly once
+    assert {reason for _, reason in ended} == {"shutdown"}
+    assert "Traceback" not in proc.output()
+
+
+def test_idle_session_expires_but_an_open_tab_keeps_its_own(
+    start: Start, tmp_path: Path
+) -> None:
+    record = tmp_path / "ended.txt"
+    proc = start(RECORDER, "--session-timeout", "1", "--cleanup-interval", "0.2",
+                 env={"STGO_TEST_RECORD": str(record)})
+    keeper = Client(proc.url)
+    kept = keeper.connect()
+    # The leaver is active *after* the keeper: if an open tab did not count
+    # as activity, the keeper would expire no later than the leaver.
+    leaver = Client(proc.url)
+    leaver.connect().close()
+    try:
+        wait_until(lambda: records(record), timeout=10)
+        assert records(record) == [(leaver.session_id, "timeout")]
+        assert request(proc.url, "/health").json()["sessions"] == 1
+        seq = kept.event("w-does-not-exist")
+        assert kept.ack(seq)["type"] == "error"  # still served, same session
+        # The leaver's cookie is not adopted again.
+        old = leaver.session_id
+        leaver.get("/")
+        assert leaver.session_id != old
+    finally:
+        keeper.close()
+
+
+def _run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "stgo", "run", *args, "--port", "0"],
+        capture_output=True, text=True, timeout=30, cwd=cwd,
+    )
+
+
+def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("stgo: error: ")
+    assert result.stdout == ""
+    return lines[0]
+
+
+def test_missing_file_exits_2(tmp_path: Path) -> None:
+    line = _one_error_line(_run_cli(str(tmp_path / "nope.py")))
+    assert "no such file" in line and "nope.py" in line
+
+
+def test_syntax_error_exits_2_with_the_line(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.py"
+    bad.write_text('import stgo\n\napp = stgo.App(title="x"\nx = 1\n', encoding="utf-8")
+    line = _one_error_line(_run_cli(str(bad)))
+    assert "syntax error" in line
+    assert "broken.py" in line
+    assert re.search(r"line [34]\b", line), line
+
+
+def test_file_without_an_app_exits_2() -> None:
+    line = _one_error_line(_run_cli(str(APPS / "no_app.py")))
+    assert "no_app.py" in line and "App" in line
+
+
+def test_bad_setting_exits_2() -> None:
+    line = _one_error_line(_run_cli(RECORDER, "--session-timeout", "0"))
+    assert "session_timeout" in line
+
+
+def test_unknown_log_level_exits_2() -> None:
+    line = _one_error_line(_run_cli(RECORDER, "--log-level", "LOUD"))
+    assert "LOUD" in line
+
+
+def test_no_raw_session_id_in_the_logs_at_debug(start: Start, tmp_path: Path) -> None:
+    proc = start(RECORDER, "--log-level", "DEBUG", env={"STGO_TEST_RECORD": str(tmp_path / "e")})
+    alice, bob = Client(proc.url), Client(proc.url)
+    a = alice.connect()
+    bob.get("/")
+    bob.get("/")
+    seq = a.event("w-unknown")
+    a.ack(seq)
+    a.close()
+    sid_a, sid_b = alice.session_id or "", bob.session_id or ""
+    # Refused upgrades put a real ID in a logged request line.
+    assert ws_status(proc.url, f"session={quote(sid_a)}", cookie=f"{COOKIE}={sid_b}") == 403
+    assert ws_status(proc.url, f"session={quote(sid_a)}&x=1",
+                     origin="http://evil.example", cookie=f"{COOKIE}={sid_a}") == 403
+    request(proc.url, "/", {"Cookie": f"{COOKIE}={sid_a}"})
+    proc.signal(signal.SIGTERM)
+    assert proc.wait(10) == 0
+    logs = proc.output()
+    assert " DEBUG " in logs and "session=sid:" in logs  # we did log at DEBUG, scrubbed
+    for sid in (sid_a, sid_b):
+        assert sid not in logs
+        assert sid.rsplit("_", 1)[1] not in logs  # not even the random part
