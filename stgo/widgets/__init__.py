@@ -1,13 +1,27 @@
 """Widgets: a base module and one module per family."""
 
 from .base import InputWidget, Widget
-from .inputs import Button, TextInput
-from .layout import Container
-from .text import Caption, Code, Header, Markdown, Subheader, Text, Title
+from .choice import Choice, Radio, Selectbox
+from .data import Dataframe, Metric, Table
+from .feedback import (
+    Alert,
+    ErrorAlert,
+    Image,
+    InfoAlert,
+    Progress,
+    SuccessAlert,
+    WarningAlert,
+)
+from .inputs import Button, Checkbox, NumberInput, Slider, TextArea, TextInput
+from .layout import Column, Columns, Container, Expander, Group, Tab, Tabs
+from .text import Caption, Code, Header, Json, Markdown, Subheader, Text, Title, Write
 
 __all__ = [
     "Widget", "InputWidget",
-    "Title", "Header", "Subheader", "Text", "Caption", "Code", "Markdown",
-    "Button", "TextInput",
-    "Container",
+    "Title", "Header", "Subheader", "Text", "Caption", "Code", "Markdown", "Json", "Write",
+    "Button", "TextInput", "TextArea", "NumberInput", "Checkbox", "Slider",
+    "Choice", "Selectbox", "Radio",
+    "Group", "Container", "Column", "Columns", "Expander", "Tab", "Tabs",
+    "Table", "Dataframe", "Metric",
+    "Progress", "Alert", "InfoAlert", "SuccessAlert", "WarningAlert", "ErrorAlert", "Image",
 ]

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from ..errors import ProtocolError, WidgetError
 
 if TYPE_CHECKING:
-    from .layout import Container
+    from .layout import Group
 
 __all__ = ["Widget", "InputWidget", "StateReader", "Handler", "Notify", "esc"]
 
@@ -65,7 +65,7 @@ class Widget:
             raise WidgetError(f"key must be a non-empty string, got {key!r}")
         self.key: str = key if key is not None else self.id
         self._visible = visible
-        self.parent: Container | None = None
+        self.parent: Group | None = None
         self._notify: Notify | None = None
         self._handlers: dict[str, list[Handler]] = {}
         self._lock = threading.RLock()
@@ -75,7 +75,7 @@ class Widget:
 
     # -- ownership ------------------------------------------------------------
 
-    def attach(self, parent: Container | None, notify: Notify) -> None:
+    def attach(self, parent: Group | None, notify: Notify) -> None:
         """Called by the owner when the widget joins a page."""
         if self._notify is not None and self._notify != notify:
             raise WidgetError(
@@ -166,9 +166,18 @@ class Widget:
         hidden = "" if self._visible else " hidden"
         return (
             f'<div class="stgo-w stgo-{self.kind}" id="{self.id}" '
-            f'data-key="{esc(self.key)}" data-kind="{self.kind}"{hidden}>'
+            f'data-key="{esc(self.key)}" data-kind="{self.kind}"{self.root_attrs()}{hidden}>'
             f"{self.render_body(state)}</div>"
         )
+
+    def root_attrs(self) -> str:
+        """Extra attributes for the root element, each with a leading space.
+
+        The wrapper itself (class, id, data-key, data-kind, hidden) is what the
+        client relies on; a subclass may only add to it (tab panels add
+        ``role="tabpanel"``).  Values must be escaped by the subclass.
+        """
+        return ""
 
     def render_body(self, state: StateReader | None) -> str:
         """The inner HTML; subclasses override."""
@@ -205,7 +214,9 @@ class InputWidget(Widget):
     ) -> None:
         super().__init__(key=key, visible=visible)
         self.label = label
-        self.default = self.validate(value) if value is not None else self.empty_value()
+        self.default = (
+            self._checked(value, "initial value") if value is not None else self.empty_value()
+        )
         self.shared = shared
         self.disabled = disabled
         self.help = help
@@ -216,6 +227,13 @@ class InputWidget(Widget):
     def empty_value(self) -> Any:
         """The value when none was given."""
         return None
+
+    def _checked(self, value: Any, what: str) -> Any:
+        """:meth:`validate` for values from the program: misuse is a WidgetError."""
+        try:
+            return self.validate(value)
+        except (TypeError, ValueError) as exc:
+            raise WidgetError(f"bad {what} for {type(self).__name__} {self.key!r}: {exc}") from None
 
     def validate(self, value: Any) -> Any:
         """Return *value* converted to this input's type, or raise ValueError."""
@@ -249,7 +267,7 @@ class InputWidget(Widget):
             raise WidgetError(
                 f"{self!r} keeps one value per session: use session.set({self.key!r}, value)"
             )
-        self._shared_value = self.validate(value)
+        self._shared_value = self._checked(value, "value")
         self.changed("value")
 
     def apply(self, session: Any, value: Any) -> None:
@@ -263,6 +281,16 @@ class InputWidget(Widget):
     def client_value(self, state: StateReader | None) -> Any:
         """The value as the client's element takes it (JSON-able)."""
         return self.value_for(state)
+
+    def set_label(self, label: str) -> None:
+        """Change the visible label and push it."""
+        self.label = label
+        self.changed()
+
+    def set_disabled(self, disabled: bool = True) -> None:
+        """Make the input read-only (or editable again) and push that."""
+        self.disabled = bool(disabled)
+        self.changed()
 
     def label_html(self, for_id: str) -> str:
         """A ``<label>`` tied to the element with *for_id*."""

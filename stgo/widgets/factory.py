@@ -4,19 +4,27 @@ The App (global widgets), a Session (private widgets) and every container
 inherit these methods; each builds a widget and hands it to the owner's
 ``_add``.  Layout factories (``container``, ``columns`` ...) live with the
 containers in :mod:`.layout`, which keeps this module free of an import cycle.
+
+Every method takes the widget's keyword options too (``key=``, ``visible=``,
+and for inputs ``shared=``, ``disabled=``, ``help=``, ``on_change=``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from .base import Handler, Widget
-from .inputs import Button, TextInput
-from .text import Caption, Code, Header, Markdown, Subheader, Text, Title
+from .choice import Radio, Selectbox
+from .data import Dataframe, Metric, Table
+from .feedback import ErrorAlert, Image, InfoAlert, Progress, SuccessAlert, WarningAlert
+from .inputs import Button, Checkbox, NumberInput, Slider, TextArea, TextInput
+from .text import Caption, Code, Header, Json, Markdown, Subheader, Text, Title, Write
 
 __all__ = ["WidgetFactory"]
 
 W = TypeVar("W", bound=Widget)
+Num = int | float
 
 
 class WidgetFactory:
@@ -59,6 +67,15 @@ class WidgetFactory:
         """Add markdown (raw HTML escaped unless ``unsafe_allow_html=True``)."""
         return self._make(Markdown(text, **kwargs))
 
+    def json(self, data: Any, **kwargs: Any) -> Json:
+        """Add a value shown as pretty-printed JSON."""
+        return self._make(Json(data, **kwargs))
+
+    def write(self, *objects: Any, **kwargs: Any) -> Write:
+        """Add values shown the way they read best: text as (safe) markdown,
+        numbers as text, table-like data as a table, dicts and lists as JSON."""
+        return self._make(Write(*objects, **kwargs))
+
     # -- input ------------------------------------------------------------------
 
     def button(self, label: str, *, on_click: Handler | None = None, **kwargs: Any) -> Button:
@@ -68,3 +85,80 @@ class WidgetFactory:
     def text_input(self, label: str, value: str = "", **kwargs: Any) -> TextInput:
         """Add a one-line text field whose value lives in session state."""
         return self._make(TextInput(label, value, **kwargs))
+
+    def text_area(self, label: str, value: str = "", **kwargs: Any) -> TextArea:
+        """Add a multi-line text field whose value lives in session state."""
+        return self._make(TextArea(label, value, **kwargs))
+
+    def number_input(
+        self, label: str, value: Num | None = None, *, min_value: Num | None = None,
+        max_value: Num | None = None, step: Num | None = None, **kwargs: Any,
+    ) -> NumberInput:
+        """Add a number field; floats if any number given is a float, else ints."""
+        return self._make(NumberInput(label, value, min_value=min_value, max_value=max_value,
+                                      step=step, **kwargs))
+
+    def checkbox(self, label: str, value: bool = False, **kwargs: Any) -> Checkbox:
+        """Add a checkbox whose ``True``/``False`` lives in session state."""
+        return self._make(Checkbox(label, value, **kwargs))
+
+    def slider(
+        self, label: str, min_value: Num | None = None, max_value: Num | None = None,
+        value: Num | None = None, *, step: Num | None = None, **kwargs: Any,
+    ) -> Slider:
+        """Add a slider (0..100 ints by default; floats if any number is a float)."""
+        return self._make(Slider(label, min_value, max_value, value, step=step, **kwargs))
+
+    def selectbox(
+        self, label: str, options: Iterable[Any], index: int = 0, **kwargs: Any
+    ) -> Selectbox:
+        """Add a drop-down; its value is the chosen option itself."""
+        return self._make(Selectbox(label, options, index, **kwargs))
+
+    def radio(self, label: str, options: Iterable[Any], index: int = 0, **kwargs: Any) -> Radio:
+        """Add radio buttons; the value is the chosen option itself."""
+        return self._make(Radio(label, options, index, **kwargs))
+
+    # -- data -------------------------------------------------------------------
+
+    def table(self, data: Any = None, **kwargs: Any) -> Table:
+        """Add a static table (list of dicts, dict of lists, list of lists, pandas)."""
+        return self._make(Table(data, **kwargs))
+
+    def dataframe(self, data: Any = None, **kwargs: Any) -> Dataframe:
+        """Add a scrolling table with a fixed header, for larger data."""
+        return self._make(Dataframe(data, **kwargs))
+
+    def metric(self, label: str, value: Any = None, delta: Any = None, **kwargs: Any) -> Metric:
+        """Add a big number with a label and an optional delta."""
+        return self._make(Metric(label, value, delta, **kwargs))
+
+    # -- feedback ---------------------------------------------------------------
+
+    def progress(self, value: Num = 0, text: str = "", **kwargs: Any) -> Progress:
+        """Add a progress bar: an int 0..100 or a float 0.0..1.0."""
+        return self._make(Progress(value, text, **kwargs))
+
+    def info(self, text: Any, **kwargs: Any) -> InfoAlert:
+        """Add an informative message box."""
+        return self._make(InfoAlert(text, **kwargs))
+
+    def success(self, text: Any, **kwargs: Any) -> SuccessAlert:
+        """Add a success message box."""
+        return self._make(SuccessAlert(text, **kwargs))
+
+    def warning(self, text: Any, **kwargs: Any) -> WarningAlert:
+        """Add a warning message box."""
+        return self._make(WarningAlert(text, **kwargs))
+
+    def error(self, text: Any, **kwargs: Any) -> ErrorAlert:
+        """Add an error message box."""
+        return self._make(ErrorAlert(text, **kwargs))
+
+    def image(
+        self, source: Any, *, caption: str | None = None, width: int | None = None,
+        **kwargs: Any,
+    ) -> Image:
+        """Add an image: bytes (PNG, JPEG, GIF, WebP, BMP), a file path or an http(s) URL."""
+        return self._make(Image(source, caption=caption, width=width, **kwargs))
+

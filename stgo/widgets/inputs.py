@@ -1,12 +1,19 @@
-"""Input widgets: button and text input (the rest of the family comes here too)."""
+"""Input widgets: button, text input, text area, checkbox, number input, slider.
+
+The choice widgets (selectbox, radio) are in :mod:`.choice`.  Every value a
+client sends goes through :meth:`~stgo.widgets.base.InputWidget.validate`:
+a wrong type or an out-of-range number is refused, never stored.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
+from ..errors import WidgetError
 from .base import Handler, InputWidget, StateReader, Widget, esc
 
-__all__ = ["Button", "TextInput"]
+__all__ = ["Button", "TextInput", "TextArea", "Checkbox", "NumberInput", "Slider"]
 
 
 class Button(Widget):
@@ -105,4 +112,202 @@ class TextInput(InputWidget):
             f"{self.label_html(fid)}"
             f'<input id="{fid}" type="{kind}" data-event="change" '
             f'value="{esc(self.value_for(state))}"{extra}>'
+        )
+
+
+class TextArea(TextInput):
+    """A multi-line text field.  Sends ``change`` on blur and typing pauses.
+
+    :param height: the box's height in CSS pixels; ``None`` for the default.
+    :param rows: visible text lines (3).
+    """
+
+    kind: ClassVar[str] = "text_area"
+
+    def __init__(
+        self, label: str, value: str = "", *, height: int | None = None, rows: int = 3,
+        max_chars: int | None = None, placeholder: str = "", **kwargs: Any,
+    ) -> None:
+        super().__init__(label, value, max_chars=max_chars, placeholder=placeholder, **kwargs)
+        self.height = height
+        self.rows = rows
+
+    def render_body(self, state: StateReader | None) -> str:
+        fid = f"{self.id}-in"
+        extra = f' maxlength="{self.max_chars}"' if self.max_chars else ""
+        if self.placeholder:
+            extra += f' placeholder="{esc(self.placeholder)}"'
+        if self.height:
+            extra += f' style="height: {int(self.height)}px"'
+        if self.disabled:
+            extra += " disabled"
+        return (
+            f"{self.label_html(fid)}"
+            f'<textarea id="{fid}" rows="{int(self.rows)}" data-event="change"{extra}>'
+            f"{esc(self.value_for(state))}</textarea>"
+        )
+
+
+class Checkbox(InputWidget):
+    """A box to tick; its value is ``True`` or ``False``."""
+
+    kind: ClassVar[str] = "checkbox"
+
+    def __init__(self, label: str, value: bool = False, **kwargs: Any) -> None:
+        super().__init__(label, value, **kwargs)
+
+    def empty_value(self) -> Any:
+        return False
+
+    def validate(self, value: Any) -> Any:
+        if not isinstance(value, bool):
+            raise TypeError(f"expected true or false, got {type(value).__name__}")
+        return value
+
+    def render_body(self, state: StateReader | None) -> str:
+        fid = f"{self.id}-in"
+        checked = " checked" if self.value_for(state) is True else ""
+        disabled = " disabled" if self.disabled else ""
+        return (
+            f'<input id="{fid}" type="checkbox" data-event="change"{checked}{disabled}>'
+            f"{self.label_html(fid)}"
+        )
+
+
+Num = int | float
+
+
+def _is_num(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _fmt(value: Any) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+class _Numeric(InputWidget):
+    """Shared checks of number input and slider: int or float, within bounds.
+
+    The type is float when any of the numbers given is a float, else int.
+    """
+
+    min_value: Num | None
+    max_value: Num | None
+    step: Num
+    is_float: bool
+
+    def _setup(self, numbers: dict[str, Any]) -> None:
+        for name, n in numbers.items():
+            if n is not None and not (_is_num(n) and math.isfinite(n)):
+                raise WidgetError(f"{name} must be a finite int or float, got {n!r}")
+        self.is_float = any(isinstance(n, float) for n in numbers.values())
+        lo, hi = numbers.get("min_value"), numbers.get("max_value")
+        if lo is not None and hi is not None and lo > hi:
+            raise WidgetError(f"min_value {lo} is above max_value {hi}")
+        step = numbers.get("step")
+        if step is not None and step <= 0:
+            raise WidgetError(f"step must be positive, got {step}")
+
+    def validate(self, value: Any) -> Any:
+        if not _is_num(value):
+            raise TypeError(f"expected a number, got {type(value).__name__}")
+        if not math.isfinite(value):
+            raise ValueError("expected a finite number")
+        if self.is_float:
+            value = float(value)
+        elif isinstance(value, float):
+            if not value.is_integer():
+                raise ValueError(f"expected a whole number, got {value}")
+            value = int(value)
+        lo, hi = self.min_value, self.max_value
+        if lo is not None and value < lo:
+            raise ValueError(f"{_fmt(value)} is below the minimum {_fmt(lo)}")
+        if hi is not None and value > hi:
+            raise ValueError(f"{_fmt(value)} is above the maximum {_fmt(hi)}")
+        return value
+
+    def _as_type(self, n: Num) -> Num:
+        return float(n) if self.is_float else n
+
+    def _bounds_html(self) -> str:
+        out = ""
+        if self.min_value is not None:
+            out += f' min="{_fmt(self.min_value)}"'
+        if self.max_value is not None:
+            out += f' max="{_fmt(self.max_value)}"'
+        return out + f' step="{_fmt(self.step)}"'
+
+
+class NumberInput(_Numeric):
+    """A number field with optional bounds and a step for its arrows.
+
+    :param value: initial value; ``None`` means *min_value*, or 0.
+    :param min_value: smallest accepted value; ``None`` for no bound.
+    :param max_value: largest accepted value; ``None`` for no bound.
+    :param step: arrow-key step (1, or 0.01 for floats).
+    """
+
+    kind: ClassVar[str] = "number_input"
+
+    def __init__(
+        self, label: str, value: Num | None = None, *, min_value: Num | None = None,
+        max_value: Num | None = None, step: Num | None = None, **kwargs: Any,
+    ) -> None:
+        self._setup({"value": value, "min_value": min_value, "max_value": max_value,
+                     "step": step})
+        self.min_value = None if min_value is None else self._as_type(min_value)
+        self.max_value = None if max_value is None else self._as_type(max_value)
+        self.step = self._as_type(step if step is not None else (0.01 if self.is_float else 1))
+        super().__init__(label, value, **kwargs)
+
+    def empty_value(self) -> Any:
+        return self._as_type(self.min_value if self.min_value is not None else 0)
+
+    def render_body(self, state: StateReader | None) -> str:
+        fid = f"{self.id}-in"
+        disabled = " disabled" if self.disabled else ""
+        return (
+            f"{self.label_html(fid)}"
+            f'<input id="{fid}" type="number" data-event="change" '
+            f'value="{esc(_fmt(self.value_for(state)))}"{self._bounds_html()}{disabled}>'
+        )
+
+
+class Slider(_Numeric):
+    """A slider between two bounds; an ``<output>`` shows the value.
+
+    :param min_value: the left end (0, or 0.0 for floats).
+    :param max_value: the right end (100, or 1.0 for floats).
+    :param step: the value's granularity (1, or 0.01 for floats).
+    :param value: initial value; ``None`` means *min_value*.
+    """
+
+    kind: ClassVar[str] = "slider"
+
+    def __init__(
+        self, label: str, min_value: Num | None = None, max_value: Num | None = None,
+        value: Num | None = None, *, step: Num | None = None, **kwargs: Any,
+    ) -> None:
+        self._setup({"value": value, "min_value": min_value, "max_value": max_value,
+                     "step": step})
+        lo = self._as_type(min_value if min_value is not None else 0)
+        hi = self._as_type(max_value if max_value is not None else (1 if self.is_float else 100))
+        if lo >= hi:
+            raise WidgetError(f"slider min_value {lo} must be below max_value {hi}")
+        self.min_value, self.max_value = lo, hi
+        self.step = self._as_type(step if step is not None else (0.01 if self.is_float else 1))
+        super().__init__(label, value, **kwargs)
+
+    def empty_value(self) -> Any:
+        return self.min_value
+
+    def render_body(self, state: StateReader | None) -> str:
+        fid = f"{self.id}-in"
+        value = esc(_fmt(self.value_for(state)))
+        disabled = " disabled" if self.disabled else ""
+        return (
+            f"{self.label_html(fid)}"
+            f'<div class="stgo-slider-row"><input id="{fid}" type="range" data-event="change" '
+            f'value="{value}"{self._bounds_html()}{disabled}>'
+            f'<output class="stgo-slider-value" for="{fid}">{value}</output></div>'
         )

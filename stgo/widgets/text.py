@@ -1,13 +1,19 @@
-"""Text widgets: title, header, subheader, text, caption, code, markdown."""
+"""Text widgets: title, header, subheader, text, caption, code, markdown, json, write."""
 
 from __future__ import annotations
 
+import json
 import logging
+from numbers import Number
 from typing import Any, ClassVar
 
 from .base import StateReader, Widget, esc
+from .data import is_table_like, render_table, table_data
 
-__all__ = ["Text", "Title", "Header", "Subheader", "Caption", "Code", "Markdown"]
+__all__ = [
+    "Text", "Title", "Header", "Subheader", "Caption", "Code", "Markdown", "Json", "Write",
+    "render_markdown", "render_json",
+]
 
 log = logging.getLogger("stgo")
 
@@ -124,3 +130,82 @@ def render_markdown(text: str, *, allow_html: bool = False) -> str:
         return f'<p class="stgo-plain">{esc(text)}</p>'
     md = MarkdownIt("commonmark", {"html": allow_html}).enable("table")
     return str(md.render(text))
+
+
+def render_json(obj: Any) -> str:
+    """*obj* as indented JSON in ``<pre class="stgo-json-block">``, escaped.
+
+    Values JSON cannot hold (dates, sets, objects) show as their ``str``.
+    """
+    try:
+        text = json.dumps(obj, indent=2, ensure_ascii=False, default=str)
+    except ValueError:  # a circular structure
+        text = repr(obj)
+    return f'<pre class="stgo-json-block"><code>{esc(text)}</code></pre>'
+
+
+class Json(Widget):
+    """A value shown as pretty-printed JSON."""
+
+    kind: ClassVar[str] = "json"
+
+    def __init__(self, data: Any = None, *, key: str | None = None, visible: bool = True) -> None:
+        super().__init__(key=key, visible=visible)
+        self._data = data
+
+    @property
+    def data(self) -> Any:
+        """The value shown."""
+        return self._data
+
+    def set_data(self, data: Any) -> None:
+        """Show another value and push it."""
+        self._data = data
+        self.changed()
+
+    def render_body(self, state: StateReader | None) -> str:
+        return render_json(self._data)
+
+
+def render_write(obj: Any) -> str:
+    """How :class:`Write` shows one object.
+
+    Text is markdown (safe: raw HTML escaped); numbers, booleans and ``None``
+    plain text; table-like data (list of dicts, dict of equal-length lists,
+    pandas) a table; other dicts, lists and tuples JSON; anything else its repr.
+    """
+    if isinstance(obj, str):
+        return render_markdown(obj)
+    if obj is None or isinstance(obj, (bool, Number)):
+        return f'<p class="stgo-write-value">{esc(obj)}</p>'
+    if is_table_like(obj):
+        return f'<div class="stgo-table-wrap">{render_table(table_data(obj))}</div>'
+    if isinstance(obj, (dict, list, tuple)):
+        return render_json(obj)
+    return f'<pre class="stgo-write-repr"><code>{esc(repr(obj))}</code></pre>'
+
+
+class Write(Widget):
+    """Whatever you give it, shown the way it reads best (see :func:`render_write`).
+
+    :param objects: one or more values, shown one after another.
+    """
+
+    kind: ClassVar[str] = "write"
+
+    def __init__(self, *objects: Any, key: str | None = None, visible: bool = True) -> None:
+        super().__init__(key=key, visible=visible)
+        self._objects = objects
+
+    @property
+    def objects(self) -> tuple[Any, ...]:
+        """The values shown."""
+        return self._objects
+
+    def set_value(self, *objects: Any) -> None:
+        """Show other values and push them."""
+        self._objects = objects
+        self.changed()
+
+    def render_body(self, state: StateReader | None) -> str:
+        return "".join(render_write(obj) for obj in self._objects)
