@@ -211,7 +211,13 @@
         newDetails.setAttribute("data-user-toggled", "");
       }
     }
+    var chosen = el.querySelector("[role=tab][aria-selected=true]");
     el.replaceWith(node);
+    // Keep the tab the user picked, if it still exists and is shown.
+    if (chosen) {
+      var again = node.querySelector("[data-tab-target=\"" + chosen.getAttribute("data-tab-target") + "\"]");
+      if (again && !again.hidden) selectTab(again, false);
+    }
     restoreFocus(keep);
   }
 
@@ -268,7 +274,7 @@
   function showAlert(text, kind) {
     if (!alertsEl) return;
     var box = document.createElement("div");
-    box.className = "stgo-alert stgo-" + kind + " stgo-toast";
+    box.className = "stgo-alert stgo-alert-" + kind + " stgo-toast";
     box.setAttribute("role", "alert");
     var span = document.createElement("span");
     span.textContent = text;
@@ -368,7 +374,7 @@
     if (ev.target.tagName === "DETAILS") ev.target.setAttribute("data-user-toggled", "");
   }, true);
 
-  function selectTab(tab) {
+  function selectTab(tab, focus) {
     var list = tab.closest("[role=tablist]");
     if (!list) return;
     list.querySelectorAll("[data-tab-target]").forEach(function (t) {
@@ -378,7 +384,7 @@
       var panel = document.getElementById(t.getAttribute("data-tab-target"));
       if (panel) panel.hidden = !on;
     });
-    tab.focus();
+    if (focus !== false) tab.focus();
   }
 
   document.addEventListener("keydown", function (ev) {
