@@ -9,6 +9,7 @@ that stops reading is dropped instead of blocking anyone.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import socket
@@ -28,6 +29,9 @@ CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
 CLOSE_TRY_AGAIN = 1013
+
+#: Seconds a finished connection waits for the client's answering close frame.
+CLOSE_LINGER = 2.0
 
 
 class ConnectionState(enum.Enum):
@@ -90,10 +94,8 @@ class Connection:
             thread_class=_daemon_thread,
         )
         self.mode: str = self._ws.mode
-        try:
+        with contextlib.suppress(OSError):  # the socket may already be gone
             self._ws.sock.settimeout(send_timeout)
-        except OSError:  # pragma: no cover - socket already gone
-            pass
 
     def _wake(self) -> None:
         with self._cond:
@@ -176,12 +178,28 @@ class Connection:
             with self._cond:
                 self.state = ConnectionState.CLOSED
                 self._outbox.clear()
+            self._release_socket()
+
+    def _release_socket(self) -> None:
+        """Let simple-websocket's reader finish the closing handshake, then shut
+        the socket down.
+
+        The WSGI server still believes it holds a keep-alive HTTP connection and
+        reads the socket again once we return.  Racing the reader for the bytes,
+        it would parse the client's answering close frame as a request line (and
+        write a 400 into the WebSocket), leaving the reader blocked until its
+        next ping.  Joining the reader first, then shutting the socket down,
+        gives the server a clean end of stream.
+        """
+        reader = getattr(self._ws, "thread", None)
+        if reader is not None and reader is not threading.current_thread():
+            reader.join(CLOSE_LINGER)
+        with contextlib.suppress(OSError):
+            self._ws.sock.shutdown(socket.SHUT_RDWR)
 
     def _finish(self, code: int, reason: str) -> None:
-        try:
+        with contextlib.suppress(simple_websocket.ConnectionClosed, OSError):
             self._ws.close(code, reason)
-        except (simple_websocket.ConnectionClosed, OSError):
-            pass
 
     @property
     def close_code(self) -> int | None:

@@ -101,13 +101,13 @@ class Socket:
         """Wait for the message that acknowledges event *seq*."""
         return self.recv_until(lambda m: m.get("ack") == seq, timeout)
 
-    def recv_close(self, timeout: float = 5.0) -> int | None:
+    def recv_close(self, timeout: float = 5.0, *, hang_up: bool = True) -> int | None:
         """Read frames until the server's close frame; return its status code.
 
         Text frames met on the way are kept in :attr:`messages`.  Reads raw
         frames (not ``recv``) so that a close frame is reported even when the
         server has already shut the socket and an answering close would fail.
-        Answers the close and shuts the socket down, like a browser.
+        Answers the close and (if *hang_up*) shuts the socket down, like a browser.
         ``None`` means the connection ended without a close frame.
         """
         deadline = time.monotonic() + timeout
@@ -121,16 +121,37 @@ class Socket:
             except (websocket.WebSocketConnectionClosedException, ConnectionError):
                 return None
             if frame.opcode == websocket.ABNF.OPCODE_CLOSE:
-                # Answer and hang up, as a browser does.
+                # Answer (and hang up, unless told not to), as a browser does.
                 with contextlib.suppress(Exception):
                     self.ws.send_close()
-                self.ws.shutdown()
+                if hang_up:
+                    self.ws.shutdown()
                 if len(frame.data) < 2:
                     return None
                 code: int = struct.unpack("!H", frame.data[:2])[0]
                 return code
             if frame.opcode == websocket.ABNF.OPCODE_TEXT:
                 self.messages.append(json.loads(frame.data))
+
+    def wait_eof(self, timeout: float = 5.0) -> bytes:
+        """Read the raw TCP stream until the server closes it; return what came.
+
+        Fails if the server keeps the connection open longer than *timeout*.
+        """
+        sock = self.ws.sock
+        assert sock is not None, "socket already shut down"
+        sock.settimeout(timeout)
+        received = b""
+        try:
+            while chunk := sock.recv(4096):
+                received += chunk
+        except ConnectionResetError:
+            pass
+        except TimeoutError:
+            raise AssertionError(f"server kept the socket open for {timeout} s") from None
+        finally:
+            self.ws.shutdown()
+        return received
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -248,7 +269,7 @@ class ServerProcess:
                 continue
             m = self._pattern.search(line)
             if m:
-                self.url = m.group(1)
+                self.url = m.group(1).rstrip("/") + "/"
                 return self.url
 
     def signal(self, signum: int) -> None:

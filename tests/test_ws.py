@@ -283,3 +283,32 @@ def test_closing_the_socket_detaches_the_session(serve: Serve, client_for: MakeC
     sock.close()
     wait_until(lambda: session.connections == 0 and len(app.hub) == 0)
     assert not session.ended
+
+
+def test_server_initiated_close_ends_the_tcp_connection(
+    serve: Serve, client_for: MakeClient
+) -> None:
+    app = make_app()
+    server = serve(app)
+    client = client_for(server)
+    sock = client.connect()
+    app.sessions.delete(client.session_id or "")
+    assert sock.recv_close(hang_up=False) == 1001
+    # After our answering close frame the server hangs up, and never reads
+    # the WebSocket stream as HTTP again (no "400 Bad request" written into it).
+    assert sock.wait_eof() == b""
+    wait_until(lambda: len(app.hub) == 0)
+
+
+def test_client_initiated_close_ends_the_tcp_connection(
+    serve: Serve, client_for: MakeClient
+) -> None:
+    app = make_app()
+    server = serve(app)
+    client = client_for(server)
+    sock = client.connect()
+    sock.ws.send_close()
+    rest = sock.wait_eof()
+    assert rest.startswith(b"\x88")  # the server's answering close frame, then EOF
+    assert b"HTTP/" not in rest
+    wait_until(lambda: len(app.hub) == 0)

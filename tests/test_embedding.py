@@ -1,0 +1,148 @@
+"""The App inside other WSGI stacks: a real gunicorn process, and a prefix mount."""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+import stgo
+from stgo import App
+from stgo.server import RequestHandler
+
+from .helpers import COOKIE, Client, ServerProcess, Socket, request, wait_until
+
+APPS = Path(__file__).parent / "apps"
+
+
+def widget_id(html: str, key: str) -> str:
+    """The DOM id of the widget with *key* in rendered *html*."""
+    m = re.search(rf'id="([^"]+)" data-key="{re.escape(key)}"', html)
+    assert m, html
+    return m.group(1)
+
+
+def round_trip(client: Client, title: str) -> Socket:
+    """Load the page, open a WebSocket, click the global button, see the update."""
+    resp = client.get("/")
+    assert resp.status == 200
+    assert f"<title>{title}</title>" in resp.body
+    sock = client.connect()
+    render = sock.messages[0]
+    assert render["type"] == "render"
+    assert "private text" in render["roots"]["session"]
+    seq = sock.event(widget_id(render["roots"]["global"], "click"))
+    reply = sock.ack(seq)
+    assert reply["type"] == "patch"
+    assert any("Clicks: " in op.get("html", "") for op in reply["ops"])
+    return sock
+
+
+# -- gunicorn ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def gunicorn() -> Iterator[ServerProcess]:
+    proc = ServerProcess(
+        [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", "1", "--threads", "8",
+         "-b", "127.0.0.1:0", "--graceful-timeout", "5", "--chdir", str(APPS),
+         "embedded:app"],
+        url_pattern=r"Listening at: (http://[0-9.]+:[0-9]+)",
+    )
+    try:
+        proc.wait_url()
+        yield proc
+    finally:
+        proc.kill()
+
+
+def test_under_gunicorn_gthread(gunicorn: ServerProcess) -> None:
+    alice, bob = Client(gunicorn.url), Client(gunicorn.url)
+    try:
+        sock = round_trip(alice, "Embedded")
+        cookie = next(c for c in request(gunicorn.url, "/").cookies() if c.startswith(COOKIE))
+        assert "HttpOnly" in cookie and "Path=/;" in cookie + ";"
+        # A second browser sees the first one's click pushed to it.
+        other = bob.connect()
+        seq = sock.event(widget_id(sock.messages[0]["roots"]["global"], "click"))
+        sock.ack(seq)
+        other.recv_until(lambda m: m["type"] == "patch" and "Clicks: 2" in repr(m))
+        assert request(gunicorn.url, "/health").json() == {"status": "ok", "sessions": 3}
+        assert request(gunicorn.url, "/ws").status == 426
+    finally:
+        alice.close()
+        bob.close()
+    assert "Traceback" not in gunicorn.output()
+
+
+# -- a prefix mount ----------------------------------------------------------------------------
+
+
+def other_app(environ: Any, start_response: Any) -> Any:
+    request = Request(environ)
+    return Response(f"other app at {request.path}")(environ, start_response)
+
+
+@pytest.fixture
+def mounted() -> Iterator[tuple[App, str]]:
+    app = App(title="Mounted")
+    count = app.text("Clicks: 0", key="count")
+    button = app.button("Click", key="click")
+    clicks = [0]
+
+    @app.on_session_start
+    def setup(session: stgo.Session) -> None:
+        session.text("private text", key="private")
+
+    @button.on_click
+    def clicked(session: stgo.Session, event: str, value: Any) -> None:
+        clicks[0] += 1
+        count.set_text(f"Clicks: {clicks[0]}")
+
+    stack = DispatcherMiddleware(other_app, {"/sub": app})
+    server = make_server("127.0.0.1", 0, stack, threaded=True, request_handler=RequestHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                              name="test-mounted")
+    app.start()
+    thread.start()
+    try:
+        yield app, f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        app.stop()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_mounted_under_a_prefix(mounted: tuple[App, str]) -> None:
+    app, root = mounted
+    client = Client(root + "sub/")
+    round_trip(client, "Mounted")
+    first = client.get("/")
+    assert first.cookies() == []  # the cookie came back: it matched /sub/
+    fresh = request(root, "/sub/")
+    cookie = next(c for c in fresh.cookies() if c.startswith(COOKIE))
+    assert "Path=/sub/" in cookie
+    # Relative asset URLs resolve under the prefix.
+    assert 'href="static/stgo.css' in fresh.body
+    assert request(root, "/sub/static/stgo.css").status == 200
+    assert request(root, "/sub/health").json()["status"] == "ok"
+    # Without the slash: a redirect to it (relative URLs would break otherwise).
+    bare = request(root, "/sub")
+    assert bare.status in (301, 302, 307, 308)
+    assert bare.headers["Location"].endswith("/sub/")
+    assert bare.cookies() == []
+    # The other app still answers beside it.
+    assert request(root, "/").body == "other app at /"
+    assert request(root, "/elsewhere").body == "other app at /elsewhere"
+    assert request(root, "/ws").body == "other app at /ws"
+    client.close()
+    wait_until(lambda: len(app.hub) == 0)
