@@ -7,12 +7,14 @@ import re
 import signal
 import sys
 import threading
+import time
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .ids import redact
+from .ws import CLOSE_LINGER
 
 if TYPE_CHECKING:
     from .app import App
@@ -95,6 +97,12 @@ class Server:
             return
         self._stopped.set()
         self.app.stop()
+        # The close frames are written by the connections' own (daemon)
+        # threads: give them a bounded moment, or the process may exit first
+        # and clients see a dropped socket instead of 1001.
+        deadline = time.monotonic() + CLOSE_LINGER + 1.0
+        while len(self.app.hub) and time.monotonic() < deadline:
+            time.sleep(0.01)
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
