@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from . import protocol
@@ -40,9 +41,21 @@ class Dispatcher:
             self._error(str(exc), None)
             return
         if isinstance(msg, protocol.Resync):
-            self.app.hub.full_update(self.session, self.conn)
+            self._guarded(lambda: self.app.hub.full_update(self.session, self.conn), None)
             return
-        self.session.events.submit(lambda: self._run(msg))
+        self.session.events.submit(lambda: self._guarded(lambda: self._run(msg), msg.seq))
+
+    def _guarded(self, job: Callable[[], None], seq: int | None) -> None:
+        # A failure outside the user's callbacks (a widget that cannot render,
+        # say) must reach only this user: escaping, it killed the connection
+        # (the WSGI server then wrote a 500 into the WebSocket) and left the
+        # session's event queue with jobs nobody ran.
+        try:
+            job()
+        except Exception as exc:
+            log.exception("handling a message failed in session %s", redact(self.session.id))
+            self._error(f"the server failed to handle this event: {type(exc).__name__}: {exc}",
+                        seq)
 
     def _error(self, message: str, seq: int | None) -> None:
         self.app.hub.send_error(self.session, message, conn=self.conn, seq=seq)

@@ -186,6 +186,45 @@ def test_raising_callback_reaches_only_its_user(
     assert app.sessions.get(alice.session_id) is not None
 
 
+class Fragile(stgo.Text):
+    """A widget whose drawing fails once told to (a bug in a custom widget)."""
+
+    broken = False
+
+    def render_body(self, state: Any) -> str:
+        if self.broken:
+            raise RuntimeError("cannot draw")
+        return super().render_body(state)
+
+
+def test_failing_render_reaches_only_its_user_and_the_connection_survives(
+    serve: Serve, client_for: MakeClient
+) -> None:
+    app = Counter()
+    fragile = app.add_widget(Fragile("fine", key="fragile"))
+    breaker = app.button("Break", key="break")
+
+    @breaker.on_click
+    def break_it(session: stgo.Session, event: str, value: Any) -> None:
+        assert isinstance(fragile, Fragile)
+        fragile.broken = True
+        fragile.set_text("now broken")
+
+    server = serve(app)
+    alice, bob = client_for(server), client_for(server)
+    a, b = alice.connect(), bob.connect()
+    seq = a.event(breaker.id)
+    error = a.ack(seq)
+    assert error["type"] == "error"
+    assert not any(m["type"] == "error" for m in settle(b, app))
+    # Alice's connection still works, and nothing but WebSocket frames reached it.
+    assert fragile.broken
+    fragile.broken = False
+    seq = a.event(app.go.id)
+    assert a.ack(seq)["type"] == "patch"
+    assert request(server.url, "/health").json()["sessions"] == 2
+
+
 def test_background_thread_change_is_pushed(
     app_and_server: tuple[Counter, Server], client_for: MakeClient
 ) -> None:

@@ -18,3 +18,7 @@ def setup(session):
 def clicked(session, event, value):
     clicks[0] += 1
     count.set_text(f"Clicks: {clicks[0]}")
+
+
+# As the README says for gunicorn: the built-in server would start this for us.
+app.start()
