@@ -294,6 +294,7 @@
     var side = document.getElementById("stgo-sidebar");
     var filled = !!(side && side.querySelector(".stgo-w .stgo-w"));
     root.classList.toggle("stgo-has-sidebar", filled);
+    root.querySelectorAll("input[type=range]").forEach(fillRange);
   }
 
   // -- events from the user ---------------------------------------------------------
@@ -316,16 +317,27 @@
 
   function updateOutput(el) {
     if (el.type !== "range") return;
+    fillRange(el);
     var w = widgetOf(el);
     var out = w && w.querySelector("output");
     if (out) out.textContent = el.value;
+  }
+
+  // How much of a slider's track is filled, for the CSS (--stgo-fill).
+  function fillRange(el) {
+    var lo = Number(el.min || 0), hi = Number(el.max || 100), v = Number(el.value);
+    var pct = hi > lo ? Math.max(0, Math.min(100, (v - lo) / (hi - lo) * 100)) : 0;
+    el.style.setProperty("--stgo-fill", pct + "%");
   }
 
   function sendText(el) {
     var w = widgetOf(el);
     if (!w) return;
     window.clearTimeout(typingTimers[w.id]);
-    if (lastSent[w.id] === el.value) return;
+    if (lastSent[w.id] === el.value) {
+      if (pendingByWidget[w.id] === Infinity) delete pendingByWidget[w.id];
+      return;
+    }
     lastSent[w.id] = el.value;
     sendEvent(w.id, "change", el.value);
   }
@@ -354,7 +366,9 @@
     if (!isText(el)) return;
     var w = widgetOf(el);
     if (!w) return;
-    pendingByWidget[w.id] = pendingByWidget[w.id] || seq + 1;
+    // Typed but not sent yet: no ack can clear this, only sending the text
+    // (an ack for an earlier value must not let a push wipe newer typing).
+    pendingByWidget[w.id] = Infinity;
     window.clearTimeout(typingTimers[w.id]);
     typingTimers[w.id] = window.setTimeout(function () { sendText(el); }, TYPING_PAUSE_MS);
   });

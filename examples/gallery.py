@@ -1,0 +1,146 @@
+"""Every stgo widget on one page: text, inputs, layout, data and feedback.
+
+Run it with ``python -m stgo run examples/gallery.py``.  The browser tests use
+:func:`make_app` for a fresh copy, and ``scripts/screenshots.py`` takes the
+pictures in ``docs/images/`` from it.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from typing import Any
+
+import stgo
+
+#: The input widgets: key -> label.  Tests find each one by its label.
+INPUT_LABELS = {
+    "name": "Your name",
+    "bio": "About you",
+    "age": "Age",
+    "subscribe": "Subscribe to the newsletter",
+    "volume": "Volume",
+    "color": "Favourite colour",
+    "size": "T-shirt size",
+}
+
+COLORS = ["Red", "Green", "Blue"]
+SIZES = ["S", "M", "L", "XL"]
+
+
+def png(width: int = 96, height: int = 48) -> bytes:
+    """A small PNG (a diagonal colour gradient), made without any image library."""
+    rows = []
+    for y in range(height):
+        row = bytearray([0])  # filter type 0 for every scanline
+        for x in range(width):
+            row += bytes((255 - 2 * x % 256, 75 + 3 * y, 75 + x + y))
+        rows.append(bytes(row))
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        body = tag + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(b"".join(rows), 9)) + chunk(b"IEND", b""))
+
+
+def make_app() -> stgo.App:
+    """Build a fresh gallery App (a new one per call, so tests do not share state)."""
+    app = stgo.App(title="stgo widget gallery")
+
+    # -- sidebar ---------------------------------------------------------------------------
+    app.sidebar.header("Sidebar")
+    app.sidebar.caption("Global widgets that sit on the left.")
+    app.sidebar.selectbox("Theme accent", ["Coral", "Ocean", "Forest"], key="accent")
+    visitors = app.sidebar.metric("Sessions started", 0, key="visitors")
+
+    # -- text ------------------------------------------------------------------------------
+    app.title("Widget gallery")
+    app.caption("Every stgo widget on one page. Change an input: your values are yours alone.")
+    app.header("Text", divider=True)
+    app.subheader("A subheader")
+    app.text("Plain text keeps   spacing and <angle brackets> as typed.")
+    app.markdown("**Markdown** with *emphasis*, `code` and a [link](https://example.com).")
+    app.write("write() takes", 42, "or a dict:", {"ok": True})
+    app.code("def hello(name):\n    return f'Hello, {name}!'", language="python")
+    app.json({"session": "private", "widgets": ["text", "input", "layout"], "count": 3})
+
+    # -- inputs ----------------------------------------------------------------------------
+    app.header("Inputs", divider=True)
+    left, right = app.columns(2)
+    left.text_input(INPUT_LABELS["name"], key="name", placeholder="Ada")
+    left.number_input(INPUT_LABELS["age"], 30, min_value=0, max_value=130, key="age")
+    left.checkbox(INPUT_LABELS["subscribe"], key="subscribe")
+    right.text_area(INPUT_LABELS["bio"], key="bio", rows=3)
+    right.slider(INPUT_LABELS["volume"], 0, 10, 5, key="volume")
+    app.selectbox(INPUT_LABELS["color"], COLORS, key="color")
+    app.radio(INPUT_LABELS["size"], SIZES, index=1, key="size", horizontal=True)
+    row = app.columns([1, 1, 3])
+    press = row[0].button("Press me", key="press", type="primary")
+    row[1].button("Reset", key="reset")
+
+    @press.on_click
+    def pressed(session: stgo.Session, event: str, value: Any) -> None:
+        n = session.increment("presses")
+        session.widget("echo").set_text(f"Pressed {n} times")
+
+    for key in INPUT_LABELS:
+        app.widget(key).on_change(_echo)
+
+    @app.widget("reset").on_click
+    def reset(session: stgo.Session, event: str, value: Any) -> None:
+        for key in INPUT_LABELS:
+            session.delete(key)
+        session.widget("echo").set_text("Values reset")
+
+    # -- layout ----------------------------------------------------------------------------
+    app.header("Layout", divider=True)
+    box = app.container(border=True)
+    box.text("A container with a border.")
+    a, b, c = box.columns([2, 1, 1])
+    a.text("Wide column (2)")
+    b.text("Column (1)")
+    c.text("Column (1)")
+    more = app.expander("Expander: click to open")
+    more.text("Hidden until opened.")
+    more.progress(40)
+    first, second, third = app.tabs(["First tab", "Second tab", "Third tab"])
+    first.text("Content of the first tab.")
+    second.text("Content of the second tab.")
+    third.text("Content of the third tab.")
+
+    # -- data ------------------------------------------------------------------------------
+    app.header("Data", divider=True)
+    m1, m2, m3 = app.columns(3)
+    m1.metric("Temperature", "21 °C", "+1.5 °C")
+    m2.metric("Wind", "9 km/h", "-3 km/h")
+    m3.metric("Humidity", "64 %", 0)
+    app.table([{"city": "Lisbon", "population": 545_000}, {"city": "Oslo", "population": 709_000}])
+    app.dataframe({"x": [1, 2, 3, 4], "x squared": [1, 4, 9, 16], "even": [False, True,
+                                                                              False, True]})
+
+    # -- feedback --------------------------------------------------------------------------
+    app.header("Feedback", divider=True)
+    app.progress(0.7, "Loading… 70 %")
+    app.info("Info: something worth knowing.")
+    app.success("Success: it worked.")
+    app.warning("Warning: check this.")
+    app.error("Error: this went wrong.")
+    app.image(png(), caption="A PNG made in code", width=192)
+
+    @app.on_session_start
+    def setup(session: stgo.Session) -> None:
+        visitors.set_value(visitors.value + 1, delta=1)
+        session.subheader("Only you see this")
+        session.text("Nothing pressed yet", key="echo")
+
+    return app
+
+
+def _echo(session: stgo.Session, event: str, value: Any) -> None:
+    session.widget("echo").set_text(f"You set {value!r}")
+
+
+app = make_app()
