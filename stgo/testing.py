@@ -8,9 +8,10 @@ widgets' HTML — with an in-memory connection instead of a WebSocket::
 
     def test_counter():
         with AppTester.from_file("examples/counter.py") as tester:
-            alice = tester.new_session()
+            alice, bob = tester.new_session(), tester.new_session()
             alice.click("Increment")
-            assert alice.text("mine_text") == "You clicked 1 times"
+            assert alice.value("Your clicks") == 1
+            assert bob.value("Clicks by everyone") == 1
 
 A pytest fixture named ``app_tester`` is available once stgo is installed:
 ``def test_x(app_tester): tester = app_tester("examples/counter.py")``.
@@ -89,7 +90,9 @@ class SessionTester:
             for widget in widgets:
                 if getattr(widget, attr, None) == name:
                     return widget
-        names = sorted({w.key for w in widgets} | {str(getattr(w, "label", "")) for w in widgets} - {""})
+        keys = {w.key for w in widgets if w.key != w.id}  # not the generated IDs
+        labels = {str(getattr(w, "label", "")) for w in widgets}
+        names = sorted((keys | labels) - {""})
         raise KeyError(f"no widget with key or label {name!r}; this session sees {names}")
 
     # -- acting -------------------------------------------------------------------------
@@ -123,16 +126,40 @@ class SessionTester:
     # -- reading -----------------------------------------------------------------------------
 
     def value(self, widget: Widget | str) -> Any:
-        """The value an input shows to this session."""
+        """The value a widget shows to this session.
+
+        For an input, this session's own value (what ``session.get(key)``
+        holds, or the initial value); for a widget with a ``value`` of its
+        own (metric, progress), that value.
+        """
         target = self.find(widget) if isinstance(widget, str) else widget
-        if not isinstance(target, InputWidget):
-            raise TypeError(f"{target!r} is not an input")
-        return target.value_for(self.session)
+        if isinstance(target, InputWidget):
+            return target.value_for(self.session)
+        if not hasattr(target, "value"):
+            raise TypeError(f"{target!r} has no value; read its text with .text()")
+        return target.value
 
     def text(self, widget: Widget | str) -> str:
-        """The text of a text-like widget."""
+        """The text of a text-like widget (text, headers, alerts, captions...)."""
         target = self.find(widget) if isinstance(widget, str) else widget
-        return str(getattr(target, "text"))
+        text = getattr(target, "text", None)
+        if not isinstance(text, str):
+            raise TypeError(f"{target!r} has no text; read its value with .value()")
+        return text
+
+    def texts(self) -> list[str]:
+        """The text of every visible text-like widget this session sees, in page order."""
+        found = [(w, getattr(w, "text", None)) for w in self._visible_widgets()]
+        return [text for w, text in found if isinstance(text, str) and self._shown(w)]
+
+    @staticmethod
+    def _shown(widget: Widget) -> bool:
+        node: Widget | None = widget
+        while node is not None:
+            if not node.visible:
+                return False
+            node = node.parent
+        return True
 
     @property
     def state(self) -> dict[str, Any]:

@@ -1,0 +1,87 @@
+"""A login form, a per-session identity, and a logout that ends the session.
+
+Demo accounts: ``alice`` / ``wonderland`` and ``bob`` / ``builder``.
+
+Who is signed in is session state (``session.get("user")``), so it lives on
+the server, survives a page refresh, and is invisible to other browsers.
+Logging out ends the session: its state and widgets are released, every open
+tab is told "session expired" and reloads into a fresh, signed-out session.
+"""
+
+import hashlib
+import hmac
+import os
+
+import stgo
+
+MAX_ATTEMPTS = 5
+_ITERATIONS = 50_000
+
+
+def _hash(password, salt):
+    return hashlib.pbkdf2_hmac("sha256", password.encode(), salt, _ITERATIONS)
+
+
+# Demo only: real credentials belong in a database, hashed like this.
+_SALT = os.urandom(16)
+USERS = {name: _hash(pw, _SALT) for name, pw in {"alice": "wonderland", "bob": "builder"}.items()}
+
+app = stgo.App(title="Login")
+app.title("Sign in")
+app.caption("Demo accounts: alice / wonderland, bob / builder")
+signed_in = app.metric("Signed in now", 0, key="signed_in")
+
+
+def check(username, password):
+    """Whether *password* is *username*'s (in constant time)."""
+    expected = USERS.get(username)
+    given = _hash(password, _SALT)
+    return expected is not None and hmac.compare_digest(expected, given)
+
+
+@app.on_session_start
+def show_login_form(session):
+    form = session.container(border=True, key="login_form")
+    form.text_input("Username", key="username", max_chars=64)
+    form.text_input("Password", key="password", password=True, max_chars=256)
+    form.button("Log in", key="login", type="primary", on_click=log_in)
+    form.error("", key="login_error", visible=False)
+
+
+def log_in(session, event, value):
+    if session.get("failures", 0) >= MAX_ATTEMPTS:
+        return  # a disabled button can still be "clicked" by a hand-made message
+    username = session.get("username", "").strip()
+    ok = check(username, session.get("password", ""))
+    session.set("password", "")  # never keep a password in session state
+    if not ok:
+        failures = session.increment("failures")
+        error = session.widget("login_error")
+        error.set_text(f"Wrong username or password ({failures} of {MAX_ATTEMPTS} tries).")
+        error.show()
+        if failures >= MAX_ATTEMPTS:
+            button = session.widget("login")
+            button.disabled = True
+            button.changed()  # push the redraw
+            error.set_text("Too many tries: this session may not log in any more.")
+        return
+    session.set("user", username)
+    signed_in.increment()  # atomic
+    session.remove_widget("login_form")
+    account = session.container(border=True, key="account")
+    account.subheader(f"Welcome, {username}!", key="welcome")
+    account.text("Only this browser is signed in as you.")
+    account.text_area("Private notes (kept in your session)", key="notes")
+    account.button("Log out", key="logout", on_click=log_out)
+
+
+def log_out(session, event, value):
+    # Ending the session releases its state and widgets and tells every tab.
+    app.sessions.delete(session.id)
+
+
+@app.on_session_end
+def forget(session, reason):
+    """Runs once however the session ends: logout, timeout or shutdown."""
+    if session.get("user") is not None:
+        signed_in.increment(-1)

@@ -1,0 +1,417 @@
+"""The examples: each served by a real ``python -m stgo run``, and each one's behaviour.
+
+The smoke test starts every file in ``examples/`` as a child process, loads its
+page twice (two fresh sessions), opens a WebSocket, then stops it with SIGTERM.
+The behaviour tests drive each example headlessly with :mod:`stgo.testing`.
+"""
+
+from __future__ import annotations
+
+import re
+import runpy
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import stgo
+from stgo.ids import is_valid_session_id
+from stgo.testing import AppTester, SessionTester
+
+from .helpers import COOKIE, Client, request, stgo_run, wait_until
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+# What each example's first page must show (as it appears in the HTML).
+EXPECTED: dict[str, list[str]] = {
+    "hello.py": ["Hello, stgo", "Clicks by everyone", "Increment", "You clicked 0 times",
+                 "Sessions open", "Your name"],
+    "counter.py": ["Counter", "Clicks by everyone", "Increment", "Your clicks", "Reset mine"],
+    "session_widgets.py": ["Global title: shared by all users", "Every user sees this text.",
+                           "Add a widget for me", "Clear my widgets"],
+    "widget_update.py": ["This text can be updated", "This text can be deleted", "Update text",
+                         "Hide / show text", "Your private note", "Delete my note"],
+    "login.py": ["Sign in", "Username", "Password", "Log in", "Signed in now"],
+    "dashboard.py": ["Live dashboard", "Requests / s", "Latency (ms)", "Nightly batch",
+                     "Restart the batch"],
+    "chat.py": ["Chat room", "No messages yet", "Your name", "Message", "Send", "People here"],
+    "layout.py": ["Layout and data", "stgo-columns", "stgo-sidebar", "stgo-expander",
+                  "stgo-tabs", "stgo-table", "stgo-dataframe", "Lisbon", "Your view"],
+}
+
+Make = Callable[[Any], AppTester]
+
+
+def example(name: str) -> str:
+    return str(EXAMPLES / name)
+
+
+def session_cookie(set_cookies: list[str]) -> tuple[str, str]:
+    """The session ID and the whole header of the ``stgo_session`` Set-Cookie."""
+    for header in set_cookies:
+        m = re.match(rf"{COOKIE}=([^;]*)", header)
+        if m:
+            return m.group(1), header
+    raise AssertionError(f"no {COOKIE} cookie in {set_cookies}")
+
+
+def test_every_example_is_covered() -> None:
+    files = {p.name for p in EXAMPLES.glob("*.py")}
+    assert set(EXPECTED) <= files, "an example listed here is missing"
+
+
+# -- smoke: each example as a real server process -----------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.py")))
+def test_example_serves_a_fresh_session(name: str) -> None:
+    proc = stgo_run(example(name))
+    client: Client | None = None
+    try:
+        url = proc.wait_url()
+        first = request(url, "/")
+        assert first.status == 200, proc.output()
+        for text in EXPECTED.get(name, []):
+            assert text in first.body, f"{name}: {text!r} not on the page"
+        sid, header = session_cookie(first.cookies())
+        assert is_valid_session_id(sid)
+        attrs = [a.strip().lower() for a in header.split(";")[1:]]
+        assert {"httponly", "samesite=lax", "path=/"} <= set(attrs)
+        assert not any(a.startswith(("expires", "max-age", "secure")) for a in attrs)
+        # Another browser (no cookie) gets its own session, never the first one's.
+        second_sid, _ = session_cookie(request(url, "/").cookies())
+        assert second_sid != sid
+        assert request(url, "/health").json() == {"status": "ok", "sessions": 2}
+        # The page's live half works too: a WebSocket gets the full render.
+        client = Client(url)
+        sock = client.connect()
+        assert sock.messages[-1]["type"] == "render"
+        proc.signal(signal.SIGTERM)
+        assert sock.recv_close() == 1001
+        assert proc.wait() == 0, proc.output()
+        assert "Traceback" not in proc.output()
+    finally:
+        if client is not None:
+            client.close()
+        proc.kill()
+
+
+def test_dashboard_pushes_from_its_thread_on_a_real_server() -> None:
+    proc = stgo_run(example("dashboard.py"))
+    client: Client | None = None
+    try:
+        client = Client(proc.wait_url())
+        sock = client.connect()
+        # No event sent: a patch can only come from the ticker thread (1 s interval).
+        patch = sock.recv_until(lambda m: m["type"] == "patch" and m["ops"], timeout=10)
+        assert any("Last update" in op.get("html", "") for op in patch["ops"])
+        proc.signal(signal.SIGTERM)
+        assert proc.wait() == 0, proc.output()
+    finally:
+        if client is not None:
+            client.close()
+        proc.kill()
+
+
+# -- hello.py ---------------------------------------------------------------------------------
+
+
+def test_hello_counts_per_session_and_for_everybody(app_tester: Make) -> None:
+    tester = app_tester(example("hello.py"))
+    alice, bob = tester.new_session(), tester.new_session()
+    assert alice.value("online") == 2
+    alice.click("Increment")
+    alice.click("Increment")
+    bob.click("increment")
+    assert alice.text("mine_text") == "You clicked 2 times"
+    assert bob.text("mine_text") == "You clicked 1 times"
+    assert alice.value("total") == bob.value("total") == 3
+    assert alice.state["mine"] == 2 and bob.state["mine"] == 1
+    assert not alice.errors and not bob.errors
+
+
+def test_hello_name_is_private_and_mood_is_shared(app_tester: Make) -> None:
+    tester = app_tester(example("hello.py"))
+    alice, bob = tester.new_session(), tester.new_session()
+    alice.type("name", "Alice")
+    assert alice.text("greeting") == "Hello, Alice!"
+    assert bob.text("greeting") == "Hello, stranger!"
+    assert bob.value("name") == ""
+    bob.set_value("mood", 9)
+    assert alice.value("mood") == 9
+    assert alice.session.get("mood") is None  # shared: kept on the widget, not in state
+    tester.app.sessions.delete(bob.session.id)
+    assert alice.value("online") == 1
+
+
+# -- counter.py -------------------------------------------------------------------------------
+
+
+def test_counter_isolates_sessions(app_tester: Make) -> None:
+    tester = app_tester(example("counter.py"))
+    alice, bob = tester.new_session(), tester.new_session()
+    for _ in range(3):
+        alice.click("Increment")
+    bob.click("Increment")
+    assert alice.value("mine") == 3 and bob.value("mine") == 1
+    assert bob.value("total") == 4
+    alice.click("Reset mine")
+    assert alice.value("mine") == 0 and alice.state["mine"] == 0
+    assert bob.value("mine") == 1 and bob.value("total") == 4
+
+
+def test_counter_total_survives_concurrent_clicks(app_tester: Make) -> None:
+    tester = app_tester(example("counter.py"))
+    tabs = [tester.new_session() for _ in range(8)]
+    clicks = 40
+    start = threading.Barrier(len(tabs))
+
+    def click_many(tab: SessionTester) -> None:
+        start.wait()
+        for _ in range(clicks):
+            tab.click("increment")
+
+    threads = [threading.Thread(target=click_many, args=(t,), name="test-clicker")
+               for t in tabs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not any(t.is_alive() for t in threads)
+    assert tabs[0].value("total") == len(tabs) * clicks
+    assert all(t.value("mine") == clicks for t in tabs)
+
+
+# -- session_widgets.py -------------------------------------------------------------------
+
+
+def test_session_widgets_are_added_for_the_clicker_only(app_tester: Make) -> None:
+    tester = app_tester(example("session_widgets.py"))
+    alice, bob = tester.new_session(), tester.new_session()
+    bob_seen = len(bob.messages)
+    alice.click("Add a widget for me")
+    alice.click("Add a widget for me")
+    assert [w.text for w in alice.session.widgets] == ["Your counter: 1", "Your counter: 2"]
+    assert "Your counter" not in bob.html()
+    assert bob.session.widgets == []
+    assert len(bob.messages) == bob_seen  # nothing at all was pushed to bob
+    inserts = [op for m in alice.messages[-2:] for op in m["ops"]]
+    assert [op["op"] for op in inserts] == ["insert", "insert"]
+    assert all(op["parent"] == "session" for op in inserts)
+    # Bob cannot click alice's widgets, even knowing their IDs.
+    bob.send(alice.session.widgets[0], "click")
+    assert bob.errors and "unknown widget" in bob.errors[-1]
+    alice.click("Clear my widgets")
+    assert alice.session.widgets == [] and alice.state["count"] == 0
+
+
+# -- widget_update.py ---------------------------------------------------------------------
+
+
+def test_widget_update_changes_global_widgets_for_everybody(app_tester: Make) -> None:
+    tester = app_tester(example("widget_update.py"))
+    alice, bob = tester.new_session(), tester.new_session()
+    alice.click("Update text")
+    assert bob.text("update_text").startswith("Text updated at ")
+    alice.click("Hide / show text")
+    assert not bob.find("update_text").visible
+    assert not any(t.startswith("Text updated") for t in bob.texts())  # hidden text
+    bob.click("Hide / show text")
+    assert alice.find("update_text").visible
+    deleted = alice.find("delete_text")
+    bob.click("delete")
+    assert "This text can be deleted" not in alice.texts()
+    assert {"op": "remove", "id": deleted.id} in alice.messages[-1]["ops"]
+    alice.click("delete")
+    assert "This text can be deleted" in bob.texts()
+    assert deleted.parent is tester.app.widget("slot")
+
+
+def test_widget_update_session_note_is_private(app_tester: Make) -> None:
+    tester = app_tester(example("widget_update.py"))
+    alice, bob = tester.new_session(), tester.new_session()
+    alice.click("Update my note")
+    assert alice.text("note") == "Your private note, edited 1 times"
+    assert bob.text("note") == "Your private note"
+    alice.click("Delete my note")
+    assert alice.session.get_widget("note") is None
+    assert bob.text("note") == "Your private note"
+    alice.click("Update my note")
+    note = alice.find("note")
+    assert note.text == "Your private note, edited 2 times"
+    assert note.parent is alice.session.widget("note_slot")
+
+
+# -- login.py -----------------------------------------------------------------------------------
+
+
+def log_in(tab: SessionTester, username: str, password: str) -> None:
+    tab.type("Username", username)
+    tab.type("Password", password)
+    tab.click("Log in")
+
+
+def test_login_wrong_password(app_tester: Make) -> None:
+    tester = app_tester(example("login.py"))
+    alice = tester.new_session()
+    log_in(alice, "alice", "nope")
+    error = alice.find("login_error")
+    assert error.visible and "Wrong username or password" in alice.text(error)
+    assert alice.state["password"] == ""  # never kept
+    assert "user" not in alice.state
+    assert alice.value("signed_in") == 0
+
+
+def test_login_gives_a_per_session_identity_and_logout_ends_it(app_tester: Make) -> None:
+    tester = app_tester(example("login.py"))
+    alice, bob = tester.new_session(), tester.new_session()
+    alice_second_tab = alice.new_tab()
+    log_in(alice, "alice", "wonderland")
+    assert alice.state["user"] == "alice" and alice.state["password"] == ""
+    assert alice.text("welcome") == "Welcome, alice!"
+    assert alice_second_tab.text("welcome") == "Welcome, alice!"  # same session
+    assert "user" not in bob.state
+    assert bob.find("Log in") is not None
+    assert bob.value("signed_in") == 1
+    old_id = alice.session.id
+    alice.click("Log out")
+    assert alice.expired and alice_second_tab.expired
+    assert tester.app.sessions.get(old_id) is None
+    assert alice.session.items() == {}  # released
+    assert bob.value("signed_in") == 0 and not bob.expired
+    # The browser reloads into a fresh, signed-out session.
+    again = tester.new_session()
+    assert again.session.id != old_id and "user" not in again.state
+    assert again.find("Log in") is not None
+
+
+def test_login_locks_after_too_many_tries(app_tester: Make) -> None:
+    ns = runpy.run_path(example("login.py"))
+    tester = app_tester(ns["app"])
+    mallory = tester.new_session()
+    for _ in range(ns["MAX_ATTEMPTS"]):
+        log_in(mallory, "alice", "guess")
+    assert mallory.find("Log in").disabled
+    log_in(mallory, "alice", "wonderland")  # a hand-made click on the disabled button
+    assert "user" not in mallory.state
+
+
+# -- dashboard.py ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dashboard(app_tester: Make) -> Iterator[tuple[AppTester, Any]]:
+    ns = runpy.run_path(example("dashboard.py"))
+    ticker = ns["ticker"]
+    try:
+        yield app_tester(ns["app"]), ticker
+    finally:
+        ticker.stop()
+        assert not ticker.running
+
+
+def test_dashboard_tick_moves_every_number(dashboard: tuple[AppTester, Any]) -> None:
+    tester, ticker = dashboard
+    ticker.interval = 3600  # the thread stays idle: ticks are driven by hand
+    viewer = tester.new_session()
+    before = len(viewer.messages)
+    for _ in range(20):
+        ticker.tick()
+    assert len(viewer.messages) == before + 20  # one message per tick (app.batch)
+    assert viewer.value("batch") == 100 and viewer.value("batches_done") == 0
+    ticker.tick()
+    assert viewer.value("batch") == 0 and viewer.value("batches_done") == 1  # wrapped
+    assert viewer.text("updated").endswith("(tick 21)")
+    viewer.click("Restart the batch")
+    assert viewer.value("batch") == 0
+
+
+def test_dashboard_thread_pushes_and_stops_with_the_last_session(
+    dashboard: tuple[AppTester, Any],
+) -> None:
+    tester, ticker = dashboard
+    ticker.interval = 0.01
+    assert not ticker.running  # nobody watching yet
+    viewer = tester.new_session()
+    assert ticker.running
+    updated = viewer.find("updated")
+    wait_until(lambda: any(op.get("id") == updated.id
+                           for m in viewer.messages if m["type"] == "patch" for op in m["ops"]))
+    other = tester.new_session()
+    tester.app.sessions.delete(viewer.session.id)
+    assert ticker.running  # one viewer is left
+    tester.app.sessions.delete(other.session.id)
+    assert not ticker.running  # stopped and joined by the end hook
+    tester.new_session()
+    assert ticker.running
+    tester.close()  # shutdown ends the sessions: the thread stops with them
+    assert not ticker.running
+
+
+# -- chat.py --------------------------------------------------------------------------------------
+
+
+def test_chat_messages_reach_everybody(app_tester: Make) -> None:
+    tester = app_tester(example("chat.py"))
+    alice, bob = tester.new_session(), tester.new_session()
+    assert alice.value("name").startswith("guest-")
+    assert alice.value("people") == 2
+    alice.type("name", "alice")
+    bob.type("name", "bob")
+    bob.type("message", "draft in progress")
+    alice.type("message", "hi bob <script>")
+    alice.click("Send")
+    line = next(t for t in bob.texts() if "alice: hi bob" in t)
+    assert re.fullmatch(r"\[\d\d:\d\d\] alice: hi bob <script>", line)
+    assert "&lt;script&gt;" in bob.html() and "<script>" not in bob.html()
+    assert "No messages yet. Say hello!" not in alice.texts()
+    assert alice.value("message") == ""  # her field is cleared...
+    assert bob.value("message") == "draft in progress"  # ...not his
+    assert bob.value("name") == "bob"
+
+
+def test_chat_ignores_empty_messages_and_keeps_a_bounded_history(app_tester: Make) -> None:
+    ns = runpy.run_path(example("chat.py"))
+    tester = app_tester(ns["app"])
+    alice = tester.new_session()
+    alice.type("message", "   ")
+    alice.click("Send")
+    assert alice.texts().count("No messages yet. Say hello!") == 1
+    history = ns["HISTORY"]
+    for i in range(history + 5):
+        alice.type("message", f"message {i}")
+        alice.click("Send")
+    lines = tester.app.widget("messages").children
+    assert len(lines) == history
+    assert lines[0].text.endswith(f"message {5}") and lines[-1].text.endswith(
+        f"message {history + 4}")
+    assert not alice.errors
+
+
+# -- layout.py --------------------------------------------------------------------------------
+
+
+def test_layout_sidebar_choices_are_per_session(app_tester: Make) -> None:
+    tester = app_tester(example("layout.py"))
+    alice, bob = tester.new_session(), tester.new_session()
+    alice.set_value("City", "Oslo")
+    alice.set_value("unit", "Fahrenheit")
+    alice.set_value("rows", 5)
+    assert alice.text("choice").startswith("Oslo, Norway: 709 thousand people")
+    assert alice.text("choice").endswith("Fahrenheit.")
+    assert len(alice.find("my_rows").data.rows) == 5
+    assert bob.text("choice").startswith("Lisbon, Portugal")
+    assert len(bob.find("my_rows").data.rows) == 3
+    assert alice.state["city"] == "Oslo" and "city" not in bob.state
+    assert not alice.errors
+
+
+def test_layout_builds_every_container(app_tester: Make) -> None:
+    tester = app_tester(example("layout.py"))
+    kinds = {w.kind for top in tester.app.global_widgets() for w in top.walk()}
+    assert {"sidebar", "columns", "column", "container", "expander", "tabs", "tab", "table",
+            "dataframe", "json", "metric", "code"} <= kinds
+    assert isinstance(tester.app.widget("frame"), stgo.Dataframe)
