@@ -81,12 +81,12 @@ class SessionTester:
             yield from top.walk()
 
     def find(self, name: str) -> Widget:
-        """The widget this session sees whose key, label or text is *name*.
+        """The widget this session sees whose key, ID, label or text is *name*.
 
         :raises KeyError: none matches; the message lists what there is.
         """
         widgets = list(self._visible_widgets())
-        for attr in ("key", "label", "text"):
+        for attr in ("key", "id", "label", "text"):
             for widget in widgets:
                 if getattr(widget, attr, None) == name:
                     return widget
