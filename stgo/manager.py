@@ -22,6 +22,10 @@ EndReason = Literal["timeout", "deleted", "shutdown", "rotated", "max_age"]
 StartHook = Callable[[Session], None]
 EndHook = Callable[[Session, str], None]
 
+# Sessions removed from the map per hold of its lock: a pass over 100,000
+# sessions then never makes a concurrent get() wait for more than ~1 ms.
+_SLICE = 1000
+
 
 class SessionManager:
     """Creates, finds, expires and ends sessions.
@@ -53,6 +57,10 @@ class SessionManager:
     ) -> None:
         self._lock = threading.Lock()
         self._sessions: dict[str, Session] = {}
+        self._stop = threading.Event()
+        # Set to cut the cleanup thread's current wait short (new interval, stop).
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
         self.clock = clock
         self.session_timeout = session_timeout
         self.cleanup_interval = cleanup_interval
@@ -60,8 +68,6 @@ class SessionManager:
         self.session_max_age = session_max_age
         self._start_hooks: list[StartHook] = []
         self._end_hooks: list[EndHook] = []
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     # -- configuration --------------------------------------------------------
 
@@ -86,6 +92,7 @@ class SessionManager:
         if not seconds > 0:
             raise ConfigurationError(f"cleanup_interval must be > 0 seconds, got {seconds!r}")
         self._cleanup_interval = float(seconds)
+        self._wake.set()  # a running cleanup thread starts waiting anew
 
     def on_session_start(self, fn: StartHook) -> StartHook:
         """Register ``fn(session)``, called once for each new session."""
@@ -107,7 +114,8 @@ class SessionManager:
                 if session.id not in self._sessions:  # 192 random bits: never loops
                     self._sessions[session.id] = session
                     break
-        log.debug("session %s created", redact(session.id))
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("session %s created", redact(session.id))
         for hook in list(self._start_hooks):
             self._call_hook(hook, session)
         return session
@@ -158,10 +166,13 @@ class SessionManager:
 
     def delete_many(self, session_ids: Iterable[str], reason: str = "deleted") -> int:
         """End every listed session; return how many existed."""
-        with self._lock:
-            popped = [self._sessions.pop(sid, None) for sid in session_ids]
-        found = [s for s in popped if s is not None]
-        return self._end(found, reason, already_removed=True)
+        wanted = list(session_ids)  # outside the lock: it may be a generator
+        ended = 0
+        for i in range(0, len(wanted), _SLICE):
+            with self._lock:
+                popped = [self._sessions.pop(sid, None) for sid in wanted[i:i + _SLICE]]
+            ended += self._finish([s for s in popped if s is not None], reason)
+        return ended
 
     def rekey(self, session: Session, new_id: str) -> None:
         """Move *session* to *new_id* in the map (ID rotation); the old ID dies at once."""
@@ -184,36 +195,54 @@ class SessionManager:
     def cleanup_expired(self, now: float | None = None) -> int:
         """End every expired session; return how many.
 
-        The map lock is taken in short slices while collecting, so a
-        concurrent :meth:`get` never waits for a whole pass; hooks run after.
+        The map lock is held only to snapshot the map and then to remove
+        the expired sessions in short slices, so a concurrent :meth:`get`
+        never waits for a whole pass; hooks run after.
 
         :param now: the time to judge by, epoch seconds; ``None`` means the clock.
         """
         now = self.clock() if now is None else now
         with self._lock:
             candidates = list(self._sessions.values())
-        expired: list[tuple[Session, str]] = []
+        timed_out: list[Session] = []
+        too_old: list[Session] = []
         for session in candidates:
             reason = self._expiry_reason(session, now)
-            if reason is not None:
-                expired.append((session, reason))
+            if reason == "timeout":
+                timed_out.append(session)
+            elif reason is not None:
+                too_old.append(session)
+        del candidates
+        return self._end(timed_out, "timeout") + self._end(too_old, "max_age")
+
+    def _end(self, sessions: list[Session], reason: str) -> int:
+        """Remove *sessions* from the map and end them, a slice at a time.
+
+        Consumes the list: each slice is dropped once ended, so the memory of
+        a large pass goes back in small steps instead of one long pause.
+        """
         ended = 0
-        for reason in ("timeout", "max_age"):
-            ended += self._end([s for s, r in expired if r == reason], reason)
+        while sessions:
+            batch = sessions[:_SLICE]
+            del sessions[:_SLICE]
+            with self._lock:
+                # Another thread may have ended (or rotated) one meanwhile.
+                batch = [s for s in batch if self._sessions.get(s.id) is s]
+                for s in batch:
+                    del self._sessions[s.id]
+            ended += self._finish(batch, reason)
         return ended
 
-    def _end(self, sessions: list[Session], reason: str, *, already_removed: bool = False) -> int:
-        if not already_removed:
-            with self._lock:
-                sessions = [s for s in sessions if self._sessions.get(s.id) is s]
-                for s in sessions:
-                    del self._sessions[s.id]
+    def _finish(self, sessions: list[Session], reason: str) -> int:
+        """End sessions already removed from the map: hooks, then release."""
         ended = 0
+        debug = log.isEnabledFor(logging.DEBUG)
         for session in sessions:
             if not session._end():
                 continue
             ended += 1
-            log.debug("session %s ended (%s)", redact(session.id), reason)
+            if debug:
+                log.debug("session %s ended (%s)", redact(session.id), reason)
             for hook in list(self._end_hooks):
                 self._call_hook(hook, session, reason)
             session._release()
@@ -232,6 +261,7 @@ class SessionManager:
         if self._thread is not None and self._thread.is_alive():
             return
         self._stop.clear()
+        self._wake.clear()
         self._thread = threading.Thread(target=self._run, name="stgo-cleanup", daemon=True)
         self._thread.start()
 
@@ -242,6 +272,7 @@ class SessionManager:
         :param timeout: seconds to wait for the thread; ``None`` waits forever.
         """
         self._stop.set()
+        self._wake.set()
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
@@ -254,7 +285,14 @@ class SessionManager:
         return self._thread is not None and self._thread.is_alive()
 
     def _run(self) -> None:
-        while not self._stop.wait(self._cleanup_interval):
+        while not self._stop.is_set():
+            woken = self._wake.wait(self._cleanup_interval)
+            if self._stop.is_set():
+                break
+            if woken:
+                # The interval changed: wait again with the new one.
+                self._wake.clear()
+                continue
             # One failing pass (a broken clock, say) must not kill the loop.
             try:
                 self.cleanup_expired()

@@ -218,7 +218,9 @@ class Session(Factory):
     def add_widget(self, widget: Widget) -> Widget:
         """Add a private widget at the end of this session's page."""
         with self._lock:
-            if any(w is widget for w in self._widgets):
+            # Already on this page, at the top or inside a container: adding it
+            # again would list it twice (and cut it loose from its container).
+            if self._find(widget) is not None:
                 return widget
             widget.attach(None, self._widget_changed)
             self._widgets.append(widget)
@@ -267,7 +269,9 @@ class Session(Factory):
         """Return the private widget with *key* (or ID); raise KeyError if none."""
         found = self.get_widget(key)
         if found is None:
-            raise KeyError(f"session has no widget with key {key!r}; add it with session.add_widget()")
+            raise KeyError(
+                f"session has no widget with key {key!r}; add it with session.add_widget()"
+            )
         return found
 
     def get_widget(self, key: str) -> Widget | None:
