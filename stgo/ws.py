@@ -94,6 +94,7 @@ class Connection:
             thread_class=_daemon_thread,
         )
         self.mode: str = self._ws.mode
+        self._ws.sock = _WholeWrites(self._ws.sock)
         with contextlib.suppress(OSError):  # the socket may already be gone
             self._ws.sock.settimeout(send_timeout)
 
@@ -206,6 +207,30 @@ class Connection:
         """The close code the client sent, if it closed."""
         code = getattr(self._ws, "close_reason", None)
         return int(code) if code is not None else None
+
+
+class _WholeWrites:
+    """The socket as simple-websocket sees it: every ``send`` is a locked ``sendall``.
+
+    simple-websocket writes with ``sock.send`` and ignores a short count.  With
+    a send timeout set the socket is non-blocking underneath, so a message
+    bigger than the free buffer space (a large render to a slow reader) was cut
+    short and the stream corrupted.  Its reader thread writes too (pings, the
+    answer to a close), so the lock keeps those frames out of the middle of
+    ours.  Everything else is the socket's own.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._lock = threading.Lock()
+
+    def send(self, data: bytes) -> int:
+        with self._lock:
+            self._sock.sendall(data)  # the timeout bounds the whole write
+        return len(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
 
 
 def _daemon_thread(**kwargs: Any) -> threading.Thread:

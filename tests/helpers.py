@@ -199,7 +199,8 @@ class Client:
         return resp
 
     def connect(self, *, session: str | None = None, origin: str | None = None,
-                cookie: str | None = None, wait_render: bool = True) -> Socket:
+                cookie: str | None = None, wait_render: bool = True,
+                sockopt: tuple[tuple[int, int, int], ...] = ()) -> Socket:
         if self.session_id is None and session is None:
             self.get("/")
         sid = session if session is not None else self.session_id
@@ -208,7 +209,7 @@ class Client:
         jar = cookie if cookie is not None else f"{COOKIE}={self.session_id}"
         ws = websocket.create_connection(
             url, timeout=10, origin=origin or self.origin, cookie=jar,
-            enable_multithread=True,
+            enable_multithread=True, sockopt=sockopt,
         )
         sock = Socket(ws)
         self.sockets.append(sock)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import socket
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -262,6 +263,25 @@ def test_wrong_value_type_is_an_error_and_state_is_unchanged(
     seq = sock.event(name.id, "change", "Ada")
     assert sock.ack(seq)["type"] == "patch"
     assert session.get("name") == "Ada"
+
+
+def test_large_message_reaches_a_slow_reader_intact(
+    serve: Serve, client_for: MakeClient
+) -> None:
+    app = make_app()
+    board = app.text("start", key="board")
+    client = client_for(serve(app))
+    # A small receive buffer, and a message bigger than Linux's largest send
+    # buffer (tcp_wmem max, 4 MB by default): one write cannot hand it all to
+    # the kernel, and a short write must not cut the message.
+    sock = client.connect(sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
+    big = "y" * 5_000_000
+    board.set_text(big)
+    board.set_text("after the big one")
+    msg = sock.recv_until(lambda m: m["type"] == "patch", timeout=20)
+    assert f"<p>{big}</p>" in msg["ops"][0]["html"]
+    after = sock.recv_until(lambda m: m["type"] == "patch")
+    assert "after the big one" in after["ops"][0]["html"]
 
 
 def test_resync_sends_a_full_render(serve: Serve, client_for: MakeClient) -> None:
