@@ -65,7 +65,9 @@ def decode(raw: str | bytes) -> ClientEvent | Resync:
         raise ProtocolError("message must be a JSON object")
     version = msg.get("v", VERSION)
     if version != VERSION:
-        raise ProtocolError(f"unsupported protocol version {version!r}; this server speaks {VERSION}")
+        raise ProtocolError(
+            f"unsupported protocol version {version!r}; this server speaks {VERSION}"
+        )
     kind = msg.get("type")
     if kind == "resync":
         return Resync()
