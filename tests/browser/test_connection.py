@@ -1,0 +1,130 @@
+"""Dropped connections and expired sessions, as a browser lives through them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import expect
+
+import stgo
+
+from .conftest import wait_connected
+
+COOKIE = "stgo_session"
+
+
+def counter_app() -> stgo.App:
+    app = stgo.App(title="Counter")
+    button = app.button("Increment", key="inc")
+    ended: list[str] = []
+
+    @app.on_session_start
+    def setup(session: stgo.Session) -> None:
+        session.text("Mine: 0", key="mine")
+
+    @app.on_session_end
+    def gone(session: stgo.Session, reason: str) -> None:
+        ended.append(reason)
+
+    @button.on_click
+    def clicked(session: stgo.Session, event: str, value: Any) -> None:
+        session.widget("mine").set_text(f"Mine: {session.increment('n')}")
+
+    app.ended = ended  # type: ignore[attr-defined]
+    return app
+
+
+def cookie_of(page: Any) -> str:
+    return {c["name"]: c["value"] for c in page.context.cookies()}[COOKIE]
+
+
+def watch_status(page: Any) -> None:
+    """Record every change of the connection status element in window.__status."""
+    page.evaluate("""() => {
+        window.__status = [];
+        const el = document.getElementById('stgo-status');
+        new MutationObserver(() => window.__status.push(el.hidden ? '' : el.textContent))
+            .observe(el, {attributes: true, childList: true, characterData: true, subtree: true});
+    }""")
+
+
+def test_dropped_connection_reconnects_and_resyncs_with_state_intact(serve, new_page) -> None:
+    app = counter_app()
+    server = serve(app)
+    page = new_page(server.url)
+    sockets: list[Any] = []
+    page.on("websocket", lambda ws: sockets.append(ws))
+    sid = cookie_of(page)
+    for _ in range(2):
+        page.get_by_role("button", name="Increment").click()
+    expect(page.locator("[data-key=mine]")).to_have_text("Mine: 2")
+    page.evaluate("window.__sameDocument = true")
+    watch_status(page)
+
+    assert app.hub.close_all(1001, "test drop") == 1
+    # Changed while the tab is offline: only a resync can show it.
+    app.sessions.get(sid).widget("mine").set_text("Mine: changed offline")
+
+    page.wait_for_function("window.__status.some(s => s.startsWith('Reconnecting'))")
+    page.wait_for_function("window.stgo.connected && document.getElementById('stgo-status').hidden")
+    expect(page.locator("#stgo-status")).to_be_hidden()
+    expect(page.locator("[data-key=mine]")).to_have_text("Mine: changed offline")
+    assert len(sockets) == 1, "the client opened no new WebSocket"
+    assert page.evaluate("window.__sameDocument") is True, "the page reloaded instead"
+    assert cookie_of(page) == sid and len(app.sessions) == 1
+    assert app.ended == []
+    page.get_by_role("button", name="Increment").click()
+    expect(page.locator("[data-key=mine]")).to_have_text("Mine: 3")
+
+
+def test_events_sent_while_offline_arrive_after_reconnect(serve, new_page) -> None:
+    app = counter_app()
+    server = serve(app)
+    page = new_page(server.url)
+    app.hub.close_all(1001, "test drop")
+    page.wait_for_function("!window.stgo.connected")
+    page.get_by_role("button", name="Increment").click()
+    wait_connected(page)
+    expect(page.locator("[data-key=mine]")).to_have_text("Mine: 1")
+    assert app.sessions.get(cookie_of(page)).get("n") == 1
+
+
+def test_expired_session_shows_the_notice_and_reloads_into_a_new_session(
+    serve, new_page
+) -> None:
+    app = counter_app()
+    server = serve(app)
+    page = new_page(server.url)
+    old = cookie_of(page)
+    page.get_by_role("button", name="Increment").click()
+    expect(page.locator("[data-key=mine]")).to_have_text("Mine: 1")
+
+    with page.expect_event("load", timeout=10_000):
+        assert app.sessions.delete(old)
+        status = page.locator("#stgo-status")
+        expect(status).to_be_visible()
+        expect(status).to_contain_text("expired")
+    wait_connected(page)
+    new = cookie_of(page)
+    assert new != old
+    assert app.sessions.get(old) is None
+    assert app.sessions.get(new) is not None and len(app.sessions) == 1
+    assert len(app.ended) == 1
+    expect(page.locator("[data-key=mine]")).to_have_text("Mine: 0")
+    expect(page.locator("#stgo-status")).to_be_hidden()
+    page.get_by_role("button", name="Increment").click()
+    expect(page.locator("[data-key=mine]")).to_have_text("Mine: 1")
+    assert app.sessions.get(new).get("n") == 1
+
+
+def test_strict_idle_timeout_expires_an_open_tab(serve, new_page) -> None:
+    app = stgo.App(title="Idle", session_timeout=0.6, cleanup_interval=0.1, strict_idle=True)
+    app.text("Hello")
+    server = serve(app)
+    page = new_page(server.url)
+    old = cookie_of(page)
+    # No event at all: the open tab does not keep its session alive.
+    with page.expect_event("load", timeout=10_000):
+        expect(page.locator("#stgo-status")).to_contain_text("expired", timeout=5_000)
+    assert cookie_of(page) != old
+    assert app.sessions.get(old) is None
