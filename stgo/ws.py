@@ -183,7 +183,7 @@ class Connection:
 
     def _release_socket(self) -> None:
         """Let simple-websocket's reader finish the closing handshake, then shut
-        the socket down.
+        the socket down and let the reader go.
 
         The WSGI server still believes it holds a keep-alive HTTP connection and
         reads the socket again once we return.  Racing the reader for the bytes,
@@ -193,10 +193,19 @@ class Connection:
         gives the server a clean end of stream.
         """
         reader = getattr(self._ws, "thread", None)
-        if reader is not None and reader is not threading.current_thread():
+        if reader is threading.current_thread():
+            reader = None
+        if reader is not None and not self._ws.connected:
+            # A close frame went one way: wait for the answer (bounded).  After
+            # a failed write there is no handshake to wait for.
             reader.join(CLOSE_LINGER)
         with contextlib.suppress(OSError):
             self._ws.sock.shutdown(socket.SHUT_RDWR)
+        if reader is not None:
+            # The shutdown wakes the reader; let it leave before the server
+            # closes the descriptor under its poll (which would then sleep
+            # until the next ping).
+            reader.join(CLOSE_LINGER)
 
     def _finish(self, code: int, reason: str) -> None:
         with contextlib.suppress(simple_websocket.ConnectionClosed, OSError):
