@@ -1,0 +1,223 @@
+"""The documentation is executed, so that it cannot go stale.
+
+Every ```` ```python ```` block in README.md and docs/*.md runs, in a fresh
+namespace, from the repository root:
+
+- an ``App`` the block leaves in ``app`` is then driven by :class:`AppTester`
+  (a session is opened: its start hooks must not fail);
+- every ``test_*`` function the block defines is called (with the
+  ``app_tester`` fixture when it asks for it);
+- every App the block made is stopped afterwards, so no thread outlives it.
+
+A block that cannot run on its own (it imports the reader's own modules) is
+preceded by ``<!-- not-run: reason -->``; those are counted, and must stay few.
+Other fences (shell, nginx, JSON) are not executed.
+
+Names the docs promise are checked too: the configuration table against
+``App(...)`` and the CLI, the widget reference against the factory methods.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import signal
+import sys
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import stgo
+from stgo.cli import build_parser
+from stgo.testing import AppTester, app_tester
+from stgo.widgets.layout import Factory
+
+from .helpers import Client, ServerProcess, wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+REQUIRED_DOCS = ["architecture", "sessions", "protocol", "widgets", "deployment", "testing"]
+MAX_NOT_RUN = 4
+
+_FENCE = re.compile(
+    r"^(?P<indent> *)```(?P<lang>[\w+-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.M | re.S
+)
+_NOT_RUN = re.compile(r"<!--\s*not-run:\s*(?P<reason>[^>]*?)\s*-->\s*\Z")
+
+
+@dataclass
+class Block:
+    file: Path
+    line: int
+    lang: str
+    code: str
+    not_run: str | None  # the reason, when marked
+
+    @property
+    def name(self) -> str:
+        return f"{self.file.relative_to(ROOT)}:{self.line}"
+
+
+def blocks(lang: str | None = "python") -> list[Block]:
+    found = []
+    for file in DOCS:
+        text = file.read_text(encoding="utf-8")
+        for m in _FENCE.finditer(text):
+            if lang is not None and m["lang"] != lang:
+                continue
+            before = text[: m.start()].rstrip()
+            marker = _NOT_RUN.search(before)
+            found.append(Block(
+                file, text.count("\n", 0, m.start()) + 1, m["lang"],
+                textwrap.dedent(m["body"]), marker["reason"] if marker else None,
+            ))
+    return found
+
+
+PYTHON = blocks()
+RUNNABLE = [b for b in PYTHON if b.not_run is None]
+
+
+def test_every_doc_exists_and_has_samples() -> None:
+    for name in REQUIRED_DOCS:
+        assert (ROOT / "docs" / f"{name}.md").is_file(), name
+    assert len(RUNNABLE) >= 25, "the fence parser finds too few blocks"
+    per_file = {b.file.name for b in RUNNABLE}
+    assert {"README.md", "sessions.md", "widgets.md", "testing.md", "deployment.md",
+            "architecture.md"} <= per_file
+
+
+def test_not_run_blocks_are_few_and_explained() -> None:
+    skipped = [b for b in PYTHON if b.not_run is not None]
+    assert len(skipped) <= MAX_NOT_RUN, [b.name for b in skipped]
+    for block in skipped:
+        assert len(block.not_run or "") >= 10, f"{block.name}: say why it cannot run"
+
+
+@pytest.fixture
+def in_repo_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    monkeypatch.syspath_prepend(str(ROOT))
+
+
+@pytest.mark.usefixtures("in_repo_root")
+@pytest.mark.parametrize("block", RUNNABLE, ids=lambda b: b.name)
+def test_python_block_runs(block: Block) -> None:
+    namespace: dict[str, Any] = {"__name__": "__docs__"}
+    fixtures: list[Iterator[Any]] = []
+    try:
+        exec(compile(block.code, block.name, "exec"), namespace)  # noqa: S102
+        app = namespace.get("app")
+        if isinstance(app, stgo.App):
+            with AppTester(app) as tester:
+                tab = tester.new_session()
+                assert tab.messages[0]["type"] == "render"
+                assert not tab.errors, tab.errors
+        for name, fn in list(namespace.items()):
+            if name.startswith("test_") and inspect.isfunction(fn):
+                args = {}
+                for param in inspect.signature(fn).parameters:
+                    assert param == "app_tester", f"{block.name}: {name} asks for {param!r}"
+                    fixture = app_tester()
+                    fixtures.append(fixture)
+                    args[param] = next(fixture)
+                fn(**args)
+    finally:
+        for fixture in fixtures:
+            next(fixture, None)
+        for value in list(namespace.values()):
+            if isinstance(value, stgo.App):
+                value.stop()
+
+
+# -- names the docs promise -------------------------------------------------------------
+
+
+def _config_rows() -> list[list[str]]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text.split("| setting | flag | env var | `App(...)` | default |", 1)[1]
+    rows = []
+    for line in table.splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in line.strip("|").split("|")])
+    return rows
+
+
+def test_configuration_table_matches_the_code() -> None:
+    rows = _config_rows()
+    params = set(inspect.signature(stgo.App).parameters)
+    documented = {r[3].strip("`") for r in rows if r[3] != "—"}
+    assert documented == params, "README's table and App(...) disagree"
+    flags = {opt for action in build_parser()._subparsers._group_actions  # type: ignore[union-attr]
+             for parser in action.choices.values() for a in parser._actions
+             for opt in a.option_strings if opt.startswith("--") and opt != "--help"}
+    assert {r[1].strip("`") for r in rows if r[1] != "—"} == flags
+    cli_source = inspect.getsource(sys.modules["stgo.cli"])
+    for env in {r[2].strip("`") for r in rows if r[2] != "—"}:
+        assert f'"{env}"' in cli_source, env
+
+
+def test_widget_reference_covers_every_factory_method() -> None:
+    text = (ROOT / "docs" / "widgets.md").read_text(encoding="utf-8")
+    methods = {n for n, _ in inspect.getmembers(Factory, inspect.isfunction)
+               if not n.startswith("_")}
+    documented = set(re.findall(r"^### `\w+\.(\w+)\(", text, re.M))
+    assert methods - documented == set(), "widgets missing from docs/widgets.md"
+    assert documented - methods == set(), "docs/widgets.md names methods that do not exist"
+    for cls in re.findall(r"`stgo\.([A-Z]\w+)`", text):
+        assert hasattr(stgo, cls), cls
+
+
+def test_setters_named_in_the_widget_reference_exist() -> None:
+    text = (ROOT / "docs" / "widgets.md").read_text(encoding="utf-8")
+    # Every "Setters:" paragraph names methods of the class in the section's heading.
+    for section in re.split(r"^### ", text, flags=re.M)[1:]:
+        m = re.search(r"→ `stgo\.(\w+)`", section.splitlines()[0])
+        if m is None:
+            continue
+        cls = getattr(stgo, m.group(1))
+        for chunk in re.findall(r"Setters:(.*?)(?:\n\n|\Z)", section, re.S):
+            for name in re.findall(r"`(\w+)\(", chunk):
+                assert callable(getattr(cls, name, None)), f"{cls.__name__}.{name}"
+
+
+def test_links_between_docs_resolve() -> None:
+    for file in DOCS:
+        for target in re.findall(r"\]\(([^)#\s]+)", file.read_text(encoding="utf-8")):
+            if "://" in target or target.endswith(".png"):
+                continue  # images come from the screenshot job
+            assert (file.parent / target).exists(), f"{file.name} links to {target}"
+
+
+def test_gunicorn_config_from_the_deployment_guide(tmp_path: Path) -> None:
+    """The gunicorn.conf.py of docs/deployment.md starts and stops the App for real."""
+    conf = next(b for b in PYTHON if b.code.startswith("# gunicorn.conf.py"))
+    (tmp_path / "gunicorn.conf.py").write_text(conf.code)
+    record = tmp_path / "ended.txt"
+    proc = ServerProcess(
+        [sys.executable, "-m", "gunicorn", "-c", str(tmp_path / "gunicorn.conf.py"),
+         "-b", "127.0.0.1:0", "--chdir", str(ROOT / "tests" / "apps"), "recorder:app"],
+        env={"STGO_TEST_RECORD": str(record), "STGO_TEST_APP_TIMEOUT": "1",
+             "STGO_TEST_APP_INTERVAL": "0.1"},
+        url_pattern=r"Listening at: (http://[0-9.]+:[0-9]+)",
+    )
+    idle, live = Client(""), Client("")
+    try:
+        url = proc.wait_url()
+        idle.base_url = live.base_url = url
+        idle.get("/")  # a page load, then nothing: only the cleanup thread can end it
+        live.connect()  # an open tab: kept alive until shutdown
+        wait_until(lambda: record.exists() and record.read_text(), timeout=10)
+        assert record.read_text().split() == [idle.session_id, "timeout"]
+        proc.signal(signal.SIGTERM)
+        assert proc.wait(30) == 0, proc.output()
+        lines = record.read_text().splitlines()
+        assert lines[1].split() == [live.session_id, "shutdown"], lines
+    finally:
+        live.close()
+        proc.kill()
