@@ -22,8 +22,9 @@
   var failures = 0;
   var expired = false;
   var outbox = [];              // events typed while offline, sent on reconnect
-  var pendingByWidget = {};     // widget id -> seq of its newest unacknowledged event
-  var lastSent = {};            // widget id -> last value sent (text fields)
+  // widget id -> seq of its newest unacknowledged event, or Infinity while a
+  // text field holds typing not sent yet.
+  var pendingByWidget = {};
   var typingTimers = {};
 
   // -- the connection ---------------------------------------------------------
@@ -147,10 +148,40 @@
     if (msg.title) document.title = msg.title;
     var roots = msg.roots || {};
     var keep = captureFocus();
+    var view = captureView();
     setRoot("stgo-global", roots.global);
     setRoot("stgo-sidebar", roots.sidebar);
     setRoot("stgo-session", roots.session);
+    restoreView(view);
     restoreFocus(keep);
+  }
+
+  // What the user chose in the page itself (tabs, opened expanders), so that
+  // a full render (on reconnect) does not undo it.
+  function captureView() {
+    var view = { tabs: [], details: [] };
+    root.querySelectorAll("[role=tab][aria-selected=true]").forEach(function (t) {
+      view.tabs.push(t.getAttribute("data-tab-target"));
+    });
+    root.querySelectorAll("details[data-user-toggled]").forEach(function (d) {
+      var w = widgetOf(d);
+      if (w) view.details.push({ id: w.id, open: d.open });
+    });
+    return view;
+  }
+
+  function restoreView(view) {
+    view.tabs.forEach(function (target) {
+      var tab = root.querySelector("[data-tab-target=\"" + target + "\"]");
+      if (tab && !tab.hidden && tab.getAttribute("aria-selected") !== "true") selectTab(tab, false);
+    });
+    view.details.forEach(function (d) {
+      var w = document.getElementById(d.id);
+      var details = w && w.querySelector("details");
+      if (!details) return;
+      details.open = d.open;
+      details.setAttribute("data-user-toggled", "");
+    });
   }
 
   function setRoot(id, html) {
@@ -263,7 +294,6 @@
         } else {
           input.value = value;
         }
-        if (isText(input)) lastSent[widgetEl.id] = input.value;
       }
       updateOutput(input);
     }
@@ -334,11 +364,8 @@
     var w = widgetOf(el);
     if (!w) return;
     window.clearTimeout(typingTimers[w.id]);
-    if (lastSent[w.id] === el.value) {
-      if (pendingByWidget[w.id] === Infinity) delete pendingByWidget[w.id];
-      return;
-    }
-    lastSent[w.id] = el.value;
+    // Only typing is sent: focus passing through a field (Tab, blur) is not a change.
+    if (pendingByWidget[w.id] !== Infinity) return;
     sendEvent(w.id, "change", el.value);
   }
 
@@ -356,7 +383,9 @@
     if (!el.matches || !el.matches("[data-event=change]")) return;
     if (isText(el)) { sendText(el); return; }
     var w = widgetOf(el);
-    if (w) sendEvent(w.id, "change", valueOf(el));
+    var value = valueOf(el);
+    // An emptied number field has no value to send; the server keeps the last one.
+    if (w && value !== null) sendEvent(w.id, "change", value);
   });
 
   document.addEventListener("input", function (ev) {

@@ -77,6 +77,34 @@ def test_dropped_connection_reconnects_and_resyncs_with_state_intact(serve, new_
     expect(page.locator("[data-key=mine]")).to_have_text("Mine: 3")
 
 
+def test_chosen_tab_and_opened_expander_survive_a_reconnect(serve, new_page) -> None:
+    app = stgo.App(title="View")
+    one, two = app.tabs(["One", "Two"])
+    one.text("Panel one")
+    two.text("Panel two")
+    app.expander("More").text("Inside")
+    server = serve(app)
+    page = new_page(server.url)
+    sockets: list[Any] = []
+    page.on("websocket", lambda ws: sockets.append(ws))
+    page.get_by_role("tab", name="Two").click()
+    page.get_by_text("More").click()
+    expect(page.get_by_text("Inside")).to_be_visible()
+    page.evaluate("""() => {
+        window.__renders = 0;
+        document.addEventListener('stgo:message', e => {
+            if (e.detail.type === 'render') window.__renders += 1;
+        });
+    }""")
+    app.hub.close_all(1001, "test drop")
+    # The reconnect's full render came in; the user's view is as it was.
+    page.wait_for_function("window.__renders >= 1 && window.stgo.connected")
+    assert len(sockets) == 1
+    expect(page.get_by_text("Panel two")).to_be_visible()
+    expect(page.get_by_text("Panel one")).to_be_hidden()
+    expect(page.get_by_text("Inside")).to_be_visible()
+
+
 def test_events_sent_while_offline_arrive_after_reconnect(serve, new_page) -> None:
     app = counter_app()
     server = serve(app)
