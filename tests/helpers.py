@@ -159,14 +159,14 @@ class Socket:
 
 
 def ws_status(base_url: str, query: str = "", *, origin: str | None = None,
-              cookie: str | None = None) -> int:
+              cookie: str | None = None, headers: list[str] | None = None) -> int:
     """Try a WebSocket upgrade to ``/ws?{query}``; return the HTTP status (101 if it worked)."""
     parts = urlsplit(base_url)
     url = f"ws://{parts.netloc}{parts.path.rstrip('/')}/ws" + (f"?{query}" if query else "")
     try:
         ws = websocket.create_connection(
             url, timeout=10, origin=origin or f"{parts.scheme}://{parts.netloc}",
-            cookie=cookie,
+            cookie=cookie, header=headers or [],
         )
     except websocket.WebSocketBadStatusException as exc:
         return int(exc.status_code)

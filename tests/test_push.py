@@ -276,6 +276,36 @@ def test_session_set_pushes_a_value_op_to_that_session_only(
     assert "set on the server" not in repr(settle(b, app))
 
 
+def test_hub_api_reaches_the_right_connections(
+    app_and_server: tuple[Counter, Server], client_for: MakeClient
+) -> None:
+    app, server = app_and_server
+    alice, bob = client_for(server), client_for(server)
+    a1, a2, b = alice.connect(), alice.connect(), bob.connect()
+    sa = app.sessions.get(alice.session_id)
+    assert sa is not None
+    hub = app.hub
+    assert hub.broadcast({"type": "notice", "text": "to all"}) == 3
+    for sock in (a1, a2, b):
+        assert sock.recv_until(lambda m: m["type"] == "notice")["text"] == "to all"
+    assert hub.send_to_session(sa, {"type": "notice", "text": "to alice"}) == 2
+    for sock in (a1, a2):
+        assert sock.recv_until(lambda m: m["type"] == "notice")["text"] == "to alice"
+    hub.send_error(sa, "only alice sees this")
+    for sock in (a1, a2):
+        assert sock.recv_until(lambda m: m["type"] == "error")["message"] == \
+            "only alice sees this"
+    sa.widget("mine_text").set_text("changed quietly")  # pushed as usual...
+    hub.partial_update(sa, [sa.widget("mine_text")])    # ...and once more on request
+    hub.full_update(sa)
+    for sock in (a1, a2):
+        render = sock.recv_until(lambda m: m["type"] == "render")
+        assert "changed quietly" in render["roots"]["session"]
+    seen_by_bob = settle(b, app)
+    assert not any(m["type"] in ("notice", "error", "render") for m in seen_by_bob)
+    assert "alice" not in repr(seen_by_bob) and "quietly" not in repr(seen_by_bob)
+
+
 # -- ordering and parallelism -----------------------------------------------------------------
 
 

@@ -86,6 +86,20 @@ def test_allowed_origins_may_connect(serve: Serve, client_for: MakeClient) -> No
     assert ws_status(server.url, query, origin="https://evil.example", cookie=cookie) == 403
 
 
+@pytest.mark.parametrize("trust_proxy", [True, False])
+def test_origin_behind_a_proxy(serve: Serve, client_for: MakeClient, trust_proxy: bool) -> None:
+    server = serve(make_app(trust_proxy=trust_proxy))
+    client = client_for(server)
+    client.get("/")
+    query = f"session={quote(client.session_id or '')}"
+    cookie = f"{COOKIE}={client.session_id}"
+    forwarded = ["X-Forwarded-Proto: https", "X-Forwarded-Host: app.example"]
+    status = ws_status(server.url, query, origin="https://app.example", cookie=cookie,
+                       headers=forwarded)
+    # Only a trusted proxy may say what the page's public origin is.
+    assert status == (101 if trust_proxy else 403)
+
+
 def test_session_must_exist_and_match_the_cookie(serve: Serve, client_for: MakeClient) -> None:
     app = make_app()
     server = serve(app)
