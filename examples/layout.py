@@ -31,7 +31,7 @@ narrow.metric("Cities", len(CITIES["city"]), key="cities")
 a, b, c = app.columns(3, border=True)
 a.metric("Largest", "Lima", key="largest")
 b.metric("Sunniest", "Perth", delta="265 days", key="sunniest")
-c.metric("Coldest", "Oslo", delta="-4 °C", delta_color="inverse", key="coldest")
+c.metric("Coldest", "Oslo", delta="-4 °C", delta_color="off", key="coldest")
 
 with app.container(border=True) as box:
     box.subheader("A bordered container")
