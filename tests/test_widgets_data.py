@@ -266,3 +266,11 @@ def test_data_factories(name: str, args: tuple[Any, ...], cls: type[Any]) -> Non
         assert type(made) is cls
         contents = owner.children if isinstance(owner, stgo.Group) else owner.widgets
         assert contents[-1] is made
+
+
+def test_a_numeric_column_has_a_right_aligned_header() -> None:
+    from stgo.widgets.data import Table
+
+    html = Table([{"n": 1, "s": "x"}, {"n": 2.5, "s": None}]).render()
+    assert '<th scope="col" class="stgo-num">n</th>' in html
+    assert '<th scope="col">s</th>' in html

@@ -143,8 +143,15 @@ def format_cell(value: Any) -> str:
     return str(value)
 
 
+_NUM_CLASS = ' class="stgo-num"'
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, Number) and not isinstance(value, bool)
+
+
 def _cell(tag: str, value: Any, extra: str = "") -> str:
-    num = " class=\"stgo-num\"" if isinstance(value, Number) and not isinstance(value, bool) else ""
+    num = _NUM_CLASS if _is_number(value) else ""
     return f"<{tag}{extra}{num}>{esc(format_cell(value))}</{tag}>"
 
 
@@ -156,7 +163,14 @@ def render_table(table: TableData, *, show_index: bool | None = None) -> str:
     """
     show = table.index is not None if show_index is None else show_index
     index = table.index if table.index is not None else list(range(len(table.rows)))
-    head = "".join(f'<th scope="col">{esc(c)}</th>' for c in table.columns)
+    # A column whose filled cells are all numbers is right-aligned, header too.
+    columns = [[row[i] for row in table.rows if i < len(row) and row[i] is not None]
+               for i in range(len(table.columns))]
+    numeric = [bool(cells) and all(map(_is_number, cells)) for cells in columns]
+    head = "".join(
+        f'<th scope="col"{_NUM_CLASS if num else ""}>{esc(c)}</th>'
+        for c, num in zip(table.columns, numeric, strict=False)
+    )
     if show:
         head = f'<th scope="col" class="stgo-index">{esc(table.index_name)}</th>' + head
     body = []
