@@ -184,7 +184,14 @@ class Endpoints:
         app.hub.register(session, conn)
         log.debug("connection opened for %s", redact(session.id))
         try:
-            app.hub.full_update(session, conn)
+            try:
+                app.hub.full_update(session, conn)
+            except Exception:
+                # A widget that cannot render: tell this client and keep the
+                # connection (escaping, it became a 500 written into the
+                # upgraded socket, for every page load until fixed).
+                log.exception("rendering the page failed for %s", redact(session.id))
+                app.hub.send_error(session, "the server could not draw this page", conn=conn)
             conn.serve(Dispatcher(app, session, conn))
         finally:
             app.hub.unregister(session, conn)

@@ -225,6 +225,22 @@ def test_failing_render_reaches_only_its_user_and_the_connection_survives(
     assert request(server.url, "/health").json()["sessions"] == 2
 
 
+def test_page_that_cannot_render_gives_an_error_not_a_dead_socket(
+    serve: Serve, client_for: MakeClient
+) -> None:
+    app = Counter()
+    fragile = Fragile("fine", key="fragile")
+    app.add_widget(fragile)
+    server = serve(app)
+    client = client_for(server)
+    client.get("/")
+    fragile.broken = True
+    sock = client.connect(wait_render=False)
+    assert sock.recv()["type"] == "error"
+    seq = sock.event(app.name.id, "change", "still here")
+    assert sock.ack(seq)["type"] == "patch"
+
+
 def test_background_thread_change_is_pushed(
     app_and_server: tuple[Counter, Server], client_for: MakeClient
 ) -> None:
