@@ -11,7 +11,7 @@ from .errors import ProtocolError
 from .ids import redact
 from .session import Session
 from .widgets.base import InputWidget
-from .ws import Connection
+from .ws import Outlet
 
 if TYPE_CHECKING:
     from .app import App
@@ -29,7 +29,7 @@ class Dispatcher:
     sent them, while other sessions run in parallel on their own threads.
     """
 
-    def __init__(self, app: App, session: Session, conn: Connection) -> None:
+    def __init__(self, app: App, session: Session, conn: Outlet) -> None:
         self.app = app
         self.session = session
         self.conn = conn

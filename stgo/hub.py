@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from . import protocol
 from .session import Session
 from .widgets.base import InputWidget, StateReader, Widget
-from .ws import CLOSE_GOING_AWAY, Connection
+from .ws import CLOSE_GOING_AWAY, Outlet
 
 __all__ = ["Hub", "Batch", "Page"]
 
@@ -43,7 +43,7 @@ class Batch:
     """Changes waiting to be pushed, merged per widget."""
 
     origin: Session | None = None
-    conn: Connection | None = None
+    conn: Outlet | None = None
     ack: int | None = None
     global_changes: dict[Widget, str] = field(default_factory=dict)
     session_changes: dict[Session, dict[Widget, str]] = field(default_factory=dict)
@@ -97,6 +97,13 @@ def _ops(
     return ops
 
 
+def _coalesce_key(ops: list[dict[str, Any]]) -> tuple[str, str] | None:
+    """The outbox key of a message holding one update or value op (see Connection.send)."""
+    if len(ops) == 1 and ops[0]["op"] in ("update", "value"):
+        return ops[0]["op"], ops[0]["id"]
+    return None
+
+
 class Hub:
     """Connections by session, and the push of changes to them.
 
@@ -106,17 +113,17 @@ class Hub:
     def __init__(self, page: Page) -> None:
         self._page = page
         self._lock = threading.Lock()
-        self._conns: dict[Session, list[Connection]] = {}
+        self._conns: dict[Session, list[Outlet]] = {}
         self._local = threading.local()
 
     # -- registry ---------------------------------------------------------------------
 
-    def register(self, session: Session, conn: Connection) -> None:
+    def register(self, session: Session, conn: Outlet) -> None:
         """Add *conn* to *session*'s open connections."""
         with self._lock:
             self._conns.setdefault(session, []).append(conn)
 
-    def unregister(self, session: Session, conn: Connection) -> None:
+    def unregister(self, session: Session, conn: Outlet) -> None:
         """Forget *conn*."""
         with self._lock:
             conns = self._conns.get(session)
@@ -125,14 +132,14 @@ class Hub:
                 if not conns:
                     del self._conns[session]
 
-    def connections(self, session: Session | None = None) -> list[Connection]:
+    def connections(self, session: Session | None = None) -> list[Outlet]:
         """Open connections of *session*, or of everybody."""
         with self._lock:
             if session is not None:
                 return list(self._conns.get(session, ()))
             return [c for conns in self._conns.values() for c in conns]
 
-    def _targets(self) -> list[tuple[Session, list[Connection]]]:
+    def _targets(self) -> list[tuple[Session, list[Outlet]]]:
         with self._lock:
             return [(s, list(c)) for s, c in self._conns.items()]
 
@@ -152,14 +159,14 @@ class Hub:
         text = protocol.encode(msg)
         return sum(c.send(text) for c in self.connections())
 
-    def send_error(self, session: Session, message: str, *, conn: Connection | None = None,
+    def send_error(self, session: Session, message: str, *, conn: Outlet | None = None,
                    seq: int | None = None) -> None:
         """Show *message* as an error to *session* (only *conn*, if given)."""
         text = protocol.encode(protocol.error_message(message, seq))
         for c in [conn] if conn is not None else self.connections(session):
             c.send(text)
 
-    def full_update(self, session: Session, conn: Connection | None = None) -> None:
+    def full_update(self, session: Session, conn: Outlet | None = None) -> None:
         """Send *session* (or only *conn*) a full render of its page."""
         msg = protocol.render_message(self._page.page_title, self._page.render_roots(session))
         text = protocol.encode(msg)
@@ -190,7 +197,7 @@ class Hub:
 
     @contextlib.contextmanager
     def batch(
-        self, origin: Session | None = None, conn: Connection | None = None, ack: int | None = None
+        self, origin: Session | None = None, conn: Outlet | None = None, ack: int | None = None
     ) -> Iterator[Batch]:
         """Collect every change made on this thread and push them at the end.
 
@@ -259,11 +266,12 @@ class Hub:
                 text = shared_text
             else:
                 text = protocol.encode(protocol.patch_message(ops))
+            key = _coalesce_key(ops)
             for c in conns:
                 if ack is not None and c is batch.conn:
                     c.send(protocol.encode(protocol.patch_message(ops, ack)))
                 elif ops:
-                    c.send(text)
+                    c.send(text, key)
 
     def _root_of(self, widget: Widget) -> str:
         top = widget

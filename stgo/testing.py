@@ -43,7 +43,7 @@ class LocalConnection:
         self.open = True
         self.close_code: int | None = None
 
-    def send(self, text: str) -> bool:
+    def send(self, text: str, key: tuple[str, str] | None = None) -> bool:
         with self._lock:
             if not self.open:
                 return False
@@ -70,9 +70,9 @@ class SessionTester:
         self._seq = 0
         app = tester.app
         session.attach()
-        app.hub.register(session, self.conn)  # type: ignore[arg-type]
-        app.hub.full_update(session, self.conn)  # type: ignore[arg-type]
-        self._dispatch = Dispatcher(app, session, self.conn)  # type: ignore[arg-type]
+        app.hub.register(session, self.conn)
+        app.hub.full_update(session, self.conn)
+        self._dispatch = Dispatcher(app, session, self.conn)
 
     # -- finding widgets ---------------------------------------------------------
 
@@ -190,7 +190,7 @@ class SessionTester:
         """Close this tab (the session lives on)."""
         if self.conn.open:
             self.conn.close()
-            self.tester.app.hub.unregister(self.session, self.conn)  # type: ignore[arg-type]
+            self.tester.app.hub.unregister(self.session, self.conn)
             self.session.detach()
 
     def new_tab(self) -> SessionTester:

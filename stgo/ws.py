@@ -16,11 +16,13 @@ import socket
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import simple_websocket
 
-__all__ = ["Connection", "ConnectionState", "CLOSE_GOING_AWAY", "CLOSE_POLICY", "CLOSE_TOO_BIG"]
+__all__ = [
+    "Connection", "Outlet", "ConnectionState", "CLOSE_GOING_AWAY", "CLOSE_POLICY", "CLOSE_TOO_BIG",
+]
 
 log = logging.getLogger("stgo")
 
@@ -32,6 +34,15 @@ CLOSE_TRY_AGAIN = 1013
 
 #: Seconds a finished connection waits for the client's answering close frame.
 CLOSE_LINGER = 2.0
+
+
+class Outlet(Protocol):
+    """What the hub and the dispatcher need of a connection (a test double has it too)."""
+
+    def send(self, text: str, key: tuple[str, str] | None = None) -> bool: ...
+
+    def close(self, code: int = CLOSE_NORMAL, reason: str = "", final: str | None = None) -> None:
+        ...
 
 
 class ConnectionState(enum.Enum):
@@ -77,7 +88,10 @@ class Connection:
         max_queued: int = 1000,
     ) -> None:
         self._cond = threading.Condition(threading.Lock())
-        self._outbox: deque[str] = deque()
+        # Entries are [key, text] lists so that a waiting one can be replaced.
+        self._outbox: deque[list[Any]] = deque()
+        self._latest: dict[tuple[str, str], list[Any]] = {}
+        self._max_message_size = max_message_size
         self._max_queued = max_queued
         self._close_request: tuple[int, str] | None = None
         self.state = ConnectionState.OPEN
@@ -109,19 +123,39 @@ class Connection:
         """Whether messages can still be queued."""
         return self.state is ConnectionState.OPEN
 
-    def send(self, text: str) -> bool:
+    def send(self, text: str, key: tuple[str, str] | None = None) -> bool:
         """Queue *text* for sending; return ``False`` if the connection is closing.
 
         Never blocks on the network.  A full outbox closes the connection
         (the client is not reading) with 1008.
+
+        :param key: ``(op, widget_id)`` when *text* is one op on one widget.
+            A newer message with the same key, arriving while the older one
+            still waits, replaces it: a background loop that moves a progress
+            bar 10,000 times queues one message per widget, not 10,000.
         """
         with self._cond:
             if self.state is not ConnectionState.OPEN:
                 return False
+            if key is not None:
+                waiting = self._latest.get(key)
+                if waiting is not None:
+                    waiting[1] = text
+                    return True
             if len(self._outbox) >= self._max_queued:
                 self._request_close(CLOSE_POLICY, "client too slow", "outbox full")
                 return False
-            self._outbox.append(text)
+            entry = [key, text]
+            self._outbox.append(entry)
+            if key is None:
+                # A message on many widgets: nothing queued before it may be
+                # replaced any more, or an older state would land after it.
+                self._latest.clear()
+            else:
+                self._latest[key] = entry
+                if key[0] == "update":
+                    # A redraw carries the value; a later value op must follow it.
+                    self._latest.pop(("value", key[1]), None)
             self._cond.notify()
             return True
 
@@ -131,7 +165,7 @@ class Connection:
             if self.state is not ConnectionState.OPEN:
                 return
             if final is not None:
-                self._outbox.append(final)
+                self._outbox.append([None, final])
             self._request_close(code, reason, None)
 
     def _request_close(self, code: int, reason: str, dropped: str | None) -> None:
@@ -156,8 +190,9 @@ class Connection:
                     while not self._outbox and self._close_request is None and ws.connected \
                             and not ws.input_buffer:
                         self._cond.wait(idle)
-                    out = list(self._outbox)
+                    out = [text for _, text in self._outbox]
                     self._outbox.clear()
+                    self._latest.clear()
                     close = self._close_request
                 for text in out:
                     ws.send(text)
@@ -179,6 +214,7 @@ class Connection:
             with self._cond:
                 self.state = ConnectionState.CLOSED
                 self._outbox.clear()
+                self._latest.clear()
             self._release_socket()
 
     def _release_socket(self) -> None:
@@ -210,6 +246,11 @@ class Connection:
     def _finish(self, code: int, reason: str) -> None:
         with contextlib.suppress(simple_websocket.ConnectionClosed, OSError):
             self._ws.close(code, reason)
+
+    @property
+    def too_big(self) -> bool:
+        """Whether the client was closed (1009) for a message over the size limit."""
+        return bool(self._ws.incoming_message_len > self._max_message_size)
 
     @property
     def close_code(self) -> int | None:

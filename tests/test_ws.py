@@ -284,6 +284,7 @@ def test_large_message_reaches_a_slow_reader_intact(
 ) -> None:
     app = make_app()
     board = app.text("start", key="board")
+    other = app.text("other", key="other")
     client = client_for(serve(app))
     # A small receive buffer, and a message bigger than Linux's largest send
     # buffer (tcp_wmem max, 4 MB by default): one write cannot hand it all to
@@ -291,7 +292,8 @@ def test_large_message_reaches_a_slow_reader_intact(
     sock = client.connect(sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
     big = "y" * 5_000_000
     board.set_text(big)
-    board.set_text("after the big one")
+    # Another widget: a newer change to the same one may replace the waiting message.
+    other.set_text("after the big one")
     msg = sock.recv_until(lambda m: m["type"] == "patch", timeout=20)
     assert f"<p>{big}</p>" in msg["ops"][0]["html"]
     after = sock.recv_until(lambda m: m["type"] == "patch")

@@ -1,0 +1,84 @@
+"""The connection outbox: bounded, and merging waiting updates of one widget."""
+
+from __future__ import annotations
+
+import threading
+
+from stgo import App
+
+
+def test_a_tight_background_loop_on_one_widget_drops_nobody(serve, client_for) -> None:
+    # The connection's own thread writes its outbox, and it also runs this
+    # tab's events: while a handler blocks, nothing is written.  5,000
+    # unbatched changes to one widget then wait in the outbox, far past
+    # max_queued; merged while they wait, they must not get the tab dropped.
+    app = App(max_queued=50)
+    bar = app.progress(0, key="bar")
+    hold = app.button("Hold", key="hold")
+    entered, release = threading.Event(), threading.Event()
+
+    @hold.on_click
+    def block(session, event, value) -> None:
+        entered.set()
+        release.wait(10)
+
+    client = client_for(serve(app))
+    sock = client.connect()
+    seq = sock.event(hold.id)
+    assert entered.wait(5)
+    for i in range(5000):
+        bar.set_progress(i % 100)
+    bar.set_progress(100)
+    assert all(c.open for c in app.hub.connections()), "the tab was dropped"
+    release.set()
+    sock.ack(seq)  # written after everything that waited
+    bar_ops = [op for m in sock.messages for op in m.get("ops", []) if op["id"] == bar.id]
+    assert len(bar_ops) == 1, "waiting updates of one widget were not merged"
+    assert 'value="100"' in bar_ops[0]["html"]
+
+
+def _held_tab(app: App, serve, client_for):
+    """A connected tab whose serving thread is busy in a handler until released."""
+    hold = app.button("Hold", key="hold")
+    entered, release = threading.Event(), threading.Event()
+
+    @hold.on_click
+    def block(session, event, value) -> None:
+        entered.set()
+        release.wait(10)
+
+    sock = client_for(serve(app)).connect()
+    seq = sock.event(hold.id)
+    assert entered.wait(5)
+    return sock, seq, release
+
+
+def test_a_multi_widget_message_is_never_overtaken(serve, client_for) -> None:
+    # update(a) waits; a patch on a and b follows; a newer update(a) must not
+    # replace the first one (it would then land before the patch's older a).
+    app = App()
+    a = app.text("a0", key="a")
+    b = app.text("b0", key="b")
+    sock, seq, release = _held_tab(app, serve, client_for)
+    a.set_text("a1")
+    with app.batch():
+        a.set_text("a2")
+        b.set_text("b2")
+    a.set_text("a3")
+    release.set()
+    sock.ack(seq)
+    shown = [op["html"] for m in sock.messages for op in m.get("ops", []) if op["id"] == a.id]
+    assert "a3" in shown[-1]
+
+
+def test_a_redraw_is_not_overtaken_by_an_older_value(serve, client_for) -> None:
+    app = App()
+    field = app.text_input("Name", "v0", key="name", shared=True)
+    sock, seq, release = _held_tab(app, serve, client_for)
+    field.set_value("v1")          # value op waits
+    field.set_label("Your name")   # a redraw (carries v1)
+    field.set_value("v2")          # must come after the redraw
+    release.set()
+    sock.ack(seq)
+    ops = [op for m in sock.messages for op in m.get("ops", []) if op["id"] == field.id]
+    assert ops[-1] == {"op": "value", "id": field.id, "value": "v2"}
