@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -11,7 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigurationError, WidgetError
 from .hub import Batch, Hub
+from .ids import new_session_id, redact
+from .limits import ConnectionLimiter, LogOnce
 from .manager import SessionManager
+from .metrics import Metrics
 from .session import Session
 from .widgets.base import Widget
 from .widgets.layout import Container, Factory
@@ -19,7 +23,10 @@ from .widgets.layout import Container, Factory
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-__all__ = ["App", "Sidebar"]
+__all__ = ["App", "Sidebar", "ROTATION_TOKEN_TTL"]
+
+#: Seconds a rotation token may wait to be traded for the new cookie.
+ROTATION_TOKEN_TTL = 60.0
 
 log = logging.getLogger("stgo")
 
@@ -59,6 +66,16 @@ class App(Factory):
     :param strict_idle: an open tab does not keep its session alive.
     :param session_max_age: absolute session lifetime in seconds; ``None`` (default)
         for none.
+    :param max_sessions: live sessions at most (100,000); a new visitor past it
+        gets a 503 page, and nobody is evicted.  ``None`` for no limit.
+    :param max_connections: open WebSockets at most (4,096), each a thread.
+    :param max_connections_per_address: open WebSockets from one client
+        address at most (1,024).  ``None`` for no limit.
+    :param event_rate: events per second one session may send on average
+        (1,000); past it the client gets an error, and a client that keeps
+        going after ``event_burst`` refusals is closed (1008).
+    :param event_burst: events one session may send back to back (2,000).
+    :param metrics: serve Prometheus counters at ``GET /metrics`` (off).
     :param clock: epoch-seconds clock, injectable for tests.
     """
 
@@ -76,6 +93,12 @@ class App(Factory):
         trust_proxy: bool = False,
         strict_idle: bool = False,
         session_max_age: float | None = None,
+        max_sessions: int | None = 100_000,
+        max_connections: int | None = 4096,
+        max_connections_per_address: int | None = 1024,
+        event_rate: float | None = 1000.0,
+        event_burst: int = 2000,
+        metrics: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if max_message_size < 1024:
@@ -89,6 +112,17 @@ class App(Factory):
         self.send_timeout = send_timeout
         self.max_queued = max_queued
         self.trust_proxy = trust_proxy
+        self.max_sessions = max_sessions
+        self.event_rate = event_rate
+        self.event_burst = event_burst
+        self.metrics_enabled = metrics
+        #: Counters behind ``GET /metrics`` (kept even when it is not served).
+        self.metrics = Metrics()
+        #: Open WebSockets, in total and per address.
+        self.connection_limits = ConnectionLimiter(max_connections, max_connections_per_address)
+        #: Warns once per (client, reason) about suspicious input.
+        self.suspicious = LogOnce(log)
+        self._rotations: dict[str, tuple[Session, str, float]] = {}
         #: The App's :class:`~stgo.manager.SessionManager`.
         self.sessions = SessionManager(
             session_timeout, cleanup_interval, clock=clock,
@@ -105,6 +139,9 @@ class App(Factory):
         self.sidebar.attach(None, self.hub.global_changed)
         self.sessions.on_session_start(self._session_started)
         self.sessions.on_session_end(self._session_ended)
+        self.metrics.gauge("stgo_sessions_active", "Live sessions.", lambda: len(self.sessions))
+        self.metrics.gauge("stgo_connections_open", "Open WebSocket connections.",
+                           lambda: len(self.hub))
         from .http import Endpoints
 
         self._endpoints = Endpoints(self)
@@ -234,12 +271,14 @@ class App(Factory):
         return fn
 
     def _session_started(self, session: Session) -> None:
+        self.metrics.inc("stgo_sessions_created_total")
         session._bind(self.hub)
         with self.hub.batch():
             for hook in list(self._start_hooks):
                 self._call_hook(hook, session)
 
     def _session_ended(self, session: Session, reason: str) -> None:
+        self.metrics.inc("stgo_sessions_ended_total", reason)
         if reason == "shutdown":
             for conn in self.hub.connections(session):
                 conn.close(1001, "server shutdown")
@@ -254,6 +293,40 @@ class App(Factory):
             hook(*args)
         except Exception:
             log.exception("hook %s raised", getattr(hook, "__qualname__", hook))
+
+    # -- session ID rotation ----------------------------------------------------------------
+
+    def rotate_session(self, session: Session) -> str:
+        """Give *session* a new ID at once; return it.
+
+        Call it when the privilege of a session changes (login, logout) so
+        that an ID someone planted or saw before is worthless.  State, widgets
+        and open tabs move with the session; the old ID is refused everywhere
+        from now on.  Each open tab is sent a one-time token (good for
+        :data:`ROTATION_TOKEN_TTL` seconds) that its client trades over HTTP for
+        the new ``HttpOnly`` cookie.
+        """
+        new_id = new_session_id(self.sessions.clock())
+        self.sessions.rekey(session, new_id)
+        token = secrets.token_urlsafe(32)
+        now = self.sessions.clock()
+        with self._lock:
+            self._rotations = {t: v for t, v in self._rotations.items() if v[2] > now}
+            self._rotations[token] = (session, new_id, now + ROTATION_TOKEN_TTL)
+        self.hub.send_to_session(session, {"type": "cookie", "token": token, "session": new_id})
+        log.info("session %s rotated to %s", redact(session.id), redact(new_id))
+        return new_id
+
+    def redeem_rotation(self, token: str) -> str | None:
+        """Trade a rotation token for the session's new ID (once), or ``None``."""
+        with self._lock:
+            entry = self._rotations.pop(token, None)
+        if entry is None:
+            return None
+        session, new_id, expires = entry
+        if expires < self.sessions.clock() or session.ended or session.id != new_id:
+            return None
+        return new_id
 
     def event_hooks(self) -> list[EventHook]:
         """The ``on_event`` hooks (a copy)."""

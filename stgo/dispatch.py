@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 from . import protocol
 from .errors import ProtocolError
 from .ids import redact
+from .limits import TokenBucket
 from .session import Session
 from .widgets.base import InputWidget
-from .ws import Outlet
+from .ws import CLOSE_POLICY, Outlet
 
 if TYPE_CHECKING:
     from .app import App
@@ -29,10 +30,12 @@ class Dispatcher:
     sent them, while other sessions run in parallel on their own threads.
     """
 
-    def __init__(self, app: App, session: Session, conn: Outlet) -> None:
+    def __init__(self, app: App, session: Session, conn: Outlet, client: str = "") -> None:
         self.app = app
         self.session = session
         self.conn = conn
+        #: The client's address, for logs.
+        self.client = client
 
     def __call__(self, raw: str | bytes) -> None:
         try:
@@ -43,7 +46,26 @@ class Dispatcher:
         if isinstance(msg, protocol.Resync):
             self._guarded(lambda: self.app.hub.full_update(self.session, self.conn), None)
             return
+        if not self._within_rate():
+            self._error("too many events: slow down", msg.seq, kind="rate_limited")
+            return
         self.session.events.submit(lambda: self._guarded(lambda: self._run(msg), msg.seq))
+
+    def _within_rate(self) -> bool:
+        app, session = self.app, self.session
+        if app.event_rate is None:
+            return True
+        bucket = session.event_bucket
+        if bucket is None:
+            bucket = session.event_bucket = TokenBucket(app.event_rate, app.event_burst)
+        if bucket.allow():
+            return True
+        app.metrics.inc("stgo_refused_total", "rate_limit")
+        app.suspicious.warn(self.client, "event rate limit", redact(session.id))
+        if bucket.refused > app.event_burst:
+            # It keeps going after being told: abuse, not a fast user.
+            self.conn.close(CLOSE_POLICY, "too many events")
+        return False
 
     def _guarded(self, job: Callable[[], None], seq: int | None) -> None:
         # A failure outside the user's callbacks (a widget that cannot render,
@@ -55,9 +77,10 @@ class Dispatcher:
         except Exception as exc:
             log.exception("handling a message failed in session %s", redact(self.session.id))
             self._error(f"the server failed to handle this event: {type(exc).__name__}: {exc}",
-                        seq)
+                        seq, kind="server")
 
-    def _error(self, message: str, seq: int | None) -> None:
+    def _error(self, message: str, seq: int | None, *, kind: str = "bad_message") -> None:
+        self.app.metrics.inc("stgo_errors_total", kind)
         self.app.hub.send_error(self.session, message, conn=self.conn, seq=seq)
 
     def _run(self, event: protocol.ClientEvent) -> None:
@@ -74,6 +97,7 @@ class Dispatcher:
             self._error(str(exc), event.seq)
             return
         session.touch()
+        app.metrics.inc("stgo_events_total")
         with app.hub.batch(origin=session, conn=self.conn, ack=event.seq):
             if isinstance(widget, InputWidget):
                 widget.apply(session, value)
@@ -90,6 +114,6 @@ class Dispatcher:
         except Exception as exc:
             name = getattr(fn, "__qualname__", repr(fn))
             log.exception("callback %s raised in session %s", name, redact(self.session.id))
-            self._error(f"{name} raised {type(exc).__name__}: {exc}", seq)
+            self._error(f"{name} raised {type(exc).__name__}: {exc}", seq, kind="callback")
             return False
         return True

@@ -7,14 +7,13 @@ import logging
 import mimetypes
 from importlib import resources
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from werkzeug.wrappers import Request, Response
 
 from . import __version__
 from .dispatch import Dispatcher
 from .ids import is_valid_session_id, redact
-from .page import render_page
+from .page import render_error_page, render_page
 from .session import Session
 from .ws import Connection
 
@@ -31,6 +30,20 @@ log = logging.getLogger("stgo")
 
 #: The session cookie's name.
 COOKIE_NAME = "stgo_session"
+
+# Refusal reasons (as logged) and their label in stgo_refused_total.
+_REFUSAL_LABELS = {
+    "malformed session cookie": "forged_cookie",
+    "unknown or expired session cookie": "unknown_cookie",
+    "max_sessions": "max_sessions",
+    "origin not allowed": "origin",
+    "bad rotation token": "rotation_token",
+    "malformed session": "forged_session",
+    "session does not match cookie": "session_mismatch",
+    "unknown or expired session": "unknown_session",
+    "too many connections": "max_connections",
+    "too many connections from this address": "max_connections_per_address",
+}
 
 
 class Endpoints:
@@ -49,6 +62,8 @@ class Endpoints:
             # Mounted under a prefix and asked without the trailing slash:
             # redirect so that the page's relative URLs resolve under the prefix.
             response = Response(status=308, headers={"Location": request.root_url})
+        elif path == "/session/rotate":
+            response = self.rotate(request)
         elif request.method not in ("GET", "HEAD"):
             response = Response("method not allowed\n", status=405, headers={"Allow": "GET, HEAD"})
         elif path == "/":
@@ -59,6 +74,10 @@ class Endpoints:
             response.headers["Cache-Control"] = "no-store"
         elif path.startswith("/static/"):
             response = self.static(path[len("/static/"):])
+        elif path == "/metrics" and self.app.metrics_enabled:
+            response = Response(self.app.metrics.render(),
+                                mimetype="text/plain; version=0.0.4")
+            response.headers["Cache-Control"] = "no-store"
         else:
             response = Response("not found\n", status=404, mimetype="text/plain")
         return response(environ, start_response)
@@ -91,10 +110,21 @@ class Endpoints:
         session = self.current_session(request)
         fresh = session is None
         if session is None:
+            if request.method == "HEAD":
+                # A probe (a load balancer, a link checker): no session for it.
+                return Response(mimetype="text/html", headers={"Cache-Control": "no-store"})
             claimed = request.cookies.get(COOKIE_NAME)
             if claimed:
                 why = "malformed" if not is_valid_session_id(claimed) else "unknown or expired"
-                log.info("refused %s session cookie from %s", why, request.remote_addr)
+                self.refused(request, f"{why} session cookie")
+            app = self.app
+            if app.max_sessions is not None and len(app.sessions) >= app.max_sessions:
+                self.refused(request, "max_sessions")
+                html = render_error_page(503, "This app is full",
+                                         "Too many people are using it right now. "
+                                         "Please try again in a few minutes.")
+                return Response(html, status=503, mimetype="text/html",
+                                headers={"Retry-After": "60", "Cache-Control": "no-store"})
             session = self.app.sessions.create()
         session.touch()
         roots = self.app.render_roots(session)
@@ -106,6 +136,31 @@ class Endpoints:
         if fresh or request.cookies.get(COOKIE_NAME) != session.id:
             self.set_cookie(request, response, session.id)
         return response
+
+    def refused(self, request: Request, reason: str) -> None:
+        """Count a refusal and warn about it (once per client and reason)."""
+        self.app.metrics.inc("stgo_refused_total", _REFUSAL_LABELS.get(reason, "other"))
+        self.app.suspicious.warn(request.remote_addr, reason)
+
+    def rotate(self, request: Request) -> Response:
+        """``POST session/rotate?token=...``: trade a rotation token for the new cookie."""
+        if request.method != "POST":
+            return Response("method not allowed\n", status=405, headers={"Allow": "POST"})
+        origin = request.headers.get("Origin")
+        if origin is not None and not self._origin_allowed(request, origin):
+            self.refused(request, "origin not allowed")
+            return Response("forbidden\n", status=403, mimetype="text/plain")
+        new_id = self.app.redeem_rotation(request.args.get("token", ""))
+        if new_id is None:
+            self.refused(request, "bad rotation token")
+            return Response("forbidden: unknown or used token\n", status=403, mimetype="text/plain")
+        response = Response(status=204, headers={"Cache-Control": "no-store"})
+        self.set_cookie(request, response, new_id)
+        return response
+
+    def _origin_allowed(self, request: Request, origin: str) -> bool:
+        origin = origin.rstrip("/")
+        return origin == self._origin(request) or origin in self.app.allowed_origins
 
     def set_cookie(self, request: Request, response: Response, session_id: str) -> None:
         """Issue the session cookie: a browser-session cookie, HttpOnly, Lax."""
@@ -149,21 +204,28 @@ class Endpoints:
             )(environ, start_response)
         refusal = self._refuse(request)
         if refusal is not None:
-            log.warning("refused WebSocket from %s: %s", request.remote_addr, refusal)
+            self.refused(request, refusal)
             return Response(f"forbidden: {refusal}\n", status=403, mimetype="text/plain")(
                 environ, start_response
             )
         session = self.app.sessions.get(request.args.get("session"))
         assert session is not None
-        self.serve_connection(dict(environ), session)
+        address = request.remote_addr or "?"
+        full = self.app.connection_limits.acquire(address)
+        if full is not None:
+            self.refused(request, full)
+            return Response(f"unavailable: {full}\n", status=503, mimetype="text/plain",
+                            headers={"Retry-After": "10"})(environ, start_response)
+        try:
+            self.serve_connection(dict(environ), session, address)
+        finally:
+            self.app.connection_limits.release(address)
         return _finished(environ)
 
     def _refuse(self, request: Request) -> str | None:
         origin = request.headers.get("Origin")
-        if origin is not None:
-            origin = origin.rstrip("/")
-            if origin != self._origin(request) and origin not in self.app.allowed_origins:
-                return "origin not allowed"
+        if origin is not None and not self._origin_allowed(request, origin):
+            return "origin not allowed"
         claimed = request.args.get("session", "")
         if not is_valid_session_id(claimed):
             return "malformed session"
@@ -173,7 +235,8 @@ class Endpoints:
             return "unknown or expired session"
         return None
 
-    def serve_connection(self, environ: dict[str, Any], session: Session) -> None:
+    def serve_connection(self, environ: dict[str, Any], session: Session,
+                         address: str = "?") -> None:
         """Accept the upgrade and run the connection on this thread until it ends."""
         app = self.app
         conn = Connection(
@@ -182,6 +245,7 @@ class Endpoints:
         )
         session.attach()
         app.hub.register(session, conn)
+        app.metrics.inc("stgo_connections_opened_total")
         log.debug("connection opened for %s", redact(session.id))
         try:
             try:
@@ -192,12 +256,16 @@ class Endpoints:
                 # upgraded socket, for every page load until fixed).
                 log.exception("rendering the page failed for %s", redact(session.id))
                 app.hub.send_error(session, "the server could not draw this page", conn=conn)
-            conn.serve(Dispatcher(app, session, conn))
+            conn.serve(Dispatcher(app, session, conn, address))
         finally:
             app.hub.unregister(session, conn)
             session.detach()
             if conn.dropped_reason:
+                app.metrics.inc("stgo_dropped_clients_total")
                 log.warning("dropped a client of %s: %s", redact(session.id), conn.dropped_reason)
+            if conn.too_big:
+                app.metrics.inc("stgo_refused_total", "oversize")
+                app.suspicious.warn(address, "oversize message", "closed 1009")
 
 
 def _bad_handshake(request: Request) -> tuple[int, str] | None:
@@ -230,7 +298,3 @@ def _finished(environ: WSGIEnvironment) -> Iterable[bytes]:
         raise ConnectionError("WebSocket closed")
     return []
 
-
-def _origin_of(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"

@@ -64,7 +64,7 @@ def decode(raw: str | bytes) -> ClientEvent | Resync:
     if not isinstance(msg, dict):
         raise ProtocolError("message must be a JSON object")
     version = msg.get("v", VERSION)
-    if version != VERSION:
+    if type(version) is not int or version != VERSION:  # not True, not 1.0
         raise ProtocolError(
             f"unsupported protocol version {version!r}; this server speaks {VERSION}"
         )

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TypeVar
 
+from .limits import TokenBucket
 from .serial import SerialQueue
 from .widgets.base import Widget
 from .widgets.layout import Factory
@@ -59,6 +60,8 @@ class Session(Factory):
         self._observer: SessionObserver | None = None
         #: Events of this session run through here, one at a time.
         self.events = SerialQueue()
+        #: The event-rate limit, made on the first event (the App's settings).
+        self.event_bucket: TokenBucket | None = None
 
     def __repr__(self) -> str:
         from .ids import redact

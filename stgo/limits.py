@@ -1,0 +1,120 @@
+"""Limits that keep one client from hurting the others.
+
+- :class:`TokenBucket`: a per-session event rate (steady rate plus a burst);
+- :class:`ConnectionLimiter`: WebSocket connections in total and per address;
+- :class:`LogOnce`: warn about a suspicious client once per (address, reason),
+  so an attacker cannot flood the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+__all__ = ["TokenBucket", "ConnectionLimiter", "LogOnce"]
+
+
+class TokenBucket:
+    """Allow *rate* events per second on average, bursts up to *burst*.
+
+    :param rate: tokens added per second.
+    :param burst: bucket size: how many events may come back to back.
+    :param clock: monotonic seconds; injectable for tests.
+    """
+
+    __slots__ = ("rate", "burst", "_tokens", "_stamp", "_clock", "_lock", "refused")
+
+    def __init__(self, rate: float, burst: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._tokens = burst
+        self._clock = clock
+        self._stamp = clock()
+        self._lock = threading.Lock()
+        #: Events refused since the last allowed one (abuse detection).
+        self.refused = 0
+
+    def allow(self) -> bool:
+        """Take one token if there is one."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            if self._tokens >= 1:
+                self._tokens -= 1
+                self.refused = 0
+                return True
+            self.refused += 1
+            return False
+
+
+class ConnectionLimiter:
+    """Counts open WebSocket connections, in total and per client address.
+
+    :param max_total: most connections at once; ``None`` for no limit.
+    :param max_per_address: most from one address; ``None`` for no limit.
+    """
+
+    def __init__(self, max_total: int | None, max_per_address: int | None) -> None:
+        self.max_total = max_total
+        self.max_per_address = max_per_address
+        self._lock = threading.Lock()
+        self._total = 0
+        self._by_address: dict[str, int] = {}
+
+    def acquire(self, address: str) -> str | None:
+        """Count one more connection from *address*; return a refusal reason instead
+        when a cap is reached (nothing is counted then)."""
+        with self._lock:
+            if self.max_total is not None and self._total >= self.max_total:
+                return "too many connections"
+            held = self._by_address.get(address, 0)
+            if self.max_per_address is not None and held >= self.max_per_address:
+                return "too many connections from this address"
+            self._total += 1
+            self._by_address[address] = held + 1
+            return None
+
+    def release(self, address: str) -> None:
+        """Forget one connection from *address*."""
+        with self._lock:
+            self._total = max(0, self._total - 1)
+            left = self._by_address.get(address, 0) - 1
+            if left > 0:
+                self._by_address[address] = left
+            else:
+                self._by_address.pop(address, None)
+
+    @property
+    def total(self) -> int:
+        """Open connections now."""
+        with self._lock:
+            return self._total
+
+
+class LogOnce:
+    """Log a warning once per (client, reason); remembers the last *size* pairs."""
+
+    def __init__(self, logger: logging.Logger, size: int = 4096) -> None:
+        self._log = logger
+        self._size = size
+        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def warn(self, client: str | None, reason: str, detail: str = "") -> bool:
+        """Warn about *client* for *reason* unless already done; return whether logged."""
+        key = (client or "?", reason)
+        with self._lock:
+            if key in self._seen:
+                self._seen.move_to_end(key)
+                return False
+            self._seen[key] = None
+            if len(self._seen) > self._size:
+                self._seen.popitem(last=False)
+        self._log.warning("suspicious client %s: %s%s", key[0], reason,
+                          f" ({detail})" if detail else "")
+        return True
