@@ -390,3 +390,18 @@ def test_choice_speaks_indexes_on_the_wire(serve: Any, client_for: Any) -> None:
     session.set("pick", "b")
     msg = sock.recv_until(lambda m: m["type"] == "patch" and m.get("ops"))
     assert {"op": "value", "id": pick.id, "value": 1} in msg["ops"]
+
+
+def test_a_button_takes_on_change_as_on_click_and_can_be_disabled() -> None:
+    from stgo.widgets.inputs import Button
+
+    button = Button("Go")
+    seen: list[str] = []
+    changes: list[str] = []
+    button.on_change(lambda session, event, value: seen.append(event))
+    assert button.handlers("click")
+    button.attach(None, lambda widget, change: changes.append(change))
+    button.set_disabled()
+    assert button.disabled and "disabled" in button.render() and changes == ["update"]
+    button.set_disabled(False)
+    assert "disabled" not in button.render()

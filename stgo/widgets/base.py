@@ -137,7 +137,11 @@ class Widget:
         return fn
 
     def on_change(self, fn: Handler) -> Handler:
-        """Register ``fn(session, event, value)`` for changes; usable as a decorator."""
+        """Register ``fn(session, event, value)`` for changes; usable as a decorator.
+
+        :raises WidgetError: the widget takes no input (a text, a table...):
+            only inputs and buttons have user events.
+        """
         return self.on("change", fn)
 
     def handlers(self, event: str) -> list[Handler]:

@@ -47,6 +47,15 @@ class Button(Widget):
         """Register ``fn(session, event, value)`` for clicks; usable as a decorator."""
         return self.on("click", fn)
 
+    def on_change(self, fn: Handler) -> Handler:
+        """Same as :meth:`on_click`: a button's only change is being clicked."""
+        return self.on_click(fn)
+
+    def set_disabled(self, disabled: bool = True) -> None:
+        """Grey the button out (or enable it again) and push that."""
+        self.disabled = bool(disabled)
+        self.changed()
+
     def set_label(self, label: str) -> None:
         """Change the button's text and push it."""
         self.label = label
