@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -148,6 +149,12 @@ def _serve_reloading(app: App, host: str, port: int) -> None:
 
     if is_running_from_reloader():
         app.start()
+    elif port == 0:
+        # The reloader's child serves a socket the parent binds; pick the
+        # port here so that the URL line names the real one.
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.bind((host, 0))
+            port = probe.getsockname()[1]
     display = f"http://{host}:{port}/"
     if not is_running_from_reloader():
         print(f"stgo: serving {app.page_title!r} at {display} (reloading on change)", flush=True)

@@ -209,3 +209,38 @@ def test_no_raw_session_id_in_the_logs_at_debug(start: Start, tmp_path: Path) ->
     for sid in (sid_a, sid_b):
         assert sid not in logs
         assert sid.rsplit("_", 1)[1] not in logs  # not even the random part
+
+
+def test_reload_serves_the_edited_app_file(tmp_path: Path) -> None:
+    import os
+
+    app_file = tmp_path / "reloading.py"
+    app_file.write_text('import stgo\napp = stgo.App(title="First")\napp.text("one")\n')
+    # The reloader runs the server in a child process: own process group, so
+    # that teardown can end both.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stgo", "run", str(app_file), "--port", "0", "--reload"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:([1-9][0-9]*)/", line)
+        assert url, line
+        wait_until(lambda: _title(url.group(0)) == "First", timeout=15, interval=0.1)
+        app_file.write_text('import stgo\napp = stgo.App(title="Second")\napp.text("two")\n')
+        wait_until(lambda: _title(url.group(0)) == "Second", timeout=20, interval=0.1)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def _title(url: str) -> str | None:
+    try:
+        body = request(url, "/").body
+    except OSError:
+        return None
+    m = re.search(r"<title>([^<]*)</title>", body)
+    return m.group(1) if m else None
