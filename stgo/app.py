@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from . import protocol
 from .errors import ConfigurationError, WidgetError
 from .hub import Batch, Hub
 from .ids import new_session_id, redact
@@ -302,19 +303,33 @@ class App(Factory):
         Call it when the privilege of a session changes (login, logout) so
         that an ID someone planted or saw before is worthless.  State, widgets
         and open tabs move with the session; the old ID is refused everywhere
-        from now on.  Each open tab is sent a one-time token (good for
-        :data:`ROTATION_TOKEN_TTL` seconds) that its client trades over HTTP for
-        the new ``HttpOnly`` cookie.
+        from now on.  Each open tab is sent its own one-time token (good for
+        :data:`ROTATION_TOKEN_TTL` seconds) that its client trades over HTTP
+        (``POST session/rotate?token=...``) for the new ``HttpOnly`` cookie.
+        A session with no open tab keeps only its new ID: its browser's old
+        cookie then gets a fresh session on the next visit.
         """
+        old_id = session.id
         new_id = new_session_id(self.sessions.clock())
         self.sessions.rekey(session, new_id)
-        token = secrets.token_urlsafe(32)
         now = self.sessions.clock()
+        # One token per tab: a shared one would be spent by the first tab, and
+        # the others would be refused (each tab trades its own).
+        conns = self.hub.connections(session)
+        tokens = [secrets.token_urlsafe(32) for _ in conns]
         with self._lock:
-            self._rotations = {t: v for t, v in self._rotations.items() if v[2] > now}
-            self._rotations[token] = (session, new_id, now + ROTATION_TOKEN_TTL)
-        self.hub.send_to_session(session, {"type": "cookie", "token": token, "session": new_id})
-        log.info("session %s rotated to %s", redact(session.id), redact(new_id))
+            # Tokens expire in insertion order (a fixed TTL): drop the stale
+            # ones from the front instead of rebuilding the map each time.
+            while self._rotations:
+                first = next(iter(self._rotations))
+                if self._rotations[first][2] > now:
+                    break
+                del self._rotations[first]
+            for token in tokens:
+                self._rotations[token] = (session, new_id, now + ROTATION_TOKEN_TTL)
+        for conn, token in zip(conns, tokens, strict=True):
+            conn.send(protocol.encode({"type": "cookie", "token": token, "session": new_id}))
+        log.info("session %s rotated to %s", redact(old_id), redact(new_id))
         return new_id
 
     def redeem_rotation(self, token: str) -> str | None:

@@ -24,12 +24,17 @@ __all__ = ["serve", "Server", "RequestHandler"]
 
 log = logging.getLogger("stgo")
 
-_SESSION_IN_URL = re.compile(r"(session=)([^&\s\"]+)")
+# Secrets that travel in URLs: the session ID (``/ws?session=``) and the
+# one-time rotation token (``session/rotate?token=``).
+_SECRET_IN_URL = re.compile(r"((?:session|token)=)([^&\s\"]+)")
+
+#: Seconds a silent TCP client may hold a handler thread (see :class:`Server`).
+HANDLER_TIMEOUT = 30.0
 
 
 def scrub(text: str) -> str:
-    """Replace session IDs in a request line by their keyed hash."""
-    return _SESSION_IN_URL.sub(lambda m: m.group(1) + redact(m.group(2)), text)
+    """Replace session IDs and rotation tokens in a request line by their keyed hash."""
+    return _SECRET_IN_URL.sub(lambda m: m.group(1) + redact(m.group(2)), text)
 
 
 class RequestHandler(WSGIRequestHandler):
@@ -42,8 +47,8 @@ class RequestHandler(WSGIRequestHandler):
       keyed hash.
     """
 
-    #: Seconds a silent client may hold a handler thread.
-    timeout = 30
+    #: Seconds a silent client may hold a handler thread (``Server(handler_timeout=)``).
+    timeout = HANDLER_TIMEOUT
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         self.requestline = scrub(self.requestline)
@@ -57,12 +62,21 @@ class Server:
     """A running server for *app*; :meth:`stop` ends it gracefully.
 
     :param port: ``0`` picks a free port; read the chosen one from :attr:`port`.
+    :param handler_timeout: seconds a connection may stay silent before its
+        request is read (30); a TCP client that connects and sends nothing
+        then frees its thread.  A WebSocket has its own timeouts once upgraded.
     """
 
-    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 8501) -> None:
+    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 8501, *,
+                 handler_timeout: float = HANDLER_TIMEOUT) -> None:
         self.app = app
+
+        class Handler(RequestHandler):
+            # A subclass per server: the setting stays with this server.
+            timeout = handler_timeout
+
         self._server: BaseWSGIServer = make_server(
-            host, port, app, threaded=True, request_handler=RequestHandler
+            host, port, app, threaded=True, request_handler=Handler
         )
         # make_server(threaded=True) gives a ThreadedWSGIServer, whose handler
         # threads are already daemons (so a stuck client cannot block exit).
@@ -116,15 +130,17 @@ class Server:
 
 
 def serve(app: App, host: str = "127.0.0.1", port: int = 8501, *, reload: bool = False,
-          url_file: Any = None) -> None:
+          url_file: Any = None, handler_timeout: float = HANDLER_TIMEOUT) -> None:
     """Serve *app* until SIGINT or SIGTERM, then stop gracefully.
 
     Prints one line with the URL once listening (the only ``print`` in stgo).
+
+    :param handler_timeout: see :class:`Server` (30 s).
     """
     if reload:
         _serve_reloading(app, host, port)
         return
-    server = Server(app, host, port)
+    server = Server(app, host, port, handler_timeout=handler_timeout)
     stop_requested = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -32,6 +32,9 @@ CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
 CLOSE_TRY_AGAIN = 1013
 
+# The close code simple-websocket keeps when no close frame came from the client.
+_NO_STATUS_RCVD = 1005
+
 #: Seconds a finished connection waits for the client's answering close frame.
 CLOSE_LINGER = 2.0
 
@@ -200,8 +203,13 @@ class Connection:
                     self._finish(*close)
                     return
                 if not ws.connected:
+                    if self._missed_pong():
+                        self.dropped_reason = "no answer to ping"
                     return
-                while True:
+                # Stop draining once a close is requested (abuse, a full
+                # outbox): a client flooding faster than we dispatch would
+                # otherwise keep this loop, and the close, waiting forever.
+                while self._close_request is None:
                     data = ws.receive(timeout=0)
                     if data is None:
                         break
@@ -242,6 +250,17 @@ class Connection:
             # closes the descriptor under its poll (which would then sleep
             # until the next ping).
             reader.join(CLOSE_LINGER)
+
+    def _missed_pong(self) -> bool:
+        """Whether simple-websocket's reader closed us for an unanswered ping.
+
+        It closes (1008) without telling why; what tells it: we asked for no
+        close, the client sent none (1005), no oversize message, and the last
+        ping still waits for its pong.
+        """
+        ws = self._ws
+        return (self._close_request is None and not ws.pong_received
+                and ws.close_reason == _NO_STATUS_RCVD and not self.too_big)
 
     def _finish(self, code: int, reason: str) -> None:
         with contextlib.suppress(simple_websocket.ConnectionClosed, OSError):

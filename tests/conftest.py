@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -36,12 +37,17 @@ def no_leaked_threads() -> Iterator[None]:
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[[App], Server]]:
-    """Start an App on 127.0.0.1 with a free port; stopped after the test."""
+def serve() -> Iterator[Callable[..., Server]]:
+    """Start an App on 127.0.0.1 with a free port; stopped after the test.
+
+    ``serve(app, **options)`` passes *options* to :class:`~stgo.server.Server`.
+    After stopping, a server whose App still holds sessions, hub connections
+    or connection-limit slots fails the test: stopping must release them all.
+    """
     servers: list[Server] = []
 
-    def start(app: App) -> Server:
-        server = Server(app, "127.0.0.1", 0)
+    def start(app: App, **options: Any) -> Server:
+        server = Server(app, "127.0.0.1", 0, **options)
         server.start()
         servers.append(server)
         return server
@@ -49,6 +55,26 @@ def serve() -> Iterator[Callable[[App], Server]]:
     yield start
     for server in servers:
         server.stop()
+    for server in servers:
+        app = server.app
+        left = _leftovers(app)
+        deadline = time.monotonic() + 5  # a connection thread may still be unwinding
+        while left and time.monotonic() < deadline:
+            time.sleep(0.02)
+            left = _leftovers(app)
+        if left:
+            pytest.fail(f"stopped server left behind: {left}")
+
+
+def _leftovers(app: App) -> dict[str, int]:
+    """What a stopped App still holds (empty when everything was released)."""
+    held = {
+        "sessions": len(app.sessions),
+        "hub connections": len(app.hub),
+        "connection slots": app.connection_limits.total,
+        "cleanup thread": int(app.sessions.running),
+    }
+    return {what: n for what, n in held.items() if n}
 
 
 @pytest.fixture

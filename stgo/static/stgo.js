@@ -136,12 +136,12 @@
 
   function exchangeCookie(msg) {
     // ID rotation: the server hands a one-time token; trading it over HTTP
-    // lets the server set the new HttpOnly cookie.
+    // lets the server set the new HttpOnly cookie.  The old ID is dead
+    // already, so the next reconnect must use the new one whatever happens.
+    if (msg.session) sessionId = msg.session;
     fetch("session/rotate?token=" + encodeURIComponent(msg.token), {
       method: "POST", credentials: "same-origin", cache: "no-store",
-    }).then(function (r) {
-      if (r.ok && msg.session) sessionId = msg.session;
-    });
+    }).catch(function () {});
   }
 
   function renderAll(msg) {
