@@ -1,0 +1,221 @@
+"""Limits over real sockets: sessions, connections (total and per address), event
+rate, and the absolute session lifetime.  Each limit refuses the party over it with
+a clear answer and a counter, while everybody else carries on."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+import websocket
+
+import stgo
+from stgo import App
+from stgo.ids import new_session_id
+from stgo.server import Server
+
+from .helpers import COOKIE, Client, Socket, request, wait_until, ws_status
+from .hostile import Listener, http_from, ws_from
+
+Serve = Callable[..., Server]
+MakeClient = Callable[[Server], Client]
+
+
+def counting_app(**kwargs: Any) -> App:
+    """A button that counts clicks in the clicker's session."""
+    app = App(title="Limits", **kwargs)
+    mine = app.button("Mine", key="mine")
+
+    @mine.on_click
+    def clicked(session: stgo.Session, event: str, value: Any) -> None:
+        session.increment("clicks")
+
+    return app
+
+
+def round_trip(sock: Socket, app: App, timeout: float = 5.0) -> None:
+    """One click and its acknowledgement."""
+    seq = sock.event(app.widget("mine").id)
+    assert sock.ack(seq, timeout)["type"] == "patch"
+
+
+# -- sessions -----------------------------------------------------------------------------------
+
+
+def test_max_sessions_gives_a_new_visitor_a_503_page_and_evicts_nobody(
+    serve: Serve, client_for: MakeClient
+) -> None:
+    app = counting_app(max_sessions=3)
+    server = serve(app)
+    regulars = [client_for(server) for _ in range(3)]
+    for client in regulars:
+        assert client.get("/").status == 200
+    ids = sorted(c.session_id or "" for c in regulars)
+
+    late = request(server.url, "/")
+    assert late.status == 503
+    assert "This app is full" in late.body and "try again" in late.body
+    assert late.headers["Content-Type"].startswith("text/html")
+    assert late.headers["Retry-After"] and late.headers["Cache-Control"] == "no-store"
+    assert not late.cookies()
+    forged = request(server.url, "/", {"Cookie": f"{COOKIE}={new_session_id()}"})
+    assert forged.status == 503 and not forged.cookies()
+    assert sorted(app.sessions.ids()) == ids  # nobody evicted, nothing created
+    assert app.metrics.get("stgo_refused_total", "max_sessions") == 2
+
+    # Everybody already in is served as before.
+    for client in regulars:
+        before = client.session_id
+        assert client.get("/").status == 200 and client.session_id == before
+    round_trip(regulars[0].connect(), app)
+    # A place frees up: the next visitor gets in.
+    app.sessions.delete(ids[0])
+    assert request(server.url, "/").status == 200
+    assert len(app.sessions) == 3
+
+
+# -- connections --------------------------------------------------------------------------------
+
+
+def test_max_connections_refuses_before_the_upgrade_and_a_closed_one_frees_its_slot(
+    serve: Serve, client_for: MakeClient
+) -> None:
+    app = counting_app(max_connections=2, max_connections_per_address=None)
+    server = serve(app)
+    a, b, c = (client_for(server) for _ in range(3))
+    first, second = a.connect(), b.connect()
+    c.get("/")
+    query, cookie = f"session={quote(c.session_id or '')}", f"{COOKIE}={c.session_id}"
+    assert ws_status(server.url, query, cookie=cookie) == 503
+    assert ws_status(server.url, query, cookie=cookie) == 503
+    assert app.metrics.get("stgo_refused_total", "max_connections") == 2
+    assert len(app.hub) == 2 and app.connection_limits.total == 2
+    # The connections already open work as before.
+    round_trip(first, app)
+    round_trip(second, app)
+    # One closes: its slot is free for the next.
+    first.close()
+    wait_until(lambda: app.connection_limits.total == 1)
+    third = c.connect()
+    round_trip(third, app)
+    assert ws_status(server.url, f"session={quote(a.session_id or '')}",
+                     cookie=f"{COOKIE}={a.session_id}") == 503
+
+
+def test_max_connections_per_address_leaves_other_addresses_alone(
+    serve: Serve, client_for: MakeClient
+) -> None:
+    app = counting_app(max_connections_per_address=2)
+    server = serve(app)
+    browser = client_for(server)
+    tabs = [browser.connect(), browser.connect()]
+    sid = browser.session_id or ""
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        ws_from(server.url, sid)
+    assert refused.value.status_code == 503
+    assert b"too many connections from this address" in (refused.value.resp_body or b"")
+    assert app.metrics.get("stgo_refused_total", "max_connections_per_address") == 1
+
+    # Someone at another address connects, and everybody's round trips work.
+    elsewhere = http_from(server.url, "/", source="127.0.0.2")
+    other_sid = elsewhere.cookies()[0].split(";")[0].split("=", 1)[1]
+    other = Listener(ws_from(server.url, other_sid, source="127.0.0.2"))
+    try:
+        other.wait_for(lambda m: m["type"] == "render")
+        other.send_event(app.widget("mine").id, 1)
+        assert other.wait_for(lambda m: m.get("ack") == 1)["type"] == "patch"
+        for tab in tabs:
+            round_trip(tab, app)
+        # A tab of the first address closes: that address may open one again.
+        tabs[0].close()
+        wait_until(lambda: app.connection_limits.total == 2)
+        round_trip(browser.connect(), app)
+    finally:
+        other.close()
+
+
+# -- event rate ---------------------------------------------------------------------------------
+
+
+def test_an_event_flood_is_refused_past_the_burst_then_closed_1008_and_others_carry_on(
+    serve: Serve, client_for: MakeClient
+) -> None:
+    burst = 20
+    app = counting_app(event_rate=2.0, event_burst=burst)
+    server = serve(app)
+    flooder, calm = client_for(server), client_for(server)
+    flood, steady = flooder.connect(), calm.connect()
+    mine = app.widget("mine").id
+
+    def send_flood() -> None:
+        with contextlib.suppress(OSError, websocket.WebSocketException):  # closed under us
+            for _ in range(1000):
+                flood.event(mine)
+
+    sender = threading.Thread(target=send_flood)
+    sender.start()
+    try:
+        for _ in range(3):  # another session's round trips go through during the flood
+            round_trip(steady, app, timeout=2)
+        assert flood.recv_close(10) == 1008
+    finally:
+        sender.join(10)
+
+    served = [m for m in flood.messages if m["type"] == "patch" and "ack" in m]
+    refused = [m for m in flood.messages if m["type"] == "error"]
+    session = app.sessions.get(flooder.session_id)
+    assert session is not None  # the connection is closed, the session lives on
+    # The burst went through (plus what the steady rate refilled meanwhile).
+    assert burst <= len(served) <= burst + 3
+    assert session.get("clicks") == len(served)
+    assert refused and all("too many events" in m["message"] for m in refused)
+    # Closed once the client kept going after burst refusals: the rest of the
+    # flood was never dispatched.
+    count = app.metrics.get("stgo_refused_total", "rate_limit")
+    assert burst < count <= 2 * burst + 5, count
+    assert app.metrics.get("stgo_errors_total", "rate_limited") == count
+    calm_session = app.sessions.get(calm.session_id)
+    assert calm_session is not None and calm_session.get("clicks") == 3
+    # The flooder may come back (a reload); its socket is served again.
+    flooder.connect()
+
+
+# -- session lifetime ---------------------------------------------------------------------------
+
+
+def test_session_max_age_ends_an_active_session_with_an_open_tab(
+    serve: Serve, client_for: MakeClient
+) -> None:
+    now = [1_800_000_000.0]
+    app = counting_app(session_max_age=60.0, clock=lambda: now[0])
+    ended: list[tuple[str, str]] = []
+    app.on_session_end(lambda s, reason: ended.append((s.id, reason)))
+    server = serve(app)
+    veteran, newcomer = client_for(server), client_for(server)
+    tab = veteran.connect()
+    now[0] += 30
+    late_tab = newcomer.connect()
+    old, young = veteran.session_id or "", newcomer.session_id or ""
+    now[0] += 29
+    round_trip(tab, app)  # busy all along: 59 s old, active a moment ago
+    now[0] += 2
+    round_trip(tab, app)  # 61 s old: an event does not extend a lifetime
+
+    assert app.sessions.cleanup_expired() == 1
+    assert ended == [(old, "max_age")]
+    assert tab.recv_close() == 1001
+    assert tab.messages[-1]["type"] == "expired"
+    assert veteran.get("/").status == 200 and veteran.session_id != old
+    round_trip(late_tab, app)  # the younger session carries on
+
+    # Without a cleanup pass, the next request past the lifetime ends it too.
+    now[0] += 30
+    page = request(server.url, "/", {"Cookie": f"{COOKIE}={young}"})
+    assert page.cookies() and young not in page.cookies()[0]
+    assert ended[-1] == (young, "max_age")
+    assert late_tab.recv_close() == 1001
+    assert app.metrics.get("stgo_sessions_ended_total", "max_age") == 2
