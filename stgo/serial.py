@@ -23,7 +23,9 @@ class SerialQueue:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._jobs: deque[Callable[[], None]] = deque()
+        # Made on the first submit: a deque starts with a 64-slot block (~600
+        # bytes), and most sessions (HTTP-only visits) never run an event.
+        self._jobs: deque[Callable[[], None]] | None = None
         self._running = False
 
     def submit(self, job: Callable[[], None]) -> bool:
@@ -37,17 +39,20 @@ class SerialQueue:
         propagates to the thread that happened to run it.
         """
         with self._lock:
-            self._jobs.append(job)
+            jobs = self._jobs
+            if jobs is None:
+                jobs = self._jobs = deque()
+            jobs.append(job)
             if self._running:
                 return False
             self._running = True
         try:
             while True:
                 with self._lock:
-                    if not self._jobs:
+                    if not jobs:
                         self._running = False
                         return True
-                    next_job = self._jobs.popleft()
+                    next_job = jobs.popleft()
                 next_job()
         except BaseException:
             with self._lock:
@@ -56,4 +61,4 @@ class SerialQueue:
 
     def __len__(self) -> int:
         with self._lock:
-            return len(self._jobs)
+            return len(self._jobs) if self._jobs is not None else 0
