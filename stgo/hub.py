@@ -139,9 +139,12 @@ class Hub:
                 return list(self._conns.get(session, ()))
             return [c for conns in self._conns.values() for c in conns]
 
-    def _targets(self) -> list[tuple[Session, list[Outlet]]]:
+    def _targets(self, only: set[Session] | None = None) -> list[tuple[Session, list[Outlet]]]:
+        """Sessions and their connections: everybody's, or those of *only*."""
         with self._lock:
-            return [(s, list(c)) for s, c in self._conns.items()]
+            if only is None:
+                return [(s, list(c)) for s, c in self._conns.items()]
+            return [(s, list(self._conns[s])) for s in only if s in self._conns]
 
     def __len__(self) -> int:
         with self._lock:
@@ -251,7 +254,12 @@ class Hub:
                 shared_ops.extend(_ops(widget, change, None, self._root_of(widget)))
         shared_text: str | None = None
         touched = set(batch.session_changes) | set(batch.state_keys)
-        for session, conns in self._targets():
+        only: set[Session] | None = None
+        if not shared_ops and not per_session:
+            # Nothing global changed: visit only the sessions concerned, not
+            # every connected one (a private click among 1,000 tabs).
+            only = touched if batch.origin is None else touched | {batch.origin}
+        for session, conns in self._targets(only):
             if session.ended:
                 continue
             own = session in touched
