@@ -1,0 +1,209 @@
+"""Slow and dead clients over real sockets: each is dropped (or freed) in bounded
+time, and nobody else waits for it.
+
+- a reader that stops reading while pushes go out: ``send_timeout``;
+- the same, flooded with distinct messages: the outbox bound ``max_queued``;
+- a client that ignores pings: ``ping_interval``;
+- TCP clients that connect and say nothing: ``Server(handler_timeout=)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import selectors
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import stgo
+from stgo import App
+from stgo.server import Server
+
+from .helpers import Client, Socket, wait_until
+from .hostile import OP_PING, Listener, close_code, parse_frames, raw_upgrade, read_to_eof, ws_from
+
+Serve = Callable[..., Server]
+MakeClient = Callable[[Server], Client]
+
+# A receive buffer this small (the kernel makes it ~4 KB) fills after one message.
+SMALL_RCVBUF = ((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),)
+
+
+def counting_app(**kwargs: Any) -> App:
+    app = App(title="Slow clients", **kwargs)
+    mine = app.button("Mine", key="mine")
+
+    @mine.on_click
+    def clicked(session: stgo.Session, event: str, value: Any) -> None:
+        session.increment("clicks")
+
+    return app
+
+
+def round_trip(sock: Socket, app: App, timeout: float = 1.0) -> None:
+    seq = sock.event(app.widget("mine").id)
+    assert sock.ack(seq, timeout)["type"] == "patch"
+
+
+def drop_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.name == "stgo" and r.getMessage().startswith("dropped a client")]
+
+
+def test_a_reader_that_stops_is_dropped_within_the_send_timeout(
+    serve: Serve, client_for: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="stgo")
+    send_timeout = 1.0
+    app = counting_app(send_timeout=send_timeout)
+    server = serve(app)
+    stuck_browser, healthy_browser = client_for(server), client_for(server)
+    stuck_browser.connect(sockopt=SMALL_RCVBUF)  # reads its first render, then never again
+    healthy = healthy_browser.connect()
+    stuck_session = app.sessions.get(stuck_browser.session_id)
+    assert stuck_session is not None
+    blob = stuck_session.text("", key="blob")  # pushed to the stuck client only
+
+    began = time.monotonic()
+    pushes, slowest = 0, 0.0
+    while app.hub.connections(stuck_session):
+        assert time.monotonic() - began < send_timeout + 5, "the stuck client was never dropped"
+        start = time.monotonic()
+        blob.set_text(f"{pushes} " + "x" * 1_000_000)  # only queues: never waits on a socket
+        slowest = max(slowest, time.monotonic() - start)
+        pushes += 1
+        round_trip(healthy, app, timeout=1.0)  # served at once, all through the stall
+    dropped_after = time.monotonic() - began
+
+    assert dropped_after < send_timeout + 2.5, f"dropped after {dropped_after:.1f} s"
+    assert pushes >= 5  # round trips went on while the stuck write waited
+    assert slowest < 0.5, f"a push took {slowest:.2f} s"
+    assert not stuck_session.ended  # only the connection goes; a reload reconnects
+    assert app.metrics.get("stgo_dropped_clients_total") == 1
+    lines = drop_lines(caplog)
+    assert len(lines) == 1 and lines[0].endswith(": send timed out")
+    assert stuck_session.id not in lines[0]
+
+
+def test_distinct_messages_for_a_stuck_client_stop_at_the_outbox_bound(
+    serve: Serve, client_for: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="stgo")
+    max_queued = 16
+    app = counting_app(send_timeout=2.0, max_queued=max_queued)
+    server = serve(app)
+    stuck_browser, healthy_browser = client_for(server), client_for(server)
+    stuck_browser.connect(sockopt=SMALL_RCVBUF)
+    healthy = healthy_browser.connect()
+    stuck_session = app.sessions.get(stuck_browser.session_id)
+    assert stuck_session is not None
+    # Messages that cannot replace each other (not one widget's update).
+    pad = "x" * 262_144
+    accepted = sum(
+        app.hub.send_to_session(stuck_session, {"type": "notice", "n": i, "pad": pad})
+        for i in range(500)
+    )
+    # One batch may be on its way to the socket while the next waits: at most
+    # two outboxes' worth is ever held for this client.
+    assert max_queued <= accepted <= 2 * max_queued, accepted
+    round_trip(healthy, app)
+    wait_until(lambda: not app.hub.connections(stuck_session), timeout=2.0 + 3)
+    lines = drop_lines(caplog)
+    assert len(lines) == 1 and lines[0].endswith(": outbox full")
+    assert app.metrics.get("stgo_dropped_clients_total") == 1
+
+
+def test_a_client_that_ignores_pings_is_closed(
+    serve: Serve, client_for: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="stgo")
+    ping_interval = 0.25
+    app = counting_app(ping_interval=ping_interval)
+    server = serve(app)
+    ignorer, healthy = client_for(server), client_for(server)
+    ignorer.get("/")
+    healthy.get("/")
+    listener = Listener(ws_from(server.url, healthy.session_id or ""))  # answers pings
+    try:
+        listener.wait_for(lambda m: m["type"] == "render")
+        began = time.monotonic()
+        status, raw, head = raw_upgrade(server.url, ignorer.session_id or "")
+        assert status == 101
+        # Never read, never answer: after one unanswered ping the server hangs up.
+        wait_until(lambda: len(app.hub) == 1, timeout=3 * ping_interval + 3)
+        assert time.monotonic() - began < 3 * ping_interval + 2.5
+        frames = parse_frames(head + read_to_eof(raw, 5))
+        raw.close()
+        assert OP_PING in [opcode for opcode, _ in frames]
+        assert close_code(frames) == 1008
+        # The healthy client, which answers, outlives several intervals.
+        wait_until(lambda: time.monotonic() - began > 6 * ping_interval)
+        listener.send_event(app.widget("mine").id, 1)
+        assert listener.wait_for(lambda m: m.get("ack") == 1)["type"] == "patch"
+        assert not listener.closed.is_set()
+    finally:
+        listener.close()
+    lines = drop_lines(caplog)
+    assert len(lines) == 1 and lines[0].endswith(": no answer to ping")
+    assert app.metrics.get("stgo_dropped_clients_total") == 1
+    session = app.sessions.get(ignorer.session_id)
+    assert session is not None and not session.ended
+
+
+def _handler_threads() -> int:
+    return sum("process_request_thread" in t.name for t in threading.enumerate())
+
+
+def test_silent_tcp_connections_do_not_block_others_and_are_freed(
+    serve: Serve, client_for: MakeClient
+) -> None:
+    handler_timeout = 2.0
+    app = counting_app()
+    server = serve(app, handler_timeout=handler_timeout)
+    baseline = _handler_threads()
+    silent: list[socket.socket] = []
+    try:
+        began = time.monotonic()
+        for _ in range(3):
+            # In steps of 100, each accepted before the next: past the listen
+            # backlog (128) the kernel drops SYNs, and connect() retries after 1 s.
+            for _ in range(100):
+                silent.append(socket.create_connection((server.host, server.port), timeout=5))
+            wait_until(lambda: _handler_threads() >= baseline + len(silent))
+        # A normal visitor is served at once, while all 300 still hold a thread.
+        start = time.monotonic()
+        client = client_for(server)
+        sock = client.connect()
+        round_trip(sock, app)
+        assert time.monotonic() - start < 1.0
+        assert time.monotonic() - began < handler_timeout  # (before any was freed)
+        sock.close()
+
+        # Each silent connection is closed by the server after the timeout.
+        selector = selectors.DefaultSelector()
+        for s in silent:
+            s.setblocking(False)
+            selector.register(s, selectors.EVENT_READ)
+        open_ = set(silent)
+        deadline = began + handler_timeout + 5
+        while open_ and time.monotonic() < deadline:
+            for key, _ in selector.select(timeout=0.2):
+                s = key.fileobj
+                assert isinstance(s, socket.socket)
+                try:
+                    data = s.recv(4096)
+                except ConnectionResetError:
+                    data = b""
+                if not data:
+                    selector.unregister(s)
+                    open_.discard(s)
+        selector.close()
+        assert not open_, f"{len(open_)} silent connections still open"
+        wait_until(lambda: _handler_threads() <= baseline, timeout=5)
+    finally:
+        for s in silent:
+            s.close()
