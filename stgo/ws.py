@@ -1,10 +1,13 @@
 """One WebSocket connection: a bounded outbox and the loop that serves it.
 
 Each connection costs the two threads simple-websocket needs anyway: its
-reader thread, and the WSGI handler thread, which here does all the writing and
-runs the connection's events.  Other threads never touch the socket: they only
-append to the outbox (:meth:`Connection.send`), which is bounded, so a client
-that stops reading is dropped instead of blocking anyone.
+reader thread, and the WSGI handler thread, which runs the connection's events
+and writes whatever has to wait.  :meth:`Connection.send` never blocks on the
+network: when nothing is waiting it writes the frame at once, from the calling
+thread, without waiting (a broadcast to 1,000 tabs then wakes no thread at
+all); what the socket does not take, and everything after it, goes to the
+outbox, which the serving thread drains and which is bounded, so a client that
+stops reading is dropped instead of blocking anyone.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import logging
+import os
 import socket
 import struct
 import threading
@@ -98,6 +102,14 @@ class Connection:
         self._max_message_size = max_message_size
         self._max_queued = max_queued
         self._close_request: tuple[int, str] | None = None
+        # A thread is writing frames right now (a direct send, or the serving
+        # thread draining the outbox); others queue meanwhile, to keep order.
+        self._writing = False
+        # The serving thread waits for a direct send to end before it writes.
+        self._awaiting_writer = False
+        # What a direct send left unsent; the write lock stays held for it
+        # until the serving thread has sent it.
+        self._handoff: bytes | None = None
         self.state = ConnectionState.OPEN
         self.dropped_reason: str | None = None
         # Compression off: strip the client's offer, so that wsproto never
@@ -112,13 +124,19 @@ class Connection:
             thread_class=_daemon_thread,
         )
         self.mode: str = self._ws.mode
-        self._ws.sock = _WholeWrites(self._ws.sock)
+        raw = self._ws.sock
+        self._sock = self._ws.sock = _WholeWrites(raw)
+        # Direct sends write the descriptor without waiting: only for a plain
+        # socket (not TLS, not a green one) in non-blocking mode, on POSIX.
+        self._direct = False
         with contextlib.suppress(OSError):  # the socket may already be gone
-            self._ws.sock.settimeout(send_timeout)
+            raw.settimeout(send_timeout)
+            self._direct = os.name == "posix" and type(raw) is socket.socket \
+                and raw.gettimeout() is not None
             # Pushes are small writes, often two in a row (a broadcast, then
             # the ack): with Nagle on, the second waits for the client's
             # delayed ACK (40 ms on Linux).
-            self._ws.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def _wake(self) -> None:
         with self._cond:
@@ -132,10 +150,12 @@ class Connection:
         return self.state is ConnectionState.OPEN
 
     def send(self, text: str, key: tuple[str, str] | None = None) -> bool:
-        """Queue *text* for sending; return ``False`` if the connection is closing.
+        """Send or queue *text*; return ``False`` if the connection is closing.
 
-        Never blocks on the network.  A full outbox closes the connection
-        (the client is not reading) with 1008.
+        Never blocks on the network: with nothing waiting, the frame is
+        written at once as far as the socket takes it without waiting, and
+        the serving thread sends the rest.  A full outbox closes the
+        connection (the client is not reading) with 1008.
 
         :param key: ``(op, widget_id)`` when *text* is one op on one widget.
             A newer message with the same key, arriving while the older one
@@ -150,22 +170,56 @@ class Connection:
                 if waiting is not None:
                     waiting[1] = text
                     return True
-            if len(self._outbox) >= self._max_queued:
-                self._request_close(CLOSE_POLICY, "client too slow", "outbox full")
-                return False
-            entry = [key, text]
-            self._outbox.append(entry)
-            if key is None:
-                # A message on many widgets: nothing queued before it may be
-                # replaced any more, or an older state would land after it.
-                self._latest.clear()
+            if (self._direct and not self._outbox and not self._writing
+                    and self._handoff is None):
+                self._writing = True
             else:
-                self._latest[key] = entry
-                if key[0] == "update":
-                    # A redraw carries the value; a later value op must follow it.
-                    self._latest.pop(("value", key[1]), None)
-            self._cond.notify()
-            return True
+                return self._queue(text, key)
+        return self._send_now(text)
+
+    def _queue(self, text: str, key: tuple[str, str] | None) -> bool:
+        # Called with the condition held.
+        if len(self._outbox) >= self._max_queued:
+            self._request_close(CLOSE_POLICY, "client too slow", "outbox full")
+            return False
+        entry = [key, text]
+        self._outbox.append(entry)
+        if key is None:
+            # A message on many widgets: nothing queued before it may be
+            # replaced any more, or an older state would land after it.
+            self._latest.clear()
+        else:
+            self._latest[key] = entry
+            if key[0] == "update":
+                # A redraw carries the value; a later value op must follow it.
+                self._latest.pop(("value", key[1]), None)
+        self._cond.notify()
+        return True
+
+    def _send_now(self, text: str) -> bool:
+        """Write *text* from this thread without waiting on the network (we
+        hold the writing turn); hand what the socket does not take to the
+        serving thread."""
+        sent = True
+        try:
+            taken, rest = self._sock.try_send(_text_frame(text))
+        except OSError:
+            # The client is gone; the reader and the serving thread see it too.
+            taken, rest, sent = True, None, False
+        with self._cond:
+            self._writing = False
+            if not taken:
+                # The reader thread holds the socket (a pong): the text goes
+                # first in line, before whatever was queued meanwhile.
+                self._outbox.appendleft([None, text])
+            elif rest is not None:
+                if self.state is ConnectionState.CLOSED:
+                    self._sock.release()
+                else:
+                    self._handoff = rest
+            if not taken or rest is not None or self._outbox or self._awaiting_writer:
+                self._cond.notify()
+        return sent
 
     def close(self, code: int = CLOSE_NORMAL, reason: str = "", final: str | None = None) -> None:
         """Ask the serving thread to send *final* (if any), then close with *code*."""
@@ -195,16 +249,27 @@ class Connection:
         try:
             while True:
                 with self._cond:
-                    while not self._outbox and self._close_request is None and ws.connected \
+                    while not self._outbox and self._handoff is None \
+                            and self._close_request is None and ws.connected \
                             and not ws.input_buffer:
                         self._cond.wait(idle)
+                    self._await_direct_send()
+                    handoff, self._handoff = self._handoff, None
                     out = [text for _, text in self._outbox]
                     self._outbox.clear()
                     self._latest.clear()
                     close = self._close_request
-                if out:
-                    self._write(out)
-                    out.clear()  # a sent page render must not live on while we wait
+                    writing = self._writing = handoff is not None or bool(out)
+                if writing:
+                    try:
+                        if handoff is not None:
+                            self._sock.send_held(handoff)
+                        if out:
+                            self._write(out)
+                    finally:
+                        out.clear()  # a sent page render must not live on while we wait
+                        with self._cond:
+                            self._writing = False
                 if close is not None:
                     self._finish(*close)
                     return
@@ -229,9 +294,22 @@ class Connection:
         finally:
             with self._cond:
                 self.state = ConnectionState.CLOSED
+                # No thread may touch the socket once we return: the server
+                # then closes the descriptor, and its number is reused.
+                self._await_direct_send()
+                handoff, self._handoff = self._handoff, None
                 self._outbox.clear()
                 self._latest.clear()
+            if handoff is not None:
+                self._sock.release()
             self._release_socket()
+
+    def _await_direct_send(self) -> None:
+        # Called with the condition held; a direct send never blocks, so this is short.
+        while self._writing:
+            self._awaiting_writer = True
+            self._cond.wait(0.1)
+        self._awaiting_writer = False
 
     def _write(self, texts: list[str]) -> None:
         """Send *texts* as text frames in one write.
@@ -318,6 +396,50 @@ class _WholeWrites:
         with self._lock:
             self._sock.sendall(data)  # the timeout bounds the whole write
         return len(data)
+
+    def try_send(self, data: bytes) -> tuple[bool, bytes | None]:
+        """Write what the socket takes now, without waiting (any thread).
+
+        :returns: ``(False, None)`` when another thread is writing (nothing
+            sent); ``(True, None)`` when all went; ``(True, rest)`` when only
+            part went: the lock then stays held, and :meth:`send_held` (or
+            :meth:`release`) must follow.
+        :raises OSError: the connection failed (the lock is released).
+        """
+        if not self._lock.acquire(blocking=False):
+            return False, None
+        try:
+            fd = self._sock.fileno()  # -1 once closed; close() takes the lock
+            if fd < 0:
+                raise OSError("socket closed")
+            try:
+                n = os.write(fd, data)  # the descriptor is non-blocking
+            except BlockingIOError:
+                n = 0
+        except BaseException:
+            self._lock.release()
+            raise
+        if n == len(data):
+            self._lock.release()
+            return True, None
+        return True, data[n:]
+
+    def send_held(self, data: bytes) -> None:
+        """Send the rest of a partial :meth:`try_send`, then release the lock."""
+        try:
+            self._sock.sendall(data)
+        finally:
+            self._lock.release()
+
+    def release(self) -> None:
+        """Give up the lock a partial :meth:`try_send` kept."""
+        self._lock.release()
+
+    def close(self) -> None:
+        # Under the lock: a direct send reads the descriptor's number, which
+        # the system reuses once it is closed.
+        with self._lock:
+            self._sock.close()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)
