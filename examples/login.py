@@ -1,11 +1,13 @@
-"""A login form, a per-session identity, and a logout that ends the session.
+"""A login form, a per-session identity, and ID rotation on login and logout.
 
 Demo accounts: ``alice`` / ``wonderland`` and ``bob`` / ``builder``.
 
 Who is signed in is session state (``session.get("user")``), so it lives on
 the server, survives a page refresh, and is invisible to other browsers.
-Logging out ends the session: its state and widgets are released, every open
-tab is told "session expired" and reloads into a fresh, signed-out session.
+Logging in and logging out each give the session a new ID
+(``app.rotate_session``): an ID someone planted or saw before the change is
+worthless after it, while the tab, its state and its widgets carry on.  Logging
+out clears the identity and the private notes and shows the form again.
 """
 
 import hashlib
@@ -41,6 +43,7 @@ def check(username, password):
 
 @app.on_session_start
 def show_login_form(session):
+    """The signed-out page: a new session, or one that just logged out."""
     form = session.container(border=True, key="login_form")
     form.text_input("Username", key="username", max_chars=64)
     form.text_input("Password", key="password", password=True, max_chars=256)
@@ -66,6 +69,10 @@ def log_in(session, event, value):
             error.set_text("Too many tries: this session may not log in any more.")
         return
     session.set("user", username)
+    session.delete("failures")
+    # A new ID with the new privilege: one planted before login (session
+    # fixation) is now worthless.  The browser gets its new cookie by itself.
+    app.rotate_session(session)
     signed_in.increment()  # atomic
     session.remove_widget("login_form")
     account = session.container(border=True, key="account")
@@ -76,12 +83,18 @@ def log_in(session, event, value):
 
 
 def log_out(session, event, value):
-    # Ending the session releases its state and widgets and tells every tab.
-    app.sessions.delete(session.id)
+    # Forget who it was (and their notes), show the form again, and rotate:
+    # the signed-in ID is dead even if someone copied it.
+    for key in ("user", "username", "notes"):
+        session.delete(key)
+    session.remove_widget("account")
+    show_login_form(session)
+    app.rotate_session(session)
+    signed_in.increment(-1)
 
 
 @app.on_session_end
 def forget(session, reason):
-    """Runs once however the session ends: logout, timeout or shutdown."""
+    """Runs once however the session ends (timeout, shutdown); logout does not end it."""
     if session.get("user") is not None:
         signed_in.increment(-1)

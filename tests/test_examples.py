@@ -265,10 +265,13 @@ def test_login_wrong_password(app_tester: Make) -> None:
     assert alice.value("signed_in") == 0
 
 
-def test_login_gives_a_per_session_identity_and_logout_ends_it(app_tester: Make) -> None:
+def test_login_gives_a_per_session_identity_and_rotates_the_id_on_login_and_logout(
+    app_tester: Make,
+) -> None:
     tester = app_tester(example("login.py"))
     alice, bob = tester.new_session(), tester.new_session()
     alice_second_tab = alice.new_tab()
+    before_login = alice.session.id
     log_in(alice, "alice", "wonderland")
     assert alice.state["user"] == "alice" and alice.state["password"] == ""
     assert alice.text("welcome") == "Welcome, alice!"
@@ -276,16 +279,31 @@ def test_login_gives_a_per_session_identity_and_logout_ends_it(app_tester: Make)
     assert "user" not in bob.state
     assert bob.find("Log in") is not None
     assert bob.value("signed_in") == 1
-    old_id = alice.session.id
+    # Login rotated the ID: the old one is dead, each tab is told the new one.
+    signed_in_id = alice.session.id
+    assert signed_in_id != before_login and is_valid_session_id(signed_in_id)
+    assert tester.app.sessions.get(before_login) is None
+    assert tester.app.sessions.get(signed_in_id) is alice.session
+    for tab in (alice, alice_second_tab):
+        cookies = [m for m in tab.messages if m["type"] == "cookie"]
+        assert [m["session"] for m in cookies] == [signed_in_id] and cookies[0]["token"]
+
+    alice.type("notes", "my secret plans")
     alice.click("Log out")
-    assert alice.expired and alice_second_tab.expired
-    assert tester.app.sessions.get(old_id) is None
-    assert alice.session.items() == {}  # released
+    # Logout clears the identity, shows the form again, and rotates once more;
+    # the session itself (and its tabs) carries on, signed out.
+    assert not alice.expired and not alice_second_tab.expired
+    assert not alice.session.ended
+    assert alice.session.id not in (before_login, signed_in_id)
+    assert tester.app.sessions.get(signed_in_id) is None
+    assert not {"user", "username", "notes"} & set(alice.state)
+    for tab in (alice, alice_second_tab):
+        assert tab.find("Log in") is not None
+        assert "my secret plans" not in tab.html() and "Welcome" not in tab.html()
     assert bob.value("signed_in") == 0 and not bob.expired
-    # The browser reloads into a fresh, signed-out session.
-    again = tester.new_session()
-    assert again.session.id != old_id and "user" not in again.state
-    assert again.find("Log in") is not None
+    # Logging in again works, and rotates again.
+    log_in(alice, "alice", "wonderland")
+    assert alice.text("welcome") == "Welcome, alice!" and bob.value("signed_in") == 1
 
 
 def test_login_locks_after_too_many_tries(app_tester: Make) -> None:

@@ -1,0 +1,85 @@
+"""Session ID rotation as a browser lives it: examples/login.py in Chromium.
+
+Logging in (and out) rotates the session's ID: the browser's HttpOnly cookie
+must change by itself (the client trades the one-time token), the signed-in
+state must survive, and a reload or a dropped connection must land back on
+the same, rotated session.
+"""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import expect
+
+from ..helpers import wait_until
+from .conftest import wait_connected
+
+COOKIE = "stgo_session"
+LOGIN = Path(__file__).resolve().parents[2] / "examples" / "login.py"
+
+
+def cookie_of(page: Any) -> str:
+    """The browser's session cookie (HttpOnly: only the context can read it)."""
+    return {c["name"]: c["value"] for c in page.context.cookies()}[COOKIE]
+
+
+def log_in(page: Any, username: str, password: str) -> None:
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def test_login_rotates_the_cookie_and_keeps_the_signed_in_session(serve, new_page) -> None:
+    app = runpy.run_path(str(LOGIN))["app"]
+    server = serve(app)
+    page = new_page(server.url)
+    other_tab = new_page(server.url, context=page.context)  # same browser, same session
+    before = cookie_of(page)
+    assert len(app.sessions) == 1
+
+    log_in(page, "alice", "wonderland")
+    expect(page.get_by_text("Welcome, alice!")).to_be_visible()
+    expect(other_tab.get_by_text("Welcome, alice!")).to_be_visible()
+    # The browser got the new cookie by itself; the old ID is dead.
+    wait_until(lambda: cookie_of(page) != before, timeout=10)
+    after = cookie_of(page)
+    session = app.sessions.get(after)
+    assert session is not None and session.get("user") == "alice"
+    assert app.sessions.get(before) is None and len(app.sessions) == 1
+    cookie = next(c for c in page.context.cookies() if c["name"] == COOKIE)
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and cookie["expires"] == -1
+
+    page.get_by_label("Private notes (kept in your session)").fill("my plans")
+    wait_until(lambda: session.get("notes") == "my plans")
+
+    # Both tabs reconnect on the new ID (no reload into a fresh session).
+    for tab in (page, other_tab):
+        tab.evaluate("window.__sameDocument = true")
+    app.hub.close_all(1012, "test restart")
+    wait_until(lambda: session.connections == 2, timeout=15)
+    for tab in (page, other_tab):
+        wait_connected(tab)
+        assert tab.evaluate("window.__sameDocument") is True, "the tab reloaded instead"
+
+    # A reload keeps the signed-in session, its state and the rotated cookie.
+    page.reload()
+    wait_connected(page)
+    expect(page.get_by_text("Welcome, alice!")).to_be_visible()
+    expect(page.get_by_label("Private notes (kept in your session)")).to_have_value("my plans")
+    assert cookie_of(page) == after and len(app.sessions) == 1
+
+    # Logging out rotates again, and clears the identity; the session lives on.
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    expect(other_tab.get_by_role("button", name="Log in")).to_be_visible()
+    wait_until(lambda: cookie_of(page) != after, timeout=10)
+    assert app.sessions.get(after) is None
+    assert app.sessions.get(cookie_of(page)) is session and session.get("user") is None
+    page.reload()
+    wait_connected(page)
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    expect(page.get_by_text("Welcome, alice!")).to_have_count(0)
+    assert len(app.sessions) == 1 and not session.ended
