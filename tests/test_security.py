@@ -8,6 +8,7 @@ browser must get the new ``HttpOnly`` cookie through a one-time token.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+import websocket
 
 import stgo
 from stgo import App
@@ -285,3 +287,34 @@ def test_suspicious_inputs_are_logged_once_per_client_with_the_reason(
     assert app.metrics.get("stgo_refused_total", "origin") == 3
     assert app.metrics.get("stgo_refused_total", "rate_limit") >= 4
     assert sid not in caplog.text and forged not in caplog.text
+
+
+# -- transport --------------------------------------------------------------------------------
+
+
+def test_the_page_is_not_cached_nor_leaked_by_referrer(serve: Serve) -> None:
+    # The page carries the session ID (for the WebSocket URL).
+    page = request(serve(Accounts()).url, "/")
+    assert page.headers["Cache-Control"] == "no-store"
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_websocket_compression_is_never_negotiated(serve: Serve, client_for: MakeClient) -> None:
+    # permessage-deflate costs memory per connection and is a side channel
+    # (CRIME/BREACH-like) for secrets sent in the same stream.
+    server = serve(Accounts())
+    client = client_for(server)
+    client.get("/")
+    sid = client.session_id or ""
+    ws = websocket.create_connection(
+        f"ws://127.0.0.1:{server.port}/ws?session={quote(sid)}", cookie=f"{COOKIE}={sid}",
+        origin=client.origin, timeout=10,
+        header=["Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"],
+    )
+    try:
+        assert ws.getstatus() == 101
+        assert "sec-websocket-extensions" not in {k.lower() for k in ws.getheaders()}
+        assert json.loads(ws.recv())["type"] == "render"  # plain, uncompressed frames
+    finally:
+        ws.close()
