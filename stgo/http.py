@@ -140,7 +140,21 @@ class Endpoints:
     def refused(self, request: Request, reason: str) -> None:
         """Count a refusal and warn about it (once per client and reason)."""
         self.app.metrics.inc("stgo_refused_total", _REFUSAL_LABELS.get(reason, "other"))
-        self.app.suspicious.warn(request.remote_addr, reason)
+        self.app.suspicious.warn(self.client_address(request), reason)
+
+    def client_address(self, request: Request) -> str:
+        """The client's address, for the per-address limit and the logs.
+
+        Behind a trusted proxy every request comes from the proxy, which
+        would make the per-address limit one limit for everybody: take the
+        address the proxy saw instead, the last ``X-Forwarded-For`` entry (the
+        one it added; earlier entries come from the client and prove nothing).
+        """
+        if self.app.trust_proxy:
+            last = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
+            if last:
+                return last
+        return request.remote_addr or "?"
 
     def rotate(self, request: Request) -> Response:
         """``POST session/rotate?token=...``: trade a rotation token for the new cookie."""
@@ -210,7 +224,7 @@ class Endpoints:
             )
         session = self.app.sessions.get(request.args.get("session"))
         assert session is not None
-        address = request.remote_addr or "?"
+        address = self.client_address(request)
         full = self.app.connection_limits.acquire(address)
         if full is not None:
             self.refused(request, full)

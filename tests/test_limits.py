@@ -138,6 +138,44 @@ def test_max_connections_per_address_leaves_other_addresses_alone(
         other.close()
 
 
+@pytest.mark.parametrize("trust_proxy", [True, False])
+def test_behind_a_trusted_proxy_the_per_address_limit_counts_the_forwarded_address(
+    serve: Serve, client_for: MakeClient, trust_proxy: bool
+) -> None:
+    # Every connection comes from the proxy (127.0.0.1 here); X-Forwarded-For
+    # ends with the address the proxy saw, which only a trusted proxy may tell.
+    app = counting_app(trust_proxy=trust_proxy, max_connections_per_address=1)
+    server = serve(app)
+    browser = client_for(server)
+    browser.get("/")
+    query, cookie = f"session={quote(browser.session_id or '')}", f"{COOKIE}={browser.session_id}"
+
+    def via_proxy(chain: str) -> websocket.WebSocket | int:
+        try:
+            return websocket.create_connection(
+                f"ws://127.0.0.1:{server.port}/ws?{query}", cookie=cookie, timeout=10,
+                origin=browser.origin, header=[f"X-Forwarded-For: {chain}"],
+            )
+        except websocket.WebSocketBadStatusException as exc:
+            return int(exc.status_code)
+
+    first = via_proxy("203.0.113.7")
+    assert isinstance(first, websocket.WebSocket)
+    try:
+        # Another user behind the same proxy; the first entry is the client's
+        # own claim (spoofable), the last is the proxy's.
+        second = via_proxy("203.0.113.7, 198.51.100.2")
+        if trust_proxy:
+            assert isinstance(second, websocket.WebSocket)
+            second.close()
+            # The same user again, whatever it claims at the front of the chain.
+            assert via_proxy("198.51.100.99, 203.0.113.7") == 503
+        else:
+            assert second == 503  # the proxy's own address: one slot for everybody
+    finally:
+        first.close()
+
+
 # -- event rate ---------------------------------------------------------------------------------
 
 
