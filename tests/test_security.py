@@ -12,6 +12,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -318,3 +319,18 @@ def test_websocket_compression_is_never_negotiated(serve: Serve, client_for: Mak
         assert json.loads(ws.recv())["type"] == "render"  # plain, uncompressed frames
     finally:
         ws.close()
+
+
+# -- the documentation -------------------------------------------------------------------------
+
+
+def test_security_doc_names_only_tests_that_exist() -> None:
+    # docs/security.md maps each defence to the tests that prove it: a renamed
+    # or deleted test must not leave it pointing at nothing.
+    root = Path(__file__).resolve().parent.parent
+    doc = (root / "docs" / "security.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", doc))
+    assert len(named) >= 40
+    for path, name in sorted(named):
+        source = (root / path).read_text(encoding="utf-8")
+        assert re.search(rf"^def {name}\(", source, re.M), f"{path}::{name} does not exist"
