@@ -19,7 +19,6 @@ import os
 import socket
 import struct
 import threading
-from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -61,16 +60,34 @@ class ConnectionState(enum.Enum):
     CLOSED = "closed"
 
 
-class _WakeEvent(threading.Event):
-    """simple-websocket's "input arrived" event, which also wakes our loop."""
+class _WakeEvent:
+    """simple-websocket's "input arrived" event: a flag that also wakes our loop.
+
+    Our loop blocks on the connection's condition and only ever asks
+    ``receive(timeout=0)``, so this needs no lock or condition of its own
+    (``threading.Event`` costs about 1 KB per connection).
+    """
+
+    __slots__ = ("_flag", "_wake")
 
     def __init__(self, wake: Callable[[], None]) -> None:
-        super().__init__()
+        self._flag = False
         self._wake = wake
 
     def set(self) -> None:
-        super().set()
+        self._flag = True
         self._wake()
+
+    def clear(self) -> None:
+        self._flag = False
+
+    def is_set(self) -> bool:
+        return self._flag
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if timeout != 0:
+            raise RuntimeError("stgo reads a connection with receive(timeout=0) only")
+        return self._flag
 
 
 class Connection:
@@ -97,7 +114,9 @@ class Connection:
     ) -> None:
         self._cond = threading.Condition(threading.Lock())
         # Entries are [key, text] lists so that a waiting one can be replaced.
-        self._outbox: deque[list[Any]] = deque()
+        # A list, not a deque: it is always drained whole, and an empty deque
+        # costs ~600 bytes per connection.
+        self._outbox: list[list[Any]] = []
         self._latest: dict[tuple[str, str], list[Any]] = {}
         self._max_message_size = max_message_size
         self._max_queued = max_queued
@@ -123,6 +142,7 @@ class Connection:
             event_class=lambda: _WakeEvent(self._wake),
             thread_class=_daemon_thread,
         )
+        clean.clear()  # the handshake is done; simple-websocket keeps the dict
         self.mode: str = self._ws.mode
         raw = self._ws.sock
         self._sock = self._ws.sock = _WholeWrites(raw)
@@ -211,7 +231,7 @@ class Connection:
             if not taken:
                 # The reader thread holds the socket (a pong): the text goes
                 # first in line, before whatever was queued meanwhile.
-                self._outbox.appendleft([None, text])
+                self._outbox.insert(0, [None, text])
             elif rest is not None:
                 if self.state is ConnectionState.CLOSED:
                     self._sock.release()
