@@ -230,6 +230,9 @@ class Endpoints:
             self.refused(request, full)
             return Response(f"unavailable: {full}\n", status=503, mimetype="text/plain",
                             headers={"Retry-After": "10"})(environ, start_response)
+        # Nothing of the request is needed for the connection's life (a tab
+        # may stay open for days): hold no reference to it meanwhile.
+        del request
         try:
             self.serve_connection(dict(environ), session, address)
         finally:
@@ -257,6 +260,7 @@ class Endpoints:
             environ, max_message_size=app.max_message_size, ping_interval=app.ping_interval,
             send_timeout=app.send_timeout, max_queued=app.max_queued,
         )
+        del environ  # the handshake is done: no copy of it for the connection's life
         session.attach()
         app.hub.register(session, conn)
         app.metrics.inc("stgo_connections_opened_total")
