@@ -208,7 +208,9 @@ def test_no_raw_session_id_in_the_logs_at_debug(start: Start, tmp_path: Path) ->
     assert " DEBUG " in logs and "session=sid:" in logs  # we did log at DEBUG, scrubbed
     for sid in (sid_a, sid_b):
         assert sid not in logs
-        assert sid.rsplit("_", 1)[1] not in logs  # not even the random part
+        # Not even the random part (which may itself contain "_": split after
+        # the timestamp, not at the last underscore).
+        assert sid[len("session_"):].split("_", 1)[1] not in logs
 
 
 def test_reload_serves_the_edited_app_file(tmp_path: Path) -> None:
