@@ -269,16 +269,19 @@ class Hub:
             ack = batch.ack if session is batch.origin else None
             if not ops and ack is None:
                 continue
-            if ops is shared_ops:
-                shared_text = shared_text or protocol.encode(protocol.patch_message(ops))
-                text = shared_text
-            else:
-                text = protocol.encode(protocol.patch_message(ops))
+            text: str | None = None  # encoded once, and only if a tab takes it
             key = _coalesce_key(ops)
             for c in conns:
                 if ack is not None and c is batch.conn:
                     c.send(protocol.encode(protocol.patch_message(ops, ack)))
                 elif ops:
+                    if text is None:
+                        if ops is shared_ops:
+                            if shared_text is None:
+                                shared_text = protocol.encode(protocol.patch_message(ops))
+                            text = shared_text
+                        else:
+                            text = protocol.encode(protocol.patch_message(ops))
                     c.send(text, key)
 
     def _root_of(self, widget: Widget) -> str:
@@ -301,9 +304,11 @@ class Hub:
         if keys:
             redrawn = {w for w, _ in per_session} | set(changes or ())
             candidates = [*self._page.global_widgets(), *session.widgets]
+            every = None in keys
             for top in candidates:
                 for w in top.walk():
-                    if (isinstance(w, InputWidget) and not w.shared and w not in redrawn
-                            and (None in keys or w.key in keys)):
+                    # The key test first: it rules out nearly every widget, cheaply.
+                    if ((every or w.key in keys) and isinstance(w, InputWidget)
+                            and not w.shared and w not in redrawn):
                         ops.append(protocol.op_value(w.id, w.client_value(session)))
         return ops
