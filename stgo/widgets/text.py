@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from numbers import Number
@@ -113,9 +114,17 @@ class Markdown(Text):
     ) -> None:
         super().__init__(text, key=key, visible=visible)
         self.unsafe_allow_html = unsafe_allow_html
+        self._rendered: tuple[tuple[str, bool], str] | None = None
 
     def render_body(self, state: StateReader | None) -> str:
-        return render_markdown(self._text, allow_html=self.unsafe_allow_html)
+        # The same text renders the same for everybody: keep the last result
+        # (every page load and full render draws every widget again).
+        text, allow_html = self._text, self.unsafe_allow_html
+        cached = self._rendered
+        if cached is None or cached[0] != (text, allow_html):
+            html = render_markdown(text, allow_html=allow_html)
+            cached = self._rendered = ((text, allow_html), html)
+        return cached[1]
 
 
 def render_markdown(text: str, *, allow_html: bool = False) -> str:
@@ -128,8 +137,14 @@ def render_markdown(text: str, *, allow_html: bool = False) -> str:
             log.warning("markdown-it-py is not installed: markdown shows as plain text "
                         "(pip install 'stgo[markdown]')")
         return f'<p class="stgo-plain">{esc(text)}</p>'
-    md = MarkdownIt("commonmark", {"html": allow_html}).enable("table")
-    return str(md.render(text))
+    return str(_markdown_parser(MarkdownIt, allow_html).render(text))
+
+
+@functools.lru_cache(maxsize=4)
+def _markdown_parser(factory: Any, allow_html: bool) -> Any:
+    # Building a parser costs far more than rendering a paragraph with it; a
+    # configured parser keeps no state between renders, so threads share it.
+    return factory("commonmark", {"html": allow_html}).enable("table")
 
 
 def render_json(obj: Any) -> str:
