@@ -3,7 +3,14 @@
 __version__ = "0.1.0"
 
 from .app import App, Sidebar
-from .errors import AppLoadError, ConfigurationError, ProtocolError, StgoError, WidgetError
+from .errors import (
+    AppLoadError,
+    CapacityError,
+    ConfigurationError,
+    ProtocolError,
+    StgoError,
+    WidgetError,
+)
 from .manager import SessionManager
 from .session import Session
 from .widgets import (
@@ -49,7 +56,8 @@ from .widgets import (
 __all__ = [
     "__version__",
     "App", "Sidebar", "Session", "SessionManager",
-    "StgoError", "ConfigurationError", "AppLoadError", "ProtocolError", "WidgetError",
+    "StgoError", "CapacityError", "ConfigurationError", "AppLoadError", "ProtocolError",
+    "WidgetError",
     "Widget", "InputWidget",
     "Title", "Header", "Subheader", "Text", "Caption", "Code", "Markdown", "Json", "Write",
     "Button", "TextInput", "TextArea", "NumberInput", "Checkbox", "Slider",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["StgoError", "ConfigurationError", "AppLoadError", "ProtocolError", "WidgetError"]
+__all__ = [
+    "StgoError", "CapacityError", "ConfigurationError", "AppLoadError", "ProtocolError",
+    "WidgetError",
+]
 
 
 class StgoError(Exception):
@@ -23,3 +26,7 @@ class ProtocolError(StgoError, ValueError):
 
 class WidgetError(StgoError):
     """A widget was misused (duplicate key, wrong owner, bad value)."""
+
+
+class CapacityError(StgoError):
+    """A limit is reached (``max_sessions``, say); nothing was changed."""

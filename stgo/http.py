@@ -12,6 +12,7 @@ from werkzeug.wrappers import Request, Response
 
 from . import __version__
 from .dispatch import Dispatcher
+from .errors import CapacityError
 from .ids import is_valid_session_id, redact
 from .page import render_error_page, render_page
 from .session import Session
@@ -117,15 +118,15 @@ class Endpoints:
             if claimed:
                 why = "malformed" if not is_valid_session_id(claimed) else "unknown or expired"
                 self.refused(request, f"{why} session cookie")
-            app = self.app
-            if app.max_sessions is not None and len(app.sessions) >= app.max_sessions:
+            try:
+                session = self.app.sessions.create(limit=self.app.max_sessions)
+            except CapacityError:
                 self.refused(request, "max_sessions")
                 html = render_error_page(503, "This app is full",
                                          "Too many people are using it right now. "
                                          "Please try again in a few minutes.")
                 return Response(html, status=503, mimetype="text/html",
                                 headers={"Retry-After": "60", "Cache-Control": "no-store"})
-            session = self.app.sessions.create()
         session.touch()
         roots = self.app.render_roots(session)
         html = render_page(self.app.page_title, roots, session.id, version=__version__)

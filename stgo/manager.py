@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Literal
 
-from .errors import ConfigurationError
+from .errors import CapacityError, ConfigurationError
 from .ids import is_valid_session_id, new_session_id, redact
 from .session import Session
 
@@ -106,11 +106,20 @@ class SessionManager:
 
     # -- the map ----------------------------------------------------------------
 
-    def create(self) -> Session:
-        """Create a session, run the start hooks, and return it."""
+    def create(self, *, limit: int | None = None) -> Session:
+        """Create a session, run the start hooks, and return it.
+
+        :param limit: refuse when this many sessions are live already; the
+            count and the insert happen under one lock, so simultaneous
+            callers cannot overshoot it.
+        :raises CapacityError: *limit* is reached.
+        """
         while True:
             session = Session(new_session_id(self.clock()), clock=self.clock)
             with self._lock:
+                if limit is not None and len(self._sessions) >= limit:
+                    raise CapacityError(
+                        f"{limit} sessions are live; raise max_sessions to allow more")
                 if session.id not in self._sessions:  # 192 random bits: never loops
                     self._sessions[session.id] = session
                     break

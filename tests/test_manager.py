@@ -748,3 +748,30 @@ def test_racing_enders_end_each_session_once(
     assert sum(deleted) == reasons.count("deleted")
     assert sum(cleaned) <= reasons.count("timeout")
     assert reasons.count("deleted") + reasons.count("timeout") == len(made)
+
+
+def test_create_with_a_limit_never_overshoots_under_concurrency() -> None:
+    import threading
+
+    from stgo.errors import CapacityError
+
+    manager = SessionManager()
+    made: list[object] = []
+    refused: list[object] = []
+    start = threading.Barrier(16)
+
+    def visit() -> None:
+        start.wait()
+        for _ in range(20):
+            try:
+                made.append(manager.create(limit=50))
+            except CapacityError:
+                refused.append(None)
+
+    threads = [threading.Thread(target=visit) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(manager) == 50 == len(made)
+    assert len(refused) == 16 * 20 - 50
