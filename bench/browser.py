@@ -105,8 +105,10 @@ def _wait_connected(page: Any) -> None:
     page.wait_for_function("window.stgo && window.stgo.connected", timeout=15_000)
 
 
-def _open(browser: Any, url: str) -> tuple[Any, Any]:
-    context = browser.new_context()
+def _open(browser: Any, url: str, context: Any = None) -> tuple[Any, Any]:
+    """A page at *url* with its client connected, in *context* or a new one."""
+    if context is None:
+        context = browser.new_context()
     page = context.new_page()
     page.goto(url)
     _wait_connected(page)
@@ -169,17 +171,26 @@ def _shared_change(browser: Any, url: str, clicker_url: str, rounds: int,
             context.close()
 
 
-def _memory_per_tab(browser: Any, server: Server, url: str, tabs: int) -> dict[str, Any]:
-    warm = [_open(browser, url) for _ in range(2)]
+def _memory_per_tab(browser: Any, server: Server, url: str, tabs: int,
+                    same_browser: bool = False) -> dict[str, Any]:
+    """RSS delta per tab over *tabs* more tabs (after two warm-up tabs).
+
+    :param same_browser: all tabs in one browser context (one cookie jar:
+        one session, cached static files), as a user opening more tabs;
+        otherwise each tab is a new visitor (its own context and session).
+    """
+    shared = browser.new_context() if same_browser else None
+    warm = [_open(browser, url, shared) for _ in range(2)]
     before = settled_rss(server)
     threads = server.threads()
-    opened = [_open(browser, url) for _ in range(tabs)]
+    opened = [_open(browser, url, shared) for _ in range(tabs)]
     after = settled_rss(server)
     threads_after = server.threads()
-    for context, _ in opened + warm:
+    contexts = {id(c): c for c, _ in opened + warm}
+    for context in contexts.values():
         context.close()
-    return {"tabs": tabs, "rss_before": before, "rss_after": after,
-            "bytes_per_tab": (after - before) / tabs,
+    return {"tabs": tabs, "same_browser": same_browser, "rss_before": before,
+            "rss_after": after, "bytes_per_tab": (after - before) / tabs,
             "threads_per_tab": (threads_after - threads) / tabs}
 
 
@@ -205,6 +216,9 @@ def measure(quick: bool = True) -> dict[str, Any]:
                 res: dict[str, Any] = {}
                 with start() as server:
                     res["memory"] = _memory_per_tab(browser, server, server.url + tab, n_tabs)
+                with start() as server:
+                    res["memory_same_browser"] = _memory_per_tab(
+                        browser, server, server.url + tab, n_tabs, same_browser=True)
                 with start() as server:
                     url = server.url + tab
                     res["page_load_ms"] = summary(_page_load(browser, url, n_load))
