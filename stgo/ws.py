@@ -1,8 +1,9 @@
 """One WebSocket connection: a bounded outbox and the loop that serves it.
 
-Each connection costs the two threads simple-websocket needs anyway: its
-reader thread, and the WSGI handler thread, which runs the connection's events
-and writes whatever has to wait.  :meth:`Connection.send` never blocks on the
+Each connection costs one thread: the WSGI handler thread that accepted it.
+It reads the socket (simple-websocket's handshake and frame handling, without
+its reader thread), answers pings and closes, runs the connection's events and
+writes whatever has to wait.  :meth:`Connection.send` never blocks on the
 network: when nothing is waiting it writes the frame at once, from the calling
 thread, without waiting (a broadcast to 1,000 tabs then wakes no thread at
 all); what the socket does not take, and everything after it, goes to the
@@ -16,13 +17,19 @@ import contextlib
 import enum
 import logging
 import os
+import select
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
 import simple_websocket
+from wsproto.connection import ConnectionState as _WSState
+from wsproto.events import Ping
+from wsproto.frame_protocol import CloseReason
+from wsproto.utilities import LocalProtocolError
 
 __all__ = [
     "Connection", "Outlet", "ConnectionState", "CLOSE_GOING_AWAY", "CLOSE_POLICY", "CLOSE_TOO_BIG",
@@ -38,6 +45,12 @@ CLOSE_TRY_AGAIN = 1013
 
 # The close code simple-websocket keeps when no close frame came from the client.
 _NO_STATUS_RCVD = 1005
+
+# Bytes read from the socket at a time.
+_RECEIVE_BYTES = 16384
+
+# Reads at most, before judging a pong, to catch up with input that piled up.
+_CATCH_UP_READS = 64
 
 #: Seconds a finished connection waits for the client's answering close frame.
 CLOSE_LINGER = 2.0
@@ -60,23 +73,21 @@ class ConnectionState(enum.Enum):
     CLOSED = "closed"
 
 
-class _WakeEvent:
-    """simple-websocket's "input arrived" event: a flag that also wakes our loop.
+class _InputFlag:
+    """simple-websocket's "input arrived" event, as a plain flag.
 
-    Our loop blocks on the connection's condition and only ever asks
-    ``receive(timeout=0)``, so this needs no lock or condition of its own
-    (``threading.Event`` costs about 1 KB per connection).
+    Our own thread reads the socket and only ever asks ``receive(timeout=0)``,
+    so this needs no lock or condition (``threading.Event`` costs about 1 KB
+    per connection).
     """
 
-    __slots__ = ("_flag", "_wake")
+    __slots__ = ("_flag",)
 
-    def __init__(self, wake: Callable[[], None]) -> None:
+    def __init__(self) -> None:
         self._flag = False
-        self._wake = wake
 
     def set(self) -> None:
         self._flag = True
-        self._wake()
 
     def clear(self) -> None:
         self._flag = False
@@ -88,6 +99,60 @@ class _WakeEvent:
         if timeout != 0:
             raise RuntimeError("stgo reads a connection with receive(timeout=0) only")
         return self._flag
+
+
+class _NoReader:
+    """Stands in for simple-websocket's reader thread: never started, as the
+    connection's own thread reads (:meth:`Connection.serve`)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.name = "stgo-ws-reader"
+
+    def start(self) -> None:
+        pass
+
+
+class _Waker:
+    """A descriptor that wakes the serving thread out of its wait for input:
+    an eventfd where there is one (Linux), else a socket pair."""
+
+    __slots__ = ("_fd", "_pair")
+
+    def __init__(self) -> None:
+        self._pair: tuple[socket.socket, socket.socket] | None = None
+        if hasattr(os, "eventfd"):
+            self._fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        else:  # pragma: no cover - not Linux
+            self._pair = socket.socketpair()
+            for end in self._pair:
+                end.setblocking(False)
+            self._fd = self._pair[0].fileno()
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def wake(self) -> None:
+        with contextlib.suppress(OSError):  # already pending, or closed
+            if self._pair is None:
+                os.eventfd_write(self._fd, 1)
+            else:  # pragma: no cover
+                self._pair[1].send(b"\0")
+
+    def drain(self) -> None:
+        with contextlib.suppress(OSError):
+            if self._pair is None:
+                os.eventfd_read(self._fd)
+            else:  # pragma: no cover
+                self._pair[0].recv(4096)
+
+    def close(self) -> None:
+        if self._pair is None:
+            os.close(self._fd)
+        else:  # pragma: no cover
+            for end in self._pair:
+                end.close()
 
 
 class Connection:
@@ -129,6 +194,9 @@ class Connection:
         # What a direct send left unsent; the write lock stays held for it
         # until the serving thread has sent it.
         self._handoff: bytes | None = None
+        # The serving thread waits for input; queuing something must wake it.
+        self._sleeping = False
+        self._ping_interval = ping_interval
         self.state = ConnectionState.OPEN
         self.dropped_reason: str | None = None
         # Compression off: strip the client's offer, so that wsproto never
@@ -139,12 +207,13 @@ class Connection:
             clean,
             ping_interval=ping_interval,
             max_message_size=max_message_size,
-            event_class=lambda: _WakeEvent(self._wake),
-            thread_class=_daemon_thread,
+            event_class=_InputFlag,
+            thread_class=_NoReader,
         )
         clean.clear()  # the handshake is done; simple-websocket keeps the dict
         self.mode: str = self._ws.mode
-        raw = self._ws.sock
+        raw = self._raw = self._ws.sock
+        self._waker = _Waker()
         self._sock = self._ws.sock = _WholeWrites(raw)
         # Direct sends write the descriptor without waiting: only for a plain
         # socket (not TLS, not a green one) in non-blocking mode, on POSIX.
@@ -159,8 +228,10 @@ class Connection:
             raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def _wake(self) -> None:
-        with self._cond:
-            self._cond.notify()
+        # Called with the condition held.
+        if self._sleeping:
+            self._sleeping = False
+            self._waker.wake()
 
     # -- any thread ------------------------------------------------------------------
 
@@ -213,7 +284,7 @@ class Connection:
             if key[0] == "update":
                 # A redraw carries the value; a later value op must follow it.
                 self._latest.pop(("value", key[1]), None)
-        self._cond.notify()
+        self._wake()
         return True
 
     def _send_now(self, text: str) -> bool:
@@ -229,7 +300,7 @@ class Connection:
         with self._cond:
             self._writing = False
             if not taken:
-                # The reader thread holds the socket (a pong): the text goes
+                # The serving thread holds the socket (a pong): the text goes
                 # first in line, before whatever was queued meanwhile.
                 self._outbox.insert(0, [None, text])
             elif rest is not None:
@@ -237,7 +308,9 @@ class Connection:
                     self._sock.release()
                 else:
                     self._handoff = rest
-            if not taken or rest is not None or self._outbox or self._awaiting_writer:
+            if not taken or rest is not None:
+                self._wake()
+            if self._awaiting_writer:
                 self._cond.notify()
         return sent
 
@@ -255,44 +328,64 @@ class Connection:
         self.state = ConnectionState.CLOSING
         self._close_request = (code, reason)
         self.dropped_reason = dropped
-        self._cond.notify()
+        self._wake()
 
     # -- the serving thread ------------------------------------------------------------
 
     def serve(self, on_message: Callable[[str | bytes], None], idle: float = 1.0) -> None:
-        """Run the connection until it closes: write the outbox, hand each
-        incoming message to *on_message* (on this thread), in order.
+        """Run the connection until it closes: read the socket, write what
+        waits, ping, and hand each incoming message to *on_message* (on this
+        thread), in order.
 
-        :param idle: seconds between checks of the socket when nothing happens.
+        :param idle: longest wait for input, in seconds, before looking again.
         """
         ws = self._ws
+        poller = _Poller(self._raw, self._waker)
+        next_ping = time.monotonic() + self._ping_interval
         try:
             while True:
                 with self._cond:
-                    while not self._outbox and self._handoff is None \
-                            and self._close_request is None and ws.connected \
-                            and not ws.input_buffer:
-                        self._cond.wait(idle)
+                    busy = bool(self._outbox or self._handoff is not None
+                                or self._close_request is not None or ws.input_buffer)
+                    self._sleeping = not busy
+                wait = 0.0 if busy else min(idle, next_ping - time.monotonic())
+                readable, woken = poller.wait(wait)
+                with self._cond:
+                    self._sleeping = False
+                    # Our turn to write: what waits, then whatever reading
+                    # answers (pongs, a close) and our pings.
                     self._await_direct_send()
                     handoff, self._handoff = self._handoff, None
                     out = [text for _, text in self._outbox]
                     self._outbox.clear()
                     self._latest.clear()
                     close = self._close_request
-                    writing = self._writing = handoff is not None or bool(out)
-                if writing:
-                    try:
-                        if handoff is not None:
-                            self._sock.send_held(handoff)
-                        if out:
-                            self._write(out)
-                    finally:
+                    self._writing = True
+                try:
+                    if woken:
+                        self._waker.drain()
+                    if handoff is not None:
+                        self._sock.send_held(handoff)
+                    if out:
+                        self._write(out)
                         out.clear()  # a sent page render must not live on while we wait
-                        with self._cond:
-                            self._writing = False
-                if close is not None:
-                    self._finish(*close)
-                    return
+                    if close is not None:
+                        self._finish(*close)
+                        return
+                    if readable:
+                        self._read()
+                    if ws.connected and time.monotonic() >= next_ping:
+                        # The pong may wait behind other input (a long
+                        # handler kept us from reading): take it all first.
+                        for _ in range(_CATCH_UP_READS):
+                            if not ws.connected or not poller.wait(0)[0]:
+                                break
+                            self._read()
+                        if ws.connected:
+                            next_ping = self._ping(next_ping)
+                finally:
+                    with self._cond:
+                        self._writing = False
                 if not ws.connected:
                     if self._missed_pong():
                         self.dropped_reason = "no answer to ping"
@@ -322,7 +415,34 @@ class Connection:
                 self._latest.clear()
             if handoff is not None:
                 self._sock.release()
-            self._release_socket()
+            self._release_socket(poller)
+            self._waker.close()
+
+    def _read(self) -> None:
+        """Take what the client sent: messages go to ``input_buffer``; pings and
+        a close are answered (simple-websocket's own handling of frames)."""
+        ws = self._ws
+        try:
+            data = self._raw.recv(_RECEIVE_BYTES)
+            if not data:
+                raise OSError("the client closed the connection")
+            ws.ws.receive_data(data)
+            ws.connected = ws._handle_events()
+        except (OSError, LocalProtocolError):
+            ws.connected = False
+
+    def _ping(self, due: float) -> float:
+        """Ping the client, or close it (1008) if the last ping got no pong,
+        as simple-websocket's reader did; return when the next one is due."""
+        ws = self._ws
+        if not ws.pong_received:
+            with contextlib.suppress(simple_websocket.ConnectionClosed, OSError):
+                ws.close(reason=CloseReason.POLICY_VIOLATION, message="Ping/Pong timeout")
+            ws.connected = False
+            return due
+        ws.pong_received = False
+        self._sock.send(ws.ws.send(Ping()))
+        return max(time.monotonic(), due) + self._ping_interval
 
     def _await_direct_send(self) -> None:
         # Called with the condition held; a direct send never blocks, so this is short.
@@ -344,34 +464,38 @@ class Connection:
             raise simple_websocket.ConnectionClosed(ws.close_reason, ws.close_message)
         ws.sock.send(b"".join([_text_frame(t) for t in texts]))
 
-    def _release_socket(self) -> None:
-        """Let simple-websocket's reader finish the closing handshake, then shut
-        the socket down and let the reader go.
+    def _release_socket(self, poller: _Poller) -> None:
+        """Finish the closing handshake (bounded), then shut the socket down.
 
         The WSGI server still believes it holds a keep-alive HTTP connection and
-        reads the socket again once we return.  Racing the reader for the bytes,
-        it would parse the client's answering close frame as a request line (and
-        write a 400 into the WebSocket), leaving the reader blocked until its
-        next ping.  Joining the reader first, then shutting the socket down,
-        gives the server a clean end of stream.
+        reads the socket again once we return: it would parse the client's
+        answering close frame as a request line (and write a 400 into the
+        WebSocket).  Reading that answer here first, then shutting the socket
+        down, gives the server a clean end of stream.
         """
-        reader = getattr(self._ws, "thread", None)
-        if reader is threading.current_thread():
-            reader = None
-        if reader is not None and not self._ws.connected:
-            # A close frame went one way: wait for the answer (bounded).  After
-            # a failed write there is no handshake to wait for.
-            reader.join(CLOSE_LINGER)
+        ws = self._ws
+        # Only when our close frame went out: after a failed write, or once
+        # the client's close was answered, there is nothing to wait for.
+        deadline = time.monotonic() + CLOSE_LINGER
+        while ws.ws.state is _WSState.LOCAL_CLOSING:
+            left = deadline - time.monotonic()
+            if left <= 0 or not poller.wait(left)[0]:
+                break
+            try:
+                data = self._raw.recv(_RECEIVE_BYTES)
+            except OSError:
+                break
+            if not data:
+                break
+            ws.ws.receive_data(data)
+            with contextlib.suppress(LocalProtocolError):
+                for _ in ws.ws.events():
+                    pass
         with contextlib.suppress(OSError):
-            self._ws.sock.shutdown(socket.SHUT_RDWR)
-        if reader is not None:
-            # The shutdown wakes the reader; let it leave before the server
-            # closes the descriptor under its poll (which would then sleep
-            # until the next ping).
-            reader.join(CLOSE_LINGER)
+            self._raw.shutdown(socket.SHUT_RDWR)
 
     def _missed_pong(self) -> bool:
-        """Whether simple-websocket's reader closed us for an unanswered ping.
+        """Whether we closed the client for an unanswered ping.
 
         It closes (1008) without telling why; what tells it: we asked for no
         close, the client sent none (1005), no oversize message, and the last
@@ -397,15 +521,46 @@ class Connection:
         return int(code) if code is not None else None
 
 
+class _Poller:
+    """Waits until the socket has input or the waker fires (poll, where it
+    exists: ``select`` cannot watch descriptors numbered past 1023)."""
+
+    __slots__ = ("_poll", "_sock", "_waker")
+
+    def __init__(self, sock: socket.socket, waker: _Waker) -> None:
+        self._sock, self._waker = sock, waker
+        self._poll: Any = None
+        if hasattr(select, "poll"):
+            self._poll = select.poll()
+            self._poll.register(sock.fileno(), select.POLLIN)
+            self._poll.register(waker.fileno(), select.POLLIN)
+
+    def wait(self, timeout: float) -> tuple[bool, bool]:
+        """Wait up to *timeout* seconds; return (socket readable, woken)."""
+        timeout = max(0.0, timeout)
+        if self._poll is None:  # pragma: no cover - Windows
+            fds = [self._sock.fileno(), self._waker.fileno()]
+            r, _, _ = select.select(fds, [], [], timeout)
+            return fds[0] in r, fds[1] in r
+        sock_fd = self._sock.fileno()
+        readable = woken = False
+        for fd, _ in self._poll.poll(int(timeout * 1000 + 0.999)):
+            if fd == sock_fd:
+                readable = True  # data, or an error or hang-up that recv reports
+            else:
+                woken = True
+        return readable, woken
+
+
 class _WholeWrites:
     """The socket as simple-websocket sees it: every ``send`` is a locked ``sendall``.
 
     simple-websocket writes with ``sock.send`` and ignores a short count.  With
     a send timeout set the socket is non-blocking underneath, so a message
     bigger than the free buffer space (a large render to a slow reader) was cut
-    short and the stream corrupted.  Its reader thread writes too (pings, the
-    answer to a close), so the lock keeps those frames out of the middle of
-    ours.  Everything else is the socket's own.
+    short and the stream corrupted.  Direct sends from other threads write
+    too, so the lock keeps their frames and ours (pings, the answer to a
+    close) whole.  Everything else is the socket's own.
     """
 
     def __init__(self, sock: socket.socket) -> None:
@@ -475,7 +630,3 @@ def _text_frame(text: str) -> bytes:
         return struct.pack("!BBH", 0x81, 126, n) + data
     return struct.pack("!BBQ", 0x81, 127, n) + data
 
-
-def _daemon_thread(**kwargs: Any) -> threading.Thread:
-    # simple-websocket's reader threads must not keep the process alive at exit.
-    return threading.Thread(daemon=True, **kwargs)

@@ -348,3 +348,22 @@ def test_client_initiated_close_ends_the_tcp_connection(
     assert rest.startswith(b"\x88")  # the server's answering close frame, then EOF
     assert b"HTTP/" not in rest
     wait_until(lambda: len(app.hub) == 0)
+
+
+def _handler_threads() -> int:
+    return sum("process_request_thread" in t.name for t in threading.enumerate())
+
+
+def test_an_open_tab_costs_one_thread(serve: Serve, client_for: MakeClient) -> None:
+    # The connection's own WSGI thread reads its socket: no reader thread
+    # beside it (each thread is ~16 KiB of memory, a tab's largest cost).
+    server = serve(make_app())
+    browsers = [client_for(server) for _ in range(3)]
+    for browser in browsers:
+        browser.get("/")
+    wait_until(lambda: _handler_threads() == 0)
+    before = threading.active_count()
+    for browser in browsers:
+        browser.connect()
+    wait_until(lambda: _handler_threads() == 3)
+    assert threading.active_count() == before + 3
