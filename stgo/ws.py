@@ -332,12 +332,15 @@ class Connection:
 
     # -- the serving thread ------------------------------------------------------------
 
-    def serve(self, on_message: Callable[[str | bytes], None], idle: float = 1.0) -> None:
+    def serve(self, on_message: Callable[[str | bytes], None],
+              idle: float | None = None) -> None:
         """Run the connection until it closes: read the socket, write what
         waits, ping, and hand each incoming message to *on_message* (on this
         thread), in order.
 
-        :param idle: longest wait for input, in seconds, before looking again.
+        :param idle: longest wait for input, in seconds, before looking again;
+            ``None`` (default) waits until the next ping is due: whatever
+            needs this thread (queued messages, a close) wakes it.
         """
         ws = self._ws
         poller = _Poller(self._raw, self._waker)
@@ -348,7 +351,9 @@ class Connection:
                     busy = bool(self._outbox or self._handoff is not None
                                 or self._close_request is not None or ws.input_buffer)
                     self._sleeping = not busy
-                wait = 0.0 if busy else min(idle, next_ping - time.monotonic())
+                wait = 0.0 if busy else next_ping - time.monotonic()
+                if idle is not None:
+                    wait = min(wait, idle)
                 readable, woken = poller.wait(wait)
                 with self._cond:
                     self._sleeping = False
