@@ -204,7 +204,7 @@ def measure(quick: bool = True) -> dict[str, Any]:
         raise RuntimeError("no Chromium at /usr/bin/chromium (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
-    n_load, n_click, n_rounds, n_tabs = (10, 100, 15, 15) if quick else (40, 400, 60, 40)
+    n_load, n_click, n_rounds, n_tabs = (10, 100, 15, 30) if quick else (40, 400, 60, 60)
     out: dict[str, Any] = {}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=path, args=FLAGS)
