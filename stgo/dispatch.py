@@ -108,9 +108,9 @@ class Dispatcher:
                 if not self._call(handler, event.seq, session, event.event, value):
                     return
 
-    def _call(self, fn: object, seq: int | None, *args: object) -> bool:
+    def _call(self, fn: Callable[..., object], seq: int | None, *args: object) -> bool:
         try:
-            fn(*args)  # type: ignore[operator]
+            fn(*args)
         except Exception as exc:
             name = getattr(fn, "__qualname__", repr(fn))
             log.exception("callback %s raised in session %s", name, redact(self.session.id))
