@@ -301,3 +301,41 @@ def stgo_run(app_file: str, *args: str, env: dict[str, str] | None = None) -> Se
     """Start ``python -m stgo run APP_FILE --port 0 ARGS`` (call :meth:`ServerProcess.wait_url`)."""
     return ServerProcess([sys.executable, "-m", "stgo", "run", app_file, "--port", "0", *args],
                          env=env)
+
+
+#: A fixed epoch for fake clocks (2023-11-14).
+T0 = 1_700_000_000.0
+
+
+class FakeClock:
+    """Epoch seconds that move only when a test says so."""
+
+    def __init__(self, now: float = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> float:
+        self.now += seconds
+        return self.now
+
+
+def run_in_thread(fn: Callable[[], Any], timeout: float = 5.0) -> Any:
+    """Run *fn* on another thread; fail (instead of hanging) if it does not finish."""
+    result: list[Any] = []
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(fn())
+        except BaseException as exc:  # handed back to the test
+            errors.append(exc)
+
+    thread = threading.Thread(target=target, name="test-runner", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    assert not thread.is_alive(), "deadlock: the call did not return"
+    if errors:
+        raise errors[0]
+    return result[0]

@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,23 +17,7 @@ from stgo import ConfigurationError, Session, SessionManager
 from stgo.ids import new_session_id, redact
 from stgo.widgets import Text
 
-from .helpers import wait_until
-
-T0 = 1_700_000_000.0
-
-
-class FakeClock:
-    """Epoch seconds that move only when a test says so."""
-
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> float:
-        self.now += seconds
-        return self.now
+from .helpers import T0, FakeClock, run_in_thread, wait_until
 
 
 class Ends:
@@ -49,26 +33,6 @@ class Ends:
 
     def reasons(self, session: Session) -> list[str]:
         return [r for s, r in self.calls if s is session]
-
-
-def run_in_thread(fn: Callable[[], Any], timeout: float = 5.0) -> Any:
-    """Run *fn* on another thread; fail (instead of hanging) if it does not finish."""
-    result: list[Any] = []
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            result.append(fn())
-        except BaseException as exc:  # handed back to the test
-            errors.append(exc)
-
-    thread = threading.Thread(target=target, name="test-runner", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    assert not thread.is_alive(), "deadlock: the call did not return"
-    if errors:
-        raise errors[0]
-    return result[0]
 
 
 @pytest.fixture

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
 from stgo.serial import SerialQueue
+
+from .helpers import run_in_thread
 
 
 @pytest.fixture
@@ -20,26 +21,6 @@ def fast_switching() -> Iterator[None]:
     sys.setswitchinterval(1e-5)
     yield
     sys.setswitchinterval(before)
-
-
-def run_in_thread(fn: Callable[[], Any], timeout: float = 5.0) -> Any:
-    """Run *fn* on another thread; fail (instead of hanging) if it does not finish."""
-    result: list[Any] = []
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            result.append(fn())
-        except BaseException as exc:  # handed back to the test
-            errors.append(exc)
-
-    thread = threading.Thread(target=target, name="test-runner", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    assert not thread.is_alive(), "deadlock: the call did not return"
-    if errors:
-        raise errors[0]
-    return result[0]
 
 
 def test_jobs_run_in_submission_order() -> None:

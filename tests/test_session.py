@@ -14,21 +14,7 @@ from stgo import Session, WidgetError
 from stgo.ids import new_session_id
 from stgo.widgets import Text, Widget
 
-T0 = 1_700_000_000.0
-
-
-class FakeClock:
-    """Epoch seconds that move only when a test says so."""
-
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> float:
-        self.now += seconds
-        return self.now
+from .helpers import T0, FakeClock, run_in_thread
 
 
 class Recorder:
@@ -43,26 +29,6 @@ class Recorder:
 
     def widget_changed(self, session: Session, widget: Widget, change: str) -> None:
         self.widgets.append((widget, change))
-
-
-def run_in_thread(fn: Callable[[], Any], timeout: float = 5.0) -> Any:
-    """Run *fn* on another thread; fail (instead of hanging) if it does not finish."""
-    result: list[Any] = []
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            result.append(fn())
-        except BaseException as exc:  # handed back to the test
-            errors.append(exc)
-
-    thread = threading.Thread(target=target, name="test-runner", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    assert not thread.is_alive(), "deadlock: the call did not return"
-    if errors:
-        raise errors[0]
-    return result[0]
 
 
 @pytest.fixture
