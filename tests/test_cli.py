@@ -230,7 +230,10 @@ def test_reload_serves_the_edited_app_file(tmp_path: Path) -> None:
         url = re.search(r"http://127\.0\.0\.1:([1-9][0-9]*)/", line)
         assert url, line
         wait_until(lambda: _title(url.group(0)) == "First", timeout=15, interval=0.1)
-        app_file.write_text('import stgo\napp = stgo.App(title="Second")\napp.text("two")\n')
+        # Replace the file in one step: the reloader must never load half of it.
+        draft = tmp_path / "draft.txt"
+        draft.write_text('import stgo\napp = stgo.App(title="Second")\napp.text("two")\n')
+        os.replace(draft, app_file)
         wait_until(lambda: _title(url.group(0)) == "Second", timeout=20, interval=0.1)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -240,9 +243,11 @@ def test_reload_serves_the_edited_app_file(tmp_path: Path) -> None:
 
 
 def _title(url: str) -> str | None:
+    import http.client
+
     try:
         body = request(url, "/").body
-    except OSError:
+    except (OSError, http.client.HTTPException):  # mid-restart: refused or cut short
         return None
     m = re.search(r"<title>([^<]*)</title>", body)
     return m.group(1) if m else None
