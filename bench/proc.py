@@ -17,7 +17,9 @@ from urllib.parse import urlsplit
 
 import psutil
 
-__all__ = ["Server", "stgo_server", "floor_server", "APPS", "new_session", "settled_rss"]
+__all__ = [
+    "Server", "run_server", "stgo_server", "floor_server", "APPS", "new_session", "settled_rss",
+]
 
 APPS = Path(__file__).resolve().parent / "apps"
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +53,8 @@ class Server:
 
 
 @contextmanager
-def _process(argv: list[str], timeout: float = 30.0) -> Iterator[Server]:
+def run_server(argv: list[str], timeout: float = 30.0) -> Iterator[Server]:
+    """Run *argv*, wait for a line with ``http://HOST:PORT/``, yield the Server; end it after."""
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             cwd=ROOT)
     lines: queue.Queue[str] = queue.Queue()
@@ -93,13 +96,13 @@ def _process(argv: list[str], timeout: float = 30.0) -> Iterator[Server]:
 
 def stgo_server(app: str = "counter.py") -> AbstractContextManager[Server]:
     """``python -m stgo run bench/apps/APP --port 0`` (warnings only in its log)."""
-    return _process([sys.executable, "-m", "stgo", "run", str(APPS / app), "--port", "0",
+    return run_server([sys.executable, "-m", "stgo", "run", str(APPS / app), "--port", "0",
                      "--log-level", "WARNING"])
 
 
 def floor_server(page_bytes: int = 20_000) -> AbstractContextManager[Server]:
     """The simple-websocket floor (:mod:`bench.floor`)."""
-    return _process([sys.executable, "-m", "bench.floor", "--page-bytes", str(page_bytes)])
+    return run_server([sys.executable, "-m", "bench.floor", "--page-bytes", str(page_bytes)])
 
 
 def new_session(conn: http.client.HTTPConnection) -> tuple[str, str, str]:

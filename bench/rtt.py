@@ -13,29 +13,27 @@ Then one client sends *n* sequential events over one WebSocket to each (after
 a warm-up) and times every send-to-reply round trip.  It prints the median,
 p99 and mean of both and the ratio stgo / floor.
 
-Run ``python bench/rtt.py [N] [--json]``; reuse :func:`measure` from a runner.
+Run ``python -m bench.rtt [N] [--json]``; reuse :func:`measure` from a runner.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import queue
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 from urllib.request import Request, urlopen
 
 import websocket  # websocket-client
+
+from .proc import run_server
 
 __all__ = ["measure", "main"]
 
@@ -78,47 +76,6 @@ server = make_server("127.0.0.1", 0, app, threaded=True)
 print(f"echo serving at http://127.0.0.1:{server.server_port}/", flush=True)
 server.serve_forever()
 '''
-
-
-@contextmanager
-def _process(argv: list[str], timeout: float = 20.0) -> Iterator[str]:
-    """Run *argv*, wait for a line with ``http://HOST:PORT/``, yield that URL, kill after."""
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: queue.Queue[str] = queue.Queue()
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.put(line)
-
-    threading.Thread(target=read, daemon=True).start()
-    try:
-        deadline = time.monotonic() + timeout
-        seen: list[str] = []
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise RuntimeError(f"{argv[1:]} printed no URL:\n{''.join(seen)}")
-            try:
-                line = lines.get(timeout=min(left, 0.2))
-            except queue.Empty:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"{argv[1:]} exited:\n{''.join(seen)}") from None
-                continue
-            seen.append(line)
-            m = re.search(r"http://[0-9.]+:[0-9]+/", line)
-            if m:
-                break
-        yield m.group(0)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 def _time(n: int, once: Callable[[], None]) -> list[float]:
@@ -209,11 +166,11 @@ def measure(n: int = 2000) -> dict[str, Any]:
         app_file.write_text(APP_SOURCE, encoding="utf-8")
         echo_file = Path(tmp) / "echo.py"
         echo_file.write_text(ECHO_SOURCE, encoding="utf-8")
-        with _process([sys.executable, str(echo_file)]) as url:
-            floor = _summary(_echo_samples(url, n))
-        with _process([sys.executable, "-m", "stgo", "run", str(app_file), "--port", "0",
-                       "--log-level", "WARNING"]) as url:
-            stgo = _summary(_stgo_samples(url, n))
+        with run_server([sys.executable, str(echo_file)]) as echo:
+            floor = _summary(_echo_samples(echo.url, n))
+        with run_server([sys.executable, "-m", "stgo", "run", str(app_file), "--port", "0",
+                         "--log-level", "WARNING"]) as server:
+            stgo = _summary(_stgo_samples(server.url, n))
     return {
         "n": n,
         "stgo": stgo,
