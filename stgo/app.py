@@ -301,34 +301,48 @@ class App(Factory):
         """Give *session* a new ID at once; return it.
 
         Call it when the privilege of a session changes (login, logout) so
-        that an ID someone planted or saw before is worthless.  State, widgets
-        and open tabs move with the session; the old ID is refused everywhere
-        from now on.  Each open tab is sent its own one-time token (good for
-        :data:`ROTATION_TOKEN_TTL` seconds) that its client trades over HTTP
-        (``POST session/rotate?token=...``) for the new ``HttpOnly`` cookie.
-        A session with no open tab keeps only its new ID: its browser's old
-        cookie then gets a fresh session on the next visit.
+        that an ID someone planted or saw before is worthless.  State and
+        widgets move with the session; the old ID is refused everywhere from
+        now on, and every open connection of the session is closed, so that
+        nobody keeps a socket on it by holding the old cookie.
+
+        Called from a widget's callback, the connection whose event it is gets
+        a one-time token (good for :data:`ROTATION_TOKEN_TTL` seconds) that
+        its client trades over HTTP (``POST session/rotate?token=...``) for the
+        new ``HttpOnly`` cookie before reconnecting; the browser's other tabs
+        (closed with :data:`~stgo.protocol.CLOSE_ROTATED`) retry until the
+        shared cookie has changed.  Nobody is sent the new ID.
+
+        Called from anywhere else (a background thread, a hook), no tab holds
+        a token: every tab is closed with :data:`~stgo.protocol.CLOSE_MOVED`
+        and reloads into a fresh session, and the rotated session is left to
+        whoever the app hands it to (nobody, usually: it expires unused).
         """
         old_id = session.id
         new_id = new_session_id(self.sessions.clock())
         self.sessions.rekey(session, new_id)
-        now = self.sessions.clock()
-        # One token per tab: a shared one would be spent by the first tab, and
-        # the others would be refused (each tab trades its own).
-        conns = self.hub.connections(session)
-        tokens = [secrets.token_urlsafe(32) for _ in conns]
-        with self._lock:
-            # Tokens expire in insertion order (a fixed TTL): drop the stale
-            # ones from the front instead of rebuilding the map each time.
-            while self._rotations:
-                first = next(iter(self._rotations))
-                if self._rotations[first][2] > now:
-                    break
-                del self._rotations[first]
-            for token in tokens:
+        rotating = self.hub.current_connection(session)
+        final: str | None = None
+        if rotating is not None:
+            token = secrets.token_urlsafe(32)
+            now = self.sessions.clock()
+            with self._lock:
+                # Tokens expire in insertion order (a fixed TTL): drop the stale
+                # ones from the front instead of rebuilding the map each time.
+                while self._rotations:
+                    first = next(iter(self._rotations))
+                    if self._rotations[first][2] > now:
+                        break
+                    del self._rotations[first]
                 self._rotations[token] = (session, new_id, now + ROTATION_TOKEN_TTL)
-        for conn, token in zip(conns, tokens, strict=True):
-            conn.send(protocol.encode({"type": "cookie", "token": token, "session": new_id}))
+            final = protocol.encode(protocol.cookie_message(token))
+        for conn in self.hub.connections(session):
+            if rotating is None:
+                conn.close(protocol.CLOSE_MOVED, "session moved")
+            else:
+                # The token goes out before the close frame, to its own tab only.
+                conn.close(protocol.CLOSE_ROTATED, "session rotated",
+                           final=final if conn is rotating else None)
         log.info("session %s rotated to %s", redact(old_id), redact(new_id))
         return new_id
 

@@ -25,12 +25,20 @@ if TYPE_CHECKING:
 
     from .app import App
 
-__all__ = ["Endpoints", "COOKIE_NAME"]
+__all__ = ["Endpoints", "COOKIE_NAME", "SECURE_COOKIE_NAME", "PREFIXED_COOKIE_NAME"]
 
 log = logging.getLogger("stgo")
 
-#: The session cookie's name.
+#: The session cookie's name over plain HTTP.
 COOKIE_NAME = "stgo_session"
+#: Its name over HTTPS at the root of a host: the ``__Host-`` prefix makes the
+#: browser refuse it unless it is ``Secure``, ``Path=/`` and has no ``Domain``,
+#: so a sibling subdomain cannot plant (toss) one.
+SECURE_COOKIE_NAME = "__Host-" + COOKIE_NAME
+#: Its name over HTTPS under a path prefix, where ``__Host-`` (``Path=/``
+#: only) would make apps on one host share one cookie: ``__Secure-`` still
+#: needs ``Secure`` and is still refused from plain HTTP.
+PREFIXED_COOKIE_NAME = "__Secure-" + COOKIE_NAME
 
 # Refusal reasons (as logged) and their label in stgo_refused_total.
 _REFUSAL_LABELS = {
@@ -39,9 +47,7 @@ _REFUSAL_LABELS = {
     "max_sessions": "max_sessions",
     "origin not allowed": "origin",
     "bad rotation token": "rotation_token",
-    "malformed session": "forged_session",
-    "session does not match cookie": "session_mismatch",
-    "unknown or expired session": "unknown_session",
+    "no session cookie": "no_cookie",
     "too many connections": "max_connections",
     "too many connections from this address": "max_connections_per_address",
 }
@@ -101,11 +107,26 @@ class Endpoints:
     def _cookie_path(self, request: Request) -> str:
         return (request.script_root or "") + "/"
 
+    def cookie_name(self, request: Request) -> str:
+        """The session cookie's name for *request*: ``__Host-`` or ``__Secure-``
+        prefixed over HTTPS (see :data:`SECURE_COOKIE_NAME`), plain over HTTP.
+
+        Only that name is read: over HTTPS an unprefixed cookie (which any
+        sibling subdomain or plain-HTTP page could set) is ignored.
+        """
+        if not self._is_https(request):
+            return COOKIE_NAME
+        return PREFIXED_COOKIE_NAME if request.script_root else SECURE_COOKIE_NAME
+
+    def claimed_id(self, request: Request) -> str | None:
+        """The session ID the request's cookie claims (unchecked), if any."""
+        return request.cookies.get(self.cookie_name(request))
+
     # -- the page -----------------------------------------------------------------------------
 
     def current_session(self, request: Request) -> Session | None:
         """The live session named by the request's cookie, if any."""
-        return self.app.sessions.get(request.cookies.get(COOKIE_NAME))
+        return self.app.sessions.get(self.claimed_id(request))
 
     def page(self, request: Request) -> Response:
         session = self.current_session(request)
@@ -114,7 +135,7 @@ class Endpoints:
             if request.method == "HEAD":
                 # A probe (a load balancer, a link checker): no session for it.
                 return Response(mimetype="text/html", headers={"Cache-Control": "no-store"})
-            claimed = request.cookies.get(COOKIE_NAME)
+            claimed = self.claimed_id(request)
             if claimed:
                 why = "malformed" if not is_valid_session_id(claimed) else "unknown or expired"
                 self.refused(request, f"{why} session cookie")
@@ -129,12 +150,12 @@ class Endpoints:
                                 headers={"Retry-After": "60", "Cache-Control": "no-store"})
         session.touch()
         roots = self.app.render_roots(session)
-        html = render_page(self.app.page_title, roots, session.id, version=__version__)
+        html = render_page(self.app.page_title, roots, version=__version__)
         response = Response(html, mimetype="text/html")
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
-        if fresh or request.cookies.get(COOKIE_NAME) != session.id:
+        if fresh or self.claimed_id(request) != session.id:
             self.set_cookie(request, response, session.id)
         return response
 
@@ -180,7 +201,7 @@ class Endpoints:
     def set_cookie(self, request: Request, response: Response, session_id: str) -> None:
         """Issue the session cookie: a browser-session cookie, HttpOnly, Lax."""
         response.set_cookie(
-            COOKIE_NAME, session_id, path=self._cookie_path(request),
+            self.cookie_name(request), session_id, path=self._cookie_path(request),
             httponly=True, samesite="Lax", secure=self._is_https(request),
         )
 
@@ -217,14 +238,12 @@ class Endpoints:
                 f"bad WebSocket handshake: {why}\n", status=status, mimetype="text/plain",
                 headers={"Sec-WebSocket-Version": "13"} if status == 426 else {},
             )(environ, start_response)
-        refusal = self._refuse(request)
-        if refusal is not None:
+        session, refusal = self._session_of(request)
+        if session is None:
             self.refused(request, refusal)
             return Response(f"forbidden: {refusal}\n", status=403, mimetype="text/plain")(
                 environ, start_response
             )
-        session = self.app.sessions.get(request.args.get("session"))
-        assert session is not None
         address = self.client_address(request)
         full = self.app.connection_limits.acquire(address)
         if full is not None:
@@ -240,18 +259,26 @@ class Endpoints:
             self.app.connection_limits.release(address)
         return _finished(environ)
 
-    def _refuse(self, request: Request) -> str | None:
+    def _session_of(self, request: Request) -> tuple[Session | None, str]:
+        """The live session the upgrade's cookie names, or ``None`` and why not.
+
+        The socket belongs to the cookie's session, and to nothing the URL
+        says: the ID never has to be readable by the page.  A browser sends
+        the cookie with a same-origin handshake (``SameSite=Lax``), and the
+        ``Origin`` check keeps other sites' pages out, cookie or not.
+        """
         origin = request.headers.get("Origin")
         if origin is not None and not self._origin_allowed(request, origin):
-            return "origin not allowed"
-        claimed = request.args.get("session", "")
+            return None, "origin not allowed"
+        claimed = self.claimed_id(request)
+        if not claimed:
+            return None, "no session cookie"
         if not is_valid_session_id(claimed):
-            return "malformed session"
-        if request.cookies.get(COOKIE_NAME) != claimed:
-            return "session does not match cookie"
-        if self.app.sessions.get(claimed) is None:
-            return "unknown or expired session"
-        return None
+            return None, "malformed session cookie"
+        session = self.app.sessions.get(claimed)
+        if session is None:
+            return None, "unknown or expired session cookie"
+        return session, ""
 
     def serve_connection(self, environ: dict[str, Any], session: Session,
                          address: str = "?") -> None:

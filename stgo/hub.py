@@ -189,6 +189,15 @@ class Hub:
         for c in conns:
             c.close(CLOSE_GOING_AWAY, "session expired", final=text)
 
+    def current_connection(self, session: Session) -> Outlet | None:
+        """The connection whose event is being handled on this thread for
+        *session* (inside the dispatcher's batch), or ``None`` (a background
+        thread, a hook, another session's event)."""
+        current: Batch | None = getattr(self._local, "batch", None)
+        if current is None or current.origin is not session:
+            return None
+        return current.conn
+
     def close_all(self, code: int = CLOSE_GOING_AWAY, reason: str = "server shutdown") -> int:
         """Close every connection (shutdown); return how many."""
         conns = self.connections()

@@ -7,11 +7,11 @@ from .widgets.base import esc
 __all__ = ["render_page", "render_error_page"]
 
 
-def render_page(title: str, roots: dict[str, str], session_id: str, *, version: str) -> str:
+def render_page(title: str, roots: dict[str, str], *, version: str) -> str:
     """The whole document.  URLs are relative so the app works under any prefix.
 
-    The session ID goes into a data attribute (the client puts it in the
-    WebSocket URL); the cookie stays HttpOnly.
+    No session ID anywhere in it: the WebSocket handshake carries the
+    ``HttpOnly`` cookie, and no page script can read either.
     """
     sidebar = roots.get("sidebar", "")
     has_sidebar = " stgo-has-sidebar" if sidebar else ""
@@ -26,7 +26,7 @@ def render_page(title: str, roots: dict[str, str], session_id: str, *, version: 
 <link rel="stylesheet" href="static/stgo.css?v={esc(version)}">
 </head>
 <body>
-<div id="stgo-app" class="stgo-app{has_sidebar}" data-session="{esc(session_id)}">
+<div id="stgo-app" class="stgo-app{has_sidebar}">
 <aside id="stgo-sidebar" class="stgo-sidebar" data-children>{sidebar}</aside>
 <main class="stgo-main">
 <div id="stgo-status" class="stgo-status" role="status" aria-live="polite" hidden></div>

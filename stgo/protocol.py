@@ -25,6 +25,7 @@ __all__ = [
     "VERSION", "ClientEvent", "Resync", "decode", "encode",
     "render_message", "patch_message", "error_message", "expired_message",
     "op_update", "op_value", "op_insert", "op_remove",
+    "cookie_message", "CLOSE_ROTATED", "CLOSE_MOVED",
 ]
 
 VERSION = 1
@@ -125,6 +126,24 @@ def error_message(message: str, seq: int | None = None) -> dict[str, Any]:
 def expired_message() -> dict[str, Any]:
     """The session has expired; the client should reload into a new one."""
     return {"type": "expired", "message": "session expired"}
+
+
+def cookie_message(token: str) -> dict[str, Any]:
+    """A one-time rotation token, for the tab whose event rotated the session.
+
+    It carries no session ID: the client trades the token over HTTP for the
+    new ``HttpOnly`` cookie, then reconnects.
+    """
+    return {"type": "cookie", "token": token}
+
+
+#: Close code after a rotation made by an event: the tab that rotated was
+#: sent a token; every tab retries for a short while (until the browser's
+#: cookie changed), then reloads.
+CLOSE_ROTATED = 4001
+#: Close code after a rotation made outside any event (no tab holds a token):
+#: reload at once (a fresh session).
+CLOSE_MOVED = 4002
 
 
 def op_update(widget_id: str, html: str) -> dict[str, Any]:

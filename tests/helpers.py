@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import websocket  # websocket-client
 
@@ -203,10 +203,11 @@ class Client:
                 sockopt: tuple[tuple[int, int, int], ...] = ()) -> Socket:
         if self.session_id is None and session is None:
             self.get("/")
+        # The socket belongs to the cookie's session: no ID in the URL.
         sid = session if session is not None else self.session_id
         parts = urlsplit(self.base_url)
-        url = f"ws://{parts.netloc}{parts.path.rstrip('/')}/ws?session={quote(sid or '')}"
-        jar = cookie if cookie is not None else f"{COOKIE}={self.session_id}"
+        url = f"ws://{parts.netloc}{parts.path.rstrip('/')}/ws"
+        jar = cookie if cookie is not None else f"{COOKIE}={sid}"
         ws = websocket.create_connection(
             url, timeout=10, origin=origin or self.origin, cookie=jar,
             enable_multithread=True, sockopt=sockopt,

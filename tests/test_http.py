@@ -5,19 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from werkzeug.test import Client as WerkzeugClient
 
 from stgo import App
 from stgo.ids import is_valid_session_id, new_session_id
 from stgo.server import Server
 
-from .helpers import COOKIE, Client, Response, request
+from .helpers import COOKIE, Client, Response, request, ws_status
 
 Serve = Callable[[App], Server]
 
 
-def cookie_of(resp: Response) -> tuple[str, dict[str, str]]:
-    """The stgo_session cookie's value and its attributes (lower-cased names)."""
-    mine = [c for c in resp.cookies() if c.startswith(f"{COOKIE}=")]
+def cookie_of(resp: Response, name: str = COOKIE) -> tuple[str, dict[str, str]]:
+    """The session cookie's value and its attributes (lower-cased names)."""
+    mine = [c for c in resp.cookies() if c.startswith(f"{name}=")]
     assert len(mine) == 1, resp.cookies()
     value, *attrs = [p.strip() for p in mine[0].split(";")]
     parsed = {}
@@ -66,18 +67,45 @@ def test_second_visit_keeps_the_session_and_sets_no_cookie(serve: Serve) -> None
     assert resp.cookies() == []
     assert client.session_id == first
     assert len(app.sessions) == 1
-    # The page carries the ID for the WebSocket URL (the cookie is HttpOnly).
-    assert f'data-session="{first}"' in resp.body
+    # The page never carries the ID (the WebSocket handshake sends the cookie).
+    assert first and first not in resp.body
 
 
 def test_secure_cookie_behind_a_trusted_https_proxy(serve: Serve) -> None:
-    server = serve(make_app(trust_proxy=True))
-    resp = request(server.url, "/", {"X-Forwarded-Proto": "https"})
-    _, attrs = cookie_of(resp)
-    assert "secure" in attrs
+    app = make_app(trust_proxy=True)
+    server = serve(app)
+    https = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "app.example"}
+    resp = request(server.url, "/", https)
+    sid, attrs = cookie_of(resp, "__Host-stgo_session")
+    assert "secure" in attrs and attrs["path"] == "/" and "domain" not in attrs
+    assert not [c for c in resp.cookies() if c.startswith(f"{COOKIE}=")]
+    # Over HTTPS only the prefixed cookie counts: one tossed in by a sibling
+    # subdomain (or set over plain HTTP) under the bare name is ignored.
+    resp = request(server.url, "/", {**https, "Cookie": f"{COOKIE}={sid}"})
+    tossed, _ = cookie_of(resp, "__Host-stgo_session")
+    assert tossed != sid
+    resp = request(server.url, "/", {**https, "Cookie": f"__Host-stgo_session={sid}"})
+    assert resp.cookies() == []
+    socket_headers = [f"{k}: {v}" for k, v in https.items()]
+    assert ws_status(server.url, origin="https://app.example", cookie=f"{COOKIE}={sid}",
+                     headers=socket_headers) == 403
+    assert ws_status(server.url, origin="https://app.example",
+                     cookie=f"__Host-stgo_session={sid}", headers=socket_headers) == 101
     resp = request(server.url, "/", {"X-Forwarded-Proto": "http"})
     _, attrs = cookie_of(resp)
     assert "secure" not in attrs
+
+
+def test_secure_cookie_under_a_prefix_is_secure_prefixed_with_the_prefix_path() -> None:
+    # __Host- demands Path=/, which would make two apps on one host share a
+    # cookie: under a prefix over HTTPS the cookie is __Secure- instead.
+    client = WerkzeugClient(make_app())
+    resp = client.get("/", base_url="https://app.example/tools")
+    [header] = resp.headers.getlist("Set-Cookie")
+    name, _, rest = header.partition("=")
+    attrs = [a.strip().lower() for a in rest.split(";")[1:]]
+    assert name == "__Secure-stgo_session"
+    assert "secure" in attrs and "path=/tools/" in attrs
 
 
 def test_forwarded_proto_is_ignored_without_trust_proxy(serve: Serve) -> None:

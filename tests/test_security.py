@@ -23,6 +23,7 @@ import stgo
 from stgo import App
 from stgo.app import ROTATION_TOKEN_TTL
 from stgo.ids import is_valid_session_id, new_session_id, redact
+from stgo.protocol import CLOSE_MOVED, CLOSE_ROTATED
 from stgo.server import Server
 
 from .helpers import COOKIE, Client, Socket, request, wait_until, ws_status
@@ -60,11 +61,13 @@ def cookie_of(set_cookies: list[str]) -> tuple[str, str]:
     raise AssertionError(f"no {COOKIE} cookie in {set_cookies}")
 
 
-def log_in(tab: Socket, app: Accounts) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Click "Log in" on *tab*; return the cookie message and the event's ack."""
-    seq = tab.event(app.login.id)
-    cookie = tab.recv_until(lambda m: m["type"] == "cookie")
-    return cookie, tab.ack(seq)
+def log_in(tab: Socket, app: Accounts) -> tuple[dict[str, Any], int | None]:
+    """Click "Log in" on *tab*; return the cookie message and the close code that follows."""
+    tab.event(app.login.id)
+    code = tab.recv_close()
+    cookies = [m for m in tab.messages if m["type"] == "cookie"]
+    assert len(cookies) == 1, tab.messages
+    return cookies[0], code
 
 
 def redeem(server: Server, token: str, *, origin: str | None = None,
@@ -73,56 +76,78 @@ def redeem(server: Server, token: str, *, origin: str | None = None,
     return request(server.url, f"/session/rotate?token={quote(token)}", headers, method=method)
 
 
+def trade(server: Server, cookie: dict[str, Any]) -> str:
+    """Trade a cookie message's token as the browser does; return the new session ID."""
+    got = redeem(server, cookie["token"])
+    assert got.status == 204
+    return cookie_of(got.cookies())[0]
+
+
 # -- rotation ----------------------------------------------------------------------------------
 
 
-def test_rotation_kills_the_old_id_everywhere_and_the_session_moves(
+def test_rotation_closes_every_tab_and_only_the_rotating_one_gets_a_token(
     serve: Serve, client_for: MakeClient
 ) -> None:
     app = Accounts()
     server = serve(app)
     browser, bystander = client_for(server), client_for(server)
-    tab, other = browser.connect(), bystander.connect()
+    tab, other_tab = browser.connect(), browser.connect()
     old = browser.session_id or ""
+    # Someone who holds the pre-login ID (planted, or a tab opened earlier).
+    attacker = client_for(server)
+    attacker.session_id = old
+    planted = attacker.connect()
+    witness = bystander.connect()
     seq = tab.event(app.notes.id, "change", "my notes")
     tab.ack(seq)
 
-    cookie, ack = log_in(tab, app)
-    new = cookie["session"]
-    assert app.rotations == [new]
+    cookie, code = log_in(tab, app)
+    [new] = app.rotations
     assert is_valid_session_id(new) and new != old
-    assert cookie["token"] and len(cookie["token"]) >= 32
-    assert "signed in as alice" in repr(ack)
-
-    # The session itself moved: same object, state, widgets, open connection.
+    # The rotating tab: a token and nothing else, then the rotation close.
+    assert set(cookie) == {"v", "type", "token"} and len(cookie["token"]) >= 32
+    assert code == CLOSE_ROTATED
+    # Every other connection of the session is cut off too, with no token.
+    assert other_tab.recv_close() == CLOSE_ROTATED
+    assert planted.recv_close() == CLOSE_ROTATED
+    for sock in (tab, other_tab, planted):
+        assert new not in repr(sock.messages)
+    for sock in (other_tab, planted):
+        assert not [m for m in sock.messages if m["type"] == "cookie"]
+        assert cookie["token"] not in repr(sock.messages)
     session = app.sessions.get(new)
     assert session is not None and session.id == new
-    assert app.sessions.get(old) is None
-    assert session.get("notes") == "my notes" and session.get("user") == "alice"
-    assert session.connections == 1 and len(app.hub.connections(session)) == 1
-    seq = tab.event(app.notes.id, "change", "still typing")
-    assert tab.ack(seq)["type"] == "patch"
-    assert session.get("notes") == "still typing"
+    wait_until(lambda: session.connections == 0)
     assert app.ended == []  # rotation is not an end
 
-    # The old ID is refused at once: WebSocket 403, and the page makes a new session.
-    assert ws_status(server.url, f"session={quote(old)}", cookie=f"{COOKIE}={old}") == 403
+    # The old cookie is worthless: no socket, and the page makes a fresh session.
+    attacker.sockets.clear()
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        attacker.connect()
+    assert refused.value.status_code == 403
     page = request(server.url, "/", {"Cookie": f"{COOKIE}={old}"})
     fresh, _ = cookie_of(page.cookies())
     assert fresh not in (old, new)
     assert "signed out" in page.body and "signed in as alice" not in page.body
+
+    # The browser trades its token for the new cookie and lands on the session.
+    assert trade(server, cookie) == new
+    browser.session_id = new
+    back = browser.connect(wait_render=False)
+    render = back.recv_until(lambda m: m["type"] == "render")
+    assert "signed in as alice" in repr(render)
+    assert session.get("notes") == "my notes" and session.get("user") == "alice"
+    seq = back.event(app.notes.id, "change", "still typing")
+    assert back.ack(seq)["type"] == "patch"
+    assert session.get("notes") == "still typing"
     assert sorted(app.sessions.ids()) == sorted([new, fresh, bystander.session_id or ""])
 
-    # The new ID is the session's, for a browser holding the new cookie.
-    page = request(server.url, "/", {"Cookie": f"{COOKIE}={new}"})
-    assert "signed in as alice" in page.body and not page.cookies()
-    assert ws_status(server.url, f"session={quote(new)}", cookie=f"{COOKIE}={new}") == 101
-
     # Nothing of it reached another session.
-    seq = other.event(app.notes.id, "change", "bob")
-    other.ack(seq)
-    assert not [m for m in other.messages if m["type"] == "cookie"]
-    assert new not in repr(other.messages) and cookie["token"] not in repr(other.messages)
+    seq = witness.event(app.notes.id, "change", "bob")
+    witness.ack(seq)
+    assert not [m for m in witness.messages if m["type"] == "cookie"]
+    assert new not in repr(witness.messages) and cookie["token"] not in repr(witness.messages)
 
 
 def test_rotation_token_sets_the_new_cookie_once(serve: Serve, client_for: MakeClient) -> None:
@@ -130,10 +155,9 @@ def test_rotation_token_sets_the_new_cookie_once(serve: Serve, client_for: MakeC
     app = Accounts(clock=lambda: now[0])
     server = serve(app)
     browser = client_for(server)
-    tab = browser.connect()
-    first, _ = log_in(tab, app)
-    second, _ = log_in(tab, app)  # logs in again: a second rotation
-    assert first["session"] != second["session"] == app.rotations[-1]
+    first, _ = log_in(browser.connect(), app)
+    second, _ = log_in(browser.connect(session=app.rotations[-1]), app)  # a second rotation
+    assert app.rotations[0] != app.rotations[1]
     token = second["token"]
 
     # Attempts that must not spend the token.
@@ -148,7 +172,7 @@ def test_rotation_token_sets_the_new_cookie_once(serve: Serve, client_for: MakeC
     got = redeem(server, token)
     assert got.status == 204
     sid, header = cookie_of(got.cookies())
-    assert sid == second["session"]
+    assert sid == app.rotations[-1]
     attrs = [a.strip().lower() for a in header.split(";")[1:]]
     assert "httponly" in attrs and "samesite=lax" in attrs and "path=/" in attrs
     assert not any(a.startswith(("expires", "max-age")) or a == "secure" for a in attrs)
@@ -157,7 +181,7 @@ def test_rotation_token_sets_the_new_cookie_once(serve: Serve, client_for: MakeC
     assert redeem(server, token).status == 403
 
     # A token not traded in time is dead too.
-    third, _ = log_in(tab, app)
+    third, _ = log_in(browser.connect(session=sid), app)
     now[0] += ROTATION_TOKEN_TTL + 1
     assert redeem(server, third["token"]).status == 403
     refused = app.metrics.get("stgo_refused_total", "rotation_token")
@@ -165,34 +189,22 @@ def test_rotation_token_sets_the_new_cookie_once(serve: Serve, client_for: MakeC
     assert app.metrics.get("stgo_refused_total", "origin") == 1
 
 
-def test_every_open_tab_gets_its_own_token(serve: Serve, client_for: MakeClient) -> None:
+def test_rotation_without_an_event_closes_every_tab_and_sends_no_token(
+    serve: Serve, client_for: MakeClient
+) -> None:
     app = Accounts()
     server = serve(app)
     browser = client_for(server)
-    tab1, tab2 = browser.connect(), browser.connect()
-    cookie1, _ = log_in(tab1, app)
-    cookie2 = tab2.recv_until(lambda m: m["type"] == "cookie")
-    assert cookie1["session"] == cookie2["session"] == app.rotations[0]
-    assert cookie1["token"] != cookie2["token"]
-    # Each tab trades its own (a shared token would refuse the second tab).
-    for cookie in (cookie1, cookie2):
-        got = redeem(server, cookie["token"])
-        assert got.status == 204
-        assert cookie_of(got.cookies())[0] == cookie["session"]
-    # Both tabs still live on the rotated session.
-    session = app.sessions.get(cookie1["session"])
-    assert session is not None and session.connections == 2
-
-
-def test_rotation_without_an_open_tab_still_kills_the_old_id(serve: Serve) -> None:
-    app = Accounts()
-    server = serve(app)
-    page = request(server.url, "/")
-    old, _ = cookie_of(page.cookies())
+    tab = browser.connect()
+    old = browser.session_id or ""
     session = app.sessions.get(old)
     assert session is not None
     new = app.rotate_session(session)  # from outside any callback (a background job)
+    assert tab.recv_close() == CLOSE_MOVED
+    assert not [m for m in tab.messages if m["type"] == "cookie"]
+    assert new not in repr(tab.messages)
     assert app.sessions.get(old) is None and app.sessions.get(new) is session
+    assert ws_status(server.url, cookie=f"{COOKIE}={old}") == 403
     fresh, _ = cookie_of(request(server.url, "/", {"Cookie": f"{COOKIE}={old}"}).cookies())
     assert fresh not in (old, new)
 
@@ -215,12 +227,11 @@ def test_session_ids_and_tokens_reach_the_logs_only_as_keyed_hashes(
     other.get("/")
     old = browser.session_id or ""
     cookie, _ = log_in(tab, app)
-    new, token = cookie["session"], cookie["token"]
-    assert redeem(server, token).status == 204
+    token = cookie["token"]
+    new = trade(server, cookie)
     # Refused requests put real IDs in logged request lines.
     assert ws_status(server.url, f"session={quote(old)}", cookie=f"{COOKIE}={old}") == 403
-    assert ws_status(server.url, f"session={quote(new)}",
-                     cookie=f"{COOKIE}={other.session_id}") == 403
+    assert ws_status(server.url, f"session={quote(new)}") == 403  # no cookie: refused
     request(server.url, "/", {"Cookie": f"{COOKIE}={old}"})
     tab.close()
     wait_until(lambda: len(app.hub) == 0)
@@ -249,10 +260,9 @@ def test_suspicious_inputs_are_logged_once_per_client_with_the_reason(
     for _ in range(3):
         request(server.url, "/", {"Cookie": f"{COOKIE}=session_1_x"})
         request(server.url, "/", {"Cookie": f"{COOKIE}={forged}"})
-        assert ws_status(server.url, f"session={quote(sid)}", origin="http://evil.example",
+        assert ws_status(server.url, origin="http://evil.example",
                          cookie=f"{COOKIE}={sid}") == 403
-        assert ws_status(server.url, f"session={quote(forged)}",
-                         cookie=f"{COOKIE}={forged}") == 403
+        assert ws_status(server.url, cookie=f"{COOKIE}={forged}") == 403
         assert redeem(server, "made-up").status == 403
     for _ in range(2):
         big = browser.connect()
@@ -276,7 +286,6 @@ def test_suspicious_inputs_are_logged_once_per_client_with_the_reason(
         "127.0.0.1: malformed session cookie": 1,
         "127.0.0.1: unknown or expired session cookie": 1,
         "127.0.0.1: origin not allowed": 1,
-        "127.0.0.1: unknown or expired session": 1,
         "127.0.0.1: bad rotation token": 1,
         "127.0.0.1: oversize message": 1,
         "127.0.0.1: event rate limit": 1,
@@ -284,7 +293,7 @@ def test_suspicious_inputs_are_logged_once_per_client_with_the_reason(
     }
     # Logged once, but every refusal is counted.
     assert app.metrics.get("stgo_refused_total", "forged_cookie") == 4
-    assert app.metrics.get("stgo_refused_total", "unknown_cookie") == 3
+    assert app.metrics.get("stgo_refused_total", "unknown_cookie") == 6
     assert app.metrics.get("stgo_refused_total", "origin") == 3
     assert app.metrics.get("stgo_refused_total", "rate_limit") >= 4
     assert sid not in caplog.text and forged not in caplog.text
@@ -294,7 +303,7 @@ def test_suspicious_inputs_are_logged_once_per_client_with_the_reason(
 
 
 def test_the_page_is_not_cached_nor_leaked_by_referrer(serve: Serve) -> None:
-    # The page carries the session ID (for the WebSocket URL).
+    # The page carries no session ID now, but it shows the user's data.
     page = request(serve(Accounts()).url, "/")
     assert page.headers["Cache-Control"] == "no-store"
     assert page.headers["Referrer-Policy"] == "same-origin"
@@ -309,7 +318,7 @@ def test_websocket_compression_is_never_negotiated(serve: Serve, client_for: Mak
     client.get("/")
     sid = client.session_id or ""
     ws = websocket.create_connection(
-        f"ws://127.0.0.1:{server.port}/ws?session={quote(sid)}", cookie=f"{COOKIE}={sid}",
+        f"ws://127.0.0.1:{server.port}/ws", cookie=f"{COOKIE}={sid}",
         origin=client.origin, timeout=10,
         header=["Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"],
     )

@@ -66,7 +66,7 @@ def test_cross_origin_upgrade_is_refused(serve: Serve, client_for: MakeClient) -
     server = serve(app)
     client = client_for(server)
     client.get("/")
-    query = f"session={quote(client.session_id or '')}"
+    query = ""
     cookie = f"{COOKIE}={client.session_id}"
     assert ws_status(server.url, query, origin="http://evil.example", cookie=cookie) == 403
     # Same host, other port: another origin.
@@ -80,7 +80,7 @@ def test_allowed_origins_may_connect(serve: Serve, client_for: MakeClient) -> No
     server = serve(make_app(allowed_origins=["https://app.example/"]))
     client = client_for(server)
     client.get("/")
-    query = f"session={quote(client.session_id or '')}"
+    query = ""
     cookie = f"{COOKIE}={client.session_id}"
     assert ws_status(server.url, query, origin="https://app.example", cookie=cookie) == 101
     assert ws_status(server.url, query, origin="https://evil.example", cookie=cookie) == 403
@@ -91,8 +91,9 @@ def test_origin_behind_a_proxy(serve: Serve, client_for: MakeClient, trust_proxy
     server = serve(make_app(trust_proxy=trust_proxy))
     client = client_for(server)
     client.get("/")
-    query = f"session={quote(client.session_id or '')}"
-    cookie = f"{COOKIE}={client.session_id}"
+    query = ""
+    # Over HTTPS the cookie is __Host-prefixed (see test_http); send both names.
+    cookie = f"{COOKIE}={client.session_id}; __Host-{COOKIE}={client.session_id}"
     forwarded = ["X-Forwarded-Proto: https", "X-Forwarded-Host: app.example"]
     status = ws_status(server.url, query, origin="https://app.example", cookie=cookie,
                        headers=forwarded)
@@ -100,7 +101,9 @@ def test_origin_behind_a_proxy(serve: Serve, client_for: MakeClient, trust_proxy
     assert status == (101 if trust_proxy else 403)
 
 
-def test_session_must_exist_and_match_the_cookie(serve: Serve, client_for: MakeClient) -> None:
+def test_the_socket_belongs_to_the_cookies_session_never_to_the_url(
+    serve: Serve, client_for: MakeClient
+) -> None:
     app = make_app()
     server = serve(app)
     alice, bob = client_for(server), client_for(server)
@@ -108,18 +111,24 @@ def test_session_must_exist_and_match_the_cookie(serve: Serve, client_for: MakeC
     bob.get("/")
     a, b = alice.session_id or "", bob.session_id or ""
     forged = new_session_id()
-    cases = {
-        "no session parameter": ("", f"{COOKIE}={a}"),
-        "no cookie": (f"session={quote(a)}", None),
-        "someone else's session": (f"session={quote(b)}", f"{COOKIE}={a}"),
-        "someone else's cookie": (f"session={quote(a)}", f"{COOKIE}={b}"),
-        "malformed": ("session=session_1_x", f"{COOKIE}=session_1_x"),
-        "empty": ("session=", f"{COOKIE}="),
-        "forged": (f"session={quote(forged)}", f"{COOKIE}={forged}"),
+    # A stolen ID without the cookie (in the URL, the old protocol's way) opens nothing.
+    refused = {
+        "no cookie": ("", None),
+        "the ID in the URL, no cookie": (f"session={quote(a)}", None),
+        "another cookie name": (f"session={quote(a)}", f"session={a}"),
+        "malformed": ("", f"{COOKIE}=session_1_x"),
+        "empty": ("", f"{COOKIE}="),
+        "forged": ("", f"{COOKIE}={forged}"),
     }
-    for name, (query, cookie) in cases.items():
+    for name, (query, cookie) in refused.items():
         assert ws_status(server.url, query, cookie=cookie) == 403, name
     assert len(app.hub) == 0
+    # The cookie decides, whatever the URL claims.
+    tab = alice.connect(wait_render=False)
+    tab.recv_until(lambda m: m["type"] == "render")
+    session_a = app.sessions.get(a)
+    assert session_a is not None and session_a.connections == 1
+    assert ws_status(server.url, f"session={quote(b)}", cookie=f"{COOKIE}={a}") == 101
     assert sorted(app.sessions.ids()) == sorted([a, b])  # nothing created or ended
 
 
@@ -130,7 +139,7 @@ def test_ended_session_cannot_connect(serve: Serve, client_for: MakeClient) -> N
     client.get("/")
     sid = client.session_id or ""
     app.sessions.delete(sid)
-    assert ws_status(server.url, f"session={quote(sid)}", cookie=f"{COOKIE}={sid}") == 403
+    assert ws_status(server.url, cookie=f"{COOKIE}={sid}") == 403
 
 
 def test_plain_get_to_ws_is_426(serve: Serve) -> None:
@@ -163,7 +172,7 @@ def test_broken_handshake_is_4xx_not_500(
     parts = urlsplit(server.url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
     try:
-        conn.request("GET", f"/ws?session={quote(sid)}", headers=headers)
+        conn.request("GET", "/ws", headers=headers)
         status = conn.getresponse().status
     finally:
         conn.close()

@@ -8,10 +8,23 @@
   var TYPING_PAUSE_MS = 300;
   var BACKOFF_FIRST_MS = 250;
   var BACKOFF_MAX_MS = 5000;
+  // Close codes (docs/protocol.md): the session was rotated by an event, or
+  // outside any event (nobody holds a token: reload into a fresh session).
+  var CLOSE_ROTATED = 4001;
+  var CLOSE_MOVED = 4002;
+  // After CLOSE_ROTATED, a refused socket means the browser's cookie has not
+  // changed yet (the tab that rotated is still trading its token): retry
+  // this often, for this long, before giving the session up.
+  var ROTATION_RETRY_MS = 250;
+  var ROTATION_WAIT_MS = 10000;
+  // A page refused its socket reloads at most RELOAD_LIMIT times in
+  // RELOAD_WINDOW_MS (counted in sessionStorage, per tab), then stops.
+  var RELOAD_LIMIT = 3;
+  var RELOAD_WINDOW_MS = 60000;
+  var RELOADS_KEY = "stgo-reloads";
 
   var root = document.getElementById("stgo-app");
   if (!root) return;
-  var sessionId = root.getAttribute("data-session");
   var statusEl = document.getElementById("stgo-status");
   var alertsEl = document.getElementById("stgo-alerts");
 
@@ -21,6 +34,8 @@
   var everOpened = false;
   var failures = 0;
   var expired = false;
+  var trade = null;             // the rotation token being traded (a Promise)
+  var rotatedUntil = 0;         // retry refused sockets until then (see CLOSE_ROTATED)
   var outbox = [];              // events typed while offline, sent on reconnect
   // widget id -> seq of its newest unacknowledged event, or Infinity while a
   // text field holds typing not sent yet.
@@ -30,7 +45,8 @@
   // -- the connection ---------------------------------------------------------
 
   function socketUrl() {
-    var url = new URL("ws?session=" + encodeURIComponent(sessionId), window.location.href);
+    // No session ID in the URL: the handshake carries the HttpOnly cookie.
+    var url = new URL("ws", window.location.href);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     return url.toString();
   }
@@ -43,6 +59,8 @@
       opened = true;
       everOpened = true;
       failures = 0;
+      rotatedUntil = 0;
+      try { window.sessionStorage.removeItem(RELOADS_KEY); } catch (e) { /* no storage */ }
       setStatus(null);
       var queued = outbox;
       outbox = [];
@@ -53,23 +71,61 @@
       try { msg = JSON.parse(ev.data); } catch (e) { return; }
       handle(msg);
     };
-    ws.onclose = function () {
+    ws.onclose = function (ev) {
       ws = null;
       if (expired) return;
-      failures += 1;
+      if (ev.code === CLOSE_MOVED) { reloadPage(); return; }
       setStatus("Reconnecting\u2026");
+      if (ev.code === CLOSE_ROTATED) {
+        // Reconnect once this tab has traded its token (if it got one), so
+        // that the handshake carries the new cookie; the other tabs retry.
+        rotatedUntil = Date.now() + ROTATION_WAIT_MS;
+        failures = 0;
+        var traded = trade;
+        trade = null;
+        if (traded) traded.then(connect);
+        else window.setTimeout(connect, ROTATION_RETRY_MS);
+        return;
+      }
+      failures += 1;
+      if (!opened && Date.now() < rotatedUntil) {
+        window.setTimeout(connect, ROTATION_RETRY_MS);
+        return;
+      }
       if (!opened && failures >= 3) {
         // The server answers but refuses the socket: our session is gone
         // (server restarted, or it expired while we were offline).  A reload
         // gets a fresh session; a server that is down keeps us retrying.
         fetch("health", { cache: "no-store" }).then(function (r) {
-          if (r.ok) window.location.reload();
+          if (r.ok) reloadPage();
           else schedule();
         }, schedule);
         return;
       }
       schedule();
     };
+  }
+
+  // Reload (a fresh session), unless this tab already did so RELOAD_LIMIT
+  // times in RELOAD_WINDOW_MS without ever connecting (a server that refuses
+  // us for good, a frame without our cookie): then stop and say so.
+  function reloadPage() {
+    var now = Date.now();
+    var times = [];
+    try {
+      times = JSON.parse(window.sessionStorage.getItem(RELOADS_KEY) || "[]");
+      if (!Array.isArray(times)) times = [];
+      times = times.filter(function (t) { return typeof t === "number" && now - t < RELOAD_WINDOW_MS; });
+      if (times.length < RELOAD_LIMIT) {
+        times.push(now);
+        window.sessionStorage.setItem(RELOADS_KEY, JSON.stringify(times));
+        window.location.reload();
+        return;
+      }
+    } catch (e) { /* no storage: no count, so no reload either */ }
+    expired = true;
+    if (ws) ws.close();
+    setStatus("Cannot connect to the server. Reload the page to try again later.");
   }
 
   function schedule() {
@@ -114,7 +170,7 @@
       case "patch": (msg.ops || []).forEach(applyOp); break;
       case "error": showAlert(msg.message || "error", "error"); break;
       case "expired": onExpired(msg); break;
-      case "cookie": exchangeCookie(msg); break;
+      case "cookie": exchangeCookie(msg); return;  // not for the page's listeners
       default: break;
     }
     syncLayout();
@@ -131,17 +187,17 @@
   function onExpired(msg) {
     expired = true;
     setStatus((msg.message || "Session expired") + " \u2014 starting a new session\u2026");
-    window.setTimeout(function () { window.location.reload(); }, 1500);
+    window.setTimeout(reloadPage, 1500);
   }
 
   function exchangeCookie(msg) {
-    // ID rotation: the server hands a one-time token; trading it over HTTP
-    // lets the server set the new HttpOnly cookie.  The old ID is dead
-    // already, so the next reconnect must use the new one whatever happens.
-    if (msg.session) sessionId = msg.session;
-    fetch("session/rotate?token=" + encodeURIComponent(msg.token), {
+    // ID rotation: the server hands this tab (the one whose event rotated)
+    // a one-time token, then closes the socket (CLOSE_ROTATED); trading the
+    // token over HTTP sets the new HttpOnly cookie, and the reconnect waits
+    // for it.  The page never learns the ID itself.
+    trade = fetch("session/rotate?token=" + encodeURIComponent(msg.token), {
       method: "POST", credentials: "same-origin", cache: "no-store",
-    }).catch(function () {});
+    }).then(function () {}, function () {});
   }
 
   function renderAll(msg) {
@@ -186,7 +242,24 @@
 
   function setRoot(id, html) {
     var el = document.getElementById(id);
-    if (el && typeof html === "string" && el.innerHTML !== html) el.innerHTML = html;
+    if (el && typeof html === "string" && el.innerHTML !== html) {
+      el.innerHTML = html;
+      applyStyles(el);
+    }
+  }
+
+  // Widgets give their inline styles as data-stgo-style="prop: value; ..."
+  // and we set them through the CSSOM, which a strict Content-Security-Policy
+  // (no 'unsafe-inline' styles) allows, unlike style attributes.
+  function applyStyles(el) {
+    var all = Array.prototype.slice.call(el.querySelectorAll("[data-stgo-style]"));
+    if (el.hasAttribute && el.hasAttribute("data-stgo-style")) all.push(el);
+    all.forEach(function (node) {
+      node.getAttribute("data-stgo-style").split(";").forEach(function (decl) {
+        var i = decl.indexOf(":");
+        if (i > 0) node.style.setProperty(decl.slice(0, i).trim(), decl.slice(i + 1).trim());
+      });
+    });
   }
 
   function parse(html) {
@@ -212,6 +285,7 @@
       var kids = Array.prototype.filter.call(parent.children, isWidget);
       if (typeof op.index === "number" && op.index < kids.length) parent.insertBefore(node, kids[op.index]);
       else parent.appendChild(node);
+      applyStyles(node);
     } else if (op.op === "remove") {
       el = document.getElementById(op.id);
       if (el) el.remove();
@@ -244,6 +318,7 @@
     }
     var chosen = el.querySelector("[role=tab][aria-selected=true]");
     el.replaceWith(node);
+    applyStyles(node);
     // Keep the tab the user picked, if it still exists and is shown.
     if (chosen) {
       var again = node.querySelector("[data-tab-target=\"" + chosen.getAttribute("data-tab-target") + "\"]");
@@ -447,6 +522,7 @@
     send: sendEvent,
   };
 
+  applyStyles(root);
   syncLayout();
   connect();
 })();

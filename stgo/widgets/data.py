@@ -242,7 +242,7 @@ class Dataframe(Table):
         # tabindex: a scrollable region must be reachable from the keyboard.
         return (
             f'<div class="stgo-dataframe-scroll" role="region" aria-label="data" tabindex="0" '
-            f'style="max-height: {self.height}px">{table}</div>'
+            f'data-stgo-style="max-height: {self.height}px">{table}</div>'
         )
 
 

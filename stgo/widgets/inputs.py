@@ -147,7 +147,7 @@ class TextArea(TextInput):
         if self.placeholder:
             extra += f' placeholder="{esc(self.placeholder)}"'
         if self.height:
-            extra += f' style="height: {int(self.height)}px"'
+            extra += f' data-stgo-style="height: {int(self.height)}px"'
         if self.disabled:
             extra += " disabled"
         return (
