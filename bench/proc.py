@@ -116,10 +116,9 @@ def new_session(conn: http.client.HTTPConnection) -> tuple[str, str, str]:
     if resp.status != 200:
         raise RuntimeError(f"GET / answered {resp.status}")
     cookie = resp.getheader("Set-Cookie", "").split(";", 1)[0]
-    sid = re.search(r'data-session="([^"]+)"', html)
-    if not sid or not cookie:
-        raise RuntimeError("no session in the page")
-    return sid.group(1), cookie, html
+    if not cookie.startswith("stgo_session="):
+        raise RuntimeError("no session cookie")
+    return cookie.split("=", 1)[1], cookie, html
 
 
 def settled_rss(server: Server, wait: float = 0.5, tries: int = 6) -> int:

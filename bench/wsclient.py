@@ -14,7 +14,6 @@ import contextlib
 import os
 import socket
 import struct
-from urllib.parse import quote
 
 __all__ = ["WSClient", "text_frame", "HandshakeError"]
 
@@ -86,8 +85,8 @@ class WSClient:
 
     @classmethod
     def session_path(cls, session_id: str) -> str:
-        """The stgo WebSocket path for *session_id*."""
-        return "/ws?session=" + quote(session_id, safe="")
+        """The stgo WebSocket path (the cookie names the session, not the path)."""
+        return "/ws"
 
     def fileno(self) -> int:
         return self.sock.fileno()

@@ -24,10 +24,20 @@ from .widgets.layout import Container, Factory
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-__all__ = ["App", "Sidebar", "ROTATION_TOKEN_TTL"]
+__all__ = ["App", "Sidebar", "ROTATION_TOKEN_TTL", "DEFAULT_CONTENT_SECURITY_POLICY"]
 
 #: Seconds a rotation token may wait to be traded for the new cookie.
 ROTATION_TOKEN_TTL = 60.0
+
+#: The page's ``Content-Security-Policy`` unless the App is given another:
+#: scripts, styles and connections from the app's own origin only (stgo's
+#: client has no inline script or style), images also from ``data:`` and
+#: https URLs (``st.image``), no plugins, and framing by the same origin only.
+DEFAULT_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data: blob: https:; font-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
+)
 
 log = logging.getLogger("stgo")
 
@@ -77,6 +87,9 @@ class App(Factory):
         going after ``event_burst`` refusals is closed (1008).
     :param event_burst: events one session may send back to back (2,000).
     :param metrics: serve Prometheus counters at ``GET /metrics`` (off).
+    :param content_security_policy: the page's ``Content-Security-Policy``
+        header (:data:`DEFAULT_CONTENT_SECURITY_POLICY`); ``None`` sends none
+        (a proxy sets it).  ``X-Frame-Options: SAMEORIGIN`` is always sent.
     :param clock: epoch-seconds clock, injectable for tests.
     """
 
@@ -100,6 +113,7 @@ class App(Factory):
         event_rate: float | None = 1000.0,
         event_burst: int = 2000,
         metrics: bool = False,
+        content_security_policy: str | None = DEFAULT_CONTENT_SECURITY_POLICY,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if max_message_size < 1024:
@@ -117,6 +131,7 @@ class App(Factory):
         self.event_rate = event_rate
         self.event_burst = event_burst
         self.metrics_enabled = metrics
+        self.content_security_policy = content_security_policy
         #: Counters behind ``GET /metrics`` (kept even when it is not served).
         self.metrics = Metrics()
         #: Open WebSockets, in total and per address.

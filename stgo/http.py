@@ -146,18 +146,30 @@ class Endpoints:
                 html = render_error_page(503, "This app is full",
                                          "Too many people are using it right now. "
                                          "Please try again in a few minutes.")
-                return Response(html, status=503, mimetype="text/html",
+                full = Response(html, status=503, mimetype="text/html",
                                 headers={"Retry-After": "60", "Cache-Control": "no-store"})
+                self.protect_document(full)
+                return full
         session.touch()
         roots = self.app.render_roots(session)
         html = render_page(self.app.page_title, roots, version=__version__)
         response = Response(html, mimetype="text/html")
+        self.protect_document(response)
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
         if fresh or self.claimed_id(request) != session.id:
             self.set_cookie(request, response, session.id)
         return response
+
+    def protect_document(self, response: Response) -> None:
+        """Headers for an HTML document: its content policy, and no framing by
+        other origins (``X-Frame-Options`` for browsers without CSP's
+        ``frame-ancestors``, which wins where both are known)."""
+        policy = self.app.content_security_policy
+        if policy:
+            response.headers["Content-Security-Policy"] = policy
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
 
     def refused(self, request: Request, reason: str) -> None:
         """Count a refusal and warn about it (once per client and reason)."""

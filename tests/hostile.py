@@ -19,7 +19,7 @@ import threading
 import time
 from queue import Empty, Queue
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import websocket  # websocket-client
 
@@ -60,7 +60,7 @@ def ws_from(url: str, session_id: str, *, source: str = "127.0.0.1",
     sock = connect_from(url, source)
     try:
         return websocket.create_connection(
-            f"ws://{parts.netloc}/ws?session={quote(session_id)}", timeout=10, socket=sock,
+            f"ws://{parts.netloc}/ws", timeout=10, socket=sock,
             origin=origin or f"http://{parts.netloc}", cookie=f"{COOKIE}={session_id}",
             enable_multithread=True,
         )
@@ -85,7 +85,7 @@ def raw_upgrade(url: str, session_id: str, *, source: str = "127.0.0.1",
     sock.connect((parts.hostname, parts.port))
     key = base64.b64encode(os.urandom(16)).decode()
     lines = [
-        f"GET /ws?session={quote(session_id)} HTTP/1.1",
+        "GET /ws HTTP/1.1",
         f"Host: {parts.netloc}",
         "Upgrade: websocket",
         "Connection: Upgrade",

@@ -198,7 +198,7 @@ def test_no_raw_session_id_in_the_logs_at_debug(start: Start, tmp_path: Path) ->
     a.close()
     sid_a, sid_b = alice.session_id or "", bob.session_id or ""
     # Refused upgrades put a real ID in a logged request line.
-    assert ws_status(proc.url, f"session={quote(sid_a)}", cookie=f"{COOKIE}={sid_b}") == 403
+    assert ws_status(proc.url, f"session={quote(sid_a)}", cookie=f"{COOKIE}=session_1_x") == 403
     assert ws_status(proc.url, f"session={quote(sid_a)}&x=1",
                      origin="http://evil.example", cookie=f"{COOKIE}={sid_a}") == 403
     request(proc.url, "/", {"Cookie": f"{COOKIE}={sid_a}"})

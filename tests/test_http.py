@@ -240,3 +240,20 @@ def test_head_of_the_page_has_no_body_and_makes_no_session(serve: Serve) -> None
     assert resp.body == ""
     assert resp.headers["Set-Cookie"] is None
     assert len(app.sessions) == 0
+
+
+def test_the_page_forbids_framing_by_other_origins_and_inline_script(serve: Serve) -> None:
+    resp = request(serve(make_app()).url, "/")
+    policy = resp.headers["Content-Security-Policy"]
+    directives = {d.split()[0]: d.split()[1:] for d in policy.split(";") if d.strip()}
+    assert directives["frame-ancestors"] == ["'self'"]
+    assert directives["script-src"] == ["'self'"] and directives["style-src"] == ["'self'"]
+    assert directives["object-src"] == ["'none'"]
+    assert resp.headers["X-Frame-Options"] == "SAMEORIGIN"
+    # The client needs no inline script or style: the page has none.
+    assert "<script>" not in resp.body and "style=" not in resp.body
+    custom = request(serve(make_app(content_security_policy="frame-ancestors 'none'")).url, "/")
+    assert custom.headers["Content-Security-Policy"] == "frame-ancestors 'none'"
+    none = request(serve(make_app(content_security_policy=None)).url, "/")
+    assert "Content-Security-Policy" not in none.headers
+    assert none.headers["X-Frame-Options"] == "SAMEORIGIN"

@@ -239,7 +239,8 @@ class Columns(Group):
         template = " ".join(f"minmax(0, {r:g}fr)" for r in self.ratios)
         return (
             f'<div class="stgo-columns-grid stgo-gap-{self.gap}" data-children '
-            f'data-stgo-style="grid-template-columns: {template}">{self.render_children(state)}</div>'
+            f'data-stgo-style="grid-template-columns: {template}">'
+            f"{self.render_children(state)}</div>"
         )
 
 

@@ -77,4 +77,6 @@ def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
 
 def wait_connected(page: Any, timeout: float = 10_000) -> None:
     """Wait until the page's client has its WebSocket open."""
-    page.wait_for_function("window.stgo && window.stgo.connected", timeout=timeout)
+    # A function, not an expression: Playwright evals expressions, which the
+    # page's Content-Security-Policy (no 'unsafe-eval') refuses.
+    page.wait_for_function("() => window.stgo && window.stgo.connected", timeout=timeout)

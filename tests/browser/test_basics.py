@@ -145,7 +145,7 @@ def test_fast_repeated_clicks_end_with_the_right_count(serve, new_page) -> None:
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     expect(mine(page)).to_have_text("Mine: 20")
     expect(page.locator("[data-key=total]")).to_have_text("Total: 20")
-    page.wait_for_function("window.stgo.acked >= window.stgo.seq")
+    page.wait_for_function("() => window.stgo.acked >= window.stgo.seq")
     assert page.evaluate("window.stgo.seq") == 20
     seen = [int(text.split()[-1]) for text in page.evaluate("window.__seen")]
     assert seen and seen[-1] == 20

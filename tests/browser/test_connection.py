@@ -65,8 +65,9 @@ def test_dropped_connection_reconnects_and_resyncs_with_state_intact(serve, new_
     # Changed while the tab is offline: only a resync can show it.
     app.sessions.get(sid).widget("mine").set_text("Mine: changed offline")
 
-    page.wait_for_function("window.__status.some(s => s.startsWith('Reconnecting'))")
-    page.wait_for_function("window.stgo.connected && document.getElementById('stgo-status').hidden")
+    page.wait_for_function("() => window.__status.some(s => s.startsWith('Reconnecting'))")
+    page.wait_for_function(
+        "() => window.stgo.connected && document.getElementById('stgo-status').hidden")
     expect(page.locator("#stgo-status")).to_be_hidden()
     expect(page.locator("[data-key=mine]")).to_have_text("Mine: changed offline")
     assert len(sockets) == 1, "the client opened no new WebSocket"
@@ -98,7 +99,7 @@ def test_chosen_tab_and_opened_expander_survive_a_reconnect(serve, new_page) -> 
     }""")
     app.hub.close_all(1001, "test drop")
     # The reconnect's full render came in; the user's view is as it was.
-    page.wait_for_function("window.__renders >= 1 && window.stgo.connected")
+    page.wait_for_function("() => window.__renders >= 1 && window.stgo.connected")
     assert len(sockets) == 1
     expect(page.get_by_text("Panel two")).to_be_visible()
     expect(page.get_by_text("Panel one")).to_be_hidden()
@@ -110,7 +111,7 @@ def test_events_sent_while_offline_arrive_after_reconnect(serve, new_page) -> No
     server = serve(app)
     page = new_page(server.url)
     app.hub.close_all(1001, "test drop")
-    page.wait_for_function("!window.stgo.connected")
+    page.wait_for_function("() => !window.stgo.connected")
     page.get_by_role("button", name="Increment").click()
     wait_connected(page)
     expect(page.locator("[data-key=mine]")).to_have_text("Mine: 1")

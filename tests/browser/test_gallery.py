@@ -76,7 +76,7 @@ def test_gallery_has_every_widget_and_each_renders(opened) -> None:
     expect(page.locator(".stgo-dataframe td").filter(has_text="16")).to_be_visible()
     expect(page.locator(".stgo-metric", has_text="Temperature")).to_contain_text("+1.5")
     page.locator("img").scroll_into_view_if_needed()  # it loads lazily
-    page.wait_for_function("document.images.length === 1 && document.images[0].complete")
+    page.wait_for_function("() => document.images.length === 1 && document.images[0].complete")
     assert page.eval_on_selector("img", "i => i.naturalWidth") == 96  # decoded, not broken
     expect(page.locator("progress").first).to_be_attached()
     expect(page.locator("[data-key=echo]")).to_have_text("Nothing pressed yet")
@@ -114,7 +114,7 @@ def test_inputs_set_in_the_browser_reach_session_state(opened) -> None:
     try:
         page2 = other.new_page()
         page2.goto(page.url)
-        page2.wait_for_function("window.stgo && window.stgo.connected")
+        page2.wait_for_function("() => window.stgo && window.stgo.connected")
         expect(page2.get_by_label(LABELS["name"])).to_have_value("")
         expect(page2.get_by_label(LABELS["subscribe"])).not_to_be_checked()
         expect(page2.get_by_label("M", exact=True)).to_be_checked()

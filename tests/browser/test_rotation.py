@@ -83,3 +83,90 @@ def test_login_rotates_the_cookie_and_keeps_the_signed_in_session(serve, new_pag
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
     expect(page.get_by_text("Welcome, alice!")).to_have_count(0)
     assert len(app.sessions) == 1 and not session.ended
+
+
+def test_a_tab_closed_by_the_rotation_waits_for_the_new_cookie_not_a_fresh_session(
+    serve, new_page
+) -> None:
+    # Both tabs are closed at once; the second reconnects while the first is
+    # still trading its token (held here), so its cookie is still the old,
+    # dead one.  It must retry until the cookie changed, not reload into a
+    # fresh session (which would sign this browser out in that tab).
+    app = runpy.run_path(str(LOGIN))["app"]
+    server = serve(app)
+    page = new_page(server.url)
+    other_tab = new_page(server.url, context=page.context)
+    before = cookie_of(page)
+    held: list[Any] = []
+    page.route("**/session/rotate*", lambda route: held.append(route))
+    other_tab.evaluate("window.__sameDocument = true")
+    refused_before = app.metrics.get("stgo_refused_total", "unknown_cookie")
+
+    log_in(page, "alice", "wonderland")
+    wait_until(lambda: page.evaluate("1") and held, timeout=10)
+    # The other tab is knocking with the old cookie, and being refused.
+    wait_until(lambda: other_tab.evaluate("1") and app.metrics.get(
+        "stgo_refused_total", "unknown_cookie") >= refused_before + 2, timeout=10)
+    assert cookie_of(page) == before and len(app.hub) == 0
+    held[0].continue_()
+
+    for tab in (page, other_tab):
+        expect(tab.get_by_text("Welcome, alice!")).to_be_visible(timeout=15_000)
+        wait_connected(tab)
+    assert other_tab.evaluate("window.__sameDocument") is True, "the other tab reloaded"
+    after = cookie_of(page)
+    session = app.sessions.get(after)
+    assert after != before and session is not None and session.get("user") == "alice"
+    assert len(app.sessions) == 1 and session.connections == 2
+
+
+def test_no_page_script_can_find_the_session_id(serve, new_page) -> None:
+    app = runpy.run_path(str(LOGIN))["app"]
+    server = serve(app)
+    page = new_page()
+    # Record what a script in the page could see: every WebSocket URL and
+    # message, every fetch URL and answer, every stgo:message event.
+    page.add_init_script("""
+        window.__seen = [];
+        var NativeWS = window.WebSocket;
+        window.WebSocket = function (url, protocols) {
+          var ws = protocols === undefined ? new NativeWS(url) : new NativeWS(url, protocols);
+          window.__seen.push("ws " + url);
+          ws.addEventListener("message", function (ev) { window.__seen.push("msg " + ev.data); });
+          return ws;
+        };
+        window.WebSocket.prototype = NativeWS.prototype;
+        window.WebSocket.OPEN = NativeWS.OPEN;
+        var nativeFetch = window.fetch;
+        window.fetch = function (input, init) {
+          window.__seen.push("fetch " + String(input));
+          return nativeFetch(input, init).then(function (r) {
+            r.clone().text().then(function (t) { window.__seen.push("body " + t); });
+            r.headers.forEach(function (v, k) { window.__seen.push("header " + k + ": " + v); });
+            return r;
+          });
+        };
+        document.addEventListener("stgo:message", function (ev) {
+          window.__seen.push("event " + JSON.stringify(ev.detail));
+        });
+    """)
+    page.goto(server.url)
+    wait_connected(page)
+    before = cookie_of(page)
+    log_in(page, "alice", "wonderland")
+    expect(page.get_by_text("Welcome, alice!")).to_be_visible()
+    wait_until(lambda: cookie_of(page) != before, timeout=10)
+    wait_connected(page)
+    after = cookie_of(page)
+
+    seen = page.evaluate("""() => [
+        document.documentElement.outerHTML, document.cookie, location.href,
+        JSON.stringify(Object.entries(sessionStorage)),
+        JSON.stringify(Object.entries(localStorage)),
+        ...performance.getEntries().map((e) => e.name), ...window.__seen,
+    ].join("\\n")""")
+    assert "ws " in seen and "msg " in seen and "fetch " in seen  # the recorder worked
+    assert '"cookie"' in seen  # it saw the rotation message (a token, no ID)
+    for sid in (before, after):
+        random_part = sid.rsplit("_", 1)[1]
+        assert random_part not in seen

@@ -93,7 +93,7 @@ def test_typing_while_global_pushes_arrive_keeps_text_focus_and_caret(
     # Slow typing with pauses longer than the client's typing pause, so the
     # text is sent (and echoed) while the user is still typing.
     page.keyboard.type("Hello", delay=60)
-    page.wait_for_function("window.stgo.acked >= 1")
+    page.wait_for_function("() => window.stgo.acked >= 1")
     page.keyboard.type(", world", delay=60)
     now = caret(page)
     assert now["label"] == "Name"
@@ -134,7 +134,7 @@ def test_typing_while_the_field_itself_is_redrawn_keeps_text_focus_and_caret(
     # Select a word with the keyboard: the selection survives the redraws too.
     page.keyboard.press("Shift+ArrowLeft")
     page.keyboard.press("Shift+ArrowLeft")
-    page.wait_for_function("window.__messages > 60")
+    page.wait_for_function("() => window.__messages > 60")
     now = caret(page)
     assert (now["start"], now["end"]) == (len(expected) - 2, len(expected))
     assert page.evaluate("window.__messages") > 60, "the field was not redrawn while typing"
@@ -162,7 +162,7 @@ def test_typing_during_a_slow_round_trip_is_not_overwritten(serve, new_page) -> 
     release.set()
     # The ack for "abc" (with the value "abc" for this input) arrives after
     # "def" was typed: it must not wipe "def".
-    page.wait_for_function("window.stgo.acked >= 1")
+    page.wait_for_function("() => window.stgo.acked >= 1")
     expect(page.get_by_label("Name")).to_have_value("abcdef")
     wait_until(lambda: session_of(app, page).get("name") == "abcdef")
     expect(page.get_by_label("Name")).to_have_value("abcdef")
@@ -206,7 +206,7 @@ def test_xss_payload_typed_and_echoed_shows_as_text_and_runs_nothing(serve, new_
     assert_inert()
     # A full server render (after a reload) escapes it too, also in the value attribute.
     page.reload()
-    page.wait_for_function("window.stgo && window.stgo.connected")
+    page.wait_for_function("() => window.stgo && window.stgo.connected")
     expect(page.get_by_label("Say something")).to_have_value(XSS)
     expect(page.locator("[data-key=echo]")).to_have_text(f"You said: {XSS}")
     assert_inert()
