@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import re
+import selectors
 import signal
 import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from .ids import redact
 from .ws import CLOSE_LINGER
@@ -20,7 +24,7 @@ from .ws import CLOSE_LINGER
 if TYPE_CHECKING:
     from .app import App
 
-__all__ = ["serve", "Server", "RequestHandler"]
+__all__ = ["serve", "Server", "RequestHandler", "HEAD_TIMEOUT"]
 
 log = logging.getLogger("stgo")
 
@@ -31,24 +35,100 @@ _SECRET_IN_URL = re.compile(r"((?:session|token)=)([^&\s\"]+)")
 #: Seconds a silent TCP client may hold a handler thread (see :class:`Server`).
 HANDLER_TIMEOUT = 30.0
 
+#: Seconds a client has to send a whole request head (see :class:`Server`).
+HEAD_TIMEOUT = 10.0
+
+# A head longer than this goes to a handler thread anyway, which refuses it
+# (http.server answers 414 or 431 past 64 KiB per line).
+_MAX_HEAD_BYTES = 65536 + 1024
+
+_TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+
 
 def scrub(text: str) -> str:
     """Replace session IDs and rotation tokens in a request line by their keyed hash."""
     return _SECRET_IN_URL.sub(lambda m: m.group(1) + redact(m.group(2)), text)
 
 
+def _head_complete(data: bytes) -> bool:
+    # http.server ends the head at an empty line, "\r\n" or a bare "\n".
+    return b"\n\r\n" in data or b"\n\n" in data
+
+
+class _HeadReader(io.RawIOBase):
+    """The handler's socket reader: first what the gate already read, then
+    the socket; while :attr:`deadline` is set, no read waits past it."""
+
+    def __init__(self, sock: socket.socket, prefix: bytes, timeout: float | None) -> None:
+        super().__init__()
+        self._sock = sock
+        self._prefix = prefix
+        self._timeout = timeout
+        #: ``time.monotonic()`` by which the request head must be in, or ``None``.
+        self.deadline: float | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._prefix:
+            n = min(len(buffer), len(self._prefix))
+            buffer[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+            return n
+        if self.deadline is None:
+            return self._sock.recv_into(buffer)
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request head took too long")
+        self._sock.settimeout(left if self._timeout is None else min(left, self._timeout))
+        try:
+            return self._sock.recv_into(buffer)
+        finally:
+            self._sock.settimeout(self._timeout)
+
+
 class RequestHandler(WSGIRequestHandler):
-    """Werkzeug's handler, with two changes for a long-running app server.
+    """Werkzeug's handler, with changes for a long-running app server.
 
     - a socket timeout, so a TCP client that connects and says nothing (or
       leaves a keep-alive connection idle) frees its thread; a WebSocket sets
       its own timeout after the upgrade, so live connections are spared;
-    - access-log lines with the session ID in ``/ws?session=`` replaced by a
-      keyed hash.
+    - a deadline for the whole request head (:attr:`head_timeout`), so that
+      a client sending a byte at a time cannot hold the thread for long;
+    - no version in the ``Server`` header;
+    - access-log lines with rotation tokens (``session/rotate?token=``)
+      replaced by a keyed hash.
     """
 
     #: Seconds a silent client may hold a handler thread (``Server(handler_timeout=)``).
     timeout = HANDLER_TIMEOUT
+    #: Seconds for a whole request head, keep-alive wait included (``Server(head_timeout=)``).
+    head_timeout = HEAD_TIMEOUT
+
+    _head: _HeadReader | None = None
+
+    def setup(self) -> None:
+        super().setup()
+        take = getattr(self.server, "take_head", None)
+        prefix: bytes = take(self.connection) if take is not None else b""
+        self._head = _HeadReader(self.connection, prefix, self.timeout)
+        self.rfile = io.BufferedReader(self._head)
+
+    def handle_one_request(self) -> None:
+        if self._head is not None:
+            self._head.deadline = time.monotonic() + self.head_timeout
+        super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        ok = bool(super().parse_request())
+        if self._head is not None:
+            self._head.deadline = None  # the head is in; the body has its own timeout
+        return ok
+
+    def version_string(self) -> str:
+        # No versions to look up vulnerabilities by.
+        return "stgo"
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         self.requestline = scrub(self.requestline)
@@ -58,30 +138,184 @@ class RequestHandler(WSGIRequestHandler):
         super().log(type, scrub(message % args) if args else scrub(message))
 
 
+class _HeadGate:
+    """Holds new connections, on one thread, until their request head is in.
+
+    A thread per connection from the moment of ``accept`` lets 200 clients
+    that send a byte at a time (slow loris) hold 200 threads; here they hold
+    a file descriptor and a small buffer each, and are closed (408) at the
+    deadline.  A connection whose head is in goes on to a handler thread with
+    what was read.
+    """
+
+    def __init__(self, timeout: float, dispatch: Callable[[socket.socket, Any, bytes], None]
+                 ) -> None:
+        self._timeout = timeout
+        self._dispatch = dispatch
+        self._selector = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._selector.register(self._wake_r, selectors.EVENT_READ)
+        self._lock = threading.Lock()
+        self._arrivals: list[tuple[socket.socket, Any]] = []
+        self._closed = False
+        # Owned by the gate's thread: socket -> [address, bytes so far, deadline].
+        self._waiting: dict[socket.socket, list[Any]] = {}
+        self._thread = threading.Thread(target=self._run, name="stgo-head-gate", daemon=True)
+        self._thread.start()
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def admit(self, sock: socket.socket, address: Any) -> None:
+        """Take a freshly accepted connection (called by the accepting thread)."""
+        with self._lock:
+            if self._closed:
+                sock.close()
+                return
+            self._arrivals.append((sock, address))
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"x")
+
+    def close(self) -> None:
+        """Stop, closing every connection still waiting for its head."""
+        with self._lock:
+            self._closed = True
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"x")
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        try:
+            while True:
+                waits = [entry[2] for entry in self._waiting.values()]
+                wait = max(0.0, min(waits) - time.monotonic()) if waits else None
+                for key, _ in self._selector.select(wait):
+                    if key.fileobj is self._wake_r:
+                        if self._take_arrivals():
+                            return
+                    else:
+                        self._read(key.fileobj)  # type: ignore[arg-type]
+                now = time.monotonic()
+                for sock in [s for s, e in self._waiting.items() if e[2] <= now]:
+                    self._forget(sock)
+                    with contextlib.suppress(OSError):
+                        sock.send(_TIMED_OUT, socket.MSG_DONTWAIT)
+                    sock.close()
+        finally:
+            with self._lock:
+                self._closed = True
+                arrivals, self._arrivals = self._arrivals, []
+            for sock in [*self._waiting, *(s for s, _ in arrivals)]:
+                sock.close()
+            self._waiting.clear()
+            self._selector.close()
+            self._wake_r.close()
+            self._wake_w.close()
+
+    def _take_arrivals(self) -> bool:
+        """Register new connections; return whether the gate is closing."""
+        with contextlib.suppress(OSError):
+            while self._wake_r.recv(4096):
+                pass
+        with self._lock:
+            arrivals, self._arrivals = self._arrivals, []
+            closed = self._closed
+        deadline = time.monotonic() + self._timeout
+        for sock, address in arrivals:
+            self._waiting[sock] = [address, b"", deadline]
+            self._selector.register(sock, selectors.EVENT_READ)
+        return closed
+
+    def _read(self, sock: socket.socket) -> None:
+        entry = self._waiting[sock]
+        try:
+            data = sock.recv(16384, socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._forget(sock)
+            sock.close()
+            return
+        entry[1] += data
+        if _head_complete(entry[1]) or len(entry[1]) > _MAX_HEAD_BYTES:
+            self._forget(sock)
+            self._dispatch(sock, entry[0], entry[1])
+
+    def _forget(self, sock: socket.socket) -> None:
+        del self._waiting[sock]
+        self._selector.unregister(sock)
+
+
+class _GatedServer(ThreadedWSGIServer):
+    """Werkzeug's threaded server, with a :class:`_HeadGate` before the threads.
+
+    Its handler threads are daemons (so a stuck client cannot block exit).
+    """
+
+    def __init__(self, host: str, port: int, app: App, handler: type[RequestHandler],
+                 head_timeout: float) -> None:
+        super().__init__(host, port, app, handler)
+        self._heads: dict[socket.socket, bytes] = {}
+        self._heads_lock = threading.Lock()
+        self.gate = _HeadGate(head_timeout, self._start_handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.gate.admit(request, client_address)
+
+    def _start_handler(self, sock: socket.socket, address: Any, head: bytes) -> None:
+        with self._heads_lock:
+            self._heads[sock] = head
+        try:
+            super().process_request(sock, address)
+        except Exception:  # no thread to be had: drop this one, keep serving
+            log.exception("could not start a handler thread")
+            self.take_head(sock)
+            sock.close()
+
+    def take_head(self, sock: socket.socket) -> bytes:
+        """What the gate read of *sock* before its handler started (once)."""
+        with self._heads_lock:
+            return self._heads.pop(sock, b"")
+
+    def server_close(self) -> None:
+        self.gate.close()
+        super().server_close()
+
+
 class Server:
     """A running server for *app*; :meth:`stop` ends it gracefully.
 
     :param port: ``0`` picks a free port; read the chosen one from :attr:`port`.
-    :param handler_timeout: seconds a connection may stay silent before its
-        request is read (30); a TCP client that connects and sends nothing
-        then frees its thread.  A WebSocket has its own timeouts once upgraded.
+    :param handler_timeout: seconds a connection may stay silent once its
+        handler thread runs (30), reading a request body, say.  A WebSocket
+        has its own timeouts once upgraded.
+    :param head_timeout: seconds a client has to send a whole request head
+        (10), from connecting (or from its previous response, on a keep-alive
+        connection); past it the connection is closed (408).  Until its head
+        is in, a connection waits on one shared thread, not its own.
     """
 
     def __init__(self, app: App, host: str = "127.0.0.1", port: int = 8501, *,
-                 handler_timeout: float = HANDLER_TIMEOUT) -> None:
+                 handler_timeout: float = HANDLER_TIMEOUT,
+                 head_timeout: float = HEAD_TIMEOUT) -> None:
         self.app = app
 
         class Handler(RequestHandler):
-            # A subclass per server: the setting stays with this server.
+            # A subclass per server: the settings stay with this server.
             timeout = handler_timeout
 
-        self._server: BaseWSGIServer = make_server(
-            host, port, app, threaded=True, request_handler=Handler
-        )
-        # make_server(threaded=True) gives a ThreadedWSGIServer, whose handler
-        # threads are already daemons (so a stuck client cannot block exit).
+        Handler.head_timeout = head_timeout
+        self._server = _GatedServer(host, port, app, Handler, head_timeout)
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
+
+    @property
+    def waiting_heads(self) -> int:
+        """Connections accepted whose request head is not in yet (no thread each)."""
+        return len(self._server.gate)
 
     @property
     def host(self) -> str:
@@ -130,17 +364,19 @@ class Server:
 
 
 def serve(app: App, host: str = "127.0.0.1", port: int = 8501, *, reload: bool = False,
-          url_file: Any = None, handler_timeout: float = HANDLER_TIMEOUT) -> None:
+          url_file: Any = None, handler_timeout: float = HANDLER_TIMEOUT,
+          head_timeout: float = HEAD_TIMEOUT) -> None:
     """Serve *app* until SIGINT or SIGTERM, then stop gracefully.
 
     Prints one line with the URL once listening (the only ``print`` in stgo).
 
     :param handler_timeout: see :class:`Server` (30 s).
+    :param head_timeout: see :class:`Server` (10 s).
     """
     if reload:
         _serve_reloading(app, host, port)
         return
-    server = Server(app, host, port, handler_timeout=handler_timeout)
+    server = Server(app, host, port, handler_timeout=handler_timeout, head_timeout=head_timeout)
     stop_requested = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

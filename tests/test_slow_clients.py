@@ -4,11 +4,14 @@ time, and nobody else waits for it.
 - a reader that stops reading while pushes go out: ``send_timeout``;
 - the same, flooded with distinct messages: the outbox bound ``max_queued``;
 - a client that ignores pings: ``ping_interval``;
-- TCP clients that connect and say nothing: ``Server(handler_timeout=)``.
+- TCP clients that say nothing, or send their request head a byte at a time
+  (slow loris): they wait on one shared thread, and ``Server(head_timeout=)``
+  closes them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import selectors
 import socket
@@ -161,52 +164,81 @@ def _handler_threads() -> int:
     return sum("process_request_thread" in t.name for t in threading.enumerate())
 
 
-def test_silent_tcp_connections_do_not_block_others_and_are_freed(
+def test_slow_loris_holds_no_thread_and_is_cut_at_the_head_deadline(
     serve: Serve, client_for: MakeClient
 ) -> None:
-    handler_timeout = 2.0
+    head_timeout = 2.0
     app = counting_app()
-    server = serve(app, handler_timeout=handler_timeout)
+    server = serve(app, head_timeout=head_timeout)
     baseline = _handler_threads()
-    silent: list[socket.socket] = []
+    slow: list[socket.socket] = []
+    stop = threading.Event()
+
+    def trickle() -> None:
+        # A byte at a time to each, forever: a head that never ends.
+        head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 10_000
+        i = 0
+        while not stop.is_set():
+            for s in list(slow):
+                with contextlib.suppress(OSError):
+                    s.send(head[i:i + 1])
+            i = min(i + 1, len(head) - 1)
+            stop.wait(0.05)
+
     try:
-        began = time.monotonic()
-        for _ in range(3):
+        for _ in range(2):
             # In steps of 100, each accepted before the next: past the listen
             # backlog (128) the kernel drops SYNs, and connect() retries after 1 s.
             for _ in range(100):
-                silent.append(socket.create_connection((server.host, server.port), timeout=5))
-            wait_until(lambda: _handler_threads() >= baseline + len(silent))
-        # A normal visitor is served at once, while all 300 still hold a thread.
-        start = time.monotonic()
+                slow.append(socket.create_connection((server.host, server.port), timeout=5))
+            wait_until(lambda: server.waiting_heads >= len(slow))
+        # A head too long for the gate goes on to a thread, with the deadline.
+        big = socket.create_connection((server.host, server.port), timeout=5)
+        big.sendall(b"GET / HTTP/1.1\r\n" + b"".join(
+            b"X-Pad-%d: %s\r\n" % (i, b"p" * 1000) for i in range(70)))
+        began = time.monotonic()
+        feeder = threading.Thread(target=trickle, daemon=True)
+        feeder.start()
+        wait_until(lambda: _handler_threads() >= baseline + 1)  # big's thread
+        slow.append(big)
+
+        # A normal visitor is served at once, and the 200 hold no thread each.
         client = client_for(server)
         sock = client.connect()
         round_trip(sock, app)
-        assert time.monotonic() - start < 1.0
-        assert time.monotonic() - began < handler_timeout  # (before any was freed)
+        assert server.waiting_heads == 200
+        assert _handler_threads() < baseline + 10
         sock.close()
 
-        # Each silent connection is closed by the server after the timeout.
+        # Each is closed by the server at the deadline, bytes still coming.
         selector = selectors.DefaultSelector()
-        for s in silent:
-            s.setblocking(False)
+        for s in slow:
             selector.register(s, selectors.EVENT_READ)
-        open_ = set(silent)
-        deadline = began + handler_timeout + 5
+        open_ = set(slow)
+        answers: list[bytes] = []
+        deadline = began + 2 * head_timeout + 10
         while open_ and time.monotonic() < deadline:
             for key, _ in selector.select(timeout=0.2):
                 s = key.fileobj
                 assert isinstance(s, socket.socket)
                 try:
-                    data = s.recv(4096)
+                    data = s.recv(4096, socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    continue
                 except ConnectionResetError:
                     data = b""
-                if not data:
+                if data:
+                    answers.append(data)
+                else:
                     selector.unregister(s)
                     open_.discard(s)
         selector.close()
-        assert not open_, f"{len(open_)} silent connections still open"
+        assert not open_, f"{len(open_)} slow connections still open"
+        # The gate answers 408; past it, the handler's deadline just hangs up.
+        assert len(answers) == 200 and all(a.startswith(b"HTTP/1.1 408") for a in answers)
+        assert server.waiting_heads == 0
         wait_until(lambda: _handler_threads() <= baseline, timeout=5)
     finally:
-        for s in silent:
+        stop.set()
+        for s in slow:
             s.close()
