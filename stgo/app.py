@@ -24,7 +24,11 @@ from .widgets.layout import Container, Factory
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-__all__ = ["App", "Sidebar", "ROTATION_TOKEN_TTL", "DEFAULT_CONTENT_SECURITY_POLICY"]
+__all__ = ["App", "Sidebar", "ROTATION_TOKEN_TTL", "DEFAULT_CONTENT_SECURITY_POLICY",
+           "LOCAL_HOSTS"]
+
+#: The names a page on loopback may be asked for (see ``App(allowed_hosts=)``).
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 #: Seconds a rotation token may wait to be traded for the new cookie.
 ROTATION_TOKEN_TTL = 60.0
@@ -72,8 +76,15 @@ class App(Factory):
     :param send_timeout: seconds a write to one client may block (10) before
         that client is dropped.
     :param max_queued: messages that may wait for one slow client (1000).
-    :param trust_proxy: believe ``X-Forwarded-Proto`` / ``X-Forwarded-Host``
-        (only behind a proxy you run).
+    :param trust_proxy: believe the last entry of ``X-Forwarded-For`` /
+        ``-Proto`` / ``-Host`` (or of ``Forwarded``): the one your proxy
+        added (only behind a proxy you run, which is the only way in).
+    :param allowed_hosts: the host names the app answers to (the ``Host``
+        header, or the proxy's forwarded host); another gets a 400, page and
+        WebSocket alike, which defeats DNS rebinding.  ``".example.com"``
+        matches the domain and its subdomains, ``"*"`` any name.  ``None``
+        (default): on stgo's own server listening on a loopback address only
+        :data:`LOCAL_HOSTS`, otherwise any.
     :param strict_idle: an open tab does not keep its session alive.
     :param session_max_age: absolute session lifetime in seconds; ``None`` (default)
         for none.
@@ -105,6 +116,7 @@ class App(Factory):
         send_timeout: float = 10.0,
         max_queued: int = 1000,
         trust_proxy: bool = False,
+        allowed_hosts: Iterable[str] | None = None,
         strict_idle: bool = False,
         session_max_age: float | None = None,
         max_sessions: int | None = 100_000,
@@ -127,6 +139,10 @@ class App(Factory):
         self.send_timeout = send_timeout
         self.max_queued = max_queued
         self.trust_proxy = trust_proxy
+        self._allowed_hosts: frozenset[str] | None = None
+        self.allowed_hosts = allowed_hosts
+        # Set by stgo's server: it listens on a loopback address.
+        self._loopback_only = False
         self.max_sessions = max_sessions
         self.event_rate = event_rate
         self.event_burst = event_burst
@@ -372,6 +388,31 @@ class App(Factory):
             return None
         return new_id
 
+    @property
+    def allowed_hosts(self) -> frozenset[str] | None:
+        """The ``allowed_hosts`` patterns (normalised), or ``None`` (see the class)."""
+        return self._allowed_hosts
+
+    @allowed_hosts.setter
+    def allowed_hosts(self, hosts: Iterable[str] | None) -> None:
+        self._allowed_hosts = None if hosts is None else _host_patterns(hosts)
+
+    def listening_on(self, host: str) -> None:
+        """Told by stgo's server which address it listens on: with
+        ``allowed_hosts`` unset, a loopback one limits the app to
+        :data:`LOCAL_HOSTS` (a page on this machine, asked for by its name)."""
+        from .http import is_loopback
+
+        self._loopback_only = is_loopback(host)
+
+    def effective_allowed_hosts(self) -> frozenset[str] | None:
+        """The host names this app answers to now, or ``None`` for any."""
+        if self.allowed_hosts is not None:
+            return None if "*" in self.allowed_hosts else self.allowed_hosts
+        if self._loopback_only and not self.trust_proxy:
+            return LOCAL_HOSTS
+        return None
+
     def event_hooks(self) -> list[EventHook]:
         """The ``on_event`` hooks (a copy)."""
         return list(self._event_hooks)
@@ -393,3 +434,23 @@ class App(Factory):
         from .server import serve
 
         serve(self, host=host, port=port, **kwargs)
+
+
+def _host_patterns(hosts: Iterable[str]) -> frozenset[str]:
+    """``allowed_hosts`` as compared: lower-case names, no port or brackets."""
+    from .http import host_name
+
+    if isinstance(hosts, str):
+        raise ConfigurationError("allowed_hosts must be a list of names, not one string")
+    patterns = set()
+    for host in hosts:
+        name = host.strip().lower()
+        if name not in ("*", "") and not name.startswith("."):
+            name = host_name(name)
+        if not name:
+            raise ConfigurationError(f"allowed_hosts: empty host name in {hosts!r}")
+        patterns.add(name)
+    if not patterns:
+        raise ConfigurationError("allowed_hosts is empty: nobody could reach the app "
+                                 "(None means the default)")
+    return frozenset(patterns)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .app import App
-from .errors import AppLoadError
+from .errors import AppLoadError, ConfigurationError
 
 __all__ = ["main", "load_app"]
 
@@ -74,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="idle seconds before a session expires (env STGO_SESSION_TIMEOUT)")
     run.add_argument("--cleanup-interval", type=float, metavar="S",
                      help="seconds between expiry passes (env STGO_CLEANUP_INTERVAL)")
+    run.add_argument("--allowed-hosts", metavar="NAMES",
+                     help="comma-separated host names the app answers to, '.example.com' for "
+                          "a domain and its subdomains (default: local names on loopback, "
+                          "else any; env STGO_ALLOWED_HOSTS)")
     run.add_argument("--reload", action="store_true", help="restart when a source file changes")
     run.add_argument("--log-level", default=os.environ.get("STGO_LOG_LEVEL", "INFO"),
                      help="logging level (default INFO)")
@@ -103,6 +107,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                    else _env_float("STGO_SESSION_TIMEOUT"))
         interval = (args.cleanup_interval if args.cleanup_interval is not None
                     else _env_float("STGO_CLEANUP_INTERVAL"))
+        hosts = (args.allowed_hosts if args.allowed_hosts is not None
+                 else os.environ.get("STGO_ALLOWED_HOSTS"))
+        if hosts is not None:
+            try:
+                app.allowed_hosts = [h for h in hosts.split(",") if h.strip()]
+            except ConfigurationError as exc:
+                raise AppLoadError(str(exc)) from None
         if timeout is not None:
             app.sessions.session_timeout = timeout
         if interval is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import mimetypes
@@ -48,6 +49,7 @@ _REFUSAL_LABELS = {
     "origin not allowed": "origin",
     "bad rotation token": "rotation_token",
     "no session cookie": "no_cookie",
+    "host not allowed": "host",
     "too many connections": "max_connections",
     "too many connections from this address": "max_connections_per_address",
 }
@@ -62,9 +64,15 @@ class Endpoints:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or ""
-        if path == "/ws":
-            return self.websocket(environ, start_response)
         request = Request(environ)
+        if path != "/health" and not self.host_allowed(request):
+            # DNS rebinding: a foreign name pointed at this server.
+            self.refused(request, "host not allowed")
+            bad = Response("bad request: host not allowed\n", status=400, mimetype="text/plain")
+            return bad(environ, start_response)
+        if path == "/ws":
+            del request
+            return self.websocket(environ, start_response)
         if path == "":
             # Mounted under a prefix and asked without the trailing slash:
             # redirect so that the page's relative URLs resolve under the prefix.
@@ -76,7 +84,8 @@ class Endpoints:
         elif path == "/":
             response = self.page(request)
         elif path == "/health":
-            body = json.dumps({"status": "ok", "sessions": len(self.app.sessions)})
+            # No session count: anybody may ask, and it tells how busy we are.
+            body = json.dumps({"status": "ok"})
             response = Response(body, mimetype="application/json")
             response.headers["Cache-Control"] = "no-store"
         elif path.startswith("/static/"):
@@ -91,18 +100,52 @@ class Endpoints:
 
     # -- helpers --------------------------------------------------------------------------
 
+    def forwarded(self, request: Request, name: str) -> str | None:
+        """What the trusted proxy says about *name* (``for``, ``proto``, ``host``).
+
+        The entry the proxy added: the *last* of ``X-Forwarded-For`` (or
+        ``-Proto``, ``-Host``), or of RFC 7239 ``Forwarded`` when those are
+        absent.  Earlier entries come from the client and prove nothing.
+        ``None`` without ``trust_proxy``, or when the proxy said nothing.
+        """
+        if not self.app.trust_proxy:
+            return None
+        legacy = request.headers.get(f"X-Forwarded-{name.capitalize()}", "")
+        if legacy.strip():
+            return legacy.split(",")[-1].strip() or None
+        standard = request.headers.get("Forwarded", "")
+        if not standard.strip():
+            return None
+        for pair in standard.split(",")[-1].split(";"):
+            key, _, value = pair.partition("=")
+            if key.strip().lower() == name:
+                value = value.strip().strip('"')
+                if name == "for" and value.startswith("["):
+                    value = value[1:].split("]", 1)[0]  # "[2001:db8::1]:4711"
+                return value or None
+        return None
+
     def _is_https(self, request: Request) -> bool:
-        if self.app.trust_proxy:
-            proto = request.headers.get("X-Forwarded-Proto", "")
-            if proto:
-                return proto.split(",")[0].strip().lower() == "https"
+        proto = self.forwarded(request, "proto")
+        if proto is not None:
+            return proto.lower() == "https"
         return request.scheme == "https"
 
+    def _host(self, request: Request) -> str:
+        """The page's public host (and port), as the browser asked for it."""
+        return self.forwarded(request, "host") or request.host
+
     def _origin(self, request: Request) -> str:
-        host = request.host
-        if self.app.trust_proxy:
-            host = request.headers.get("X-Forwarded-Host", host).split(",")[0].strip()
-        return f"{'https' if self._is_https(request) else 'http'}://{host}"
+        return f"{'https' if self._is_https(request) else 'http'}://{self._host(request)}"
+
+    def host_allowed(self, request: Request) -> bool:
+        """Whether the request's host is one of :attr:`App.allowed_hosts`."""
+        allowed = self.app.effective_allowed_hosts()
+        if allowed is None:
+            return True
+        name = host_name(self._host(request))
+        return any(name == a or (a.startswith(".") and (name.endswith(a) or name == a[1:]))
+                   for a in allowed)
 
     def _cookie_path(self, request: Request) -> str:
         return (request.script_root or "") + "/"
@@ -184,11 +227,7 @@ class Endpoints:
         address the proxy saw instead, the last ``X-Forwarded-For`` entry (the
         one it added; earlier entries come from the client and prove nothing).
         """
-        if self.app.trust_proxy:
-            last = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
-            if last:
-                return last
-        return request.remote_addr or "?"
+        return self.forwarded(request, "for") or request.remote_addr or "?"
 
     def rotate(self, request: Request) -> Response:
         """``POST session/rotate?token=...``: trade a rotation token for the new cookie."""
@@ -324,6 +363,28 @@ class Endpoints:
             if conn.too_big:
                 app.metrics.inc("stgo_refused_total", "oversize")
                 app.suspicious.warn(address, "oversize message", "closed 1009")
+
+
+def host_name(host: str) -> str:
+    """The name in a ``Host`` value, lower-cased, without port or brackets:
+    ``"[::1]:8501"`` is ``"::1"``, ``"Example.COM.:80"`` is ``"example.com"``."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    if host.count(":") > 1:  # a bare IPv6 address
+        return host
+    return host.split(":", 1)[0].rstrip(".")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether *host* (a name or address to listen on) is this machine only."""
+    name = host_name(host)
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def _bad_handshake(request: Request) -> tuple[int, str] | None:

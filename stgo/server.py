@@ -308,6 +308,7 @@ class Server:
             timeout = handler_timeout
 
         Handler.head_timeout = head_timeout
+        app.listening_on(host)
         self._server = _GatedServer(host, port, app, Handler, head_timeout)
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
@@ -399,6 +400,7 @@ def serve(app: App, host: str = "127.0.0.1", port: int = 8501, *, reload: bool =
 def _serve_reloading(app: App, host: str, port: int) -> None:
     from werkzeug.serving import is_running_from_reloader, run_simple
 
+    app.listening_on(host)
     if is_running_from_reloader():
         app.start()
     elif port == 0:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import http.client
 from collections.abc import Callable
 
 import pytest
 from werkzeug.test import Client as WerkzeugClient
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
 
 from stgo import App
+from stgo.errors import ConfigurationError
+from stgo.http import Endpoints
 from stgo.ids import is_valid_session_id, new_session_id
 from stgo.server import Server
 
@@ -169,16 +174,105 @@ def test_session_ended_manually_is_not_revived(serve: Serve) -> None:
 # -- health, static, errors ------------------------------------------------------------------
 
 
-def test_health_counts_sessions(serve: Serve) -> None:
-    server = serve(make_app())
+def test_health_says_ok_and_tells_nobody_how_many_sessions(serve: Serve) -> None:
+    app = make_app()
+    server = serve(app)
     resp = request(server.url, "/health")
     assert resp.status == 200
     assert resp.headers["Content-Type"].startswith("application/json")
-    assert resp.json() == {"status": "ok", "sessions": 0}
+    assert resp.json() == {"status": "ok"}
     assert resp.cookies() == []  # health checks must not create sessions
     Client(server.url).get("/")
     Client(server.url).get("/")
-    assert request(server.url, "/health").json() == {"status": "ok", "sessions": 2}
+    assert len(app.sessions) == 2
+    # The load on the app is no business of an anonymous caller.
+    assert request(server.url, "/health").json() == {"status": "ok"}
+
+
+def test_the_server_header_names_no_version(serve: Serve) -> None:
+    server = serve(make_app())
+    for path in ("/", "/health", "/nowhere"):
+        header = request(server.url, path).headers["Server"]
+        assert header == "stgo", header
+
+
+def _upgrade_status(server: Server, host: str, cookie: str = "") -> int:
+    """A WebSocket handshake to /ws with this ``Host`` header; the status."""
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=10)
+    try:
+        conn.request("GET", "/ws", headers={
+            "Host": host, "Upgrade": "websocket", "Connection": "Upgrade",
+            "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+            "Origin": f"http://{host}", "Cookie": cookie,
+        })
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def test_on_loopback_only_local_host_names_are_served(serve: Serve) -> None:
+    # DNS rebinding: evil.example resolves to 127.0.0.1 a moment after the
+    # victim's browser loaded its page, whose scripts then read ours.
+    app = make_app()
+    server = serve(app)
+    port = server.port
+    for host in (f"evil.example:{port}", "evil.example", f"127.0.0.1.evil.example:{port}"):
+        page = request(server.url, "/", {"Host": host})
+        assert page.status == 400, host
+        assert page.cookies() == []
+        assert _upgrade_status(server, host) == 400
+    assert len(app.sessions) == 0
+    assert app.metrics.get("stgo_refused_total", "host") == 6
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}", "LOCALHOST"):
+        assert request(server.url, "/", {"Host": host}).status == 200, host
+    client = Client(server.url)
+    client.get("/")
+    assert _upgrade_status(server, f"localhost:{port}", f"{COOKIE}={client.session_id}") == 101
+    # A load balancer's health check may use any name.
+    assert request(server.url, "/health", {"Host": "10.0.0.5:8501"}).status == 200
+
+
+def test_allowed_hosts_names_the_hosts_served(serve: Serve) -> None:
+    server = serve(make_app(allowed_hosts=["App.Example", ".corp.example"]))
+    for host, status in {"app.example": 200, "app.example:443": 200, "corp.example": 200,
+                         "a.b.corp.example": 200, "localhost": 400, "evil.example": 400,
+                         "xcorp.example": 400}.items():
+        assert request(server.url, "/", {"Host": host}).status == status, host
+    assert _upgrade_status(server, "evil.example") == 400
+    anything = serve(make_app(allowed_hosts=["*"]))
+    assert request(anything.url, "/", {"Host": "evil.example"}).status == 200
+    with pytest.raises(ConfigurationError):
+        make_app(allowed_hosts=[])
+    with pytest.raises(ConfigurationError):
+        make_app(allowed_hosts="app.example")
+
+
+def test_trust_proxy_believes_the_entry_the_proxy_added_not_the_clients(serve: Serve) -> None:
+    app = make_app(trust_proxy=True, allowed_hosts=["app.example"])
+    server = serve(app)
+    # The client forged the first entries; the proxy appended the last.
+    forged = {"X-Forwarded-Proto": "https, http", "X-Forwarded-Host": "app.example, evil.example",
+              "X-Forwarded-For": "10.9.9.9, 203.0.113.7"}
+    assert request(server.url, "/", {**forged, "Host": "app.example"}).status == 400
+    honest = {"X-Forwarded-Proto": "http, https", "X-Forwarded-Host": "evil.example, app.example"}
+    resp = request(server.url, "/", {**honest, "Host": "internal:8080"})
+    assert resp.status == 200
+    _, attrs = cookie_of(resp, "__Host-stgo_session")
+    assert "secure" in attrs
+    # RFC 7239 Forwarded, when the X-Forwarded ones are absent.
+    standard = {"Forwarded": 'for=10.9.9.9;proto=http;host=evil.example, '
+                             'for="[2001:db8::1]:4711";proto=https;host=app.example'}
+    resp = request(server.url, "/", {**standard, "Host": "internal:8080"})
+    assert resp.status == 200 and cookie_of(resp, "__Host-stgo_session")
+    standard = {"Forwarded": "for=10.9.9.9;host=app.example, for=10.0.0.1;host=evil.example"}
+    assert request(server.url, "/", {**standard, "Host": "internal:8080"}).status == 400
+    # The address: the proxy's entry, for both forms.
+    endpoints = Endpoints(app)
+    environ = EnvironBuilder(headers={**forged}).get_environ()
+    assert endpoints.client_address(Request(environ)) == "203.0.113.7"
+    environ = EnvironBuilder(headers={"Forwarded": standard["Forwarded"].replace(
+        "10.0.0.1", '"[2001:db8::1]:4711"')}).get_environ()
+    assert endpoints.client_address(Request(environ)) == "2001:db8::1"
 
 
 @pytest.mark.parametrize(
