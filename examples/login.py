@@ -8,15 +8,22 @@ Logging in and logging out each give the session a new ID
 (``app.rotate_session``): an ID someone planted or saw before the change is
 worthless after it, while the tab, its state and its widgets carry on.  Logging
 out clears the identity and the private notes and shows the form again.
+
+Wrong passwords are counted per client address, not per session: a new
+session costs nothing, so a per-session limit would stop nobody.
 """
 
 import hashlib
 import hmac
 import os
+import threading
+import time
 
 import stgo
 
 MAX_ATTEMPTS = 5
+#: Seconds over which an address's failed logins are counted.
+ATTEMPT_WINDOW = 15 * 60
 _ITERATIONS = 50_000
 
 
@@ -32,6 +39,41 @@ app = stgo.App(title="Login")
 app.title("Sign in")
 app.caption("Demo accounts: alice / wonderland, bob / builder")
 signed_in = app.metric("Signed in now", 0, key="signed_in")
+
+
+class Attempts:
+    """Failed logins per client address, within a sliding window (thread-safe)."""
+
+    def __init__(self, limit, window, clock=time.monotonic):
+        self.limit, self.window, self.clock = limit, window, clock
+        self._lock = threading.Lock()
+        self._failures = {}  # address -> times of its recent failures
+
+    def _recent(self, address, now):
+        # Called with the lock held.
+        times = [t for t in self._failures.get(address, ()) if now - t < self.window]
+        if times:
+            self._failures[address] = times
+        else:
+            self._failures.pop(address, None)
+        return times
+
+    def blocked(self, address):
+        with self._lock:
+            return len(self._recent(address, self.clock())) >= self.limit
+
+    def fail(self, address):
+        """Count a failure; return how many *address* has in the window."""
+        with self._lock:
+            now = self.clock()
+            for other in list(self._failures):  # forget the stale ones
+                self._recent(other, now)
+            times = self._failures.setdefault(address, [])
+            times.append(now)
+            return len(times)
+
+
+attempts = Attempts(MAX_ATTEMPTS, ATTEMPT_WINDOW)
 
 
 def check(username, password):
@@ -51,25 +93,35 @@ def show_login_form(session):
     form.error("", key="login_error", visible=False)
 
 
+def lock_form(session):
+    button = session.widget("login")
+    button.disabled = True
+    button.changed()  # push the redraw
+    error = session.widget("login_error")
+    error.set_text("Too many tries from your network: try again in a while.")
+    error.show()
+
+
 def log_in(session, event, value):
-    if session.get("failures", 0) >= MAX_ATTEMPTS:
-        return  # a disabled button can still be "clicked" by a hand-made message
+    address = app.client_address(session) or "unknown"
+    if attempts.blocked(address):
+        # Checked before the password: a disabled button can still be
+        # "clicked" by a hand-made message, and a new session changes nothing.
+        session.set("password", "")
+        lock_form(session)
+        return
     username = session.get("username", "").strip()
     ok = check(username, session.get("password", ""))
     session.set("password", "")  # never keep a password in session state
     if not ok:
-        failures = session.increment("failures")
+        failures = attempts.fail(address)
         error = session.widget("login_error")
         error.set_text(f"Wrong username or password ({failures} of {MAX_ATTEMPTS} tries).")
         error.show()
         if failures >= MAX_ATTEMPTS:
-            button = session.widget("login")
-            button.disabled = True
-            button.changed()  # push the redraw
-            error.set_text("Too many tries: this session may not log in any more.")
+            lock_form(session)
         return
     session.set("user", username)
-    session.delete("failures")
     # A new ID with the new privilege: one planted before login (session
     # fixation) is now worthless.  The browser gets its new cookie by itself.
     app.rotate_session(session)

@@ -352,7 +352,8 @@ class App(Factory):
         old_id = session.id
         new_id = new_session_id(self.sessions.clock())
         self.sessions.rekey(session, new_id)
-        rotating = self.hub.current_connection(session)
+        event = self.hub.current_event(session)
+        rotating = event.conn if event is not None else None
         final: str | None = None
         if rotating is not None:
             token = secrets.token_urlsafe(32)
@@ -396,6 +397,17 @@ class App(Factory):
     @allowed_hosts.setter
     def allowed_hosts(self, hosts: Iterable[str] | None) -> None:
         self._allowed_hosts = None if hosts is None else _host_patterns(hosts)
+
+    def client_address(self, session: Session) -> str | None:
+        """The address of the client whose event is being handled for
+        *session*, from inside its callback (behind a trusted proxy, the
+        address the proxy saw); ``None`` elsewhere.
+
+        Limit what an address may try (logins, say) with it, not what a
+        session may: a new session costs an attacker nothing.
+        """
+        event = self.hub.current_event(session)
+        return event.client if event is not None else None
 
     def listening_on(self, host: str) -> None:
         """Told by stgo's server which address it listens on: with

@@ -98,7 +98,8 @@ class Dispatcher:
             return
         session.touch()
         app.metrics.inc("stgo_events_total")
-        with app.hub.batch(origin=session, conn=self.conn, ack=event.seq):
+        with app.hub.batch(origin=session, conn=self.conn, ack=event.seq,
+                           client=self.client or None):
             if isinstance(widget, InputWidget):
                 widget.apply(session, value)
             for hook in app.event_hooks():

@@ -45,6 +45,8 @@ class Batch:
     origin: Session | None = None
     conn: Outlet | None = None
     ack: int | None = None
+    #: The address of the client whose event this is (``origin``'s), if known.
+    client: str | None = None
     global_changes: dict[Widget, str] = field(default_factory=dict)
     session_changes: dict[Session, dict[Widget, str]] = field(default_factory=dict)
     state_keys: dict[Session, set[str | None]] = field(default_factory=dict)
@@ -189,14 +191,14 @@ class Hub:
         for c in conns:
             c.close(CLOSE_GOING_AWAY, "session expired", final=text)
 
-    def current_connection(self, session: Session) -> Outlet | None:
-        """The connection whose event is being handled on this thread for
-        *session* (inside the dispatcher's batch), or ``None`` (a background
-        thread, a hook, another session's event)."""
+    def current_event(self, session: Session) -> Batch | None:
+        """The batch of the event being handled on this thread for *session*
+        (its connection and client), or ``None`` (a background thread, a
+        hook, another session's event)."""
         current: Batch | None = getattr(self._local, "batch", None)
         if current is None or current.origin is not session:
             return None
-        return current.conn
+        return current
 
     def close_all(self, code: int = CLOSE_GOING_AWAY, reason: str = "server shutdown") -> int:
         """Close every connection (shutdown); return how many."""
@@ -209,7 +211,8 @@ class Hub:
 
     @contextlib.contextmanager
     def batch(
-        self, origin: Session | None = None, conn: Outlet | None = None, ack: int | None = None
+        self, origin: Session | None = None, conn: Outlet | None = None, ack: int | None = None,
+        client: str | None = None,
     ) -> Iterator[Batch]:
         """Collect every change made on this thread and push them at the end.
 
@@ -220,7 +223,7 @@ class Hub:
         if current is not None:
             yield current
             return
-        current = Batch(origin, conn, ack)
+        current = Batch(origin, conn, ack, client=client)
         self._local.batch = current
         try:
             yield current

@@ -25,6 +25,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from . import protocol
 from .app import App
 from .cli import load_app
 from .dispatch import Dispatcher
@@ -35,13 +36,19 @@ __all__ = ["AppTester", "SessionTester", "LocalConnection", "app_tester"]
 
 
 class LocalConnection:
-    """An in-memory stand-in for a WebSocket: it keeps what the hub sends."""
+    """An in-memory stand-in for a WebSocket: it keeps what the hub sends.
 
-    def __init__(self) -> None:
+    :param on_close: called with the close code once it closed (outside its lock).
+    """
+
+    def __init__(self, on_close: Callable[[int], None] | None = None) -> None:
         self._lock = threading.Lock()
+        self._on_close = on_close
         self.messages: list[dict[str, Any]] = []
         self.open = True
         self.close_code: int | None = None
+        #: Every close code, oldest first (a tab reopened after a rotation closes again).
+        self.close_codes: list[int] = []
 
     def send(self, text: str, key: tuple[str, str] | None = None) -> bool:
         with self._lock:
@@ -58,21 +65,48 @@ class LocalConnection:
                 self.messages.append(json.loads(final))
             self.open = False
             self.close_code = code
+            self.close_codes.append(code)
+        if self._on_close is not None:
+            self._on_close(code)
+
+    def reopen(self) -> None:
+        """Open again (a reconnect), keeping the messages so far."""
+        with self._lock:
+            self.open = True
 
 
 class SessionTester:
-    """One browser tab on a session: send events, read what it shows."""
+    """One browser tab on a session: send events, read what it shows.
 
-    def __init__(self, tester: AppTester, session: Session) -> None:
+    Like a browser's tab, it reconnects by itself after an ID rotation made
+    by an event (``app.rotate_session`` in a callback): the tab stays on the
+    session.  A rotation from outside any event leaves it closed (a browser
+    would reload into a fresh session: open one with :meth:`AppTester.new_session`).
+    """
+
+    def __init__(self, tester: AppTester, session: Session, client: str = "127.0.0.1") -> None:
         self.tester = tester
         self.session = session
-        self.conn = LocalConnection()
+        #: The client address its events come from (``app.client_address``).
+        self.client = client
+        self.conn = LocalConnection(on_close=self._closed)
         self._seq = 0
         app = tester.app
         session.attach()
         app.hub.register(session, self.conn)
         app.hub.full_update(session, self.conn)
-        self._dispatch = Dispatcher(app, session, self.conn)
+        self._dispatch = Dispatcher(app, session, self.conn, client)
+
+    def _closed(self, code: int) -> None:
+        if code != protocol.CLOSE_ROTATED or self.session.ended:
+            return
+        # The browser traded its token (or waited for the shared cookie) and
+        # reconnected: the same session, a full render.
+        hub = self.tester.app.hub
+        hub.unregister(self.session, self.conn)
+        self.conn.reopen()
+        hub.register(self.session, self.conn)
+        hub.full_update(self.session, self.conn)
 
     # -- finding widgets ---------------------------------------------------------
 
@@ -194,8 +228,8 @@ class SessionTester:
             self.session.detach()
 
     def new_tab(self) -> SessionTester:
-        """Open another tab on the same session."""
-        return self.tester.tab(self.session)
+        """Open another tab on the same session (from the same address)."""
+        return self.tester.tab(self.session, client=self.client)
 
 
 class AppTester:
@@ -213,13 +247,16 @@ class AppTester:
         """Load the app file at *path*."""
         return cls(path)
 
-    def new_session(self) -> SessionTester:
-        """A new browser: a fresh session (start hooks run) and one tab on it."""
-        return self.tab(self.app.sessions.create())
+    def new_session(self, client: str = "127.0.0.1") -> SessionTester:
+        """A new browser: a fresh session (start hooks run) and one tab on it.
 
-    def tab(self, session: Session) -> SessionTester:
-        """A new tab on an existing *session*."""
-        tab = SessionTester(self, session)
+        :param client: the address its events come from.
+        """
+        return self.tab(self.app.sessions.create(), client=client)
+
+    def tab(self, session: Session, client: str = "127.0.0.1") -> SessionTester:
+        """A new tab on an existing *session*, its events from *client*."""
+        tab = SessionTester(self, session, client)
         self.tabs.append(tab)
         return tab
 

@@ -19,9 +19,11 @@ import pytest
 
 import stgo
 from stgo.ids import is_valid_session_id
+from stgo.protocol import CLOSE_ROTATED
 from stgo.testing import AppTester, SessionTester
 
-from .helpers import COOKIE, Client, request, stgo_run, wait_until
+from .helpers import COOKIE, Client, Socket, request, stgo_run, wait_until
+from .hostile import ws_from
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -279,14 +281,17 @@ def test_login_gives_a_per_session_identity_and_rotates_the_id_on_login_and_logo
     assert "user" not in bob.state
     assert bob.find("Log in") is not None
     assert bob.value("signed_in") == 1
-    # Login rotated the ID: the old one is dead, each tab is told the new one.
+    # Login rotated the ID: the old one is dead, every tab was closed (and
+    # reconnected), only the tab that logged in got a token, nobody the ID.
     signed_in_id = alice.session.id
     assert signed_in_id != before_login and is_valid_session_id(signed_in_id)
     assert tester.app.sessions.get(before_login) is None
     assert tester.app.sessions.get(signed_in_id) is alice.session
-    for tab in (alice, alice_second_tab):
+    for tab, tokens in ((alice, 1), (alice_second_tab, 0)):
         cookies = [m for m in tab.messages if m["type"] == "cookie"]
-        assert [m["session"] for m in cookies] == [signed_in_id] and cookies[0]["token"]
+        assert len(cookies) == tokens and all(set(m) == {"v", "type", "token"} for m in cookies)
+        assert tab.conn.close_codes == [CLOSE_ROTATED] and tab.conn.open
+        assert signed_in_id not in repr(tab.messages)
 
     alice.type("notes", "my secret plans")
     alice.click("Log out")
@@ -306,15 +311,35 @@ def test_login_gives_a_per_session_identity_and_rotates_the_id_on_login_and_logo
     assert alice.text("welcome") == "Welcome, alice!" and bob.value("signed_in") == 1
 
 
-def test_login_locks_after_too_many_tries(app_tester: Make) -> None:
+def test_login_limits_tries_per_client_address_not_per_session(app_tester: Make) -> None:
     ns = runpy.run_path(example("login.py"))
     tester = app_tester(ns["app"])
-    mallory = tester.new_session()
-    for _ in range(ns["MAX_ATTEMPTS"]):
+    mallory = tester.new_session(client="203.0.113.9")
+    for _ in range(ns["MAX_ATTEMPTS"] - 1):
         log_in(mallory, "alice", "guess")
-    assert mallory.find("Log in").disabled
-    log_in(mallory, "alice", "wonderland")  # a hand-made click on the disabled button
-    assert "user" not in mallory.state
+    # A new session does not start the count again: it is the address's.
+    fresh = tester.new_session(client="203.0.113.9")
+    log_in(fresh, "alice", "guess")
+    assert fresh.find("Log in").disabled
+    log_in(fresh, "alice", "wonderland")  # a hand-made click on the disabled button
+    assert "user" not in fresh.state
+    again = tester.new_session(client="203.0.113.9")
+    log_in(again, "alice", "wonderland")  # even the right password, from there
+    assert "user" not in again.state and again.find("Log in").disabled
+    assert "Too many tries" in " ".join(again.texts())
+    # Another address is not locked out.
+    alice = tester.new_session(client="198.51.100.4")
+    log_in(alice, "alice", "wonderland")
+    assert alice.state["user"] == "alice"
+    # The count lapses after the window.
+    now = [1000.0]
+    attempts = ns["Attempts"](2, 60.0, clock=lambda: now[0])
+    attempts.fail("203.0.113.9")
+    now[0] += 30
+    attempts.fail("203.0.113.9")
+    assert attempts.blocked("203.0.113.9")
+    now[0] += 31  # the first failure lapsed
+    assert not attempts.blocked("203.0.113.9")
 
 
 # -- dashboard.py ---------------------------------------------------------------------------
@@ -433,3 +458,30 @@ def test_layout_builds_every_container(app_tester: Make) -> None:
     assert {"sidebar", "columns", "column", "container", "expander", "tabs", "tab", "table",
             "dataframe", "json", "metric", "code"} <= kinds
     assert isinstance(tester.app.widget("frame"), stgo.Dataframe)
+
+
+def test_login_limits_tries_per_client_address_over_real_sockets(serve: Any) -> None:
+    ns = runpy.run_path(example("login.py"))
+    app = ns["app"]
+    server = serve(app)
+
+    def attempt(source: str, password: str) -> bool:
+        """Log in as alice in a new session from *source*; whether it worked."""
+        client = Client(server.url)
+        client.get("/")
+        session = app.sessions.get(client.session_id)
+        sock = Socket(ws_from(server.url, client.session_id or "", source=source))
+        try:
+            sock.recv_until(lambda m: m["type"] == "render")
+            for key, value in (("username", "alice"), ("password", password)):
+                sock.ack(sock.event(session.widget(key).id, "change", value))
+            seq = sock.event(session.widget("login").id)
+            answer = sock.recv_until(lambda m: m.get("ack") == seq or m["type"] == "cookie")
+            return answer["type"] == "cookie" and session.get("user") == "alice"
+        finally:
+            sock.close()
+
+    for _ in range(ns["MAX_ATTEMPTS"]):
+        assert not attempt("127.0.0.2", "guess")  # a new session for each try
+    assert not attempt("127.0.0.2", "wonderland")  # locked out, however fresh the session
+    assert attempt("127.0.0.1", "wonderland")  # another address is not
