@@ -100,7 +100,7 @@ def test_dataframe_scroll_box() -> None:
     widget = stgo.Dataframe({"a": [1, 2]}, height=250, hide_index=False)
     root = assert_inert(widget.render())
     box = [n for n in root.iter() if "stgo-dataframe-scroll" in n.classes()][0]
-    assert box.attrs["style"] == "max-height: 250px"
+    assert box.attrs["data-stgo-style"] == "max-height: 250px"
     assert box.attrs["tabindex"] == "0" and box.attrs["role"] == "region"
     assert box.find_all("table")[0].classes() == ["stgo-datatable"]
     assert grid(widget) == (["", "a"], [["0", "1"], ["1", "2"]])

@@ -92,7 +92,7 @@ def test_text_area_dom_and_value_from_state() -> None:
     el = element(widget, session_with(notes=f"line1\n{XSS}"))
     assert el.tag == "textarea" and el.attrs["data-event"] == "change"
     assert el.all_text() == f"line1\n{XSS}"
-    assert el.attrs["style"] == "height: 120px"
+    assert el.attrs["data-stgo-style"] == "height: 120px"
     assert element(widget).all_text() == "start"
     with pytest.raises(ProtocolError):
         widget.coerce("change", 1)

@@ -94,7 +94,7 @@ def test_columns_count_and_grid() -> None:
     row = stgo.Columns(3)
     holder = assert_holds(row)
     assert holder.classes() == ["stgo-columns-grid", "stgo-gap-small"]
-    assert holder.attrs["style"] == (
+    assert holder.attrs["data-stgo-style"] == (
         "grid-template-columns: minmax(0, 1fr) minmax(0, 1fr) minmax(0, 1fr)")
     assert all(type(c) is stgo.Column and c.parent is row for c in row.columns)
 
@@ -102,7 +102,7 @@ def test_columns_count_and_grid() -> None:
 def test_columns_ratios_are_fr_units() -> None:
     row = stgo.Columns([2, 1, 0.5], gap="large", border=True)
     holder = assert_holds(row)
-    assert holder.attrs["style"] == (
+    assert holder.attrs["data-stgo-style"] == (
         "grid-template-columns: minmax(0, 2fr) minmax(0, 1fr) minmax(0, 0.5fr)")
     assert "stgo-gap-large" in holder.classes()
     col_html = row.columns[0].render()
