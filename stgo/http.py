@@ -68,7 +68,11 @@ class Endpoints:
         if path != "/health" and not self.host_allowed(request):
             # DNS rebinding: a foreign name pointed at this server.
             self.refused(request, "host not allowed")
-            bad = Response("bad request: host not allowed\n", status=400, mimetype="text/plain")
+            bad = Response(
+                "bad request: host not allowed; name it in App(allowed_hosts=[...]) or "
+                "--allowed-hosts (on loopback only localhost, 127.0.0.1 and [::1] are "
+                "served by default)\n",
+                status=400, mimetype="text/plain", headers={"X-Content-Type-Options": "nosniff"})
             return bad(environ, start_response)
         if path == "/ws":
             del request

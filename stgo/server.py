@@ -199,9 +199,7 @@ class _HeadGate:
                 now = time.monotonic()
                 for sock in [s for s, e in self._waiting.items() if e[2] <= now]:
                     self._forget(sock)
-                    with contextlib.suppress(OSError):
-                        sock.send(_TIMED_OUT, socket.MSG_DONTWAIT)
-                    sock.close()
+                    _refuse(sock)
         finally:
             with self._lock:
                 self._closed = True
@@ -247,6 +245,17 @@ class _HeadGate:
     def _forget(self, sock: socket.socket) -> None:
         del self._waiting[sock]
         self._selector.unregister(sock)
+
+
+def _refuse(sock: socket.socket) -> None:
+    """Answer 408 and close, without waiting on the client."""
+    with contextlib.suppress(OSError):
+        sock.send(_TIMED_OUT, socket.MSG_DONTWAIT)
+        # Take what the client sent meanwhile: closing with unread input
+        # resets the connection, which may cost the client our answer.
+        while sock.recv(65536, socket.MSG_DONTWAIT):
+            pass
+    sock.close()
 
 
 class _GatedServer(ThreadedWSGIServer):
