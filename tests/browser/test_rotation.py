@@ -171,3 +171,35 @@ def test_no_page_script_can_find_the_session_id(serve, new_page) -> None:
     for sid in (before, after):
         random_part = sid.rsplit("_", 1)[1]
         assert random_part not in seen
+
+
+def test_a_browser_holding_only_the_old_id_is_cut_off_and_gets_a_fresh_session(
+    serve, new_page
+) -> None:
+    # Session fixation, played out: the attacker's browser holds the victim's
+    # pre-login ID (planted by cookie tossing, say) and has a tab open on it.
+    app = runpy.run_path(str(LOGIN))["app"]
+    server = serve(app)
+    victim = new_page(server.url)
+    planted = cookie_of(victim)
+    attacker = new_page()
+    attacker.context.add_cookies([{"name": COOKIE, "value": planted, "url": server.url}])
+    attacker.goto(server.url)
+    wait_connected(attacker)
+    session = app.sessions.get(planted)
+    assert session is not None and session.connections == 2
+
+    log_in(victim, "alice", "wonderland")
+    expect(victim.get_by_text("Welcome, alice!")).to_be_visible()
+    wait_until(lambda: cookie_of(victim) != planted, timeout=10)
+    # The attacker's tab lost its socket at once, and it never gets it back:
+    # after waiting for a cookie that never comes, it reloads into a session
+    # of its own, signed out.
+    wait_until(lambda: cookie_of(attacker) != planted, timeout=25)
+    wait_connected(attacker, timeout=15_000)
+    expect(attacker.get_by_role("button", name="Log in")).to_be_visible()
+    expect(attacker.get_by_text("Welcome, alice!")).to_have_count(0)
+    mine = app.sessions.get(cookie_of(attacker))
+    assert mine is not None and mine is not session and mine.get("user") is None
+    assert session.get("user") == "alice" and session.connections == 1
+    assert cookie_of(attacker) != cookie_of(victim)
