@@ -28,8 +28,9 @@ __all__ = ["serve", "Server", "RequestHandler", "HEAD_TIMEOUT"]
 
 log = logging.getLogger("stgo")
 
-# Secrets that travel in URLs: the session ID (``/ws?session=``) and the
-# one-time rotation token (``session/rotate?token=``).
+# Secrets that travel in URLs: the one-time rotation token
+# (``session/rotate?token=``), and a session ID that an old client (or a
+# prober) still puts in ``/ws?session=`` although the server ignores it.
 _SECRET_IN_URL = re.compile(r"((?:session|token)=)([^&\s\"]+)")
 
 #: Seconds a silent TCP client may hold a handler thread (see :class:`Server`).
