@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import protocol
 from .errors import ConfigurationError, WidgetError
+from .failures import FailureLog
 from .hub import Batch, Hub
 from .ids import new_session_id, redact
 from .limits import ConnectionLimiter, LogOnce
@@ -101,6 +102,9 @@ class App(Factory):
     :param content_security_policy: the page's ``Content-Security-Policy``
         header (:data:`DEFAULT_CONTENT_SECURITY_POLICY`); ``None`` sends none
         (a proxy sets it).  ``X-Frame-Options: SAMEORIGIN`` is always sent.
+    :param show_error_details: tell the user what a failing callback raised
+        (its exception's text) instead of only an error id (off: the text may
+        hold paths, SQL or secrets).  ``python -m stgo run --reload`` turns it on.
     :param clock: epoch-seconds clock, injectable for tests.
     """
 
@@ -126,6 +130,7 @@ class App(Factory):
         event_burst: int = 2000,
         metrics: bool = False,
         content_security_policy: str | None = DEFAULT_CONTENT_SECURITY_POLICY,
+        show_error_details: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if max_message_size < 1024:
@@ -154,6 +159,10 @@ class App(Factory):
         self.connection_limits = ConnectionLimiter(max_connections, max_connections_per_address)
         #: Warns once per (client, reason) about suspicious input.
         self.suspicious = LogOnce(log)
+        #: Show users a failing callback's exception text, not only its error id.
+        self.show_error_details = show_error_details
+        #: Callback failures: one traceback per kind, with the id users see.
+        self.failures = FailureLog(log)
         self._rotations: dict[str, tuple[Session, str, float]] = {}
         #: The App's :class:`~stgo.manager.SessionManager`.
         self.sessions = SessionManager(

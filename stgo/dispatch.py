@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from . import protocol
 from .errors import ProtocolError
+from .failures import generic_message
 from .ids import redact
 from .limits import TokenBucket
 from .session import Session
@@ -75,9 +76,16 @@ class Dispatcher:
         try:
             job()
         except Exception as exc:
-            log.exception("handling a message failed in session %s", redact(self.session.id))
-            self._error(f"the server failed to handle this event: {type(exc).__name__}: {exc}",
-                        seq, kind="server")
+            self._failed("handling a message", exc, seq, kind="server")
+
+    def _failed(self, where: str, exc: Exception, seq: int | None, *, kind: str) -> None:
+        """Log *exc* once under an error id and tell this client only that id
+        (the exception's text too with ``App(show_error_details=True)``)."""
+        error_id = self.app.failures.record(where, exc, f"in session {redact(self.session.id)}")
+        message = generic_message(error_id)
+        if self.app.show_error_details:
+            message = f"{where} raised {type(exc).__name__}: {exc} (error {error_id})"
+        self._error(message, seq, kind=kind)
 
     def _error(self, message: str, seq: int | None, *, kind: str = "bad_message") -> None:
         self.app.metrics.inc("stgo_errors_total", kind)
@@ -90,6 +98,13 @@ class Dispatcher:
         widget = app.find_widget(session, event.widget)
         if widget is None:
             self._error(f"unknown widget {event.widget!r}", event.seq)
+            return
+        refusal = widget.refusal()
+        if refusal is not None:
+            # The user was not shown it (or cannot use it): a client that
+            # sends the event anyway is not a user.
+            app.metrics.inc("stgo_refused_total", "not_interactive")
+            self._error(f"{refusal}: its events are refused", event.seq, kind="refused")
             return
         try:
             value = widget.coerce(event.event, event.value)
@@ -113,8 +128,7 @@ class Dispatcher:
         try:
             fn(*args)
         except Exception as exc:
-            name = getattr(fn, "__qualname__", repr(fn))
-            log.exception("callback %s raised in session %s", name, redact(self.session.id))
-            self._error(f"{name} raised {type(exc).__name__}: {exc}", seq, kind="callback")
+            name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+            self._failed(f"callback {name}", exc, seq, kind="callback")
             return False
         return True

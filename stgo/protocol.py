@@ -16,6 +16,7 @@ Server to client: ``render`` (full page), ``patch`` (a list of ops, with the
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ __all__ = [
 
 VERSION = 1
 _MAX_DEPTH = 32
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,22 @@ def decode(raw: str | bytes) -> ClientEvent | Resync:
     value = msg.get("value")
     if _depth(value) > _MAX_DEPTH:
         raise ProtocolError("value is nested too deeply")
+    if _has_surrogate(msg):
+        # JSON may spell a lone surrogate ("\\ud800") that no UTF-8 page can
+        # hold: stored, it broke every later render of the page.
+        raise ProtocolError("text must be valid Unicode: a lone surrogate is not")
     return ClientEvent(widget, event, value, seq)
+
+
+def _has_surrogate(value: Any) -> bool:
+    """Whether any string in *value* (keys included) holds a lone surrogate."""
+    if isinstance(value, str):
+        return not value.isascii() and _SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_surrogate(v) for v in value)
+    return False
 
 
 def _depth(value: Any, level: int = 0) -> int:

@@ -186,7 +186,7 @@ def test_bad_values_and_events_are_refused_with_an_error(app_tester: Make) -> No
 
 
 def test_a_raising_callback_shows_an_error_to_that_session_only(app_tester: Make) -> None:
-    tester = app_tester(make_app())
+    tester = app_tester(make_app(show_error_details=True))
     alice, bob = tester.new_session(), tester.new_session()
     alice.click("Boom")
     assert len(alice.errors) == 1

@@ -15,6 +15,8 @@ so that input widgets show that session's own value.
 from __future__ import annotations
 
 import html
+import inspect
+import re
 import secrets
 import threading
 from collections.abc import Callable, Iterator
@@ -25,7 +27,10 @@ from ..errors import ProtocolError, WidgetError
 if TYPE_CHECKING:
     from .layout import Group
 
-__all__ = ["Widget", "InputWidget", "StateReader", "Handler", "Notify", "esc"]
+__all__ = [
+    "Widget", "InputWidget", "StateReader", "Handler", "Notify", "esc", "check_callback",
+    "valid_unicode",
+]
 
 #: ``fn(session, event, value)``; the session is typed loosely to keep widgets
 #: at the bottom of the import graph.
@@ -39,9 +44,49 @@ class StateReader(Protocol):
     def get(self, key: str, default: Any = None) -> Any: ...
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def esc(value: object) -> str:
     """Escape any value for HTML text or a quoted attribute."""
     return html.escape(str(value), quote=True)
+
+
+def valid_unicode(text: str) -> str:
+    """*text* with any lone surrogate replaced by U+FFFD.
+
+    A surrogate cannot be encoded as UTF-8: one left in a widget's HTML would
+    make the whole page fail to encode, for every session that shows it.
+    """
+    if text.isascii() or _SURROGATE.search(text) is None:
+        return text
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def check_callback(fn: object, params: tuple[str, ...], what: str) -> None:
+    """Refuse *fn* unless it is callable with the positional *params*.
+
+    Run when a handler or hook is registered, so a mistake shows at start-up
+    instead of on the first click.  Anything :func:`inspect.signature` cannot
+    read (some builtins) is given the benefit of the doubt.
+
+    :raises WidgetError: *fn* is not callable or cannot take *params*.
+    """
+    wanted = f"{what} must be a function taking ({', '.join(params)})"
+    if not callable(fn):
+        raise WidgetError(f"{wanted}; got {fn!r}, which is not callable")
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind(*params)
+    except TypeError as exc:
+        name = getattr(fn, "__qualname__", repr(fn))
+        raise WidgetError(
+            f"{wanted}; {name}{signature} cannot ({exc}): "
+            f"write it as `def {getattr(fn, '__name__', 'handler')}({', '.join(params)}):`"
+        ) from None
 
 
 class Widget:
@@ -133,6 +178,7 @@ class Widget:
             raise WidgetError(
                 f"{type(self).__name__} has no {event!r} event; it has {list(self.events)}"
             )
+        check_callback(fn, ("session", "event", "value"), f"a {event!r} handler")
         self._handlers.setdefault(event, []).append(fn)
         return fn
 
@@ -147,6 +193,22 @@ class Widget:
     def handlers(self, event: str) -> list[Handler]:
         """The handlers registered for *event* (a copy)."""
         return list(self._handlers.get(event, ()))
+
+    def refusal(self) -> str | None:
+        """Why a user may not act on this widget now (``None``: they may).
+
+        A user can only use what they are shown: a widget that is hidden,
+        disabled, or inside a hidden container takes no events, whatever a
+        client sends.  A closed expander or an inactive tab is still shown.
+        """
+        if getattr(self, "disabled", False):
+            return f"widget {self.key!r} is disabled"
+        node: Widget | None = self
+        while node is not None:
+            if not node.visible:
+                return f"widget {self.key!r} is hidden"
+            node = node.parent
+        return None
 
     def coerce(self, event: str, value: Any) -> Any:
         """Check an event from a client and return the value to dispatch.
@@ -168,7 +230,7 @@ class Widget:
     def render(self, state: StateReader | None = None) -> str:
         """The widget's HTML, with every user text escaped."""
         hidden = "" if self._visible else " hidden"
-        return (
+        return valid_unicode(
             f'<div class="stgo-w stgo-{self.kind}" id="{self.id}" '
             f'data-key="{esc(self.key)}" data-kind="{self.kind}"{self.root_attrs()}{hidden}>'
             f"{self.render_body(state)}</div>"

@@ -16,6 +16,10 @@ from .base import InputWidget, StateReader, esc
 __all__ = ["Choice", "Selectbox", "Radio"]
 
 
+#: ``value=`` not given (``value=None`` means "nothing chosen").
+_UNSET: Any = object()
+
+
 def _same(a: Any, b: Any) -> bool:
     # True == 1 in Python, but a bool option and an int option are different choices.
     return a is b or (isinstance(a, bool) == isinstance(b, bool) and bool(a == b))
@@ -25,25 +29,31 @@ class Choice(InputWidget):
     """Base of the one-of-many inputs.
 
     :param options: the choices, any values; shown with *format_func*.
-    :param index: the option chosen at first (0).
-    :param value: the option chosen at first, instead of *index*.
+    :param index: the option chosen at first (0); ``None`` for none chosen.
+    :param value: the option chosen at first, instead of *index*;
+        ``value=None`` also means none chosen.
     :param format_func: turns an option into its visible text (``str``).
+
+    With nothing chosen the value is ``None`` until the user picks an option;
+    ``session.set(key, None)`` clears a choice again.
     """
 
     def __init__(
         self,
         label: str,
         options: Iterable[Any] = (),
-        index: int = 0,
+        index: int | None = 0,
         *,
-        value: Any = None,
+        value: Any = _UNSET,
         format_func: Callable[[Any], Any] = str,
         **kwargs: Any,
     ) -> None:
         self._options = self._check_options(options)
+        if value is None:
+            index = None
         self._index = self._check_index(index, self._options)
         self.format_func = format_func
-        super().__init__(label, value, **kwargs)
+        super().__init__(label, None if value is _UNSET else value, **kwargs)
 
     @staticmethod
     def _check_options(options: Iterable[Any]) -> list[Any]:
@@ -52,9 +62,11 @@ class Choice(InputWidget):
         return list(options)
 
     @staticmethod
-    def _check_index(index: int, options: list[Any]) -> int:
+    def _check_index(index: int | None, options: list[Any]) -> int | None:
+        if index is None:
+            return None
         if isinstance(index, bool) or not isinstance(index, int):
-            raise WidgetError(f"index must be an int, got {index!r}")
+            raise WidgetError(f"index must be an int or None, got {index!r}")
         if options and not 0 <= index < len(options):
             raise WidgetError(f"index {index} is outside the {len(options)} options")
         return index
@@ -72,9 +84,13 @@ class Choice(InputWidget):
         return -1
 
     def empty_value(self) -> Any:
-        return self._options[self._index] if self._options else None
+        if self._index is None or not self._options:
+            return None
+        return self._options[self._index]
 
     def validate(self, value: Any) -> Any:
+        if value is None and self.index_of(None) < 0:
+            return None  # nothing chosen
         i = self.index_of(value)
         if i < 0:
             raise ValueError(f"{value!r} is not one of the options")
@@ -101,10 +117,10 @@ class Choice(InputWidget):
         """The index of the chosen option (-1: none), as the client selects it."""
         return self.index_of(self.value_for(state))
 
-    def set_options(self, options: Iterable[Any], index: int = 0) -> None:
+    def set_options(self, options: Iterable[Any], index: int | None = 0) -> None:
         """Offer other options and push them.
 
-        The default becomes ``options[index]``; a session whose chosen value
+        The default becomes ``options[index]`` (none chosen for ``None``); a session whose chosen value
         is no longer offered sees the default.
         """
         opts = self._check_options(options)
@@ -127,6 +143,12 @@ class Selectbox(Choice):
 
     kind: ClassVar[str] = "selectbox"
 
+    def __init__(self, label: str, options: Iterable[Any] = (), index: int | None = 0, *,
+                 placeholder: str = "Choose an option", **kwargs: Any) -> None:
+        super().__init__(label, options, index, **kwargs)
+        #: Shown while nothing is chosen.
+        self.placeholder = placeholder
+
     def render_body(self, state: StateReader | None) -> str:
         fid = f"{self.id}-in"
         chosen = self.client_value(state)
@@ -135,6 +157,10 @@ class Selectbox(Choice):
             f"{self.option_text(o)}</option>"
             for i, o in enumerate(self._options)
         )
+        if chosen < 0:
+            # Without it the browser would show (not choose) the first option.
+            # Last, so that option indexes stay those of the options.
+            items += f'<option value="" selected disabled hidden>{esc(self.placeholder)}</option>'
         disabled = " disabled" if self.disabled else ""
         return (
             f'{self.label_html(fid)}<select id="{fid}" data-event="change"{disabled}>'
@@ -150,7 +176,7 @@ class Radio(Choice):
 
     kind: ClassVar[str] = "radio"
 
-    def __init__(self, label: str, options: Iterable[Any] = (), index: int = 0, *,
+    def __init__(self, label: str, options: Iterable[Any] = (), index: int | None = 0, *,
                  horizontal: bool = False, **kwargs: Any) -> None:
         super().__init__(label, options, index, **kwargs)
         self.horizontal = horizontal

@@ -110,13 +110,15 @@ class WidgetFactory:
         return self._make(Slider(label, min_value, max_value, value, step=step, **kwargs))
 
     def selectbox(
-        self, label: str, options: Iterable[Any], index: int = 0, **kwargs: Any
+        self, label: str, options: Iterable[Any], index: int | None = 0, **kwargs: Any
     ) -> Selectbox:
-        """Add a drop-down; its value is the chosen option itself."""
+        """Add a drop-down; its value is the chosen option itself (``None``: none yet)."""
         return self._make(Selectbox(label, options, index, **kwargs))
 
-    def radio(self, label: str, options: Iterable[Any], index: int = 0, **kwargs: Any) -> Radio:
-        """Add radio buttons; the value is the chosen option itself."""
+    def radio(
+        self, label: str, options: Iterable[Any], index: int | None = 0, **kwargs: Any
+    ) -> Radio:
+        """Add radio buttons; the value is the chosen option itself (``None``: none yet)."""
         return self._make(Radio(label, options, index, **kwargs))
 
     # -- data -------------------------------------------------------------------

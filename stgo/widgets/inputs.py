@@ -8,12 +8,22 @@ a wrong type or an out-of-range number is refused, never stored.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any, ClassVar
 
 from ..errors import WidgetError
-from .base import Handler, InputWidget, StateReader, Widget, esc
+from .base import _SURROGATE, Handler, InputWidget, StateReader, Widget, esc
 
-__all__ = ["Button", "TextInput", "TextArea", "Checkbox", "NumberInput", "Slider"]
+__all__ = [
+    "Button", "TextInput", "TextArea", "Checkbox", "NumberInput", "Slider",
+    "DEFAULT_MAX_CHARS", "DEFAULT_MAX_CHARS_AREA",
+]
+
+#: A text input's default ``max_chars``: state a client can grow is bounded
+#: unless the app asks for more (``max_chars=None`` for no limit).
+DEFAULT_MAX_CHARS = 10_000
+#: A text area's default ``max_chars``.
+DEFAULT_MAX_CHARS_AREA = 100_000
 
 
 class Button(Widget):
@@ -76,7 +86,8 @@ class Button(Widget):
 class TextInput(InputWidget):
     """A one-line text field.  Sends ``change`` on Enter, blur and typing pauses.
 
-    :param max_chars: longest accepted value; ``None`` means no limit.
+    :param max_chars: longest accepted value in characters
+        (:data:`DEFAULT_MAX_CHARS`, 10,000); ``None`` means no limit.
     :param placeholder: grey hint shown while empty.
     :param password: hide what is typed.
     """
@@ -89,11 +100,14 @@ class TextInput(InputWidget):
         label: str,
         value: str = "",
         *,
-        max_chars: int | None = None,
+        max_chars: int | None = DEFAULT_MAX_CHARS,
         placeholder: str = "",
         password: bool = False,
         **kwargs: Any,
     ) -> None:
+        if max_chars is not None and (isinstance(max_chars, bool)
+                                      or not isinstance(max_chars, int) or max_chars < 1):
+            raise WidgetError(f"max_chars must be a positive int or None, got {max_chars!r}")
         self.max_chars = max_chars
         super().__init__(label, value, **kwargs)
         self.placeholder = placeholder
@@ -107,6 +121,8 @@ class TextInput(InputWidget):
             raise TypeError(f"expected text, got {type(value).__name__}")
         if self.max_chars is not None and len(value) > self.max_chars:
             raise ValueError(f"at most {self.max_chars} characters")
+        if not value.isascii() and _SURROGATE.search(value):
+            raise ValueError("text must be valid Unicode: a lone surrogate is not")
         return value
 
     def render_body(self, state: StateReader | None) -> str:
@@ -129,13 +145,15 @@ class TextArea(TextInput):
 
     :param height: the box's height in CSS pixels; ``None`` for the default.
     :param rows: visible text lines (3).
+    :param max_chars: longest accepted value (:data:`DEFAULT_MAX_CHARS_AREA`,
+        100,000); ``None`` means no limit.
     """
 
     kind: ClassVar[str] = "text_area"
 
     def __init__(
         self, label: str, value: str = "", *, height: int | None = None, rows: int = 3,
-        max_chars: int | None = None, placeholder: str = "", **kwargs: Any,
+        max_chars: int | None = DEFAULT_MAX_CHARS_AREA, placeholder: str = "", **kwargs: Any,
     ) -> None:
         super().__init__(label, value, max_chars=max_chars, placeholder=placeholder, **kwargs)
         self.height = height
@@ -194,6 +212,17 @@ def _fmt(value: Any) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
+def _exact(n: Num) -> Fraction:
+    # A float as the decimal it prints as (0.1 is 1/10, not 0.1000000000000000055...):
+    # that is the number the user typed and the browser's step arithmetic uses.
+    return Fraction(repr(n)) if isinstance(n, float) else Fraction(n)
+
+
+#: Largest magnitude a whole-number input takes: beyond 2**53 a browser's
+#: numbers are no longer exact integers.
+_LARGEST = 2**53
+
+
 class _Numeric(InputWidget):
     """Shared checks of number input and slider: int or float, within bounds.
 
@@ -217,22 +246,39 @@ class _Numeric(InputWidget):
         if step is not None and step <= 0:
             raise WidgetError(f"step must be positive, got {step}")
 
+    #: Where steps count from: *min_value*, else the initial value (as in
+    #: HTML); ``None`` while the initial value itself is being checked.
+    _step_base: Num | None = None
+
     def validate(self, value: Any) -> Any:
         if not _is_num(value):
             raise TypeError(f"expected a number, got {type(value).__name__}")
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):
             raise ValueError("expected a finite number")
+        # Exact comparisons: a 400-digit int must be refused with a message,
+        # not raise OverflowError on the way to a float.
+        exact = _exact(value)
+        lo, hi = self.min_value, self.max_value
+        if lo is not None and exact < _exact(lo):
+            raise ValueError(f"{_fmt(value)} is below the minimum {_fmt(lo)}")
+        if hi is not None and exact > _exact(hi):
+            raise ValueError(f"{_fmt(value)} is above the maximum {_fmt(hi)}")
+        if not self.is_float and abs(exact) > _LARGEST:
+            raise ValueError(f"{_fmt(value)} is too large for a whole-number input")
         if self.is_float:
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:
+                raise ValueError(f"{_fmt(value)} is too large") from None
         elif isinstance(value, float):
             if not value.is_integer():
                 raise ValueError(f"expected a whole number, got {value}")
             value = int(value)
-        lo, hi = self.min_value, self.max_value
-        if lo is not None and value < lo:
-            raise ValueError(f"{_fmt(value)} is below the minimum {_fmt(lo)}")
-        if hi is not None and value > hi:
-            raise ValueError(f"{_fmt(value)} is above the maximum {_fmt(hi)}")
+        base = self.min_value if self.min_value is not None else self._step_base
+        if base is not None and ((exact - _exact(base)) / _exact(self.step)).denominator != 1:
+            raise ValueError(
+                f"{_fmt(value)} is not on a step of {_fmt(self.step)} from {_fmt(base)}"
+            )
         return value
 
     def _as_type(self, n: Num) -> Num:
@@ -268,6 +314,7 @@ class NumberInput(_Numeric):
         self.max_value = None if max_value is None else self._as_type(max_value)
         self.step = self._as_type(step if step is not None else (0.01 if self.is_float else 1))
         super().__init__(label, value, **kwargs)
+        self._step_base = self.default
 
     def empty_value(self) -> Any:
         return self._as_type(self.min_value if self.min_value is not None else 0)
