@@ -19,7 +19,7 @@ from .limits import ConnectionLimiter, LogOnce
 from .manager import SessionManager
 from .metrics import Metrics
 from .session import Session
-from .widgets.base import Widget
+from .widgets.base import Widget, check_unique_keys
 from .widgets.layout import Container, Factory
 
 if TYPE_CHECKING:
@@ -177,7 +177,7 @@ class App(Factory):
         self._end_hooks: list[EndHook] = []
         self._event_hooks: list[EventHook] = []
         self.sidebar = Sidebar()
-        self.sidebar.attach(None, self.hub.global_changed)
+        self.sidebar.attach(None, self._global_changed)
         self.sessions.on_session_start(self._session_started)
         self.sessions.on_session_end(self._session_ended)
         self.metrics.gauge("stgo_sessions_active", "Live sessions.", lambda: len(self.sessions))
@@ -204,10 +204,13 @@ class App(Factory):
 
     def add_widget(self, widget: Widget) -> Widget:
         """Add a global widget at the end of everybody's page."""
+        if any(w is widget for w in self.widgets):
+            return widget
+        check_unique_keys(widget, self.global_with_key)
         with self._lock:
             if any(w is widget for w in self._widgets):
                 return widget
-            widget.attach(None, self.hub.global_changed)
+            widget.attach(None, self._global_changed)
             self._widgets.append(widget)
         self.hub.global_changed(widget, "insert")
         return widget
@@ -253,6 +256,20 @@ class App(Factory):
                 if key in (w.key, w.id):
                     return w
         return None
+
+    def global_with_key(self, key: str) -> Widget | None:
+        """The global widget whose key is *key* (not its ID), or ``None``."""
+        for top in self.global_widgets():
+            for w in top.walk():
+                if w.key == key:
+                    return w
+        return None
+
+    def _global_changed(self, widget: Widget, change: str) -> None:
+        if change == "adopt":  # a global container takes *widget* in
+            check_unique_keys(widget, self.global_with_key)
+        else:
+            self.hub.global_changed(widget, change)
 
     def widget(self, key: str) -> Widget:
         """The global widget with *key*; raise KeyError if none."""
@@ -314,6 +331,7 @@ class App(Factory):
     def _session_started(self, session: Session) -> None:
         self.metrics.inc("stgo_sessions_created_total")
         session._bind(self.hub)
+        session.shared_widget = self.global_with_key
         with self.hub.batch():
             for hook in list(self._start_hooks):
                 self._call_hook(hook, session)

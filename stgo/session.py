@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from .limits import TokenBucket
 from .serial import SerialQueue
-from .widgets.base import Widget
+from .widgets.base import InputWidget, Widget, check_unique_keys
 from .widgets.layout import Factory
 
 __all__ = ["Session", "SessionObserver"]
@@ -62,6 +62,10 @@ class Session(Factory):
         self.events = SerialQueue()
         #: The event-rate limit, made on the first event (the App's settings).
         self.event_bucket: TokenBucket | None = None
+        #: Finds a widget shown to every session by key (the App's globals):
+        #: this page's keys must not clash with them, and their inputs'
+        #: values set here are validated.  Set by the owner.
+        self.shared_widget: Callable[[str], Widget | None] = lambda key: None
 
     def __repr__(self) -> str:
         from .ids import redact
@@ -133,7 +137,14 @@ class Session(Factory):
     # -- state --------------------------------------------------------------
 
     def set(self, key: str, value: Any) -> None:
-        """Store *value* under *key*.  Any Python value is allowed."""
+        """Store *value* under *key*.  Any Python value is allowed, except
+        under the key of an input on this session's page: there the value is
+        converted and checked as the user's input would be.
+
+        :raises WidgetError: the value does not suit that input (a string for
+            a number input, an option that is not offered...).
+        """
+        value = self._checked_input(key, value)
         with self._lock:
             self._state[key] = value
             self._last_accessed_at = max(self._last_accessed_at, self._clock())
@@ -211,6 +222,14 @@ class Session(Factory):
         """Atomically add *amount* to the number under *key* (missing: 0)."""
         return self.update(key, lambda old: old + amount, 0)
 
+    def _checked_input(self, key: str, value: Any) -> Any:
+        widget = self.get_widget(key)
+        if widget is None or widget.key != key:
+            widget = self.shared_widget(key)
+        if isinstance(widget, InputWidget) and not widget.shared and widget.key == key:
+            return widget._checked(value, "value")
+        return value
+
     def _state_changed(self, key: str | None) -> None:
         observer = self._observer
         if observer is not None and not self._ended:
@@ -225,6 +244,7 @@ class Session(Factory):
             # again would list it twice (and cut it loose from its container).
             if self._find(widget) is not None:
                 return widget
+            self._check_keys(widget)
             widget.attach(None, self._widget_changed)
             self._widgets.append(widget)
             self._last_accessed_at = max(self._last_accessed_at, self._clock())
@@ -289,7 +309,19 @@ class Session(Factory):
                     return w
         return None
 
+    def _check_keys(self, widget: Widget) -> None:
+        def taken(key: str) -> Widget | None:
+            with self._lock:
+                mine = next((w for top in self._widgets for w in top.walk() if w.key == key),
+                            None)
+            return mine if mine is not None else self.shared_widget(key)
+
+        check_unique_keys(widget, taken)
+
     def _widget_changed(self, widget: Widget, change: str) -> None:
+        if change == "adopt":  # a container of this page takes *widget* in
+            self._check_keys(widget)
+            return
         observer = self._observer
         if observer is not None and not self._ended:
             observer.widget_changed(self, widget, change)

@@ -357,8 +357,9 @@ def test_input_factories_on_app_session_and_containers(
     session = Session("session_1_test")
     col = app.columns(2)[1]
     owners: list[Any] = [app, session, col, app.sidebar]
-    for owner in owners:
-        widget = getattr(owner, name)(*args, key=f"k-{name}", **kwargs)
+    for i, owner in enumerate(owners):
+        # Keys are unique on a page: the App, its columns and sidebar are one.
+        widget = getattr(owner, name)(*args, key=f"k-{name}-{i}", **kwargs)
         assert type(widget) is cls
         contents = owner.children if isinstance(owner, stgo.Group) else owner.widgets
         assert contents[-1] is widget

@@ -308,9 +308,11 @@ def test_text_factories_on_app_session_and_container(
     app = App()
     session = Session("session_1_test")
     box = app.container()
-    for owner, widgets in [(app, lambda: app.widgets), (session, lambda: session.widgets),
-                           (box, lambda: box.children)]:
-        widget = getattr(owner, name)(*args, key=f"k-{name}")
+    for i, (owner, widgets) in enumerate([(app, lambda: app.widgets),
+                                          (session, lambda: session.widgets),
+                                          (box, lambda: box.children)]):
+        # Keys are unique on a page: the App and its container are one.
+        widget = getattr(owner, name)(*args, key=f"k-{name}-{i}")
         assert type(widget) is cls
         assert widget in widgets()
-        assert widget.key == f"k-{name}"
+        assert widget.key == f"k-{name}-{i}"

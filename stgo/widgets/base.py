@@ -6,7 +6,9 @@ widget calls it with a change kind whenever what it shows changes:
 
 - ``"update"``: re-render this widget;
 - ``"value"``: only the shared value of an input changed;
-- ``"insert"`` / ``"remove"``: the widget entered or left a container.
+- ``"insert"`` / ``"remove"``: the widget entered or left a container;
+- ``"adopt"``: a container is about to take the widget in; the owner raises
+  :class:`~stgo.errors.WidgetError` to refuse it (a key already on the page).
 
 Rendering takes a :class:`StateReader` (in practice the Session being drawn)
 so that input widgets show that session's own value.
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Widget", "InputWidget", "StateReader", "Handler", "Notify", "esc", "check_callback",
-    "valid_unicode",
+    "valid_unicode", "check_unique_keys",
 ]
 
 #: ``fn(session, event, value)``; the session is typed loosely to keep widgets
@@ -61,6 +63,25 @@ def valid_unicode(text: str) -> str:
     if text.isascii() or _SURROGATE.search(text) is None:
         return text
     return _SURROGATE.sub("\ufffd", text)
+
+
+def check_unique_keys(widget: Widget, taken: Callable[[str], Widget | None]) -> None:
+    """Refuse *widget* (and its children) if a key is used twice on the page.
+
+    :param taken: returns the widget already on the page with a key, or ``None``.
+    :raises WidgetError: naming the key; nothing is changed.
+    """
+    seen: dict[str, Widget] = {}
+    for w in widget.walk():
+        other = seen.get(w.key)
+        if other is None:
+            other = taken(w.key)
+        if other is not None and other is not w:
+            raise WidgetError(
+                f"key {w.key!r} is already used on this page by {other!r}: keys are unique "
+                "on a page (give one of them another key=)"
+            )
+        seen[w.key] = w
 
 
 def check_callback(fn: object, params: tuple[str, ...], what: str) -> None:

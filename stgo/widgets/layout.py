@@ -43,7 +43,17 @@ class Group(Widget):
             return list(self._children)
 
     def _adopt(self, widget: Widget) -> Widget:
-        """Append *widget* and push the insert to whoever sees this group."""
+        """Append *widget* and push the insert to whoever sees this group.
+
+        :raises WidgetError: *widget* is already on a page, or a key in it is
+            already used on this group's page (the owner checks, on
+            ``"adopt"``, before anything changes).
+        """
+        if widget.parent is not None or widget.attached:
+            raise WidgetError(f"{widget!r} is already on a page; remove it first or create another")
+        notify = self._notify
+        if notify is not None:
+            notify(widget, "adopt")
         with self._lock:
             if widget.parent is not None or widget.attached:
                 raise WidgetError(
