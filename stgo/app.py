@@ -19,7 +19,7 @@ from .limits import ConnectionLimiter, LogOnce
 from .manager import SessionManager
 from .metrics import Metrics
 from .session import Session
-from .widgets.base import Widget, check_unique_keys
+from .widgets.base import Widget, check_callback, check_unique_keys
 from .widgets.layout import Container, Factory
 
 if TYPE_CHECKING:
@@ -315,16 +315,19 @@ class App(Factory):
 
     def on_session_start(self, fn: StartHook) -> StartHook:
         """Register ``fn(session)``, run once per new session; usable as a decorator."""
+        check_callback(fn, ("session",), "an on_session_start hook")
         self._start_hooks.append(fn)
         return fn
 
     def on_session_end(self, fn: EndHook) -> EndHook:
         """Register ``fn(session, reason)``, run once when a session ends."""
+        check_callback(fn, ("session", "reason"), "an on_session_end hook")
         self._end_hooks.append(fn)
         return fn
 
     def on_event(self, fn: EventHook) -> EventHook:
         """Register ``fn(session, widget, event, value)``, run before every widget handler."""
+        check_callback(fn, ("session", "widget", "event", "value"), "an on_event hook")
         self._event_hooks.append(fn)
         return fn
 

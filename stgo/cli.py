@@ -6,15 +6,20 @@ import argparse
 import logging
 import os
 import runpy
+import socket
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .app import App
 from .errors import AppLoadError, ConfigurationError
 
-__all__ = ["main", "load_app"]
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+__all__ = ["main", "load_app", "LoadErrorPage"]
 
 EXIT_USAGE = 2
 
@@ -94,13 +99,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"stgo: error: unknown --log-level {args.log_level!r}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        app = load_app(args.file)
         host = args.host or os.environ.get("STGO_HOST") or "127.0.0.1"
         port_raw = args.port if args.port is not None else os.environ.get("STGO_PORT", "8501")
         try:
             port = int(port_raw)
         except ValueError:
             raise AppLoadError(f"STGO_PORT must be a port number, got {port_raw!r}") from None
+        try:
+            app = load_app(args.file)
+        except AppLoadError as exc:
+            if not args.reload or not Path(args.file).is_file():
+                raise
+            # As Flask's reloader does: say what is wrong, show it on the
+            # page, and load again when the file changes.
+            print(f"stgo: error: {exc}", file=sys.stderr, flush=True)
+            return _serve_load_error(str(exc), args.file, host, port)
         # `is not None`, not `or`: a flag of 0 must reach the setter (and be
         # refused there), not fall through silently to the env var or default.
         timeout = (args.session_timeout if args.session_timeout is not None
@@ -121,8 +134,69 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (AppLoadError, ValueError) as exc:
         print(f"stgo: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.reload:
+        app.show_error_details = True  # a developer at work: show what raised
     try:
         app.run(host=host, port=port, reload=args.reload)
+    except OSError as exc:
+        print(f"stgo: error: cannot listen on {host}:{port}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    return 0
+
+
+class LoadErrorPage:
+    """The WSGI app served under ``--reload`` while the app file fails to load.
+
+    Every request gets a 500 page with the error (the developer's own file:
+    nothing secret); it reloads itself every few seconds, so the page shows
+    the app again once the file is fixed and the reloader has restarted.
+    """
+
+    #: Seconds between the error page's reloads.
+    refresh = 2
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        from .widgets.base import esc, valid_unicode
+
+        body = (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            f'<meta http-equiv="refresh" content="{self.refresh}">'
+            "<title>stgo: the app failed to load</title></head><body>"
+            "<h1>The app failed to load</h1>"
+            f"<pre>{esc(self.message)}</pre>"
+            "<p>Fix the file: the server is watching it and reloads when it changes.</p>"
+            "</body></html>"
+        )
+        data = valid_unicode(body).encode("utf-8")
+        start_response("500 Internal Server Error", [
+            ("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(data))),
+            ("Cache-Control", "no-store"),
+        ])
+        return [data] if environ.get("REQUEST_METHOD") != "HEAD" else []
+
+
+def _serve_load_error(message: str, file: str, host: str, port: int) -> int:
+    """Serve :class:`LoadErrorPage` and watch *file* until it changes; the
+    reloader then runs the CLI again, which loads the fixed file."""
+    from werkzeug.serving import is_running_from_reloader, run_simple
+
+    from .server import RequestHandler
+
+    if not is_running_from_reloader():
+        if port == 0:  # as the reloading server does: the child serves this port
+            with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+                probe.bind((host, 0))
+                port = probe.getsockname()[1]
+        shown = host if ":" not in host else f"[{host}]"
+        print(f"stgo: serving the load error at http://{shown}:{port}/ (reloading on change)",
+              flush=True)
+    try:
+        run_simple(host, port, LoadErrorPage(message), threaded=True, use_reloader=True,
+                   extra_files=[str(Path(file).resolve())], request_handler=RequestHandler)
     except OSError as exc:
         print(f"stgo: error: cannot listen on {host}:{port}: {exc.strerror or exc}",
               file=sys.stderr)

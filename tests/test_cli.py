@@ -264,3 +264,61 @@ def _title(url: str) -> str | None:
         return None
     m = re.search(r"<title>([^<]*)</title>", body)
     return m.group(1) if m else None
+
+
+def test_reload_survives_a_syntax_error_and_recovers_when_fixed(tmp_path: Path) -> None:
+    import http.client
+    import os
+    import threading
+
+    app_file = tmp_path / "broken.py"
+    draft = tmp_path / "draft.txt"
+
+    def replace(text: str) -> None:  # in one step: never half a file
+        draft.write_text(text)
+        os.replace(draft, app_file)
+
+    def page() -> tuple[int, str] | None:
+        try:
+            response = request(url.group(0), "/")
+        except (OSError, http.client.HTTPException):  # mid-restart
+            return None
+        return response.status, response.body
+
+    app_file.write_text('import stgo\napp = stgo.App(title="Broken"\n')  # no ")"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stgo", "run", str(app_file), "--port", "0", "--reload"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        url = None
+        while url is None and len(lines) < 20:
+            lines.append(proc.stdout.readline())
+            url = re.search(r"http://127\.0\.0\.1:([1-9][0-9]*)/", lines[-1])
+        assert url, lines
+        reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")),
+                                  daemon=True)
+        reader.start()
+        # Started broken: the terminal and the page say why, and it keeps watching.
+        wait_until(lambda: (p := page()) is not None and p[0] == 500, timeout=15, interval=0.1)
+        status, body = page() or (0, "")
+        assert "failed to load" in body and "syntax error in" in body and "broken.py" in body
+        wait_until(lambda: any("syntax error in" in x for x in lines), timeout=5)
+        assert proc.poll() is None
+        # Fixed: the app is served.
+        replace('import stgo\napp = stgo.App(title="Fixed")\napp.text("ok")\n')
+        wait_until(lambda: _title(url.group(0)) == "Fixed", timeout=20, interval=0.1)
+        # Broken again while running: the error page, not an exit ...
+        replace('import stgo\napp = stgo.App(title="Again"\n')
+        wait_until(lambda: (p := page()) is not None and p[0] == 500, timeout=20, interval=0.1)
+        assert proc.poll() is None
+        # ... and fixed again.
+        replace('import stgo\napp = stgo.App(title="Fixed again")\n')
+        wait_until(lambda: _title(url.group(0)) == "Fixed again", timeout=20, interval=0.1)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()
