@@ -42,7 +42,7 @@ class Dispatcher:
         try:
             msg = protocol.decode(raw)
         except ProtocolError as exc:
-            self._error(str(exc), None)
+            self._error(str(exc), exc.seq)
             return
         if isinstance(msg, protocol.Resync):
             self._guarded(lambda: self.app.hub.full_update(self.session, self.conn), None)

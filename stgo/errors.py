@@ -21,7 +21,15 @@ class AppLoadError(StgoError):
 
 
 class ProtocolError(StgoError, ValueError):
-    """A client message is malformed; the message is safe to send back."""
+    """A client message is malformed; the message is safe to send back.
+
+    :param seq: the ``seq`` of the event it is about, when one could be read
+        (the client matches the error to its event by it); ``None`` otherwise.
+    """
+
+    def __init__(self, message: str, *, seq: int | None = None) -> None:
+        super().__init__(message)
+        self.seq = seq
 
 
 class WidgetError(StgoError):

@@ -85,11 +85,11 @@ def decode(raw: str | bytes) -> ClientEvent | Resync:
         raise ProtocolError("'seq' must be a non-negative integer")
     value = msg.get("value")
     if _depth(value) > _MAX_DEPTH:
-        raise ProtocolError("value is nested too deeply")
+        raise ProtocolError("value is nested too deeply", seq=seq)
     if _has_surrogate(msg):
         # JSON may spell a lone surrogate ("\\ud800") that no UTF-8 page can
         # hold: stored, it broke every later render of the page.
-        raise ProtocolError("text must be valid Unicode: a lone surrogate is not")
+        raise ProtocolError("text must be valid Unicode: a lone surrogate is not", seq=seq)
     return ClientEvent(widget, event, value, seq)
 
 

@@ -406,3 +406,108 @@ def test_a_button_takes_on_change_as_on_click_and_can_be_disabled() -> None:
     assert button.disabled and "disabled" in button.render() and changes == ["update"]
     button.set_disabled(False)
     assert "disabled" not in button.render()
+
+
+# -- misuse caught when the page is built (issue 10, "found by a new user") -------------
+
+
+def test_two_widgets_with_one_key_on_a_page_raise_widget_error() -> None:
+    app = App()
+    app.text_input("Name", key="name")
+    with pytest.raises(WidgetError, match="'name' is already used"):
+        app.text_input("Name again", key="name")
+    with pytest.raises(WidgetError, match="'name'"):
+        app.container().text("inside", key="name")  # the global tree is one page
+    with pytest.raises(WidgetError, match="'name'"):
+        app.sidebar.checkbox("Sidebar", key="name")
+    box = stgo.Container()
+    box.text("a", key="twice")
+    box.text("b", key="twice")  # not on a page yet: checked when it joins one
+    with pytest.raises(WidgetError, match="'twice'"):
+        app.add_widget(box)
+    assert [w.key for w in app.widgets].count("name") == 1
+
+
+def test_a_session_page_includes_the_globals_keys() -> None:
+    app = App()
+    app.text_input("Name", key="name")
+    session = app.sessions.create()
+    try:
+        with pytest.raises(WidgetError, match="'name'"):
+            session.text_input("Mine", key="name")
+        session.text("mine", key="mine")
+        with pytest.raises(WidgetError, match="'mine'"):
+            session.container().text("again", key="mine")
+        assert session.get_widget("mine") is not None
+    finally:
+        app.sessions.delete(session.id)
+
+
+class Handlers:
+    def method(self, session: Any, event: str, value: Any) -> None: ...
+
+    def __call__(self, *args: Any) -> None: ...
+
+
+def test_handlers_are_checked_when_registered() -> None:
+    import functools
+
+    button = stgo.Button("Go")
+    with pytest.raises(WidgetError, match="not callable"):
+        button.on_click("clicked")  # type: ignore[arg-type]
+    with pytest.raises(WidgetError, match=r"def \w+\(session, event, value\)"):
+        button.on_click(lambda session: None)  # type: ignore[arg-type,misc]
+    with pytest.raises(WidgetError):
+        button.on_click(lambda session, event, value, extra: None)  # type: ignore[arg-type,misc]
+    # What can take (session, event, value) is accepted.
+    button.on_click(Handlers().method)
+    button.on_click(Handlers())
+    button.on_click(lambda *args: None)
+    button.on_click(lambda session, event, value, extra=0: None)
+    button.on_click(functools.partial(lambda tag, session, event, value: None, "t"))
+    assert len(button.handlers("click")) == 5
+    app = App()
+    with pytest.raises(WidgetError, match="on_session_end"):
+        app.on_session_end(lambda session: None)  # type: ignore[arg-type,misc]
+
+
+def test_session_set_on_an_inputs_key_is_validated_like_user_input() -> None:
+    app = App()
+    app.number_input("Age", 30, min_value=0, max_value=150, key="age")
+    app.radio("Pick", ["a", "b"], key="pick")
+    session = app.sessions.create()
+    try:
+        session.text_input("Mine", key="mine_text", max_chars=5)
+        session.set("age", 40.0)  # converted: an int input
+        assert session.get("age") == 40 and type(session.get("age")) is int
+        with pytest.raises(WidgetError, match="age"):
+            session.set("age", "forty")
+        with pytest.raises(WidgetError, match="above the maximum"):
+            session.set("age", 200)
+        with pytest.raises(WidgetError, match="not one of the options"):
+            session.set("pick", "z")
+        with pytest.raises(WidgetError, match="at most 5"):
+            session.set("mine_text", "too long")
+        assert session.get("age") == 40 and not session.has("pick")
+        session.set("anything", object())  # a key of no input: any value
+    finally:
+        app.sessions.delete(session.id)
+
+
+@pytest.mark.parametrize("cls", [stgo.Radio, stgo.Selectbox])
+def test_value_none_or_index_none_means_nothing_chosen(cls: type[Any]) -> None:
+    for widget in (cls("Pick", ["a", "b"], value=None), cls("Pick", ["a", "b"], index=None)):
+        assert widget.default is None and widget.client_value(None) == -1
+        assert "checked" not in widget.render() and " selected>" not in widget.render()
+    chosen = cls("Pick", ["a", "b"])
+    assert chosen.default == "a"  # without either, the first option as before
+
+
+def test_text_inputs_have_a_default_max_chars() -> None:
+    from stgo.widgets.inputs import DEFAULT_MAX_CHARS, DEFAULT_MAX_CHARS_AREA
+
+    field, area = stgo.TextInput("t"), stgo.TextArea("a")
+    assert field.max_chars == DEFAULT_MAX_CHARS and area.max_chars == DEFAULT_MAX_CHARS_AREA
+    with pytest.raises(ProtocolError, match="at most"):
+        field.coerce("change", "x" * (DEFAULT_MAX_CHARS + 1))
+    assert stgo.TextInput("t", max_chars=None).coerce("change", "x" * 10**6)

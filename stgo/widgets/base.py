@@ -104,9 +104,11 @@ def check_callback(fn: object, params: tuple[str, ...], what: str) -> None:
         signature.bind(*params)
     except TypeError as exc:
         name = getattr(fn, "__qualname__", repr(fn))
+        short = getattr(fn, "__name__", "")
+        short = short if short.isidentifier() else "handler"
         raise WidgetError(
             f"{wanted}; {name}{signature} cannot ({exc}): "
-            f"write it as `def {getattr(fn, '__name__', 'handler')}({', '.join(params)}):`"
+            f"write it as `def {short}({', '.join(params)}):`"
         ) from None
 
 
