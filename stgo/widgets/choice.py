@@ -120,8 +120,8 @@ class Choice(InputWidget):
     def set_options(self, options: Iterable[Any], index: int | None = 0) -> None:
         """Offer other options and push them.
 
-        The default becomes ``options[index]`` (none chosen for ``None``); a session whose chosen value
-        is no longer offered sees the default.
+        The default becomes ``options[index]`` (none chosen for ``None``); a
+        session whose chosen value is no longer offered sees the default.
         """
         opts = self._check_options(options)
         index = self._check_index(index, opts)
