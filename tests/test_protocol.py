@@ -155,3 +155,18 @@ def test_patch_ops_round_trip_through_json() -> None:
         {"op": "remove", "id": "w3"},
     ]}
     assert "ack" not in protocol.patch_message([])
+
+
+@pytest.mark.parametrize("value", [
+    "\ud800", "a\udfffb", ["ok", "\udbff"], {"\ud800": 1}, {"k": [{"deep": "x\udc00"}]},
+])
+def test_lone_surrogates_anywhere_are_refused(value: Any) -> None:
+    frame = json.dumps({"v": 1, "type": "event", "widget": "w1", "event": "change",
+                        "value": value, "seq": 3})
+    with pytest.raises(ProtocolError, match="lone surrogate") as caught:
+        decode(frame)
+    assert caught.value.seq == 3  # the client can match the error to its event
+    # A real character outside the BMP (a surrogate *pair* in JSON) is fine.
+    ok = decode(json.dumps({"v": 1, "type": "event", "widget": "w1", "event": "change",
+                            "value": "\U0001f600"}))
+    assert isinstance(ok, ClientEvent) and ok.value == "\U0001f600"
