@@ -13,8 +13,8 @@ from .conftest import wait_connected
 COOKIE = "stgo_session"
 
 
-def counter_app() -> stgo.App:
-    app = stgo.App(title="Counter")
+def counter_app(**options: Any) -> stgo.App:
+    app = stgo.App(title="Counter", **options)
     app.title("Counter")
     total = app.text("Total: 0", key="total")
     button = app.button("Increment", key="inc")
@@ -154,7 +154,8 @@ def test_fast_repeated_clicks_end_with_the_right_count(serve, new_page) -> None:
 
 
 def test_callback_error_shows_a_dismissible_alert_to_that_user_only(serve, new_page) -> None:
-    app = counter_app()
+    # With details on, the exception's own text reaches the page: as text.
+    app = counter_app(show_error_details=True)
     server = serve(app)
     alice = new_page(server.url)
     bob = new_page(server.url)
