@@ -126,6 +126,9 @@ class Widget:
     kind: ClassVar[str] = "widget"
     #: Events a client may send for this widget; anything else is refused.
     events: ClassVar[tuple[str, ...]] = ()
+    #: What a handler of an event is called with, checked by :meth:`on` when
+    #: it is registered; events not listed take ``(session, event, value)``.
+    handler_params: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def __init__(self, *, key: str | None = None, visible: bool = True) -> None:
         self.id = "w" + secrets.token_hex(6)
@@ -201,7 +204,8 @@ class Widget:
             raise WidgetError(
                 f"{type(self).__name__} has no {event!r} event; it has {list(self.events)}"
             )
-        check_callback(fn, ("session", "event", "value"), f"a {event!r} handler")
+        params = self.handler_params.get(event, ("session", "event", "value"))
+        check_callback(fn, params, f"a {event!r} handler")
         self._handlers.setdefault(event, []).append(fn)
         return fn
 
