@@ -242,10 +242,14 @@ class Hub:
 
     def global_changed(self, widget: Widget, change: str) -> None:
         """A global widget changed (the App's widgets' notify callback)."""
+        if change == "adopt":  # a check for the owner before an insert: nothing to send
+            return
         self._note(lambda b: _merge(b.global_changes, widget, change))
 
     def widget_changed(self, session: Session, widget: Widget, change: str) -> None:
         """A session widget changed (SessionObserver)."""
+        if change == "adopt":
+            return
         self._note(lambda b: _merge(b.session_changes.setdefault(session, {}), widget, change))
 
     def state_changed(self, session: Session, key: str | None) -> None:
