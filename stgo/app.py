@@ -15,7 +15,7 @@ from .errors import ConfigurationError, WidgetError
 from .failures import FailureLog
 from .hub import Batch, Hub
 from .ids import new_session_id, redact
-from .limits import ConnectionLimiter, LogOnce
+from .limits import AddressRateLimiter, ConnectionLimiter, LogOnce
 from .manager import SessionManager
 from .metrics import Metrics
 from .session import Session
@@ -89,8 +89,18 @@ class App(Factory):
     :param strict_idle: an open tab does not keep its session alive.
     :param session_max_age: absolute session lifetime in seconds; ``None`` (default)
         for none.
-    :param max_sessions: live sessions at most (100,000); a new visitor past it
-        gets a 503 page, and nobody is evicted.  ``None`` for no limit.
+    :param max_sessions: live sessions at most (100,000).  At it, the oldest
+        session that no connection ever activated is evicted to make room; when
+        none is left a new visitor gets a 503 page, and no activated session is
+        evicted.  ``None`` for no limit.
+    :param pending_timeout: seconds after which a session made by a page load
+        but never activated by a WebSocket expires (30).  Anyone can load the
+        page, so such sessions must lapse fast.
+    :param new_session_rate: new sessions per second one client address may
+        make on average (5); past it the page answers 429.  Behind
+        ``trust_proxy`` the address is the one the proxy saw.  ``None`` for
+        no limit.
+    :param new_session_burst: new sessions one address may make back to back (100).
     :param max_connections: open WebSockets at most (4,096), each a thread.
     :param max_connections_per_address: open WebSockets from one client
         address at most (1,024).  ``None`` for no limit.
@@ -124,6 +134,9 @@ class App(Factory):
         strict_idle: bool = False,
         session_max_age: float | None = None,
         max_sessions: int | None = 100_000,
+        pending_timeout: float = 30.0,
+        new_session_rate: float | None = 5.0,
+        new_session_burst: int = 100,
         max_connections: int | None = 4096,
         max_connections_per_address: int | None = 1024,
         event_rate: float | None = 1000.0,
@@ -155,6 +168,10 @@ class App(Factory):
         self.content_security_policy = content_security_policy
         #: Counters behind ``GET /metrics`` (kept even when it is not served).
         self.metrics = Metrics()
+        #: New sessions per client address (``None``: no limit).
+        self.new_session_limits = (
+            None if new_session_rate is None
+            else AddressRateLimiter(new_session_rate, new_session_burst))
         #: Open WebSockets, in total and per address.
         self.connection_limits = ConnectionLimiter(max_connections, max_connections_per_address)
         #: Warns once per (client, reason) about suspicious input.
@@ -168,6 +185,7 @@ class App(Factory):
         self.sessions = SessionManager(
             session_timeout, cleanup_interval, clock=clock,
             strict_idle=strict_idle, session_max_age=session_max_age,
+            pending_timeout=pending_timeout,
         )
         #: Connections and pushes.
         self.hub = Hub(self)
@@ -181,6 +199,9 @@ class App(Factory):
         self.sessions.on_session_start(self._session_started)
         self.sessions.on_session_end(self._session_ended)
         self.metrics.gauge("stgo_sessions_active", "Live sessions.", lambda: len(self.sessions))
+        self.metrics.gauge("stgo_sessions_pending",
+                           "Live sessions no connection has activated yet.",
+                           self.sessions.pending_count)
         self.metrics.gauge("stgo_connections_open", "Open WebSocket connections.",
                            lambda: len(self.hub))
         from .http import Endpoints

@@ -46,6 +46,7 @@ _REFUSAL_LABELS = {
     "malformed session cookie": "forged_cookie",
     "unknown or expired session cookie": "unknown_cookie",
     "max_sessions": "max_sessions",
+    "too many new sessions": "new_session_rate",
     "origin not allowed": "origin",
     "bad rotation token": "rotation_token",
     "no session cookie": "no_cookie",
@@ -186,8 +187,19 @@ class Endpoints:
             if claimed:
                 why = "malformed" if not is_valid_session_id(claimed) else "unknown or expired"
                 self.refused(request, f"{why} session cookie")
+            limits = self.app.new_session_limits
+            if limits is not None and not limits.allow(self.client_address(request)):
+                self.refused(request, "too many new sessions")
+                html = render_error_page(429, "Too many new sessions",
+                                         "Too many visits came from your address just now. "
+                                         "Please try again in a minute.")
+                return Response(html, status=429, mimetype="text/html",
+                                headers={"Retry-After": "60", "Cache-Control": "no-store"})
             try:
-                session = self.app.sessions.create(limit=self.app.max_sessions)
+                # Pending until its first WebSocket: a page load alone (anyone
+                # can make one) gets a session that lapses fast and is the
+                # first to go when the pool is full.
+                session = self.app.sessions.create(limit=self.app.max_sessions, pending=True)
             except CapacityError:
                 self.refused(request, "max_sessions")
                 html = render_error_page(503, "This app is full",

@@ -1,6 +1,7 @@
 """Limits that keep one client from hurting the others.
 
 - :class:`TokenBucket`: a per-session event rate (steady rate plus a burst);
+- :class:`AddressRateLimiter`: a token bucket per client address (new sessions);
 - :class:`ConnectionLimiter`: WebSocket connections in total and per address;
 - :class:`LogOnce`: warn about a suspicious client once per (address, reason),
   so an attacker cannot flood the log.
@@ -14,7 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-__all__ = ["TokenBucket", "ConnectionLimiter", "LogOnce"]
+__all__ = ["TokenBucket", "AddressRateLimiter", "ConnectionLimiter", "LogOnce"]
 
 
 class TokenBucket:
@@ -50,6 +51,47 @@ class TokenBucket:
                 return True
             self.refused += 1
             return False
+
+
+class AddressRateLimiter:
+    """A :class:`TokenBucket` per client address: *rate* per second, bursts of *burst*.
+
+    Remembers the *max_addresses* most recently seen addresses; a forgotten
+    one starts again with a full bucket, so memory stays bounded whatever
+    the number of addresses an attacker has (the cost: a lenient start for
+    each of them).
+
+    :param rate: tokens added per second to each address's bucket.
+    :param burst: each bucket's size.
+    :param max_addresses: buckets kept at most (least recently used dropped).
+    :param clock: monotonic seconds; injectable for tests.
+    """
+
+    def __init__(self, rate: float, burst: float, *, max_addresses: int = 65_536,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.max_addresses = max_addresses
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
+
+    def allow(self, address: str) -> bool:
+        """Take one token from *address*'s bucket if it has one."""
+        with self._lock:
+            bucket = self._buckets.get(address)
+            if bucket is None:
+                bucket = TokenBucket(self.rate, self.burst, self._clock)
+                self._buckets[address] = bucket
+                if len(self._buckets) > self.max_addresses:
+                    self._buckets.popitem(last=False)
+            else:
+                self._buckets.move_to_end(address)
+        return bucket.allow()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._buckets)
 
 
 class ConnectionLimiter:

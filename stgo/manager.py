@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Literal
 
@@ -17,7 +18,7 @@ __all__ = ["SessionManager", "EndReason"]
 log = logging.getLogger("stgo")
 
 #: Why a session ended.
-EndReason = Literal["timeout", "deleted", "shutdown", "rotated", "max_age"]
+EndReason = Literal["timeout", "deleted", "shutdown", "rotated", "max_age", "evicted"]
 
 StartHook = Callable[[Session], None]
 EndHook = Callable[[Session, str], None]
@@ -25,6 +26,8 @@ EndHook = Callable[[Session, str], None]
 # Sessions removed from the map per hold of its lock: a pass over 100,000
 # sessions then never makes a concurrent get() wait for more than ~1 ms.
 _SLICE = 1000
+
+_ABSENT = object()
 
 
 class SessionManager:
@@ -44,6 +47,10 @@ class SessionManager:
         alive: only events and state changes count as activity.
     :param session_max_age: absolute lifetime in seconds, whatever the
         activity; ``None`` (default) means no limit.
+    :param pending_timeout: seconds of inactivity after which a *pending*
+        session (made with ``create(pending=True)`` and never activated by a
+        connection) expires; default 30.  The shorter of this and
+        *session_timeout* applies.
     """
 
     def __init__(
@@ -54,9 +61,13 @@ class SessionManager:
         clock: Callable[[], float] = time.time,
         strict_idle: bool = False,
         session_max_age: float | None = None,
+        pending_timeout: float = 30.0,
     ) -> None:
         self._lock = threading.Lock()
         self._sessions: dict[str, Session] = {}
+        # Pending sessions (never activated), oldest first: the first to go
+        # when the pool is full.  Keys only; a subset of _sessions.
+        self._pending: OrderedDict[str, None] = OrderedDict()
         self._stop = threading.Event()
         # Set to cut the cleanup thread's current wait short (new interval, stop).
         self._wake = threading.Event()
@@ -66,6 +77,7 @@ class SessionManager:
         self.cleanup_interval = cleanup_interval
         self.strict_idle = strict_idle
         self.session_max_age = session_max_age
+        self.pending_timeout = pending_timeout
         self._start_hooks: list[StartHook] = []
         self._end_hooks: list[EndHook] = []
 
@@ -94,6 +106,17 @@ class SessionManager:
         self._cleanup_interval = float(seconds)
         self._wake.set()  # a running cleanup thread starts waiting anew
 
+    @property
+    def pending_timeout(self) -> float:
+        """Idle timeout in seconds of a session no connection ever activated."""
+        return self._pending_timeout
+
+    @pending_timeout.setter
+    def pending_timeout(self, seconds: float) -> None:
+        if not seconds > 0:
+            raise ConfigurationError(f"pending_timeout must be > 0 seconds, got {seconds!r}")
+        self._pending_timeout = float(seconds)
+
     def on_session_start(self, fn: StartHook) -> StartHook:
         """Register ``fn(session)``, called once for each new session."""
         self._start_hooks.append(fn)
@@ -106,28 +129,62 @@ class SessionManager:
 
     # -- the map ----------------------------------------------------------------
 
-    def create(self, *, limit: int | None = None) -> Session:
+    def create(self, *, limit: int | None = None, pending: bool = False) -> Session:
         """Create a session, run the start hooks, and return it.
 
-        :param limit: refuse when this many sessions are live already; the
+        :param limit: the most sessions live at once.  At it, the oldest
+            *pending* session is evicted (ended with reason ``"evicted"``) to
+            make room; only when none is pending is the caller refused.  The
             count and the insert happen under one lock, so simultaneous
             callers cannot overshoot it.
-        :raises CapacityError: *limit* is reached.
+        :param pending: make a session that is not activated until its first
+            connection opens (:meth:`Session.attach`); until then it expires
+            after :attr:`pending_timeout` and is the first to be evicted.  The
+            page makes its sessions so, since anyone can ask for a page.
+        :raises CapacityError: *limit* is reached and no session is pending.
         """
+        evicted: list[Session] = []
         while True:
-            session = Session(new_session_id(self.clock()), clock=self.clock)
+            session = Session(new_session_id(self.clock()), clock=self.clock,
+                              activated=not pending, on_activate=self._activated)
             with self._lock:
                 if limit is not None and len(self._sessions) >= limit:
-                    raise CapacityError(
-                        f"{limit} sessions are live; raise max_sessions to allow more")
+                    victim = self._pop_pending()
+                    if victim is None:
+                        raise CapacityError(
+                            f"{limit} sessions are live; raise max_sessions to allow more")
+                    evicted.append(victim)
                 if session.id not in self._sessions:  # 192 random bits: never loops
                     self._sessions[session.id] = session
+                    if pending:
+                        self._pending[session.id] = None
                     break
+        # Ended outside the lock: end hooks are user code.
+        self._finish(evicted, "evicted")
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("session %s created", redact(session.id))
+            log.debug("session %s created%s", redact(session.id), " (pending)" if pending else "")
         for hook in list(self._start_hooks):
             self._call_hook(hook, session)
         return session
+
+    def _pop_pending(self) -> Session | None:
+        """Take the oldest pending session out of the map (lock held)."""
+        while self._pending:
+            sid, _ = self._pending.popitem(last=False)
+            session = self._sessions.get(sid)
+            if session is not None and not session.activated:
+                del self._sessions[sid]
+                return session
+        return None
+
+    def _activated(self, session: Session) -> None:
+        with self._lock:
+            self._pending.pop(session.id, None)
+
+    def pending_count(self) -> int:
+        """How many live sessions no connection has activated yet."""
+        with self._lock:
+            return len(self._pending)
 
     def get(self, session_id: object) -> Session | None:
         """Return the live session with *session_id*, or ``None``.
@@ -180,6 +237,9 @@ class SessionManager:
         for i in range(0, len(wanted), _SLICE):
             with self._lock:
                 popped = [self._sessions.pop(sid, None) for sid in wanted[i:i + _SLICE]]
+                for s in popped:
+                    if s is not None:
+                        self._pending.pop(s.id, None)
             ended += self._finish([s for s in popped if s is not None], reason)
         return ended
 
@@ -189,13 +249,19 @@ class SessionManager:
             if self._sessions.get(session.id) is not session:
                 raise KeyError("session is not live")
             del self._sessions[session.id]
+            was_pending = self._pending.pop(session.id, _ABSENT) is not _ABSENT
             session._id = new_id
             self._sessions[new_id] = session
+            if was_pending:
+                self._pending[new_id] = None
 
     # -- expiry -------------------------------------------------------------------
 
     def _expiry_reason(self, session: Session, now: float) -> str | None:
-        if session.is_expired(now, self._session_timeout, strict=self.strict_idle):
+        timeout = self._session_timeout
+        if not session.activated:
+            timeout = min(timeout, self._pending_timeout)
+        if session.is_expired(now, timeout, strict=self.strict_idle):
             return "timeout"
         if self.session_max_age is not None and now - session.created_at > self.session_max_age:
             return "max_age"
@@ -239,6 +305,7 @@ class SessionManager:
                 batch = [s for s in batch if self._sessions.get(s.id) is s]
                 for s in batch:
                     del self._sessions[s.id]
+                    self._pending.pop(s.id, None)
             ended += self._finish(batch, reason)
         return ended
 

@@ -44,9 +44,17 @@ class Session(Factory):
     :param session_id: the ID; normally made by :func:`stgo.ids.new_session_id`.
     :param clock: returns the current time in epoch seconds; injectable so
         that timeouts can be tested without sleeping.
+    :param activated: whether the session counts as activated from the
+        start.  The page makes its sessions with ``False``: such a *pending*
+        session becomes activated when its first connection opens, and until
+        then lapses after the manager's short ``pending_timeout``.
+    :param on_activate: called with the session, outside its lock, once, when
+        a pending session is activated (the manager's bookkeeping).
     """
 
-    def __init__(self, session_id: str, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, session_id: str, *, clock: Callable[[], float] = time.time,
+                 activated: bool = True,
+                 on_activate: Callable[[Session], None] | None = None) -> None:
         self._lock = threading.RLock()
         self._id = session_id
         self._clock = clock
@@ -56,6 +64,8 @@ class Session(Factory):
         self._created_at = now
         self._last_accessed_at = now
         self._connections = 0
+        self._activated = activated
+        self._on_activate = None if activated else on_activate
         self._ended = False
         self._observer: SessionObserver | None = None
         #: Events of this session run through here, one at a time.
@@ -110,12 +120,26 @@ class Session(Factory):
         with self._lock:
             return self._connections
 
+    @property
+    def activated(self) -> bool:
+        """Whether a connection ever opened on this session (or it was made
+        activated).  A pending session costs little and lapses fast."""
+        return self._activated
+
     def attach(self) -> int:
-        """Count one more open connection and record activity; return the count."""
+        """Count one more open connection and record activity; return the count.
+
+        The first connection activates a pending session.
+        """
         with self._lock:
             self._connections += 1
             self._last_accessed_at = max(self._last_accessed_at, self._clock())
-            return self._connections
+            count = self._connections
+            activate, self._on_activate = self._on_activate, None
+            self._activated = True
+        if activate is not None:
+            activate(self)
+        return count
 
     def detach(self) -> int:
         """Count one connection fewer and record activity; return the count."""

@@ -5,9 +5,11 @@ a clear answer and a counter, while everybody else carries on."""
 from __future__ import annotations
 
 import contextlib
+import http.client
 import threading
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import websocket
@@ -45,14 +47,13 @@ def round_trip(sock: Socket, app: App, timeout: float = 5.0) -> None:
 # -- sessions -----------------------------------------------------------------------------------
 
 
-def test_max_sessions_gives_a_new_visitor_a_503_page_and_evicts_nobody(
+def test_max_sessions_gives_a_new_visitor_a_503_page_and_evicts_no_activated_session(
     serve: Serve, client_for: MakeClient
 ) -> None:
     app = counting_app(max_sessions=3)
     server = serve(app)
     regulars = [client_for(server) for _ in range(3)]
-    for client in regulars:
-        assert client.get("/").status == 200
+    tabs = [client.connect() for client in regulars]  # activated: never evicted
     ids = sorted(c.session_id or "" for c in regulars)
 
     late = request(server.url, "/")
@@ -70,11 +71,93 @@ def test_max_sessions_gives_a_new_visitor_a_503_page_and_evicts_nobody(
     for client in regulars:
         before = client.session_id
         assert client.get("/").status == 200 and client.session_id == before
-    round_trip(regulars[0].connect(), app)
+    round_trip(tabs[0], app)
     # A place frees up: the next visitor gets in.
     app.sessions.delete(ids[0])
     assert request(server.url, "/").status == 200
     assert len(app.sessions) == 3
+
+
+FLOOD = 2_000
+
+
+def test_a_flood_of_cookieless_page_loads_does_not_lock_out_a_real_visitor(
+    serve: Serve, client_for: MakeClient
+) -> None:
+    """Finding 5 of issue 10: 2,000 cookieless ``GET /`` (the per-address limit off,
+    as for a botnet's many addresses) go through a pool of 50, 40 times over; a
+    real visitor still gets a page and a working WebSocket, and the sessions
+    already activated are all kept."""
+    app = counting_app(max_sessions=50, new_session_rate=None)
+    ended: list[str] = []
+    app.on_session_end(lambda session, reason: ended.append(reason))
+    server = serve(app)
+    regulars = [client_for(server) for _ in range(10)]
+    tabs = [client.connect() for client in regulars]
+    kept = {c.session_id for c in regulars}
+
+    parts = urlsplit(server.url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        for _ in range(FLOOD):  # keep-alive: the flood is quick
+            conn.request("GET", "/")
+            resp = conn.getresponse()
+            resp.read()
+            assert resp.status == 200  # never a 503: a pending session made room
+    finally:
+        conn.close()
+    assert len(app.sessions) == 50
+    assert kept <= set(app.sessions.ids())  # no activated session evicted
+    assert app.sessions.pending_count() == 40
+    assert ended.count("evicted") == FLOOD - 40 and set(ended) == {"evicted"}
+
+    visitor = client_for(server)
+    page = visitor.get("/")
+    assert page.status == 200 and visitor.session_id
+    round_trip(visitor.connect(), app)
+    assert app.sessions.get(visitor.session_id).activated  # type: ignore[union-attr]
+    for tab in tabs:
+        round_trip(tab, app)
+    # The flood's sessions go first, the visitor's activated one stays.
+    for _ in range(100):
+        assert request(server.url, "/").status == 200
+    assert visitor.session_id in app.sessions.ids()
+
+
+def test_new_sessions_are_rate_limited_per_address_and_others_still_get_in(
+    serve: Serve, client_for: MakeClient
+) -> None:
+    app = counting_app(new_session_rate=0.001, new_session_burst=20)
+    server = serve(app)
+    made = [http_from(server.url, source="127.0.0.2") for _ in range(20)]
+    assert all(r.status == 200 and r.cookies() for r in made)
+    over = http_from(server.url, source="127.0.0.2")
+    assert over.status == 429 and not over.cookies()
+    assert "Too many new sessions" in over.body and over.headers["Retry-After"]
+    assert len(app.sessions) == 20
+    assert app.metrics.get("stgo_refused_total", "new_session_rate") == 1
+    # Another address is not affected, and its visitor gets a working page.
+    visitor = client_for(server)
+    assert visitor.get("/").status == 200
+    round_trip(visitor.connect(), app)
+    # A session the limited address already has is still served (no new one).
+    cookie = made[0].cookies()[0].split(";")[0]
+    again = http_from(server.url, source="127.0.0.2", headers={"Cookie": cookie})
+    assert again.status == 200 and not again.cookies()
+
+
+def test_behind_a_trusted_proxy_the_rate_limit_is_per_address_the_proxy_saw(
+    serve: Serve, client_for: MakeClient
+) -> None:
+    app = counting_app(trust_proxy=True, new_session_rate=0.001, new_session_burst=3)
+    server = serve(app)
+
+    def via_proxy(client: str) -> int:
+        # What nginx sends: the client's claim first, the address it saw last.
+        return request(server.url, "/", {"X-Forwarded-For": f"6.6.6.6, {client}"}).status
+
+    assert [via_proxy("203.0.113.7") for _ in range(4)] == [200, 200, 200, 429]
+    assert via_proxy("198.51.100.9") == 200  # another client behind the same proxy
 
 
 # -- connections --------------------------------------------------------------------------------
@@ -255,3 +338,19 @@ def test_session_max_age_ends_an_active_session_with_an_open_tab(
     assert ended[-1] == (young, "max_age")
     assert late_tab.recv_close() == 1001
     assert app.metrics.get("stgo_sessions_ended_total", "max_age") == 2
+
+
+def test_the_per_address_rate_limiter_keeps_a_bucket_per_address_and_bounded_memory() -> None:
+    from stgo.limits import AddressRateLimiter
+
+    from .helpers import FakeClock
+
+    clock = FakeClock(0.0)
+    limiter = AddressRateLimiter(1.0, 2, max_addresses=3, clock=clock)
+    assert [limiter.allow("a") for _ in range(3)] == [True, True, False]
+    assert limiter.allow("b")  # another address has its own bucket
+    clock.advance(1.0)
+    assert limiter.allow("a") and not limiter.allow("a")  # refilled at the rate
+    for name in "cdefg":
+        limiter.allow(name)
+    assert len(limiter) == 3  # the least recently seen forgotten

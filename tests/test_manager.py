@@ -739,3 +739,66 @@ def test_create_with_a_limit_never_overshoots_under_concurrency() -> None:
         t.join(10)
     assert len(manager) == 50 == len(made)
     assert len(refused) == 16 * 20 - 50
+
+
+# -- pending sessions (issue 10, finding 5) ---------------------------------------------------
+
+
+def test_a_pending_session_lapses_after_pending_timeout_and_an_activated_one_does_not(
+    manager: SessionManager, clock: FakeClock, ends: Ends
+) -> None:
+    pending = manager.create(pending=True)
+    kept = manager.create(pending=True)
+    kept.attach()
+    kept.detach()
+    made = manager.create()  # made by the app itself: activated from the start
+    assert not pending.activated and kept.activated and made.activated
+    assert manager.pending_count() == 1
+    clock.advance(manager.pending_timeout + 1)
+    assert manager.cleanup_expired() == 1
+    assert ends.reasons(pending) == ["timeout"]
+    assert manager.get(kept.id) is kept and manager.get(made.id) is made
+    assert manager.pending_count() == 0
+
+
+def test_pending_timeout_is_validated_and_never_lengthens_session_timeout(
+    clock: FakeClock,
+) -> None:
+    with pytest.raises(ConfigurationError, match="pending_timeout"):
+        SessionManager(pending_timeout=0)
+    short = SessionManager(session_timeout=5, pending_timeout=30, clock=clock)
+    session = short.create(pending=True)
+    clock.advance(6)
+    assert short.get(session.id) is None
+
+
+def test_at_the_limit_the_oldest_pending_session_is_evicted_then_the_caller_refused(
+    manager: SessionManager, ends: Ends
+) -> None:
+    from stgo.errors import CapacityError
+
+    active = manager.create(pending=True)
+    active.attach()
+    first, second = manager.create(pending=True), manager.create(pending=True)
+    third = manager.create(limit=3, pending=True)
+    assert ends.reasons(first) == ["evicted"] and first.ended
+    assert set(manager.ids()) == {active.id, second.id, third.id}
+    third.attach()
+    fourth = manager.create(limit=3)
+    assert ends.reasons(second) == ["evicted"]
+    with pytest.raises(CapacityError):
+        manager.create(limit=3)  # nobody pending: activated sessions stay
+    assert set(manager.ids()) == {active.id, third.id, fourth.id}
+
+
+def test_a_rotated_pending_session_stays_pending_and_deleted_ones_leave_the_queue(
+    manager: SessionManager,
+) -> None:
+    session = manager.create(pending=True)
+    manager.rekey(session, new_session_id())
+    assert manager.pending_count() == 1
+    session.attach()
+    assert manager.pending_count() == 0
+    gone = manager.create(pending=True)
+    manager.delete(gone.id)
+    assert manager.pending_count() == 0

@@ -8,8 +8,9 @@ for the throughput of events that fan out to nobody else.
 import stgo
 
 # Limits off: the benchmark sends one session's events far faster than a
-# person clicks, and opens 1,000 tabs from one address.
-app = stgo.App(title="Counter", event_rate=None, max_connections_per_address=None)
+# person clicks, and makes 1,000 sessions and tabs from one address.
+app = stgo.App(title="Counter", event_rate=None, max_connections_per_address=None,
+               new_session_rate=None)
 app.title("Counter")
 total = app.metric("Clicks by everyone", 0, key="total")
 button = app.button("Increment", key="increment", type="primary")
