@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import secrets
 import threading
 import time
@@ -19,6 +20,7 @@ from .limits import AddressRateLimiter, ConnectionLimiter, LogOnce
 from .manager import SessionManager
 from .metrics import Metrics
 from .session import Session
+from .store import StateView, Store, open_store
 from .widgets.base import Widget, check_callback, check_unique_keys
 from .widgets.layout import Container, Factory
 
@@ -108,6 +110,13 @@ class App(Factory):
         (1,000); past it the client gets an error, and a client that keeps
         going after ``event_burst`` refusals is closed (1008).
     :param event_burst: events one session may send back to back (2,000).
+    :param store: where sessions and ``app.state`` live: ``"memory"`` (the
+        default: this process, as fast as ever) or ``"redis://host:port/db"``
+        (they outlive the process; needs ``pip install 'stgo[redis]'``), or a
+        :class:`~stgo.store.Store`.  The ``STGO_STORE`` environment variable
+        (which ``--store`` sets) wins over this argument.
+    :param store_pickle_key: a secret that lets a persistent store keep values
+        of any picklable type, HMAC-signed (off: only the codec's types).
     :param metrics: serve Prometheus counters at ``GET /metrics`` (off).
     :param content_security_policy: the page's ``Content-Security-Policy``
         header (:data:`DEFAULT_CONTENT_SECURITY_POLICY`); ``None`` sends none
@@ -144,6 +153,8 @@ class App(Factory):
         metrics: bool = False,
         content_security_policy: str | None = DEFAULT_CONTENT_SECURITY_POLICY,
         show_error_details: bool = False,
+        store: str | Store | None = None,
+        store_pickle_key: bytes | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if max_message_size < 1024:
@@ -181,11 +192,17 @@ class App(Factory):
         #: Callback failures: one traceback per kind, with the id users see.
         self.failures = FailureLog(log)
         self._rotations: dict[str, tuple[Session, str, float]] = {}
+        #: Where sessions and shared state live (:mod:`stgo.store`).
+        self.store = open_store(os.environ.get("STGO_STORE") or store,
+                                pickle_key=store_pickle_key)
+        #: Shared, app-wide state: ``get``/``set``/``delete``/``has``/``items``/
+        #: ``update``/``increment``, atomic in the store.
+        self.state: StateView = self.store.view("app")
         #: The App's :class:`~stgo.manager.SessionManager`.
         self.sessions = SessionManager(
             session_timeout, cleanup_interval, clock=clock,
             strict_idle=strict_idle, session_max_age=session_max_age,
-            pending_timeout=pending_timeout,
+            pending_timeout=pending_timeout, store=self.store,
         )
         #: Connections and pushes.
         self.hub = Hub(self)
@@ -194,9 +211,11 @@ class App(Factory):
         self._start_hooks: list[StartHook] = []
         self._end_hooks: list[EndHook] = []
         self._event_hooks: list[EventHook] = []
+        self._session_page: StartHook | None = None
         self.sidebar = Sidebar()
         self.sidebar.attach(None, self._global_changed)
         self.sessions.on_session_start(self._session_started)
+        self.sessions.on_session_restore(self._session_restored)
         self.sessions.on_session_end(self._session_ended)
         self.metrics.gauge("stgo_sessions_active", "Live sessions.", lambda: len(self.sessions))
         self.metrics.gauge("stgo_sessions_pending",
@@ -352,6 +371,19 @@ class App(Factory):
         self._event_hooks.append(fn)
         return fn
 
+    def session_page(self, fn: StartHook) -> StartHook:
+        """Register ``fn(session)`` that adds a session's private widgets *from
+        its state*; usable as a decorator.
+
+        stgo calls it whenever a process must draw a session whose widgets it
+        does not hold: right after ``on_session_start`` for a new session,
+        and when a session is loaded from a persistent store (after a
+        restart, or in another process).  Widgets a callback adds later are
+        not redrawn by it unless the state says they should be.
+        """
+        self._session_page = fn
+        return fn
+
     def _session_started(self, session: Session) -> None:
         self.metrics.inc("stgo_sessions_created_total")
         session._bind(self.hub)
@@ -359,7 +391,32 @@ class App(Factory):
         with self.hub.batch():
             for hook in list(self._start_hooks):
                 self._call_hook(hook, session)
+            self._draw_session(session)
 
+    def _session_restored(self, session: Session) -> None:
+        session._bind(self.hub)
+        with self.hub.batch():
+            self._draw_session(session)
+
+    def _draw_session(self, session: Session) -> None:
+        page = self._session_page
+        if page is not None:
+            self._call_hook(page, session)
+
+    def _global_changed(self, widget: Widget, change: str) -> None:
+        self.hub.global_changed(widget, change)
+        if self.store.persistent and change in ("update", "value"):
+            self._persist_global(widget)
+
+    def _persist_global(self, widget: Widget) -> None:
+        from .persist import snapshot
+
+        if widget.key == widget.id:
+            return  # no key: nothing stable to find it by after a restart
+        try:
+            self.store.set("globals", widget.key, snapshot(widget, self.store))
+        except Exception:
+            log.exception("could not save global widget %r to the store", widget.key)
     def _session_ended(self, session: Session, reason: str) -> None:
         self.metrics.inc("stgo_sessions_ended_total", reason)
         if reason == "shutdown":
@@ -483,14 +540,25 @@ class App(Factory):
     # -- running -------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start background work (the cleanup thread).  Servers call this for you."""
+        """Open the store, restore the global widgets' run-time changes from it,
+        and start background work (the cleanup thread).  Servers call this for you.
+
+        :raises StoreError: the store cannot be used (bad URL, Redis unreachable).
+        """
+        self.store.open()
+        if self.store.persistent:
+            from .persist import restore_globals
+
+            restore_globals(self, self.store)
         self.sessions.start()
 
     def stop(self) -> None:
         """Stop: close every connection (1001), end every session with reason
-        ``"shutdown"``, and join the cleanup thread."""
+        ``"shutdown"``, and join the cleanup thread.  With a persistent store
+        sessions are *not* ended: they wait in the store for the next start."""
         self.hub.close_all()
         self.sessions.stop()
+        self.store.close()
 
     def run(self, host: str = "127.0.0.1", port: int = 8501, **kwargs: Any) -> None:
         """Serve with the built-in threaded server until SIGINT/SIGTERM."""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from .app import App
 from .errors import AppLoadError, ConfigurationError
+from .store import StoreError
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -83,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="comma-separated host names the app answers to, '.example.com' for "
                           "a domain and its subdomains (default: local names on loopback, "
                           "else any; env STGO_ALLOWED_HOSTS)")
+    run.add_argument("--store", metavar="URL",
+                     help="where sessions live: memory (default) or redis://host:port/db "
+                          "(env STGO_STORE)")
     run.add_argument("--reload", action="store_true", help="restart when a source file changes")
     run.add_argument("--log-level", default=os.environ.get("STGO_LOG_LEVEL", "INFO"),
                      help="logging level (default INFO)")
@@ -98,6 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError:  # an unknown level name: one line, not a traceback
         print(f"stgo: error: unknown --log-level {args.log_level!r}", file=sys.stderr)
         return EXIT_USAGE
+    if args.store is not None:
+        # Before the app file runs: its App reads STGO_STORE when it is made.
+        os.environ["STGO_STORE"] = args.store
     try:
         host = args.host or os.environ.get("STGO_HOST") or "127.0.0.1"
         port_raw = args.port if args.port is not None else os.environ.get("STGO_PORT", "8501")
@@ -131,13 +138,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             app.sessions.session_timeout = timeout
         if interval is not None:
             app.sessions.cleanup_interval = interval
-    except (AppLoadError, ValueError) as exc:
+    except (AppLoadError, StoreError, ValueError) as exc:
         print(f"stgo: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.reload:
         app.show_error_details = True  # a developer at work: show what raised
     try:
         app.run(host=host, port=port, reload=args.reload)
+    except StoreError as exc:
+        print(f"stgo: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except OSError as exc:
         print(f"stgo: error: cannot listen on {host}:{port}: {exc.strerror or exc}",
               file=sys.stderr)

@@ -17,6 +17,7 @@ from .errors import CapacityError
 from .ids import is_valid_session_id, redact
 from .page import render_error_page, render_page
 from .session import Session
+from .store import StoreUnavailable
 from .ws import Connection
 
 if TYPE_CHECKING:
@@ -89,8 +90,7 @@ class Endpoints:
         elif path == "/":
             response = self.page(request)
         elif path == "/health":
-            # No session count: anybody may ask, and it tells how busy we are.
-            body = json.dumps({"status": "ok"})
+            body = self.health()
             response = Response(body, mimetype="application/json")
             response.headers["Cache-Control"] = "no-store"
         elif path.startswith("/static/"):
@@ -102,6 +102,16 @@ class Endpoints:
         else:
             response = Response("not found\n", status=404, mimetype="text/plain")
         return response(environ, start_response)
+
+    def health(self) -> str:
+        """``/health``: ``ok``, or ``degraded`` while the store does not answer.
+
+        No session count: anybody may ask, and it tells how busy we are.
+        """
+        store = self.app.store
+        if store.persistent and not store.healthy():
+            return json.dumps({"status": "degraded", "store": "unavailable"})
+        return json.dumps({"status": "ok"})
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -177,6 +187,17 @@ class Endpoints:
         return self.app.sessions.get(self.claimed_id(request))
 
     def page(self, request: Request) -> Response:
+        try:
+            return self._page(request)
+        except StoreUnavailable:
+            log.warning("page load failed: the session store is unavailable")
+            html = render_error_page(503, "Temporarily unavailable",
+                                     "The app cannot reach its data right now. "
+                                     "Please try again in a moment.")
+            return Response(html, status=503, mimetype="text/html",
+                            headers={"Retry-After": "5", "Cache-Control": "no-store"})
+
+    def _page(self, request: Request) -> Response:
         session = self.current_session(request)
         fresh = session is None
         if session is None:
@@ -305,7 +326,12 @@ class Endpoints:
                 f"bad WebSocket handshake: {why}\n", status=status, mimetype="text/plain",
                 headers={"Sec-WebSocket-Version": "13"} if status == 426 else {},
             )(environ, start_response)
-        session, refusal = self._session_of(request)
+        try:
+            session, refusal = self._session_of(request)
+        except StoreUnavailable:
+            return Response("unavailable: the session store does not answer\n", status=503,
+                            mimetype="text/plain",
+                            headers={"Retry-After": "5"})(environ, start_response)
         if session is None:
             self.refused(request, refusal)
             return Response(f"forbidden: {refusal}\n", status=403, mimetype="text/plain")(

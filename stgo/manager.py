@@ -12,6 +12,7 @@ from typing import Literal
 from .errors import CapacityError, ConfigurationError
 from .ids import is_valid_session_id, new_session_id, redact
 from .session import Session
+from .store.base import SessionRecord, Store
 
 __all__ = ["SessionManager", "EndReason"]
 
@@ -51,6 +52,10 @@ class SessionManager:
         session (made with ``create(pending=True)`` and never activated by a
         connection) expires; default 30.  The shorter of this and
         *session_timeout* applies.
+    :param store: a persistent store (:class:`~stgo.store.Store` with
+        ``persistent`` true) that holds the session records: sessions then
+        outlive the process, and this map only caches the ones this process
+        serves.  ``None`` (default) keeps everything here.
     """
 
     def __init__(
@@ -62,6 +67,7 @@ class SessionManager:
         strict_idle: bool = False,
         session_max_age: float | None = None,
         pending_timeout: float = 30.0,
+        store: Store | None = None,
     ) -> None:
         self._lock = threading.Lock()
         self._sessions: dict[str, Session] = {}
@@ -80,6 +86,9 @@ class SessionManager:
         self.pending_timeout = pending_timeout
         self._start_hooks: list[StartHook] = []
         self._end_hooks: list[EndHook] = []
+        self._restore_hooks: list[StartHook] = []
+        #: The persistent store of the session records, or ``None``.
+        self.store = store if store is not None and store.persistent else None
 
     # -- configuration --------------------------------------------------------
 
@@ -127,6 +136,12 @@ class SessionManager:
         self._end_hooks.append(fn)
         return fn
 
+    def on_session_restore(self, fn: StartHook) -> StartHook:
+        """Register ``fn(session)``, called when a session from the store is
+        loaded into this process (after a restart, or made by another one)."""
+        self._restore_hooks.append(fn)
+        return fn
+
     # -- the map ----------------------------------------------------------------
 
     def create(self, *, limit: int | None = None, pending: bool = False) -> Session:
@@ -143,6 +158,8 @@ class SessionManager:
             page makes its sessions so, since anyone can ask for a page.
         :raises CapacityError: *limit* is reached and no session is pending.
         """
+        if self.store is not None:
+            return self._create_stored(limit, pending)
         evicted: list[Session] = []
         while True:
             session = Session(new_session_id(self.clock()), clock=self.clock,
@@ -164,6 +181,97 @@ class SessionManager:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("session %s created%s", redact(session.id), " (pending)" if pending else "")
         for hook in list(self._start_hooks):
+            self._call_hook(hook, session)
+        return session
+
+    def _create_stored(self, limit: int | None, pending: bool) -> Session:
+        store = self.store
+        assert store is not None
+        session = Session(new_session_id(self.clock()), clock=self.clock,
+                          activated=not pending, on_activate=self._activated)
+        # The count and the insert are one step in the store (atomic across
+        # processes); at the limit the oldest pending session makes room.
+        for _ in range(3):
+            if store.create_session(session.id, session.created_at, limit=limit,
+                                    pending=pending):
+                break
+            victim = store.oldest_pending()
+            if victim is None:
+                raise CapacityError(
+                    f"{limit} sessions are live; raise max_sessions to allow more")
+            self._end_stored([victim], "evicted")
+        else:
+            raise CapacityError(f"{limit} sessions are live; raise max_sessions to allow more")
+        session._store = store
+        session._stored_access = session.created_at
+        with self._lock:
+            self._sessions[session.id] = session
+            if pending:
+                self._pending[session.id] = None
+        for hook in list(self._start_hooks):
+            self._call_hook(hook, session)
+        return session
+
+    def _end_stored(self, session_ids: list[str], reason: str, **conditions: float) -> int:
+        """Claim each session's end in the store; end the ones this process won.
+
+        A session this process does not hold is rebuilt from its record for
+        the end hooks (state readable); one another process claimed, or that
+        is gone, is only dropped from this map.
+        """
+        store = self.store
+        assert store is not None
+        won: list[Session] = []
+        for sid in session_ids:
+            record = store.claim_end(sid, **conditions)
+            with self._lock:
+                local = self._sessions.get(sid)
+                if record is not None or not conditions:
+                    self._sessions.pop(sid, None)
+                    self._pending.pop(sid, None)
+            if record is None:
+                if local is not None and not conditions:
+                    local._detach_store(None)  # ended by another process
+                continue
+            session = local or self._rebuild(sid, record)
+            session._detach_store(record.state)
+            won.append(session)
+        return self._finish(won, reason)
+
+    def _rebuild(self, session_id: str, record: SessionRecord) -> Session:
+        session = Session(session_id, clock=self.clock, activated=record.activated,
+                          on_activate=self._activated)
+        session._restore_times(record.created_at, record.last_accessed_at)
+        return session
+
+    def _load(self, session_id: str, local: Session | None) -> Session | None:
+        """The session as the store has it: *local* refreshed, or rebuilt and
+        restored into this process, or ``None`` (no record: ended or moved)."""
+        store = self.store
+        assert store is not None
+        record = store.load_session(session_id)
+        if record is None:
+            if local is not None:
+                with self._lock:
+                    if self._sessions.get(session_id) is local:
+                        del self._sessions[session_id]
+                        self._pending.pop(session_id, None)
+            return None
+        if local is not None:
+            local._restore_times(local.created_at, record.last_accessed_at)
+            return local
+        session = self._rebuild(session_id, record)
+        session._store = store
+        with self._lock:
+            raced = self._sessions.get(session_id)
+            if raced is not None:
+                return raced
+            self._sessions[session_id] = session
+            if not record.activated:
+                self._pending[session_id] = None
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("session %s restored from the store", redact(session_id))
+        for hook in list(self._restore_hooks):
             self._call_hook(hook, session)
         return session
 
@@ -197,11 +305,17 @@ class SessionManager:
         assert isinstance(session_id, str)
         with self._lock:
             session = self._sessions.get(session_id)
+        if self.store is not None:
+            session = self._load(session_id, session)
         if session is None:
             return None
-        reason = self._expiry_reason(session, self.clock())
+        now = self.clock()
+        reason = self._expiry_reason(session, now)
         if reason is not None:
-            self._end([session], reason)
+            if self.store is not None:
+                self._end_stored([session_id], reason, **self._expiry_bounds(now))
+            else:
+                self._end([session], reason)
             return None
         return session
 
@@ -209,6 +323,8 @@ class SessionManager:
         return self.get(session_id) is not None
 
     def __len__(self) -> int:
+        if self.store is not None:
+            return self.store.session_count()
         with self._lock:
             return len(self._sessions)
 
@@ -217,14 +333,23 @@ class SessionManager:
         return len(self)
 
     def ids(self) -> list[str]:
-        """A snapshot of the live session IDs."""
+        """A snapshot of the live session IDs (with a persistent store: of
+        every process)."""
+        if self.store is not None:
+            return self.store.session_ids()
         with self._lock:
             return list(self._sessions)
 
     def sessions(self) -> list[Session]:
-        """A snapshot of the live sessions."""
+        """A snapshot of the live sessions this process holds."""
         with self._lock:
             return list(self._sessions.values())
+
+    def held(self) -> int:
+        """How many sessions this process holds in memory (with a persistent
+        store, a cache of the store's; otherwise all of them)."""
+        with self._lock:
+            return len(self._sessions)
 
     def delete(self, session_id: str, reason: str = "deleted") -> bool:
         """End the session with *session_id*; return whether it existed."""
@@ -233,6 +358,8 @@ class SessionManager:
     def delete_many(self, session_ids: Iterable[str], reason: str = "deleted") -> int:
         """End every listed session; return how many existed."""
         wanted = list(session_ids)  # outside the lock: it may be a generator
+        if self.store is not None:
+            return self._end_stored([s for s in wanted if is_valid_session_id(s)], reason)
         ended = 0
         for i in range(0, len(wanted), _SLICE):
             with self._lock:
@@ -245,6 +372,8 @@ class SessionManager:
 
     def rekey(self, session: Session, new_id: str) -> None:
         """Move *session* to *new_id* in the map (ID rotation); the old ID dies at once."""
+        if self.store is not None and not self.store.rename_session(session.id, new_id):
+            raise KeyError("session is not live")
         with self._lock:
             if self._sessions.get(session.id) is not session:
                 raise KeyError("session is not live")
@@ -277,6 +406,8 @@ class SessionManager:
         :param now: the time to judge by, epoch seconds; ``None`` means the clock.
         """
         now = self.clock() if now is None else now
+        if self.store is not None:
+            return self._cleanup_stored(now)
         with self._lock:
             candidates = list(self._sessions.values())
         timed_out: list[Session] = []
@@ -289,6 +420,44 @@ class SessionManager:
                 too_old.append(session)
         del candidates
         return self._end(timed_out, "timeout") + self._end(too_old, "max_age")
+
+    def _expiry_bounds(self, now: float) -> dict[str, float]:
+        bounds = {"idle_before": now - self._session_timeout,
+                  "pending_idle_before": now - min(self._pending_timeout,
+                                                   self._session_timeout)}
+        if self.session_max_age is not None:
+            bounds["created_before"] = now - self.session_max_age
+        return bounds
+
+    def _cleanup_stored(self, now: float) -> int:
+        store = self.store
+        assert store is not None
+        held = self.sessions()
+        if not self.strict_idle:
+            # A tab open here counts as activity for every process.
+            for session in held:
+                if session.connections:
+                    store.touch_session(session.id, now)
+        # Drop what others ended (or rotated) from this process's cache.
+        ids = [s.id for s in held]
+        for sid, alive in zip(ids, store.sessions_exist(ids), strict=True):
+            if not alive:
+                with self._lock:
+                    gone = self._sessions.pop(sid, None)
+                    self._pending.pop(sid, None)
+                if gone is not None:
+                    gone._detach_store(None)
+        bounds = self._expiry_bounds(now)
+        candidates = store.expired_sessions(
+            idle_before=bounds["idle_before"], pending_idle_before=bounds["pending_idle_before"],
+            created_before=bounds.get("created_before"))
+        ended = 0
+        for sid in candidates:
+            record = store.load_session(sid)
+            too_old = (record is not None and "created_before" in bounds
+                       and record.created_at < bounds["created_before"])
+            ended += self._end_stored([sid], "max_age" if too_old else "timeout", **bounds)
+        return ended
 
     def _end(self, sessions: list[Session], reason: str) -> int:
         """Remove *sessions* from the map and end them, a slice at a time.
@@ -352,6 +521,15 @@ class SessionManager:
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
+        if self.store is not None:
+            # The sessions live on in the store: this process only lets go.
+            with self._lock:
+                held, self._sessions = list(self._sessions.values()), {}
+                self._pending.clear()
+            for session in held:
+                session._detach_store(None)
+                session._release()
+            return
         if end_sessions:
             self.delete_many(self.ids(), "shutdown")
 

@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from .limits import TokenBucket
 from .serial import SerialQueue
+from .store.base import Store
 from .widgets.base import InputWidget, Widget, check_unique_keys
 from .widgets.layout import Factory
 
@@ -67,6 +68,10 @@ class Session(Factory):
         self._activated = activated
         self._on_activate = None if activated else on_activate
         self._ended = False
+        # With a persistent store the state lives there (self._state stays
+        # empty) and activity is written there too, at most once a second.
+        self._store: Store | None = None
+        self._stored_access = 0.0
         self._observer: SessionObserver | None = None
         #: Events of this session run through here, one at a time.
         self.events = SerialQueue()
@@ -111,6 +116,23 @@ class Session(Factory):
         with self._lock:
             if stamp > self._last_accessed_at:
                 self._last_accessed_at = stamp
+        self._sync_access()
+
+    # Writes to the store at most this often (seconds): activity is judged in
+    # seconds anyway, and a page load or event must not cost a round trip each.
+    _ACCESS_WRITE_INTERVAL = 1.0
+
+    def _sync_access(self, *, activate: bool = False, force: bool = False) -> None:
+        store = self._store
+        if store is None:
+            return
+        with self._lock:
+            stamp = self._last_accessed_at
+            due = force or activate or stamp - self._stored_access >= self._ACCESS_WRITE_INTERVAL
+            if due:
+                self._stored_access = stamp
+        if due:
+            store.touch_session(self._id, stamp, activate=activate)
 
     # -- connections ----------------------------------------------------------
 
@@ -136,9 +158,11 @@ class Session(Factory):
             self._last_accessed_at = max(self._last_accessed_at, self._clock())
             count = self._connections
             activate, self._on_activate = self._on_activate, None
+            first = not self._activated
             self._activated = True
         if activate is not None:
             activate(self)
+        self._sync_access(activate=first)
         return count
 
     def detach(self) -> int:
@@ -146,7 +170,9 @@ class Session(Factory):
         with self._lock:
             self._connections = max(0, self._connections - 1)
             self._last_accessed_at = max(self._last_accessed_at, self._clock())
-            return self._connections
+            count = self._connections
+        self._sync_access()
+        return count
 
     def is_expired(self, now: float, timeout: float, *, strict: bool = False) -> bool:
         """Tell whether the session has been idle longer than *timeout* seconds.
@@ -161,34 +187,62 @@ class Session(Factory):
     # -- state --------------------------------------------------------------
 
     def set(self, key: str, value: Any) -> None:
-        """Store *value* under *key*.  Any Python value is allowed, except
-        under the key of an input on this session's page: there the value is
-        converted and checked as the user's input would be.
+        """Store *value* under *key*.
+
+        Any Python value in memory (with a persistent store, the codec's
+        types: see docs/scaling.md), except under the key of an input on this
+        session's page: there the value is converted and checked as the
+        user's input would be.
 
         :raises WidgetError: the value does not suit that input (a string for
             a number input, an option that is not offered...).
+        :raises ~stgo.store.CodecError: a persistent store cannot keep the
+            value's type (the key and the type are named).
         """
         value = self._checked_input(key, value)
-        with self._lock:
-            self._state[key] = value
-            self._last_accessed_at = max(self._last_accessed_at, self._clock())
+        store = self._store
+        if store is not None:
+            now = self._clock()
+            store.set(self._ns, key, value, now=now)
+            self._accessed(now)
+        else:
+            with self._lock:
+                self._state[key] = value
+                self._last_accessed_at = max(self._last_accessed_at, self._clock())
         self._state_changed(key)
+
+    @property
+    def _ns(self) -> str:
+        return f"s:{self._id}"
+
+    def _accessed(self, now: float) -> None:
+        # The store recorded the access with the write itself.
+        with self._lock:
+            if now > self._last_accessed_at:
+                self._last_accessed_at = now
+            self._stored_access = max(self._stored_access, now)
 
     def get(self, key: str, default: Any = None) -> Any:
         """Return the value under *key*, or *default* when there is none."""
+        store = self._store
+        if store is not None:
+            return store.get(self._ns, key, default)
         with self._lock:
             return self._state.get(key, default)
 
     def __getitem__(self, key: str) -> Any:
-        with self._lock:
-            return self._state[key]
+        value = self.get(key, _MISSING)
+        if value is _MISSING:
+            raise KeyError(key)
+        return value
 
     def __setitem__(self, key: str, value: Any) -> None:
         self.set(key, value)
 
     def __contains__(self, key: object) -> bool:
-        with self._lock:
-            return key in self._state
+        if not isinstance(key, str):
+            return False
+        return self.get(key, _MISSING) is not _MISSING
 
     def has(self, key: str) -> bool:
         """Tell whether *key* is set."""
@@ -196,40 +250,64 @@ class Session(Factory):
 
     def delete(self, key: str) -> bool:
         """Remove *key*; return whether it was there."""
-        with self._lock:
-            if key not in self._state:
+        store = self._store
+        if store is not None:
+            now = self._clock()
+            found = store.delete(self._ns, key, now=now)
+            self._accessed(now)
+            if not found:
                 return False
-            del self._state[key]
-            self._last_accessed_at = max(self._last_accessed_at, self._clock())
+        else:
+            with self._lock:
+                if key not in self._state:
+                    return False
+                del self._state[key]
+                self._last_accessed_at = max(self._last_accessed_at, self._clock())
         self._state_changed(key)
         return True
 
     def clear(self) -> None:
         """Remove every key."""
-        with self._lock:
-            self._state.clear()
-            self._last_accessed_at = max(self._last_accessed_at, self._clock())
+        store = self._store
+        if store is not None:
+            now = self._clock()
+            store.clear(self._ns, now=now)
+            self._accessed(now)
+        else:
+            with self._lock:
+                self._state.clear()
+                self._last_accessed_at = max(self._last_accessed_at, self._clock())
         self._state_changed(None)
 
     def items(self) -> dict[str, Any]:
         """Return a shallow copy of all state."""
+        store = self._store
+        if store is not None:
+            return store.items(self._ns)
         with self._lock:
             return dict(self._state)
 
     def keys(self) -> list[str]:
         """Return the keys, as a list (a snapshot)."""
-        with self._lock:
-            return list(self._state)
+        return list(self.items())
 
     def update(self, key: str, fn: Callable[[Any], T], default: Any = None) -> T:
         """Atomically replace the value under *key* with ``fn(old)``.
 
         *old* is *default* when the key is missing.  *fn* runs outside the
         lock (it is user code), so it may run more than once if another thread
-        changes the key meanwhile; it should have no side effects.
+        (or, with a shared store, another process) changes the key meanwhile;
+        it should have no side effects.
 
         :returns: the new value.
         """
+        store = self._store
+        if store is not None:
+            now = self._clock()
+            new: T = store.update(self._ns, key, fn, default, now=now)
+            self._accessed(now)
+            self._state_changed(key)
+            return new
         while True:
             with self._lock:
                 old = self._state.get(key, _MISSING)
@@ -244,6 +322,13 @@ class Session(Factory):
 
     def increment(self, key: str, amount: float = 1) -> Any:
         """Atomically add *amount* to the number under *key* (missing: 0)."""
+        store = self._store
+        if store is not None:
+            now = self._clock()
+            new = store.increment(self._ns, key, amount, now=now)
+            self._accessed(now)
+            self._state_changed(key)
+            return new
         return self.update(key, lambda old: old + amount, 0)
 
     def _checked_input(self, key: str, value: Any) -> Any:
@@ -363,9 +448,24 @@ class Session(Factory):
             self._ended = True
             return True
 
+    def _detach_store(self, state: dict[str, Any] | None) -> None:
+        """Stop using the store: the record is gone from it (ended, here or
+        elsewhere); *state* is its last state, kept readable for end hooks."""
+        with self._lock:
+            self._store = None
+            self._state = dict(state or {})
+
+    def _restore_times(self, created_at: float, last_accessed_at: float) -> None:
+        """Take the times of a record loaded from the store."""
+        with self._lock:
+            self._created_at = created_at
+            self._last_accessed_at = max(self._last_accessed_at, last_accessed_at)
+            self._stored_access = last_accessed_at
+
     def _release(self) -> None:
         """Drop state and widgets once ended, so memory goes back at once."""
         with self._lock:
+            self._store = None
             self._state.clear()
             widgets, self._widgets = self._widgets, []
         for widget in widgets:

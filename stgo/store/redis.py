@@ -1,0 +1,495 @@
+"""The Redis store: sessions and shared state that outlive the process.
+
+Needs redis-py, the optional extra ``pip install 'stgo[redis]'``; it is
+imported here only, when a ``redis://`` store is opened.
+
+Layout (``P`` is the key prefix, ``stgo:`` by default)::
+
+    P m:<id>    hash   c (created), a (last access), p ("1" while pending)
+    P d:<id>    hash   the session's state, key -> codec text
+    P idle      zset   id -> last access      (idle expiry)
+    P born      zset   id -> created          (max_age, the session count)
+    P pend      zset   id -> last access      (sessions never activated)
+    P ns:<name> hash   app.state ("app") and global widget changes ("globals")
+
+Every change that two processes could race on is one Lua script (atomic in
+Redis): create under a limit, write to a session that must still exist,
+claim a session's end, rename on rotation.  Connections come from a sized
+:class:`redis.BlockingConnectionPool` with socket timeouts and health checks,
+so a paused or restarted Redis makes calls fail fast with
+:class:`~stgo.store.base.StoreUnavailable` instead of hanging, and the next
+call after Redis is back simply works.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+from .base import MISSING, SessionRecord, Store, StoreError, StoreUnavailable
+from .codec import Codec, CodecError
+
+__all__ = ["RedisStore"]
+
+log = logging.getLogger("stgo")
+
+T = TypeVar("T")
+
+_CREATE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+local lim = tonumber(ARGV[3])
+if lim >= 0 and redis.call('ZCARD', KEYS[3]) >= lim then return 0 end
+redis.call('HSET', KEYS[1], 'c', ARGV[2], 'a', ARGV[2], 'p', ARGV[4])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+if ARGV[4] == '1' then redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1]) end
+return 1
+"""
+
+# KEYS: meta, idle, pend; ARGV: id, now, activate ("1"/"0")
+_TOUCH = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local a = tonumber(redis.call('HGET', KEYS[1], 'a'))
+local pending = redis.call('HGET', KEYS[1], 'p') == '1'
+if tonumber(ARGV[2]) > a then
+  redis.call('HSET', KEYS[1], 'a', ARGV[2])
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+  if pending then redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1]) end
+end
+if ARGV[3] == '1' and pending then
+  redis.call('HSET', KEYS[1], 'p', '0')
+  redis.call('ZREM', KEYS[3], ARGV[1])
+end
+return 1
+"""
+
+# KEYS: meta, data, idle, pend; ARGV: id, now, op, field, value
+# A write to a session that another process ended meanwhile does nothing
+# (returns false) instead of leaving an orphan state hash behind.
+_WRITE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local a = tonumber(redis.call('HGET', KEYS[1], 'a'))
+if tonumber(ARGV[2]) > a then
+  redis.call('HSET', KEYS[1], 'a', ARGV[2])
+  redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+  if redis.call('HGET', KEYS[1], 'p') == '1' then redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1]) end
+end
+local op = ARGV[3]
+if op == 'set' then redis.call('HSET', KEYS[2], ARGV[4], ARGV[5]) return 1 end
+if op == 'del' then return redis.call('HDEL', KEYS[2], ARGV[4]) end
+if op == 'clear' then redis.call('DEL', KEYS[2]) return 1 end
+if op == 'incr' then return redis.call('HINCRBY', KEYS[2], ARGV[4], ARGV[5]) end
+if op == 'incrf' then return redis.call('HINCRBYFLOAT', KEYS[2], ARGV[4], ARGV[5]) end
+if op == 'cas' then
+  local old = redis.call('HGET', KEYS[2], ARGV[4])
+  if (old or '') ~= ARGV[6] then return 0 end
+  redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
+  return 1
+end
+return redis.error_reply('unknown op')
+"""
+
+# KEYS: meta, data, idle, born, pend; ARGV: id, idle_before, created_before,
+# pending_idle_before ('' for none).  Returns {c, a, p, state...} or false.
+_CLAIM = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local c = redis.call('HGET', KEYS[1], 'c')
+local a = redis.call('HGET', KEYS[1], 'a')
+local p = redis.call('HGET', KEYS[1], 'p')
+local expired = (ARGV[2] == '' and ARGV[3] == '')
+if ARGV[2] ~= '' then
+  local lim = tonumber(ARGV[2])
+  if p == '1' and ARGV[4] ~= '' then lim = math.max(lim, tonumber(ARGV[4])) end
+  if tonumber(a) < lim then expired = true end
+end
+if ARGV[3] ~= '' and tonumber(c) < tonumber(ARGV[3]) then expired = true end
+if not expired then return false end
+local d = redis.call('HGETALL', KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('ZREM', KEYS[5], ARGV[1])
+local out = {c, a, p}
+for i = 1, #d do out[#out + 1] = d[i] end
+return out
+"""
+
+# KEYS: old meta, old data, new meta, new data, idle, born, pend; ARGV: old, new
+_RENAME = """
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+redis.call('RENAME', KEYS[1], KEYS[3])
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('RENAME', KEYS[2], KEYS[4]) end
+for i = 5, 7 do
+  local s = redis.call('ZSCORE', KEYS[i], ARGV[1])
+  if s then
+    redis.call('ZREM', KEYS[i], ARGV[1])
+    redis.call('ZADD', KEYS[i], s, ARGV[2])
+  end
+end
+return 1
+"""
+
+
+def _num(x: float) -> str:
+    return repr(float(x))
+
+
+class RedisStore(Store):
+    """Sessions and namespaces in Redis.
+
+    :param url: ``redis://[:password@]host[:port][/db][?prefix=stgo:]``
+        (``rediss://`` for TLS, ``unix://`` sockets as redis-py takes them).
+    :param codec: encodes values (default: the safe codec, no pickle).
+    :param timeout: seconds any one Redis call may take, connect included (2).
+    :param max_connections: the pool's size (64); a caller waits at most
+        *timeout* for a free connection.
+    :param health_check_interval: seconds after which an idle pooled
+        connection is checked with a PING before use (10).
+    """
+
+    persistent = True
+
+    def __init__(self, url: str, *, codec: Codec | None = None, timeout: float = 2.0,
+                 max_connections: int = 64, health_check_interval: float = 10.0) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("redis", "rediss", "unix"):
+            raise StoreError(f"not a Redis URL: {url!r} (want redis://host:port/db)")
+        if parts.scheme != "unix" and not parts.hostname:
+            raise StoreError(f"no host in the Redis URL {url!r} (want redis://host:port/db)")
+        try:
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError:
+            raise StoreError(f"bad port in the Redis URL {url!r}") from None
+        query = parse_qs(parts.query)
+        self.prefix = query.pop("prefix", ["stgo:"])[0]
+        self._url = parts._replace(query="&".join(
+            f"{k}={v[0]}" for k, v in query.items())).geturl()
+        self.codec = codec or Codec()
+        self.timeout = timeout
+        self.max_connections = max_connections
+        self.health_check_interval = health_check_interval
+        self._redis: Any = None
+        self._closed = False
+        self._errors: tuple[type[BaseException], ...] = ()
+        self._scripts: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"<RedisStore {_safe_url(self._url)}>"
+
+    # -- connection ---------------------------------------------------------------------
+
+    def open(self) -> None:
+        self._closed = False
+        if self._redis is not None:
+            return
+        try:
+            import redis
+            from redis.backoff import ExponentialBackoff
+            from redis.retry import Retry
+        except ImportError:
+            raise StoreError(
+                "the Redis store needs redis-py: pip install 'stgo[redis]'") from None
+        try:
+            pool = redis.BlockingConnectionPool.from_url(
+                self._url, max_connections=self.max_connections, timeout=self.timeout,
+                socket_timeout=self.timeout, socket_connect_timeout=self.timeout,
+                health_check_interval=self.health_check_interval, protocol=2,
+                retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 1),
+            )
+        except ValueError as exc:
+            raise StoreError(f"bad Redis URL {_safe_url(self._url)}: {exc}") from None
+        client = redis.Redis(connection_pool=pool)
+        self._errors = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+        try:
+            client.ping()
+        except redis.exceptions.RedisError as exc:
+            pool.disconnect()
+            raise StoreError(
+                f"cannot reach Redis at {_safe_url(self._url)}: {exc}") from None
+        self._scripts = {
+            name: client.register_script(src) for name, src in (
+                ("create", _CREATE), ("touch", _TOUCH), ("write", _WRITE),
+                ("claim", _CLAIM), ("rename", _RENAME))
+        }
+        self._redis = client
+
+    def close(self) -> None:
+        self._closed = True  # a late caller (a closing tab) must not reconnect
+        client, self._redis = self._redis, None
+        if client is not None:
+            client.connection_pool.disconnect()
+
+    def healthy(self) -> bool:
+        try:
+            return bool(self._call(lambda r: r.ping()))
+        except StoreError:
+            return False
+
+    def _r(self) -> Any:
+        if self._redis is None:
+            if self._closed:
+                raise StoreUnavailable("the store is closed")
+            try:
+                self.open()
+            except StoreError as exc:
+                raise StoreUnavailable(str(exc)) from None
+        return self._redis
+
+    def _call(self, fn: Callable[[Any], T]) -> T:
+        """Run *fn(client)*, turning connection trouble into StoreUnavailable."""
+        client = self._r()
+        try:
+            return fn(client)
+        except self._errors as exc:
+            raise StoreUnavailable(f"Redis is unavailable: {exc}") from None
+
+    def _script(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        script = self._scripts.get(name) if self._scripts else None
+        if script is None:
+            self._r()
+            script = self._scripts[name]
+        return self._call(lambda _c: script(keys=keys, args=args))
+
+    # -- keys ---------------------------------------------------------------------------
+
+    def _meta(self, sid: str) -> str:
+        return f"{self.prefix}m:{sid}"
+
+    def _data(self, sid: str) -> str:
+        return f"{self.prefix}d:{sid}"
+
+    def _z(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def _hash(self, ns: str) -> str:
+        if ns.startswith("s:"):
+            return self._data(ns[2:])
+        return f"{self.prefix}ns:{ns}"
+
+    # -- values ---------------------------------------------------------------------------
+
+    def _decode(self, ns: str, key: str, raw: bytes | str) -> Any:
+        try:
+            return self.codec.decode(raw)
+        except CodecError as exc:
+            label = "a session" if ns.startswith("s:") else repr(ns)
+            log.warning("dropped key %r of %s: %s", key, label, exc)
+            return MISSING
+
+    def get(self, ns: str, key: str, default: Any = None) -> Any:
+        raw = self._call(lambda r: r.hget(self._hash(ns), key))
+        if raw is None:
+            return default
+        value = self._decode(ns, key, raw)
+        return default if value is MISSING else value
+
+    def items(self, ns: str) -> dict[str, Any]:
+        raw = self._call(lambda r: r.hgetall(self._hash(ns)))
+        out: dict[str, Any] = {}
+        for k, v in raw.items():
+            key = k.decode("utf-8", "replace")
+            value = self._decode(ns, key, v)
+            if value is not MISSING:
+                out[key] = value
+        return out
+
+    def set(self, ns: str, key: str, value: Any, *, now: float | None = None) -> None:
+        text = self.codec.encode(value, key)  # raises before anything changes
+        if ns.startswith("s:"):
+            self._write(ns[2:], now, "set", key, text)
+        else:
+            self._call(lambda r: r.hset(self._hash(ns), key, text))
+
+    def delete(self, ns: str, key: str, *, now: float | None = None) -> bool:
+        if ns.startswith("s:"):
+            return bool(self._write(ns[2:], now, "del", key))
+        return bool(self._call(lambda r: r.hdel(self._hash(ns), key)))
+
+    def clear(self, ns: str, *, now: float | None = None) -> None:
+        if ns.startswith("s:"):
+            self._write(ns[2:], now, "clear", "")
+        else:
+            self._call(lambda r: r.delete(self._hash(ns)))
+
+    def increment(self, ns: str, key: str, amount: float = 1, *,
+                  now: float | None = None) -> Any:
+        import redis
+
+        op = "incr" if type(amount) is int else "incrf"
+        try:
+            if ns.startswith("s:"):
+                result = self._write(ns[2:], now, op, key, amount)
+                if result is None:
+                    return amount  # the session is gone: nothing stored
+            elif op == "incr":
+                result = self._call(lambda r: r.hincrby(self._hash(ns), key, amount))
+            else:
+                result = self._call(lambda r: r.hincrbyfloat(self._hash(ns), key, amount))
+        except redis.exceptions.ResponseError:
+            # Not an integer (a float, a Decimal...): compare and set instead.
+            return self.update(ns, key, lambda old: old + amount, 0)
+        if op == "incr":
+            return int(result)
+        value = float(result)
+        return int(value) if value.is_integer() and type(amount) is int else value
+
+    def update(self, ns: str, key: str, fn: Callable[[Any], T], default: Any = None,
+               *, now: float | None = None) -> T:
+        hkey = self._hash(ns)
+        while True:
+            raw = self._call(lambda r: r.hget(hkey, key))
+            old = default if raw is None else self._decode(ns, key, raw)
+            if old is MISSING:
+                old = default
+            new = fn(old)  # user code, outside any lock or transaction
+            text = self.codec.encode(new, key)
+            expect = "" if raw is None else raw.decode("utf-8")
+            if ns.startswith("s:"):
+                done = self._write(ns[2:], now, "cas", key, text, expect)
+                if done is None:
+                    return new  # the session is gone
+            else:
+                done = self._call(functools.partial(self._cas, hkey=hkey, key=key,
+                                                    text=text, raw=raw))
+            if done:
+                return new
+
+    @staticmethod
+    def _cas(r: Any, hkey: str, key: str, text: str, raw: bytes | None) -> bool:
+        import redis
+
+        with r.pipeline() as pipe:
+            try:
+                pipe.watch(hkey)
+                if pipe.hget(hkey, key) != raw:
+                    return False
+                pipe.multi()
+                pipe.hset(hkey, key, text)
+                pipe.execute()
+                return True
+            except redis.exceptions.WatchError:
+                return False
+
+    def _write(self, sid: str, now: float | None, op: str, key: str,
+               value: Any = "", expect: str = "") -> Any:
+        import time
+
+        stamp = time.time() if now is None else now
+        return self._script("write", [self._meta(sid), self._data(sid), self._z("idle"),
+                                      self._z("pend")],
+                            [sid, _num(stamp), op, key, value, expect])
+
+    # -- session records --------------------------------------------------------------------
+
+    def create_session(self, session_id: str, now: float, *, limit: int | None = None,
+                       pending: bool = False) -> bool:
+        done = self._script(
+            "create", [self._meta(session_id), self._z("idle"), self._z("born"),
+                       self._z("pend")],
+            [session_id, _num(now), -1 if limit is None else limit, "1" if pending else "0"])
+        if done == -1:
+            raise StoreError("session ID already in the store")
+        return bool(done == 1)
+
+    def load_session(self, session_id: str) -> SessionRecord | None:
+        meta = self._call(lambda r: r.hgetall(self._meta(session_id)))
+        if not meta:
+            return None
+        try:
+            return SessionRecord(float(meta[b"c"]), float(meta[b"a"]), meta.get(b"p") != b"1")
+        except (KeyError, ValueError):
+            log.warning("a session record with bad times in the store: ignored")
+            return None
+
+    def touch_session(self, session_id: str, now: float, *, activate: bool = False) -> None:
+        self._script("touch", [self._meta(session_id), self._z("idle"), self._z("pend")],
+                     [session_id, _num(now), "1" if activate else "0"])
+
+    def claim_end(self, session_id: str, *, idle_before: float | None = None,
+                  created_before: float | None = None,
+                  pending_idle_before: float | None = None) -> SessionRecord | None:
+        out = self._script(
+            "claim", [self._meta(session_id), self._data(session_id), self._z("idle"),
+                      self._z("born"), self._z("pend")],
+            [session_id, "" if idle_before is None else _num(idle_before),
+             "" if created_before is None else _num(created_before),
+             "" if pending_idle_before is None else _num(pending_idle_before)])
+        if not out:
+            return None
+        c, a, p, *flat = out
+        ns = f"s:{session_id}"
+        state: dict[str, Any] = {}
+        for k, v in zip(flat[::2], flat[1::2], strict=True):
+            key = k.decode("utf-8", "replace")
+            value = self._decode(ns, key, v)
+            if value is not MISSING:
+                state[key] = value
+        return SessionRecord(float(c), float(a), p != b"1", state)
+
+    def rename_session(self, old_id: str, new_id: str) -> bool:
+        return bool(self._script(
+            "rename", [self._meta(old_id), self._data(old_id), self._meta(new_id),
+                       self._data(new_id), self._z("idle"), self._z("born"), self._z("pend")],
+            [old_id, new_id]))
+
+    def expired_sessions(self, *, idle_before: float, pending_idle_before: float,
+                         created_before: float | None, limit: int = 1000) -> list[str]:
+        def find(r: Any) -> list[str]:
+            pipe = r.pipeline(transaction=False)
+            pipe.zrangebyscore(self._z("idle"), "-inf", f"({_num(idle_before)}",
+                               start=0, num=limit)
+            pipe.zrangebyscore(self._z("pend"), "-inf", f"({_num(pending_idle_before)}",
+                               start=0, num=limit)
+            if created_before is not None:
+                pipe.zrangebyscore(self._z("born"), "-inf", f"({_num(created_before)}",
+                                   start=0, num=limit)
+            found: dict[str, None] = {}
+            for batch in pipe.execute():
+                for raw in batch:
+                    found[raw.decode("ascii", "replace")] = None
+            return list(found)
+
+        return self._call(find)
+
+    def oldest_pending(self) -> str | None:
+        first = self._call(lambda r: r.zrange(self._z("pend"), 0, 0))
+        return first[0].decode("ascii", "replace") if first else None
+
+    def session_count(self) -> int:
+        return int(self._call(lambda r: r.zcard(self._z("born"))))
+
+    def session_ids(self) -> list[str]:
+        raw = self._call(lambda r: r.zrange(self._z("born"), 0, -1))
+        return [x.decode("ascii", "replace") for x in raw]
+
+    def sessions_exist(self, session_ids: list[str]) -> list[bool]:
+        def check(r: Any) -> list[bool]:
+            pipe = r.pipeline(transaction=False)
+            for sid in session_ids:
+                pipe.exists(self._meta(sid))
+            return [bool(x) for x in pipe.execute()]
+
+        return self._call(check) if session_ids else []
+
+    def flush(self) -> None:
+        """Delete every key under this store's prefix (tests, resets)."""
+        def drop(r: Any) -> None:
+            keys = list(r.scan_iter(match=f"{self.prefix}*", count=1000))
+            for i in range(0, len(keys), 500):
+                r.delete(*keys[i:i + 500])
+
+        self._call(drop)
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = f"{parts.username or ''}:***@{parts.hostname}"
+        if parts.port:
+            netloc += f":{parts.port}"
+        return parts._replace(netloc=netloc).geturl()
+    return url

@@ -1,0 +1,286 @@
+"""The store: app.state in memory and in Redis, session records in a real Redis
+(atomic creation, claims, rotation), the codec at set(), forged records, and a
+Redis that pauses or restarts under a live server."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import stgo
+from stgo import App, SessionManager
+from stgo.server import Server
+from stgo.store import CodecError, MemoryStore, StoreError, open_store
+from stgo.store.redis import RedisStore
+
+from .helpers import COOKIE, Client, FakeClock, request, wait_until
+from .services import RedisServer, free_port
+
+# -- app.state in memory (the default) ----------------------------------------------------------
+
+
+def test_app_state_in_memory_keeps_any_value_and_counts_exactly_across_threads() -> None:
+    app = App(title="State")
+    assert isinstance(app.store, MemoryStore) and not app.store.persistent
+    marker = object()
+    app.state.set("thing", marker)  # any Python value in memory
+    assert app.state.get("thing") is marker and app.state.has("thing") and "thing" in app.state
+    assert app.state.get("missing", 5) == 5
+    threads = [threading.Thread(target=lambda: [app.state.increment("n") for _ in range(500)])
+               for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert app.state["n"] == 4000
+    assert app.state.update("n", lambda old: old * 2) == 8000
+    assert set(app.state.items()) == {"thing", "n"}
+    assert app.state.delete("thing") and not app.state.delete("thing")
+
+
+def test_store_urls_are_checked() -> None:
+    assert isinstance(open_store("memory"), MemoryStore)
+    for bad in ("mysql://x", "redis://", "redis://host:notaport/0", "nonsense"):
+        with pytest.raises(StoreError):
+            open_store(bad)
+
+
+def test_an_unreachable_redis_is_a_clear_error_at_start() -> None:
+    app = App(title="x", store=f"redis://127.0.0.1:{free_port()}/0")
+    with pytest.raises(StoreError, match="cannot reach Redis at redis://127.0.0.1"):
+        app.start()
+
+
+# -- Redis ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def store(redis_server: RedisServer) -> Iterator[RedisStore]:
+    s = RedisStore(redis_server.url)
+    s.open()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def make_app() -> Iterator[Callable[..., App]]:
+    """``make_app(**kwargs)``: an App, stopped (its store closed) after the test."""
+    apps: list[App] = []
+
+    def make(**kwargs: Any) -> App:
+        app = App(**kwargs)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.stop()
+
+
+def test_app_state_in_redis_is_atomic_between_two_apps(
+    redis_server: RedisServer, make_app: Callable[..., App]
+) -> None:
+    one, two = (make_app(title="a", store=redis_server.url) for _ in range(2))
+
+    def bump(app: App) -> None:
+        for _ in range(100):
+            app.state.increment("total")
+            app.state.update("list", lambda old: [*old, 1], [])
+
+    threads = [threading.Thread(target=bump, args=(app,)) for app in (one, two) * 5]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert one.state.get("total") == two.state.get("total") == 1000
+    assert len(two.state.get("list")) == 1000
+    one.state.set("when", (1, b"x"))
+    assert two.state.get("when") == (1, b"x")
+    with pytest.raises(CodecError, match="'bad'.*object"):
+        one.state.set("bad", object())
+    assert not two.state.has("bad")
+
+
+def test_session_state_lives_in_redis_and_survives_a_new_manager(store: RedisStore) -> None:
+    clock = FakeClock()
+    first = SessionManager(clock=clock, store=store)
+    started: list[str] = []
+    first.on_session_start(lambda s: started.append(s.id))
+    s = first.create()
+    s.set("n", 1)
+    s.increment("n", 2)
+    s.set("t", (1, 2))
+    with pytest.raises(CodecError, match="'obj'"):
+        s.set("obj", threading.Lock())
+    assert not s.has("obj") and s.items() == {"n": 3, "t": (1, 2)}
+    first.stop()  # a persistent store: nothing ends
+
+    second = SessionManager(clock=clock, store=store)
+    restored: list[str] = []
+    second.on_session_restore(lambda session: restored.append(session.id))
+    ended: list[tuple[str, Any]] = []
+    second.on_session_end(lambda session, reason: ended.append((reason, session.get("n"))))
+    back = second.get(s.id)
+    assert back is not None and back is not s and back.get("n") == 3
+    assert restored == [s.id] and started == [s.id]
+    assert len(second) == 1 and second.ids() == [s.id]
+    assert second.delete(s.id) and ended == [("deleted", 3)]
+    assert second.get(s.id) is None and store.session_count() == 0
+
+
+def test_expiry_between_two_managers_ends_each_session_exactly_once(store: RedisStore) -> None:
+    clock = FakeClock()
+    managers = [SessionManager(session_timeout=10, clock=clock, store=store) for _ in range(2)]
+    ended: list[tuple[int, str, str]] = []
+    for i, m in enumerate(managers):
+        m.on_session_end(lambda session, reason, i=i: ended.append((i, session.id, reason)))
+    made = [managers[n % 2].create() for n in range(20)]
+    for s in made:
+        s.set("v", 1)
+    busy = managers[1].get(made[0].id)
+    assert busy is not None
+    busy.attach()  # an open tab in the *other* process keeps it
+    clock.advance(11)
+    done = threading.Barrier(2)
+    results: list[int] = []
+
+    def clean(m: SessionManager) -> None:
+        done.wait()
+        results.append(m.cleanup_expired())
+
+    threads = [threading.Thread(target=clean, args=(m,)) for m in managers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sum(results) == 19
+    ids = [sid for _, sid, _ in ended]
+    assert sorted(ids) == sorted(s.id for s in made[1:]) and len(set(ids)) == 19
+    assert {reason for _, _, reason in ended} == {"timeout"}
+    assert store.session_ids() == [made[0].id]
+
+
+def test_max_sessions_counts_the_store_and_evicts_pending_first(store: RedisStore) -> None:
+    from stgo.errors import CapacityError
+
+    m1, m2 = SessionManager(store=store), SessionManager(store=store)
+    ended: list[str] = []
+    m1.on_session_end(lambda s, r: ended.append(r))
+    m2.on_session_end(lambda s, r: ended.append(r))
+    active = m1.create(limit=2, pending=True)
+    active.attach()
+    waiting = m2.create(limit=2, pending=True)
+    newcomer = m1.create(limit=2, pending=True)
+    assert ended == ["evicted"] and waiting.id not in store.session_ids()
+    newcomer.attach()
+    with pytest.raises(CapacityError):
+        m2.create(limit=2)
+    assert sorted(store.session_ids()) == sorted([active.id, newcomer.id])
+
+
+def test_rotation_with_the_store_refuses_the_old_id_in_every_process(
+    redis_server: RedisServer, make_app: Callable[..., App]
+) -> None:
+    a, b = (make_app(title=t, store=redis_server.url) for t in "ab")
+    s = a.sessions.create()
+    s.set("who", "alice")
+    seen_by_b = b.sessions.get(s.id)
+    assert seen_by_b is not None and seen_by_b.get("who") == "alice"
+    old = s.id
+    new = a.rotate_session(s)
+    assert a.sessions.get(old) is None and b.sessions.get(old) is None
+    again = b.sessions.get(new)
+    assert again is not None and again.get("who") == "alice"
+
+
+def test_an_undecodable_value_drops_that_key_with_a_warning_not_the_session(
+    store: RedisStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    m = SessionManager(store=store)
+    s = m.create()
+    s.set("good", 1)
+    s.set("bad", 2)
+    raw = store._r()
+    raw.hset(f"{store.prefix}d:{s.id}", "bad", '{"$pickle": ["AAAA", "00"]}')
+    raw.hset(f"{store.prefix}d:{s.id}", "junk", b"\xff\x00not json")
+    with caplog.at_level(logging.WARNING, logger="stgo"):
+        assert s.items() == {"good": 1}
+        assert s.get("bad", "default") == "default"
+    assert "dropped key 'bad'" in caplog.text and "dropped key 'junk'" in caplog.text
+    assert s.id not in caplog.text
+
+
+def session_page_app(url: str) -> App:
+    app = App(title="Restart", store=url, new_session_rate=None)
+    shared = app.metric("Everybody", 0, key="total")
+    button = app.button("Click", key="click")
+
+    @app.session_page
+    def page(session: stgo.Session) -> None:
+        session.text(f"mine: {session.get('mine', 0)}", key="mine_text")
+
+    @button.on_click
+    def clicked(session: stgo.Session, event: str, value: Any) -> None:
+        mine = session.increment("mine")
+        session.widget("mine_text").set_text(f"mine: {mine}")
+        shared.set_value(app.state.increment("total"))
+
+    return app
+
+
+def test_a_forged_session_record_never_crashes_a_page(redis_server: RedisServer) -> None:
+    app = session_page_app(redis_server.url)
+    server = Server(app, "127.0.0.1", 0)
+    server.start()
+    try:
+        client = Client(server.url)
+        assert client.get("/").status == 200
+        sid = client.session_id
+        raw = app.store._r()  # type: ignore[attr-defined]
+        raw.hset(f"stgo:d:{sid}", "mine", "{not json")
+        raw.hset(f"stgo:m:{sid}", "a", "yesterday")  # bad times: the record is ignored
+        page = request(server.url, "/", {"Cookie": f"{COOKIE}={sid}"})
+        assert page.status == 200 and page.cookies()  # a fresh session instead
+        other = Client(server.url)
+        assert other.get("/").status == 200 and "mine: 0" in other.get("/").body
+    finally:
+        server.stop()
+
+
+def test_redis_paused_or_restarted_the_server_lives_says_degraded_and_recovers(
+    redis_server: RedisServer,
+) -> None:
+    app = session_page_app(redis_server.url)
+    app.store.timeout = 0.5  # type: ignore[attr-defined]
+    server = Server(app, "127.0.0.1", 0)
+    server.start()
+    client, fresh = Client(server.url), Client(server.url)
+    try:
+        tab = client.connect()
+        seq = tab.event(app.widget("click").id)
+        tab.ack(seq)
+        assert request(server.url, "/health").json()["status"] == "ok"
+
+        redis_server.pause()
+        health = request(server.url, "/health")
+        assert health.status == 200 and health.json()["status"] == "degraded"
+        page = request(server.url, "/")
+        assert page.status == 503 and "Temporarily unavailable" in page.body
+        redis_server.resume()
+        wait_until(lambda: request(server.url, "/health").json()["status"] == "ok", 10)
+        assert client.get("/").status == 200 and "mine: 1" in client.get("/").body
+
+        redis_server.restart()  # everything in it is gone (no persistence)
+        wait_until(lambda: request(server.url, "/health").json()["status"] == "ok", 10)
+        assert fresh.get("/").status == 200
+        round_trip = fresh.connect()
+        seq = round_trip.event(app.widget("click").id)
+        assert round_trip.ack(seq)["type"] == "patch"
+    finally:
+        client.close()
+        fresh.close()
+        server.stop()
