@@ -1,7 +1,10 @@
 """A private count per browser, and a live total shared by everybody.
 
 ``Metric.increment`` is atomic, so simultaneous clicks from many sessions
-never lose a count.
+never lose a count.  The private count is drawn from session state by
+``session_page``, so with ``--store redis://...`` a restarted server shows
+every open tab its own count again (and the shared total, which the store
+keeps too).
 """
 
 import stgo
@@ -15,8 +18,13 @@ reset = app.button("Reset mine", key="reset")
 
 @app.on_session_start
 def setup(session):
-    session.set("mine", 0)
-    session.metric("Your clicks", 0, key="mine")
+    session.set("mine", 0)                     # once per session, ever
+
+
+@app.session_page
+def draw(session):
+    # Whenever a process draws this session: new, after a restart, elsewhere.
+    session.metric("Your clicks", session.get("mine", 0), key="mine")
 
 
 @button.on_click

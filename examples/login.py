@@ -83,7 +83,18 @@ def check(username, password):
     return expected is not None and hmac.compare_digest(expected, given)
 
 
-@app.on_session_start
+@app.session_page
+def draw(session):
+    """This session's private page, from its state alone: the form when
+    signed out, the account when signed in.  stgo calls it for a new session
+    and whenever a process must draw a session it does not hold (after a
+    restart with ``--store redis://...``)."""
+    if session.get("user") is None:
+        show_login_form(session)
+    else:
+        show_account(session)
+
+
 def show_login_form(session):
     """The signed-out page: a new session, or one that just logged out."""
     form = session.container(border=True, key="login_form")
@@ -127,8 +138,12 @@ def log_in(session, event, value):
     app.rotate_session(session)
     signed_in.increment()  # atomic
     session.remove_widget("login_form")
+    show_account(session)
+
+
+def show_account(session):
     account = session.container(border=True, key="account")
-    account.subheader(f"Welcome, {username}!", key="welcome")
+    account.subheader(f"Welcome, {session.get('user')}!", key="welcome")
     account.text("Only this browser is signed in as you.")
     account.text_area("Private notes (kept in your session)", key="notes")
     account.button("Log out", key="logout", on_click=log_out)

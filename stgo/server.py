@@ -363,7 +363,10 @@ class Server:
         deadline = time.monotonic() + CLOSE_LINGER + 1.0
         while len(self.app.hub) and time.monotonic() < deadline:
             time.sleep(0.01)
-        self._server.shutdown()
+        if self._thread is not None:
+            # shutdown() waits for serve_forever(): only once it was started
+            # (app.start() may have refused to start, say without its store).
+            self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(5)

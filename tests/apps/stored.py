@@ -1,0 +1,53 @@
+"""An app for the store tests: a private count drawn by session_page, a shared
+total in ``app.state`` shown by a global metric, and a hook log.
+
+``STGO_TEST_RECORD`` names a file that gets one line per hook call:
+``start <id>`` or ``end <id> <reason> <clicks>``.  ``STGO_TEST_APP_TIMEOUT`` and
+``STGO_TEST_APP_INTERVAL`` set the session timeout and cleanup interval.
+"""
+
+import os
+import threading
+
+import stgo
+
+_kwargs = {}
+if os.environ.get("STGO_TEST_APP_TIMEOUT"):
+    _kwargs["session_timeout"] = float(os.environ["STGO_TEST_APP_TIMEOUT"])
+if os.environ.get("STGO_TEST_APP_INTERVAL"):
+    _kwargs["cleanup_interval"] = float(os.environ["STGO_TEST_APP_INTERVAL"])
+
+app = stgo.App(title="Stored", new_session_rate=None, event_rate=None, **_kwargs)
+total = app.metric("Everybody", 0, key="total")
+button = app.button("Click", key="click")
+_lock = threading.Lock()
+
+
+def record(line):
+    path = os.environ.get("STGO_TEST_RECORD")
+    if path:
+        with _lock, open(path, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+
+@app.on_session_start
+def setup(session):
+    session.set("clicks", 0)
+    record(f"start {session.id}")
+
+
+@app.session_page
+def draw(session):
+    session.text(f"mine: {session.get('clicks', 0)}", key="mine")
+
+
+@button.on_click
+def clicked(session, event, value):
+    mine = session.increment("clicks")
+    session.widget("mine").set_text(f"mine: {mine}")
+    total.set_value(app.state.increment("total"))
+
+
+@app.on_session_end
+def ended(session, reason):
+    record(f"end {session.id} {reason} {session.get('clicks')}")
