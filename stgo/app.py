@@ -216,6 +216,7 @@ class App(Factory):
         self.sidebar.attach(None, self._global_changed)
         self.sessions.on_session_start(self._session_started)
         self.sessions.on_session_restore(self._session_restored)
+        self.sessions.on_session_gone(self.hub.expire)
         self.sessions.on_session_end(self._session_ended)
         self.metrics.gauge("stgo_sessions_active", "Live sessions.", lambda: len(self.sessions))
         self.metrics.gauge("stgo_sessions_pending",

@@ -87,6 +87,7 @@ class SessionManager:
         self._start_hooks: list[StartHook] = []
         self._end_hooks: list[EndHook] = []
         self._restore_hooks: list[StartHook] = []
+        self._gone_hooks: list[StartHook] = []
         #: The persistent store of the session records, or ``None``.
         self.store = store if store is not None and store.persistent else None
 
@@ -134,6 +135,13 @@ class SessionManager:
     def on_session_end(self, fn: EndHook) -> EndHook:
         """Register ``fn(session, reason)``, called once when a session ends."""
         self._end_hooks.append(fn)
+        return fn
+
+    def on_session_gone(self, fn: StartHook) -> StartHook:
+        """Register ``fn(session)``, called when a session this process holds
+        turns out to be ended (or rotated) by another process: no end hooks
+        run here (the other process ran them), but its tabs must be told."""
+        self._gone_hooks.append(fn)
         return fn
 
     def on_session_restore(self, fn: StartHook) -> StartHook:
@@ -253,9 +261,14 @@ class SessionManager:
         if record is None:
             if local is not None:
                 with self._lock:
-                    if self._sessions.get(session_id) is local:
+                    dropped = self._sessions.get(session_id) is local
+                    if dropped:
                         del self._sessions[session_id]
                         self._pending.pop(session_id, None)
+                if dropped:
+                    local._detach_store(None)
+                    for hook in list(self._gone_hooks):
+                        self._call_hook(hook, local)
             return None
         if local is not None:
             local._restore_times(local.created_at, record.last_accessed_at)
@@ -447,6 +460,8 @@ class SessionManager:
                     self._pending.pop(sid, None)
                 if gone is not None:
                     gone._detach_store(None)
+                    for hook in list(self._gone_hooks):
+                        self._call_hook(hook, gone)
         bounds = self._expiry_bounds(now)
         candidates = store.expired_sessions(
             idle_before=bounds["idle_before"], pending_idle_before=bounds["pending_idle_before"],

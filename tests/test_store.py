@@ -284,3 +284,24 @@ def test_redis_paused_or_restarted_the_server_lives_says_degraded_and_recovers(
         client.close()
         fresh.close()
         server.stop()
+
+
+def test_a_session_ended_by_another_process_tells_the_tabs_here(
+    redis_server: RedisServer, make_app: Callable[..., App]
+) -> None:
+    here = session_page_app(redis_server.url)
+    elsewhere = make_app(title="elsewhere", store=redis_server.url)
+    ended_here: list[str] = []
+    here.on_session_end(lambda session, reason: ended_here.append(reason))
+    server = Server(here, "127.0.0.1", 0)
+    server.start()
+    client = Client(server.url)
+    try:
+        tab = client.connect()
+        assert elsewhere.sessions.delete(client.session_id or "")
+        here.sessions.cleanup_expired()  # the next pass here finds the record gone
+        assert tab.recv_until(lambda m: m["type"] == "expired")
+        assert ended_here == []  # the other process ran the end hooks
+    finally:
+        client.close()
+        server.stop()
