@@ -1,0 +1,176 @@
+"""The Redis store against the memory store, in the same run.
+
+- event round trip and ``GET /`` (with the session's cookie) of the rtt app
+  under ``python -m stgo run``, once with ``--store memory`` and once with
+  ``--store redis://...``;
+- session create / get / set per second through a SessionManager (in process);
+- memory per idle session in Redis (``INFO memory`` before and after).
+
+Starts its own redis-server (``/usr/bin/redis-server``) on a free port.  Run
+``python -m bench.store [N] [--json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .proc import run_server
+from .rtt import APP_SOURCE, _stgo_samples
+
+__all__ = ["measure", "main"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def redis_server() -> Iterator[str]:
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    port = _free_port()
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _page_samples(url: str, n: int) -> list[float]:
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    conn.request("GET", "/")
+    resp = conn.getresponse()
+    resp.read()
+    cookie = (resp.getheader("Set-Cookie") or "").split(";", 1)[0]
+    samples = []
+    for i in range(n + 50):
+        t = time.perf_counter()
+        conn.request("GET", "/", headers={"Cookie": cookie})
+        r = conn.getresponse()
+        r.read()
+        if r.status != 200:
+            raise RuntimeError(f"GET / answered {r.status}")
+        if i >= 50:
+            samples.append((time.perf_counter() - t) * 1000.0)
+    conn.close()
+    return samples
+
+
+def _ops(store_url: str | None, n: int) -> dict[str, float]:
+    from stgo import SessionManager
+    from stgo.store import open_store
+
+    store = open_store(store_url)
+    store.open()
+    try:
+        m = SessionManager(store=store)
+        out: dict[str, float] = {}
+        t = time.perf_counter()
+        made = [m.create() for _ in range(n)]
+        out["create"] = n / (time.perf_counter() - t)
+        t = time.perf_counter()
+        for s in made:
+            m.get(s.id)
+        out["get"] = n / (time.perf_counter() - t)
+        t = time.perf_counter()
+        for s in made:
+            s.set("k", 1)
+        out["set"] = n / (time.perf_counter() - t)
+        return out
+    finally:
+        store.close()
+
+
+def _redis_memory_per_session(url: str, n: int) -> float:
+    import redis
+
+    from stgo import SessionManager
+    from stgo.store.redis import RedisStore
+
+    client = redis.Redis.from_url(url)
+    store = RedisStore(url + "?prefix=mem:")
+    store.open()
+    try:
+        before = client.info("memory")["used_memory"]
+        m = SessionManager(store=store)
+        for _ in range(n):
+            s = m.create()
+            s.set("count", 0)  # what the counter example keeps
+        after = client.info("memory")["used_memory"]
+        return (after - before) / n
+    finally:
+        store.close()
+        client.close()
+
+
+def measure(n: int = 2000) -> dict[str, Any]:
+    out: dict[str, Any] = {"n": n}
+    with redis_server() as url, tempfile.TemporaryDirectory() as tmp:
+        app = Path(tmp) / "rtt_app.py"
+        app.write_text(APP_SOURCE)
+        for name, store in (("memory", "memory"), ("redis", url)):
+            argv = [sys.executable, "-m", "stgo", "run", str(app), "--port", "0",
+                    "--log-level", "WARNING", "--store", store]
+            with run_server(argv) as server:
+                base = f"http://{server.host}:{server.port}/"
+                rtt = _stgo_samples(base, n)
+                page = _page_samples(base, n // 2)
+            out[f"rtt_p50_ms_{name}"] = statistics.median(rtt)
+            out[f"rtt_p99_ms_{name}"] = statistics.quantiles(rtt, n=100)[98]
+            out[f"page_p50_ms_{name}"] = statistics.median(page)
+            ops = _ops(None if name == "memory" else url, n)
+            for op, rate in ops.items():
+                out[f"{op}_per_s_{name}"] = rate
+        out["redis_bytes_per_idle_session"] = _redis_memory_per_session(url, n)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.store")
+    parser.add_argument("n", nargs="?", type=int, default=2000)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    out = measure(args.n)
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    for key in ("rtt_p50_ms", "rtt_p99_ms", "page_p50_ms", "create_per_s", "get_per_s",
+                "set_per_s"):
+        mem, red = out[f"{key}_memory"], out[f"{key}_redis"]
+        print(f"{key:16} memory {mem:10.3f}  redis {red:10.3f}  ratio x{red / mem:.2f}")
+    print(f"redis bytes per idle session: {out['redis_bytes_per_idle_session']:.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
