@@ -19,6 +19,7 @@ from .ids import new_session_id, redact
 from .limits import AddressRateLimiter, ConnectionLimiter, LogOnce
 from .manager import SessionManager
 from .metrics import Metrics
+from .persist import GlobalSaver, restore_globals
 from .session import Session
 from .store import StateView, Store, open_store
 from .widgets.base import Widget, check_callback, check_unique_keys
@@ -212,6 +213,9 @@ class App(Factory):
         self._end_hooks: list[EndHook] = []
         self._event_hooks: list[EventHook] = []
         self._session_page: StartHook | None = None
+        # Saves global widgets' run-time changes (persistent stores only).
+        self._saver: GlobalSaver | None = (
+            GlobalSaver(self.store) if self.store.persistent else None)
         self.sidebar = Sidebar()
         self.sidebar.attach(None, self._global_changed)
         self.sessions.on_session_start(self._session_started)
@@ -406,18 +410,9 @@ class App(Factory):
 
     def _global_changed(self, widget: Widget, change: str) -> None:
         self.hub.global_changed(widget, change)
-        if self.store.persistent and change in ("update", "value"):
-            self._persist_global(widget)
+        if self._saver is not None and change in ("update", "value"):
+            self._saver.mark(widget)
 
-    def _persist_global(self, widget: Widget) -> None:
-        from .persist import snapshot
-
-        if widget.key == widget.id:
-            return  # no key: nothing stable to find it by after a restart
-        try:
-            self.store.set("globals", widget.key, snapshot(widget, self.store))
-        except Exception:
-            log.exception("could not save global widget %r to the store", widget.key)
     def _session_ended(self, session: Session, reason: str) -> None:
         self.metrics.inc("stgo_sessions_ended_total", reason)
         if reason == "shutdown":
@@ -547,10 +542,9 @@ class App(Factory):
         :raises StoreError: the store cannot be used (bad URL, Redis unreachable).
         """
         self.store.open()
-        if self.store.persistent:
-            from .persist import restore_globals
-
+        if self._saver is not None:
             restore_globals(self, self.store)
+            self._saver.start()
         self.sessions.start()
 
     def stop(self) -> None:
@@ -559,6 +553,8 @@ class App(Factory):
         sessions are *not* ended: they wait in the store for the next start."""
         self.hub.close_all()
         self.sessions.stop()
+        if self._saver is not None:
+            self._saver.stop()
         self.store.close()
 
     def run(self, host: str = "127.0.0.1", port: int = 8501, **kwargs: Any) -> None:

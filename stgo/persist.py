@@ -3,8 +3,8 @@
 A global widget is built by the app's module, in every process, at import.
 What changes at run time (a metric's value, a text, a shared input's value, a
 label, visibility) is saved under the widget's key in the store's
-``globals`` namespace whenever it changes, and applied again when a process
-starts, so a restarted process shows the current shared page, not the one
+``globals`` namespace shortly after it changes (by :class:`GlobalSaver`, on a
+thread of its own), and applied again when a process starts, so a restarted process shows the current shared page, not the one
 its module built.
 
 What is saved is the widget's plain attributes that the store's codec can
@@ -15,6 +15,7 @@ widgets added or removed at run time, are not saved (see docs/scaling.md).
 from __future__ import annotations
 
 import logging
+import threading
 from typing import TYPE_CHECKING, Any
 
 from .store.base import Store
@@ -24,7 +25,7 @@ from .widgets.base import Widget
 if TYPE_CHECKING:
     from .app import App
 
-__all__ = ["snapshot", "restore_globals"]
+__all__ = ["snapshot", "restore_globals", "GlobalSaver"]
 
 log = logging.getLogger("stgo")
 
@@ -77,3 +78,76 @@ def restore_globals(app: App, store: Store) -> int:
                     setattr(widget, name, value)
             restored += 1
     return restored
+
+
+class GlobalSaver:
+    """Saves changed global widgets to the store from its own thread.
+
+    A change only marks its widget (no Redis call in the thread that made
+    it, which may hold a lock or be a tight background loop); the thread
+    then writes each marked widget's latest attributes once, so a hundred
+    changes of one progress bar cost one write.
+
+    :param store: the persistent store.
+    :param interval: seconds the thread waits to gather changes (0.05).
+    """
+
+    def __init__(self, store: Store, interval: float = 0.05) -> None:
+        self._store = store
+        self._interval = interval
+        self._lock = threading.Lock()
+        self._dirty: dict[str, Widget] = {}
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def mark(self, widget: Widget) -> None:
+        """Save *widget* soon (keyed widgets only)."""
+        if widget.key == widget.id:
+            return  # no key: nothing stable to find it by after a restart
+        with self._lock:
+            self._dirty[widget.key] = widget
+        self._wake.set()
+
+    def start(self) -> None:
+        """Start the saving thread (idempotent)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="stgo-persist", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Write what is still marked, then stop the thread and join it."""
+        self._stop.set()
+        self._wake.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+        self.flush()
+
+    def flush(self) -> None:
+        """Write every marked widget now."""
+        with self._lock:
+            dirty, self._dirty = self._dirty, {}
+        for key, widget in dirty.items():
+            try:
+                self._store.set("globals", key, snapshot(widget, self._store))
+            except Exception:
+                log.exception("could not save global widget %r to the store", key)
+                with self._lock:
+                    self._dirty.setdefault(key, widget)  # try again next time
+                return
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait()
+            if self._stop.is_set():
+                break
+            self._wake.clear()
+            # Let a burst of changes gather into one write per widget.
+            self._stop.wait(self._interval)
+            try:
+                self.flush()
+            except Exception:
+                log.exception("saving global widgets failed")
