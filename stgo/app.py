@@ -315,6 +315,8 @@ class App(Factory):
             check_unique_keys(widget, self.global_with_key)
         else:
             self.hub.global_changed(widget, change)
+            if self._saver is not None and change in ("update", "value"):
+                self._saver.mark(widget)  # a persistent store keeps it
 
     def widget(self, key: str) -> Widget:
         """The global widget with *key*; raise KeyError if none."""
@@ -408,10 +410,6 @@ class App(Factory):
         if page is not None:
             self._call_hook(page, session)
 
-    def _global_changed(self, widget: Widget, change: str) -> None:
-        self.hub.global_changed(widget, change)
-        if self._saver is not None and change in ("update", "value"):
-            self._saver.mark(widget)
 
     def _session_ended(self, session: Session, reason: str) -> None:
         self.metrics.inc("stgo_sessions_ended_total", reason)
