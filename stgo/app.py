@@ -22,6 +22,7 @@ from .metrics import Metrics
 from .persist import GlobalSaver, restore_globals
 from .session import Session
 from .store import StateView, Store, open_store
+from .transfers import Transfers
 from .widgets.base import Widget, check_callback, check_unique_keys
 from .widgets.layout import Container, Factory
 
@@ -125,6 +126,9 @@ class App(Factory):
     :param show_error_details: tell the user what a failing callback raised
         (its exception's text) instead of only an error id (off: the text may
         hold paths, SQL or secrets).  ``python -m stgo run --reload`` turns it on.
+    :param upload_dir: where each session's uploaded files are kept, in a
+        directory of its own removed when the session ends (``None``: the
+        system's temporary directory).
     :param clock: epoch-seconds clock, injectable for tests.
     """
 
@@ -156,6 +160,7 @@ class App(Factory):
         show_error_details: bool = False,
         store: str | Store | None = None,
         store_pickle_key: bytes | None = None,
+        upload_dir: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if max_message_size < 1024:
@@ -207,6 +212,8 @@ class App(Factory):
         )
         #: Connections and pushes.
         self.hub = Hub(self)
+        #: Uploaded files and download links, per session.
+        self.transfers = Transfers(self.find_widget, upload_dir=upload_dir)
         self._lock = threading.RLock()
         self._widgets: list[Widget] = []
         self._start_hooks: list[StartHook] = []
@@ -420,6 +427,7 @@ class App(Factory):
             self.hub.expire(session)
         for hook in list(self._end_hooks):
             self._call_hook(hook, session, reason)
+        self.transfers.discard(session)
         session._bind(None)
 
     def _call_hook(self, hook: Callable[..., None], *args: Any) -> None:

@@ -12,7 +12,6 @@ from .failures import generic_message
 from .ids import redact
 from .limits import TokenBucket
 from .session import Session
-from .widgets.base import InputWidget
 from .ws import CLOSE_POLICY, Outlet
 
 if TYPE_CHECKING:
@@ -115,8 +114,11 @@ class Dispatcher:
         app.metrics.inc("stgo_events_total")
         with app.hub.batch(origin=session, conn=self.conn, ack=event.seq,
                            client=self.client or None):
-            if isinstance(widget, InputWidget):
-                widget.apply(session, value)
+            try:
+                value = widget.receive(session, event.event, value)
+            except ProtocolError as exc:
+                self._error(str(exc), event.seq)
+                return
             for hook in app.event_hooks():
                 if not self._call(hook, event.seq, session, widget, event.event, value):
                     return

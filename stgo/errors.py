@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "StgoError", "CapacityError", "ConfigurationError", "AppLoadError", "ProtocolError",
-    "WidgetError",
+    "WidgetError", "MissingExtraError",
 ]
 
 
@@ -38,3 +38,7 @@ class WidgetError(StgoError):
 
 class CapacityError(StgoError):
     """A limit is reached (``max_sessions``, say); nothing was changed."""
+
+
+class MissingExtraError(StgoError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""

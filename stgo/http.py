@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import ipaddress
 import json
 import logging
 import mimetypes
+import threading
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +20,8 @@ from .ids import is_valid_session_id, redact
 from .page import render_error_page, render_page
 from .session import Session
 from .store import StoreUnavailable
+from .transfers import refusal
+from .widgets.charts import plotly_js_path
 from .ws import Connection
 
 if TYPE_CHECKING:
@@ -63,6 +67,8 @@ class Endpoints:
     def __init__(self, app: App) -> None:
         self.app = app
         self._static = resources.files("stgo") / "static"
+        self._vendor_lock = threading.Lock()
+        self._plotly: tuple[bytes, bytes] | None = None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or ""
@@ -85,6 +91,11 @@ class Endpoints:
             response = Response(status=308, headers={"Location": request.root_url})
         elif path == "/session/rotate":
             response = self.rotate(request)
+        elif path in ("/upload", "/download"):
+            response = self.transfer(request, path)
+        elif path.startswith("/download/") and request.method in ("GET", "HEAD"):
+            response = self.app.transfers.download(
+                request, self.current_session(request), path[len("/download/"):])
         elif request.method not in ("GET", "HEAD"):
             response = Response("method not allowed\n", status=405, headers={"Allow": "GET, HEAD"})
         elif path == "/":
@@ -93,6 +104,8 @@ class Endpoints:
             body = self.health()
             response = Response(body, mimetype="application/json")
             response.headers["Cache-Control"] = "no-store"
+        elif path == "/static/vendor/plotly.min.js":
+            response = self.vendor_plotly(request)
         elif path.startswith("/static/"):
             response = self.static(path[len("/static/"):])
         elif path == "/metrics" and self.app.metrics_enabled:
@@ -282,6 +295,25 @@ class Endpoints:
         self.set_cookie(request, response, new_id)
         return response
 
+    def transfer(self, request: Request, path: str) -> Response:
+        """``POST upload`` and ``POST download``: Origin and cookie first, then the widget."""
+        if request.method != "POST":
+            return Response("method not allowed\n", status=405, headers={"Allow": "POST"})
+        # A browser always sends Origin on a POST from a script; without one
+        # (or from another site) the request is not from our page.
+        origin = request.headers.get("Origin")
+        if origin is None or not self._origin_allowed(request, origin):
+            self.refused(request, "origin not allowed")
+            return refusal(403, "forbidden: this request must come from the app's own page")
+        session = self.current_session(request)
+        if session is None:
+            self.refused(request, "unknown or expired session cookie")
+            return refusal(403, "your session has expired: reload the page")
+        session.touch()
+        if path == "/upload":
+            return self.app.transfers.upload(request, session)
+        return self.app.transfers.begin_download(request, session)
+
     def _origin_allowed(self, request: Request, origin: str) -> bool:
         origin = origin.rstrip("/")
         return origin == self._origin(request) or origin in self.app.allowed_origins
@@ -303,6 +335,29 @@ class Endpoints:
         mime = mimetypes.guess_type(parts[-1])[0] or "application/octet-stream"
         response = Response(target.read_bytes(), mimetype=mime)
         response.headers["Cache-Control"] = "public, max-age=3600"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    def vendor_plotly(self, request: Request) -> Response:
+        """plotly.js from the installed plotly package, read once and kept (gzipped too)."""
+        with self._vendor_lock:
+            if self._plotly is None:
+                path = plotly_js_path()
+                if path is None:
+                    return Response(
+                        "plotly is not installed: pip install 'stgo[charts]'\n", status=404,
+                        mimetype="text/plain")
+                raw = path.read_bytes()
+                self._plotly = (raw, gzip.compress(raw, 6))
+            raw, packed = self._plotly
+        response = Response(mimetype="text/javascript")
+        if "gzip" in request.headers.get("Accept-Encoding", ""):
+            response.set_data(packed)
+            response.headers["Content-Encoding"] = "gzip"
+        else:
+            response.set_data(raw)
+        response.headers["Vary"] = "Accept-Encoding"
+        response.headers["Cache-Control"] = "public, max-age=86400"
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 

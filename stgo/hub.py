@@ -52,6 +52,11 @@ class Batch:
     state_keys: dict[Session, set[str | None]] = field(default_factory=dict)
 
 
+# Changes that redraw more win over those that redraw less: a full "update"
+# covers a chart's new "figure", which covers its "extend" (new points).
+_REDRAW_RANK = {"value": 0, "extend": 1, "figure": 2, "update": 3}
+
+
 # How a new change combines with one already pending for the same widget.
 def _merge(changes: dict[Widget, str], widget: Widget, change: str) -> None:
     prev = changes.get(widget)
@@ -64,8 +69,8 @@ def _merge(changes: dict[Widget, str], widget: Widget, change: str) -> None:
             changes[widget] = "remove"
     elif change == "insert":
         changes[widget] = "reinsert" if prev == "remove" else "insert"
-    elif change == "update" and prev == "value":
-        changes[widget] = "update"
+    elif _REDRAW_RANK.get(change, -1) > _REDRAW_RANK.get(prev, 99):
+        changes[widget] = change
     # otherwise the pending change already redraws enough
 
 
@@ -89,6 +94,9 @@ def _ops(
         return [protocol.op_remove(widget.id)]
     if change == "value" and isinstance(widget, InputWidget):
         return [protocol.op_value(widget.id, widget.client_value(state))]
+    if change in ("extend", "figure"):
+        op = widget.change_op(change)
+        return [op] if op is not None else []
     html = widget.render(state)
     if change == "update":
         return [protocol.op_update(widget.id, html)]

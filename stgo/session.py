@@ -427,6 +427,14 @@ class Session(Factory):
 
         check_unique_keys(widget, taken)
 
+    def redraw(self, widget: Widget, change: str = "update") -> None:
+        """Push *widget* again to this session's tabs only.
+
+        For a widget whose look differs per session (a global table's sort
+        and page, say): the other sessions keep what they see.
+        """
+        self._widget_changed(widget, change)
+
     def _widget_changed(self, widget: Widget, change: str) -> None:
         if change == "adopt":  # a container of this page takes *widget* in
             self._check_keys(widget)

@@ -25,6 +25,8 @@
 
   var root = document.getElementById("stgo-app");
   if (!root) return;
+  // The query of our own URL (?v=...), reused so that adapters are cached per version.
+  var scriptQuery = document.currentScript ? new URL(document.currentScript.src).search : "";
   var statusEl = document.getElementById("stgo-status");
   var alertsEl = document.getElementById("stgo-alerts");
 
@@ -174,6 +176,7 @@
       default: break;
     }
     syncLayout();
+    loadRequirements();
     document.dispatchEvent(new CustomEvent("stgo:message", { detail: msg }));
   }
 
@@ -289,7 +292,58 @@
     } else if (op.op === "remove") {
       el = document.getElementById(op.id);
       if (el) el.remove();
+    } else if (opHandlers[op.op]) {
+      opHandlers[op.op](op);
+    } else {
+      // A widget's own op (a chart's "extend") that arrived before its
+      // adapter script: kept, bounded, and replayed once the adapter registers.
+      var queue = deferredOps[op.op] || (deferredOps[op.op] = []);
+      queue.push(op);
+      if (queue.length > DEFERRED_MAX) queue.shift();
     }
+  }
+
+  // -- adapters: scripts a widget needs (data-requires), loaded once, in order ------
+
+  var opHandlers = {};
+  var deferredOps = {};
+  var DEFERRED_MAX = 1000;
+  var scripts = {};
+
+  function loadScript(url) {
+    if (!scripts[url]) {
+      scripts[url] = new Promise(function (resolve, reject) {
+        var s = document.createElement("script");
+        s.src = url + scriptQuery;
+        s.onload = resolve;
+        s.onerror = function () {
+          // Said once: the rejected promise stays, so no retry and no repeat.
+          showAlert("could not load " + url + ": this part of the page cannot be drawn", "error");
+          reject(new Error("could not load " + url));
+        };
+        document.head.appendChild(s);
+      });
+    }
+    return scripts[url];
+  }
+
+  function loadRequirements() {
+    root.querySelectorAll("[data-requires]").forEach(function (el) {
+      // Only the app's own static files: nothing from another origin.
+      var urls = el.getAttribute("data-requires").split(/\s+/).filter(function (u) {
+        return /^static\/[\w.\/-]+$/.test(u) && u.indexOf("..") < 0;
+      });
+      urls.reduce(function (done, url) {
+        return done.then(function () { return loadScript(url); });
+      }, Promise.resolve()).catch(function () { /* told already */ });
+    });
+  }
+
+  function onOp(name, fn) {
+    opHandlers[name] = fn;
+    var queued = deferredOps[name] || [];
+    delete deferredOps[name];
+    queued.forEach(fn);
   }
 
   function isWidget(el) { return el.classList && el.classList.contains("stgo-w"); }
@@ -520,9 +574,14 @@
     get seq() { return seq; },
     get acked() { return acked; },
     send: sendEvent,
+    // For widget adapters (static/charts.js, static/files.js):
+    onOp: onOp,
+    alert: showAlert,
+    resync: function () { send({ type: "resync" }); },
   };
 
   applyStyles(root);
   syncLayout();
+  loadRequirements();
   connect();
 })();

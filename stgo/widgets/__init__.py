@@ -1,6 +1,7 @@
 """Widgets: a base module and one module per family."""
 
 from .base import InputWidget, Widget
+from .charts import AreaChart, BarChart, Chart, LineChart, PlotlyChart, Pyplot, ScatterChart
 from .choice import Choice, Radio, Selectbox
 from .data import Dataframe, Metric, Table
 from .feedback import (
@@ -12,6 +13,7 @@ from .feedback import (
     SuccessAlert,
     WarningAlert,
 )
+from .files import DownloadButton, FileUploader, UploadedFile
 from .inputs import Button, Checkbox, NumberInput, Slider, TextArea, TextInput
 from .layout import Column, Columns, Container, Expander, Group, Tab, Tabs
 from .text import Caption, Code, Header, Json, Markdown, Subheader, Text, Title, Write
@@ -23,5 +25,7 @@ __all__ = [
     "Choice", "Selectbox", "Radio",
     "Group", "Container", "Column", "Columns", "Expander", "Tab", "Tabs",
     "Table", "Dataframe", "Metric",
+    "Chart", "LineChart", "AreaChart", "BarChart", "ScatterChart", "PlotlyChart", "Pyplot",
+    "FileUploader", "UploadedFile", "DownloadButton",
     "Progress", "Alert", "InfoAlert", "SuccessAlert", "WarningAlert", "ErrorAlert", "Image",
 ]

@@ -247,6 +247,25 @@ class Widget:
             raise ProtocolError(f"widget {self.key!r} has no event {event!r}")
         return value
 
+    def receive(self, session: Any, event: str, value: Any) -> Any:
+        """Take in an event from *session* already checked by :meth:`coerce`.
+
+        Runs before the event's handlers; returns the value they get.  Inputs
+        store their value here; a widget with a view of its own (a table's
+        sort and page) updates it.  The default changes nothing.
+
+        :raises ProtocolError: the event cannot apply to this session (the
+            handlers do not run; the client is told why).
+        """
+        return value
+
+    def change_op(self, change: str) -> dict[str, Any] | None:
+        """The protocol op for a change kind of this widget's own (a chart's ``"extend"``).
+
+        Called once per push for global widgets; ``None`` means nothing to send.
+        """
+        return None
+
     # -- rendering ------------------------------------------------------------
 
     @property
@@ -362,6 +381,11 @@ class InputWidget(Widget):
             )
         self._shared_value = self._checked(value, "value")
         self.changed("value")
+
+    def receive(self, session: Any, event: str, value: Any) -> Any:
+        if event == "change":
+            self.apply(session, value)
+        return value
 
     def apply(self, session: Any, value: Any) -> None:
         """Store a value received from *session*'s client."""

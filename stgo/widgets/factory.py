@@ -11,13 +11,15 @@ and for inputs ``shared=``, ``disabled=``, ``help=``, ``on_change=``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from .base import Handler, Widget
+from .charts import AreaChart, BarChart, LineChart, PlotlyChart, Pyplot, ScatterChart
 from .choice import Radio, Selectbox
 from .data import Dataframe, Metric, Table
 from .feedback import ErrorAlert, Image, InfoAlert, Progress, SuccessAlert, WarningAlert
+from .files import DownloadButton, FileUploader
 from .inputs import Button, Checkbox, NumberInput, Slider, TextArea, TextInput
 from .text import Caption, Code, Header, Json, Markdown, Subheader, Text, Title, Write
 
@@ -164,3 +166,42 @@ class WidgetFactory:
         """Add an image: bytes (PNG, JPEG, GIF, WebP, BMP), a file path or an http(s) URL."""
         return self._make(Image(source, caption=caption, width=width, **kwargs))
 
+
+    # -- charts, files -------------------------------------------------------------------
+
+    def line_chart(self, data: Any = None, **kwargs: Any) -> LineChart:
+        """Add a line chart (``x=``, ``y=``, ``color=``...); grow it with ``add_rows``."""
+        return self._make(LineChart(data, **kwargs))
+
+    def area_chart(self, data: Any = None, **kwargs: Any) -> AreaChart:
+        """Add a stacked area chart; grow it with ``add_rows``."""
+        return self._make(AreaChart(data, **kwargs))
+
+    def bar_chart(self, data: Any = None, **kwargs: Any) -> BarChart:
+        """Add a bar chart (stacked when several series); grow it with ``add_rows``."""
+        return self._make(BarChart(data, **kwargs))
+
+    def scatter_chart(self, data: Any = None, **kwargs: Any) -> ScatterChart:
+        """Add a scatter chart; grow it with ``add_rows``."""
+        return self._make(ScatterChart(data, **kwargs))
+
+    def plotly_chart(self, figure: Any, **kwargs: Any) -> PlotlyChart:
+        """Add any plotly figure (graph objects, plotly express, or a dict)."""
+        return self._make(PlotlyChart(figure, **kwargs))
+
+    def pyplot(self, figure: Any = None, **kwargs: Any) -> Pyplot:
+        """Add a matplotlib figure, drawn on the server as SVG (``None``: the current one)."""
+        return self._make(Pyplot(figure, **kwargs))
+
+    def file_uploader(
+        self, label: str, type: str | Sequence[str] | None = None, **kwargs: Any
+    ) -> FileUploader:
+        """Add a file picker; its value (``session.get(key)``) is the uploaded file."""
+        return self._make(FileUploader(label, type, **kwargs))
+
+    def download_button(
+        self, label: str, data: Any = None, file_name: str | None = None,
+        mime: str | None = None, **kwargs: Any,
+    ) -> DownloadButton:
+        """Add a button that downloads *data* (bytes, text, or a callable made at click)."""
+        return self._make(DownloadButton(label, data, file_name, mime, **kwargs))

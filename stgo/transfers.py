@@ -1,0 +1,220 @@
+"""Uploads and downloads over HTTP: the server side of the file widgets.
+
+``POST upload?widget=<id>`` takes one file as the raw request body, its name
+in ``X-Stgo-Filename`` (percent-encoded) and its type in ``Content-Type``.
+Everything is checked before a byte of the body is read: the caller (the
+:class:`~stgo.http.Endpoints`) has checked Origin and the session cookie;
+here the widget must be an uploader that session can see and use, the
+``Content-Length`` must be given and within ``max_size``, the name plain and
+of an accepted type.  The body is spooled to the session's own temporary
+directory under a random name; the answer is a token the client puts in the
+uploader's ``change`` event (see :mod:`stgo.widgets.files`).
+
+``POST download?widget=<id>`` mints a token for a download button the
+session can see, good for :data:`DOWNLOAD_TTL` seconds and only with that
+session's cookie; ``GET download/<token>`` serves the file as an attachment.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+from werkzeug.utils import send_file
+from werkzeug.wrappers import Request, Response
+
+from .ids import redact
+from .session import Session
+from .widgets.base import Widget
+from .widgets.files import DownloadButton, FileUploader, UploadedFile, safe_file_name
+
+if TYPE_CHECKING:
+    import io
+
+__all__ = ["Transfers", "DOWNLOAD_TTL", "MAX_STAGED"]
+
+log = logging.getLogger("stgo")
+
+#: Seconds a download link stays good.
+DOWNLOAD_TTL = 60.0
+#: Uploads one session may have waiting for their change event, per uploader.
+MAX_STAGED = 32
+_CHUNK = 64 * 1024
+
+Finder = Callable[[Session, str], "Widget | None"]
+
+
+def _json(status: int, **body: Any) -> Response:
+    return Response(json.dumps(body), status=status, mimetype="application/json",
+                    headers={"Cache-Control": "no-store"})
+
+
+def refusal(status: int, message: str) -> Response:
+    """An error answer the client shows to the user as it is."""
+    return _json(status, error=message)
+
+
+def shown_to(widget: Widget) -> bool:
+    """Whether *widget* and every container around it are visible."""
+    node: Widget | None = widget
+    while node is not None:
+        if not node.visible:
+            return False
+        node = node.parent
+    return True
+
+
+class Transfers:
+    """Per-session upload directories and download tokens, owned by the App.
+
+    :param find_widget: ``fn(session, widget_id)``, the widget that session
+        can see with that DOM id (the App's ``find_widget``).
+    :param upload_dir: where the per-session directories go (``None``: the
+        system's temporary directory).
+    :param clock: monotonic seconds, injectable for tests.
+    """
+
+    def __init__(self, find_widget: Finder, *, upload_dir: str | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._find = find_widget
+        self._upload_dir = upload_dir
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._dirs: dict[Session, Path] = {}
+        self._uploaders: dict[Session, set[FileUploader]] = {}
+        self._downloads: dict[str, tuple[Session, DownloadButton, float]] = {}
+
+    # -- uploads --------------------------------------------------------------------------
+
+    def directory(self, session: Session) -> Path:
+        """*session*'s upload directory, made on first use."""
+        with self._lock:
+            path = self._dirs.get(session)
+            if path is None:
+                path = self._dirs[session] = Path(
+                    tempfile.mkdtemp(prefix="stgo-upload-", dir=self._upload_dir))
+            return path
+
+    def upload(self, request: Request, session: Session) -> Response:
+        """Handle ``POST upload?widget=<id>`` for *session* (Origin already checked)."""
+        widget = self._find(session, request.args.get("widget", ""))
+        if not isinstance(widget, FileUploader) or not shown_to(widget):
+            return refusal(404, "no such file uploader on your page (reload it?)")
+        length = request.content_length
+        if length is None:
+            return refusal(411, "the upload needs a Content-Length")
+        name = safe_file_name(unquote(request.headers.get("X-Stgo-Filename", "")))
+        if name is None:
+            return refusal(400, "the file name must be a plain name (no path)")
+        refused = widget.refusal(name, length)
+        if refused is not None:
+            return refusal(*refused)
+        if widget.staged_count(session) >= MAX_STAGED:
+            return refusal(429, "too many uploads waiting: try again in a moment")
+        mime = (request.mimetype or "application/octet-stream").lower()
+        if mime in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            mime = "application/octet-stream"  # the client's default, not the file's
+        if mime == "application/octet-stream":
+            import mimetypes
+
+            mime = mimetypes.guess_type(name)[0] or mime
+        if session.ended:
+            return refusal(403, "your session ended: reload the page")
+        path = self.directory(session) / secrets.token_hex(16)
+        try:
+            got = self._spool(request.stream, path, length)
+        except OSError as exc:  # the session ended meanwhile, or the disk is full
+            path.unlink(missing_ok=True)
+            log.warning("could not spool an upload for %s: %s", redact(session.id), exc)
+            return refusal(503, "the server could not store the file")
+        if got != length:
+            path.unlink(missing_ok=True)
+            return refusal(400, f"the upload was cut short ({got} of {length} bytes)")
+        if session.ended:
+            path.unlink(missing_ok=True)
+            return refusal(403, "your session ended: reload the page")
+        upload = UploadedFile(name, length, mime, path)
+        token = widget.stage(session, upload, now=self._clock())
+        with self._lock:
+            self._uploaders.setdefault(session, set()).add(widget)
+        log.debug("upload of %d bytes staged for %s", length, redact(session.id))
+        return _json(201, token=token, name=name, size=length, type=mime)
+
+    @staticmethod
+    def _spool(stream: io.BufferedIOBase | Any, path: Path, length: int) -> int:
+        got = 0
+        with path.open("wb") as out:
+            while got < length:
+                chunk = stream.read(min(_CHUNK, length - got))
+                if not chunk:
+                    break
+                out.write(chunk)
+                got += len(chunk)
+        return got
+
+    def discard(self, session: Session) -> None:
+        """Remove *session*'s uploads and download links (it ended)."""
+        with self._lock:
+            path = self._dirs.pop(session, None)
+            uploaders = self._uploaders.pop(session, set())
+            for token in [t for t, (s, _, _) in self._downloads.items() if s is session]:
+                del self._downloads[token]
+        for widget in uploaders:
+            widget.forget(session)
+        if path is not None:
+            shutil.rmtree(path, ignore_errors=True)
+
+    def sessions_with_files(self) -> int:
+        """How many sessions have an upload directory (for tests and metrics)."""
+        with self._lock:
+            return len(self._dirs)
+
+    # -- downloads ---------------------------------------------------------------------------
+
+    def begin_download(self, request: Request, session: Session) -> Response:
+        """Handle ``POST download?widget=<id>``: a token for one download button."""
+        widget = self._find(session, request.args.get("widget", ""))
+        if not isinstance(widget, DownloadButton) or not shown_to(widget):
+            return refusal(404, "no such download on your page (reload it?)")
+        if widget.disabled:
+            return refusal(403, f"{widget.label!r} is disabled")
+        token = secrets.token_urlsafe(32)
+        now = self._clock()
+        with self._lock:
+            for old in [t for t, (_, _, exp) in self._downloads.items() if exp < now]:
+                del self._downloads[old]
+            self._downloads[token] = (session, widget, now + DOWNLOAD_TTL)
+        return _json(201, url=f"download/{token}", expires_in=DOWNLOAD_TTL)
+
+    def download(self, request: Request, session: Session | None, token: str) -> Response:
+        """Handle ``GET download/<token>``: the file, for the session that asked for it."""
+        with self._lock:
+            entry = self._downloads.get(token)
+        if entry is None or entry[2] < self._clock() or session is None or entry[0] is not session:
+            return Response("this download link is unknown, expired or not yours: click the "
+                            "button again\n", status=404, mimetype="text/plain",
+                            headers={"Cache-Control": "no-store"})
+        widget = entry[1]
+        try:
+            body, mime = widget.produce(session)
+        except Exception as exc:
+            log.exception("download %r failed for %s", widget.key, redact(session.id))
+            return Response(f"could not make the file: {type(exc).__name__}: {exc}\n",
+                            status=500, mimetype="text/plain")
+        import io
+
+        response = send_file(io.BytesIO(body), request.environ, mimetype=mime,
+                             as_attachment=True, download_name=widget.file_name,
+                             conditional=False, etag=False)
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
