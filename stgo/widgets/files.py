@@ -330,7 +330,10 @@ class DownloadButton(Button):
             self.mime = mime
 
     def produce(self, session: Any) -> tuple[bytes, str]:
-        """The file's bytes and MIME type for *session*, now (runs a callable *data*)."""
+        """The file's bytes and MIME type for *session*, now (runs a callable *data*).
+
+        Text is UTF-8; a ``text/*`` type gets ``charset=utf-8`` when served.
+        """
         data = self._data
         if callable(data):
             data = data(session) if _takes_argument(data) else data()
@@ -348,8 +351,6 @@ class DownloadButton(Button):
             )
         mime = self.mime or mimetypes.guess_type(self.file_name)[0] or (
             "text/plain" if text else "application/octet-stream")
-        if text and mime.startswith("text/") and "charset" not in mime:
-            mime += "; charset=utf-8"
         return body, mime
 
     def render_body(self, state: StateReader | None) -> str:
