@@ -1,0 +1,142 @@
+"""Charts, uploads and downloads in a real browser."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import expect
+
+import stgo
+
+from ..helpers import wait_until
+
+POINTS = "document.querySelector('[data-key=live] .stgo-plot').data[0].x.length"
+
+
+def chart_app() -> stgo.App:
+    app = stgo.App(title="Charts")
+    app.line_chart({"t": [0, 1, 2], "v": [1.0, 3.0, 2.0]}, x="t", y="v", key="live",
+                   title="Live")
+    app.bar_chart([{"k": "a", "n": 1}, {"k": "b", "n": 2}], x="k", y="n", key="bars")
+    return app
+
+
+def test_chart_updates_live_in_another_tab_with_only_app_requests(serve, new_page) -> None:
+    app = chart_app()
+    server = serve(app)
+    requests: list[str] = []
+    watcher = new_page()
+    watcher.on("request", lambda r: requests.append(r.url))
+    watcher.goto(server.url)
+    other = new_page(server.url)
+    for page in (watcher, other):
+        page.wait_for_function(f"{POINTS} === 3")
+        expect(page.locator("[data-key=bars] .stgo-plot .bars path")).to_have_count(2)
+    chart = app.widget("live")
+    assert isinstance(chart, stgo.LineChart)
+
+    def feed() -> None:  # a background job, as a live dashboard has
+        for i in range(3, 8):
+            chart.add_rows({"t": [i], "v": [float(i)]})
+
+    job = threading.Thread(target=feed)
+    job.start()
+    job.join()
+    for page in (watcher, other):
+        page.wait_for_function(f"{POINTS} === 8")
+    # Only new points went out: the chart element was never replaced.
+    watcher.evaluate("document.querySelector('[data-key=live] .stgo-plot').marked = 1")
+    chart.add_rows({"t": [8], "v": [0.5]}, max_points=5)
+    watcher.wait_for_function(f"{POINTS} === 5")
+    assert watcher.evaluate("document.querySelector('[data-key=live] .stgo-plot').marked") == 1
+    chart.set_data({"t": [0, 1], "v": [5.0, 6.0]})
+    other.wait_for_function(f"{POINTS} === 2")
+    base = server.url.rstrip("/")
+    assert requests and all(u.startswith(base) for u in requests), requests
+    assert any(u.split("?")[0].endswith("/static/vendor/plotly.min.js") for u in requests)
+
+
+def test_charts_load_plotly_only_where_needed(serve, new_page) -> None:
+    app = stgo.App()
+    button = app.button("Add chart", key="add")
+
+    @button.on_click
+    def add(session: stgo.Session, event: str, value: Any) -> None:
+        session.line_chart([1, 2, 3], key="late")
+
+    server = serve(app)
+    requests: list[str] = []
+    page = new_page()
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(server.url)
+    page.wait_for_function("window.stgo && window.stgo.connected")
+    assert not any("plotly" in u for u in requests)
+    page.get_by_role("button", name="Add chart").click()
+    page.wait_for_function(
+        "(document.querySelector('[data-key=late] .stgo-plot') || {}).data?.[0].y.length === 3")
+    assert any("plotly" in u for u in requests)
+
+
+def files_app(tmp: Path) -> tuple[stgo.App, list[Any]]:
+    app = stgo.App(title="Files", upload_dir=str(tmp))
+    got: list[Any] = []
+    up = app.file_uploader("Upload a CSV", type=["csv"], max_size=1000, key="up")
+
+    @up.on_change
+    def changed(session: stgo.Session, event: str, value: Any) -> None:
+        got.append(None if value is None else (value.name, value.getvalue()))
+        session.set("rows", value.getvalue().decode().count("\n") if value else 0)
+
+    def report(session: stgo.Session) -> str:
+        return f"rows={session.get('rows', 0)}\n"
+
+    app.download_button("Download report", data=report, file_name="report.txt", key="dl")
+    return app, got
+
+
+def test_upload_good_oversize_and_wrong_type(serve, new_page, tmp_path: Path) -> None:
+    app, got = files_app(tmp_path)
+    server = serve(app)
+    page = new_page(server.url)
+    picker = page.locator("[data-key=up] input[type=file]")
+    good = tmp_path / "good.csv"
+    good.write_bytes(b"a,b\n1,2\n3,4\n")
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"x" * 5000)
+    wrong = tmp_path / "notes.txt"
+    wrong.write_bytes(b"hello")
+    picker.set_input_files(str(big))
+    expect(page.locator("[data-key=up] .stgo-upload-status")).to_contain_text("too large")
+    picker.set_input_files(str(wrong))
+    expect(page.locator("[data-key=up] .stgo-upload-status")).to_contain_text("accepted type")
+    picker.set_input_files(str(good))
+    expect(page.locator("[data-key=up] .stgo-file-name")).to_have_text("good.csv")
+    assert got == [("good.csv", b"a,b\n1,2\n3,4\n")]
+    # Download what the upload produced, under its name.
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download report").click()
+    download = info.value
+    assert download.suggested_filename == "report.txt"
+    assert Path(download.path()).read_bytes() == b"rows=3\n"
+    # Remove it: the callback hears None and the file is gone from disk.
+    stored = next(p for p in tmp_path.glob("stgo-upload-*/*"))
+    page.get_by_role("button", name="Remove").click()
+    wait_until(lambda: got[-1] is None)
+    assert not stored.exists()
+    expect(page.locator("[data-key=up] .stgo-file-name")).to_have_count(0)
+
+
+def test_server_refuses_an_oversize_file_the_client_let_through(serve, new_page,
+                                                                 tmp_path: Path) -> None:
+    app, got = files_app(tmp_path)
+    server = serve(app)
+    page = new_page(server.url)
+    # A page that skips the client's own check: the server still refuses.
+    page.evaluate("document.querySelector('[data-key=up] input').removeAttribute('data-max-size')")
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"x" * 5000)
+    page.locator("[data-key=up] input[type=file]").set_input_files(str(big))
+    expect(page.locator("[data-key=up] .stgo-upload-status")).to_contain_text("too large")
+    assert got == []
