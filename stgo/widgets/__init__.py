@@ -3,7 +3,8 @@
 from .base import InputWidget, Widget
 from .charts import AreaChart, BarChart, Chart, LineChart, PlotlyChart, Pyplot, ScatterChart
 from .choice import Choice, Radio, Selectbox
-from .data import Dataframe, Metric, Table
+from .data import Metric, Table
+from .dataframe import Dataframe, SelectedRows
 from .feedback import (
     Alert,
     ErrorAlert,
@@ -26,6 +27,6 @@ __all__ = [
     "Group", "Container", "Column", "Columns", "Expander", "Tab", "Tabs",
     "Table", "Dataframe", "Metric",
     "Chart", "LineChart", "AreaChart", "BarChart", "ScatterChart", "PlotlyChart", "Pyplot",
-    "FileUploader", "UploadedFile", "DownloadButton",
+    "FileUploader", "UploadedFile", "DownloadButton", "SelectedRows",
     "Progress", "Alert", "InfoAlert", "SuccessAlert", "WarningAlert", "ErrorAlert", "Image",
 ]

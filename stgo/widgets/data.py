@@ -1,4 +1,4 @@
-"""Data widgets: table, dataframe and metric.
+"""Data widgets: table and metric (the interactive dataframe is in :mod:`.dataframe`).
 
 Tables take a list of dicts, a dict of lists, a list of lists (or of plain
 values), any iterable of those, and a pandas ``DataFrame`` or ``Series`` when
@@ -18,8 +18,7 @@ from typing import Any, ClassVar
 from ..errors import WidgetError
 from .base import StateReader, Widget, esc
 
-__all__ = ["TableData", "table_data", "is_table_like", "render_table", "Table", "Dataframe",
-           "Metric"]
+__all__ = ["TableData", "table_data", "is_table_like", "render_table", "Table", "Metric"]
 
 _DELTA_COLORS = ("normal", "inverse", "off")
 
@@ -221,29 +220,6 @@ class Table(Widget):
     def render_body(self, state: StateReader | None) -> str:
         table = render_table(self._table, show_index=self._show_index())
         return f'<div class="stgo-table-wrap">{table}</div>'
-
-
-class Dataframe(Table):
-    """A table in a scrolling box with a fixed header, for larger data.
-
-    :param height: the box's largest height in CSS pixels (400).
-    """
-
-    kind: ClassVar[str] = "dataframe"
-
-    def __init__(self, data: Any = None, *, height: int = 400, **kwargs: Any) -> None:
-        super().__init__(data, **kwargs)
-        if isinstance(height, bool) or not isinstance(height, int) or height <= 0:
-            raise WidgetError(f"height must be a positive number of pixels, got {height!r}")
-        self.height = height
-
-    def render_body(self, state: StateReader | None) -> str:
-        table = render_table(self._table, show_index=self._show_index())
-        # tabindex: a scrollable region must be reachable from the keyboard.
-        return (
-            f'<div class="stgo-dataframe-scroll" role="region" aria-label="data" tabindex="0" '
-            f'data-stgo-style="max-height: {self.height}px">{table}</div>'
-        )
 
 
 def delta_direction(delta: Any) -> str:

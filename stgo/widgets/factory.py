@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 from .base import Handler, Widget
 from .charts import AreaChart, BarChart, LineChart, PlotlyChart, Pyplot, ScatterChart
 from .choice import Radio, Selectbox
-from .data import Dataframe, Metric, Table
+from .data import Metric, Table
+from .dataframe import Dataframe
 from .feedback import ErrorAlert, Image, InfoAlert, Progress, SuccessAlert, WarningAlert
 from .files import DownloadButton, FileUploader
 from .inputs import Button, Checkbox, NumberInput, Slider, TextArea, TextInput
@@ -130,7 +131,8 @@ class WidgetFactory:
         return self._make(Table(data, **kwargs))
 
     def dataframe(self, data: Any = None, **kwargs: Any) -> Dataframe:
-        """Add a scrolling table with a fixed header, for larger data."""
+        """Add a scrolling table: sortable by header, paged (``page_size=``), with row
+        ``selection="single"|"multi"`` (``@table.on_select``) and ``row_style=``."""
         return self._make(Dataframe(data, **kwargs))
 
     def metric(self, label: str, value: Any = None, delta: Any = None, **kwargs: Any) -> Metric:

@@ -1,0 +1,341 @@
+"""The interactive dataframe: sorting, paging, row selection and row/cell styling.
+
+Each session has its own view of a dataframe (sort column, page), so two
+users of one global table sort it their own way; only the rows of the page
+shown are ever rendered, so a 100,000-row table costs one page of HTML.  The
+client (``static/table.js``) sends ``sort`` (a column number), ``page`` (a
+page number) and ``select`` (the row numbers now selected); the server checks
+each against the data before anything changes.
+
+Row numbers are positions in the data as given (0 for the first row),
+whatever the sort.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import math
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ..errors import ProtocolError, WidgetError
+from .base import StateReader, esc
+from .data import Table, format_cell
+
+__all__ = ["Dataframe", "SelectedRows", "STYLE_NAMES"]
+
+log = logging.getLogger("stgo")
+
+#: What a row or cell style function may return (``None``: no style).  Each is
+#: a CSS class of the theme, readable in light and dark mode.
+STYLE_NAMES = frozenset({"highlight", "success", "warning", "error", "info", "muted", "bold"})
+_SELECTION = (None, "single", "multi")
+
+
+class SelectedRows(list[dict[str, Any]]):
+    """The selected rows as dicts (column name to value), in data order.
+
+    :ivar indices: their row numbers in the data.
+    """
+
+    def __init__(self, rows: list[dict[str, Any]], indices: list[int]) -> None:
+        super().__init__(rows)
+        self.indices = indices
+
+
+@dataclass
+class _View:
+    sort: int | None = None
+    descending: bool = False
+    page: int = 0
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return (3, 0)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, value)
+    if isinstance(value, str):
+        return (1, value.casefold())
+    return (2, str(value))
+
+
+def _arity(fn: Callable[..., Any]) -> int:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    return sum(1 for p in params if p.default is p.empty
+               and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+
+
+class Dataframe(Table):
+    """A table in a scrolling box: sortable, paged, selectable, styled.
+
+    :param height: the box's largest height in CSS pixels (400).
+    :param selection: ``None`` (no selection), ``"single"`` or ``"multi"``:
+        each row gets a checkbox; the row numbers chosen are the session's
+        value (``session.get(key)``), and ``@table.on_select`` handlers get
+        ``fn(session, "select", rows)`` with the rows as dicts.
+    :param page_size: rows per page (100); a bigger table gets a pager.
+    :param sortable: clicking a column's header sorts by it (up, down, off).
+    :param row_style: ``fn(row)`` or ``fn(session, row)``, *row* a dict of
+        the row's values, returning one of :data:`STYLE_NAMES` or ``None``:
+        highlight a row, say, above a threshold the user set.
+    :param cell_style: ``fn(value, column)`` or ``fn(session, value, column)``,
+        the same for single cells.
+    """
+
+    kind: ClassVar[str] = "dataframe"
+    events: ClassVar[tuple[str, ...]] = ("sort", "page", "select")
+
+    def __init__(
+        self, data: Any = None, *, height: int = 400, selection: str | None = None,
+        page_size: int = 100, sortable: bool = True,
+        row_style: Callable[..., str | None] | None = None,
+        cell_style: Callable[..., str | None] | None = None,
+        on_select: Callable[[Any, str, Any], None] | None = None, **kwargs: Any,
+    ) -> None:
+        styler = _styler_data(data)
+        super().__init__(styler if styler is not None else data, **kwargs)
+        if isinstance(height, bool) or not isinstance(height, int) or height <= 0:
+            raise WidgetError(f"height must be a positive number of pixels, got {height!r}")
+        if selection not in _SELECTION:
+            raise WidgetError(f'selection must be None, "single" or "multi", got {selection!r}')
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+            raise WidgetError(f"page_size must be a positive number of rows, got {page_size!r}")
+        for name, fn in (("row_style", row_style), ("cell_style", cell_style)):
+            if fn is not None and not callable(fn):
+                raise WidgetError(f"{name} must be a function returning a style name or None")
+        self.height = height
+        self.selection = selection
+        self.page_size = page_size
+        self.sortable = sortable
+        self.row_style = row_style
+        self.cell_style = cell_style
+        self._views: weakref.WeakKeyDictionary[Any, _View] = weakref.WeakKeyDictionary()
+        self._orders: dict[tuple[int, bool], list[int]] = {}
+        if on_select is not None:
+            self.on_select(on_select)
+
+    def on_select(self, fn: Callable[[Any, str, Any], None]) -> Callable[[Any, str, Any], None]:
+        """Register ``fn(session, "select", rows)``; usable as a decorator.
+
+        *rows* is a :class:`SelectedRows`: the rows as dicts, with ``.indices``.
+        """
+        if self.selection is None:
+            raise WidgetError(
+                f"{self!r} has no selection: make it with selection='single' or 'multi'"
+            )
+        return self.on("select", fn)
+
+    def set_data(self, data: Any, *, columns: Sequence[Any] | None = None) -> None:
+        styler = _styler_data(data)
+        with self._lock:
+            self._orders = {}
+        super().set_data(styler if styler is not None else data, columns=columns)
+
+    # -- per-session view ----------------------------------------------------------------
+
+    @property
+    def per_session(self) -> bool:
+        return bool(self.selection or len(self._views) or self._session_styled())
+
+    def _session_styled(self) -> bool:
+        return (self.row_style is not None and _arity(self.row_style) >= 2) or (
+            self.cell_style is not None and _arity(self.cell_style) >= 3)
+
+    def view(self, session: Any) -> tuple[int | None, bool, int]:
+        """``(sort column or None, descending, page)`` as *session* sees the table."""
+        with self._lock:
+            v = self._views.get(session) if session is not None else None
+            return (v.sort, v.descending, v.page) if v else (None, False, 0)
+
+    def selected(self, session: Any) -> list[int]:
+        """The row numbers *session* has selected (those still in the data)."""
+        value = session.get(self.key) if session is not None else None
+        n = len(self._table.rows)
+        if not isinstance(value, list):
+            return []
+        return [i for i in value if isinstance(i, int) and 0 <= i < n]
+
+    def pages(self) -> int:
+        """How many pages the data fills (at least 1)."""
+        return max(1, math.ceil(len(self._table.rows) / self.page_size))
+
+    def coerce(self, event: str, value: Any) -> Any:
+        super().coerce(event, value)
+        n = len(self._table.rows)
+        if event == "sort":
+            if not self.sortable:
+                raise ProtocolError(f"table {self.key!r} is not sortable")
+            if type(value) is not int or not 0 <= value < len(self._table.columns):
+                raise ProtocolError(f"bad column for {self.key!r}: {value!r}")
+        elif event == "page":
+            if type(value) is not int or not 0 <= value < self.pages():
+                raise ProtocolError(f"bad page for {self.key!r}: {value!r}")
+        else:
+            if self.selection is None:
+                raise ProtocolError(f"table {self.key!r} has no selection")
+            if (not isinstance(value, list) or not all(type(i) is int for i in value)
+                    or len(set(value)) != len(value) or any(not 0 <= i < n for i in value)):
+                raise ProtocolError(
+                    f"bad selection for {self.key!r}: a list of distinct row numbers 0..{n - 1}"
+                )
+            if self.selection == "single" and len(value) > 1:
+                raise ProtocolError(f"table {self.key!r} takes one row at a time")
+            return SelectedRows(self.rows_at(sorted(value)), sorted(value))
+        return value
+
+    def rows_at(self, indices: Sequence[int]) -> list[dict[str, Any]]:
+        """The rows at *indices* as dicts."""
+        columns, rows = self._table.columns, self._table.rows
+        return [dict(zip(columns, rows[i], strict=False)) for i in indices]
+
+    def receive(self, session: Any, event: str, value: Any) -> Any:
+        if event == "select":
+            session.set(self.key, list(value.indices))
+        else:
+            with self._lock:
+                view = self._views.setdefault(session, _View())
+                if event == "sort":
+                    if view.sort != value:
+                        view.sort, view.descending = value, False
+                    elif not view.descending:
+                        view.descending = True
+                    else:
+                        view.sort, view.descending = None, False
+                    view.page = 0
+                else:
+                    view.page = value
+        session.redraw(self)
+        return value
+
+    # -- rendering ----------------------------------------------------------------------------
+
+    def _order(self, sort: int | None, descending: bool) -> list[int]:
+        rows = self._table.rows
+        if sort is None:
+            return list(range(len(rows)))
+        with self._lock:
+            cached = self._orders.get((sort, descending))
+        if cached is not None and len(cached) == len(rows):
+            return cached
+        present = [i for i in range(len(rows)) if _sort_key(rows[i][sort])[0] != 3]
+        missing = [i for i in range(len(rows)) if _sort_key(rows[i][sort])[0] == 3]
+        present.sort(key=lambda i: _sort_key(rows[i][sort]), reverse=descending)
+        order = present + missing  # empty cells last, either way
+        with self._lock:
+            self._orders[(sort, descending)] = order
+        return order
+
+    def _style(self, fn: Callable[..., str | None] | None, state: Any, *args: Any) -> str | None:
+        if fn is None:
+            return None
+        try:
+            name = fn(state, *args) if _arity(fn) > len(args) else fn(*args)
+        except Exception:
+            log.exception("style function %s raised", getattr(fn, "__qualname__", fn))
+            return None
+        if name is None or name == "":
+            return None
+        if name not in STYLE_NAMES:
+            log.warning("style %r is not one of %s; ignored", name, sorted(STYLE_NAMES))
+            return None
+        return str(name)
+
+    def render_body(self, state: StateReader | None) -> str:
+        table = self._table
+        sort, descending, page = self.view(state)
+        page = min(page, self.pages() - 1)
+        order = self._order(sort, descending)
+        first = page * self.page_size
+        shown = order[first:first + self.page_size]
+        selected = set(self.selected(state)) if self.selection else set()
+        show_index = self._show_index()
+        show_index = table.index is not None if show_index is None else show_index
+        index = table.index if table.index is not None else list(range(len(table.rows)))
+        numeric = self._numeric()
+        head = []
+        if self.selection:
+            head.append('<th scope="col" class="stgo-select"><span class="stgo-sr">select'
+                        '</span></th>')
+        if show_index:
+            head.append(f'<th scope="col" class="stgo-index">{esc(table.index_name)}</th>')
+        for i, name in enumerate(table.columns):
+            attrs = ' class="stgo-num"' if numeric[i] else ""
+            if self.sortable:
+                state_ = ("ascending" if not descending else "descending") if sort == i \
+                    else "none"
+                attrs += f' data-sort="{i}" aria-sort="{state_}" tabindex="0"'
+            head.append(f'<th scope="col"{attrs}>{esc(name)}</th>')
+        body = []
+        kind = "radio" if self.selection == "single" else "checkbox"
+        for i in shown:
+            row = table.rows[i]
+            record = dict(zip(table.columns, row, strict=False)) if self.row_style else {}
+            style = self._style(self.row_style, state, record)
+            attrs = f' data-row="{i}"'
+            if style:
+                attrs += f' class="stgo-row-{style}"'
+            cells = []
+            if self.selection:
+                on = i in selected
+                attrs += f' aria-selected="{"true" if on else "false"}"'
+                cells.append(
+                    f'<td class="stgo-select"><input type="{kind}" data-select '
+                    f'aria-label="select row {i}"{" checked" if on else ""}></td>')
+            if show_index:
+                cells.append(f'<th scope="row">{esc(format_cell(index[i]))}</th>')
+            for c, value in enumerate(row):
+                classes = ["stgo-num"] if numeric[c] else []
+                cell = self._style(self.cell_style, state, value, table.columns[c])
+                if cell:
+                    classes.append(f"stgo-cell-{cell}")
+                cls = f' class="{" ".join(classes)}"' if classes else ""
+                cells.append(f"<td{cls}>{esc(format_cell(value))}</td>")
+            body.append(f"<tr{attrs}>{''.join(cells)}</tr>")
+        multi = ' aria-multiselectable="true"' if self.selection == "multi" else ""
+        if self.selection:
+            multi += f' data-selected="{esc(json.dumps(sorted(selected)))}"'
+        html = (
+            f'<div class="stgo-dataframe-scroll" role="region" aria-label="data" tabindex="0" '
+            f'data-stgo-style="max-height: {self.height}px">'
+            f'<table class="stgo-datatable"{multi}>'
+            f'<thead><tr>{"".join(head)}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+        )
+        if self.pages() > 1:
+            last = self.pages() - 1
+            html += (
+                '<div class="stgo-pager">'
+                f'<button type="button" class="stgo-btn stgo-btn-secondary" data-page="{page - 1}"'
+                f'{" disabled" if page == 0 else ""}>\u2039 Previous</button>'
+                f'<span class="stgo-page-info">Rows {first + 1}\u2013{first + len(shown)} of '
+                f'{len(table.rows)}</span>'
+                f'<button type="button" class="stgo-btn stgo-btn-secondary" data-page="{page + 1}"'
+                f'{" disabled" if page >= last else ""}>Next \u203a</button></div>'
+            )
+        return html
+
+    def _numeric(self) -> list[bool]:
+        rows = self._table.rows
+        out = []
+        for i in range(len(self._table.columns)):
+            cells = [r[i] for r in rows[:1000] if i < len(r) and r[i] is not None]
+            out.append(bool(cells) and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in cells))
+        return out
+
+    def root_attrs(self) -> str:
+        return ' data-requires="static/table.js"'
+
+
+def _styler_data(data: Any) -> Any:
+    """The frame behind a pandas ``Styler``, or ``None`` if *data* is not one."""
+    if type(data).__name__ == "Styler" and hasattr(data, "data"):
+        return data.data
+    return None
