@@ -19,10 +19,13 @@ A pytest fixture named ``app_tester`` is available once stgo is installed:
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
+from html import unescape
 from typing import Any
 
 from . import protocol
@@ -31,6 +34,9 @@ from .cli import load_app
 from .dispatch import Dispatcher
 from .session import Session
 from .widgets.base import InputWidget, Widget
+from .widgets.charts import Chart
+from .widgets.dataframe import Dataframe
+from .widgets.files import DownloadButton, FileUploader
 
 __all__ = ["AppTester", "SessionTester", "LocalConnection", "app_tester"]
 
@@ -156,6 +162,90 @@ class SessionTester:
     def type(self, widget: Widget | str, text: str) -> list[dict[str, Any]]:
         """Type *text* into a text field (sent as one change, like on Enter)."""
         return self.set_value(widget, text)
+
+    def upload(self, widget: Widget | str, name: str, data: bytes | str,
+               type: str | None = None) -> list[dict[str, Any]]:
+        """Upload a file into an uploader as the browser would, and send its change.
+
+        The server's checks apply (visible, enabled, size, type, name); a
+        refusal shows in :attr:`errors` and the callbacks do not run.
+        :meth:`upload_many` uploads several files in one choice.
+        """
+        return self.upload_many(widget, [(name, data, type)])
+
+    def upload_many(self, widget: Widget | str,
+                    files: list[tuple[str, bytes | str, str | None]]) -> list[dict[str, Any]]:
+        """Upload several ``(name, data, type)`` files in one choice."""
+        target = self.find(widget) if isinstance(widget, str) else widget
+        transfers = self.tester.app.transfers
+        tokens = []
+        for name, data, mime in files:
+            body = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+            checked = transfers.check(self.session, target, name, len(body))
+            if isinstance(checked, tuple):
+                return self._refused(checked[1])
+            assert isinstance(target, FileUploader)
+            stored = transfers.store(self.session, target, checked, len(body), mime,
+                                     io.BytesIO(body))
+            if isinstance(stored[0], int):
+                return self._refused(str(stored[1]))
+            tokens.append(stored[0])
+        return self.send(target, "change", tokens)
+
+    def clear_upload(self, widget: Widget | str) -> list[dict[str, Any]]:
+        """Remove the uploaded file(s), as the uploader's Remove button does."""
+        return self.send(widget, "change", None)
+
+    def _refused(self, message: str) -> list[dict[str, Any]]:
+        msg = {"v": 1, "type": "error", "message": message}
+        self.conn.messages.append(msg)
+        return [msg]
+
+    def download(self, widget: Widget | str) -> tuple[bytes, str, str]:
+        """Click a download button: ``(content, file name, MIME type)``.
+
+        The click event goes to its handlers first, as in the browser.
+        """
+        target = self.find(widget) if isinstance(widget, str) else widget
+        if not isinstance(target, DownloadButton):
+            raise TypeError(f"{target!r} is not a download button")
+        self.click(target)
+        body, mime = target.produce(self.session)
+        return body, target.file_name, mime
+
+    def select_rows(self, table: Widget | str, rows: list[int]) -> list[dict[str, Any]]:
+        """Select rows of a dataframe by row number (the whole new selection)."""
+        return self.send(table, "select", list(rows))
+
+    def sort(self, table: Widget | str, column: int | str) -> list[dict[str, Any]]:
+        """Click a dataframe column's header (by number or name)."""
+        target = self.find(table) if isinstance(table, str) else table
+        if isinstance(column, str) and isinstance(target, Dataframe):
+            column = target.data.columns.index(column)
+        return self.send(target, "sort", column)
+
+    def page(self, table: Widget | str, number: int) -> list[dict[str, Any]]:
+        """Go to page *number* (from 0) of a dataframe."""
+        return self.send(table, "page", number)
+
+    def table_rows(self, table: Widget | str) -> list[list[str]]:
+        """The cells this session sees on a table's current page, as text."""
+        target = self.find(table) if isinstance(table, str) else table
+        html = target.render(self.session)
+        rows = re.findall(r"<tr[^>]*data-row=[^>]*>(.*?)</tr>", html, re.S) or \
+            re.findall(r"<tbody>.*?</tbody>", html, re.S)
+        out = []
+        for row in rows:
+            cells = re.findall(r"<t[dh](?![^>]*stgo-select)[^>]*>(.*?)</t[dh]>", row, re.S)
+            out.append([unescape(c) for c in cells])
+        return out
+
+    def chart_data(self, chart: Widget | str) -> dict[str, list[Any]]:
+        """A chart's data as columns (x first), as its tabs show it."""
+        target = self.find(chart) if isinstance(chart, str) else chart
+        if not isinstance(target, Chart):
+            raise TypeError(f"{target!r} is not a chart with data")
+        return target.data
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -17,8 +17,10 @@ session's cookie; ``GET download/<token>`` serves the file as an attachment.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import mimetypes
 import secrets
 import shutil
 import tempfile
@@ -26,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote
 
 from werkzeug.utils import send_file
@@ -36,9 +38,6 @@ from .ids import redact
 from .session import Session
 from .widgets.base import Widget
 from .widgets.files import DownloadButton, FileUploader, UploadedFile, safe_file_name
-
-if TYPE_CHECKING:
-    import io
 
 __all__ = ["Transfers", "DOWNLOAD_TTL", "MAX_STAGED"]
 
@@ -107,50 +106,68 @@ class Transfers:
     def upload(self, request: Request, session: Session) -> Response:
         """Handle ``POST upload?widget=<id>`` for *session* (Origin already checked)."""
         widget = self._find(session, request.args.get("widget", ""))
-        if not isinstance(widget, FileUploader) or not shown_to(widget):
-            return refusal(404, "no such file uploader on your page (reload it?)")
         length = request.content_length
-        if length is None:
-            return refusal(411, "the upload needs a Content-Length")
-        name = safe_file_name(unquote(request.headers.get("X-Stgo-Filename", "")))
-        if name is None:
-            return refusal(400, "the file name must be a plain name (no path)")
-        refused = widget.refusal(name, length)
-        if refused is not None:
-            return refusal(*refused)
-        if widget.staged_count(session) >= MAX_STAGED:
-            return refusal(429, "too many uploads waiting: try again in a moment")
-        mime = (request.mimetype or "application/octet-stream").lower()
-        if mime in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            mime = "application/octet-stream"  # the client's default, not the file's
-        if mime == "application/octet-stream":
-            import mimetypes
+        name = unquote(request.headers.get("X-Stgo-Filename", ""))
+        checked = self.check(session, widget, name, length)
+        if isinstance(checked, tuple):
+            return refusal(*checked)
+        assert length is not None and isinstance(widget, FileUploader)
+        result = self.store(session, widget, checked, length, request.mimetype, request.stream)
+        if isinstance(result, tuple):
+            return refusal(*result)
+        return _json(201, token=result[0], name=checked, size=length, type=result[1])
 
-            mime = mimetypes.guess_type(name)[0] or mime
+    def check(self, session: Session, widget: Widget | None, name: str,
+              length: int | None) -> str | tuple[int, str]:
+        """The safe file name, or why the upload is refused (HTTP status, message).
+
+        Everything that can be known before the body is read.
+        """
+        if not isinstance(widget, FileUploader) or not shown_to(widget):
+            return 404, "no such file uploader on your page (reload it?)"
+        if length is None:
+            return 411, "the upload needs a Content-Length"
+        safe = safe_file_name(name)
+        if safe is None:
+            return 400, "the file name must be a plain name (no path)"
+        refused = widget.refusal(safe, length)
+        if refused is not None:
+            return refused
+        if widget.staged_count(session) >= MAX_STAGED:
+            return 429, "too many uploads waiting: try again in a moment"
         if session.ended:
-            return refusal(403, "your session ended: reload the page")
+            return 403, "your session ended: reload the page"
+        return safe
+
+    def store(self, session: Session, widget: FileUploader, name: str, length: int,
+              mime: str | None, stream: Any) -> tuple[str, str] | tuple[int, str]:
+        """Spool *length* bytes of *stream* and stage them; ``(token, type)`` or a refusal."""
+        mime = (mime or "application/octet-stream").lower()
+        if mime in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            mime = "application/octet-stream"  # a client's default, not the file's
+        if mime == "application/octet-stream":
+            mime = mimetypes.guess_type(name)[0] or mime
         path = self.directory(session) / secrets.token_hex(16)
         try:
-            got = self._spool(request.stream, path, length)
+            got = self._spool(stream, path, length)
         except OSError as exc:  # the session ended meanwhile, or the disk is full
             path.unlink(missing_ok=True)
             log.warning("could not spool an upload for %s: %s", redact(session.id), exc)
-            return refusal(503, "the server could not store the file")
+            return 503, "the server could not store the file"
         if got != length:
             path.unlink(missing_ok=True)
-            return refusal(400, f"the upload was cut short ({got} of {length} bytes)")
+            return 400, f"the upload was cut short ({got} of {length} bytes)"
         if session.ended:
             path.unlink(missing_ok=True)
-            return refusal(403, "your session ended: reload the page")
-        upload = UploadedFile(name, length, mime, path)
-        token = widget.stage(session, upload, now=self._clock())
+            return 403, "your session ended: reload the page"
+        token = widget.stage(session, UploadedFile(name, length, mime, path), now=self._clock())
         with self._lock:
             self._uploaders.setdefault(session, set()).add(widget)
         log.debug("upload of %d bytes staged for %s", length, redact(session.id))
-        return _json(201, token=token, name=name, size=length, type=mime)
+        return token, mime
 
     @staticmethod
-    def _spool(stream: io.BufferedIOBase | Any, path: Path, length: int) -> int:
+    def _spool(stream: Any, path: Path, length: int) -> int:
         got = 0
         with path.open("wb") as out:
             while got < length:
@@ -210,8 +227,6 @@ class Transfers:
             log.exception("download %r failed for %s", widget.key, redact(session.id))
             return Response(f"could not make the file: {type(exc).__name__}: {exc}\n",
                             status=500, mimetype="text/plain")
-        import io
-
         response = send_file(io.BytesIO(body), request.environ, mimetype=mime,
                              as_attachment=True, download_name=widget.file_name,
                              conditional=False, etag=False)
