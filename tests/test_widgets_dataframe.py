@@ -1,0 +1,117 @@
+"""The interactive dataframe: per-session sort and page, validated selection, styles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import stgo
+from stgo.testing import AppTester
+
+
+def people(n: int) -> list[dict[str, Any]]:
+    return [{"name": f"p{i:03d}", "score": (i * 37) % 101} for i in range(n)]
+
+
+def test_large_table_sends_one_page() -> None:
+    table = stgo.Dataframe(people(100_000), page_size=50)
+    html = table.render()
+    assert html.count("<tr data-row=") == 50
+    assert "Rows 1\u201350 of 100000" in html
+    assert len(html) < 20_000
+
+
+def test_sort_and_page_are_per_session() -> None:
+    app = stgo.App()
+    table = app.dataframe(people(500), page_size=100, key="t")
+    with AppTester(app) as tester:
+        alice, bob = tester.new_session(), tester.new_session()
+        alice.sort("t", "score")
+        scores = [int(r[1]) for r in alice.table_rows("t")]
+        assert scores == sorted(scores) and scores[0] == 0
+        assert bob.table_rows("t")[0] == ["p000", "0"]  # bob's view is untouched
+        alice.sort("t", "score")
+        assert int(alice.table_rows("t")[0][1]) == 100  # descending now
+        alice.page("t", 4)
+        assert len(alice.table_rows("t")) == 100 and table.view(alice.session)[2] == 4
+        alice.sort("t", "score")  # third click: back to the data's order, first page
+        assert alice.table_rows("t")[0] == ["p000", "0"]
+        assert table.view(alice.session) == (None, False, 0)
+        alice.page("t", 5)
+        assert "bad page" in alice.errors[-1]
+        alice.send("t", "sort", 7)
+        assert "bad column" in alice.errors[-1]
+
+
+def test_selection_validated_and_reported_as_rows() -> None:
+    app = stgo.App()
+    table = app.dataframe(people(10), selection="multi", key="t")
+    got: list[Any] = []
+
+    @table.on_select
+    def chosen(session: stgo.Session, event: str, rows: Any) -> None:
+        got.append((event, list(rows), rows.indices))
+
+    with AppTester(app) as tester:
+        tab = tester.new_session()
+        tab.select_rows("t", [3, 1])
+        assert got == [("select", [{"name": "p001", "score": 37}, {"name": "p003", "score": 10}],
+                        [1, 3])]
+        assert tab.session.get("t") == [1, 3]
+        assert 'aria-selected="true"' in tab.html()
+        for bad in ([10], [-1], [1, 1], ["1"], 3, [True]):
+            tab.send("t", "select", bad)
+            assert "bad selection" in tab.errors[-1], bad
+        assert len(got) == 1
+
+
+def test_single_selection_and_no_selection() -> None:
+    app = stgo.App()
+    app.dataframe(people(5), selection="single", key="one")
+    plain = app.dataframe(people(5), key="plain")
+    with pytest.raises(stgo.WidgetError, match="no selection"):
+        plain.on_select(lambda s, e, r: None)
+    with AppTester(app) as tester:
+        tab = tester.new_session()
+        tab.select_rows("one", [1, 2])
+        assert "one row at a time" in tab.errors[-1]
+        tab.select_rows("plain", [1])
+        assert "has no selection" in tab.errors[-1]
+
+
+def test_row_style_with_each_users_threshold() -> None:
+    app = stgo.App()
+
+    def above(session: stgo.Session, row: dict[str, Any]) -> str | None:
+        return "highlight" if row["score"] > session.get("threshold", 50) else None
+
+    app.dataframe(people(20), row_style=above,
+                  cell_style=lambda value, column: "bold" if value == 0 else None, key="t")
+    with AppTester(app) as tester:
+        alice, bob = tester.new_session(), tester.new_session()
+        alice.session.set("threshold", 90)
+        high_alice = alice.html().count("stgo-row-highlight")
+        high_bob = bob.html().count("stgo-row-highlight")
+        assert high_alice == sum(p["score"] > 90 for p in people(20)) and high_bob > high_alice
+        assert "stgo-cell-bold" in bob.html()
+
+
+def test_unknown_style_names_are_ignored() -> None:
+    table = stgo.Dataframe(people(3), row_style=lambda row: "red; background: url(x)")
+    assert "url(x)" not in table.render() and "stgo-row-" not in table.render()
+
+
+def test_bad_options() -> None:
+    with pytest.raises(stgo.WidgetError, match="selection"):
+        stgo.Dataframe([], selection="all")
+    with pytest.raises(stgo.WidgetError, match="page_size"):
+        stgo.Dataframe([], page_size=0)
+
+
+def test_pandas_styler_takes_its_data() -> None:
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("jinja2")
+    frame = pd.DataFrame({"a": [2, 1]})
+    table = stgo.Dataframe(frame.style, row_style=lambda row: "info" if row["a"] > 1 else None)
+    assert table.data.rows == [[2], [1]] and "stgo-row-info" in table.render()
