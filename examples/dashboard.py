@@ -1,5 +1,9 @@
 """A live dashboard: a background thread updates global widgets; every tab follows.
 
+A live chart grows by one point per tick (only the new point is sent, and
+each user's zoom stays), and a table of services highlights the rows above
+each user's own latency threshold.
+
 The thread starts with the first session and stops when the last one ends
 (the server ending every session on shutdown included), so nothing runs
 while nobody watches.  Changes made from the thread are pushed like changes
@@ -26,6 +30,25 @@ batch = app.progress(0, "Nightly batch", key="batch")
 batches_done = app.metric("Batches done", 0, key="batches_done")
 updated = app.caption("Waiting for the first tick...", key="updated")
 restart = app.button("Restart the batch", key="restart")
+trend = app.line_chart(x="tick", y=["requests", "latency"], title="Last two minutes",
+                       y_label="requests / s, ms", max_points=120, height=300, key="trend")
+SERVICES = ["api", "auth", "billing", "search", "mail"]
+threshold = app.number_input("Highlight latency above (ms)", 60.0, min_value=0.0, step=5.0,
+                             key="threshold")
+
+
+def slow_rows(session, row):
+    """Each user's own threshold picks the rows to highlight."""
+    return "highlight" if row["latency (ms)"] > session.get("threshold", 60.0) else None
+
+
+services = app.dataframe([{"service": s, "latency (ms)": 0.0, "errors": 0} for s in SERVICES],
+                         row_style=slow_rows, key="services")
+
+
+@threshold.on_change
+def new_threshold(session, event, value):
+    session.redraw(services)  # only this user's table changes
 
 
 class Ticker:
@@ -97,6 +120,12 @@ class Ticker:
                 percent = 0
                 batches_done.increment()
             batch.set_progress(percent, f"Nightly batch: {percent}%")
+            trend.add_rows({"tick": [self.ticks], "requests": [new],
+                            "latency": [latency.value]})
+            services.set_data([
+                {"service": s, "latency (ms)": round(rnd.uniform(10, 120), 1),
+                 "errors": rnd.randint(0, 3)} for s in SERVICES
+            ])
             updated.set_text(f"Last update {time.strftime('%H:%M:%S')} (tick {self.ticks})")
 
 

@@ -38,7 +38,8 @@ EXPECTED: dict[str, list[str]] = {
                          "Hide / show text", "Your private note", "Delete my note"],
     "login.py": ["Sign in", "Username", "Password", "Log in", "Signed in now"],
     "dashboard.py": ["Live dashboard", "Requests / s", "Latency (ms)", "Nightly batch",
-                     "Restart the batch"],
+                     "Restart the batch", "stgo-plot", "Highlight latency above (ms)", "billing"],
+    "files.py": ["Files", "Upload a CSV", "Download the summary", "stgo-file_uploader"],
     "chat.py": ["Chat room", "No messages yet", "Your name", "Message", "Send", "People here"],
     "layout.py": ["Layout and data", "stgo-columns", "stgo-sidebar", "stgo-expander",
                   "stgo-tabs", "stgo-table", "stgo-dataframe", "Lisbon", "Your view"],
@@ -392,6 +393,43 @@ def test_dashboard_thread_pushes_and_stops_with_the_last_session(
     assert ticker.running
     tester.close()  # shutdown ends the sessions: the thread stops with them
     assert not ticker.running
+
+
+def test_dashboard_chart_grows_and_rows_follow_each_threshold(
+    dashboard: tuple[AppTester, Any],
+) -> None:
+    tester, ticker = dashboard
+    ticker.interval = 3600
+    alice, bob = tester.new_session(), tester.new_session()
+    alice.set_value("threshold", 0.0)   # every row is above 0 ms
+    bob.set_value("threshold", 1000.0)  # none is above 1 s
+    mark = len(alice.messages)
+    for _ in range(3):
+        ticker.tick()
+    assert alice.chart_data("trend")["tick"] == [1, 2, 3]
+    extends = [op for m in alice.messages[mark:] for op in m.get("ops", [])
+               if op["op"] == "extend"]
+    assert len(extends) == 2  # the first tick made the series, then one point each
+    assert alice.html().count("stgo-row-highlight") == 5
+    assert bob.html().count("stgo-row-highlight") == 0
+
+
+# -- files.py ---------------------------------------------------------------------------------
+
+
+def test_files_upload_process_download(app_tester: Make) -> None:
+    tester = app_tester(example("files.py"))
+    alice, bob = tester.new_session(), tester.new_session()
+    alice.upload("Upload a CSV", "sales.csv", "region,amount\nnorth,10\nsouth,2.5\n")
+    assert alice.text("status") == "sales.csv: 2 rows, 33 bytes"
+    body, name, mime = alice.download("Download the summary")
+    assert name == "summary.csv" and mime == "text/csv"
+    assert body.decode().splitlines() == ["column,sum", "region,", "amount,12.5"]
+    assert bob.text("status") == "No file yet."  # bob's page is his own
+    alice.upload("Upload a CSV", "notes.txt", "hello")
+    assert "not an accepted type" in alice.errors[-1]
+    alice.clear_upload("Upload a CSV")
+    assert alice.text("status") == "No file yet."
 
 
 # -- chat.py --------------------------------------------------------------------------------------

@@ -365,7 +365,7 @@ class Chart(_Figure):
         rows = range(start, len(self._x))
         if self._group is None:
             return [(name, name, list(rows)) for name in self._y]
-        labels = self._cols[self._group]
+        labels = self._cols.get(self._group, [])
         order: dict[str, list[int]] = {}
         for i in range(len(self._x)):
             order.setdefault(str(labels[i]), [])
@@ -392,7 +392,7 @@ class Chart(_Figure):
         traces = []
         colours = dict(zip(self._y, self._colours(), strict=False))
         for name, column, where in self._groups():
-            values = self._cols[column]
+            values = self._cols.get(column, [])
             trace = {**self.trace, "name": name, "x": [self._x[i] for i in where],
                      "y": [values[i] for i in where]}
             if colours.get(column) and self._group is None:
