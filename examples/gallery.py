@@ -119,7 +119,19 @@ def make_app() -> stgo.App:
     m3.metric("Humidity", "64 %", 0)
     app.table([{"city": "Lisbon", "population": 545_000}, {"city": "Oslo", "population": 709_000}])
     app.dataframe({"x": [1, 2, 3, 4], "x squared": [1, 4, 9, 16], "even": [False, True,
-                                                                              False, True]})
+                                                                              False, True]},
+                  selection="multi", row_style=lambda row: "highlight" if row["even"] else None)
+
+    # -- charts and files ------------------------------------------------------------------
+    app.header("Charts and files", divider=True)
+    c1, c2 = app.columns(2)
+    c1.line_chart({"day": [1, 2, 3, 4, 5], "visits": [3, 5, 4, 8, 6]}, x="day", y="visits",
+                  height=240, title="Visits")
+    c2.bar_chart([{"fruit": "apple", "sold": 4}, {"fruit": "pear", "sold": 7}], x="fruit",
+                 y="sold", height=240, title="Sales")
+    app.file_uploader("Upload a file", type=["csv", "txt"], max_size=1_000_000, key="upload")
+    app.download_button("Download a CSV", data="x,y\n1,2\n", file_name="example.csv",
+                        mime="text/csv")
 
     # -- feedback --------------------------------------------------------------------------
     app.header("Feedback", divider=True)

@@ -78,6 +78,11 @@ def take(out: Path, width: int = 1100) -> list[Path]:
                         "[...document.images].every(i => i.complete && i.naturalWidth > 0)",
                         timeout=10_000,
                     )
+                    # Charts draw once plotly.js has loaded.
+                    page.wait_for_function(
+                        "[...document.querySelectorAll('.stgo-plot')].every(p => p.data)",
+                        timeout=20_000,
+                    )
                     page.evaluate("window.scrollTo(0, 0)")
                     path = out / f"gallery-{scheme}.png"
                     page.screenshot(path=str(path), full_page=True)

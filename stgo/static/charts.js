@@ -7,6 +7,9 @@
   var stgo = window.stgo, Plotly = window.Plotly;
   if (!stgo || !Plotly) return;
   var CONFIG = { responsive: true, displaylogo: false };
+  // Series colours readable on light and dark backgrounds alike.
+  var COLORWAY = ["#ff4b4b", "#1c83e1", "#29b09d", "#ffa421", "#803df5", "#00a3c4",
+                  "#e0559b", "#6b8e23"];
 
   // The page's colours (light or dark) for charts drawn with the "stgo" theme.
   function themed(layout, el) {
@@ -16,6 +19,7 @@
     var out = Object.assign({}, layout);
     if (!out.paper_bgcolor) out.paper_bgcolor = "rgba(0,0,0,0)";
     if (!out.plot_bgcolor) out.plot_bgcolor = "rgba(0,0,0,0)";
+    if (!out.colorway) out.colorway = COLORWAY;
     out.font = Object.assign({ color: style.color, family: style.fontFamily }, out.font || {});
     Object.keys(out).concat(["xaxis", "yaxis"]).forEach(function (name) {
       if (!/^[xy]axis\d*$/.test(name)) return;

@@ -55,6 +55,7 @@ EVERY_KIND = {
     "button", "text_input", "text_area", "number_input", "checkbox", "slider", "selectbox",
     "radio", "container", "columns", "column", "sidebar", "expander", "tabs", "tab",
     "table", "dataframe", "metric", "progress", "info", "success", "warning", "error", "image",
+    "chart", "file_uploader", "download_button",
 }
 
 
