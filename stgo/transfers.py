@@ -112,10 +112,11 @@ class Transfers:
         if isinstance(checked, tuple):
             return refusal(*checked)
         assert length is not None and isinstance(widget, FileUploader)
-        result = self.store(session, widget, checked, length, request.mimetype, request.stream)
-        if isinstance(result, tuple):
-            return refusal(*result)
-        return _json(201, token=result[0], name=checked, size=length, type=result[1])
+        first, second = self.store(session, widget, checked, length, request.mimetype,
+                                   request.stream)
+        if isinstance(first, int):
+            return refusal(first, second)
+        return _json(201, token=first, name=checked, size=length, type=second)
 
     def check(self, session: Session, widget: Widget | None, name: str,
               length: int | None) -> str | tuple[int, str]:
