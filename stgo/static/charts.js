@@ -5,7 +5,15 @@
   "use strict";
 
   var stgo = window.stgo, Plotly = window.Plotly;
-  if (!stgo || !Plotly) return;
+  if (!stgo || !Plotly || stgo.chartsReady) return;
+  stgo.chartsReady = true;
+
+  // plotly.js's own layout rules, as a file: its injected <style> may be
+  // refused by the page's Content-Security-Policy.
+  var sheet = document.createElement("link");
+  sheet.rel = "stylesheet";
+  sheet.href = "static/charts.css";
+  document.head.appendChild(sheet);
   var CONFIG = { responsive: true, displaylogo: false };
   // Series colours readable on light and dark backgrounds alike.
   var COLORWAY = ["#ff4b4b", "#1c83e1", "#29b09d", "#ffa421", "#803df5", "#00a3c4",

@@ -140,3 +140,50 @@ def test_server_refuses_an_oversize_file_the_client_let_through(serve, new_page,
     page.locator("[data-key=up] input[type=file]").set_input_files(str(big))
     expect(page.locator("[data-key=up] .stgo-upload-status")).to_contain_text("too large")
     assert got == []
+
+
+STRICT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+              "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+
+
+def with_csp(app: stgo.App) -> stgo.App:
+    """Serve *app* under a strict Content-Security-Policy (Flask-style middleware)."""
+    inner = app.wsgi_app
+
+    def wsgi(environ: Any, start_response: Any) -> Any:
+        def start(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
+            return start_response(status, [*headers, ("Content-Security-Policy", STRICT_CSP)],
+                                  *exc)
+        return inner(environ, start)
+
+    app.wsgi_app = wsgi  # type: ignore[method-assign]
+    return app
+
+
+def test_charts_files_and_tables_work_under_a_strict_csp(serve, new_page, tmp_path: Path) -> None:
+    app, got = files_app(tmp_path)
+    app.line_chart([1, 2, 3], key="live")
+    app.dataframe([{"n": i} for i in range(150)], selection="single", key="t")
+    server = serve(with_csp(app))
+    page = new_page()
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text)
+            if "Content Security Policy" in m.text else None)
+    page.goto(server.url)
+    page.wait_for_function("window.stgo && window.stgo.connected")
+    page.wait_for_function(f"{POINTS} === 3")
+    chart = app.widget("live")
+    assert isinstance(chart, stgo.LineChart)
+    chart.add_rows([4])
+    page.wait_for_function(f"{POINTS} === 4")
+    good = tmp_path / "good.csv"
+    good.write_bytes(b"a\n1\n")
+    page.locator("[data-key=up] input[type=file]").set_input_files(str(good))
+    expect(page.locator("[data-key=up] .stgo-file-name")).to_have_text("good.csv")
+    page.get_by_role("button", name="Next \u203a").click()
+    expect(page.locator("[data-key=t] .stgo-page-info")).to_have_text("Rows 101\u2013150 of 150")
+    # No script is refused; refused styles (plotly's own <style>, style
+    # attributes) do not matter: their rules come from static files and the DOM.
+    assert not any("script-src" in v for v in violations), violations
+    box = page.locator("[data-key=t] .stgo-dataframe-scroll")
+    assert box.evaluate("b => b.style.maxHeight") == "400px"
