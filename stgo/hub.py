@@ -332,7 +332,10 @@ class Hub:
             for top in candidates:
                 for w in top.walk():
                     # The key test first: it rules out nearly every widget, cheaply.
-                    if ((every or w.key in keys) and isinstance(w, InputWidget)
-                            and not w.shared and w not in redrawn):
+                    if not (every or w.key in keys) or w in redrawn:
+                        continue
+                    if w.redraw_on_state:
+                        ops.append(protocol.op_update(w.id, w.render(session)))
+                    elif isinstance(w, InputWidget) and not w.shared:
                         ops.append(protocol.op_value(w.id, w.client_value(session)))
         return ops

@@ -115,3 +115,15 @@ def test_pandas_styler_takes_its_data() -> None:
     frame = pd.DataFrame({"a": [2, 1]})
     table = stgo.Dataframe(frame.style, row_style=lambda row: "info" if row["a"] > 1 else None)
     assert table.data.rows == [[2], [1]] and "stgo-row-info" in table.render()
+
+
+def test_program_sets_the_selection_and_the_page_follows() -> None:
+    app = stgo.App()
+    table = app.dataframe(people(5), selection="multi", key="t")
+    with AppTester(app) as tester:
+        tab = tester.new_session()
+        mark = len(tab.messages)
+        tab.session.set("t", [2])
+        ops = [op for m in tab.messages[mark:] for op in m.get("ops", [])]
+        assert [op["op"] for op in ops] == ["update"] and ops[0]["id"] == table.id
+        assert 'data-row="2" aria-selected="true"' in ops[0]["html"]

@@ -114,3 +114,15 @@ def test_download_data_kinds() -> None:
         tab.session.set("n", 3)
         assert tab.download("m") == (b"xxx", "made.bin", "application/x-made")
         assert tab.download("n")[0] == b"later"
+
+
+def test_program_clears_the_upload_and_the_page_follows() -> None:
+    app = stgo.App()
+    up = app.file_uploader("F", key="f")
+    with AppTester(app) as tester:
+        tab = tester.new_session()
+        tab.upload("f", "a.bin", b"abc")
+        assert "a.bin" in tab.messages[-1]["ops"][0]["html"]
+        tab.session.set("f", None)
+        (op,) = tab.messages[-1]["ops"]
+        assert op["op"] == "update" and op["id"] == up.id and "a.bin" not in op["html"]

@@ -129,6 +129,10 @@ class Widget:
     #: What a handler of an event is called with, checked by :meth:`on` when
     #: it is registered; events not listed take ``(session, event, value)``.
     handler_params: ClassVar[dict[str, tuple[str, ...]]] = {}
+    #: A change to ``session.get(key)`` redraws the whole widget for that
+    #: session (an uploader's file list, a table's selection), not just an
+    #: input's value.
+    redraw_on_state: ClassVar[bool] = False
 
     def __init__(self, *, key: str | None = None, visible: bool = True) -> None:
         self.id = "w" + secrets.token_hex(6)

@@ -92,6 +92,7 @@ class Dataframe(Table):
 
     kind: ClassVar[str] = "dataframe"
     events: ClassVar[tuple[str, ...]] = ("sort", "page", "select")
+    redraw_on_state: ClassVar[bool] = True  # session.set(key, rows) selects them
 
     def __init__(
         self, data: Any = None, *, height: int = 400, selection: str | None = None,

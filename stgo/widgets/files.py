@@ -143,6 +143,7 @@ class FileUploader(InputWidget):
     """
 
     kind: ClassVar[str] = "file_uploader"
+    redraw_on_state: ClassVar[bool] = True
 
     def __init__(
         self, label: str, type: str | Sequence[str] | None = None, *,
@@ -237,8 +238,7 @@ class FileUploader(InputWidget):
                 files.append(self._staged.pop(token)[1])
         new: Any = files if self.accept_multiple_files else (files[0] if files else None)
         old = session.get(self.key)
-        session.set(self.key, new)
-        session.redraw(self)  # the list of files, not just a value
+        session.set(self.key, new)  # redraws the list of files (redraw_on_state)
         for gone in _as_list(old):
             if all(gone is not f for f in files):
                 gone.release()
