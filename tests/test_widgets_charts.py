@@ -206,3 +206,21 @@ def test_plotly_js_is_served_from_the_package(serve: Any) -> None:
 
 def test_chart_columns_of_a_dict_of_scalars_is_one_row() -> None:
     assert chart_columns({"x": 1, "y": 2})[0] == {"x": [1], "y": [2]}
+
+
+def test_numpy_columns_and_missing_values() -> None:
+    np = pytest.importorskip("numpy")
+    chart = stgo.LineChart({"x": np.arange(3), "y": np.array([1.5, np.nan, 2.5])}, x="x")
+    trace = chart.figure()["data"][0]
+    assert trace["x"] == [0, 1, 2] and trace["y"] == [1.5, None, 2.5]
+    stamps = stgo.ScatterChart({"t": np.array(["2024-01-02"], dtype="datetime64[ns]"),
+                                "v": [np.int64(3)]}, x="t")
+    trace = stamps.figure()["data"][0]
+    assert trace["x"][0].startswith("2024-01-02") and trace["y"] == [3]
+    json.dumps(stamps.figure(), allow_nan=False)
+
+
+def test_pandas_missing_times_are_gaps() -> None:
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"t": pd.to_datetime(["2024-01-01", None]), "v": [1, 2]})
+    assert stgo.LineChart(frame, x="t").figure()["data"][0]["x"][1] is None

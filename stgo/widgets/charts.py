@@ -70,21 +70,18 @@ def json_value(value: Any) -> Any:
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
+    if value != value or str(value) in ("NaT", "<NA>"):  # NaN, pandas' NaT and NA
+        return None
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return value.isoformat()
+        return value.isoformat()  # pandas Timestamps too
     if isinstance(value, decimal.Decimal):
         return json_value(float(value))
-    item = getattr(value, "item", None)
-    if callable(item) and type(value).__module__ == "numpy":
-        return json_value(item())
-    iso = getattr(value, "isoformat", None)  # pandas Timestamp, NaT-free
-    if callable(iso):
-        try:
-            return str(iso())
-        except ValueError:
-            return None
-    if str(value) in ("NaT", "<NA>", "nan"):
-        return None
+    if type(value).__module__ == "numpy":
+        if type(value).__name__ == "datetime64":
+            return str(value)  # ISO text; .item() would give nanoseconds as an int
+        item = getattr(value, "item", None)
+        if callable(item):
+            return json_value(item())
     return str(value)
 
 
@@ -115,6 +112,11 @@ def chart_columns(data: Any) -> tuple[dict[str, list[Any]], list[Any] | None, st
             "of dicts, a list of numbers or a pandas DataFrame"
         )
     own_index = _has_own_index(data)
+    if isinstance(data, Mapping):
+        # A dict of numpy arrays (or pandas Series): columns, not one row of arrays.
+        # list(), not tolist(): numpy datetimes stay datetimes, not nanosecond ints.
+        data = {k: list(v) if hasattr(v, "tolist") and getattr(v, "ndim", 0) == 1
+                or _pandas(v) is not None else v for k, v in data.items()}
     try:
         table = table_data(data)
     except WidgetError as exc:

@@ -20,6 +20,7 @@ import inspect
 import mimetypes
 import os
 import re
+import secrets
 import threading
 import time
 import weakref
@@ -55,11 +56,15 @@ def safe_file_name(name: str) -> str | None:
 
 
 def _size_text(size: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size = size / 1000  # type: ignore[assignment]
-    return str(size)  # pragma: no cover
+    """``"950 bytes"``, ``"1.5 MB"``: decimal units, as browsers and file managers show."""
+    if size < 1000:
+        return f"{size} bytes"
+    amount = float(size)
+    for unit in ("KB", "MB", "GB"):
+        amount /= 1000
+        if amount < 1000 or unit == "GB":
+            break
+    return f"{amount:.1f} {unit}"
 
 
 class UploadedFile:
@@ -178,8 +183,6 @@ class FileUploader(InputWidget):
 
     def stage(self, session: Any, upload: UploadedFile, *, now: float | None = None) -> str:
         """Hold *upload* for *session* until its client's change event; return its token."""
-        import secrets
-
         token = secrets.token_urlsafe(24)
         stamp = time.monotonic() if now is None else now
         with self._staged_lock:
