@@ -34,6 +34,8 @@ log = logging.getLogger("stgo")
 #: a CSS class of the theme, readable in light and dark mode.
 STYLE_NAMES = frozenset({"highlight", "success", "warning", "error", "info", "muted", "bold"})
 _SELECTION = (None, "single", "multi")
+#: Sorted orders kept per table (a list of row numbers each).
+_ORDERS_KEPT = 4
 
 
 class SelectedRows(list[dict[str, Any]]):
@@ -232,6 +234,8 @@ class Dataframe(Table):
         order = present + missing  # empty cells last, either way
         with self._lock:
             self._orders[(sort, descending)] = order
+            while len(self._orders) > _ORDERS_KEPT:  # oldest first: dicts keep order
+                del self._orders[next(iter(self._orders))]
         return order
 
     def _style(self, fn: Callable[..., str | None] | None, state: Any, *args: Any) -> str | None:

@@ -16,10 +16,17 @@ POINTS = "document.querySelector('[data-key=live] .stgo-plot').data[0].x.length"
 
 
 def chart_app() -> stgo.App:
+    import plotly.graph_objects as go
+    from matplotlib.figure import Figure
+
     app = stgo.App(title="Charts")
     app.line_chart({"t": [0, 1, 2], "v": [1.0, 3.0, 2.0]}, x="t", y="v", key="live",
                    title="Live")
     app.bar_chart([{"k": "a", "n": 1}, {"k": "b", "n": 2}], x="k", y="n", key="bars")
+    app.plotly_chart(go.Figure(go.Pie(values=[1, 2], labels=["a", "b"])), key="pie")
+    fig = Figure(figsize=(3, 2))
+    fig.add_subplot().plot([1, 3, 2])
+    app.pyplot(fig, key="mpl")
     return app
 
 
@@ -34,6 +41,8 @@ def test_chart_updates_live_in_another_tab_with_only_app_requests(serve, new_pag
     for page in (watcher, other):
         page.wait_for_function(f"{POINTS} === 3")
         expect(page.locator("[data-key=bars] .stgo-plot .bars path")).to_have_count(2)
+        expect(page.locator("[data-key=pie] .stgo-plot .slice")).to_have_count(2)
+        page.wait_for_function("document.querySelector('[data-key=mpl] img').naturalWidth > 0")
     chart = app.widget("live")
     assert isinstance(chart, stgo.LineChart)
 
@@ -187,3 +196,18 @@ def test_charts_files_and_tables_work_under_a_strict_csp(serve, new_page, tmp_pa
     assert not any("script-src" in v for v in violations), violations
     box = page.locator("[data-key=t] .stgo-dataframe-scroll")
     assert box.evaluate("b => b.style.maxHeight") == "400px"
+
+
+def test_charts_follow_the_light_and_dark_themes(serve, new_page) -> None:
+    server = serve(chart_app())
+    colours = {}
+    for scheme in ("light", "dark"):
+        page = new_page(color_scheme=scheme)
+        page.goto(server.url)
+        page.wait_for_function(f"{POINTS} === 3")
+        colours[scheme] = page.evaluate(
+            "document.querySelector('[data-key=live] .stgo-plot')._fullLayout.font.color")
+    # Text on the chart is the page's own text colour: dark on light, light on dark.
+    light = [int(c) for c in colours["light"].strip("rgb()").split(",")]
+    dark = [int(c) for c in colours["dark"].strip("rgb()").split(",")]
+    assert sum(light) < 200 * 3 / 2 and sum(dark) > 200 * 3, colours
