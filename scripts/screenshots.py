@@ -68,22 +68,24 @@ def take(out: Path, width: int = 1100) -> list[Path]:
                     )
                     page = context.new_page()
                     page.goto(server.url)
-                    page.wait_for_function("window.stgo && window.stgo.connected", timeout=10_000)
+                    # Functions, not expressions: the page's CSP refuses Playwright's eval.
+                    page.wait_for_function("() => window.stgo && window.stgo.connected",
+                                           timeout=10_000)
                     # Open the expander so that its content shows in the picture.
                     page.locator("summary", has_text="Expander").click()
                     # Images load lazily: bring each into view, wait, go back up.
                     for image in page.locator("img").all():
                         image.scroll_into_view_if_needed()
                     page.wait_for_function(
-                        "[...document.images].every(i => i.complete && i.naturalWidth > 0)",
+                        "() => [...document.images].every(i => i.complete && i.naturalWidth > 0)",
                         timeout=10_000,
                     )
                     # Charts draw once plotly.js has loaded.
                     page.wait_for_function(
-                        "[...document.querySelectorAll('.stgo-plot')].every(p => p.data)",
+                        "() => [...document.querySelectorAll('.stgo-plot')].every(p => p.data)",
                         timeout=20_000,
                     )
-                    page.evaluate("window.scrollTo(0, 0)")
+                    page.evaluate("() => window.scrollTo(0, 0)")
                     path = out / f"gallery-{scheme}.png"
                     page.screenshot(path=str(path), full_page=True)
                     saved.append(path)
