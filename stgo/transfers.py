@@ -131,7 +131,7 @@ class Transfers:
         safe = safe_file_name(name)
         if safe is None:
             return 400, "the file name must be a plain name (no path)"
-        refused = widget.refusal(safe, length)
+        refused = widget.check_file(safe, length)
         if refused is not None:
             return refused
         if widget.staged_count(session) >= MAX_STAGED:
@@ -224,9 +224,10 @@ class Transfers:
         widget = entry[1]
         try:
             body, mime = widget.produce(session)
-        except Exception as exc:
+        except Exception:
+            # The traceback goes to the log; the user learns only that it failed.
             log.exception("download %r failed for %s", widget.key, redact(session.id))
-            return Response(f"could not make the file: {type(exc).__name__}: {exc}\n",
+            return Response("the server could not make this file; its log says why\n",
                             status=500, mimetype="text/plain")
         response = send_file(io.BytesIO(body), request.environ, mimetype=mime,
                              as_attachment=True, download_name=widget.file_name,

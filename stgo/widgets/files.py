@@ -169,7 +169,7 @@ class FileUploader(InputWidget):
 
     # -- what the endpoint checks -----------------------------------------------------
 
-    def refusal(self, name: str, size: int) -> tuple[int, str] | None:
+    def check_file(self, name: str, size: int) -> tuple[int, str] | None:
         """Why a file of *name* and *size* bytes is refused (HTTP status, message), or ``None``."""
         if self.disabled:
             return 403, f"{self.label!r} is disabled"
