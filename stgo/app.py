@@ -19,9 +19,12 @@ from .ids import new_session_id, redact
 from .limits import AddressRateLimiter, ConnectionLimiter, LogOnce
 from .manager import SessionManager
 from .metrics import Metrics
+from .pages import Scopes
 from .persist import GlobalSaver, restore_globals
+from .routing import Routing
 from .session import Session
 from .store import StateView, Store, open_store
+from .tabs import TabRegistry
 from .transfers import Transfers
 from .widgets.base import Widget, check_callback, check_unique_keys
 from .widgets.layout import Container, Factory
@@ -29,7 +32,7 @@ from .widgets.layout import Container, Factory
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-__all__ = ["App", "Sidebar", "ROTATION_TOKEN_TTL", "DEFAULT_CONTENT_SECURITY_POLICY",
+__all__ = ["App", "Sidebar", "Topbar", "ROTATION_TOKEN_TTL", "DEFAULT_CONTENT_SECURITY_POLICY",
            "LOCAL_HOSTS"]
 
 #: The names a page on loopback may be asked for (see ``App(allowed_hosts=)``).
@@ -62,7 +65,14 @@ class Sidebar(Container):
     is_sidebar = True
 
 
-class App(Factory):
+class Topbar(Container):
+    """A row above every page (``app.navigation(position="top")`` goes here)."""
+
+    kind = "topbar"
+    is_topbar = True
+
+
+class App(Factory, Routing):
     """A stgo application: build its page with the factory methods, then serve it.
 
     Widgets added to the App are *global*: every session sees the same object,
@@ -225,6 +235,15 @@ class App(Factory):
             GlobalSaver(self.store) if self.store.persistent else None)
         self.sidebar = Sidebar()
         self.sidebar.attach(None, self._global_changed)
+        #: A row above every page, empty (and not drawn) until something is put in it.
+        self.topbar = Topbar()
+        self.topbar.attach(None, self._global_changed)
+        # Pages other than "/" (the App's own), by path; which page each
+        # top-level shared widget is on; the open tabs.
+        self._pages = {}
+        self._scopes = Scopes()
+        #: The browser tabs of every session (see :class:`~stgo.tabs.BrowserTab`).
+        self.tab_registry = TabRegistry(self._tab_moved)
         self.sessions.on_session_start(self._session_started)
         self.sessions.on_session_restore(self._session_restored)
         self.sessions.on_session_gone(self.hub.expire)
@@ -264,6 +283,7 @@ class App(Factory):
                 return widget
             widget.attach(None, self._global_changed)
             self._widgets.append(widget)
+        self._scopes.set(widget, "/")
         self.hub.global_changed(widget, "insert")
         return widget
 
@@ -282,14 +302,17 @@ class App(Factory):
                 return False
             self._widgets.remove(target)
         self.hub.global_changed(target, "remove")
+        self._scopes.drop(target)
         target.detach()
         return True
 
     def clear_widgets(self) -> None:
-        """Remove every global widget (the sidebar stays, emptied)."""
+        """Remove every global widget of the App's own page (the sidebar and
+        top bar stay, emptied; other pages keep theirs)."""
         for widget in self.widgets:
             self.remove_widget(widget)
         self.sidebar.clear()
+        self.topbar.clear()
 
     @property
     def widgets(self) -> list[Widget]:
@@ -298,8 +321,15 @@ class App(Factory):
             return list(self._widgets)
 
     def global_widgets(self) -> list[Widget]:
-        """Top-level global widgets, sidebar included (for the hub)."""
-        return [*self.widgets, self.sidebar]
+        """Top-level global widgets of the App's own page ``/``, sidebar included."""
+        return [*self.widgets, self.sidebar, self.topbar]
+
+    def every_global_widget(self) -> list[Widget]:
+        """Top-level shared widgets of every page, sidebar and top bar included."""
+        tops = self.global_widgets()
+        for page in self.pages:
+            tops.extend(page.widgets)
+        return tops
 
     def get_widget(self, key: str) -> Widget | None:
         """The global widget with *key* (or ID), anywhere in the tree, or ``None``."""
@@ -342,22 +372,39 @@ class App(Factory):
             raise WidgetError("no live session with that ID")
         return session.add_widget(widget)
 
-    def find_widget(self, session: Session, widget_id: str) -> Widget | None:
-        """The widget with DOM *widget_id* that *session* can see, or ``None``."""
-        for top in [*self.global_widgets(), *session.widgets]:
+    def find_widget(self, session: Session, widget_id: str,
+                    path: str | None = None) -> Widget | None:
+        """The widget with DOM *widget_id* that *session* can see (on the page
+        at *path*, if given: what a tab on that page can click), or ``None``."""
+        if path is None:
+            tops = [*self.every_global_widget(), *session.widgets]
+        else:
+            tops = [*self._shared_tops(session, path), *self._private_tops(session, path)]
+        for top in tops:
             for w in top.walk():
                 if w.id == widget_id:
                     return w
         return None
 
-    def render_roots(self, session: Session) -> dict[str, str]:
-        """HTML of each page root for *session*."""
+    def render_roots(self, session: Session, path: str = "/") -> dict[str, str]:
+        """HTML of each page root for *session* on the page at *path*."""
         sidebar = self.sidebar.render(session) if self.sidebar.children else ""
-        return {
-            "global": "".join(w.render(session) for w in self.widgets),
+        topbar = self.topbar.render(session) if self.topbar.children else ""
+        status, page = self.resolve(path, session)
+        if status == 200:
+            main = "".join(w.render(session) for w in self._page_widgets(page))
+        else:
+            from .page import render_refusal
+
+            main = render_refusal(status, path)
+        roots = {
+            "global": main,
             "sidebar": sidebar,
-            "session": "".join(w.render(session) for w in session.widgets),
+            "session": "".join(w.render(session) for w in self._private_tops(session, path)),
         }
+        if topbar:  # only when used: the roots of an app without one stay as they were
+            roots["topbar"] = topbar
+        return roots
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[Batch]:
@@ -425,6 +472,7 @@ class App(Factory):
                 conn.close(1001, "server shutdown")
         else:
             self.hub.expire(session)
+        self.tab_registry.forget(session)
         for hook in list(self._end_hooks):
             self._call_hook(hook, session, reason)
         self.transfers.discard(session)

@@ -1,4 +1,5 @@
-"""``python -m stgo run FILE``: load an app file and serve it."""
+"""``stgo run FILE`` (or ``python -m stgo run FILE``): load an app file and serve it;
+``stgo hello`` serves the tour that ships with stgo."""
 
 from __future__ import annotations
 
@@ -68,11 +69,38 @@ def _env_float(name: str) -> float | None:
         raise AppLoadError(f"{name} must be a number of seconds, got {raw!r}") from None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m stgo", description="Serve a stgo app.")
+def hello_path() -> Path:
+    """The tour app that ships inside the package (``stgo hello``)."""
+    return Path(__file__).resolve().parent / "hello.py"
+
+
+def hello_app() -> App:
+    """A fresh App of the tour.  Not through :func:`load_app`: with stgo's own
+    folder on ``sys.path``, stgo's ``http`` would shadow the standard library's."""
+    app = runpy.run_path(str(hello_path()), run_name="__stgo_app__").get("app")
+    if not isinstance(app, App):  # pragma: no cover - the tour is ours
+        raise AppLoadError("stgo/hello.py makes no App")
+    return app
+
+
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog or _prog(), description="Serve a stgo app.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="serve an app file")
     run.add_argument("file", help="the Python file that creates the stgo.App")
+    _serving_options(run)
+    hello = sub.add_parser("hello", help="serve the tour of stgo (stgo/hello.py)")
+    _serving_options(hello)
+    return parser
+
+
+def _prog() -> str:
+    # "stgo" from the console script, "python -m stgo" from the module.
+    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    return "python -m stgo" if name in ("__main__.py", "-m", "") else "stgo"
+
+
+def _serving_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--host", help="interface to listen on (default 127.0.0.1; env STGO_HOST)")
     run.add_argument("--port", type=int,
                      help="port; 0 picks a free one (default 8501; env STGO_PORT)")
@@ -90,7 +118,6 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--reload", action="store_true", help="restart when a source file changes")
     run.add_argument("--log-level", default=os.environ.get("STGO_LOG_LEVEL", "INFO"),
                      help="logging level (default INFO)")
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -112,8 +139,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             port = int(port_raw)
         except ValueError:
             raise AppLoadError(f"STGO_PORT must be a port number, got {port_raw!r}") from None
+        if args.reload:
+            # Before anything can fail: every reloaded child, the one showing
+            # a load error included, then shares one file of sessions.
+            from .devstore import prepare_dev_store
+
+            prepare_dev_store()
         try:
-            app = load_app(args.file)
+            app = hello_app() if args.command == "hello" else load_app(args.file)
         except AppLoadError as exc:
             if not args.reload or not Path(args.file).is_file():
                 raise

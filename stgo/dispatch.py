@@ -46,6 +46,11 @@ class Dispatcher:
         if isinstance(msg, protocol.Resync):
             self._guarded(lambda: self.app.hub.full_update(self.session, self.conn), None)
             return
+        if isinstance(msg, (protocol.Navigate, protocol.QueryChange)):
+            # In line with the events: a click sent before a link runs on the old page.
+            nav = msg
+            self.session.events.submit(lambda: self._guarded(lambda: self._moved(nav), None))
+            return
         if not self._within_rate():
             self._error("too many events: slow down", msg.seq, kind="rate_limited")
             return
@@ -94,7 +99,8 @@ class Dispatcher:
         session, app = self.session, self.app
         if session.ended:
             return
-        widget = app.find_widget(session, event.widget)
+        tab = app.tab_registry.of(self.conn)
+        widget = app.find_widget(session, event.widget, tab.path if tab is not None else None)
         if widget is None:
             self._error(f"unknown widget {event.widget!r}", event.seq)
             return
@@ -125,6 +131,22 @@ class Dispatcher:
             for handler in widget.handlers(event.event):
                 if not self._call(handler, event.seq, session, event.event, value):
                     return
+
+    def _moved(self, msg: protocol.Navigate | protocol.QueryChange) -> None:
+        """The tab followed a link, went back, or changed its query itself."""
+        session, app = self.session, self.app
+        if session.ended:
+            return
+        tab = app.tab_registry.of(self.conn)
+        if tab is None:  # a connection made without a tab (stgo.testing)
+            tab = app.tab_registry.open(session, None)
+            app.tab_registry.bind(tab, self.conn)
+        session.touch()
+        with app.hub.batch(origin=session, conn=self.conn, client=self.client or None):
+            if isinstance(msg, protocol.QueryChange):
+                tab._moved(None, msg.query)
+            else:
+                app._tab_moved(tab, msg.path, msg.query, False)
 
     def _call(self, fn: Callable[..., object], seq: int | None, *args: object) -> bool:
         try:

@@ -17,9 +17,10 @@ from . import __version__
 from .dispatch import Dispatcher
 from .errors import CapacityError
 from .ids import is_valid_session_id, redact
-from .page import render_error_page, render_page
+from .page import base_href, render_error_page, render_page
 from .session import Session
 from .store import StoreUnavailable
+from .tabs import BrowserTab, Headers, RequestInfo, clean_query
 from .transfers import refusal
 from .widgets.charts import plotly_js_path
 from .ws import Connection
@@ -98,7 +99,7 @@ class Endpoints:
                 request, self.current_session(request), path[len("/download/"):])
         elif request.method not in ("GET", "HEAD"):
             response = Response("method not allowed\n", status=405, headers={"Allow": "GET, HEAD"})
-        elif path == "/":
+        elif path == "/" or self._is_page_path(path):
             response = self.page(request)
         elif path == "/health":
             body = self.health()
@@ -112,8 +113,10 @@ class Endpoints:
             response = Response(self.app.metrics.render(),
                                 mimetype="text/plain; version=0.0.4")
             response.headers["Cache-Control"] = "no-store"
-        else:
+        elif path.startswith(("/static", "/session", "/ws", "/metrics", "/health")):
             response = Response("not found\n", status=404, mimetype="text/plain")
+        else:
+            response = self.not_found(request)
         return response(environ, start_response)
 
     def health(self) -> str:
@@ -125,6 +128,19 @@ class Endpoints:
         if store.persistent and not store.healthy():
             return json.dumps({"status": "degraded", "store": "unavailable"})
         return json.dumps({"status": "ok"})
+
+    def _is_page_path(self, path: str) -> bool:
+        return self.app.get_page(path) is not None
+
+    def not_found(self, request: Request) -> Response:
+        """A path that is no page: a 404 page for a person, with a way home."""
+        home = base_href(request.path)
+        html = render_error_page(404, "Page not found",
+                                 f"There is no page at {request.path}.", home=home)
+        response = Response(html, status=404, mimetype="text/html",
+                            headers={"Cache-Control": "no-store"})
+        self.protect_document(response)
+        return response
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -244,9 +260,14 @@ class Endpoints:
                 self.protect_document(full)
                 return full
         session.touch()
-        roots = self.app.render_roots(session)
-        html = render_page(self.app.page_title, roots, version=__version__)
-        response = Response(html, mimetype="text/html")
+        session.request = self.request_info(request)
+        path = request.path or "/"
+        status, page = self.app.resolve(path, session)
+        roots = self.app.render_roots(session, page.path if page is not None else path)
+        html = render_page(self.app.title_of(path), roots, version=__version__,
+                           path=page.path if page is not None else "/",
+                           base=base_href(path), status=status)
+        response = Response(html, status=status, mimetype="text/html")
         self.protect_document(response)
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Content-Type-Options"] = "nosniff"
@@ -254,6 +275,34 @@ class Endpoints:
         if fresh or self.claimed_id(request) != session.id:
             self.set_cookie(request, response, session.id)
         return response
+
+    def request_info(self, request: Request) -> RequestInfo:
+        """What app code may read of *request* (``session.request``): never the
+        session cookie, neither in ``cookies`` nor as a ``Cookie`` header."""
+        ours = {COOKIE_NAME, SECURE_COOKIE_NAME, PREFIXED_COOKIE_NAME}
+        headers = Headers([(k, v) for k, v in request.headers.items()
+                           if k.lower() != "cookie"])
+        cookies = {k: v for k, v in request.cookies.items() if k not in ours}
+        return RequestInfo(headers, cookies, self.client_address(request),
+                           request.base_url)
+
+    def open_tab(self, request: Request, session: Session) -> BrowserTab:
+        """The tab a WebSocket handshake names (``ws?tab=..&path=..&query=..``)."""
+        from urllib.parse import parse_qsl
+
+        path = request.args.get("path", "/")
+        if not path.startswith("/") or len(path) > 2048:
+            path = "/"
+        page = self.app.get_page(path)
+        if page is not None:
+            path = page.path
+        elif path != "/":
+            path = "/" + path.strip("/")
+        raw = request.args.get("query", "")[:8192]
+        query = clean_query(dict(parse_qsl(raw, keep_blank_values=True)))
+        info = self.request_info(request)
+        return self.app.tab_registry.open(session, request.args.get("tab"), path=path, query=query,
+                                  request=info)
 
     def protect_document(self, response: Response) -> None:
         """Headers for an HTML document: its content policy, and no framing by
@@ -393,6 +442,7 @@ class Endpoints:
                 environ, start_response
             )
         address = self.client_address(request)
+        tab = self.open_tab(request, session)
         full = self.app.connection_limits.acquire(address)
         if full is not None:
             self.refused(request, full)
@@ -402,7 +452,7 @@ class Endpoints:
         # may stay open for days): hold no reference to it meanwhile.
         del request
         try:
-            self.serve_connection(dict(environ), session, address)
+            self.serve_connection(dict(environ), session, address, tab)
         finally:
             self.app.connection_limits.release(address)
         return _finished(environ)
@@ -429,7 +479,7 @@ class Endpoints:
         return session, ""
 
     def serve_connection(self, environ: dict[str, Any], session: Session,
-                         address: str = "?") -> None:
+                         address: str = "?", tab: BrowserTab | None = None) -> None:
         """Accept the upgrade and run the connection on this thread until it ends."""
         app = self.app
         conn = Connection(
@@ -438,6 +488,10 @@ class Endpoints:
         )
         del environ  # the handshake is done: no copy of it for the connection's life
         session.attach()
+        if tab is not None:
+            app.tab_registry.bind(tab, conn)
+            with app.hub.batch(origin=session, conn=conn):
+                app.open_page(tab)
         app.hub.register(session, conn)
         app.metrics.inc("stgo_connections_opened_total")
         log.debug("connection opened for %s", redact(session.id))
@@ -453,6 +507,7 @@ class Endpoints:
             conn.serve(Dispatcher(app, session, conn, address))
         finally:
             app.hub.unregister(session, conn)
+            app.tab_registry.unbind(conn)
             session.detach()
             if conn.dropped_reason:
                 app.metrics.inc("stgo_dropped_clients_total")

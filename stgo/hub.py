@@ -22,7 +22,10 @@ from .session import Session
 from .widgets.base import InputWidget, StateReader, Widget
 from .ws import CLOSE_GOING_AWAY, Outlet
 
-__all__ = ["Hub", "Batch", "Page"]
+__all__ = ["Hub", "Batch", "Page", "PageView"]
+
+# An op and the page it is for (``None``: every page).
+Scoped = tuple["str | None", dict[str, Any]]
 
 log = logging.getLogger("stgo")
 
@@ -30,12 +33,30 @@ log = logging.getLogger("stgo")
 class Page(Protocol):
     """What the hub needs from the App to draw a page."""
 
-    def render_roots(self, session: Session) -> dict[str, str]: ...
+    def render_roots(self, session: Session, path: str = "/") -> dict[str, str]: ...
 
     def global_widgets(self) -> list[Widget]: ...
 
+    def every_global_widget(self) -> list[Widget]: ...
+
+    def scope_of(self, widget: Widget) -> str | None: ...
+
+    def page_of(self, conn: object) -> str: ...
+
+    def page_view(self, session: Session, conn: Outlet) -> PageView: ...
+
     @property
     def page_title(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class PageView:
+    """Where a connection's tab is: its page (and whether it may see it), its query."""
+
+    path: str
+    title: str
+    query: dict[str, str]
+    status: int = 200
 
 
 @dataclass
@@ -105,6 +126,11 @@ def _ops(
     if change == "reinsert":
         ops.insert(0, protocol.op_remove(widget.id))
     return ops
+
+
+def _for_page(scoped: list[Scoped], page: str) -> list[dict[str, Any]]:
+    """The ops a tab on *page* gets."""
+    return [op for where, op in scoped if where is None or where == page]
 
 
 def _coalesce_key(ops: list[dict[str, Any]]) -> tuple[str, str] | None:
@@ -179,12 +205,37 @@ class Hub:
         for c in [conn] if conn is not None else self.connections(session):
             c.send(text)
 
-    def full_update(self, session: Session, conn: Outlet | None = None) -> None:
-        """Send *session* (or only *conn*) a full render of its page."""
-        msg = protocol.render_message(self._page.page_title, self._page.render_roots(session))
-        text = protocol.encode(msg)
+    def full_update(self, session: Session, conn: Outlet | None = None, *,
+                    push: bool = False) -> None:
+        """Send *session* (or only *conn*) a full render of the page each tab shows.
+
+        :param push: the server moved the tab there (a history entry).
+        """
+        texts: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
         for c in [conn] if conn is not None else self.connections(session):
-            c.send(text)
+            view = self._page.page_view(session, c)
+            key = (view.path, tuple(sorted(view.query.items())))
+            if key not in texts:
+                msg = protocol.render_message(
+                    view.title, self._page.render_roots(session, view.path), path=view.path,
+                    query=view.query, status=view.status, push=push)
+                texts[key] = protocol.encode(msg)
+            c.send(texts[key])
+
+    def navigate(self, session: Session, path: str, query: dict[str, str] | None = None) -> int:
+        """Move *session*'s tabs to *path* (see :meth:`App.navigate`)."""
+        navigate = getattr(self._page, "navigate", None)
+        return int(navigate(session, path, query)) if navigate is not None else 0
+
+    def current_tab(self, session: Session) -> Any:
+        """The tab whose event is being handled for *session*, or ``None``."""
+        current_tab = getattr(self._page, "current_tab", None)
+        return current_tab(session) if current_tab is not None else None
+
+    def tabs_of(self, session: Session) -> list[Any]:
+        """*session*'s open tabs."""
+        tabs = getattr(self._page, "tab_registry", None)
+        return list(tabs.of_session(session)) if tabs is not None else []
 
     def partial_update(self, session: Session, widgets: list[Widget]) -> None:
         """Redraw just *widgets* on *session*'s page."""
@@ -267,19 +318,26 @@ class Hub:
     # -- flushing ------------------------------------------------------------------------------
 
     def flush(self, batch: Batch) -> None:
-        """Turn *batch* into messages and queue them."""
+        """Turn *batch* into messages and queue them.
+
+        Each op is scoped to the page it draws on (``None``: every page, as
+        the sidebar's and session-wide widgets'); a tab gets the ops of the
+        page it shows.
+        """
         global_changes = _collapse(batch.global_changes)
-        shared_ops: list[dict[str, Any]] = []
+        shared: list[Scoped] = []
         per_session: list[tuple[Widget, str]] = []
         for widget, change in global_changes:
             if widget.per_session and change != "remove":
                 per_session.append((widget, change))
             else:
-                shared_ops.extend(_ops(widget, change, None, self._root_of(widget)))
-        shared_text: str | None = None
+                scope = None if change == "remove" else self._page.scope_of(widget)
+                shared.extend((scope, op)
+                              for op in _ops(widget, change, None, self._root_of(widget)))
+        shared_texts: dict[str, str] = {}  # page -> the shared message, encoded once
         touched = set(batch.session_changes) | set(batch.state_keys)
         only: set[Session] | None = None
-        if not shared_ops and not per_session:
+        if not shared and not per_session:
             # Nothing global changed: visit only the sessions concerned, not
             # every connected one (a private click among 1,000 tabs).
             only = touched if batch.origin is None else touched | {batch.origin}
@@ -287,55 +345,68 @@ class Hub:
             if session.ended:
                 continue
             own = session in touched
-            ops = shared_ops
+            scoped = shared
             if per_session or own:
-                ops = shared_ops + self._session_ops(session, batch, per_session)
+                scoped = shared + self._session_ops(session, batch, per_session)
             ack = batch.ack if session is batch.origin else None
-            if not ops and ack is None:
+            if not scoped and ack is None:
                 continue
-            text: str | None = None  # encoded once, and only if a tab takes it
-            key = _coalesce_key(ops)
+            texts: dict[str, str] = {}  # page -> encoded once, and only if a tab takes it
             for c in conns:
+                page = self._page.page_of(c) if scoped else "/"
+                ops = _for_page(scoped, page)
                 if ack is not None and c is batch.conn:
                     c.send(protocol.encode(protocol.patch_message(ops, ack)))
                 elif ops:
+                    text = texts.get(page)
                     if text is None:
-                        if ops is shared_ops:
-                            if shared_text is None:
-                                shared_text = protocol.encode(protocol.patch_message(ops))
-                            text = shared_text
+                        if scoped is shared:
+                            text = shared_texts.get(page)
+                            if text is None:
+                                text = shared_texts[page] = protocol.encode(
+                                    protocol.patch_message(ops))
                         else:
                             text = protocol.encode(protocol.patch_message(ops))
-                    c.send(text, key)
+                        texts[page] = text
+                    c.send(text, _coalesce_key(ops))
 
     def _root_of(self, widget: Widget) -> str:
         top = widget
         while top.parent is not None:
             top = top.parent
-        return "sidebar" if getattr(top, "is_sidebar", False) else "global"
+        if getattr(top, "is_sidebar", False):
+            return "sidebar"
+        return "topbar" if getattr(top, "is_topbar", False) else "global"
 
     def _session_ops(
         self, session: Session, batch: Batch, per_session: list[tuple[Widget, str]]
-    ) -> list[dict[str, Any]]:
-        ops: list[dict[str, Any]] = []
+    ) -> list[Scoped]:
+        scope = self._page.scope_of
+        ops: list[Scoped] = []
         for widget, change in per_session:
-            ops.extend(_ops(widget, change, session, self._root_of(widget)))
+            where = scope(widget)
+            ops.extend((where, op) for op in _ops(widget, change, session, self._root_of(widget)))
         changes = batch.session_changes.get(session)
         if changes:
             for widget, change in _collapse(changes):
-                ops.extend(_ops(widget, change, session, "session"))
+                where = None if change == "remove" else scope(widget)
+                ops.extend((where, op) for op in _ops(widget, change, session, "session"))
         keys = batch.state_keys.get(session)
         if keys:
             redrawn = {w for w, _ in per_session} | set(changes or ())
-            candidates = [*self._page.global_widgets(), *session.widgets]
+            candidates = [*self._page.every_global_widget(), *session.widgets]
             every = None in keys
             for top in candidates:
+                where = None
                 for w in top.walk():
                     # The key test first: it rules out nearly every widget, cheaply.
                     if not (every or w.key in keys) or w in redrawn:
                         continue
+                    if where is None:
+                        where = scope(top) or ""
                     if w.redraw_on_state:
-                        ops.append(protocol.op_update(w.id, w.render(session)))
+                        ops.append((where or None, protocol.op_update(w.id, w.render(session))))
                     elif isinstance(w, InputWidget) and not w.shared:
-                        ops.append(protocol.op_value(w.id, w.client_value(session)))
+                        ops.append((where or None,
+                                    protocol.op_value(w.id, w.client_value(session))))
         return ops

@@ -7,7 +7,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import Literal
+from typing import Any, Literal
 
 from .errors import CapacityError, ConfigurationError
 from .ids import is_valid_session_id, new_session_id, redact
@@ -306,6 +306,25 @@ class SessionManager:
         """How many live sessions no connection has activated yet."""
         with self._lock:
             return len(self._pending)
+
+    def restore(self, session_id: str, state: dict[str, Any] | None = None) -> Session | None:
+        """Bring back a session a previous process of this app saved (the
+        ``--reload`` dev store): same ID, the start hooks run as for a new
+        one, then *state* is laid over what they set.  ``None`` if the ID is
+        malformed or live already, or with a persistent store (which needs none).
+        """
+        if self.store is not None or not is_valid_session_id(session_id):
+            return None  # a persistent store keeps its sessions itself
+        session = Session(session_id, clock=self.clock)
+        with self._lock:
+            if session_id in self._sessions:
+                return None
+            self._sessions[session_id] = session
+        for hook in list(self._start_hooks):
+            self._call_hook(hook, session)
+        for key, value in (state or {}).items():
+            session.set(key, value)
+        return session
 
     def get(self, session_id: object) -> Session | None:
         """Return the live session with *session_id*, or ``None``.

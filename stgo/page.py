@@ -4,16 +4,38 @@ from __future__ import annotations
 
 from .widgets.base import esc
 
-__all__ = ["render_page", "render_error_page"]
+__all__ = ["render_page", "render_error_page", "render_refusal", "base_href"]
 
 
-def render_page(title: str, roots: dict[str, str], *, version: str) -> str:
-    """The whole document.  URLs are relative so the app works under any prefix.
+def base_href(path: str) -> str:
+    """The app's root relative to the page at *path* (as the browser asked
+    for it, below any prefix): ``"./"`` for ``/`` and ``/reports``,
+    ``"../"`` for ``/reports/monthly``.  Relative, so that it holds under a
+    prefix the app never hears of (a proxy that strips it)."""
+    depth = max(0, (path or "/").count("/") - 1)
+    return "../" * depth if depth else "./"
+
+
+def render_refusal(status: int, path: str) -> str:
+    """The main area of a page a tab may not see (403) or that does not exist (404)."""
+    if status == 403:
+        title, text = "Forbidden", "You may not open this page."
+    else:
+        title, text = "Page not found", f"There is no page at {path}."
+    return (f'<div class="stgo-w stgo-refusal" data-kind="refusal" data-status="{status}" '
+            f'role="alert"><h1>{status} {esc(title)}</h1><p>{esc(text)}</p></div>')
+
+
+def render_page(title: str, roots: dict[str, str], *, version: str, path: str = "/",
+                base: str = "./", status: int = 200) -> str:
+    """The whole document.  URLs are relative to *base* (the app's root,
+    see :func:`base_href`) so the app works under any prefix and on any page.
 
     No session ID anywhere in it: the WebSocket handshake carries the
     ``HttpOnly`` cookie, and no page script can read either.
     """
     sidebar = roots.get("sidebar", "")
+    topbar = roots.get("topbar", "")
     has_sidebar = " stgo-has-sidebar" if sidebar else ""
     return f"""<!doctype html>
 <html lang="en">
@@ -22,15 +44,17 @@ def render_page(title: str, roots: dict[str, str], *, version: str) -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>{esc(title)}</title>
+<base href="{esc(base)}">
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="static/stgo.css?v={esc(version)}">
 </head>
 <body>
-<div id="stgo-app" class="stgo-app{has_sidebar}">
+<div id="stgo-app" class="stgo-app{has_sidebar}" data-page="{esc(path)}" data-status="{status}">
 <aside id="stgo-sidebar" class="stgo-sidebar" data-children>{sidebar}</aside>
 <main class="stgo-main">
 <div id="stgo-status" class="stgo-status" role="status" aria-live="polite" hidden></div>
 <div id="stgo-alerts" class="stgo-alerts" aria-live="assertive"></div>
+<div id="stgo-topbar" class="stgo-topbar" data-children>{topbar}</div>
 <div id="stgo-global" data-children>{roots.get("global", "")}</div>
 <div id="stgo-session" data-children>{roots.get("session", "")}</div>
 </main>
@@ -41,10 +65,15 @@ def render_page(title: str, roots: dict[str, str], *, version: str) -> str:
 """
 
 
-def render_error_page(status: int, title: str, message: str) -> str:
-    """A minimal page for errors shown to a person (503 when full, and so on)."""
+def render_error_page(status: int, title: str, message: str, *,
+                      home: str | None = None) -> str:
+    """A minimal page for errors shown to a person (503 when full, 404, and so on).
+
+    :param home: a relative URL of the app's first page, linked from it.
+    """
+    link = f'<p><a href="{esc(home)}">Go to the app</a></p>' if home is not None else ""
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{status} '
         f'{esc(title)}</title></head><body><h1>{esc(title)}</h1><p>{esc(message)}</p>'
-        "</body></html>"
+        f"{link}</body></html>"
     )

@@ -8,9 +8,12 @@ Client to server::
 
     {"v": 1, "type": "event", "widget": "<id>", "event": "click", "value": null, "seq": 7}
     {"v": 1, "type": "resync"}
+    {"v": 1, "type": "navigate", "path": "/reports", "query": {"q": "x"}}
+    {"v": 1, "type": "query", "query": {"q": "x"}}
 
 Server to client: ``render`` (full page), ``patch`` (a list of ops, with the
-``ack`` of the event that caused it), ``error``, ``expired``, ``cookie``.
+``ack`` of the event that caused it), ``error``, ``expired``, ``cookie``,
+``url`` (the tab's query changed).
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ from typing import Any
 from .errors import ProtocolError
 
 __all__ = [
-    "VERSION", "ClientEvent", "Resync", "decode", "encode",
-    "render_message", "patch_message", "error_message", "expired_message",
+    "VERSION", "ClientEvent", "Resync", "Navigate", "QueryChange", "decode", "encode",
+    "render_message", "url_message", "patch_message", "error_message", "expired_message",
     "op_update", "op_value", "op_insert", "op_remove",
     "cookie_message", "CLOSE_ROTATED", "CLOSE_MOVED",
 ]
@@ -49,7 +52,37 @@ class Resync:
     """The client asks for a full render of its page."""
 
 
-def decode(raw: str | bytes) -> ClientEvent | Resync:
+@dataclass(frozen=True)
+class Navigate:
+    """The tab moved to another page (a link, the back button): render it."""
+
+    path: str
+    query: dict[str, str]
+
+
+@dataclass(frozen=True)
+class QueryChange:
+    """The tab's URL query changed on the client side (same page)."""
+
+    query: dict[str, str]
+
+
+_MAX_PATH = 2048
+
+
+def _query(msg: dict[str, Any]) -> dict[str, str]:
+    query = msg.get("query", {})
+    if query is None:
+        return {}
+    if not isinstance(query, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in query.items()):
+        raise ProtocolError("'query' must be an object of strings")
+    if len(query) > 64 or any(len(k) + len(v) > 4096 for k, v in query.items()):
+        raise ProtocolError("'query' is too big")
+    return dict(query)
+
+
+def decode(raw: str | bytes) -> ClientEvent | Resync | Navigate | QueryChange:
     """Parse one client frame.
 
     :raises ProtocolError: for anything but a well-formed message; the error's
@@ -74,6 +107,13 @@ def decode(raw: str | bytes) -> ClientEvent | Resync:
     kind = msg.get("type")
     if kind == "resync":
         return Resync()
+    if kind == "navigate":
+        path = msg.get("path")
+        if not isinstance(path, str) or not path.startswith("/") or len(path) > _MAX_PATH:
+            raise ProtocolError("navigate needs a 'path' starting with '/'")
+        return Navigate(path, _query(msg))
+    if kind == "query":
+        return QueryChange(_query(msg))
     if kind != "event":
         raise ProtocolError(f"unknown message type {kind!r}")
     widget, event, seq = msg.get("widget"), msg.get("event"), msg.get("seq")
@@ -119,9 +159,26 @@ def encode(msg: dict[str, Any]) -> str:
     return json.dumps({"v": VERSION, **msg}, separators=(",", ":"), default=str)
 
 
-def render_message(title: str, roots: dict[str, str]) -> dict[str, Any]:
-    """A full render: the HTML of each root (``global``, ``sidebar``, ``session``)."""
-    return {"type": "render", "title": title, "roots": roots}
+def render_message(title: str, roots: dict[str, str], *, path: str | None = None,
+                   query: dict[str, str] | None = None, status: int = 200,
+                   push: bool = False) -> dict[str, Any]:
+    """A full render: the HTML of each root (``global``, ``sidebar``,
+    ``topbar``, ``session``); with *path*, the page it is of (and its *query*,
+    its *status*: 200, 403 or 404).  *push*: the server moved the tab, which
+    adds a history entry."""
+    msg: dict[str, Any] = {"type": "render", "title": title, "roots": roots}
+    if path is not None:
+        msg["path"] = path
+        msg["query"] = query or {}
+        msg["status"] = status
+    if push:
+        msg["push"] = True
+    return msg
+
+
+def url_message(path: str, query: dict[str, str]) -> dict[str, Any]:
+    """The tab's query parameters changed: the client replaces its URL (no reload)."""
+    return {"type": "url", "path": path, "query": query}
 
 
 def patch_message(ops: list[dict[str, Any]], ack: int | None = None) -> dict[str, Any]:

@@ -413,20 +413,53 @@ def serve(app: App, host: str = "127.0.0.1", port: int = 8501, *, reload: bool =
 def _serve_reloading(app: App, host: str, port: int) -> None:
     from werkzeug.serving import is_running_from_reloader, run_simple
 
+    from .devstore import dev_store_from_env, prepare_dev_store
+
     app.listening_on(host)
-    if is_running_from_reloader():
+    child = is_running_from_reloader()
+    store = dev_store_from_env() if child else None
+    if child:
+        if store is not None:
+            store.load(app)
         app.start()
-    elif port == 0:
-        # The reloader's child serves a socket the parent binds; pick the
-        # port here so that the URL line names the real one.
-        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-            probe.bind((host, 0))
-            port = probe.getsockname()[1]
+    else:
+        # The children share one file of sessions (see stgo.devstore).
+        prepare_dev_store()
+        if port == 0:
+            # The reloader's child serves a socket the parent binds; pick the
+            # port here so that the URL line names the real one.
+            with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+                probe.bind((host, 0))
+                port = probe.getsockname()[1]
     display = f"http://{host}:{port}/"
-    if not is_running_from_reloader():
+    if not child:
         print(f"stgo: serving {app.page_title!r} at {display} (reloading on change)", flush=True)
+    restarting = False
     try:
         run_simple(host, port, app, threaded=True, use_reloader=True,
                    request_handler=RequestHandler)
+    except SystemExit as exc:
+        # Werkzeug's reloader leaves a child with status 3 to restart it.
+        restarting = child and exc.code == 3
+        raise
     finally:
+        if restarting and store is not None:
+            _hand_over(app, store)
+        else:
+            app.stop()
+
+
+def _hand_over(app: App, store: Any) -> None:
+    """A child restarted for an edit: keep the sessions for the next one
+    instead of ending them, and tell the tabs to reconnect (1012)."""
+    try:
+        store.save(app)
+    except Exception:
+        log.exception("--reload: could not keep the sessions")
         app.stop()
+        return
+    app.hub.close_all(1012, "server restarting")
+    app.sessions.stop(end_sessions=False)
+    deadline = time.monotonic() + CLOSE_LINGER + 1.0
+    while len(app.hub) and time.monotonic() < deadline:
+        time.sleep(0.01)

@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 from .limits import TokenBucket
 from .serial import SerialQueue
 from .store.base import Store
+from .tabs import BrowserTab, RequestInfo
 from .widgets.base import InputWidget, Widget, check_unique_keys
 from .widgets.layout import Factory
 
@@ -81,6 +82,9 @@ class Session(Factory):
         #: this page's keys must not clash with them, and their inputs'
         #: values set here are validated.  Set by the owner.
         self.shared_widget: Callable[[str], Widget | None] = lambda key: None
+        #: What the browser's latest page request said: headers, cookies (but
+        #: the session cookie), client address.  Empty until a page is served.
+        self.request = RequestInfo()
 
     def __repr__(self) -> str:
         from .ids import redact
@@ -442,6 +446,36 @@ class Session(Factory):
         observer = self._observer
         if observer is not None and not self._ended:
             observer.widget_changed(self, widget, change)
+
+    # -- tabs and pages -----------------------------------------------------------
+
+    @property
+    def tab(self) -> BrowserTab | None:
+        """The :class:`~stgo.tabs.BrowserTab` whose event is being handled
+        (inside a callback), else ``None``: its page, query and own state."""
+        observer = self._observer
+        current = getattr(observer, "current_tab", None)
+        tab = current(self) if current is not None else None
+        return tab if isinstance(tab, BrowserTab) else None
+
+    @property
+    def open_tabs(self) -> list[BrowserTab]:
+        """The session's open :class:`~stgo.tabs.BrowserTab` objects (one per browser tab)."""
+        observer = self._observer
+        tabs_of = getattr(observer, "tabs_of", None)
+        tabs = tabs_of(self) if tabs_of is not None else []
+        return [t for t in tabs if isinstance(t, BrowserTab)]
+
+    def navigate(self, path: str, query: dict[str, Any] | None = None) -> int:
+        """Move to the page at *path* without a reload (the back button returns):
+        inside a callback the tab that sent the event, elsewhere every open
+        tab.  Return how many tabs moved.  ``session.tab.navigate`` moves one."""
+        observer = self._observer
+        navigate = getattr(observer, "navigate", None)
+        if navigate is None:
+            return 0
+        clean = None if query is None else {k: str(v) for k, v in query.items() if v is not None}
+        return int(navigate(self, path, clean))
 
     # -- owner's hooks ----------------------------------------------------------
 

@@ -117,8 +117,28 @@ class SessionTester:
     # -- finding widgets ---------------------------------------------------------
 
     def _visible_widgets(self) -> Iterator[Widget]:
-        for top in [*self.tester.app.global_widgets(), *self.session.widgets]:
+        app = self.tester.app
+        path = self.path
+        for top in [*app._shared_tops(self.session, path), *app._private_tops(self.session, path)]:
             yield from top.walk()
+
+    @property
+    def path(self) -> str:
+        """The page this tab shows (``"/"`` until :meth:`navigate` moves it)."""
+        return self.tester.app.page_of(self.conn)
+
+    @property
+    def tab(self) -> Any:
+        """This tab's :class:`~stgo.tabs.BrowserTab` (``None`` until it navigates)."""
+        return self.tester.app.tab_registry.of(self.conn)
+
+    def navigate(self, path: str, query: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """Follow a link to the page at *path*, as the browser would; return
+        the messages it caused (a ``render`` of that page)."""
+        before = len(self.conn.messages)
+        frame = {"v": 1, "type": "navigate", "path": path, "query": query or {}}
+        self._dispatch(json.dumps(frame))
+        return self.conn.messages[before:]
 
     def find(self, name: str) -> Widget:
         """The widget this session sees whose key, ID, label or text is *name*.
@@ -307,7 +327,7 @@ class SessionTester:
 
     def html(self) -> str:
         """The page as the server would render it now for this session."""
-        roots = self.tester.app.render_roots(self.session)
+        roots = self.tester.app.render_roots(self.session, self.path)
         return roots["global"] + roots["sidebar"] + roots["session"]
 
     def close(self) -> None:

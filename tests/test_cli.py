@@ -322,3 +322,97 @@ def test_reload_survives_a_syntax_error_and_recovers_when_fixed(tmp_path: Path) 
         proc.wait(10)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_the_stgo_console_command_serves_the_tour() -> None:
+    # The console script pip made beside this interpreter (setup.cfg
+    # console_scripts), run as a user would; the tour ships in the package.
+    script = Path(sys.executable).with_name("stgo")
+    assert script.exists(), f"no console script at {script}: reinstall stgo (pip install -e .)"
+    proc = ServerProcess([str(script), "hello", "--port", "0"])
+    try:
+        url = proc.wait_url()
+        page = request(url, "/")
+        assert page.status == 200
+        assert "Hello, stgo" in page.body and "Clicks by everyone" in page.body
+        assert "usage: stgo" in subprocess.run([str(script), "--help"], capture_output=True,
+                                               text=True, timeout=30).stdout
+    finally:
+        proc.kill()
+
+
+def test_reload_keeps_sessions_and_their_state_across_an_edit(tmp_path: Path) -> None:
+    import os
+
+    app_file = tmp_path / "keeping.py"
+    source = ('import stgo\napp = stgo.App(title="{title}")\n'
+              'name = app.text_input("Name", key="name")\n'
+              '@app.on_session_start\ndef start(session):\n    session.set("visits", 0)\n')
+    app_file.write_text(source.format(title="Before"))
+    log = tmp_path / "terminal.txt"
+    with log.open("w") as out:
+        # Its own process group: teardown ends the reloader and its child.
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "stgo", "run", str(app_file), "--port", "0", "--reload"],
+            stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            env={**os.environ, "STGO_DEV_STORE": str(tmp_path / "sessions.pickle")},
+        )
+    try:
+        url = wait_until(lambda: _url_in(log.read_text()), timeout=15, interval=0.1)
+        wait_until(lambda: _title(url) == "Before", timeout=15, interval=0.1)
+        client = Client(url)
+        first = client.get("/")
+        sid = client.session_id
+        assert sid and first.status == 200
+        sock = client.connect()
+        render = sock.messages[-1]
+        input_id = re.search(r'id="(w[0-9a-f]+)" data-key="name"', render["roots"]["global"])
+        assert input_id, render
+        sock.ack(sock.event(input_id.group(1), "change", "Ada"))
+        sock.close()
+
+        draft = tmp_path / "draft.txt"
+        draft.write_text(source.format(title="After"))
+        os.replace(draft, app_file)
+        wait_until(lambda: _title(url) == "After", timeout=30, interval=0.1)
+        # The same cookie still names a live session, with what was typed.
+        again = client.get("/")
+        assert again.status == 200 and again.cookies() == [], "a fresh session was issued"
+        assert client.session_id == sid
+        assert 'value="Ada"' in again.body
+        sock = client.connect()
+        assert 'value="Ada"' in sock.messages[-1]["roots"]["global"]
+        sock.close()
+        terminal = log.read_text()
+        assert "--reload: kept" in terminal and "--reload: brought back" in terminal
+
+        # A broken edit: the error on the page and in the terminal; fixed, the
+        # same session is back with its state.
+        draft.write_text(source.format(title="Broken") + "def oops(:\n")
+        os.replace(draft, app_file)
+        wait_until(lambda: _status(url) == 500, timeout=30, interval=0.1)
+        assert "syntax error" in request(url, "/").body
+        assert "syntax error" in log.read_text()
+        draft.write_text(source.format(title="Fixed"))
+        os.replace(draft, app_file)
+        wait_until(lambda: _title(url) == "Fixed", timeout=30, interval=0.1)
+        fixed = client.get("/")
+        assert fixed.cookies() == [] and client.session_id == sid
+        assert 'value="Ada"' in fixed.body
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+
+def _status(url: str) -> int | None:
+    import http.client
+
+    try:
+        return request(url, "/").status
+    except (OSError, http.client.HTTPException):  # mid-restart
+        return None
+
+
+def _url_in(text: str) -> str | None:
+    m = re.search(r"(http://127\.0\.0\.1:[1-9][0-9]*/)", text)
+    return m.group(1) if m else None

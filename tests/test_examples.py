@@ -41,6 +41,8 @@ EXPECTED: dict[str, list[str]] = {
                      "Restart the batch", "stgo-plot", "Highlight latency above (ms)", "billing"],
     "files.py": ["Files", "Upload a CSV", "Download the summary", "stgo-file_uploader"],
     "chat.py": ["Chat room", "No messages yet", "Your name", "Message", "Send", "People here"],
+    "multipage.py": ["Home", "Your name", "See the reports", "Log in as admin", "Reports",
+                     "Notes"],
     "layout.py": ["Layout and data", "stgo-columns", "stgo-sidebar", "stgo-expander",
                   "stgo-tabs", "stgo-table", "stgo-dataframe", "Lisbon", "Your view"],
 }
@@ -523,3 +525,35 @@ def test_login_limits_tries_per_client_address_over_real_sockets(serve: Any) -> 
         assert not attempt("127.0.0.2", "guess")  # a new session for each try
     assert not attempt("127.0.0.2", "wonderland")  # locked out, however fresh the session
     assert attempt("127.0.0.1", "wonderland")  # another address is not
+
+
+# -- multipage.py -------------------------------------------------------------------------
+
+
+def test_multipage_carries_the_name_keeps_drafts_per_tab_and_guards_admin(
+        app_tester: Make) -> None:
+    tester = app_tester(example("multipage.py"))
+    alice = tester.new_session()
+    alice.type("Your name", "Ada")
+    alice.navigate("/reports", {"region": "east"})
+    assert alice.value("Your name") == "Ada"
+    assert alice.value("Region") == "east"  # read from the tab's URL when it opened
+    alice.set_value("Region", "west")
+    assert alice.tab.query == {"region": "west"}
+    # Two tabs of one session: one name, a draft each.
+    other = alice.new_tab()
+    other.navigate("/notes")
+    alice.navigate("/notes")
+    alice.type("Draft", "first tab's")
+    alice.click("Save draft to this tab")
+    other.click("Show this tab's draft")
+    assert "This tab's draft: (none)" in other.texts()
+    alice.click("Show this tab's draft")
+    assert "This tab's draft: first tab's" in alice.texts()
+    # The admin page refuses until logged in; the login button moves the tab.
+    [render] = [m for m in alice.navigate("/admin") if m["type"] == "render"]
+    assert render["status"] == 403
+    alice.navigate("/")
+    alice.click("Log in as admin")
+    assert alice.path == "/admin"
+    assert "You may see this page." in alice.texts()

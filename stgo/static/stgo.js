@@ -27,6 +27,21 @@
   if (!root) return;
   // The query of our own URL (?v=...), reused so that adapters are cached per version.
   var scriptQuery = document.currentScript ? new URL(document.currentScript.src).search : "";
+
+  // -- pages and URLs -----------------------------------------------------------
+  // The page's <base href> is the app's root relative to this page ("./",
+  // "../"): made absolute now, it stays right when pushState moves the URL,
+  // so "ws", "health", "static/..." and page links all resolve from the root,
+  // under any prefix.
+  var baseEl = document.querySelector("base");
+  var appRoot = new URL(baseEl ? baseEl.getAttribute("href") : "./", window.location.href);
+  appRoot.search = "";
+  appRoot.hash = "";
+  if (baseEl) baseEl.setAttribute("href", appRoot.href);
+  var currentPath = root.getAttribute("data-page") || "/";
+  // This tab's name for the server (not a secret): kept while the page lives,
+  // so reconnects find the same per-tab state.
+  var tabId = randomId();
   var statusEl = document.getElementById("stgo-status");
   var alertsEl = document.getElementById("stgo-alerts");
 
@@ -48,9 +63,78 @@
 
   function socketUrl() {
     // No session ID in the URL: the handshake carries the HttpOnly cookie.
-    var url = new URL("ws", window.location.href);
+    // It names this tab, and the page and query it shows.
+    var url = new URL("ws", appRoot);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    url.searchParams.set("tab", tabId);
+    url.searchParams.set("path", currentPath);
+    url.searchParams.set("query", window.location.search.replace(/^\?/, ""));
     return url.toString();
+  }
+
+  function randomId() {
+    var bytes = new Uint8Array(12);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  // The page path of a URL of this app ("/reports"), or null for another site.
+  function pathOf(url) {
+    if (url.origin !== appRoot.origin || url.pathname.indexOf(appRoot.pathname) !== 0) {
+      // The app's root without its trailing slash ("/prefix") is its "/".
+      if (url.origin === appRoot.origin && url.pathname + "/" === appRoot.pathname) return "/";
+      return null;
+    }
+    return "/" + url.pathname.slice(appRoot.pathname.length);
+  }
+
+  function urlOf(path, query) {
+    var url = new URL(path === "/" ? "./" : path.replace(/^\//, ""), appRoot);
+    Object.keys(query || {}).forEach(function (k) { url.searchParams.set(k, query[k]); });
+    return url;
+  }
+
+  function queryOf(search) {
+    var query = {};
+    new URLSearchParams(search).forEach(function (v, k) { if (!(k in query)) query[k] = v; });
+    return query;
+  }
+
+  // Follow a link to another page of this app: a history entry, then ask the
+  // server for the page (it answers with a render).
+  function go(path, query, push) {
+    var url = urlOf(path, query);
+    if (push) window.history.pushState({ stgo: path }, "", url.href);
+    currentPath = path;
+    markCurrent();
+    send({ type: "navigate", path: path, query: query || {} });
+  }
+
+  function markCurrent() {
+    root.setAttribute("data-page", currentPath);
+    root.querySelectorAll("a[data-stgo-path]").forEach(function (a) {
+      if (a.getAttribute("data-stgo-path") === currentPath) a.setAttribute("aria-current", "page");
+      else a.removeAttribute("aria-current");
+    });
+  }
+
+  // A render says which page it is of: move the URL if the server moved us.
+  function followRender(msg) {
+    if (typeof msg.path !== "string") return;
+    var url = urlOf(msg.path, msg.query);
+    if (msg.push) window.history.pushState({ stgo: msg.path }, "", url.href);
+    else if (pathOf(new URL(window.location.href)) !== msg.path ||
+             JSON.stringify(queryOf(window.location.search)) !== JSON.stringify(msg.query || {})) {
+      window.history.replaceState({ stgo: msg.path }, "", url.href);
+    }
+    currentPath = msg.path;
+    root.setAttribute("data-status", String(msg.status || 200));
+  }
+
+  function onUrl(msg) {
+    // The server set this tab's query: the URL follows, with no new entry.
+    var url = urlOf(typeof msg.path === "string" ? msg.path : currentPath, msg.query);
+    window.history.replaceState({ stgo: currentPath }, "", url.href);
   }
 
   function connect() {
@@ -168,7 +252,8 @@
   function handle(msg) {
     if (msg.ack) acknowledge(msg.ack);
     switch (msg.type) {
-      case "render": renderAll(msg); break;
+      case "render": followRender(msg); renderAll(msg); break;
+      case "url": onUrl(msg); break;
       case "patch": (msg.ops || []).forEach(applyOp); break;
       case "error": showAlert(msg.message || "error", "error"); break;
       case "expired": onExpired(msg); break;
@@ -177,6 +262,7 @@
     }
     syncLayout();
     loadRequirements();
+    markCurrent();
     document.dispatchEvent(new CustomEvent("stgo:message", { detail: msg }));
   }
 
@@ -210,6 +296,7 @@
     var view = captureView();
     setRoot("stgo-global", roots.global);
     setRoot("stgo-sidebar", roots.sidebar);
+    setRoot("stgo-topbar", roots.topbar || "");
     setRoot("stgo-session", roots.session);
     restoreView(view);
     restoreFocus(keep);
@@ -349,7 +436,8 @@
   function isWidget(el) { return el.classList && el.classList.contains("stgo-w"); }
 
   function holder(parentId) {
-    var named = { global: "stgo-global", session: "stgo-session", sidebar: "stgo-sidebar" };
+    var named = { global: "stgo-global", session: "stgo-session", sidebar: "stgo-sidebar",
+                  topbar: "stgo-topbar" };
     if (named[parentId]) return document.getElementById(named[parentId]);
     var el = document.getElementById(parentId);
     if (!el) return null;
@@ -499,6 +587,17 @@
   }
 
   document.addEventListener("click", function (ev) {
+    var link = ev.target.closest("a[data-stgo-path]");
+    if (link && ev.button === 0 && !ev.metaKey && !ev.ctrlKey && !ev.shiftKey && !ev.altKey &&
+        !link.target) {
+      var url = new URL(link.href);
+      var path = pathOf(url);
+      if (path !== null) {
+        ev.preventDefault();
+        go(path, queryOf(url.search), true);
+        return;
+      }
+    }
     var tab = ev.target.closest("[data-tab-target]");
     if (tab) { selectTab(tab); return; }
     var el = ev.target.closest("[data-event=click]");
@@ -568,7 +667,17 @@
     ev.preventDefault();
   });
 
+  // The back and forward buttons: show the page of that history entry.
+  window.addEventListener("popstate", function () {
+    var path = pathOf(new URL(window.location.href));
+    if (path === null) return;
+    go(path, queryOf(window.location.search), false);
+  });
+
   window.stgo = {
+    get path() { return currentPath; },
+    get tab() { return tabId; },
+    navigate: function (path, query) { go(path, query || {}, true); },
     get connected() { return !!ws && ws.readyState === WebSocket.OPEN; },
     get everOpened() { return everOpened; },
     get seq() { return seq; },
@@ -583,5 +692,6 @@
   applyStyles(root);
   syncLayout();
   loadRequirements();
+  markCurrent();
   connect();
 })();

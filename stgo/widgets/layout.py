@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from ..errors import WidgetError
 from .base import Notify, StateReader, Widget, esc
 from .factory import WidgetFactory
+from .nav import NavFactory
 
 __all__ = [
     "Group", "Container", "Column", "Columns", "Expander", "Tab", "Tabs", "Factory",
@@ -108,7 +109,7 @@ class Group(Widget):
         return "".join(child.render(state) for child in self.children)
 
 
-class Factory(WidgetFactory):
+class Factory(WidgetFactory, NavFactory):
     """The full factory: content widgets plus layout containers."""
 
     def container(self, *, border: bool = False, **kwargs: Any) -> Container:

@@ -1,0 +1,198 @@
+"""The App's pages and tabs: which page a path is, what a tab on it sees,
+and moving tabs between pages (mixed into :class:`~stgo.app.App`).
+
+See :mod:`stgo.pages` for a page itself and :mod:`stgo.tabs` for a tab.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from . import protocol
+from .errors import ConfigurationError
+from .hub import PageView
+from .pages import Page, PagePrivate, Scopes, normalize_path
+from .session import Session
+from .tabs import BrowserTab, TabRegistry
+from .widgets.base import Widget
+from .widgets.nav import NavEntry, Navigation
+
+if TYPE_CHECKING:
+    from .hub import Hub
+    from .widgets.layout import Container
+
+__all__ = ["Routing"]
+
+
+class Routing:
+    """Pages, navigation and tabs of an App (the App sets the attributes below)."""
+
+    page_title: str
+    hub: Hub
+    sidebar: Container
+    topbar: Container
+    tab_registry: TabRegistry
+    _lock: threading.RLock
+    _pages: dict[str, Page]
+    _scopes: Scopes
+
+    @property
+    def widgets(self) -> list[Widget]:  # pragma: no cover - the App's
+        raise NotImplementedError
+
+    def _call_hook(self, hook: Callable[..., None], *args: Any) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def page(self, path: str, *, title: str | None = None, label: str | None = None,
+             access: Callable[[Session], bool] | None = None,
+             icon: str | None = None) -> Page:
+        """Make the page at *path* (the App itself is ``"/"``): fill it with
+        its factory methods (``reports.table(...)``), like the App.
+
+        :param title: the document title there (default: the App's).
+        :param label: its name in :meth:`navigation` (default: the title).
+        :param access: ``access(session) -> bool``, asked on every visit; a
+            refused session gets a 403 page.
+        :param icon: a short text (an emoji) before its label.
+        :raises ConfigurationError: a bad or reserved path, ``"/"``, or one
+            that is taken.
+        """
+        clean = normalize_path(path)
+        if clean == "/":
+            raise ConfigurationError("the App itself is the page at '/': add its widgets "
+                                     "with app.text(...), or pick another path")
+        with self._lock:
+            if clean in self._pages:
+                raise ConfigurationError(f"there is a page at {clean!r} already")
+            page = Page(self, clean, title=title, label=label, access=access, icon=icon)
+            self._pages[clean] = page
+        return page
+
+    @property
+    def pages(self) -> list[Page]:
+        """The pages made with :meth:`page`, in order (not the App's own ``/``)."""
+        with self._lock:
+            return list(self._pages.values())
+
+    def get_page(self, path: str) -> Page | None:
+        """The page at *path* (``None`` for ``"/"``, the App's own, or for no page)."""
+        try:
+            clean = normalize_path(path)
+        except ConfigurationError:
+            return None
+        with self._lock:
+            return self._pages.get(clean)
+
+    def resolve(self, path: str, session: Session | None) -> tuple[int, Page | None]:
+        """``(200, page)`` for the page at *path* (``page`` ``None`` for ``/``),
+        ``(403, page)`` when *session* may not open it, ``(404, None)`` for no page."""
+        if path in ("", "/"):
+            return 200, None
+        page = self.get_page(path)
+        if page is None:
+            return 404, None
+        if session is not None and not page.allows(session):
+            return 403, page
+        return 200, page
+
+    def title_of(self, path: str) -> str:
+        """The document title of the page at *path*."""
+        page = self.get_page(path) if path not in ("", "/") else None
+        return page.page_title if page is not None else self.page_title
+
+    def navigation(self, *, position: str = "sidebar", key: str | None = None) -> Navigation:
+        """A list of links to every page (``/`` first), the current one marked;
+        in the sidebar (default) or on top (``position="top"``).  Pages a
+        session may not open are left out of its list."""
+        if position not in ("sidebar", "top"):
+            raise ConfigurationError("navigation position is 'sidebar' or 'top'")
+        nav = Navigation(self._nav_entries, position=position, key=key)
+        (self.sidebar if position == "sidebar" else self.topbar).add(nav)
+        return nav
+
+    def _nav_entries(self, state: object) -> list[NavEntry]:
+        entries: list[NavEntry] = [("/", self.page_title, None)]
+        for page in self.pages:
+            if page.access is None or (isinstance(state, Session) and page.allows(state)):
+                entries.append((page.path, page.label, page.icon))
+        return entries
+
+    def _page_widgets(self, page: Page | None) -> list[Widget]:
+        return self.widgets if page is None else page.widgets
+
+    def _shared_tops(self, session: Session, path: str) -> list[Widget]:
+        status, page = self.resolve(path, session)
+        main = self._page_widgets(page) if status == 200 else []
+        return [*main, self.sidebar, self.topbar]
+
+    def _private_tops(self, session: Session, path: str) -> list[Widget]:
+        """*session*'s widgets shown on *path*: the session-wide ones, and
+        that page's private box (unless the session is refused there)."""
+        tops = []
+        for w in session.widgets:
+            if isinstance(w, PagePrivate) and (
+                    w.page_path != path or self.resolve(path, session)[0] != 200):
+                continue
+            tops.append(w)
+        return tops
+
+    def scope_of(self, widget: Widget) -> str | None:
+        """The page path *widget* is drawn on, ``None`` for every page (for the hub)."""
+        return self._scopes.of(widget)
+
+    def page_view(self, session: Session, conn: object) -> PageView:
+        """Where the tab on *conn* is (for the hub's full renders)."""
+        tab = self.tab_registry.of(conn)  # type: ignore[arg-type]
+        if tab is None:
+            return PageView("/", self.page_title, {})
+        status, _ = self.resolve(tab.path, session)
+        return PageView(tab.path, self.title_of(tab.path), tab.query, status)
+
+    def page_of(self, conn: object) -> str:
+        """The page path the tab on connection *conn* shows (``"/"`` if unknown)."""
+        tab = self.tab_registry.of(conn)  # type: ignore[arg-type]
+        return tab.path if tab is not None else "/"
+
+    def current_tab(self, session: Session) -> BrowserTab | None:
+        """The tab whose event is being handled for *session* (inside a
+        callback), or ``None``."""
+        event = self.hub.current_event(session)
+        return self.tab_registry.of(event.conn) if event is not None else None
+
+    def navigate(self, session: Session, path: str,
+                 query: dict[str, str] | None = None) -> int:
+        """Move *session*'s tabs to *path*: from a callback, the tab that sent
+        the event; elsewhere, every open tab.  Return how many moved."""
+        tab = self.current_tab(session)
+        tabs = [tab] if tab is not None else self.tab_registry.of_session(session)
+        for t in tabs:
+            t.navigate(path, query)
+        return len(tabs)
+
+    def _tab_moved(self, tab: BrowserTab, path: str | None, query: dict[str, str] | None,
+                   push: bool) -> None:
+        """A tab changes page or query (its navigator): tell its client."""
+        conn = tab.conn
+        if path is None:
+            tab._moved(None, query)
+            if conn is not None:
+                conn.send(protocol.encode(protocol.url_message(tab.path, tab.query)))
+            return
+        try:
+            clean = normalize_path(path)
+        except ConfigurationError:
+            clean = path if path.startswith("/") else "/" + path
+        tab._moved(clean, {} if query is None else query)
+        self.open_page(tab)
+        if conn is not None:
+            self.hub.full_update(tab.session, conn, push=push)
+
+    def open_page(self, tab: BrowserTab) -> None:
+        """Run the ``on_open`` hooks of the page *tab* shows (if it may)."""
+        status, page = self.resolve(tab.path, tab.session)
+        if status != 200 or page is None:
+            return
+        for hook in page.open_hooks():
+            self._call_hook(hook, tab.session, tab)

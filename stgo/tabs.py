@@ -1,0 +1,319 @@
+"""Browser tabs: what is per tab inside a session (its page, URL query, state).
+
+A session spans every tab of one browser (one cookie), but a URL is per tab.
+Each page load makes a :class:`BrowserTab`, which lives as long as the tab's
+WebSocket keeps reconnecting (the client names its tab with a random token
+kept in the page's memory); the App's :class:`TabRegistry` maps open
+connections to their tab.  A tab's ID is *not* a secret and is never the
+session ID: it only tells one tab of a session from another.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .session import Session
+    from .ws import Outlet
+
+__all__ = ["BrowserTab", "TabRegistry", "RequestInfo", "TabState", "Headers",
+           "TAB_ID_PATTERN", "MAX_TABS_PER_SESSION"]
+
+#: What a client-made tab ID may look like.
+TAB_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+#: Tabs remembered per session; the oldest closed one is forgotten past it.
+MAX_TABS_PER_SESSION = 32
+
+# Query strings a client may hand us: this many parameters, this long each.
+_MAX_PARAMS = 64
+_MAX_PARAM_LEN = 2048
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """What a request told about its browser: headers, cookies, address.
+
+    The session cookie is never in it (not in :attr:`cookies`, and the
+    ``Cookie`` header is left out of :attr:`headers`): app code may show any
+    of this to the user without leaking the session ID.
+
+    :param headers: request headers, case-insensitive names.
+    :param cookies: the request's cookies but the session cookie.
+    :param client_address: the client's address (behind ``trust_proxy``,
+        the one the proxy saw).
+    :param url: the URL the browser asked for (no query string).
+    """
+
+    headers: Mapping[str, str] = field(default_factory=dict)
+    cookies: Mapping[str, str] = field(default_factory=dict)
+    client_address: str = "?"
+    url: str = ""
+
+    @property
+    def remote_addr(self) -> str:
+        """Alias of :attr:`client_address` (Flask's name)."""
+        return self.client_address
+
+
+class Headers(Mapping[str, str]):
+    """A read-only, case-insensitive copy of request headers."""
+
+    def __init__(self, pairs: Iterator[tuple[str, str]] | list[tuple[str, str]]) -> None:
+        self._items: dict[str, tuple[str, str]] = {}
+        for name, value in pairs:
+            lower = name.lower()
+            if lower in self._items:
+                value = f"{self._items[lower][1]}, {value}"
+            self._items[lower] = (name, value)
+
+    def __getitem__(self, name: str) -> str:
+        return self._items[name.lower()][1]
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._items
+
+    def __repr__(self) -> str:
+        return f"Headers({dict(self)!r})"
+
+
+def clean_query(query: object) -> dict[str, str]:
+    """A client's query mapping as we keep it: strings to strings, bounded.
+
+    Anything else (a number, a list) is turned into text; past the limits
+    the extra parameters are dropped.
+    """
+    if not isinstance(query, dict):
+        return {}
+    clean: dict[str, str] = {}
+    for name, value in list(query.items())[:_MAX_PARAMS]:
+        if not isinstance(name, str) or not name or len(name) > _MAX_PARAM_LEN:
+            continue
+        text = value if isinstance(value, str) else ("" if value is None else str(value))
+        clean[name] = text[:_MAX_PARAM_LEN]
+    return clean
+
+
+class TabState:
+    """Per-tab state: the ``get``/``set`` of a session, for one tab only.
+
+    Thread-safe.  It is not pushed anywhere: show it through widgets.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._data: dict[str, Any] = {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value under *key*, or *default*."""
+        with self._lock:
+            return self._data.get(key, default)
+
+    def set(self, key: str, value: Any) -> None:
+        """Store *value* under *key* for this tab."""
+        with self._lock:
+            self._data[key] = value
+
+    def delete(self, key: str) -> bool:
+        """Remove *key*; return whether it was there."""
+        with self._lock:
+            return self._data.pop(key, None) is not None
+
+    def has(self, key: str) -> bool:
+        """Whether *key* is set."""
+        with self._lock:
+            return key in self._data
+
+    def items(self) -> dict[str, Any]:
+        """A shallow copy of the tab's state."""
+        with self._lock:
+            return dict(self._data)
+
+    def __getitem__(self, key: str) -> Any:
+        with self._lock:
+            return self._data[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.set(key, value)
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._data
+
+
+#: ``navigator(tab, path, query, push)``: move a tab (the App's), see :meth:`BrowserTab.navigate`.
+Navigator = Callable[["BrowserTab", "str | None", "dict[str, str] | None", bool], None]
+
+
+class BrowserTab:
+    """One browser tab of a session: its page, its URL query and its own state.
+
+    Get the tab whose event is being handled with ``session.tab`` (inside a
+    callback), or every open tab with ``session.open_tabs``.
+
+    :param tab_id: the client's random tab token (not a secret; never the
+        session ID).
+    :param path: the page the tab shows (``"/"``, ``"/reports"``).
+    :param query: its URL query parameters.
+    :param request: the WebSocket handshake's :class:`RequestInfo`.
+    """
+
+    def __init__(self, tab_id: str, session: Session, path: str = "/",
+                 query: Mapping[str, str] | None = None,
+                 request: RequestInfo | None = None) -> None:
+        self.id = tab_id
+        self.session = session
+        self._lock = threading.Lock()
+        self._path = path
+        self._query: dict[str, str] = dict(query or {})
+        self.request = request or RequestInfo()
+        #: This tab's own state (a draft, a scroll position): invisible to other tabs.
+        self.state = TabState()
+        self._conn: Outlet | None = None
+        # Set by the App: sends a URL or page change to this tab's client.
+        self._navigator: Navigator | None = None
+
+    def __repr__(self) -> str:
+        return f"<BrowserTab {self.id[:6]}… {self._path!r}>"
+
+    @property
+    def path(self) -> str:
+        """The page this tab shows."""
+        with self._lock:
+            return self._path
+
+    @property
+    def query(self) -> dict[str, str]:
+        """A copy of the tab's URL query parameters (``?q=x`` is ``{"q": "x"}``)."""
+        with self._lock:
+            return dict(self._query)
+
+    @property
+    def connected(self) -> bool:
+        """Whether the tab has an open connection right now."""
+        with self._lock:
+            return self._conn is not None
+
+    def set_query(self, params: Mapping[str, object] | None = None, /,
+                  **more: object) -> None:
+        """Replace the tab's query parameters; its URL follows (no reload, no
+        history entry).  ``None`` values are dropped: ``set_query(q=None)``
+        removes ``q``."""
+        merged = {**(params or {}), **more}
+        query = {k: str(v) for k, v in merged.items() if v is not None}
+        self._send(None, query, False)
+
+    def update_query(self, **params: object) -> None:
+        """Change some query parameters, keeping the others (``None`` removes one)."""
+        merged: dict[str, object] = dict(self.query)
+        merged.update(params)
+        self.set_query(merged)
+
+    def navigate(self, path: str, query: Mapping[str, object] | None = None) -> None:
+        """Move this tab to the page at *path* (no reload; the back button returns)."""
+        clean = None if query is None else {k: str(v) for k, v in query.items() if v is not None}
+        self._send(path, clean, True)
+
+    def _send(self, path: str | None, query: dict[str, str] | None, push: bool) -> None:
+        navigator = self._navigator
+        if navigator is not None:
+            navigator(self, path, query, push)
+        else:
+            self._moved(path, query)
+
+    # -- owner's side ---------------------------------------------------------------------
+
+    def _moved(self, path: str | None, query: dict[str, str] | None) -> None:
+        """Record where the tab is now."""
+        with self._lock:
+            if path is not None:
+                self._path = path
+            if query is not None:
+                self._query = dict(query)
+
+    def _connect(self, conn: Outlet | None) -> None:
+        with self._lock:
+            self._conn = conn
+
+    @property
+    def conn(self) -> Outlet | None:
+        """The tab's open connection, if any."""
+        with self._lock:
+            return self._conn
+
+
+class TabRegistry:
+    """The App's tabs: by connection, and by session (for ``session.open_tabs``)."""
+
+    def __init__(self, navigator: Navigator | None = None) -> None:
+        self._navigator = navigator
+        self._lock = threading.Lock()
+        self._by_conn: dict[Outlet, BrowserTab] = {}
+        self._by_session: dict[Session, dict[str, BrowserTab]] = {}
+
+    def open(self, session: Session, tab_id: str | None, *, path: str = "/",
+             query: Mapping[str, str] | None = None,
+             request: RequestInfo | None = None) -> BrowserTab:
+        """The session's tab *tab_id* (made if new, or if the ID is unusable)."""
+        import secrets
+
+        if not tab_id or not TAB_ID_PATTERN.match(tab_id):
+            tab_id = secrets.token_urlsafe(12)
+        with self._lock:
+            tabs = self._by_session.setdefault(session, {})
+            tab = tabs.get(tab_id)
+            if tab is None:
+                tab = BrowserTab(tab_id, session, path, query, request)
+                tab._navigator = self._navigator
+                tabs[tab_id] = tab
+                if len(tabs) > MAX_TABS_PER_SESSION:
+                    for old_id, old in list(tabs.items()):
+                        if old.conn is None and old is not tab:
+                            del tabs[old_id]
+                            if len(tabs) <= MAX_TABS_PER_SESSION:
+                                break
+            else:
+                tab._moved(path, dict(query or {}))
+                if request is not None:
+                    tab.request = request
+        return tab
+
+    def bind(self, tab: BrowserTab, conn: Outlet) -> None:
+        """*conn* is *tab*'s connection now."""
+        with self._lock:
+            self._by_conn[conn] = tab
+        tab._connect(conn)
+
+    def unbind(self, conn: Outlet) -> None:
+        """*conn* closed."""
+        with self._lock:
+            tab = self._by_conn.pop(conn, None)
+        if tab is not None and tab.conn is conn:
+            tab._connect(None)
+
+    def of(self, conn: Outlet | None) -> BrowserTab | None:
+        """The tab of *conn*, or ``None`` (a connection without one: tests, old clients)."""
+        if conn is None:
+            return None
+        with self._lock:
+            return self._by_conn.get(conn)
+
+    def of_session(self, session: Session) -> list[BrowserTab]:
+        """The session's open tabs."""
+        with self._lock:
+            return [t for t in self._by_session.get(session, {}).values() if t.conn is not None]
+
+    def forget(self, session: Session) -> None:
+        """The session ended: drop its tabs."""
+        with self._lock:
+            self._by_session.pop(session, None)
