@@ -417,7 +417,8 @@ def _serve_reloading(app: App, host: str, port: int) -> None:
 
     app.listening_on(host)
     child = is_running_from_reloader()
-    store = dev_store_from_env() if child else None
+    # A persistent store (Redis) keeps the sessions across restarts itself.
+    store = dev_store_from_env() if child and not app.store.persistent else None
     if child:
         if store is not None:
             store.load(app)
