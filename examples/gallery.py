@@ -7,6 +7,7 @@ pictures in ``docs/images/`` from it.
 
 from __future__ import annotations
 
+import datetime as dt
 import struct
 import zlib
 from typing import Any
@@ -94,6 +95,54 @@ def make_app() -> stgo.App:
         for key in INPUT_LABELS:
             session.delete(key)
         session.widget("echo").set_text("Values reset")
+
+    # -- more inputs, a form -----------------------------------------------------------------
+    app.header("More inputs", divider=True)
+    left, right = app.columns(2)
+    left.date_input("A day", dt.date(2026, 6, 1), key="day")
+    left.date_input("A trip", (dt.date(2026, 7, 1), dt.date(2026, 7, 14)), key="trip")
+    left.time_input("Alarm", dt.time(7, 30), key="alarm")
+    left.toggle("Dark mode", key="dark")
+    right.multiselect("Toppings", ["Cheese", "Olives", "Basil"], ["Cheese"], key="toppings")
+    right.color_picker("Accent colour", "#ff4b4b", key="accent_colour")
+    right.select_slider("Spice", ["Mild", "Medium", "Hot"], "Medium", key="spice")
+    right.slider("Price range", 0, 100, value=(20, 60), key="price")
+    form = app.form("order")
+    form.text_input("Order name", key="order_name")
+    form.number_input("Quantity", 1, min_value=1, max_value=9, key="quantity")
+    form.submit_button("Place order")
+
+    @form.on_submit
+    def ordered(session: stgo.Session, values: dict[str, Any]) -> None:
+        session.toast(f"Ordered {values['quantity']} for {values['order_name'] or 'you'}")
+
+    # -- overlays, chat, a slot -------------------------------------------------------------
+    app.header("Overlays and chat", divider=True)
+    bar = app.container(key="overlays")
+    with bar.popover("A popover") as pop:
+        pop.text("A small container that floats.")
+    ask = bar.button("Open a dialog", key="ask")
+    dialog = bar.dialog("A dialog", key="dialog")
+    dialog.text("Modal, and opened for you alone.")
+    toast = bar.button("Toast me", key="toast")
+    slot = bar.session_slot("yours")
+    done = app.status("A finished job", state="complete")
+    done.text("Step one, step two.")
+    talk = app.container(key="talk")
+    talk.chat_message("user").markdown("Hello!")
+    talk.chat_message("assistant").markdown("Hi! Ask me **anything**.")
+    app.chat_input("Say something")
+
+    @ask.on_click
+    def asked(session: stgo.Session, event: str, value: Any) -> None:
+        dialog.open(session)
+
+    @toast.on_click
+    def toasted(session: stgo.Session, event: str, value: Any) -> None:
+        session.toast("A toast, for you only")
+        box = slot.for_session(session)
+        box.clear()
+        box.caption("(a session slot: only you see this line)")
 
     # -- layout ----------------------------------------------------------------------------
     app.header("Layout", divider=True)

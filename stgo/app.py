@@ -22,7 +22,7 @@ from .metrics import Metrics
 from .pages import Scopes
 from .persist import GlobalSaver, restore_globals
 from .routing import Routing
-from .session import Session
+from .session import Session, toast_message
 from .store import StateView, Store, open_store
 from .tabs import TabRegistry
 from .transfers import Transfers
@@ -400,11 +400,20 @@ class App(Factory, Routing):
         roots = {
             "global": main,
             "sidebar": sidebar,
-            "session": "".join(w.render(session) for w in self._private_tops(session, path)),
+            # Slot contents (``mount``) are drawn inside their slot instead.
+            "session": "".join(w.render(session) for w in self._private_tops(session, path)
+                               if getattr(w, "mount", None) is None),
         }
         if topbar:  # only when used: the roots of an app without one stay as they were
             roots["topbar"] = topbar
         return roots
+
+    def toast(self, text: Any, *, icon: str | None = None, duration: float = 4.0) -> int:
+        """Show a short notice on every open tab; return how many took it.
+
+        :param duration: seconds before it fades (0: stays until dismissed).
+        """
+        return self.hub.client_message(None, toast_message(text, icon, duration))
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[Batch]:

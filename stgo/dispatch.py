@@ -12,6 +12,8 @@ from .failures import generic_message
 from .ids import redact
 from .limits import TokenBucket
 from .session import Session
+from .widgets.base import Event
+from .widgets.forms import form_of
 from .ws import CLOSE_POLICY, Outlet
 
 if TYPE_CHECKING:
@@ -111,6 +113,11 @@ class Dispatcher:
             app.metrics.inc("stgo_refused_total", "not_interactive")
             self._error(f"{refusal}: its events are refused", event.seq, kind="refused")
             return
+        if event.event == "change" and form_of(widget) is not None:
+            # The client sends a form's inputs only with the submit.
+            self._error(f"{widget.key!r} is in a form: its value comes with the submit",
+                        event.seq)
+            return
         try:
             value = widget.coerce(event.event, event.value)
         except ProtocolError as exc:
@@ -128,9 +135,11 @@ class Dispatcher:
             for hook in app.event_hooks():
                 if not self._call(hook, event.seq, session, widget, event.event, value):
                     return
+            fired = Event(event.event, widget)
             for handler in widget.handlers(event.event):
-                if not self._call(handler, event.seq, session, event.event, value):
+                if not self._call(handler, event.seq, session, fired, value):
                     return
+            widget.after_event(session, event.event, value)
 
     def _moved(self, msg: protocol.Navigate | protocol.QueryChange) -> None:
         """The tab followed a link, went back, or changed its query itself."""

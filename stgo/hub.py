@@ -300,8 +300,15 @@ class Hub:
         self.flush(single)
 
     def global_changed(self, widget: Widget, change: str) -> None:
-        """A global widget changed (the App's widgets' notify callback)."""
+        """A global widget changed (the App's widgets' notify callback).
+
+        The change ``"flush"`` pushes what is pending now (a spinner, a
+        streamed chunk) instead of at the end of the batch.
+        """
         if change == "adopt":  # a check for the owner before an insert: nothing to send
+            return
+        if change == "flush":
+            self.flush_pending()
             return
         self._note(lambda b: _merge(b.global_changes, widget, change))
 
@@ -309,7 +316,36 @@ class Hub:
         """A session widget changed (SessionObserver)."""
         if change == "adopt":
             return
+        if change == "flush":
+            self.flush_pending()
+            return
         self._note(lambda b: _merge(b.session_changes.setdefault(session, {}), widget, change))
+
+    def client_message(self, session: Session | None, msg: dict[str, Any]) -> int:
+        """Send a transient message (toast, spinner, dialog) now, after what is pending.
+
+        To every tab of *session*, or to everybody when *session* is ``None``;
+        return how many tabs took it.
+        """
+        self.flush_pending()
+        if session is None:
+            return self.broadcast(msg)
+        return self.send_to_session(session, msg)
+
+    def flush_pending(self) -> None:
+        """Push the changes this thread's batch holds so far, and keep batching.
+
+        The batch's ack still waits for its end: the tab that sent the event
+        learns it is handled only when its callback returns.
+        """
+        current: Batch | None = getattr(self._local, "batch", None)
+        if current is None:
+            return
+        early = Batch(current.origin, current.conn, None, client=current.client,
+                      global_changes=current.global_changes,
+                      session_changes=current.session_changes, state_keys=current.state_keys)
+        current.global_changes, current.session_changes, current.state_keys = {}, {}, {}
+        self.flush(early)
 
     def state_changed(self, session: Session, key: str | None) -> None:
         """A session-state key changed (SessionObserver): inputs bound to it follow."""
@@ -390,7 +426,9 @@ class Hub:
         if changes:
             for widget, change in _collapse(changes):
                 where = None if change == "remove" else scope(widget)
-                ops.extend((where, op) for op in _ops(widget, change, session, "session"))
+                # A slot's content is drawn in its slot, not at the end of the page.
+                root = getattr(widget, "mount", None) or "session"
+                ops.extend((where, op) for op in _ops(widget, change, session, root))
         keys = batch.state_keys.get(session)
         if keys:
             redrawn = {w for w, _ in per_session} | set(changes or ())

@@ -9,11 +9,14 @@ or write to sockets.
 
 from __future__ import annotations
 
+import contextlib
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TypeVar
 
+from .errors import WidgetError
 from .limits import TokenBucket
 from .serial import SerialQueue
 from .store.base import Store
@@ -35,6 +38,19 @@ class SessionObserver(Protocol):
 
     def widget_changed(self, session: Session, widget: Widget, change: str) -> None:
         """A session widget changed: ``"update"``, ``"insert"`` or ``"remove"``."""
+
+    def client_message(self, session: Session | None, msg: dict[str, Any]) -> int:
+        """Send a transient message (toast, spinner ...) to *session*'s tabs now."""
+
+
+def toast_message(text: Any, icon: str | None, duration: float) -> dict[str, Any]:
+    """The client message of a toast."""
+    if isinstance(duration, bool) or not isinstance(duration, (int, float)) or duration < 0:
+        raise WidgetError(f"duration must be a number of seconds >= 0, got {duration!r}")
+    msg: dict[str, Any] = {"type": "toast", "text": str(text), "duration": float(duration)}
+    if icon:
+        msg["icon"] = str(icon)
+    return msg
 
 
 class Session(Factory):
@@ -476,6 +492,42 @@ class Session(Factory):
             return 0
         clean = None if query is None else {k: str(v) for k, v in query.items() if v is not None}
         return int(navigate(self, path, clean))
+
+    # -- transient messages -------------------------------------------------------
+
+    def send_client(self, msg: dict[str, Any]) -> int:
+        """Send *msg* to every open tab of this session now; return how many took it.
+
+        For short-lived things that are not widgets (toasts, spinners, a
+        dialog opening); what is pending in the current batch goes first.
+        """
+        observer = self._observer
+        if observer is None or self._ended:
+            return 0
+        return observer.client_message(self, msg)
+
+    def toast(self, text: Any, *, icon: str | None = None, duration: float = 4.0) -> int:
+        """Show a short notice on this session's tabs only; return how many took it.
+
+        :param icon: a short text or emoji before the text.
+        :param duration: seconds before it fades (0: stays until dismissed).
+        """
+        return self.send_client(toast_message(text, icon, duration))
+
+    @contextlib.contextmanager
+    def spinner(self, text: str = "Working\u2026") -> Iterator[None]:
+        """Show a spinner on this session's tabs while the block runs.
+
+        It is pushed at once, before the rest of the callback's changes (which
+        wait for its end), and taken away when the block ends, even by an
+        exception.
+        """
+        token = secrets.token_hex(4)
+        self.send_client({"type": "spinner", "id": token, "text": str(text)})
+        try:
+            yield
+        finally:
+            self.send_client({"type": "spinner", "id": token, "done": True})
 
     # -- owner's hooks ----------------------------------------------------------
 

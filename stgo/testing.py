@@ -35,8 +35,11 @@ from .dispatch import Dispatcher
 from .session import Session
 from .widgets.base import InputWidget, Widget
 from .widgets.charts import Chart
+from .widgets.chat import ChatInput
+from .widgets.choice import Choice
 from .widgets.dataframe import Dataframe
 from .widgets.files import DownloadButton, FileUploader
+from .widgets.forms import Form, SubmitButton, form_of
 
 __all__ = ["AppTester", "SessionTester", "LocalConnection", "app_tester"]
 
@@ -97,6 +100,8 @@ class SessionTester:
         self.client = client
         self.conn = LocalConnection(on_close=self._closed)
         self._seq = 0
+        # What this tab typed into forms and has not submitted: form -> {input id: value}.
+        self._drafts: dict[Form, dict[str, Any]] = {}
         app = tester.app
         session.attach()
         app.hub.register(session, self.conn)
@@ -168,19 +173,83 @@ class SessionTester:
         return self.conn.messages[before:]
 
     def click(self, button: Widget | str) -> list[dict[str, Any]]:
-        """Click a button (by key, label or object)."""
-        return self.send(button, "click", True)
+        """Click a button (by key, label or object).
+
+        A form's submit button submits the form with what this tab typed into it.
+        """
+        target = self.find(button) if isinstance(button, str) else button
+        form = form_of(target)
+        if isinstance(target, SubmitButton) and form is not None:
+            return self.submit(form)
+        return self.send(target, "click", True)
 
     def set_value(self, widget: Widget | str, value: Any) -> list[dict[str, Any]]:
-        """Change an input as a user would (for selectbox/radio, the option or its index)."""
+        """Change an input as a user would, given the Python value: a date, a
+        ``(low, high)`` tuple, a list of options ... (for selectbox/radio, the
+        option or its index)."""
         target = self.find(widget) if isinstance(widget, str) else widget
-        options = getattr(target, "options", None)
-        if options is not None and not isinstance(value, int) and value in options:
-            value = list(options).index(value)
-        return self.send(target, "change", value)
+        if isinstance(target, ChatInput):
+            return self.send(target, "submit", value)  # Enter sends a chat message
+        form = form_of(target)
+        if form is not None and isinstance(target, InputWidget):
+            # As in a browser: kept in the tab until the form is submitted.
+            self._drafts.setdefault(form, {})[target.id] = self._wire(target, value)
+            return []
+        return self.send(target, "change", self._wire(target, value))
+
+    @staticmethod
+    def _wire(target: Widget, value: Any) -> Any:
+        """*value* as *target*'s element in a browser would send it."""
+        if isinstance(target, Choice):
+            options = target.options
+            if not isinstance(value, int) and value in options:
+                return options.index(value)
+            return value
+        if isinstance(target, InputWidget):
+            return target.to_client(value)
+        return value
+
+    def submit(self, form: Form | str, values: dict[str, Any] | None = None
+               ) -> list[dict[str, Any]]:
+        """Fill in a form and submit it, as a user would.
+
+        :param values: ``{key or label: Python value}`` of the fields typed in;
+            the fields typed with :meth:`set_value` since the last submit keep
+            that value, the others are sent as this session sees them.
+        """
+        target = self.find(form) if isinstance(form, str) else form
+        if not isinstance(target, Form):
+            raise TypeError(f"{target!r} is not a form")
+        given = dict(values or {})
+        drafts = self._drafts.pop(target, {})
+        frame: dict[str, Any] = {}
+        for field in target.inputs():
+            for name in (field.key, field.label):
+                if name in given:
+                    frame[field.id] = self._wire(field, given.pop(name))
+                    break
+            else:
+                if field.id in drafts:
+                    frame[field.id] = drafts[field.id]
+                elif not (isinstance(field, Choice) and field.client_value(self.session) < 0):
+                    # (a choice with nothing chosen sends nothing, as in a browser)
+                    frame[field.id] = field.client_value(self.session)
+        if given:
+            raise KeyError(f"form {target.key!r} has no field {next(iter(given))!r}")
+        return self.send(target, "submit", frame)
+
+    def chat(self, widget: Widget | str, text: str) -> list[dict[str, Any]]:
+        """Send *text* from a chat input."""
+        return self.send(widget, "submit", text)
+
+    @property
+    def toasts(self) -> list[str]:
+        """The text of every toast this tab was shown, oldest first."""
+        return [m["text"] for m in self.conn.messages if m["type"] == "toast"]
 
     def type(self, widget: Widget | str, text: str) -> list[dict[str, Any]]:
-        """Type *text* into a text field (sent as one change, like on Enter)."""
+        """Type *text* into a text field (sent as one change, like on Enter;
+        a chat input sends it as a message)."""
         return self.set_value(widget, text)
 
     def upload(self, widget: Widget | str, name: str, data: bytes | str,

@@ -7,6 +7,7 @@ The behaviour tests drive each example headlessly with :mod:`stgo.testing`.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import runpy
 import signal
@@ -43,6 +44,10 @@ EXPECTED: dict[str, list[str]] = {
     "chat.py": ["Chat room", "No messages yet", "Your name", "Message", "Send", "People here"],
     "multipage.py": ["Home", "Your name", "See the reports", "Log in as admin", "Reports",
                      "Notes"],
+    "poll.py": ["Where shall we eat?", "Your choice", "Vote", "Results", "Admin",
+                "stgo-slot", "stgo-form"],
+    "todo.py": ["To-do", "Task", "Due", "Tags", "Add", "Hide done tasks", "Nothing to do yet."],
+    "chatbot.py": ["Chat bot", "Ask me anything", "stgo-chat_input"],
     "layout.py": ["Layout and data", "stgo-columns", "stgo-sidebar", "stgo-expander",
                   "stgo-tabs", "stgo-table", "stgo-dataframe", "Lisbon", "Your view"],
 }
@@ -557,3 +562,83 @@ def test_multipage_carries_the_name_keeps_drafts_per_tab_and_guards_admin(
     alice.click("Log in as admin")
     assert alice.path == "/admin"
     assert "You may see this page." in alice.texts()
+
+
+# -- poll.py ------------------------------------------------------------------------------------
+
+
+def test_poll_votes_are_shared_and_each_voter_sees_their_own_vote(app_tester: Make) -> None:
+    tester = app_tester(example("poll.py"))
+    alice, bob = tester.new_session(), tester.new_session()
+    alice.submit("ballot", {"choice": "Sushi", "comment": "fresh"})
+    bob.submit("ballot", {"choice": "Pizza"})
+    bob.submit("ballot", {"choice": "Sushi"})
+    assert alice.value("total") == bob.value("total") == 2
+    assert "Sushi: 2 votes" in bob.texts() and "Pizza: 0 votes" in alice.texts()
+    assert "You voted Sushi" in alice.texts() and "Your comment: fresh" in alice.texts()
+    assert "You voted Sushi (changed)" in bob.texts()
+    assert "Your comment: fresh" not in bob.texts()
+    assert alice.toasts == ["Thanks for voting!"] and len(bob.toasts) == 2
+    # The vote note sits under the form, above the shared results.
+    html = alice.html()
+    assert html.index("Vote") < html.index("You voted Sushi") < html.index("Results")
+    bob.submit("ballot", {"choice": "Curry"})       # not an option: refused
+    assert "not submitted" in bob.errors[-1] and bob.value("total") == 2
+    carol = tester.new_session()
+    assert carol.value("choice") is None            # nothing chosen for a newcomer
+    carol.click("Vote")
+    assert carol.toasts == ["Pick a place first"] and carol.value("total") == 2
+
+
+def test_poll_reset_asks_first_and_clears_every_vote(app_tester: Make) -> None:
+    tester = app_tester(example("poll.py"))
+    alice, bob = tester.new_session(), tester.new_session()
+    alice.submit("ballot", {"choice": "Tacos"})
+    bob.click("reset")
+    confirm = tester.app.widget("confirm")
+    assert confirm.is_open(bob.session) and not confirm.is_open(alice.session)
+    bob.click("yes")
+    assert not confirm.is_open(bob.session)
+    assert alice.value("total") == 0 and "You voted Tacos" not in alice.html()
+    assert "The poll was reset" in alice.toasts
+
+
+# -- todo.py --------------------------------------------------------------------------------------
+
+
+def test_todo_rows_share_one_handler_and_stay_private(app_tester: Make) -> None:
+    tester = app_tester(example("todo.py"))
+    alice, bob = tester.new_session(), tester.new_session()
+    alice.submit("add", {"Task": "Buy milk", "Due": dt.date(2026, 3, 2), "Tags": ["errand"]})
+    alice.submit("add", {"Task": "Call Bob"})
+    alice.submit("add", {"Task": "   "})
+    assert alice.toasts == ["Type a task first"]
+    rows = alice.session.widget("rows").children
+    assert [r.key for r in rows] == ["row-1", "row-2"] and bob.session.widget("rows").children == []
+    assert "**Buy milk** \u2014 due Mon 02 Mar #errand" in alice.texts()
+    assert alice.value("task") == ""                # the form cleared itself
+    alice.set_value("done-1", True)
+    alice.set_value("hide_done", True)
+    assert not alice.session.widget("row-1").visible and alice.session.widget("row-2").visible
+    alice.click("delete-2")                          # the handler finds its row from the widget
+    assert [r.key for r in alice.session.widget("rows").children] == ["row-1"]
+    assert not alice.errors and not bob.errors
+
+
+# -- chatbot.py ------------------------------------------------------------------------------------
+
+
+def test_chatbot_streams_its_answer_into_the_session(app_tester: Make, monkeypatch) -> None:
+    monkeypatch.setenv("CHATBOT_TOKEN_DELAY", "0")
+    tester = app_tester(example("chatbot.py"))
+    alice, bob = tester.new_session(), tester.new_session()
+    start = len(alice.messages)
+    alice.chat("ask", "hello there")
+    assert alice.state["last_answer"].startswith("You said 2 words. Backwards, that is: "
+                                                 "there hello.")
+    # Token by token: many pushes for one event, and the input was disabled meanwhile.
+    assert len(alice.messages) - start > 10
+    assert "hello there" in alice.html() and "hello there" not in bob.html()
+    assert not tester.app.get_widget("ask") and not alice.find("ask").disabled
+    alice.chat("ask", "   ")
+    assert "empty" in alice.errors[-1]

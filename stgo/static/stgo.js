@@ -58,6 +58,10 @@
   // text field holds typing not sent yet.
   var pendingByWidget = {};
   var typingTimers = {};
+  // form widget id -> seq of its submit not acknowledged yet.
+  var pendingForms = {};
+  var spinners = {};            // spinner id -> its element
+  var closingDialogs = [];      // dialogs the server closed (their close event is not the user's)
 
   // -- the connection ---------------------------------------------------------
 
@@ -250,7 +254,7 @@
   // -- messages from the server ----------------------------------------------------
 
   function handle(msg) {
-    if (msg.ack) acknowledge(msg.ack);
+    if (msg.ack) acknowledge(msg.ack, msg.type === "error");
     switch (msg.type) {
       case "render": followRender(msg); renderAll(msg); break;
       case "url": onUrl(msg); break;
@@ -258,6 +262,9 @@
       case "error": showAlert(msg.message || "error", "error"); break;
       case "expired": onExpired(msg); break;
       case "cookie": exchangeCookie(msg); return;  // not for the page's listeners
+      case "toast": showToast(msg); break;
+      case "spinner": showSpinner(msg); break;
+      case "dialog": setDialog(msg.id, !!msg.open); break;
       default: break;
     }
     syncLayout();
@@ -266,10 +273,24 @@
     document.dispatchEvent(new CustomEvent("stgo:message", { detail: msg }));
   }
 
-  function acknowledge(n) {
+  function acknowledge(n, refused) {
     if (n > acked) acked = n;
     Object.keys(pendingByWidget).forEach(function (id) {
       if (pendingByWidget[id] <= acked) delete pendingByWidget[id];
+    });
+    Object.keys(pendingForms).forEach(function (id) {
+      if (pendingForms[id] > acked) return;
+      delete pendingForms[id];
+      var form = document.getElementById(id);
+      if (!form) return;
+      // Submitted: the fields show the server's values again.  Refused: the
+      // draft is still the user's, to correct and submit again.
+      if (!refused) {
+        form.querySelectorAll("[data-dirty]").forEach(function (w) { w.removeAttribute("data-dirty"); });
+      }
+      form.querySelectorAll("[data-form-submit]").forEach(function (b) {
+        if (!b.hasAttribute("data-server-disabled")) b.disabled = false;
+      });
     });
   }
 
@@ -294,12 +315,47 @@
     var roots = msg.roots || {};
     var keep = captureFocus();
     var view = captureView();
+    var drafts = captureDrafts(root);
     setRoot("stgo-global", roots.global);
     setRoot("stgo-sidebar", roots.sidebar);
     setRoot("stgo-topbar", roots.topbar || "");
     setRoot("stgo-session", roots.session);
+    restoreDrafts(drafts);
     restoreView(view);
     restoreFocus(keep);
+  }
+
+  // -- form drafts: what the user typed in a form and has not submitted --------------
+
+  function captureDrafts(scope) {
+    var drafts = [];
+    var list = Array.prototype.slice.call(scope.querySelectorAll(".stgo-w[data-dirty]"));
+    if (scope.matches && scope.matches(".stgo-w[data-dirty]")) list.unshift(scope);
+    list.forEach(function (w) {
+      var fields = Array.prototype.map.call(w.querySelectorAll("input, select, textarea"), function (el) {
+        return { value: el.value, checked: el.checked, index: el.selectedIndex };
+      });
+      drafts.push({ id: w.id, fields: fields });
+    });
+    return drafts;
+  }
+
+  function restoreDrafts(drafts) {
+    drafts.forEach(function (d) {
+      var w = document.getElementById(d.id);
+      if (!w) return;
+      var els = w.querySelectorAll("input, select, textarea");
+      if (els.length !== d.fields.length) return;  // the widget changed shape
+      d.fields.forEach(function (f, i) {
+        var el = els[i];
+        if (el.type === "file") return;  // a file field cannot be given a value
+        if (el.type === "checkbox" || el.type === "radio") el.checked = f.checked;
+        else if (el.tagName === "SELECT") el.selectedIndex = f.index;
+        else el.value = f.value;
+        updateOutput(el);
+      });
+      w.setAttribute("data-dirty", "");
+    });
   }
 
   // What the user chose in the page itself (tabs, opened expanders), so that
@@ -459,8 +515,11 @@
       }
     }
     var chosen = el.querySelector("[role=tab][aria-selected=true]");
+    var drafts = captureDrafts(el);
     el.replaceWith(node);
     applyStyles(node);
+    restoreDrafts(drafts);
+    if (pendingForms[node.id]) disableSubmit(node);
     // Keep the tab the user picked, if it still exists and is shown.
     if (chosen) {
       var again = node.querySelector("[data-tab-target=\"" + chosen.getAttribute("data-tab-target") + "\"]");
@@ -486,7 +545,9 @@
     var now = document.getElementById(keep.id);
     if (!now || now === document.activeElement) return;
     // Text the server has not acknowledged yet stays as the user typed it.
-    if (keep.widget && pendingByWidget[keep.widget] && isText(now)) now.value = keep.value;
+    // (A chat field's draft is never sent before Enter: it is always kept.)
+    if (keep.widget && (pendingByWidget[keep.widget] || now.hasAttribute("data-chat")) &&
+        isText(now)) now.value = keep.value;
     now.focus({ preventScroll: true });
     if (keep.start !== null && typeof now.setSelectionRange === "function") {
       try { now.setSelectionRange(keep.start, keep.end, keep.dir || "none"); } catch (e) { /* ignore */ }
@@ -495,6 +556,19 @@
   }
 
   function setValue(widgetEl, value) {
+    // A form field the user edited keeps the draft until it is submitted.
+    if (widgetEl.hasAttribute("data-dirty")) return;
+    var compound = widgetEl.getAttribute("data-compound");
+    if (compound) {
+      var parts = widgetEl.querySelectorAll("[data-part]");
+      var list = Array.isArray(value) ? value : [];
+      parts.forEach(function (p, i) {
+        if (compound === "checked") p.checked = list.indexOf(Number(p.value)) >= 0;
+        else if (i < list.length && p.value !== String(list[i])) p.value = list[i];
+        updateOutput(p);
+      });
+      return;
+    }
     var inputs = widgetEl.querySelectorAll("[data-event=change]");
     for (var i = 0; i < inputs.length; i++) {
       var input = inputs[i];
@@ -537,11 +611,79 @@
     while (alertsEl.children.length > 5) alertsEl.firstElementChild.remove();
   }
 
+  function showToast(msg) {
+    if (!alertsEl) return;
+    var box = document.createElement("div");
+    box.className = "stgo-toast stgo-notice";
+    box.setAttribute("role", "status");
+    if (msg.icon) {
+      var icon = document.createElement("span");
+      icon.className = "stgo-toast-icon";
+      icon.setAttribute("aria-hidden", "true");
+      icon.textContent = msg.icon;
+      box.appendChild(icon);
+    }
+    var span = document.createElement("span");
+    span.className = "stgo-toast-text";
+    span.textContent = msg.text || "";
+    box.appendChild(span);
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "stgo-dismiss";
+    close.setAttribute("aria-label", "Dismiss");
+    close.textContent = "\u00d7";
+    close.addEventListener("click", function () { box.remove(); });
+    box.appendChild(close);
+    alertsEl.appendChild(box);
+    var ms = Number(msg.duration) * 1000;
+    if (ms > 0) window.setTimeout(function () { box.remove(); }, ms);
+    while (alertsEl.children.length > 8) alertsEl.firstElementChild.remove();
+  }
+
+  function showSpinner(msg) {
+    var el = spinners[msg.id];
+    if (msg.done) {
+      if (el) el.remove();
+      delete spinners[msg.id];
+      return;
+    }
+    if (!alertsEl || el) return;
+    el = document.createElement("div");
+    el.className = "stgo-toast stgo-spinner-note";
+    el.setAttribute("role", "status");
+    var wheel = document.createElement("span");
+    wheel.className = "stgo-spinner";
+    wheel.setAttribute("aria-hidden", "true");
+    var span = document.createElement("span");
+    span.textContent = msg.text || "";
+    el.appendChild(wheel);
+    el.appendChild(span);
+    alertsEl.appendChild(el);
+    spinners[msg.id] = el;
+  }
+
+  function setDialog(id, open) {
+    var w = document.getElementById(id);
+    var d = w && w.querySelector("dialog");
+    if (!d) return;
+    if (open) {
+      d.setAttribute("data-open", "");
+      if (!d.open) d.showModal();
+    } else {
+      d.removeAttribute("data-open");
+      if (d.open) { closingDialogs.push(d); d.close(); }
+    }
+  }
+
   function syncLayout() {
     var side = document.getElementById("stgo-sidebar");
     var filled = !!(side && side.querySelector(".stgo-w .stgo-w"));
     root.classList.toggle("stgo-has-sidebar", filled);
     root.querySelectorAll("input[type=range]").forEach(fillRange);
+    root.querySelectorAll(".stgo-multiselect-group[data-max]").forEach(limitChoices);
+    root.querySelectorAll("dialog[data-open]").forEach(function (d) {
+      if (!d.open && d.isConnected) d.showModal();
+    });
   }
 
   // -- events from the user ---------------------------------------------------------
@@ -558,16 +700,116 @@
     if (el.type === "checkbox") return el.checked;
     if (el.type === "radio") return Number(el.value);
     if (el.type === "number" || el.type === "range") return el.value === "" ? null : Number(el.value);
-    if (el.tagName === "SELECT") return el.selectedIndex;
+    // A date or time being typed is empty until complete: nothing to send yet.
+    if (el.type === "date" || el.type === "time") return el.value === "" ? null : el.value;
+    if (el.tagName === "SELECT") {
+      // The "Choose an option" placeholder (value "") is no choice to send.
+      var option = el.options[el.selectedIndex];
+      return option && option.value !== "" ? el.selectedIndex : null;
+    }
     return el.value;
   }
 
   function updateOutput(el) {
-    if (el.type !== "range") return;
-    fillRange(el);
     var w = widgetOf(el);
     var out = w && w.querySelector("output");
-    if (out) out.textContent = el.value;
+    if (el.type === "color") { if (out) out.textContent = el.value; return; }
+    if (el.type !== "range") return;
+    fillRange(el);
+    if (!out) return;
+    var names = null;
+    var labels = el.getAttribute("data-labels");
+    try { if (labels !== null) names = JSON.parse(labels); } catch (e) { /* plain numbers */ }
+    var shown = function (input) {
+      var text = names ? String(names[Number(input.value)]) : input.value;
+      if (names) input.setAttribute("aria-valuetext", text);
+      return text;
+    };
+    if (w.getAttribute("data-compound") === "list") {
+      var parts = w.querySelectorAll("[data-part]");
+      out.textContent = shown(parts[0]) + " \u2013 " + shown(parts[1]);
+    } else {
+      out.textContent = shown(el);
+    }
+  }
+
+  // The value of a whole widget, as its change event or a form submit carries it.
+  function widgetValue(w) {
+    var compound = w.getAttribute("data-compound");
+    var parts;
+    if (compound === "checked") {
+      parts = w.querySelectorAll("[data-part]");
+      return Array.prototype.filter.call(parts, function (p) { return p.checked; })
+        .map(function (p) { return Number(p.value); });
+    }
+    if (compound === "list") {
+      parts = w.querySelectorAll("[data-part]");
+      return Array.prototype.map.call(parts, valueOf);
+    }
+    var inputs = w.querySelectorAll("[data-event=change]");
+    if (inputs.length && inputs[0].type === "radio") {
+      var on = Array.prototype.filter.call(inputs, function (r) { return r.checked; })[0];
+      return on ? Number(on.value) : null;
+    }
+    return inputs.length ? valueOf(inputs[0]) : null;
+  }
+
+  // A multiselect at its max_selections offers no more boxes to tick.
+  function limitChoices(group) {
+    var max = Number(group.getAttribute("data-max"));
+    var boxes = group.querySelectorAll("[data-part]");
+    var ticked = Array.prototype.filter.call(boxes, function (b) { return b.checked; }).length;
+    boxes.forEach(function (b) { b.disabled = !b.checked && ticked >= max; });
+  }
+
+  // A range's two ends never cross: the moved one stops at the other.
+  function keepOrder(el) {
+    var w = widgetOf(el);
+    if (!w || w.getAttribute("data-compound") !== "list" || el.type !== "range") return;
+    var parts = w.querySelectorAll("[data-part]");
+    var lo = Number(parts[0].value), hi = Number(parts[1].value);
+    if (lo <= hi) return;
+    if (el === parts[0]) parts[0].value = parts[1].value;
+    else parts[1].value = parts[0].value;
+  }
+
+  // -- forms ------------------------------------------------------------------------------
+
+  function formOf(el) { return el.closest(".stgo-form"); }
+
+  function disableSubmit(form) {
+    form.querySelectorAll("[data-form-submit]").forEach(function (b) {
+      if (b.disabled && !pendingForms[form.id]) b.setAttribute("data-server-disabled", "");
+      b.disabled = true;
+    });
+  }
+
+  function submitForm(form) {
+    if (pendingForms[form.id]) return;  // the last submit is not acknowledged yet
+    var values = {};
+    form.querySelectorAll(".stgo-w").forEach(function (w) {
+      var input = w.querySelector("[data-event=change]");
+      // Files travel over HTTP, not in a submit.
+      if (!input || input.type === "file" || formOf(w) !== form) return;
+      var value = widgetValue(w);
+      if (value !== null && !(Array.isArray(value) && value.indexOf(null) >= 0)) values[w.id] = value;
+    });
+    disableSubmit(form);
+    pendingForms[form.id] = sendEvent(form.id, "submit", values);
+  }
+
+  function markDirty(el) {
+    var w = widgetOf(el);
+    if (w) w.setAttribute("data-dirty", "");
+  }
+
+  // -- chat --------------------------------------------------------------------------------
+
+  function sendChat(w) {
+    var field = w.querySelector("[data-chat]");
+    if (!field || field.disabled || !field.value.trim()) return;
+    sendEvent(w.id, "submit", field.value);
+    field.value = "";
   }
 
   // How much of a slider's track is filled, for the CSS (--stgo-fill).
@@ -600,6 +842,21 @@
     }
     var tab = ev.target.closest("[data-tab-target]");
     if (tab) { selectTab(tab); return; }
+    closePopovers(ev.target);
+    var submit = ev.target.closest("[data-form-submit]");
+    if (submit) {
+      var form = formOf(submit);
+      if (form && !submit.disabled) submitForm(form);
+      return;
+    }
+    var send = ev.target.closest("[data-chat-send]");
+    if (send) { if (widgetOf(send)) sendChat(widgetOf(send)); return; }
+    var shut = ev.target.closest("[data-dialog-close]");
+    if (shut) {
+      var box = shut.closest("dialog");
+      if (box) box.close();
+      return;
+    }
     var el = ev.target.closest("[data-event=click]");
     if (!el || el.disabled) return;
     var w = widgetOf(el);
@@ -609,8 +866,18 @@
   document.addEventListener("change", function (ev) {
     var el = ev.target;
     if (!el.matches || !el.matches("[data-event=change]")) return;
+    keepOrder(el);
+    updateOutput(el);
+    var group = el.closest(".stgo-multiselect-group[data-max]");
+    if (group) limitChoices(group);
+    if (formOf(el)) { markDirty(el); return; }  // sent with the submit
     if (isText(el)) { sendText(el); return; }
     var w = widgetOf(el);
+    if (w && w.hasAttribute("data-compound")) {
+      var parts = widgetValue(w);
+      if (parts.indexOf(null) < 0) sendEvent(w.id, "change", parts);
+      return;
+    }
     var value = valueOf(el);
     // An emptied number field has no value to send; the server keeps the last one.
     if (w && value !== null) sendEvent(w.id, "change", value);
@@ -619,7 +886,9 @@
   document.addEventListener("input", function (ev) {
     var el = ev.target;
     if (!el.matches || !el.matches("[data-event=change]")) return;
+    keepOrder(el);
     updateOutput(el);
+    if (formOf(el)) { markDirty(el); return; }
     if (!isText(el)) return;
     var w = widgetOf(el);
     if (!w) return;
@@ -632,14 +901,57 @@
 
   document.addEventListener("keydown", function (ev) {
     var el = ev.target;
-    if (ev.key !== "Enter" || el.tagName !== "INPUT" || !el.matches("[data-event=change]")) return;
+    if (ev.key !== "Enter" || el.tagName !== "INPUT") return;
+    if (el.matches("[data-chat]")) { ev.preventDefault(); sendChat(widgetOf(el)); return; }
+    if (!el.matches("[data-event=change]")) return;
+    var form = formOf(el);
+    if (form) {
+      // Enter in a one-line field submits its form, as in an HTML form.
+      if (!/^(checkbox|radio|range|color)$/.test(el.type)) {
+        ev.preventDefault();
+        if (!form.hasAttribute("data-no-enter")) submitForm(form);
+      }
+      return;
+    }
     if (isText(el)) sendText(el);
   });
 
   document.addEventListener("focusout", function (ev) {
     var el = ev.target;
-    if (el.matches && el.matches("[data-event=change]") && isText(el)) sendText(el);
+    if (el.matches && el.matches("[data-event=change]") && isText(el) && !formOf(el)) sendText(el);
   });
+
+  // A dialog closed by the user (Escape, its x button) tells the server.
+  document.addEventListener("close", function (ev) {
+    var d = ev.target;
+    if (d.tagName !== "DIALOG") return;
+    var i = closingDialogs.indexOf(d);
+    if (i >= 0) { closingDialogs.splice(i, 1); return; }
+    d.removeAttribute("data-open");
+    var w = widgetOf(d);
+    if (w && d.isConnected) sendEvent(w.id, "close", true);
+  }, true);
+
+  document.addEventListener("cancel", function (ev) {
+    // A dialog without a close button cannot be closed with Escape either.
+    if (ev.target.tagName === "DIALOG" && !ev.target.querySelector("[data-dialog-close]")) {
+      ev.preventDefault();
+    }
+  }, true);
+
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Escape") return;
+    var open = ev.target.closest && ev.target.closest(".stgo-popover-details[open]");
+    if (!open) return;
+    open.open = false;
+    open.querySelector("summary").focus();
+  });
+
+  function closePopovers(target) {
+    root.querySelectorAll(".stgo-popover-details[open]").forEach(function (d) {
+      if (!d.contains(target)) d.open = false;
+    });
+  }
 
   document.addEventListener("toggle", function (ev) {
     if (ev.target.tagName === "DETAILS") ev.target.setAttribute("data-user-toggled", "");

@@ -1,7 +1,8 @@
 """Widgets: a base module and one module per family."""
 
-from .base import InputWidget, Widget
+from .base import Event, InputWidget, Widget
 from .charts import AreaChart, BarChart, Chart, LineChart, PlotlyChart, Pyplot, ScatterChart
+from .chat import ChatInput, ChatMessage
 from .choice import Choice, Radio, Selectbox
 from .data import Metric, Table
 from .dataframe import Dataframe, SelectedRows
@@ -15,12 +16,24 @@ from .feedback import (
     WarningAlert,
 )
 from .files import DownloadButton, FileUploader, UploadedFile
+from .forms import Form, SubmitButton
 from .inputs import Button, Checkbox, NumberInput, Slider, TextArea, TextInput
 from .layout import Column, Columns, Container, Expander, Group, Tab, Tabs
+from .overlays import Dialog, Popover, Status
+from .pickers import (
+    ColorPicker,
+    DateInput,
+    Multiselect,
+    RangeSlider,
+    SelectSlider,
+    TimeInput,
+    Toggle,
+)
+from .slots import Slot, SlotContent
 from .text import Caption, Code, Header, Json, Markdown, Subheader, Text, Title, Write
 
 __all__ = [
-    "Widget", "InputWidget",
+    "Widget", "InputWidget", "Event",
     "Title", "Header", "Subheader", "Text", "Caption", "Code", "Markdown", "Json", "Write",
     "Button", "TextInput", "TextArea", "NumberInput", "Checkbox", "Slider",
     "Choice", "Selectbox", "Radio",
@@ -29,4 +42,7 @@ __all__ = [
     "Chart", "LineChart", "AreaChart", "BarChart", "ScatterChart", "PlotlyChart", "Pyplot",
     "FileUploader", "UploadedFile", "DownloadButton", "SelectedRows",
     "Progress", "Alert", "InfoAlert", "SuccessAlert", "WarningAlert", "ErrorAlert", "Image",
+    "DateInput", "TimeInput", "Multiselect", "Toggle", "ColorPicker", "SelectSlider",
+    "RangeSlider", "Form", "SubmitButton", "Dialog", "Popover", "Status",
+    "ChatInput", "ChatMessage", "Slot", "SlotContent",
 ]

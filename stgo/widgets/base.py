@@ -30,14 +30,55 @@ if TYPE_CHECKING:
     from .layout import Group
 
 __all__ = [
-    "Widget", "InputWidget", "StateReader", "Handler", "Notify", "esc", "check_callback",
-    "valid_unicode", "check_unique_keys",
+    "Widget", "InputWidget", "StateReader", "Handler", "Notify", "Event", "esc",
+    "check_callback", "valid_unicode", "check_unique_keys",
 ]
 
 #: ``fn(session, event, value)``; the session is typed loosely to keep widgets
 #: at the bottom of the import graph.
-Handler = Callable[[Any, str, Any], None]
+Handler = Callable[..., None]
 Notify = Callable[["Widget", str], None]
+
+
+class Event(str):
+    """The *event* a handler receives: its name (``"click"``, ``"change"`` ...),
+    which is a plain ``str`` (``event == "click"`` holds), plus the widget that fired.
+
+    One handler can so serve a list of rows: ``event.widget.key`` tells which
+    row's button was pressed (or pass ``args=`` / ``kwargs=`` when registering).
+    """
+
+    widget: Widget
+
+    def __new__(cls, name: str, widget: Widget) -> Event:
+        event = super().__new__(cls, name)
+        event.widget = widget
+        return event
+
+    @property
+    def name(self) -> str:
+        """The event's name as a plain string."""
+        return str.__str__(self)
+
+    @property
+    def key(self) -> str:
+        """The key of the widget that fired."""
+        return self.widget.key
+
+
+def bind_args(fn: Handler, args: tuple[Any, ...], kwargs: dict[str, Any] | None) -> Handler:
+    """*fn* with extra arguments after ``(session, event, value)``, as Streamlit's
+    ``args=`` / ``kwargs=``; *fn* itself when there are none."""
+    if not args and not kwargs:
+        return fn
+    extra = dict(kwargs or {})
+
+    def bound(session: Any, event: str, value: Any) -> None:
+        fn(session, event, value, *args, **extra)
+
+    bound.__qualname__ = getattr(fn, "__qualname__", repr(fn))
+    bound.__wrapped__ = fn  # type: ignore[attr-defined]
+    return bound
 
 
 class StateReader(Protocol):
@@ -84,8 +125,11 @@ def check_unique_keys(widget: Widget, taken: Callable[[str], Widget | None]) -> 
         seen[w.key] = w
 
 
-def check_callback(fn: object, params: tuple[str, ...], what: str) -> None:
-    """Refuse *fn* unless it is callable with the positional *params*.
+def check_callback(
+    fn: object, params: tuple[str, ...], what: str, *, keywords: tuple[str, ...] = (),
+) -> None:
+    """Refuse *fn* unless it is callable with the positional *params*
+    (and the keyword arguments named in *keywords*: a handler's ``kwargs=``).
 
     Run when a handler or hook is registered, so a mistake shows at start-up
     instead of on the first click.  Anything :func:`inspect.signature` cannot
@@ -101,7 +145,7 @@ def check_callback(fn: object, params: tuple[str, ...], what: str) -> None:
     except (TypeError, ValueError):
         return
     try:
-        signature.bind(*params)
+        signature.bind(*params, **dict.fromkeys(keywords))
     except TypeError as exc:
         name = getattr(fn, "__qualname__", repr(fn))
         short = getattr(fn, "__name__", "")
@@ -202,24 +246,49 @@ class Widget:
 
     # -- events ---------------------------------------------------------------
 
-    def on(self, event: str, fn: Handler) -> Handler:
-        """Register ``fn(session, event, value)`` for *event*; returns *fn*."""
+    def on(
+        self, event: str, fn: Handler, *, args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Handler:
+        """Register ``fn(session, event, value)`` for *event*; returns *fn*.
+
+        :param args: extra positional arguments passed after *value*
+            (``fn(session, event, value, *args, **kwargs)``), so one function
+            serves many widgets; ``event.widget`` also names the one that fired.
+        :param kwargs: extra keyword arguments, likewise.
+        """
         if event not in self.events:
             raise WidgetError(
                 f"{type(self).__name__} has no {event!r} event; it has {list(self.events)}"
             )
         params = self.handler_params.get(event, ("session", "event", "value"))
-        check_callback(fn, params, f"a {event!r} handler")
-        self._handlers.setdefault(event, []).append(fn)
+        extra = tuple(f"args[{i}]" for i in range(len(args)))
+        check_callback(fn, params + extra, f"a {event!r} handler", keywords=tuple(kwargs or ()))
+        self._handlers.setdefault(event, []).append(bind_args(fn, tuple(args), kwargs))
         return fn
 
-    def on_change(self, fn: Handler) -> Handler:
-        """Register ``fn(session, event, value)`` for changes; usable as a decorator.
+    def on_change(
+        self, fn: Handler | None = None, *, args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        """Register ``fn(session, event, value)`` for changes; usable as a decorator
+        (``@w.on_change`` or ``@w.on_change(args=(row,))``).
 
         :raises WidgetError: the widget takes no input (a text, a table...):
             only inputs and buttons have user events.
         """
-        return self.on("change", fn)
+        return self._register("change", fn, args, kwargs)
+
+    def _register(
+        self, event: str, fn: Handler | None, args: tuple[Any, ...],
+        kwargs: dict[str, Any] | None,
+    ) -> Any:
+        if fn is None:
+            return lambda f: self.on(event, f, args=args, kwargs=kwargs)
+        return self.on(event, fn, args=args, kwargs=kwargs)
+
+    def after_event(self, session: Any, event: str, value: Any) -> None:
+        """Run after every handler of an event succeeded (a form clears itself)."""
 
     def handlers(self, event: str) -> list[Handler]:
         """The handlers registered for *event* (a copy)."""
@@ -255,8 +324,9 @@ class Widget:
         """Take in an event from *session* already checked by :meth:`coerce`.
 
         Runs before the event's handlers; returns the value they get.  Inputs
-        store their value here; a widget with a view of its own (a table's
-        sort and page) updates it.  The default changes nothing.
+        store their value here (a form, all of its inputs' values); a widget
+        with a view of its own (a table's sort and page) updates it.  The
+        default changes nothing.
 
         :raises ProtocolError: the event cannot apply to this session (the
             handlers do not run; the client is told why).
@@ -326,6 +396,8 @@ class InputWidget(Widget):
         disabled: bool = False,
         help: str | None = None,
         on_change: Handler | None = None,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
         visible: bool = True,
     ) -> None:
         super().__init__(key=key, visible=visible)
@@ -338,7 +410,7 @@ class InputWidget(Widget):
         self.help = help
         self._shared_value = self.default
         if on_change is not None:
-            self.on_change(on_change)
+            self.on_change(on_change, args=args, kwargs=kwargs)
 
     def empty_value(self) -> Any:
         """The value when none was given."""
@@ -391,6 +463,11 @@ class InputWidget(Widget):
             self.apply(session, value)
         return value
 
+    def to_client(self, value: Any) -> Any:
+        """A Python value as this input's element sends it (``stgo.testing``
+        uses it to send dates, tuples ... the way a browser would)."""
+        return value
+
     def apply(self, session: Any, value: Any) -> None:
         """Store a value received from *session*'s client."""
         if self.shared:
@@ -401,7 +478,7 @@ class InputWidget(Widget):
 
     def client_value(self, state: StateReader | None) -> Any:
         """The value as the client's element takes it (JSON-able)."""
-        return self.value_for(state)
+        return self.to_client(self.value_for(state))
 
     def set_label(self, label: str) -> None:
         """Change the visible label and push it."""

@@ -22,6 +22,15 @@ from .dataframe import Dataframe
 from .feedback import ErrorAlert, Image, InfoAlert, Progress, SuccessAlert, WarningAlert
 from .files import DownloadButton, FileUploader
 from .inputs import Button, Checkbox, NumberInput, Slider, TextArea, TextInput
+from .pickers import (
+    ColorPicker,
+    DateInput,
+    Multiselect,
+    RangeSlider,
+    SelectSlider,
+    TimeInput,
+    Toggle,
+)
 from .text import Caption, Code, Header, Json, Markdown, Subheader, Text, Title, Write
 
 __all__ = ["WidgetFactory"]
@@ -107,10 +116,53 @@ class WidgetFactory:
 
     def slider(
         self, label: str, min_value: Num | None = None, max_value: Num | None = None,
-        value: Num | None = None, *, step: Num | None = None, **kwargs: Any,
+        value: Num | tuple[Num, Num] | None = None, *, step: Num | None = None,
+        **kwargs: Any,
     ) -> Slider:
-        """Add a slider (0..100 ints by default; floats if any number is a float)."""
+        """Add a slider (0..100 ints by default; floats if any number is a float).
+
+        A ``(low, high)`` tuple as *value* makes a range slider with two
+        handles (a :class:`~stgo.widgets.pickers.RangeSlider`) whose value is a tuple.
+        """
+        if isinstance(value, (tuple, list)):
+            low, high = value
+            return self._make(RangeSlider(label, min_value, max_value, (low, high), step=step,
+                                          **kwargs))
         return self._make(Slider(label, min_value, max_value, value, step=step, **kwargs))
+
+    def date_input(
+        self, label: str, value: Any = None, *, min_value: Any = None, max_value: Any = None,
+        **kwargs: Any,
+    ) -> DateInput:
+        """Add a date picker (today by default); a ``(start, end)`` value picks a range."""
+        return self._make(DateInput(label, value, min_value=min_value, max_value=max_value,
+                                    **kwargs))
+
+    def time_input(self, label: str, value: Any = None, *, step: Any = 60,
+                   **kwargs: Any) -> TimeInput:
+        """Add a time-of-day field; *step* in seconds (60: minutes)."""
+        return self._make(TimeInput(label, value, step=step, **kwargs))
+
+    def multiselect(
+        self, label: str, options: Iterable[Any], default: Iterable[Any] | None = None,
+        **kwargs: Any,
+    ) -> Multiselect:
+        """Add a pick-several list; its value is the list of chosen options."""
+        return self._make(Multiselect(label, options, default, **kwargs))
+
+    def toggle(self, label: str, value: bool = False, **kwargs: Any) -> Toggle:
+        """Add an on/off switch whose ``True``/``False`` lives in session state."""
+        return self._make(Toggle(label, value, **kwargs))
+
+    def color_picker(self, label: str, value: str | None = None, **kwargs: Any) -> ColorPicker:
+        """Add a colour picker; its value is ``"#rrggbb"``."""
+        return self._make(ColorPicker(label, value, **kwargs))
+
+    def select_slider(
+        self, label: str, options: Iterable[Any], value: Any = None, **kwargs: Any
+    ) -> SelectSlider:
+        """Add a slider over a list of options; its value is the chosen option."""
+        return self._make(SelectSlider(label, options, value, **kwargs))
 
     def selectbox(
         self, label: str, options: Iterable[Any], index: int | None = 0, **kwargs: Any

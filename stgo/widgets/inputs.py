@@ -44,6 +44,8 @@ class Button(Widget):
         type: str = "secondary",
         disabled: bool = False,
         on_click: Handler | None = None,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
         visible: bool = True,
     ) -> None:
         super().__init__(key=key, visible=visible)
@@ -51,15 +53,22 @@ class Button(Widget):
         self.type = type
         self.disabled = disabled
         if on_click is not None:
-            self.on_click(on_click)
+            self.on_click(on_click, args=args, kwargs=kwargs)
 
-    def on_click(self, fn: Handler) -> Handler:
-        """Register ``fn(session, event, value)`` for clicks; usable as a decorator."""
-        return self.on("click", fn)
+    def on_click(
+        self, fn: Handler | None = None, *, args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        """Register ``fn(session, event, value)`` for clicks; usable as a decorator
+        (``@b.on_click`` or ``@b.on_click(args=(row,))``)."""
+        return self._register("click", fn, args, kwargs)
 
-    def on_change(self, fn: Handler) -> Handler:
+    def on_change(
+        self, fn: Handler | None = None, *, args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
         """Same as :meth:`on_click`: a button's only change is being clicked."""
-        return self.on_click(fn)
+        return self._register("click", fn, args, kwargs)
 
     def set_disabled(self, disabled: bool = True) -> None:
         """Grey the button out (or enable it again) and push that."""

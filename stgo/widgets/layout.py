@@ -14,12 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from numbers import Real
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import WidgetError
 from .base import Notify, StateReader, Widget, esc
 from .factory import WidgetFactory
 from .nav import NavFactory
+
+if TYPE_CHECKING:
+    from .chat import ChatInput, ChatMessage
+    from .forms import Form
+    from .overlays import Dialog, Popover, Status
+    from .slots import Slot
 
 __all__ = [
     "Group", "Container", "Column", "Columns", "Expander", "Tab", "Tabs", "Factory",
@@ -139,6 +145,55 @@ class Factory(WidgetFactory, NavFactory):
         Switching tabs happens in the browser; the first tab is shown first.
         """
         return self._make(Tabs(labels, **kwargs)).tabs
+
+    # The containers below live in modules that import this one (they are
+    # Containers), hence the imports inside the methods.
+
+    def form(self, key: str, *, clear_on_submit: bool = False, enter_to_submit: bool = True,
+             **kwargs: Any) -> Form:
+        """Add a form: its inputs are sent together when its submit button is pressed."""
+        from .forms import Form
+
+        return self._make(Form(key, clear_on_submit=clear_on_submit,
+                               enter_to_submit=enter_to_submit, **kwargs))
+
+    def dialog(self, title: str, **kwargs: Any) -> Dialog:
+        """Add a modal dialog, shown per session with ``dialog.open(session)``."""
+        from .overlays import Dialog
+
+        return self._make(Dialog(title, **kwargs))
+
+    def popover(self, label: str, **kwargs: Any) -> Popover:
+        """Add a button that unfolds a small container; return the container to fill."""
+        from .overlays import Popover
+
+        return self._make(Popover(label, **kwargs))
+
+    def status(self, label: str, *, state: str = "running", expanded: bool = False,
+               **kwargs: Any) -> Status:
+        """Add a box for the steps of a long callback, pushed while it runs."""
+        from .overlays import Status
+
+        return self._make(Status(label, state=state, expanded=expanded, **kwargs))
+
+    def chat_input(self, placeholder: str = "Your message", **kwargs: Any) -> ChatInput:
+        """Add a message field; ``@chat.on_submit`` gets ``(session, event, text)``."""
+        from .chat import ChatInput
+
+        return self._make(ChatInput(placeholder, **kwargs))
+
+    def chat_message(self, name: str, *, avatar: str | None = None,
+                     **kwargs: Any) -> ChatMessage:
+        """Add one chat message (``"user"``, ``"assistant"`` or a name); return it to fill."""
+        from .chat import ChatMessage
+
+        return self._make(ChatMessage(name, avatar=avatar, **kwargs))
+
+    def session_slot(self, key: str | None = None, **kwargs: Any) -> Slot:
+        """Add a place whose content is per session: ``slot.for_session(session)``."""
+        from .slots import Slot
+
+        return self._make(Slot(key=key, **kwargs))
 
 
 class Container(Group, Factory):

@@ -56,6 +56,9 @@ EVERY_KIND = {
     "radio", "container", "columns", "column", "sidebar", "expander", "tabs", "tab",
     "table", "dataframe", "metric", "progress", "info", "success", "warning", "error", "image",
     "chart", "file_uploader", "download_button",
+    "date_input", "time_input", "multiselect", "toggle", "color_picker", "select_slider",
+    "range_slider", "form", "submit_button", "popover", "dialog", "slot", "status_box",
+    "chat_message", "chat_input",
 }
 
 
