@@ -18,7 +18,7 @@ from typing import Any
 from .proc import Server, floor_server, new_session, settled_rss, stgo_server
 from .wsclient import WSClient, text_frame
 
-__all__ = ["round_trip", "throughput", "fanout", "memory", "page", "summary"]
+__all__ = ["round_trip", "throughput", "fanout", "memory", "many_sockets", "page", "summary"]
 
 WARMUP = 200
 
@@ -30,6 +30,7 @@ def summary(samples: list[float]) -> dict[str, float]:
     return {
         "n": n,
         "p50": statistics.median(ordered),
+        "p95": ordered[min(n - 1, int(n * 0.95))],
         "p99": ordered[min(n - 1, int(n * 0.99))],
         "mean": statistics.fmean(ordered),
         "max": ordered[-1],
@@ -355,6 +356,67 @@ def memory(sessions: int = 1000, connections: int = 500, warm: int = 20) -> dict
         for c in clients + keep:
             c.close()
     out["ratio_connection"] = out["stgo_connection_bytes"] / out["floor_connection_bytes"]
+    return out
+
+
+# -- many sockets -------------------------------------------------------------------------
+
+
+def _raise_nofile(wanted: int) -> int:
+    """Raise this process's open-file limit (inherited by the server) toward *wanted*."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def many_sockets(n: int = 10_000, tabs_per_session: int = 10,
+                 rounds: int = 10) -> dict[str, Any]:
+    """*n* open WebSockets on one server process (``bench/apps/many.py``):
+    its threads and RSS per socket, then *rounds* shared changes, each timed
+    until the last of the *n* has it (p50/p95)."""
+    limit = _raise_nofile(2 * n + 1000)
+    if limit < n + 200:
+        raise RuntimeError(f"RLIMIT_NOFILE is {limit}: cannot open {n} sockets")
+    out: dict[str, Any] = {"sockets": n, "nofile": limit}
+    with stgo_server("many.py") as server:
+        conn = _http(server)
+        clients: list[WSClient] = []
+        widget = ""
+        try:
+            warm_sid, warm_cookie, _ = new_session(conn)
+            keep = WSClient(server.host, server.port, WSClient.session_path(warm_sid),
+                            cookie=warm_cookie, origin=server.origin)
+            keep.recv()
+            r0, t0 = settled_rss(server), server.threads()
+            began = time.perf_counter()
+            while len(clients) < n:
+                sid, cookie, _ = new_session(conn)
+                for _ in range(min(tabs_per_session, n - len(clients))):
+                    client = WSClient(server.host, server.port, WSClient.session_path(sid),
+                                      cookie=cookie, origin=server.origin)
+                    render = json.loads(client.recv())
+                    if not widget:
+                        widget = _widget_id(render, "increment")
+                    clients.append(client)
+            out["connect_s"] = time.perf_counter() - began
+            r1 = settled_rss(server)
+            out["threads_idle"], out["threads_open"] = t0, server.threads()
+            out["rss_bytes_per_socket"] = (r1 - r0) / n
+            clicker = clients[0]
+
+            def trigger(r: int) -> None:
+                clicker.send_frame(_event(widget, 1_000_000 + r))
+
+            _fan_rounds(clients, trigger, 2, timeout=120)  # warm-up
+            out["fanout_ms"] = summary(_fan_rounds(clients, trigger, rounds, timeout=120))
+        finally:
+            for c in clients:
+                c.close()
+            conn.close()
     return out
 
 

@@ -22,7 +22,7 @@ from typing import Any
 __all__ = ["main", "machine", "rows", "format_table"]
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SECTIONS = ("rtt", "throughput", "fanout", "memory", "cleanup", "page", "browser")
+SECTIONS = ("rtt", "throughput", "fanout", "memory", "many", "cleanup", "page", "browser")
 
 _HEAD = ("metric", "value", "floor", "ratio", "target", "pass/miss")
 _COLUMNS = ("metric", "value", "floor", "ratio", "target", "verdict")
@@ -70,6 +70,7 @@ def run(sections: tuple[str, ...], quick: bool, log: Callable[[str], None]) -> d
         "throughput": lambda: load.throughput(50, cfg["tp_seconds"]),
         "fanout": lambda: load.fanout((10, 100, 500, 1000), cfg["fan_rounds"]),
         "memory": lambda: load.memory(1000, 500),
+        "many": lambda: load.many_sockets(10_000, rounds=10 if quick else 30),
         "cleanup": lambda: cleanup.measure(100_000),
         "page": lambda: load.page(cfg["page"]),
         "browser": lambda: _browser(quick),
@@ -145,6 +146,15 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
             "KiB", 4 * KiB)
         add(f"memory per connection ({r['connections']} connected)",
             r["stgo_connection_bytes"], r["floor_connection_bytes"], "KiB")
+    r = results.get("many")
+    if r:
+        add(f"memory per open socket ({r['sockets']:,} open)", r["rss_bytes_per_socket"],
+            None, "KiB", 25 * KiB)
+        add(f"server threads with {r['sockets']:,} sockets open", r["threads_open"], None, "")
+        add(f"shared change -> all {r['sockets']:,} sockets p50", r["fanout_ms"]["p50"],
+            None, "ms")
+        add(f"shared change -> all {r['sockets']:,} sockets p95", r["fanout_ms"]["p95"],
+            None, "ms")
     r = results.get("cleanup")
     if r:
         add(f"cleanup pass, {r['sessions']:,} sessions (half expired)", r["pass_s"] * 1000,

@@ -16,6 +16,7 @@ from .errors import ConfigurationError, WidgetError
 from .failures import FailureLog
 from .hub import Batch, Hub
 from .ids import new_session_id, redact
+from .ioloop import IOLoop, WorkerPool
 from .limits import AddressRateLimiter, ConnectionLimiter, LogOnce
 from .manager import SessionManager
 from .metrics import Metrics
@@ -28,6 +29,7 @@ from .tabs import TabRegistry
 from .transfers import Transfers
 from .widgets.base import Widget, check_callback, check_unique_keys
 from .widgets.layout import Container, Factory
+from .ws import MAX_QUEUED_BYTES
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -91,6 +93,9 @@ class App(Factory, Routing):
     :param send_timeout: seconds a write to one client may block (10) before
         that client is dropped.
     :param max_queued: messages that may wait for one slow client (1000).
+    :param max_queued_bytes: bytes that may wait for one slow client (8 MiB);
+        past either bound the client is dropped.  While more than half of it
+        waits, the client's input is not read.
     :param trust_proxy: believe the last entry of ``X-Forwarded-For`` /
         ``-Proto`` / ``-Host`` (or of ``Forwarded``): the one your proxy
         added (only behind a proxy you run, which is the only way in).
@@ -115,13 +120,17 @@ class App(Factory, Routing):
         ``trust_proxy`` the address is the one the proxy saw.  ``None`` for
         no limit.
     :param new_session_burst: new sessions one address may make back to back (100).
-    :param max_connections: open WebSockets at most (4,096), each a thread.
+    :param max_connections: open WebSockets at most (4,096).  An open tab
+        holds no thread: the App's I/O loop serves them all.
     :param max_connections_per_address: open WebSockets from one client
         address at most (1,024).  ``None`` for no limit.
     :param event_rate: events per second one session may send on average
         (1,000); past it the client gets an error, and a client that keeps
         going after ``event_burst`` refusals is closed (1008).
     :param event_burst: events one session may send back to back (2,000).
+    :param event_threads: threads at most that run events and renders
+        asked for over WebSockets (32); a session's events run one at a time,
+        in order, on one of them.
     :param store: where sessions and ``app.state`` live: ``"memory"`` (the
         default: this process, as fast as ever) or ``"redis://host:port/db"``
         (they outlive the process; needs ``pip install 'stgo[redis]'``), or a
@@ -153,6 +162,7 @@ class App(Factory, Routing):
         ping_interval: float = 20.0,
         send_timeout: float = 10.0,
         max_queued: int = 1000,
+        max_queued_bytes: int = MAX_QUEUED_BYTES,
         trust_proxy: bool = False,
         allowed_hosts: Iterable[str] | None = None,
         strict_idle: bool = False,
@@ -165,6 +175,7 @@ class App(Factory, Routing):
         max_connections_per_address: int | None = 1024,
         event_rate: float | None = 1000.0,
         event_burst: int = 2000,
+        event_threads: int = 32,
         metrics: bool = False,
         content_security_policy: str | None = DEFAULT_CONTENT_SECURITY_POLICY,
         show_error_details: bool = False,
@@ -177,12 +188,17 @@ class App(Factory, Routing):
             raise ConfigurationError("max_message_size must be at least 1024 bytes")
         if not ping_interval > 0:
             raise ConfigurationError("ping_interval must be > 0 seconds")
+        if max_queued_bytes < 1024:
+            raise ConfigurationError("max_queued_bytes must be at least 1024 bytes")
+        if event_threads < 1:
+            raise ConfigurationError("event_threads must be at least 1")
         self.page_title = title
         self.allowed_origins = frozenset(o.rstrip("/") for o in allowed_origins)
         self.max_message_size = max_message_size
         self.ping_interval = ping_interval
         self.send_timeout = send_timeout
         self.max_queued = max_queued
+        self.max_queued_bytes = max_queued_bytes
         self.trust_proxy = trust_proxy
         self._allowed_hosts: frozenset[str] | None = None
         self.allowed_hosts = allowed_hosts
@@ -224,6 +240,10 @@ class App(Factory, Routing):
         self.hub = Hub(self)
         #: Uploaded files and download links, per session.
         self.transfers = Transfers(self.find_widget, upload_dir=upload_dir)
+        #: The threads that run the events arriving on :attr:`io`, and lead it.
+        self.workers = WorkerPool(event_threads)
+        #: The loop that serves every open WebSocket (started by the first).
+        self.io = IOLoop(self.workers)
         self._lock = threading.RLock()
         self._widgets: list[Widget] = []
         self._start_hooks: list[StartHook] = []
@@ -612,10 +632,13 @@ class App(Factory, Routing):
 
     def stop(self) -> None:
         """Stop: close every connection (1001), end every session with reason
-        ``"shutdown"``, and join the cleanup thread.  With a persistent store
+        ``"shutdown"``, and join the cleanup thread, the I/O loop (once the
+        closes went out, bounded) and the event threads.  With a persistent store
         sessions are *not* ended: they wait in the store for the next start."""
         self.hub.close_all()
         self.sessions.stop()
+        self.io.stop()
+        self.workers.stop()
         if self._saver is not None:
             self._saver.stop()
         self.store.close()

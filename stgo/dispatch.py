@@ -24,29 +24,49 @@ __all__ = ["Dispatcher"]
 log = logging.getLogger("stgo")
 
 
+#: Full renders one connection may ask for (``resync``): per second, and back to back.
+RESYNC_RATE = 1.0
+RESYNC_BURST = 5
+
+# Refused resyncs in a row after which the client is closed (1008).
+_RESYNC_ABUSE = 50
+
+
 class Dispatcher:
     """Handles the frames of one connection.
 
     Each event is queued on its session's :class:`~stgo.serial.SerialQueue`,
     so a session's events run one at a time in arrival order, whichever tab
-    sent them, while other sessions run in parallel on their own threads.
+    sent them, while other sessions run in parallel.
+
+    :param run: where the session's queue runs (a worker pool's ``submit``,
+        when frames arrive on the I/O loop, which must never run user code);
+        ``None`` runs it on the calling thread.
     """
 
-    def __init__(self, app: App, session: Session, conn: Outlet, client: str = "") -> None:
+    def __init__(self, app: App, session: Session, conn: Outlet, client: str = "",
+                 run: Callable[[Callable[[], None]], None] | None = None) -> None:
         self.app = app
         self.session = session
         self.conn = conn
         #: The client's address, for logs.
         self.client = client
+        self._run_on = run
+        # A full render asked for and not yet queued: another waits for it.
+        self._render_asked = False
+        self._resyncs: TokenBucket | None = None
+        self._closing = False
 
     def __call__(self, raw: str | bytes) -> None:
+        if self._closing:
+            return  # closed for abuse once the accepted events are done: read no more
         try:
             msg = protocol.decode(raw)
         except ProtocolError as exc:
             self._error(str(exc), exc.seq)
             return
         if isinstance(msg, protocol.Resync):
-            self._guarded(lambda: self.app.hub.full_update(self.session, self.conn), None)
+            self._resync()
             return
         if isinstance(msg, (protocol.Navigate, protocol.QueryChange)):
             # In line with the events: a click sent before a link runs on the old page.
@@ -56,7 +76,41 @@ class Dispatcher:
         if not self._within_rate():
             self._error("too many events: slow down", msg.seq, kind="rate_limited")
             return
-        self.session.events.submit(lambda: self._guarded(lambda: self._run(msg), msg.seq))
+        self._post(lambda: self._guarded(lambda: self._run(msg), msg.seq))
+
+    def _post(self, job: Callable[[], None]) -> None:
+        if self._run_on is None:
+            self.session.events.submit(job)
+        else:
+            self.session.events.post(job, self._run_on)
+
+    def _resync(self) -> None:
+        """Queue one full render for this tab, unless one is on its way.
+
+        A render is the largest message there is: each asked-for one that
+        waited for a client that does not read multiplied the server's
+        memory.  At most one is asked for or waiting at a time (it and the
+        patches queued after it bring the page up to date), and a client
+        that keeps asking past :data:`RESYNC_BURST` is refused, then closed.
+        """
+        if self._render_asked or getattr(self.conn, "render_waiting", False):
+            return
+        bucket = self._resyncs
+        if bucket is None:
+            bucket = self._resyncs = TokenBucket(RESYNC_RATE, RESYNC_BURST)
+        if not bucket.allow():
+            self.app.metrics.inc("stgo_refused_total", "resync_rate")
+            self.app.suspicious.warn(self.client, "resync rate limit", redact(self.session.id))
+            if bucket.refused > _RESYNC_ABUSE:
+                self.conn.close(CLOSE_POLICY, "too many resyncs")
+            return
+        self._render_asked = True
+
+        def render() -> None:
+            self._render_asked = False
+            self.app.hub.full_update(self.session, self.conn)
+
+        self._post(lambda: self._guarded(render, None))
 
     def _within_rate(self) -> bool:
         app, session = self.app, self.session
@@ -69,9 +123,11 @@ class Dispatcher:
             return True
         app.metrics.inc("stgo_refused_total", "rate_limit")
         app.suspicious.warn(self.client, "event rate limit", redact(session.id))
-        if bucket.refused > app.event_burst:
-            # It keeps going after being told: abuse, not a fast user.
-            self.conn.close(CLOSE_POLICY, "too many events")
+        if bucket.refused > app.event_burst and not self._closing:
+            # It keeps going after being told: abuse, not a fast user.  The
+            # close follows the events already accepted, and their answers.
+            self._closing = True
+            self._post(lambda: self.conn.close(CLOSE_POLICY, "too many events"))
         return False
 
     def _guarded(self, job: Callable[[], None], seq: int | None) -> None:

@@ -24,6 +24,7 @@ from .tabs import BrowserTab, Headers, RequestInfo, clean_query
 from .transfers import refusal
 from .widgets.charts import plotly_js_path
 from .ws import Connection
+from .wsio import take_over
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -70,6 +71,8 @@ class Endpoints:
         self._static = resources.files("stgo") / "static"
         self._vendor_lock = threading.Lock()
         self._plotly: tuple[bytes, bytes] | None = None
+        self._lock = threading.Lock()
+        self._said_fallback = False  # logged once: tabs hold threads on this server
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or ""
@@ -451,10 +454,7 @@ class Endpoints:
         # Nothing of the request is needed for the connection's life (a tab
         # may stay open for days): hold no reference to it meanwhile.
         del request
-        try:
-            self.serve_connection(dict(environ), session, address, tab)
-        finally:
-            self.app.connection_limits.release(address)
+        self.serve_connection(dict(environ), session, address, tab)
         return _finished(environ)
 
     def _session_of(self, request: Request) -> tuple[Session | None, str]:
@@ -480,12 +480,30 @@ class Endpoints:
 
     def serve_connection(self, environ: dict[str, Any], session: Session,
                          address: str = "?", tab: BrowserTab | None = None) -> None:
-        """Accept the upgrade and run the connection on this thread until it ends."""
+        """Accept the upgrade and hand the connection to the App's I/O loop.
+
+        The connection releases *address*'s slot in ``app.connection_limits``
+        (taken by the caller) when it ends.
+
+        Returns as soon as the page is queued, and this thread goes back to
+        the server.  On a server whose socket cannot be taken over (see
+        :func:`~stgo.wsio.take_over`), the connection is served on this
+        thread until it ends instead (said once in the log).
+        """
         app = self.app
-        conn = Connection(
-            environ, max_message_size=app.max_message_size, ping_interval=app.ping_interval,
-            send_timeout=app.send_timeout, max_queued=app.max_queued,
-        )
+        try:
+            conn = Connection(
+                environ, max_message_size=app.max_message_size,
+                ping_interval=app.ping_interval, send_timeout=app.send_timeout,
+                max_queued=app.max_queued, max_queued_bytes=app.max_queued_bytes,
+            )
+        except BaseException:
+            app.connection_limits.release(address)  # the connection's slot, taken for it
+            raise
+        taken = take_over(environ, conn.sock)
+        if taken is not None:
+            conn.own(taken)
+        server = environ.get("SERVER_SOFTWARE", "this server")
         del environ  # the handshake is done: no copy of it for the connection's life
         session.attach()
         if tab is not None:
@@ -495,26 +513,38 @@ class Endpoints:
         app.hub.register(session, conn)
         app.metrics.inc("stgo_connections_opened_total")
         log.debug("connection opened for %s", redact(session.id))
-        try:
-            try:
-                app.hub.full_update(session, conn)
-            except Exception:
-                # A widget that cannot render: tell this client and keep the
-                # connection (escaping, it became a 500 written into the
-                # upgraded socket, for every page load until fixed).
-                log.exception("rendering the page failed for %s", redact(session.id))
-                app.hub.send_error(session, "the server could not draw this page", conn=conn)
-            conn.serve(Dispatcher(app, session, conn, address))
-        finally:
+
+        def closed() -> None:
             app.hub.unregister(session, conn)
             app.tab_registry.unbind(conn)
             session.detach()
+            app.connection_limits.release(address)
             if conn.dropped_reason:
                 app.metrics.inc("stgo_dropped_clients_total")
                 log.warning("dropped a client of %s: %s", redact(session.id), conn.dropped_reason)
             if conn.too_big:
                 app.metrics.inc("stgo_refused_total", "oversize")
                 app.suspicious.warn(address, "oversize message", "closed 1009")
+
+        conn.on_closed = closed
+        try:
+            app.hub.full_update(session, conn)
+        except Exception:
+            # A widget that cannot render: tell this client and keep the
+            # connection (escaping, it became a 500 written into the
+            # upgraded socket, for every page load until fixed).
+            log.exception("rendering the page failed for %s", redact(session.id))
+            app.hub.send_error(session, "the server could not draw this page", conn=conn)
+        if taken is not None:
+            conn.on_message = Dispatcher(app, session, conn, address, run=app.io.defer)
+            app.io.add(conn)
+            return
+        with self._lock:
+            said, self._said_fallback = self._said_fallback, True
+        if not said:
+            log.warning("%s: cannot take over the socket of a WebSocket; serving each "
+                        "open tab on its own thread instead (see docs/deployment.md)", server)
+        conn.serve(Dispatcher(app, session, conn, address))
 
 
 def host_name(host: str) -> str:
@@ -558,8 +588,9 @@ def _bad_handshake(request: Request) -> tuple[int, str] | None:
 def _finished(environ: WSGIEnvironment) -> Iterable[bytes]:
     """End the WSGI call after a WebSocket without writing an HTTP response.
 
-    The socket now belongs to the WebSocket, which has closed it; each server
-    needs its own way of hearing "nothing more to write".
+    The socket now belongs to the WebSocket (the I/O loop took it over, or
+    this thread served it to its end); each server needs its own way of
+    hearing "nothing more to write".
     """
     if "gunicorn.socket" in environ:
         raise StopIteration()

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from . import protocol
 from .session import Session
 from .widgets.base import InputWidget, StateReader, Widget
-from .ws import CLOSE_GOING_AWAY, Outlet
+from .ws import CLOSE_GOING_AWAY, RENDER_KEY, Outlet
 
 __all__ = ["Hub", "Batch", "Page", "PageView"]
 
@@ -209,10 +209,16 @@ class Hub:
                     push: bool = False) -> None:
         """Send *session* (or only *conn*) a full render of the page each tab shows.
 
+        A tab that still has a full render waiting (it does not read) gets
+        no second one: see :data:`~stgo.ws.RENDER_KEY`.
+
         :param push: the server moved the tab there (a history entry).
         """
+        conns = [conn] if conn is not None else self.connections(session)
         texts: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
-        for c in [conn] if conn is not None else self.connections(session):
+        for c in conns:
+            if getattr(c, "render_waiting", False):
+                continue
             view = self._page.page_view(session, c)
             key = (view.path, tuple(sorted(view.query.items())))
             if key not in texts:
@@ -220,8 +226,7 @@ class Hub:
                     view.title, self._page.render_roots(session, view.path), path=view.path,
                     query=view.query, status=view.status, push=push)
                 texts[key] = protocol.encode(msg)
-            c.send(texts[key])
-
+            c.send(texts[key], RENDER_KEY)
     def navigate(self, session: Session, path: str, query: dict[str, str] | None = None) -> int:
         """Move *session*'s tabs to *path* (see :meth:`App.navigate`)."""
         navigate = getattr(self._page, "navigate", None)

@@ -9,11 +9,14 @@ while a job runs, so a slow callback cannot block a thread that merely submits.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable
 
 __all__ = ["SerialQueue"]
+
+log = logging.getLogger("stgo")
 
 
 class SerialQueue:
@@ -58,6 +61,36 @@ class SerialQueue:
             with self._lock:
                 self._running = False
             raise
+
+    def post(self, job: Callable[[], None], run: Callable[[Callable[[], None]], None]) -> None:
+        """Queue *job*; if idle, hand the draining of the queue to *run*
+        (a worker pool's ``submit``) instead of running it on this thread.
+
+        The I/O loop posts this way: jobs keep their arrival order, and the
+        loop never runs one itself.
+        """
+        with self._lock:
+            jobs = self._jobs
+            if jobs is None:
+                jobs = self._jobs = deque()
+            jobs.append(job)
+            if self._running:
+                return
+            self._running = True
+        run(self._drain)
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                jobs = self._jobs
+                if not jobs:
+                    self._running = False
+                    return
+                next_job = jobs.popleft()
+            try:
+                next_job()
+            except Exception:  # jobs catch their own; the queue must go on
+                log.exception("a queued job raised")
 
     def __len__(self) -> int:
         with self._lock:

@@ -20,8 +20,11 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from .ids import redact
 from .ws import CLOSE_LINGER
+from .wsio import TAKE_OVER
 
 if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
     from .app import App
 
 __all__ = ["serve", "Server", "RequestHandler", "HEAD_TIMEOUT"]
@@ -130,6 +133,16 @@ class RequestHandler(WSGIRequestHandler):
     def version_string(self) -> str:
         # No versions to look up vulnerabilities by.
         return "stgo"
+
+    def make_environ(self) -> WSGIEnvironment:
+        environ = super().make_environ()
+        environ[TAKE_OVER] = self._hand_over
+        return environ
+
+    def _hand_over(self) -> None:
+        # The app took the socket (an upgraded WebSocket): read no further
+        # request from it.
+        self.close_connection = True
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         self.requestline = scrub(self.requestline)

@@ -1,14 +1,21 @@
-"""One WebSocket connection: a bounded outbox and the loop that serves it.
+"""One WebSocket connection: a bounded outbox, driven by an I/O loop.
 
-Each connection costs one thread: the WSGI handler thread that accepted it.
-It reads the socket (simple-websocket's handshake and frame handling, without
-its reader thread), answers pings and closes, runs the connection's events and
-writes whatever has to wait.  :meth:`Connection.send` never blocks on the
-network: when nothing is waiting it writes the frame at once, from the calling
-thread, without waiting (a broadcast to 1,000 tabs then wakes no thread at
-all); what the socket does not take, and everything after it, goes to the
-outbox, which the serving thread drains and which is bounded, so a client that
-stops reading is dropped instead of blocking anyone.
+A connection costs no thread of its own.  After the handshake the socket is
+non-blocking and a :class:`~stgo.ioloop.Reactor` (the App's I/O loop, or the
+WSGI thread itself where the server's socket cannot be taken over) calls
+:meth:`Connection.on_readable`, :meth:`Connection.on_writable` and
+:meth:`Connection.on_timer`: it reads frames (simple-websocket's and
+wsproto's frame handling), answers pings and closes, pings the client and
+judges its pongs, and writes what waits.
+
+:meth:`Connection.send` never blocks: when nothing is waiting it writes the
+frame at once from the calling thread, as far as the socket takes it (a
+broadcast to 1,000 tabs then wakes nobody); what the socket does not take,
+and everything after it, waits in the outbox for the loop.  The outbox is
+bounded in messages and in bytes, so a client that stops reading is dropped
+instead of filling the server's memory, and a client whose output is backed
+up is not read from until it drains (its own input waits in the kernel, and
+TCP slows it down).
 """
 
 from __future__ import annotations
@@ -18,10 +25,11 @@ import enum
 import logging
 import os
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import simple_websocket
 from wsproto.connection import ConnectionState as _WSState
@@ -29,10 +37,14 @@ from wsproto.events import Ping
 from wsproto.frame_protocol import CloseReason
 from wsproto.utilities import LocalProtocolError
 
-from .wsio import InputFlag, NoReader, Poller, Waker, WholeWrites, text_frame
+from .wsio import InputFlag, NoReader, text_frame
+
+if TYPE_CHECKING:
+    from .ioloop import Reactor
 
 __all__ = [
-    "Connection", "Outlet", "ConnectionState", "CLOSE_GOING_AWAY", "CLOSE_POLICY", "CLOSE_TOO_BIG",
+    "Connection", "Outlet", "ConnectionState", "RENDER_KEY", "CLOSE_GOING_AWAY",
+    "CLOSE_POLICY", "CLOSE_TOO_BIG", "MAX_QUEUED_BYTES",
 ]
 
 log = logging.getLogger("stgo")
@@ -43,17 +55,27 @@ CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
 CLOSE_TRY_AGAIN = 1013
 
-# The close code simple-websocket keeps when no close frame came from the client.
-_NO_STATUS_RCVD = 1005
+#: The outbox key of a full render: one may wait per connection (see :meth:`Connection.send`).
+RENDER_KEY = ("render", "")
+
+#: Default bound on the bytes waiting for one client (``App(max_queued_bytes=)``).
+MAX_QUEUED_BYTES = 8 << 20
 
 # Bytes read from the socket at a time.
 _RECEIVE_BYTES = 16384
 
-# Reads at most, before judging a pong, to catch up with input that piled up.
-_CATCH_UP_READS = 64
+# Outbox messages become frames only while fewer bytes than this are on their
+# way to the socket: the rest keep waiting in the outbox, where a newer update
+# of the same widget still replaces an older one.
+_LOW_WATER = 64 * 1024
+
+# Bytes handed to the socket per write call.
+_WRITE_BYTES = 1 << 20
 
 #: Seconds a finished connection waits for the client's answering close frame.
 CLOSE_LINGER = 2.0
+
+_WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 
 
 class Outlet(Protocol):
@@ -73,6 +95,20 @@ class ConnectionState(enum.Enum):
     CLOSED = "closed"
 
 
+class _Sink:
+    """The socket as simple-websocket sees it: what it writes (the handshake
+    answer, pongs, close frames) joins the connection's output, in order."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def send(self, data: bytes) -> int:
+        self._conn._append(data)
+        return len(data)
+
+
 class Connection:
     """A server-side WebSocket with a bounded, thread-safe outbox.
 
@@ -80,10 +116,13 @@ class Connection:
     :param max_message_size: largest client message in bytes; bigger closes 1009.
     :param ping_interval: seconds between pings; a client that misses a pong
         is closed.  Must be > 0.
-    :param send_timeout: seconds one socket write may block before the client
-        is considered dead and dropped.
+    :param send_timeout: seconds the client may leave waiting output
+        unread (no byte taken by its socket) before it is dropped.
     :param max_queued: messages that may wait in the outbox; past that the
         client is too slow and is dropped.
+    :param max_queued_bytes: bytes that may wait for the client (outbox and
+        frames on their way); past that it is dropped.  One message bigger
+        than this still goes out when nothing else waits.
     """
 
     def __init__(
@@ -94,29 +133,48 @@ class Connection:
         ping_interval: float,
         send_timeout: float = 10.0,
         max_queued: int = 1000,
+        max_queued_bytes: int = MAX_QUEUED_BYTES,
     ) -> None:
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
         # Entries are [key, text] lists so that a waiting one can be replaced.
-        # A list, not a deque: it is always drained whole, and an empty deque
-        # costs ~600 bytes per connection.
         self._outbox: list[list[Any]] = []
         self._latest: dict[tuple[str, str], list[Any]] = {}
+        self._outbox_bytes = 0
+        # Frames on their way to the socket, in order; the first is partly
+        # written (``_offset`` bytes of it).
+        self._chunks: list[bytes] = []
+        self._offset = 0
+        self._chunk_bytes = 0
+        # A thread is writing to the socket (a direct send, or the loop);
+        # others queue meanwhile, to keep order.
+        self._writing = False
+        # The loop has been told there is something to write.
+        self._kicked = False
         self._max_message_size = max_message_size
         self._max_queued = max_queued
-        self._close_request: tuple[int, str] | None = None
-        # A thread is writing frames right now (a direct send, or the serving
-        # thread draining the outbox); others queue meanwhile, to keep order.
-        self._writing = False
-        # The serving thread waits for a direct send to end before it writes.
-        self._awaiting_writer = False
-        # What a direct send left unsent; the write lock stays held for it
-        # until the serving thread has sent it.
-        self._handoff: bytes | None = None
-        # The serving thread waits for input; queuing something must wake it.
-        self._sleeping = False
+        self._max_queued_bytes = max_queued_bytes
         self._ping_interval = ping_interval
+        self._send_timeout = send_timeout
+        self._close_request: tuple[int, str] | None = None
+        self._close_sent = False
         self.state = ConnectionState.OPEN
         self.dropped_reason: str | None = None
+        #: Called with each client message, on the loop's thread.
+        self.on_message: Callable[[str | bytes], None] = _ignore
+        #: Called once the connection is over and its socket released.
+        self.on_closed: Callable[[], None] | None = None
+        #: The reactor's note of this connection's timer (the reactor's business).
+        self.timer_due: float | None = None
+        self._reactor: Reactor | None = None
+        self._next_ping = time.monotonic() + ping_interval
+        # When waiting output last made no progress (send timeout), and how
+        # long we still wait for the client's answering close.
+        self._stalled_since: float | None = None
+        self._linger_until: float | None = None
+        self._read_paused = False
+        self._ended = False
+        self._released = False
+        self._owned = False
         # Compression off: strip the client's offer, so that wsproto never
         # negotiates permessage-deflate (CPU and memory per connection, and a
         # known side channel for secrets in the same stream).
@@ -130,26 +188,37 @@ class Connection:
         )
         clean.clear()  # the handshake is done; simple-websocket keeps the dict
         self.mode: str = self._ws.mode
-        raw = self._raw = self._ws.sock
-        self._waker = Waker()
-        self._sock = self._ws.sock = WholeWrites(raw)
-        # Direct sends write the descriptor without waiting: only for a plain
-        # socket (not TLS, not a green one) in non-blocking mode, on POSIX.
+        self._sock: socket.socket = self._ws.sock
+        self._ws.sock = _Sink(self)
         self._direct = False
+        self._prepare()
+
+    def _prepare(self) -> None:
+        sock = self._sock
         with contextlib.suppress(OSError):  # the socket may already be gone
-            raw.settimeout(send_timeout)
-            self._direct = os.name == "posix" and type(raw) is socket.socket \
-                and raw.gettimeout() is not None
+            sock.setblocking(False)
+            # Direct sends from other threads: only on a plain socket (a TLS
+            # one must not be read and written by two threads at once).
+            self._direct = type(sock) is socket.socket and os.name == "posix"
             # Pushes are small writes, often two in a row (a broadcast, then
             # the ack): with Nagle on, the second waits for the client's
             # delayed ACK (40 ms on Linux).
-            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def _wake(self) -> None:
-        # Called with the condition held.
-        if self._sleeping:
-            self._sleeping = False
-            self._waker.wake()
+    @property
+    def sock(self) -> socket.socket:
+        """The connection's socket (to take it over from the server: :meth:`own`)."""
+        return self._sock
+
+    def own(self, sock: socket.socket) -> None:
+        """Use *sock* (the same connection, detached from the WSGI server)
+        from now on, and close it at the end."""
+        self._sock = sock
+        self._owned = True
+        self._prepare()
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
 
     # -- any thread ------------------------------------------------------------------
 
@@ -158,279 +227,376 @@ class Connection:
         """Whether messages can still be queued."""
         return self.state is ConnectionState.OPEN
 
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes waiting for this client (its outbox and frames on their way)."""
+        with self._lock:
+            return self._outbox_bytes + self._chunk_bytes - self._offset
+
     def send(self, text: str, key: tuple[str, str] | None = None) -> bool:
         """Send or queue *text*; return ``False`` if the connection is closing.
 
         Never blocks on the network: with nothing waiting, the frame is
-        written at once as far as the socket takes it without waiting, and
-        the serving thread sends the rest.  A full outbox closes the
-        connection (the client is not reading) with 1008.
+        written at once as far as the socket takes it, and the loop sends
+        the rest.  A full outbox closes the connection (the client is not
+        reading) with 1008.
 
         :param key: ``(op, widget_id)`` when *text* is one op on one widget.
             A newer message with the same key, arriving while the older one
             still waits, replaces it: a background loop that moves a progress
             bar 10,000 times queues one message per widget, not 10,000.
+            :data:`RENDER_KEY` marks a full render: while one waits, another
+            is dropped (the waiting one, with the patches queued after it,
+            already brings the page up to date).
         """
-        with self._cond:
+        with self._lock:
             if self.state is not ConnectionState.OPEN:
                 return False
             if key is not None:
                 waiting = self._latest.get(key)
                 if waiting is not None:
-                    waiting[1] = text
+                    if key != RENDER_KEY:
+                        self._outbox_bytes += len(text) - len(waiting[1])
+                        waiting[1] = text
                     return True
-            if (self._direct and not self._outbox and not self._writing
-                    and self._handoff is None):
-                self._writing = True
-            else:
+            if not (self._direct and not self._outbox and not self._chunks
+                    and not self._writing):
                 return self._queue(text, key)
+            self._writing = True
         return self._send_now(text)
+
+    @property
+    def render_waiting(self) -> bool:
+        """Whether a full render waits in the outbox."""
+        with self._lock:
+            return RENDER_KEY in self._latest
 
     def _queue(self, text: str, key: tuple[str, str] | None) -> bool:
         # Called with the condition held.
-        if len(self._outbox) >= self._max_queued:
-            self._request_close(CLOSE_POLICY, "client too slow", "outbox full")
+        waiting = self._outbox_bytes + self._chunk_bytes - self._offset
+        if len(self._outbox) >= self._max_queued or (
+                waiting and waiting + len(text) > self._max_queued_bytes):
+            self._drop("outbox full")
             return False
         entry = [key, text]
         self._outbox.append(entry)
-        if key is None:
+        self._outbox_bytes += len(text)
+        if key is None or key == RENDER_KEY:
             # A message on many widgets: nothing queued before it may be
             # replaced any more, or an older state would land after it.
             self._latest.clear()
+            if key is not None:
+                self._latest[key] = entry
         else:
             self._latest[key] = entry
             if key[0] == "update":
                 # A redraw carries the value; a later value op must follow it.
                 self._latest.pop(("value", key[1]), None)
-        self._wake()
+        self._kick()
         return True
+
+    def _kick(self) -> None:
+        # Called with the condition held: tell the loop there is work.
+        if not self._kicked and self._reactor is not None:
+            self._kicked = True
+            self._reactor.notify(self)
 
     def _send_now(self, text: str) -> bool:
         """Write *text* from this thread without waiting on the network (we
-        hold the writing turn); hand what the socket does not take to the
-        serving thread."""
-        sent = True
+        hold the writing turn); leave what the socket does not take to the loop."""
+        frame = text_frame(text)
+        failed = False
         try:
-            taken, rest = self._sock.try_send(text_frame(text))
+            n = self._sock.send(frame)
+        except _WOULD_BLOCK:
+            n = 0
         except OSError:
-            # The client is gone; the reader and the serving thread see it too.
-            taken, rest, sent = True, None, False
-        with self._cond:
+            n, failed = 0, True  # the client is gone; the loop sees it too
+        with self._lock:
             self._writing = False
-            if not taken:
-                # The serving thread holds the socket (a pong): the text goes
-                # first in line, before whatever was queued meanwhile.
-                self._outbox.insert(0, [None, text])
-            elif rest is not None:
-                if self.state is ConnectionState.CLOSED:
-                    self._sock.release()
-                else:
-                    self._handoff = rest
-            if not taken or rest is not None:
-                self._wake()
-            if self._awaiting_writer:
-                self._cond.notify()
-        return sent
+            if n < len(frame) and not failed:
+                # First in line: whatever joined meanwhile came after it.
+                self._chunks.insert(0, frame[n:] if n else frame)
+                self._chunk_bytes += len(frame) - n
+                if self._stalled_since is None:
+                    self._stalled_since = time.monotonic()
+            if failed or self._chunks or self._outbox or self._close_request is not None:
+                self._kick()
+        return not failed
 
     def close(self, code: int = CLOSE_NORMAL, reason: str = "", final: str | None = None) -> None:
-        """Ask the serving thread to send *final* (if any), then close with *code*."""
-        with self._cond:
+        """Send *final* (if any) after what waits, then close with *code*."""
+        with self._lock:
             if self.state is not ConnectionState.OPEN:
                 return
             if final is not None:
                 self._outbox.append([None, final])
-            self._request_close(code, reason, None)
+                self._outbox_bytes += len(final)
+            self.state = ConnectionState.CLOSING
+            self._close_request = (code, reason)
+            self._kick()
 
-    def _request_close(self, code: int, reason: str, dropped: str | None) -> None:
-        # Called with the condition held.
+    def _drop(self, reason: str) -> None:
+        # Called with the condition held: the client does not keep up.  What
+        # waits is thrown away (it is what fills the memory); the close goes
+        # after the frames already on their way.
         self.state = ConnectionState.CLOSING
-        self._close_request = (code, reason)
-        self.dropped_reason = dropped
-        self._wake()
+        self._close_request = (CLOSE_POLICY, "client too slow")
+        self.dropped_reason = self.dropped_reason or reason
+        self._outbox.clear()
+        self._latest.clear()
+        self._outbox_bytes = 0
+        self._kick()
 
-    # -- the serving thread ------------------------------------------------------------
+    def _append(self, data: bytes) -> None:
+        # simple-websocket's writes (see _Sink), on the loop's thread.
+        with self._lock:
+            if self.state is ConnectionState.CLOSED:
+                return
+            self._chunks.append(data)
+            self._chunk_bytes += len(data)
 
-    def serve(self, on_message: Callable[[str | bytes], None],
-              idle: float | None = None) -> None:
-        """Run the connection until it closes: read the socket, write what
-        waits, ping, and hand each incoming message to *on_message* (on this
-        thread), in order.
+    # -- the loop's thread ---------------------------------------------------------------
 
-        :param idle: longest wait for input, in seconds, before looking again;
-            ``None`` (default) waits until the next ping is due: whatever
-            needs this thread (queued messages, a close) wakes it.
-        """
-        ws = self._ws
-        poller = Poller(self._raw, self._waker)
-        next_ping = time.monotonic() + self._ping_interval
+    def attached(self, reactor: Reactor) -> None:
+        """*reactor* serves this connection from now on."""
+        with self._lock:
+            self._reactor = reactor
+            self._kicked = False
+
+    @property
+    def finished(self) -> bool:
+        """Whether the connection is over (the loop then forgets and releases it)."""
+        return self._ended
+
+    @property
+    def wants_read(self) -> bool:
+        return not self._ended and not self._read_paused
+
+    @property
+    def wants_write(self) -> bool:
+        with self._lock:
+            return bool(self._chunks) and not self._writing
+
+    @property
+    def deadline(self) -> float | None:
+        """When :meth:`on_timer` is due next."""
+        due = self._linger_until
+        if due is None and self._ws.connected:
+            due = self._next_ping
+        with self._lock:
+            stalled = self._stalled_since if self._chunks else None
+        if stalled is not None:
+            give_up = stalled + self._send_timeout
+            due = give_up if due is None else min(due, give_up)
+        return due
+
+    def on_readable(self) -> None:
+        """Take what the client sent: messages go to :attr:`on_message`; pings
+        and a close are answered (simple-websocket's handling of frames)."""
         try:
-            while True:
-                with self._cond:
-                    busy = bool(self._outbox or self._handoff is not None
-                                or self._close_request is not None or ws.input_buffer)
-                    self._sleeping = not busy
-                wait = 0.0 if busy else next_ping - time.monotonic()
-                if idle is not None:
-                    wait = min(wait, idle)
-                readable, woken = poller.wait(wait)
-                with self._cond:
-                    self._sleeping = False
-                    # Our turn to write: what waits, then whatever reading
-                    # answers (pongs, a close) and our pings.
-                    self._await_direct_send()
-                    handoff, self._handoff = self._handoff, None
-                    out = [text for _, text in self._outbox]
-                    self._outbox.clear()
-                    self._latest.clear()
-                    close = self._close_request
-                    self._writing = True
-                try:
-                    if woken:
-                        self._waker.drain()
-                    if handoff is not None:
-                        self._sock.send_held(handoff)
-                    if out:
-                        self._write(out)
-                        out.clear()  # a sent page render must not live on while we wait
-                    if close is not None:
-                        self._finish(*close)
-                        return
-                    if readable:
-                        self._read()
-                    if ws.connected and time.monotonic() >= next_ping:
-                        # The pong may wait behind other input (a long
-                        # handler kept us from reading): take it all first.
-                        for _ in range(_CATCH_UP_READS):
-                            if not ws.connected or not poller.wait(0)[0]:
-                                break
-                            self._read()
-                        if ws.connected:
-                            next_ping = self._ping(next_ping)
-                finally:
-                    with self._cond:
-                        self._writing = False
-                if not ws.connected:
-                    if self._missed_pong():
-                        self.dropped_reason = "no answer to ping"
-                    return
-                # Stop draining once a close is requested (abuse, a full
-                # outbox): a client flooding faster than we dispatch would
-                # otherwise keep this loop, and the close, waiting forever.
-                while self._close_request is None:
-                    data = ws.receive(timeout=0)
-                    if data is None:
-                        break
-                    on_message(data)
-        except (simple_websocket.ConnectionClosed, OSError) as exc:
-            if isinstance(exc, (socket.timeout, TimeoutError)):
-                # Keep the first reason: a full outbox is why we were
-                # waiting on this write at all.
-                self.dropped_reason = self.dropped_reason or "send timed out"
-            log.debug("connection ended: %s", type(exc).__name__)
-        finally:
-            with self._cond:
-                self.state = ConnectionState.CLOSED
-                # No thread may touch the socket once we return: the server
-                # then closes the descriptor, and its number is reused.
-                self._await_direct_send()
-                handoff, self._handoff = self._handoff, None
-                self._outbox.clear()
-                self._latest.clear()
-            if handoff is not None:
-                self._sock.release()
-            self._release_socket(poller)
-            self._waker.close()
-
-    def _read(self) -> None:
-        """Take what the client sent: messages go to ``input_buffer``; pings and
-        a close are answered (simple-websocket's own handling of frames)."""
+            data = self._sock.recv(_RECEIVE_BYTES)
+            pending = getattr(self._sock, "pending", None)
+            while pending is not None and pending():
+                # TLS: decrypted bytes the selector cannot see.
+                data += self._sock.recv(_RECEIVE_BYTES)
+        except _WOULD_BLOCK:
+            return
+        except OSError:
+            data = b""
         ws = self._ws
+        if not data:
+            ws.connected = False
+            self._end()
+            return
         try:
-            data = self._raw.recv(_RECEIVE_BYTES)
-            if not data:
-                raise OSError("the client closed the connection")
             ws.ws.receive_data(data)
-            ws.connected = ws._handle_events()
-        except (OSError, LocalProtocolError):
-            ws.connected = False
-
-    def _ping(self, due: float) -> float:
-        """Ping the client, or close it (1008) if the last ping got no pong,
-        as simple-websocket's reader did; return when the next one is due."""
-        ws = self._ws
-        if not ws.pong_received:
-            with contextlib.suppress(simple_websocket.ConnectionClosed, OSError):
-                ws.close(reason=CloseReason.POLICY_VIOLATION, message="Ping/Pong timeout")
-            ws.connected = False
-            return due
-        ws.pong_received = False
-        self._sock.send(ws.ws.send(Ping()))
-        return max(time.monotonic(), due) + self._ping_interval
-
-    def _await_direct_send(self) -> None:
-        # Called with the condition held; a direct send never blocks, so this is short.
-        while self._writing:
-            self._awaiting_writer = True
-            self._cond.wait(0.1)
-        self._awaiting_writer = False
-
-    def _write(self, texts: list[str]) -> None:
-        """Send *texts* as text frames in one write.
-
-        The frames are built here rather than by wsproto: a server's frames
-        are not masked and no extension is ever negotiated (see
-        ``__init__``), so a frame is a 2-10 byte header and the UTF-8 text,
-        and a burst of messages costs one system call.
-        """
-        ws = self._ws
-        if not ws.connected:
-            raise simple_websocket.ConnectionClosed(ws.close_reason, ws.close_message)
-        ws.sock.send(b"".join([text_frame(t) for t in texts]))
-
-    def _release_socket(self, poller: Poller) -> None:
-        """Finish the closing handshake (bounded), then shut the socket down.
-
-        The WSGI server still believes it holds a keep-alive HTTP connection and
-        reads the socket again once we return: it would parse the client's
-        answering close frame as a request line (and write a 400 into the
-        WebSocket).  Reading that answer here first, then shutting the socket
-        down, gives the server a clean end of stream.
-        """
-        ws = self._ws
-        # Only when our close frame went out: after a failed write, or once
-        # the client's close was answered, there is nothing to wait for.
-        deadline = time.monotonic() + CLOSE_LINGER
-        while ws.ws.state is _WSState.LOCAL_CLOSING:
-            left = deadline - time.monotonic()
-            if left <= 0 or not poller.wait(left)[0]:
-                break
-            try:
-                data = self._raw.recv(_RECEIVE_BYTES)
-            except OSError:
-                break
-            if not data:
-                break
-            ws.ws.receive_data(data)
-            with contextlib.suppress(LocalProtocolError):
+            if ws.connected:
+                ws.connected = ws._handle_events()
+            else:
+                # Lingering for the client's answer to our close: take it.
                 for _ in ws.ws.events():
                     pass
-        with contextlib.suppress(OSError):
-            self._raw.shutdown(socket.SHUT_RDWR)
+        except LocalProtocolError:
+            ws.connected = False
+        # Stop handing on messages once a close is requested (abuse, a full
+        # outbox): a client flooding faster than we dispatch would otherwise
+        # keep the close waiting.
+        while ws.input_buffer and self.state is ConnectionState.OPEN:
+            data = ws.input_buffer.pop(0)
+            self.on_message(data)
+        if not ws.connected:
+            with self._lock:
+                if self.state is ConnectionState.OPEN:
+                    self.state = ConnectionState.CLOSING
+        self.on_writable()
 
-    def _missed_pong(self) -> bool:
-        """Whether we closed the client for an unanswered ping.
+    def on_writable(self) -> None:
+        """Write what waits, as far as the socket takes it; then close if asked."""
+        with self._lock:
+            self._kicked = False
+            if self._writing or self._ended:
+                return
+            self._writing = True
+        failed = False
+        progressed = False
+        try:
+            while True:
+                texts: list[str] = []
+                close: tuple[int, str] | None = None
+                with self._lock:
+                    # Frames as soon as little is on its way (what waits in the
+                    # outbox can still merge), or before the count bound is hit.
+                    if (self._chunk_bytes - self._offset < _LOW_WATER
+                            or len(self._outbox) >= self._max_queued // 2):
+                        if self._outbox:
+                            texts = [text for _, text in self._outbox]
+                            self._outbox.clear()
+                            self._latest.clear()
+                            self._outbox_bytes = 0
+                        elif self._close_request is not None and not self._close_sent:
+                            close, self._close_sent = self._close_request, True
+                    head = self._chunks[0] if self._chunks else None
+                    start = self._offset
+                if texts:
+                    data = b"".join([text_frame(t) for t in texts])
+                    texts.clear()  # a sent page render must not live on while we wait
+                    self._append(data)
+                    continue
+                if close is not None:
+                    if self._ws.connected:
+                        with contextlib.suppress(simple_websocket.ConnectionClosed):
+                            self._ws.close(close[0], close[1])
+                    continue
+                if head is None:
+                    break
+                try:
+                    n = self._sock.send(memoryview(head)[start:start + _WRITE_BYTES])
+                except _WOULD_BLOCK:
+                    n = 0
+                except OSError:
+                    failed = True
+                    break
+                with self._lock:
+                    if n:
+                        progressed = True
+                        self._offset += n
+                        if self._offset >= len(self._chunks[0]):
+                            self._chunk_bytes -= len(self._chunks.pop(0))
+                            self._offset = 0
+                if n == 0:
+                    break
+        finally:
+            with self._lock:
+                self._writing = False
+                if not self._chunks:
+                    self._stalled_since = None
+                elif progressed or self._stalled_since is None:
+                    self._stalled_since = time.monotonic()
+                drained = not self._chunks
+                queued = self._outbox_bytes + self._chunk_bytes - self._offset
+        if failed:
+            self._ws.connected = False
+            self._end()
+            return
+        # Backed up: stop reading this client until most of it is out.
+        if queued > self._max_queued_bytes // 2:
+            self._read_paused = True
+        elif queued <= self._max_queued_bytes // 4:
+            self._read_paused = False
+        if drained and (self._close_sent or not self._ws.connected):
+            if self._ws.ws.state is _WSState.LOCAL_CLOSING:
+                # Our close went out: give the client a moment to answer it.
+                self._read_paused = False
+                if self._linger_until is None:
+                    self._linger_until = time.monotonic() + CLOSE_LINGER
+            else:
+                self._end()
 
-        It closes (1008) without telling why; what tells it: we asked for no
-        close, the client sent none (1005), no oversize message, and the last
-        ping still waits for its pong.
-        """
+    def on_timer(self, now: float) -> None:
+        """Drop a client that leaves output unread; end a linger; ping."""
+        with self._lock:
+            stalled = self._stalled_since if self._chunks else None
+        if stalled is not None and now >= stalled + self._send_timeout:
+            self.dropped_reason = self.dropped_reason or "send timed out"
+            self._end()
+            return
+        if self._linger_until is not None and now >= self._linger_until:
+            self._end()
+            return
         ws = self._ws
-        return (self._close_request is None and not ws.pong_received
-                and ws.close_reason == _NO_STATUS_RCVD and not self.too_big)
+        if not ws.connected or now < self._next_ping:
+            return
+        self._next_ping = max(now, self._next_ping) + self._ping_interval
+        if self._read_paused:
+            return  # its pong may wait unread behind its other input
+        if not ws.pong_received:
+            # As simple-websocket's reader did: 1008 without telling why.
+            self.dropped_reason = self.dropped_reason or "no answer to ping"
+            with self._lock:
+                if self.state is ConnectionState.OPEN:
+                    self.state = ConnectionState.CLOSING
+                self._close_sent = True
+            with contextlib.suppress(simple_websocket.ConnectionClosed):
+                ws.close(reason=CloseReason.POLICY_VIOLATION, message="Ping/Pong timeout")
+        else:
+            ws.pong_received = False
+            self._append(ws.ws.send(Ping()))
+        self.on_writable()
 
-    def _finish(self, code: int, reason: str) -> None:
-        with contextlib.suppress(simple_websocket.ConnectionClosed, OSError):
-            self._ws.close(code, reason)
+    def _end(self) -> None:
+        self._ended = True
+        with self._lock:
+            if self.state is ConnectionState.OPEN:
+                self.state = ConnectionState.CLOSING
+
+    def abort(self, why: str) -> None:
+        """End at once, without a closing handshake (the loop is going away)."""
+        log.debug("connection aborted: %s", why)
+        self._ended = True
+        self.release()
+
+    def release(self) -> None:
+        """Let go of the socket (once) and tell :attr:`on_closed`."""
+        with self._lock:
+            if self._released:
+                return
+            self._released = True
+            self.state = ConnectionState.CLOSED
+            self._ended = True
+            writing = self._writing
+        # No thread may touch the socket once it is closed: its number is
+        # reused.  A direct send never blocks, so this wait is short.
+        while writing:
+            time.sleep(0.001)
+            with self._lock:
+                writing = self._writing
+        with self._lock:
+            self._outbox.clear()
+            self._latest.clear()
+            self._chunks.clear()
+            self._outbox_bytes = self._chunk_bytes = self._offset = 0
+            self._reactor = None
+        with contextlib.suppress(OSError):
+            if self._owned:
+                self._sock.close()
+            else:
+                # The server closes it: shut it down so that it reads a
+                # clean end of stream instead of our client's frames.
+                self._sock.shutdown(socket.SHUT_RDWR)
+        callback, self.on_closed = self.on_closed, None
+        if callback is not None:
+            try:
+                callback()
+            except Exception:
+                log.exception("cleaning up a connection failed")
+
+    def serve(self, on_message: Callable[[str | bytes], None]) -> None:
+        """Run the connection on this thread until it ends (thread-per-connection)."""
+        from .ioloop import Reactor
+
+        self.on_message = on_message
+        Reactor().serve_one(self)
 
     @property
     def too_big(self) -> bool:
@@ -444,3 +610,5 @@ class Connection:
         return int(code) if code is not None else None
 
 
+def _ignore(data: str | bytes) -> None:
+    pass

@@ -1,22 +1,20 @@
-"""Socket plumbing under :mod:`stgo.ws`: waking, polling, whole writes, frames.
+"""Socket plumbing under :mod:`stgo.ws`: waking, taking a socket over, frames.
 
-:class:`~stgo.ws.Connection` runs simple-websocket's protocol handling on its
-own thread; these small pieces replace the parts of simple-websocket that
-assume a reader thread of their own, and write frames from any thread without
-tearing them.
+:class:`~stgo.ws.Connection` runs simple-websocket's protocol handling on an
+I/O loop; these small pieces replace the parts of simple-websocket that
+assume a reader thread of its own, wake the loop, and take the socket from
+the WSGI server.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import select
 import socket
 import struct
-import threading
 from typing import Any
 
-__all__ = ["InputFlag", "NoReader", "Waker", "Poller", "WholeWrites", "text_frame"]
+__all__ = ["InputFlag", "NoReader", "Waker", "TAKE_OVER", "take_over", "text_frame"]
 
 
 class InputFlag:
@@ -49,7 +47,7 @@ class InputFlag:
 
 class NoReader:
     """Stands in for simple-websocket's reader thread: never started, as the
-    connection's own thread reads (:meth:`Connection.serve`)."""
+    I/O loop reads (:mod:`stgo.ioloop`)."""
 
     __slots__ = ("name",)
 
@@ -61,8 +59,8 @@ class NoReader:
 
 
 class Waker:
-    """A descriptor that wakes the serving thread out of its wait for input:
-    an eventfd where there is one (Linux), else a socket pair."""
+    """A descriptor that wakes the I/O loop out of its wait: an eventfd where
+    there is one (Linux), else a socket pair."""
 
     __slots__ = ("_fd", "_pair")
 
@@ -101,103 +99,35 @@ class Waker:
                 end.close()
 
 
-class Poller:
-    """Waits until the socket has input or the waker fires (poll, where it
-    exists: ``select`` cannot watch descriptors numbered past 1023)."""
-
-    __slots__ = ("_poll", "_sock", "_waker")
-
-    def __init__(self, sock: socket.socket, waker: Waker) -> None:
-        self._sock, self._waker = sock, waker
-        self._poll: Any = None
-        if hasattr(select, "poll"):
-            self._poll = select.poll()
-            self._poll.register(sock.fileno(), select.POLLIN)
-            self._poll.register(waker.fileno(), select.POLLIN)
-
-    def wait(self, timeout: float) -> tuple[bool, bool]:
-        """Wait up to *timeout* seconds; return (socket readable, woken)."""
-        timeout = max(0.0, timeout)
-        if self._poll is None:  # pragma: no cover - Windows
-            fds = [self._sock.fileno(), self._waker.fileno()]
-            r, _, _ = select.select(fds, [], [], timeout)
-            return fds[0] in r, fds[1] in r
-        sock_fd = self._sock.fileno()
-        readable = woken = False
-        for fd, _ in self._poll.poll(int(timeout * 1000 + 0.999)):
-            if fd == sock_fd:
-                readable = True  # data, or an error or hang-up that recv reports
-            else:
-                woken = True
-        return readable, woken
+#: The WSGI environ key of a callable by which a server lets the app take the
+#: request's socket over (stgo's :class:`~stgo.server.RequestHandler` sets it).
+TAKE_OVER = "stgo.take_over"
 
 
-class WholeWrites:
-    """The socket as simple-websocket sees it: every ``send`` is a locked ``sendall``.
+def take_over(environ: dict[str, Any], sock: socket.socket) -> socket.socket | None:
+    """Detach the upgraded connection's socket from the WSGI server, if that is safe.
 
-    simple-websocket writes with ``sock.send`` and ignores a short count.  With
-    a send timeout set the socket is non-blocking underneath, so a message
-    bigger than the free buffer space (a large render to a slow reader) was cut
-    short and the stream corrupted.  Direct sends from other threads write
-    too, so the lock keeps their frames and ours (pings, the answer to a
-    close) whole.  Everything else is the socket's own.
+    Returns a new socket object for the same connection, which the server
+    no longer reaches (its own object is detached: closing or shutting it
+    down does nothing), or ``None`` where the socket cannot be taken over:
+
+    - Werkzeug's server with stgo's request handler (which stops reading
+      the connection once told);
+    - gunicorn's ``sync`` and ``gthread`` workers, which close the request's
+      socket (``gunicorn.socket``) when the call ends and read it no more;
+    - not a plain socket (TLS, a green socket of gevent or eventlet): no.
     """
-
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
-        self._lock = threading.Lock()
-
-    def send(self, data: bytes) -> int:
-        with self._lock:
-            self._sock.sendall(data)  # the timeout bounds the whole write
-        return len(data)
-
-    def try_send(self, data: bytes) -> tuple[bool, bytes | None]:
-        """Write what the socket takes now, without waiting (any thread).
-
-        :returns: ``(False, None)`` when another thread is writing (nothing
-            sent); ``(True, None)`` when all went; ``(True, rest)`` when only
-            part went: the lock then stays held, and :meth:`send_held` (or
-            :meth:`release`) must follow.
-        :raises OSError: the connection failed (the lock is released).
-        """
-        if not self._lock.acquire(blocking=False):
-            return False, None
-        try:
-            fd = self._sock.fileno()  # -1 once closed; close() takes the lock
-            if fd < 0:
-                raise OSError("socket closed")
-            try:
-                n = os.write(fd, data)  # the descriptor is non-blocking
-            except BlockingIOError:
-                n = 0
-        except BaseException:
-            self._lock.release()
-            raise
-        if n == len(data):
-            self._lock.release()
-            return True, None
-        return True, data[n:]
-
-    def send_held(self, data: bytes) -> None:
-        """Send the rest of a partial :meth:`try_send`, then release the lock."""
-        try:
-            self._sock.sendall(data)
-        finally:
-            self._lock.release()
-
-    def release(self) -> None:
-        """Give up the lock a partial :meth:`try_send` kept."""
-        self._lock.release()
-
-    def close(self) -> None:
-        # Under the lock: a direct send reads the descriptor's number, which
-        # the system reuses once it is closed.
-        with self._lock:
-            self._sock.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sock, name)
+    if sock.__class__ is not socket.socket:
+        return None
+    hand_over = environ.get(TAKE_OVER)
+    if callable(hand_over) and environ.get("werkzeug.socket") is sock:
+        hand_over()
+    elif environ.get("gunicorn.socket") is not sock:
+        return None
+    try:
+        return socket.socket(fileno=sock.detach())
+    except OSError:
+        return None
 
 
 def text_frame(text: str) -> bytes:

@@ -242,3 +242,31 @@ def test_slow_loris_holds_no_thread_and_is_cut_at_the_head_deadline(
         stop.set()
         for s in slow:
             s.close()
+
+
+def test_a_stuck_client_holds_no_more_than_the_byte_bound(
+    serve: Serve, client_for: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="stgo")
+    bound = 256 * 1024
+    app = counting_app(send_timeout=2.0, max_queued_bytes=bound)
+    server = serve(app)
+    stuck_browser, healthy_browser = client_for(server), client_for(server)
+    stuck_browser.connect(sockopt=SMALL_RCVBUF)
+    healthy = healthy_browser.connect()
+    stuck_session = app.sessions.get(stuck_browser.session_id)
+    assert stuck_session is not None
+    (conn,) = app.hub.connections(stuck_session)
+    pad = "x" * 20_000
+    peak = 0
+    accepted = 0
+    for i in range(2000):  # 40 MB of distinct messages, far past what the kernel buffers
+        accepted += app.hub.send_to_session(stuck_session, {"type": "notice", "n": i, "pad": pad})
+        peak = max(peak, conn.queued_bytes)
+    # Never more than the bound waits for it (plus the message that crossed it).
+    assert peak <= bound + len(pad) + 100, peak
+    assert accepted < 2000
+    round_trip(healthy, app)
+    wait_until(lambda: not app.hub.connections(stuck_session), timeout=2.0 + 3)
+    lines = drop_lines(caplog)
+    assert len(lines) == 1 and lines[0].endswith(": outbox full")

@@ -363,16 +363,21 @@ def _handler_threads() -> int:
     return sum("process_request_thread" in t.name for t in threading.enumerate())
 
 
-def test_an_open_tab_costs_one_thread(serve: Serve, client_for: MakeClient) -> None:
-    # The connection's own WSGI thread reads its socket: no reader thread
-    # beside it (each thread is ~16 KiB of memory, a tab's largest cost).
+def test_an_open_tab_costs_no_thread(serve: Serve, client_for: MakeClient) -> None:
+    # After the handshake the WSGI thread hands the socket to the App's I/O
+    # loop and goes back to the server: three open tabs, one thread in all
+    # (the pool thread leading the loop).
     server = serve(make_app())
     browsers = [client_for(server) for _ in range(3)]
     for browser in browsers:
         browser.get("/")
     wait_until(lambda: _handler_threads() == 0)
     before = threading.active_count()
-    for browser in browsers:
-        browser.connect()
-    wait_until(lambda: _handler_threads() == 3)
-    assert threading.active_count() == before + 3
+    socks = [browser.connect() for browser in browsers]
+    wait_until(lambda: _handler_threads() == 0)
+    assert threading.active_count() == before + 1
+    assert sum(t.name.startswith("stgo-worker-") for t in threading.enumerate()) == 1
+    # And the tabs are live: a click on each is answered.
+    app = server.app
+    for sock in socks:
+        sock.ack(sock.event(app.widget("go").id))

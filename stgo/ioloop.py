@@ -1,0 +1,480 @@
+"""The I/O loop that serves every open WebSocket, and the pool that runs events.
+
+An open tab costs no thread.  Once the WSGI handler has done the WebSocket
+handshake it gives the socket to the App's :class:`IOLoop` and returns, and
+its thread goes back to the server.  One thread at a time then waits on all
+the sockets at once (the standard library's :mod:`selectors`, epoll on
+Linux): it reads frames, answers pings and closes, judges pongs, writes what
+waits in each connection's outbox and drops the clients that stop reading.
+The loop never runs user code: each incoming message is decoded on it and
+its work is queued on the session's :class:`~stgo.serial.SerialQueue`.  A
+queue that was idle is drained by the thread that read the message, once it
+has handed the loop to another thread of the App's :class:`WorkerPool`
+(leader/followers: no hand-off on an event's way), or else by a pool thread;
+so a slow callback holds up only its own session.
+
+:class:`Reactor` is the loop itself; the same code serves a single
+connection on the calling thread when the server's socket cannot be taken
+over (:meth:`Reactor.serve_one`): that is the thread-per-connection fallback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+import logging
+import selectors
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .wsio import Waker
+
+if TYPE_CHECKING:
+    from .ws import Connection
+
+__all__ = ["IOLoop", "Reactor", "WorkerPool"]
+
+log = logging.getLogger("stgo")
+
+#: Seconds an event may run on the thread leading the loop before the loop
+#: is handed to another thread.
+INLINE_BUDGET = 0.02
+
+#: Seconds a stopping loop waits for its connections to finish their closing
+#: handshakes before it closes what is left.
+STOP_GRACE = 3.0
+
+
+class Reactor:
+    """Waits on many connections at once and drives them (one thread).
+
+    Other threads talk to it only through :meth:`add` and :meth:`notify`,
+    which queue a note and wake it; everything else runs on the thread in
+    :meth:`run`.
+    """
+
+    def __init__(self) -> None:
+        self._selector = selectors.DefaultSelector()
+        self._waker = Waker()
+        self._selector.register(self._waker.fileno(), selectors.EVENT_READ, None)
+        self._lock = threading.Lock()
+        # Connections to adopt, and connections with something new to write.
+        self._new: list[Connection] = []
+        self._dirty: list[Connection] = []
+        self._woken = False
+        # Interest registered per connection (a selectors mask; 0: none).
+        self._masks: dict[Connection, int] = {}
+        # Each connection's descriptor, as registered (its socket may be closed later).
+        self._fds: dict[Connection, int] = {}
+        # (deadline, tie-breaker, connection); stale entries are skipped.
+        self._timers: list[tuple[float, int, Connection]] = []
+        self._order = itertools.count()
+        self._stopping = False
+        self._stop_by: float | None = None
+        # Jobs for off the loop, collected during a turn (see lead).
+        self._deferred: list[Callable[[], None]] = []
+        #: Set once the loop has closed its selector and released every connection.
+        self.done = threading.Event()
+        # The watchdog's view of an event run on the leading thread (see lead).
+        self._watch = threading.Condition(threading.Lock())
+        self._inline_since: float | None = None
+        self._inline: deque[Callable[[], None]] = deque()
+        self._inline_runs = 0
+        self._armed = False
+        self._deposed = False
+        #: The watchdog's thread, started by the first event run on the loop.
+        self.watcher: threading.Thread | None = None
+
+    def __len__(self) -> int:
+        return len(self._masks)
+
+    # -- any thread --------------------------------------------------------------------
+
+    def add(self, conn: Connection) -> None:
+        """Adopt *conn*: from now on this reactor reads and writes it."""
+        with self._lock:
+            self._new.append(conn)
+            self._wake()
+
+    def notify(self, conn: Connection) -> None:
+        """*conn* has output (or a close) waiting."""
+        with self._lock:
+            self._dirty.append(conn)
+            self._wake()
+
+    def _wake(self) -> None:
+        # Called with the lock held: one wake-up per loop turn is enough.
+        if not self._woken:
+            self._woken = True
+            self._waker.wake()
+
+    def request_stop(self) -> None:
+        with self._lock:
+            self._stopping = True
+            self._wake()
+
+    # -- the loop's thread -------------------------------------------------------------------
+
+    def run(self, until: Callable[[], bool] | None = None,
+            grace: float = STOP_GRACE) -> None:
+        """Serve on this thread until :meth:`request_stop` (then up to *grace*
+        seconds more for the connections' closes), or until *until* returns true."""
+        try:
+            while not (until is not None and until()) and not self._over(grace):
+                self._turn(self._stop_by)
+        finally:
+            self._close()
+
+    def lead(self, pool: WorkerPool, grace: float = STOP_GRACE) -> None:
+        """Serve as the leader of *pool*'s threads, until deposed or stopped.
+
+        When a turn read one session's events, they run on the thread that
+        read them, after the turn (no hand-off to another thread on an
+        event's way: the largest cost of its round trip); the loop's watchdog
+        (:meth:`watch`) hands the loop to another pool thread if they run
+        longer than :data:`INLINE_BUDGET`, so a slow callback holds up the
+        other sockets for that long at most, then only its own session.  When
+        a turn read events of several sessions, they go to the pool and run
+        in parallel.
+        """
+        try:
+            while not self._over(grace):
+                self._turn(self._stop_by)
+                if len(self._deferred) > 1:
+                    # Busy: the events of many sessions go to the pool, to run
+                    # in parallel while this thread goes on reading.
+                    for job in self._deferred:
+                        pool.submit(job)
+                    self._deferred.clear()
+                elif self._deferred and self._run_inline(pool):
+                    return  # deposed: another thread leads now; touch nothing of the loop
+        except BaseException:
+            self._close()
+            raise
+        self._close()
+
+    def _run_inline(self, pool: WorkerPool) -> bool:
+        """Run this turn's event jobs here, one after another; return whether
+        the watchdog deposed us meanwhile (it then gave the rest to *pool*)."""
+        with self._watch:
+            self._inline.extend(self._deferred)
+            self._deferred.clear()
+            if not self._armed:
+                self._armed = True
+                self._watch.notify()
+            if self.watcher is None:
+                self.watcher = threading.Thread(target=self.watch, args=(pool,),
+                                                name="stgo-io-watch", daemon=True)
+                self.watcher.start()
+        while True:
+            with self._watch:
+                if self._deposed or not self._inline:
+                    deposed, self._deposed = self._deposed, False
+                    return deposed
+                job = self._inline.popleft()
+                self._inline_since = time.monotonic()
+                self._inline_runs += 1
+            try:
+                job()
+            except Exception:  # jobs catch their own; the loop must go on
+                log.exception("an event job raised")
+            finally:
+                with self._watch:
+                    self._inline_since = None
+
+    def watch(self, pool: WorkerPool) -> None:
+        """The watchdog (its own thread): depose a leader stuck in a callback.
+
+        Armed by the first event run on the loop's thread, it looks every
+        :data:`INLINE_BUDGET` seconds, and sleeps untimed again after a
+        second with no event.
+        """
+        with self._watch:
+            seen, quiet_since = -1, time.monotonic()
+            while not self.done.is_set():
+                if not self._armed:
+                    self._watch.wait()
+                    continue
+                self._watch.wait(INLINE_BUDGET)
+                now, since = time.monotonic(), self._inline_since
+                if since is not None and now - since >= INLINE_BUDGET and not self._deposed:
+                    # A slow callback: the loop, and the events waiting behind
+                    # it, go to other threads.
+                    self._deposed = True
+                    pool.submit(lambda: self.lead(pool), first=True)
+                    while self._inline:
+                        pool.submit(self._inline.popleft())
+                if self._inline_runs != seen:
+                    seen, quiet_since = self._inline_runs, now
+                elif since is None and now - quiet_since > 1.0:
+                    self._armed = False
+
+    def defer(self, job: Callable[[], None]) -> None:
+        """Run *job* (user code: a session's events) off the loop, soon (the loop's thread)."""
+        self._deferred.append(job)
+
+    def _over(self, grace: float) -> bool:
+        with self._lock:
+            stopping, adopting = self._stopping, bool(self._new)
+        if not stopping:
+            return False
+        if not self._masks and not adopting:
+            return True
+        now = time.monotonic()
+        if self._stop_by is None:
+            self._stop_by = now + grace
+        return now >= self._stop_by
+
+    def _close(self) -> None:
+        if self.done.is_set():
+            return
+        with self._lock:
+            new, self._new = self._new, []
+        for conn in [*self._masks, *new]:
+            self._forget(conn)
+            conn.abort("the server stopped")
+        for job in self._deferred:
+            job()  # the events of a session whose connection just went: they know
+        self._deferred.clear()
+        self._selector.close()
+        self._waker.close()
+        self.done.set()
+        with self._watch:
+            self._armed = True
+            self._watch.notify()
+
+    def serve_one(self, conn: Connection) -> None:
+        """Serve just *conn*, on this thread, until it ends (the fallback)."""
+        self._adopt(conn)
+        self.run(until=lambda: conn not in self._masks)
+
+    def _turn(self, stop_by: float | None) -> None:
+        timeout = self._next_timeout()
+        if stop_by is not None:
+            timeout = min(timeout, max(0.0, stop_by - time.monotonic()), 0.1)
+        for key, events in self._selector.select(timeout):
+            conn = key.data
+            if conn is None:
+                self._take_notes()
+                continue
+            if conn not in self._masks:
+                continue
+            if events & selectors.EVENT_WRITE:
+                conn.on_writable()
+            if events & selectors.EVENT_READ and conn in self._masks:
+                conn.on_readable()
+            self._settle(conn)
+        self._run_timers()
+
+    def _take_notes(self) -> None:
+        self._waker.drain()
+        with self._lock:
+            self._woken = False
+            new, self._new = self._new, []
+            dirty, self._dirty = self._dirty, []
+        for conn in new:
+            self._adopt(conn)
+        for conn in dict.fromkeys(dirty):
+            if conn in self._masks:
+                conn.on_writable()
+                self._settle(conn)
+
+    def _adopt(self, conn: Connection) -> None:
+        try:
+            fd = conn.fileno()
+            self._selector.register(fd, selectors.EVENT_READ, conn)
+        except (OSError, ValueError, KeyError):
+            conn.abort("the socket was gone before it was served")
+            return
+        self._masks[conn] = selectors.EVENT_READ
+        self._fds[conn] = fd
+        conn.attached(self)
+        conn.on_writable()
+        self._settle(conn)
+
+    def _settle(self, conn: Connection) -> None:
+        """After *conn* ran: forget it if it ended, else watch what it now waits for."""
+        if conn.finished:
+            self._forget(conn)
+            conn.release()
+            return
+        mask = (selectors.EVENT_READ if conn.wants_read else 0) | \
+            (selectors.EVENT_WRITE if conn.wants_write else 0)
+        if mask != self._masks[conn]:
+            fd = self._fds[conn]
+            try:
+                if mask == 0:
+                    self._selector.unregister(fd)
+                elif self._masks[conn] == 0:
+                    self._selector.register(fd, mask, conn)
+                else:
+                    self._selector.modify(fd, mask, conn)
+            except (OSError, ValueError, KeyError):
+                self._forget(conn)
+                conn.abort("the socket failed")
+                return
+            self._masks[conn] = mask
+        due = conn.deadline
+        if due is not None and due != conn.timer_due:
+            conn.timer_due = due
+            heapq.heappush(self._timers, (due, next(self._order), conn))
+
+    def _forget(self, conn: Connection) -> None:
+        mask = self._masks.pop(conn, None)
+        fd = self._fds.pop(conn, None)
+        if mask and fd is not None:
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                self._selector.unregister(fd)
+
+    def _next_timeout(self) -> float:
+        timers = self._timers
+        while timers:
+            due, _, conn = timers[0]
+            if conn not in self._masks or conn.timer_due != due:
+                heapq.heappop(timers)  # stale: the connection moved its deadline
+                continue
+            return max(0.0, due - time.monotonic())
+        return 60.0
+
+    def _run_timers(self) -> None:
+        timers = self._timers
+        now = time.monotonic()
+        while timers and timers[0][0] <= now:
+            due, _, conn = heapq.heappop(timers)
+            if conn not in self._masks or conn.timer_due != due:
+                continue
+            conn.timer_due = None
+            conn.on_timer(now)
+            self._settle(conn)
+
+
+class IOLoop:
+    """The App's I/O loop: a :class:`Reactor` led by threads of a :class:`WorkerPool`.
+
+    Started by the first connection it is given and stopped by
+    :meth:`stop` (``App.stop``); it can start again afterwards.
+    """
+
+    def __init__(self, pool: WorkerPool) -> None:
+        self._pool = pool
+        self._lock = threading.Lock()
+        self._reactor: Reactor | None = None
+
+    def add(self, conn: Connection) -> None:
+        """Serve *conn* on the loop from now on (starting the loop if needed)."""
+        with self._lock:
+            reactor = self._reactor
+            if reactor is None:
+                reactor = self._reactor = Reactor()
+                self._pool.submit(lambda: reactor.lead(self._pool), first=True)
+            reactor.add(conn)
+
+    def defer(self, job: Callable[[], None]) -> None:
+        """Run *job* off the loop (called on the loop, by a connection's dispatcher)."""
+        reactor = self._reactor
+        if reactor is None:
+            self._pool.submit(job)
+        else:
+            reactor.defer(job)
+
+    def stop(self, timeout: float = STOP_GRACE + 2.0) -> None:
+        """Let the connections finish closing (bounded), then end the loop."""
+        with self._lock:
+            reactor, self._reactor = self._reactor, None
+        if reactor is None:
+            return
+        reactor.request_stop()
+        reactor.done.wait(timeout)
+        with reactor._watch:
+            watcher = reactor.watcher
+        if watcher is not None:
+            watcher.join(1.0)
+
+    @property
+    def running(self) -> bool:
+        with self._lock:
+            return self._reactor is not None
+
+
+class WorkerPool:
+    """At most *size* threads (``stgo-worker-N``) running queued jobs, plus
+    one for leading the I/O loop.
+
+    Threads are started as work arrives and end after *idle* seconds with
+    nothing to do, so an idle App holds none.
+    """
+
+    def __init__(self, size: int, idle: float = 10.0) -> None:
+        self._limit = max(1, size) + 1  # + the loop's leader
+        self._idle = idle
+        self._cond = threading.Condition(threading.Lock())
+        self._jobs: deque[Callable[[], None]] = deque()
+        self._threads: set[threading.Thread] = set()
+        self._waiting = 0
+        self._stopping = False
+        self._names = itertools.count(1)
+
+    def submit(self, job: Callable[[], None], *, first: bool = False) -> None:
+        """Run *job* on a pool thread, after the jobs queued before it (before
+        them all if *first*)."""
+        with self._cond:
+            if first:
+                self._jobs.appendleft(job)
+            else:
+                self._jobs.append(job)
+            if self._waiting:
+                self._cond.notify()
+            # Leading the loop may always start a thread (a leader deposed in
+            # a slow callback still holds its own).
+            if len(self._jobs) > self._waiting and (first or len(self._threads) < self._limit):
+                self._stopping = False
+                thread = threading.Thread(target=self._work, daemon=True,
+                                          name=f"stgo-worker-{next(self._names)}")
+                self._threads.add(thread)
+                thread.start()
+
+    def spare(self) -> bool:
+        """Whether a thread is idle, or one more may start (nothing would wait)."""
+        with self._cond:
+            return self._waiting > len(self._jobs) or len(self._threads) < self._limit
+
+    def _work(self) -> None:
+        me = threading.current_thread()
+        try:
+            while True:
+                with self._cond:
+                    while not self._jobs:
+                        if self._stopping:
+                            return
+                        self._waiting += 1
+                        woke = self._cond.wait(self._idle)
+                        self._waiting -= 1
+                        if not woke and not self._jobs:
+                            return
+                    job = self._jobs.popleft()
+                try:
+                    job()
+                except Exception:  # a job should catch its own; keep the thread
+                    log.exception("a queued job raised")
+        finally:
+            with self._cond:
+                self._threads.discard(me)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Let the queued jobs run, then end the threads (waiting up to *timeout*)."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+            threads = list(self._threads)
+        deadline = time.monotonic() + timeout
+        for thread in threads:
+            if thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._threads)
