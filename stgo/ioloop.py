@@ -85,7 +85,8 @@ class Reactor:
         self._inline: deque[Callable[[], None]] = deque()
         self._inline_runs = 0
         self._armed = False
-        self._deposed = False
+        # The current leader (a token per lead() call); None once deposed.
+        self._leader: object | None = None
         #: The watchdog's thread, started by the first event run on the loop.
         self.watcher: threading.Thread | None = None
 
@@ -141,6 +142,9 @@ class Reactor:
         a turn read events of several sessions, they go to the pool and run
         in parallel.
         """
+        me = object()
+        with self._watch:
+            self._leader = me
         try:
             while not self._over(grace):
                 self._turn(self._stop_by)
@@ -150,14 +154,14 @@ class Reactor:
                     for job in self._deferred:
                         pool.submit(job)
                     self._deferred.clear()
-                elif self._deferred and self._run_inline(pool):
+                elif self._deferred and self._run_inline(pool, me):
                     return  # deposed: another thread leads now; touch nothing of the loop
         except BaseException:
             self._close()
             raise
         self._close()
 
-    def _run_inline(self, pool: WorkerPool) -> bool:
+    def _run_inline(self, pool: WorkerPool, me: object) -> bool:
         """Run this turn's event jobs here, one after another; return whether
         the watchdog deposed us meanwhile (it then gave the rest to *pool*)."""
         with self._watch:
@@ -172,9 +176,10 @@ class Reactor:
                 self.watcher.start()
         while True:
             with self._watch:
-                if self._deposed or not self._inline:
-                    deposed, self._deposed = self._deposed, False
-                    return deposed
+                if self._leader is not me:
+                    return True
+                if not self._inline:
+                    return False
                 job = self._inline.popleft()
                 self._inline_since = time.monotonic()
                 self._inline_runs += 1
@@ -184,7 +189,8 @@ class Reactor:
                 log.exception("an event job raised")
             finally:
                 with self._watch:
-                    self._inline_since = None
+                    if self._leader is me:  # deposed: the new leader's timing is its own
+                        self._inline_since = None
 
     def watch(self, pool: WorkerPool) -> None:
         """The watchdog (its own thread): depose a leader stuck in a callback.
@@ -201,10 +207,11 @@ class Reactor:
                     continue
                 self._watch.wait(INLINE_BUDGET)
                 now, since = time.monotonic(), self._inline_since
-                if since is not None and now - since >= INLINE_BUDGET and not self._deposed:
+                if since is not None and now - since >= INLINE_BUDGET and self._leader is not None:
                     # A slow callback: the loop, and the events waiting behind
                     # it, go to other threads.
-                    self._deposed = True
+                    self._leader = self._inline_since = None
+                    since = None
                     pool.submit(lambda: self.lead(pool), first=True)
                     while self._inline:
                         pool.submit(self._inline.popleft())

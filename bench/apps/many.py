@@ -2,7 +2,7 @@
 
 import stgo
 
-app = stgo.App(title="Many", event_rate=None, max_connections=None,
+app = stgo.App(title="Many", event_rate=None, new_session_rate=None, max_connections=None,
                max_connections_per_address=None)
 total = app.metric("Clicks by everyone", 0, key="total")
 button = app.button("Increment", key="increment", type="primary")

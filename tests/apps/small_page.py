@@ -2,7 +2,8 @@
 
 import stgo
 
-app = stgo.App(title="Small page")
+# Rate limit on new sessions off: the test opens 200 from one address.
+app = stgo.App(title="Small page", new_session_rate=None)
 count = app.text("Clicks: 0", key="count")
 button = app.button("Click", key="click")
 clicks = [0]
