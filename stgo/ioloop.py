@@ -7,11 +7,10 @@ the sockets at once (the standard library's :mod:`selectors`, epoll on
 Linux): it reads frames, answers pings and closes, judges pongs, writes what
 waits in each connection's outbox and drops the clients that stop reading.
 The loop never runs user code: each incoming message is decoded on it and
-its work is queued on the session's :class:`~stgo.serial.SerialQueue`.  A
-queue that was idle is drained by the thread that read the message, once it
-has handed the loop to another thread of the App's :class:`WorkerPool`
-(leader/followers: no hand-off on an event's way), or else by a pool thread;
-so a slow callback holds up only its own session.
+its work is queued on the session's :class:`~stgo.serial.SerialQueue`,
+which a thread of the App's :class:`WorkerPool` drains (the loop itself runs
+on one of the pool's threads); so a slow callback holds up only its own
+session.
 
 :class:`Reactor` is the loop itself; the same code serves a single
 connection on the calling thread when the server's socket cannot be taken
@@ -39,10 +38,6 @@ if TYPE_CHECKING:
 __all__ = ["IOLoop", "Reactor", "WorkerPool"]
 
 log = logging.getLogger("stgo")
-
-#: Seconds an event may run on the thread leading the loop before the loop
-#: is handed to another thread.
-INLINE_BUDGET = 0.02
 
 #: Seconds a stopping loop waits for its connections to finish their closing
 #: handshakes before it closes what is left.
@@ -79,16 +74,6 @@ class Reactor:
         self._deferred: list[Callable[[], None]] = []
         #: Set once the loop has closed its selector and released every connection.
         self.done = threading.Event()
-        # The watchdog's view of an event run on the leading thread (see lead).
-        self._watch = threading.Condition(threading.Lock())
-        self._inline_since: float | None = None
-        self._inline: deque[Callable[[], None]] = deque()
-        self._inline_runs = 0
-        self._armed = False
-        # The current leader (a token per lead() call); None once deposed.
-        self._leader: object | None = None
-        #: The watchdog's thread, started by the first event run on the loop.
-        self.watcher: threading.Thread | None = None
 
     def __len__(self) -> int:
         return len(self._masks)
@@ -131,94 +116,19 @@ class Reactor:
             self._close()
 
     def lead(self, pool: WorkerPool, grace: float = STOP_GRACE) -> None:
-        """Serve as the leader of *pool*'s threads, until deposed or stopped.
+        """Serve as the loop's thread (a thread of *pool*) until stopped.
 
-        When a turn read one session's events, they run on the thread that
-        read them, after the turn (no hand-off to another thread on an
-        event's way: the largest cost of its round trip); the loop's watchdog
-        (:meth:`watch`) hands the loop to another pool thread if they run
-        longer than :data:`INLINE_BUDGET`, so a slow callback holds up the
-        other sockets for that long at most, then only its own session.  When
-        a turn read events of several sessions, they go to the pool and run
-        in parallel.
+        The events read in a turn go to *pool*, after the turn: the loop
+        never runs user code, so a slow callback holds up only its session.
         """
-        me = object()
-        with self._watch:
-            self._leader = me
         try:
             while not self._over(grace):
                 self._turn(self._stop_by)
-                if len(self._deferred) > 1:
-                    # Busy: the events of many sessions go to the pool, to run
-                    # in parallel while this thread goes on reading.
-                    for job in self._deferred:
-                        pool.submit(job)
-                    self._deferred.clear()
-                elif self._deferred and self._run_inline(pool, me):
-                    return  # deposed: another thread leads now; touch nothing of the loop
-        except BaseException:
+                for job in self._deferred:
+                    pool.submit(job)
+                self._deferred.clear()
+        finally:
             self._close()
-            raise
-        self._close()
-
-    def _run_inline(self, pool: WorkerPool, me: object) -> bool:
-        """Run this turn's event jobs here, one after another; return whether
-        the watchdog deposed us meanwhile (it then gave the rest to *pool*)."""
-        with self._watch:
-            self._inline.extend(self._deferred)
-            self._deferred.clear()
-            if not self._armed:
-                self._armed = True
-                self._watch.notify()
-            if self.watcher is None:
-                self.watcher = threading.Thread(target=self.watch, args=(pool,),
-                                                name="stgo-io-watch", daemon=True)
-                self.watcher.start()
-        while True:
-            with self._watch:
-                if self._leader is not me:
-                    return True
-                if not self._inline:
-                    return False
-                job = self._inline.popleft()
-                self._inline_since = time.monotonic()
-                self._inline_runs += 1
-            try:
-                job()
-            except Exception:  # jobs catch their own; the loop must go on
-                log.exception("an event job raised")
-            finally:
-                with self._watch:
-                    if self._leader is me:  # deposed: the new leader's timing is its own
-                        self._inline_since = None
-
-    def watch(self, pool: WorkerPool) -> None:
-        """The watchdog (its own thread): depose a leader stuck in a callback.
-
-        Armed by the first event run on the loop's thread, it looks every
-        :data:`INLINE_BUDGET` seconds, and sleeps untimed again after a
-        second with no event.
-        """
-        with self._watch:
-            seen, quiet_since = -1, time.monotonic()
-            while not self.done.is_set():
-                if not self._armed:
-                    self._watch.wait()
-                    continue
-                self._watch.wait(INLINE_BUDGET)
-                now, since = time.monotonic(), self._inline_since
-                if since is not None and now - since >= INLINE_BUDGET and self._leader is not None:
-                    # A slow callback: the loop, and the events waiting behind
-                    # it, go to other threads.
-                    self._leader = self._inline_since = None
-                    since = None
-                    pool.submit(lambda: self.lead(pool), first=True)
-                    while self._inline:
-                        pool.submit(self._inline.popleft())
-                if self._inline_runs != seen:
-                    seen, quiet_since = self._inline_runs, now
-                elif since is None and now - quiet_since > 1.0:
-                    self._armed = False
 
     def defer(self, job: Callable[[], None]) -> None:
         """Run *job* (user code: a session's events) off the loop, soon (the loop's thread)."""
@@ -250,9 +160,6 @@ class Reactor:
         self._selector.close()
         self._waker.close()
         self.done.set()
-        with self._watch:
-            self._armed = True
-            self._watch.notify()
 
     def serve_one(self, conn: Connection) -> None:
         """Serve just *conn*, on this thread, until it ends (the fallback)."""
@@ -396,10 +303,6 @@ class IOLoop:
             return
         reactor.request_stop()
         reactor.done.wait(timeout)
-        with reactor._watch:
-            watcher = reactor.watcher
-        if watcher is not None:
-            watcher.join(1.0)
 
     @property
     def running(self) -> bool:
