@@ -63,8 +63,11 @@ def cookie_of(set_cookies: list[str]) -> tuple[str, str]:
 
 def log_in(tab: Socket, app: Accounts) -> tuple[dict[str, Any], int | None]:
     """Click "Log in" on *tab*; return the cookie message and the close code that follows."""
+    before = len(app.rotations)
     tab.event(app.login.id)
     code = tab.recv_close()
+    # The close may overtake the end of the handler (it runs on a pool thread).
+    wait_until(lambda: len(app.rotations) > before)
     cookies = [m for m in tab.messages if m["type"] == "cookie"]
     assert len(cookies) == 1, tab.messages
     return cookies[0], code
@@ -103,7 +106,8 @@ def test_rotation_closes_every_tab_and_only_the_rotating_one_gets_a_token(
     tab.ack(seq)
 
     cookie, code = log_in(tab, app)
-    [new] = app.rotations
+    # The close may overtake the end of the handler (it runs on a pool thread).
+    [new] = wait_until(lambda: list(app.rotations))
     assert is_valid_session_id(new) and new != old
     # The rotating tab: a token and nothing else, then the rotation close.
     assert set(cookie) == {"v", "type", "token"} and len(cookie["token"]) >= 32
