@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import secrets
@@ -22,9 +23,11 @@ from .manager import SessionManager
 from .metrics import Metrics
 from .pages import Scopes
 from .persist import GlobalSaver, restore_globals
+from .relay import Relay
 from .routing import Routing
 from .session import Session, toast_message
 from .store import StateView, Store, open_store
+from .store.redis import RedisStore
 from .tabs import TabRegistry
 from .transfers import Transfers
 from .widgets.base import Widget, check_callback, check_unique_keys
@@ -250,9 +253,16 @@ class App(Factory, Routing):
         self._end_hooks: list[EndHook] = []
         self._event_hooks: list[EventHook] = []
         self._session_page: StartHook | None = None
+        # With Redis, the link to the other processes of this app (stgo.relay).
+        self._relay: Relay | None = None
+        if isinstance(self.store, RedisStore):
+            self._relay = Relay(self, self.store)
+            self.hub.on_sessions_changed = self._relay.sessions_changed
         # Saves global widgets' run-time changes (persistent stores only).
         self._saver: GlobalSaver | None = (
-            GlobalSaver(self.store) if self.store.persistent else None)
+            GlobalSaver(self.store, write=self._relay.save_global if self._relay else None,
+                        stamp=self._relay.stamp if self._relay else None)
+            if self.store.persistent else None)
         self.sidebar = Sidebar()
         self.sidebar.attach(None, self._global_changed)
         #: A row above every page, empty (and not drawn) until something is put in it.
@@ -485,7 +495,8 @@ class App(Factory, Routing):
 
     def _session_restored(self, session: Session) -> None:
         session._bind(self.hub)
-        with self.hub.batch():
+        with self.hub.batch() as batch:
+            batch.local_only = True  # drawn from the state: nothing changed
             self._draw_session(session)
 
     def _draw_session(self, session: Session) -> None:
@@ -542,9 +553,14 @@ class App(Factory, Routing):
         event = self.hub.current_event(session)
         rotating = event.conn if event is not None else None
         final: str | None = None
+        if self._relay is not None:
+            self._relay.rotated(old_id)  # its tabs on other processes close too
         if rotating is not None:
             token = secrets.token_urlsafe(32)
             now = self.sessions.clock()
+            if isinstance(self.store, RedisStore):
+                # Any process may be asked to trade it: the store keeps it.
+                self.store.put_token(_token_hash(token), new_id, ROTATION_TOKEN_TTL)
             with self._lock:
                 # Tokens expire in insertion order (a fixed TTL): drop the stale
                 # ones from the front instead of rebuilding the map each time.
@@ -569,6 +585,12 @@ class App(Factory, Routing):
         """Trade a rotation token for the session's new ID (once), or ``None``."""
         with self._lock:
             entry = self._rotations.pop(token, None)
+        if isinstance(self.store, RedisStore):
+            stored = self.store.take_token(_token_hash(token))  # once, on any process
+            if stored is None:
+                return None
+            session = self.sessions.get(stored)
+            return None if session is None or session.ended else stored
         if entry is None:
             return None
         session, new_id, expires = entry
@@ -628,6 +650,8 @@ class App(Factory, Routing):
         if self._saver is not None:
             restore_globals(self, self.store)
             self._saver.start()
+        if self._relay is not None:
+            self._relay.start()
         self.sessions.start()
 
     def stop(self) -> None:
@@ -641,6 +665,8 @@ class App(Factory, Routing):
         self.workers.stop()
         if self._saver is not None:
             self._saver.stop()
+        if self._relay is not None:
+            self._relay.stop()
         self.store.close()
 
     def run(self, host: str = "127.0.0.1", port: int = 8501, **kwargs: Any) -> None:
@@ -648,6 +674,11 @@ class App(Factory, Routing):
         from .server import serve
 
         serve(self, host=host, port=port, **kwargs)
+
+
+def _token_hash(token: str) -> str:
+    """How a rotation token is named in the store (never the token itself)."""
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
 def _host_patterns(hosts: Iterable[str]) -> frozenset[str]:

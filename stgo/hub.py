@@ -71,6 +71,8 @@ class Batch:
     global_changes: dict[Widget, str] = field(default_factory=dict)
     session_changes: dict[Session, dict[Widget, str]] = field(default_factory=dict)
     state_keys: dict[Session, set[str | None]] = field(default_factory=dict)
+    #: Changes applied from elsewhere (another process, a restore): not told onward.
+    local_only: bool = False
 
 
 # Changes that redraw more win over those that redraw less: a full "update"
@@ -151,6 +153,9 @@ class Hub:
         self._lock = threading.Lock()
         self._conns: dict[Session, list[Outlet]] = {}
         self._local = threading.local()
+        #: Called with the sessions whose private state or widgets a batch
+        #: changed (the relay tells the other processes); ``None``: nobody.
+        self.on_sessions_changed: Callable[[set[Session]], None] | None = None
 
     # -- registry ---------------------------------------------------------------------
 
@@ -377,6 +382,8 @@ class Hub:
                               for op in _ops(widget, change, None, self._root_of(widget)))
         shared_texts: dict[str, str] = {}  # page -> the shared message, encoded once
         touched = set(batch.session_changes) | set(batch.state_keys)
+        if touched and not batch.local_only and self.on_sessions_changed is not None:
+            self.on_sessions_changed(touched)
         only: set[Session] | None = None
         if not shared and not per_session:
             # Nothing global changed: visit only the sessions concerned, not

@@ -377,6 +377,11 @@ class SessionManager:
         with self._lock:
             return list(self._sessions.values())
 
+    def cached(self, session_id: str) -> Session | None:
+        """The session with *session_id* if this process holds it (no store call)."""
+        with self._lock:
+            return self._sessions.get(session_id)
+
     def held(self) -> int:
         """How many sessions this process holds in memory (with a persistent
         store, a cache of the store's; otherwise all of them)."""

@@ -19,6 +19,11 @@ _HELP = {
     "stgo_errors_total": ("counter", "Errors sent to clients, by kind."),
     "stgo_refused_total": ("counter", "Requests refused by a defence, by reason."),
     "stgo_dropped_clients_total": ("counter", "Connections dropped for being slow or silent."),
+    "stgo_relay_sent_total": ("counter", "Notices sent to the other processes, by kind."),
+    "stgo_relay_received_total": ("counter", "Notices heard from the other processes, by kind."),
+    "stgo_relay_applied_total": ("counter", "Changes of other processes shown here, by kind."),
+    "stgo_relay_resyncs_total": ("counter", "Resyncs from the store after a (re)connect."),
+    "stgo_redis_errors_total": ("counter", "Redis errors of the relay, by operation."),
 }
 
 
@@ -67,4 +72,6 @@ class Metrics:
 
 def _label_key(name: str) -> str:
     return {"stgo_sessions_ended_total": "reason", "stgo_errors_total": "kind",
-            "stgo_refused_total": "reason"}.get(name, "label")
+            "stgo_refused_total": "reason", "stgo_relay_sent_total": "kind",
+            "stgo_relay_received_total": "kind", "stgo_relay_applied_total": "kind",
+            "stgo_redis_errors_total": "op"}.get(name, "label")

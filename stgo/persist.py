@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .store.base import Store
@@ -25,7 +26,7 @@ from .widgets.base import Widget
 if TYPE_CHECKING:
     from .app import App
 
-__all__ = ["snapshot", "restore_globals", "GlobalSaver"]
+__all__ = ["snapshot", "apply_attrs", "restore_globals", "GlobalSaver"]
 
 log = logging.getLogger("stgo")
 
@@ -58,6 +59,15 @@ def _same_kind(now: Any, saved: Any) -> bool:
             and not isinstance(now, bool) and not isinstance(saved, bool))
 
 
+def apply_attrs(widget: Widget, attrs: dict[str, Any]) -> None:
+    """Set the saved *attrs* on *widget*: only attributes this version's
+    widget still has, of the same kind (a value from an older deploy is skipped)."""
+    current = vars(widget)
+    for name, value in attrs.items():
+        if name in current and name not in _SKIP and _same_kind(current[name], value):
+            setattr(widget, name, value)
+
+
 def restore_globals(app: App, store: Store) -> int:
     """Apply the saved changes to *app*'s global widgets; return how many were restored."""
     try:
@@ -71,11 +81,7 @@ def restore_globals(app: App, store: Store) -> int:
             attrs = saved.get(widget.key) if widget.key != widget.id else None
             if not isinstance(attrs, dict):
                 continue
-            current = vars(widget)
-            for name, value in attrs.items():
-                # Only attributes this version's widget still has, of the same kind.
-                if name in current and name not in _SKIP and _same_kind(current[name], value):
-                    setattr(widget, name, value)
+            apply_attrs(widget, attrs)
             restored += 1
     return restored
 
@@ -90,13 +96,22 @@ class GlobalSaver:
 
     :param store: the persistent store.
     :param interval: seconds the thread waits to gather changes (0.05).
+    :param write: ``write(key, attrs, stamp)`` saves one widget (default: a
+        plain ``store.set``; with many processes the relay's versioned save).
+    :param stamp: the clock that stamps each change when it is made (the
+        relay's hybrid clock; default: none).
     """
 
-    def __init__(self, store: Store, interval: float = 0.05) -> None:
+    def __init__(self, store: Store, interval: float = 0.05,
+                 write: Callable[[str, dict[str, Any], int], None] | None = None,
+                 stamp: Callable[[], int] | None = None) -> None:
         self._store = store
+        self._write = write or (lambda key, attrs, _stamp: store.set("globals", key, attrs))
+        self._stamp = stamp or (lambda: 0)
         self._interval = interval
         self._lock = threading.Lock()
-        self._dirty: dict[str, Widget] = {}
+        self._dirty: dict[str, tuple[Widget, int]] = {}
+        self._writing: set[str] = set()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -105,9 +120,15 @@ class GlobalSaver:
         """Save *widget* soon (keyed widgets only)."""
         if widget.key == widget.id:
             return  # no key: nothing stable to find it by after a restart
+        stamp = self._stamp()  # when it changed, not when it is written
         with self._lock:
-            self._dirty[widget.key] = widget
+            self._dirty[widget.key] = (widget, stamp)
         self._wake.set()
+
+    def pending(self, key: str) -> bool:
+        """Whether a change of the widget with *key* waits to be saved."""
+        with self._lock:
+            return key in self._dirty or key in self._writing
 
     def start(self) -> None:
         """Start the saving thread (idempotent)."""
@@ -130,14 +151,21 @@ class GlobalSaver:
         """Write every marked widget now."""
         with self._lock:
             dirty, self._dirty = self._dirty, {}
-        for key, widget in dirty.items():
-            try:
-                self._store.set("globals", key, snapshot(widget, self._store))
-            except Exception:
-                log.exception("could not save global widget %r to the store", key)
+            self._writing = set(dirty)
+        try:
+            for key, (widget, stamp) in dirty.items():
+                try:
+                    self._write(key, snapshot(widget, self._store), stamp)
+                except Exception:
+                    log.exception("could not save global widget %r to the store", key)
+                    with self._lock:
+                        self._dirty.setdefault(key, (widget, stamp))  # try again next time
+                    return
                 with self._lock:
-                    self._dirty.setdefault(key, widget)  # try again next time
-                return
+                    self._writing.discard(key)
+        finally:
+            with self._lock:
+                self._writing = set()
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -11,6 +11,9 @@ Layout (``P`` is the key prefix, ``stgo:`` by default)::
     P born      zset   id -> created          (max_age, the session count)
     P pend      zset   id -> last access      (sessions never activated)
     P ns:<name> hash   app.state ("app") and global widget changes ("globals")
+    P gver      hash   global widget key -> version (one INCR per saved change)
+    P rot:<h>   string a rotation token's new session ID (h: the token's hash), 60 s TTL
+    P relay     channel what changed, for the other processes (stgo.relay)
 
 Every change that two processes could race on is one Lua script (atomic in
 Redis): create under a limit, write to a session that must still exist,
@@ -133,6 +136,20 @@ return 1
 """
 
 
+# KEYS: globals, gver, channel; ARGV: key, codec text, message head, version.
+# A write only lands when its version is newer than the stored one (versions
+# are the changes' hybrid clock stamps, so the latest change wins whatever
+# order the writes arrive in); the write, its version and the notice are one step.
+_SAVE_GLOBAL = """
+local old = redis.call('HGET', KEYS[2], ARGV[1])
+if old and tonumber(old) >= tonumber(ARGV[4]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
+redis.call('PUBLISH', KEYS[3], ARGV[3] .. ' ' .. ARGV[4] .. ' ' .. ARGV[1])
+return 1
+"""
+
+
 def _num(x: float) -> str:
     return repr(float(x))
 
@@ -212,7 +229,7 @@ class RedisStore(Store):
         self._scripts = {
             name: client.register_script(src) for name, src in (
                 ("create", _CREATE), ("touch", _TOUCH), ("write", _WRITE),
-                ("claim", _CLAIM), ("rename", _RENAME))
+                ("claim", _CLAIM), ("rename", _RENAME), ("save_global", _SAVE_GLOBAL))
         }
         self._redis = client
 
@@ -227,6 +244,10 @@ class RedisStore(Store):
             return bool(self._call(lambda r: r.ping()))
         except StoreError:
             return False
+
+    def is_connection_error(self, exc: BaseException) -> bool:
+        """Whether *exc* is Redis being unreachable (not a bug)."""
+        return isinstance(exc, (StoreUnavailable, *self._errors))
 
     def _r(self) -> Any:
         if self._redis is None:
@@ -473,6 +494,56 @@ class RedisStore(Store):
             return [bool(x) for x in pipe.execute()]
 
         return self._call(check) if session_ids else []
+
+    # -- many processes (stgo.relay) ----------------------------------------------------------
+
+    @property
+    def channel(self) -> str:
+        """The pub/sub channel the processes of this app tell each other on."""
+        return f"{self.prefix}relay"
+
+    def save_global(self, key: str, value: Any, version: int, head: str) -> bool:
+        """Store a global widget's attributes under *version* and publish
+        ``"<head> <version> <key>"``, atomically, unless the stored version is
+        as new already; return whether it was stored."""
+        text = self.codec.encode(value, key)
+        return bool(self._script("save_global", [self._hash("globals"), self._z("gver"),
+                                                 self.channel], [key, text, head, version]))
+
+    def load_global(self, key: str) -> tuple[Any, int]:
+        """A global widget's saved attributes and their version (``None, 0``: none)."""
+        def read(r: Any) -> list[Any]:
+            pipe = r.pipeline(transaction=True)
+            pipe.hget(self._hash("globals"), key)
+            pipe.hget(self._z("gver"), key)
+            return list(pipe.execute())
+
+        raw, version = self._call(read)
+        value = None if raw is None else self._decode("globals", key, raw)
+        return (None if value is MISSING else value), int(version or 0)
+
+    def global_versions(self) -> dict[str, int]:
+        """Every saved global widget's version, by key."""
+        raw = self._call(lambda r: r.hgetall(self._z("gver")))
+        return {k.decode("utf-8", "replace"): int(v) for k, v in raw.items()}
+
+    def publish(self, message: str) -> int:
+        """Send *message* on :attr:`channel`; return how many processes heard it."""
+        return int(self._call(lambda r: r.publish(self.channel, message)))
+
+    def pubsub(self) -> Any:
+        """A new redis-py ``PubSub`` on this store's server (for the relay's thread)."""
+        return self._r().pubsub(ignore_subscribe_messages=False)
+
+    def put_token(self, token_hash: str, new_id: str, ttl: float) -> None:
+        """Keep a rotation token (by its hash) for *ttl* seconds, for any process."""
+        self._call(lambda r: r.set(f"{self.prefix}rot:{token_hash}", new_id,
+                                   px=max(1, int(ttl * 1000))))
+
+    def take_token(self, token_hash: str) -> str | None:
+        """The new session ID of a rotation token, once (``GETDEL``), or ``None``."""
+        raw = self._call(lambda r: r.getdel(f"{self.prefix}rot:{token_hash}"))
+        return None if raw is None else raw.decode("ascii", "replace")
 
     def flush(self) -> None:
         """Delete every key under this store's prefix (tests, resets)."""

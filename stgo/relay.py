@@ -1,0 +1,327 @@
+"""Many processes, one app: what one process changes, the others show, live.
+
+With a Redis store every process of an app subscribes to one pub/sub
+channel (``<prefix>relay``) and tells the others, in one short line, *what*
+changed; the values themselves are always read from the store, so a lost or
+late notice costs only latency, never correctness (see docs/scaling.md):
+
+``g <origin> <time> <version> <key>``
+    a keyed global widget's attributes were saved under *version*: the
+    change's stamp on a hybrid logical clock (microseconds of wall time,
+    moved past every stamp this process has seen), taken when the change was
+    made.  The store keeps a write only if its version is newer than the
+    stored one (one Lua step with the notice), so the latest change wins in
+    whatever order the writes arrive.  A process applies the store's
+    attributes when their version is newer than the one it shows; older
+    notices are ignored.
+``s <origin> <time> <session id>``
+    a session's private state or widgets changed.  A process with a tab of
+    that session open redraws it from the state (``session_page``), in the
+    session's own event queue.
+``r <origin> <time> <old session id>``
+    a session was rotated: tabs on the old ID are closed everywhere.
+
+While the link is down messages are lost, so every (re)subscription is
+followed by a *resync*: every global widget whose stored version is newer
+is applied, and every session with a tab open here is redrawn.
+
+Two threads, both named ``stgo-relay*`` and stopped by :meth:`Relay.stop`:
+the listener (supervised: any error is logged, counted, and followed by a
+reconnect with backoff) and the sender (session notices are queued by the
+thread that made the change, so no event waits on a publish).  Neither holds
+a lock while it waits on Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from .ids import redact
+from .persist import apply_attrs
+
+if TYPE_CHECKING:
+    from .app import App
+    from .session import Session
+    from .store.redis import RedisStore
+
+__all__ = ["Relay"]
+
+log = logging.getLogger("stgo")
+
+
+class Relay:
+    """The pub/sub link of one process to the other processes of its app.
+
+    :param app: the App whose tabs follow the others' changes.
+    :param store: its Redis store.
+    :param max_backoff: longest wait in seconds between reconnect attempts (5).
+    """
+
+    def __init__(self, app: App, store: RedisStore, *, max_backoff: float = 5.0) -> None:
+        self._app = app
+        self._store = store
+        self.max_backoff = max_backoff
+        #: This process's name on the channel (its own notices are skipped).
+        self.origin = secrets.token_hex(8)
+        self._lock = threading.Lock()
+        self._versions: dict[str, int] = {}
+        self._clock = 0  # the last stamp given or seen (hybrid logical clock)
+        self._outbox: dict[str, str] = {}  # notice text -> None-like (ordered, deduplicated)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._pubsub: Any = None
+        self._threads: list[threading.Thread] = []
+        self.connected = False
+        #: Seconds from publish to receipt of the last notice heard.
+        self.lag = 0.0
+        metrics = app.metrics
+        metrics.gauge("stgo_relay_connected",
+                      "1 while the pub/sub link to the other processes is up.",
+                      lambda: 1.0 if self.connected else 0.0)
+        metrics.gauge("stgo_relay_lag_seconds",
+                      "Publish-to-receipt delay of the last notice from another process.",
+                      lambda: self.lag)
+
+    # -- running ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the listener and the sender (idempotent)."""
+        if any(t.is_alive() for t in self._threads):
+            return
+        self._stop.clear()
+        self._threads = [
+            threading.Thread(target=self._listen, name="stgo-relay", daemon=True),
+            threading.Thread(target=self._send, name="stgo-relay-send", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Send what is queued, then stop both threads and join them."""
+        self._stop.set()
+        self._wake.set()
+        threads, self._threads = self._threads, []
+        for thread in threads:
+            thread.join(timeout)
+        self._flush_outbox()
+
+    # -- telling the others ---------------------------------------------------------------
+
+    def stamp(self) -> int:
+        """A version for a change made now: later than every one given or seen here."""
+        with self._lock:
+            self._clock = max(int(time.time() * 1e6), self._clock + 1)
+            return self._clock
+
+    def _seen(self, version: int) -> None:
+        with self._lock:
+            self._clock = max(self._clock, version)
+
+    def save_global(self, key: str, attrs: dict[str, Any], version: int) -> None:
+        """Save a global widget's attributes under *version* and tell the
+        others (the GlobalSaver's thread calls this).  When a newer change
+        is stored already, this process shows that one instead."""
+        if self._store.save_global(key, attrs, version, self._head("g")):
+            self._app.metrics.inc("stgo_relay_sent_total", "global")
+            with self._lock:
+                if version > self._versions.get(key, 0):
+                    self._versions[key] = version
+        else:
+            self._apply_global(key, mine_pending=True)
+
+    def sessions_changed(self, sessions: Iterable[Session]) -> None:
+        """Queue "these sessions changed" for the others (no Redis call here)."""
+        self._queue([f"s {{head}} {s.id}" for s in sessions if not s.ended])
+
+    def rotated(self, old_id: str) -> None:
+        """Queue "*old_id* is gone: close its tabs"."""
+        self._queue([f"r {{head}} {old_id}"])
+
+    def _queue(self, notices: list[str]) -> None:
+        if not notices:
+            return
+        with self._lock:
+            for notice in notices:
+                self._outbox[notice] = notice
+        self._wake.set()
+
+    def _head(self, kind: str) -> str:
+        return f"{kind} {self.origin} {time.time():.6f}"
+
+    def _send(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait()
+            self._wake.clear()
+            if not self._flush_outbox():
+                self._stop.wait(0.5)  # Redis trouble: try again shortly
+
+    def _flush_outbox(self) -> bool:
+        with self._lock:
+            notices, self._outbox = list(self._outbox), {}
+        for i, notice in enumerate(notices):
+            kind, rest = notice.split(" ", 1)
+            try:
+                self._store.publish(rest.replace("{head}", self._head(kind), 1))
+            except Exception as exc:
+                self._redis_error("publish", exc)
+                with self._lock:
+                    for left in notices[i:]:
+                        self._outbox.setdefault(left, left)
+                return False
+            self._app.metrics.inc("stgo_relay_sent_total",
+                                  {"s": "session", "r": "rotation"}.get(kind, kind))
+        return True
+
+    # -- hearing the others ---------------------------------------------------------------
+
+    def _listen(self) -> None:
+        delay = 0.05
+        while not self._stop.is_set():
+            try:
+                pubsub = self._pubsub = self._store.pubsub()
+                pubsub.subscribe(self._store.channel)
+                while not self._stop.is_set():
+                    msg = pubsub.get_message(timeout=0.5)
+                    if msg is None:
+                        continue
+                    if msg["type"] == "subscribe":
+                        # (Re)subscribed: what was said meanwhile is lost.
+                        self.connected = True
+                        delay = 0.05
+                        self._resync()
+                    elif msg["type"] == "message":
+                        self._hear(msg["data"])
+            except Exception as exc:
+                self.connected = False
+                if self._stop.is_set():
+                    break
+                self._redis_error("subscribe", exc)
+                self._stop.wait(delay)
+                delay = min(delay * 2, self.max_backoff)
+            finally:
+                self._close_pubsub()
+        self.connected = False
+
+    def _close_pubsub(self) -> None:
+        pubsub, self._pubsub = self._pubsub, None
+        if pubsub is not None:
+            try:
+                pubsub.close()
+            except Exception:  # already broken: nothing to release
+                log.debug("closing the relay's pub/sub link failed", exc_info=True)
+
+    def _redis_error(self, where: str, exc: Exception) -> None:
+        self._app.metrics.inc("stgo_redis_errors_total", where)
+        log.warning("relay: %s failed (%s: %s); retrying", where, type(exc).__name__, exc)
+
+    def _hear(self, data: bytes | str) -> None:
+        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+        parts = text.split(" ", 4 if text.startswith("g ") else 3)
+        if len(parts) < 4 or parts[1] == self.origin:
+            return
+        kind = parts[0]
+        try:
+            self.lag = max(0.0, time.time() - float(parts[2]))
+        except ValueError:
+            return
+        self._app.metrics.inc("stgo_relay_received_total",
+                              {"g": "global", "s": "session", "r": "rotation"}.get(kind, "other"))
+        try:
+            if kind == "g" and len(parts) == 5:
+                version, key = int(parts[3]), parts[4]
+                self._seen(version)
+                with self._lock:
+                    stale = version <= self._versions.get(key, 0)
+                if not stale:
+                    self._apply_global(key)
+            elif kind == "s":
+                self._session_changed(parts[3])
+            elif kind == "r":
+                self._session_rotated(parts[3])
+        except Exception as exc:
+            # A Redis error propagates to _listen (reconnect, resync); anything
+            # else is a bug of ours, logged without ending the thread.
+            if self._store.is_connection_error(exc):
+                raise
+            log.exception("relay: applying a notice failed")
+
+    def _resync(self) -> None:
+        self._app.metrics.inc("stgo_relay_resyncs_total")
+        for key, version in self._store.global_versions().items():
+            self._seen(version)
+            with self._lock:
+                stale = version <= self._versions.get(key, 0)
+            if not stale:
+                self._apply_global(key)
+        for session in self._app.sessions.sessions():
+            if self._app.hub.connections(session):
+                self._redraw_soon(session)
+
+    def _apply_global(self, key: str, *, mine_pending: bool = False) -> None:
+        """Show the stored attributes of global widget *key* if they are newer.
+
+        A local change still waiting to be saved wins over a notice (it is
+        newer, or its save is refused and lands here with *mine_pending*)."""
+        app = self._app
+        saver = app._saver
+        if not mine_pending and saver is not None and saver.pending(key):
+            return
+        attrs, version = self._store.load_global(key)
+        self._seen(version)
+        with self._lock:
+            if version <= self._versions.get(key, 0):
+                return
+            self._versions[key] = version
+        widget = app.global_with_key(key)
+        if widget is None or not isinstance(attrs, dict):
+            return
+        apply_attrs(widget, attrs)
+        app.metrics.inc("stgo_relay_applied_total", "global")
+        with app.hub.batch() as batch:
+            batch.local_only = True
+            app.hub.global_changed(widget, "update")
+
+    def _session_changed(self, session_id: str) -> None:
+        session = self._app.sessions.cached(session_id)
+        if session is not None and self._app.hub.connections(session):
+            self._redraw_soon(session)
+
+    def _session_rotated(self, old_id: str) -> None:
+        from .protocol import CLOSE_ROTATED
+
+        session = self._app.sessions.cached(old_id)
+        if session is None:
+            return
+        for conn in self._app.hub.connections(session):
+            conn.close(CLOSE_ROTATED, "session rotated")
+        log.debug("relay: session %s rotated elsewhere", redact(old_id))
+        self._app.sessions.get(old_id)  # no record any more: dropped from the cache
+
+    def _redraw_soon(self, session: Session) -> None:
+        """Redraw *session*'s tabs here from its state, in its event queue
+        (so never in the middle of one of its events)."""
+        app = self._app
+
+        def redraw() -> None:
+            if session.ended:
+                return
+            app.metrics.inc("stgo_relay_applied_total", "session")
+            with app.hub.batch() as batch:
+                batch.local_only = True
+                if app._session_page is not None:
+                    session.clear_widgets()
+                    app._draw_session(session)
+                app.hub.state_changed(session, None)  # inputs bound to state follow
+
+        def guarded() -> None:
+            try:
+                redraw()
+            except Exception:
+                log.exception("relay: redrawing session %s failed", redact(session.id))
+
+        session.events.submit(guarded)

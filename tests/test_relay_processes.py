@@ -1,0 +1,146 @@
+"""Many ``python -m stgo run`` processes on one Redis (issue 13): shared widgets
+and a session's private changes are live across processes, a process started
+later shows the current values, and a pub/sub disconnect still converges."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from stgo.store.redis import RedisStore
+
+from .helpers import Client, Socket, request, wait_until
+from .services import RedisServer
+from .test_store_processes import Start, click, start, widget_id
+
+__all__ = ["start"]  # the fixture, imported for this module's tests
+
+
+def says(text: str) -> Any:
+    """A predicate: a message whose JSON holds *text*."""
+    return lambda m: text in json.dumps(m)
+
+
+def tab(url: str, session: str | None = None) -> tuple[Client, Socket, str]:
+    """A browser (or a tab of *session*) on *url*: its client, socket and button ID."""
+    browser = Client(url)
+    if session is not None:
+        browser.session_id = session
+    sock = browser.connect(wait_render=False)
+    render = sock.recv_until(lambda m: m["type"] == "render")
+    return browser, sock, widget_id(render, "Click")
+
+
+def test_two_processes_share_the_total_and_a_sessions_tabs_follow_each_other(
+    redis_server: RedisServer, start: Start
+) -> None:
+    a = start("--store", redis_server.url)
+    b = start("--store", redis_server.url)
+    alice, alice_a, button_a = tab(a.url)
+    bob, bob_b, button_b = tab(b.url)
+
+    click(alice_a, button_a)  # on A: Bob's tab on B shows the new total
+    bob_b.recv_until(says('\\">1<'))
+    click(bob_b, button_b)  # on B: Alice's tab on A follows
+    alice_a.recv_until(says('\\">2<'))
+
+    # Alice's second tab, on B, follows her private count live, both ways.
+    _, alice_b, button_ab = tab(b.url, session=alice.session_id)
+    assert "mine: 1" in json.dumps(alice_b.messages[-1])
+    click(alice_a, button_a)
+    alice_b.recv_until(says("mine: 2"))
+    click(alice_b, button_ab)
+    alice_a.recv_until(says("mine: 3"))
+    bob_b.recv_until(says('\\">4<'))
+    # Isolation: Bob's tab never saw Alice's count.
+    assert not any("mine: 2" in json.dumps(m) or "mine: 3" in json.dumps(m)
+                   for m in bob_b.messages)
+
+    # A third process started now shows the current values, and follows on.
+    c = start("--store", redis_server.url)
+    page = request(c.url, "/")
+    assert '>4<' in page.body, page.body[page.body.find('metric-value'):][:80]
+    _, carol_c, _ = tab(c.url)
+    assert '\\">4<' in json.dumps(carol_c.messages[-1])
+    click(bob_b, button_b)
+    carol_c.recv_until(says('\\">5<'))
+    alice_a.recv_until(says('\\">5<'))
+    for sock in (alice_a, alice_b, bob_b, carol_c):
+        sock.close()
+
+
+def _metric(sock: Socket) -> str | None:
+    """The last total shown to *sock* (from a render or a patch)."""
+    import re
+
+    for msg in reversed(sock.messages):
+        found = re.findall(r'stgo-metric-value[^>]*>([^<]*)<', json.dumps(msg).replace('\\"', '"'))
+        if found:
+            return str(found[-1])
+    return None
+
+
+def test_concurrent_changes_on_two_processes_converge_even_across_a_pubsub_kill(
+    redis_server: RedisServer, start: Start
+) -> None:
+    procs = [start("--store", redis_server.url) for _ in range(2)]
+    tabs = [tab(p.url) for p in procs for _ in range(4)]
+    clicks = 15
+    errors: list[BaseException] = []
+    halfway = threading.Barrier(len(tabs) + 1)
+
+    def run(sock: Socket, button: str) -> None:
+        try:
+            for i in range(clicks):
+                if i == clicks // 2:
+                    halfway.wait(30)
+                    halfway.wait(30)
+                assert click(sock, button)["type"] == "patch"
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(s, b)) for _, s, b in tabs]
+    for t in threads:
+        t.start()
+    halfway.wait(30)
+    store = RedisStore(redis_server.url)
+    store.open()
+    killed = store._call(lambda r: r.client_kill_filter(_type="pubsub"))
+    assert killed >= 2  # every process's link went down
+    halfway.wait(30)
+    for t in threads:
+        t.join(60)
+    assert not errors
+    expected = len(tabs) * clicks
+    assert store.get("app", "total") == expected
+    # Every tab on both processes ends showing one and the same final value.
+    saved: dict[str, Any] = {}
+
+    def agreed() -> bool:
+        saved.update(store.load_global("total")[0])
+        return {_latest(s) for _, s, _ in tabs} == {str(saved["_value"])}
+
+    try:
+        wait_until(agreed, timeout=10)
+    except AssertionError:
+        raise AssertionError(f"{[_latest(s) for _, s, _ in tabs]} vs stored {saved}") from None
+    store.close()
+    for _, sock, _ in tabs:
+        sock.close()
+
+
+def _drain(sock: Socket) -> bool:
+    """Read whatever has arrived (without waiting long); always true."""
+    import websocket
+
+    while True:
+        try:
+            sock.recv(0.05)
+        except websocket.WebSocketTimeoutException:
+            return True
+
+
+def _latest(sock: Socket) -> str | None:
+    _drain(sock)
+    return _metric(sock)
