@@ -263,6 +263,8 @@ class App(Factory, Routing):
             GlobalSaver(self.store, write=self._relay.save_global if self._relay else None,
                         stamp=self._relay.stamp if self._relay else None)
             if self.store.persistent else None)
+        if self._saver is not None:
+            self.hub.before_ack = self._saver.flush
         self.sidebar = Sidebar()
         self.sidebar.attach(None, self._global_changed)
         #: A row above every page, empty (and not drawn) until something is put in it.

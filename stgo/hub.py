@@ -156,6 +156,10 @@ class Hub:
         #: Called with the sessions whose private state or widgets a batch
         #: changed (the relay tells the other processes); ``None``: nobody.
         self.on_sessions_changed: Callable[[set[Session]], None] | None = None
+        #: Called before an event that changed global widgets is acknowledged
+        #: (a persistent store saves them first, so an acked change outlives
+        #: the process); ``None``: nothing to do.
+        self.before_ack: Callable[[], None] | None = None
 
     # -- registry ---------------------------------------------------------------------
 
@@ -370,6 +374,8 @@ class Hub:
         the sidebar's and session-wide widgets'); a tab gets the ops of the
         page it shows.
         """
+        if batch.ack is not None and batch.global_changes and self.before_ack is not None:
+            self.before_ack()
         global_changes = _collapse(batch.global_changes)
         shared: list[Scoped] = []
         per_session: list[tuple[Widget, str]] = []

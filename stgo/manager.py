@@ -382,6 +382,19 @@ class SessionManager:
         with self._lock:
             return self._sessions.get(session_id)
 
+    def forget(self, session: Session) -> bool:
+        """Let go of *session* here without ending it (persistent store only):
+        the next request for it rebuilds it from the store, ``session_page``
+        and all.  Another process changed it and no tab here shows it."""
+        if self.store is None:
+            return False
+        with self._lock:
+            if self._sessions.get(session.id) is not session:
+                return False
+            del self._sessions[session.id]
+            self._pending.pop(session.id, None)
+        return True
+
     def held(self) -> int:
         """How many sessions this process holds in memory (with a persistent
         store, a cache of the store's; otherwise all of them)."""

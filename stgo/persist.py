@@ -4,8 +4,9 @@ A global widget is built by the app's module, in every process, at import.
 What changes at run time (a metric's value, a text, a shared input's value, a
 label, visibility) is saved under the widget's key in the store's
 ``globals`` namespace shortly after it changes (by :class:`GlobalSaver`, on a
-thread of its own), and applied again when a process starts, so a restarted
-process shows the current shared page, not the one its module built.
+thread of its own; before the event that changed it is acknowledged, so an
+acknowledged change outlives a killed process), and applied again when a
+process starts, so a restarted process shows the current shared page, not the one its module built.
 
 What is saved is the widget's plain attributes that the store's codec can
 hold (not its ID, parent, handlers or children).  Widgets without a key, and

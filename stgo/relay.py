@@ -259,8 +259,7 @@ class Relay:
             if not stale:
                 self._apply_global(key)
         for session in self._app.sessions.sessions():
-            if self._app.hub.connections(session):
-                self._redraw_soon(session)
+            self._refresh(session)
 
     def _apply_global(self, key: str, *, mine_pending: bool = False) -> None:
         """Show the stored attributes of global widget *key* if they are newer.
@@ -288,8 +287,16 @@ class Relay:
 
     def _session_changed(self, session_id: str) -> None:
         session = self._app.sessions.cached(session_id)
-        if session is not None and self._app.hub.connections(session):
+        if session is not None:
+            self._refresh(session)
+
+    def _refresh(self, session: Session) -> None:
+        """*session* may have changed elsewhere: redraw its tabs here, or, with
+        none open here, let go of it (the next request rebuilds it from the store)."""
+        if self._app.hub.connections(session):
             self._redraw_soon(session)
+        else:
+            self._app.sessions.forget(session)
 
     def _session_rotated(self, old_id: str) -> None:
         from .protocol import CLOSE_ROTATED

@@ -13,7 +13,7 @@ from stgo import App
 from stgo.server import Server
 
 from .helpers import Client, wait_until
-from .services import redis_server  # noqa: F401  (a fixture for every test module)
+from .services import nginx_server, redis_server  # noqa: F401  (fixtures for every test module)
 
 
 def _stgo_threads() -> set[threading.Thread]:

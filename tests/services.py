@@ -1,4 +1,4 @@
-"""Real services for the tests: a redis-server of our own on a free port.
+"""Real services for the tests: a redis-server and an nginx of our own on free ports.
 
 ``redis_server`` starts ``/usr/bin/redis-server`` (Debian's package; .ci/run
 installs it) with no persistence on a free port of 127.0.0.1, waits until it
@@ -20,7 +20,8 @@ from collections.abc import Iterator
 
 import pytest
 
-__all__ = ["RedisServer", "redis_server", "free_port", "require_service"]
+__all__ = ["RedisServer", "redis_server", "NginxServer", "nginx_server", "free_port",
+           "require_service"]
 
 
 def free_port() -> int:
@@ -31,8 +32,9 @@ def free_port() -> int:
 
 def require_service(binary: str, why: str) -> str:
     """The path of *binary*; skip (or fail under STGO_REQUIRE_SERVICES=1) without it."""
-    path = shutil.which(binary) or (f"/usr/bin/{binary}" if os.path.exists(
-        f"/usr/bin/{binary}") else None)
+    path = shutil.which(binary) or next(
+        (f"{d}/{binary}" for d in ("/usr/bin", "/usr/sbin") if os.path.exists(f"{d}/{binary}")),
+        None)
     if path is None:
         message = f"{binary} not installed: {why} NOT TESTED (apt-get install {binary})"
         if os.environ.get("STGO_REQUIRE_SERVICES") == "1":
@@ -112,6 +114,104 @@ def redis_server() -> Iterator[RedisServer]:
             pytest.fail(message)
         pytest.skip(message)
     server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        with contextlib.suppress(OSError):
+            shutil.rmtree(server.dir)
+
+
+class NginxServer:
+    """One nginx in front of stgo processes: a generated config in a temp dir,
+    ``-p dir -c conf -g 'daemon off;'``, on a free port of 127.0.0.1.
+
+    The upstream block is the one docs/deployment.md shows for many processes:
+    round robin, a refused or timed-out connect moves on to the next process
+    (``proxy_next_upstream``, ``proxy_connect_timeout``), and a process that
+    failed is left alone for a while (``max_fails``/``fail_timeout``).
+    """
+
+    def __init__(self, binary: str) -> None:
+        self.binary = binary
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="stgo-nginx-")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def config(self, upstreams: list[int]) -> str:
+        servers = "".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=10s;\n"
+                          for port in upstreams)
+        temp = "".join(f"    {kind}_temp_path {self.dir}/{kind};\n"
+                       for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        return f"""worker_processes 1;
+error_log {self.dir}/error.log warn;
+pid {self.dir}/nginx.pid;
+events {{ worker_connections 512; }}
+http {{
+    access_log off;
+{temp}    map $http_upgrade $connection_upgrade {{ default upgrade; "" close; }}
+    upstream stgo {{
+{servers}    }}
+    server {{
+        listen 127.0.0.1:{self.port};
+        location / {{
+            proxy_pass http://stgo;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_connect_timeout 2s;
+            proxy_next_upstream error timeout http_503;
+            proxy_read_timeout 300s;
+            proxy_send_timeout 300s;
+        }}
+    }}
+}}
+"""
+
+    def start(self, upstreams: list[int], timeout: float = 10.0) -> None:
+        conf = os.path.join(self.dir, "nginx.conf")
+        with open(conf, "w", encoding="utf-8") as f:
+            f.write(self.config(upstreams))
+        self.proc = subprocess.Popen(
+            [self.binary, "-p", self.dir, "-c", conf, "-e", f"{self.dir}/error.log",
+             "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                    raise RuntimeError(f"nginx did not start on port {self.port}: {err}") from None
+                time.sleep(0.02)
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)  # fast shutdown (open WebSockets would hold SIGQUIT)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+@pytest.fixture
+def nginx_server() -> Iterator[NginxServer]:
+    """An nginx (not started: call ``start(upstream_ports)``), stopped after the test."""
+    server = NginxServer(require_service("nginx", "serving many processes behind nginx is"))
     try:
         yield server
     finally:

@@ -4,14 +4,16 @@ later shows the current values, and a pub/sub disconnect still converges."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import threading
 from typing import Any
 
 from stgo.store.redis import RedisStore
 
 from .helpers import Client, Socket, request, wait_until
-from .services import RedisServer
+from .services import NginxServer, RedisServer, free_port
 from .test_store_processes import Start, click, start, widget_id
 
 __all__ = ["start"]  # the fixture, imported for this module's tests
@@ -144,3 +146,43 @@ def _drain(sock: Socket) -> bool:
 def _latest(sock: Socket) -> str | None:
     _drain(sock)
     return _metric(sock)
+
+
+def _pid(msg: dict[str, Any]) -> int:
+    import re
+
+    found = re.search(r"served by pid (\d+)", json.dumps(msg))
+    assert found, msg
+    return int(found.group(1))
+
+
+def test_kill_9_of_the_process_serving_a_tab_behind_nginx_resumes_it_on_the_other(
+    redis_server: RedisServer, nginx_server: NginxServer, start: Start
+) -> None:
+    ports = [free_port(), free_port()]
+    procs = {}
+    for port in ports:
+        proc = start("--store", redis_server.url, "--port", str(port), STGO_TEST_SHOW_PID="1")
+        procs[proc.proc.pid] = proc
+    nginx_server.start(ports)
+    browser, sock, button = tab(nginx_server.url)
+    serving = _pid(sock.messages[-1])
+    assert serving in procs
+    for n in range(1, 4):
+        assert f"mine: {n}" in json.dumps(click(sock, button))  # acknowledged
+
+    procs[serving].proc.send_signal(signal.SIGKILL)  # by PID, no goodbye
+    procs[serving].wait(10)
+    with contextlib.suppress(Exception):
+        sock.recv_close(10)  # the proxy drops the tab's connection
+    # The tab reconnects through nginx, as stgo.js does, with the same cookie.
+    again = browser.connect(wait_render=False)
+    render = again.recv_until(lambda m: m["type"] == "render")
+    assert _pid(render) != serving and _pid(render) in procs
+    assert "mine: 3" in render["roots"]["session"]  # every acknowledged click kept
+    assert ">3<" in render["roots"]["global"]
+    patch = click(again, widget_id(render, "Click"))
+    assert "mine: 4" in json.dumps(patch)
+    page = browser.get("/")
+    assert page.status == 200 and "mine: 4" in page.body
+    again.close()

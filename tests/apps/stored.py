@@ -3,7 +3,8 @@ total in ``app.state`` shown by a global metric, and a hook log.
 
 ``STGO_TEST_RECORD`` names a file that gets one line per hook call:
 ``start <id>`` or ``end <id> <reason> <clicks>``.  ``STGO_TEST_APP_TIMEOUT`` and
-``STGO_TEST_APP_INTERVAL`` set the session timeout and cleanup interval.
+``STGO_TEST_APP_INTERVAL`` set the session timeout and cleanup interval;
+``STGO_TEST_SHOW_PID=1`` adds a global text naming the serving process.
 """
 
 import os
@@ -21,6 +22,9 @@ app = stgo.App(title="Stored", new_session_rate=None, event_rate=None, **_kwargs
 total = app.metric("Everybody", 0, key="total")
 button = app.button("Click", key="click")
 _lock = threading.Lock()
+if os.environ.get("STGO_TEST_SHOW_PID"):
+    # Unkeyed, so never saved or relayed: tells a test which process drew the page.
+    app.text(f"served by pid {os.getpid()}")
 
 
 def record(line):
