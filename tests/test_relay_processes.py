@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
+import sys
 import threading
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from stgo.store.redis import RedisStore
 
-from .helpers import Client, Socket, request, wait_until
+from .helpers import Client, ServerProcess, Socket, request, wait_until
 from .services import NginxServer, RedisServer, free_port
-from .test_store_processes import Start, click, start, widget_id
+from .test_store_processes import APP, Start, click, start, widget_id
 
 __all__ = ["start"]  # the fixture, imported for this module's tests
 
@@ -22,6 +27,12 @@ __all__ = ["start"]  # the fixture, imported for this module's tests
 def says(text: str) -> Any:
     """A predicate: a message whose JSON holds *text*."""
     return lambda m: text in json.dumps(m)
+
+
+def expect(sock: Socket, text: str, timeout: float = 5.0) -> None:
+    """Wait until *sock* has been sent a message holding *text* (or was already)."""
+    if not any(text in json.dumps(m) for m in sock.messages):
+        sock.recv_until(says(text), timeout)
 
 
 def tab(url: str, session: str | None = None) -> tuple[Client, Socket, str]:
@@ -43,18 +54,18 @@ def test_two_processes_share_the_total_and_a_sessions_tabs_follow_each_other(
     bob, bob_b, button_b = tab(b.url)
 
     click(alice_a, button_a)  # on A: Bob's tab on B shows the new total
-    bob_b.recv_until(says('\\">1<'))
+    expect(bob_b, '\\">1<')
     click(bob_b, button_b)  # on B: Alice's tab on A follows
-    alice_a.recv_until(says('\\">2<'))
+    expect(alice_a, '\\">2<')
 
     # Alice's second tab, on B, follows her private count live, both ways.
     _, alice_b, button_ab = tab(b.url, session=alice.session_id)
     assert "mine: 1" in json.dumps(alice_b.messages[-1])
     click(alice_a, button_a)
-    alice_b.recv_until(says("mine: 2"))
+    expect(alice_b, "mine: 2")
     click(alice_b, button_ab)
-    alice_a.recv_until(says("mine: 3"))
-    bob_b.recv_until(says('\\">4<'))
+    expect(alice_a, "mine: 3")
+    expect(bob_b, '\\">4<')
     # Isolation: Bob's tab never saw Alice's count.
     assert not any("mine: 2" in json.dumps(m) or "mine: 3" in json.dumps(m)
                    for m in bob_b.messages)
@@ -66,8 +77,8 @@ def test_two_processes_share_the_total_and_a_sessions_tabs_follow_each_other(
     _, carol_c, _ = tab(c.url)
     assert '\\">4<' in json.dumps(carol_c.messages[-1])
     click(bob_b, button_b)
-    carol_c.recv_until(says('\\">5<'))
-    alice_a.recv_until(says('\\">5<'))
+    expect(carol_c, '\\">5<')
+    expect(alice_a, '\\">5<')
     for sock in (alice_a, alice_b, bob_b, carol_c):
         sock.close()
 
@@ -186,3 +197,71 @@ def test_kill_9_of_the_process_serving_a_tab_behind_nginx_resumes_it_on_the_othe
     page = browser.get("/")
     assert page.status == 200 and "mine: 4" in page.body
     again.close()
+
+
+GUNICORN_CONF = """
+# Two gthread workers; each starts and stops its App (see docs/deployment.md).
+worker_class = "gthread"
+workers = 2
+threads = 8
+# At most 4 open connections per worker: a busy worker stops accepting, so
+# the test's tabs cannot all land on one (the kernel picks freely otherwise).
+worker_connections = 4
+graceful_timeout = 5
+
+
+def post_worker_init(worker):
+    worker.wsgi.start()
+
+
+def worker_exit(server, worker):
+    worker.wsgi.stop()
+"""
+
+
+def test_gunicorn_with_two_workers_keeps_tabs_on_different_workers_in_sync(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("gunicorn") is None:
+        message = "gunicorn not installed: many workers NOT TESTED (pip install gunicorn)"
+        if os.environ.get("STGO_REQUIRE_SERVICES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    conf = tmp_path / "gunicorn.conf.py"
+    conf.write_text(GUNICORN_CONF, encoding="utf-8")
+    proc = ServerProcess(
+        [sys.executable, "-m", "gunicorn", "-c", str(conf), "-b", f"127.0.0.1:{free_port()}",
+         "--chdir", str(Path(APP).parent), "stored:app"],
+        env={"STGO_STORE": redis_server.url, "STGO_TEST_SHOW_PID": "1"},
+        url_pattern=r"Listening at: (http://[0-9.]+:[0-9]+)",
+    )
+    try:
+        url = proc.wait_url()
+        browser = Client(url)
+        assert browser.get("/").status == 200
+        # Open tabs of one browser until two are served by different workers.
+        tabs: dict[int, tuple[Socket, str]] = {}
+        opened: list[Socket] = []
+        for _ in range(6):
+            _, sock, button = tab(url, session=browser.session_id)
+            opened.append(sock)
+            tabs.setdefault(_pid(sock.messages[-1]), (sock, button))
+            if len(tabs) == 2:
+                break
+        assert len(tabs) == 2, "every tab landed on one worker"
+        (one, button_one), (two, button_two) = tabs.values()
+        click(one, button_one)
+        expect(two, "mine: 1")
+        expect(two, '\\">1<')
+        click(two, button_two)
+        expect(one, "mine: 2")
+        expect(one, '\\">2<')
+        for sock in opened:
+            sock.close()
+    finally:
+        proc.signal(signal.SIGTERM)
+        with contextlib.suppress(Exception):
+            proc.wait(20)
+        proc.kill()
