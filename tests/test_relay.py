@@ -1,0 +1,97 @@
+"""The relay in one test process: two Apps on one Redis (as two processes
+would be) see each other's global widget changes, in version order, after a
+pub/sub disconnect too, and count it all in /metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+import stgo
+from stgo.store.redis import RedisStore
+
+from .helpers import wait_until
+from .services import RedisServer
+
+
+def _app(url: str) -> stgo.App:
+    app = stgo.App(store=url, metrics=True)
+    app.metric("Total", 0, key="total")
+    app.text("motd", key="motd")
+    return app
+
+
+@pytest.fixture
+def pair(redis_server: RedisServer, no_leaked_threads: None) -> Iterator[list[stgo.App]]:
+    apps = [_app(redis_server.url), _app(redis_server.url)]
+    for app in apps:
+        app.start()
+    try:
+        yield apps
+    finally:
+        for app in apps:
+            app.stop()
+
+
+def _value(app: stgo.App) -> object:
+    return app.widget("total").value  # type: ignore[attr-defined]
+
+
+def test_a_change_in_one_app_reaches_the_other_and_the_latest_wins(
+    pair: list[stgo.App], redis_server: RedisServer
+) -> None:
+    one, two = pair
+    wait_until(lambda: one._relay is not None and one._relay.connected
+               and two._relay is not None and two._relay.connected)
+    one.widget("total").set_value(5)  # type: ignore[attr-defined]
+    wait_until(lambda: _value(two) == 5)
+    # Both change at once: everybody ends on the one the store kept (the later stamp).
+    two.widget("total").set_value(7)  # type: ignore[attr-defined]
+    one.widget("total").set_value(8)  # type: ignore[attr-defined]
+    wait_until(lambda: _value(one) == _value(two) == 8)
+    assert two.metrics.get("stgo_relay_received_total", "global") >= 1
+    assert two.metrics.get("stgo_relay_applied_total", "global") >= 1
+
+    # The pub/sub link dies; a change made meanwhile still arrives (resync).
+    store = RedisStore(redis_server.url)
+    store.open()
+    resyncs = two.metrics.get("stgo_relay_resyncs_total")
+    assert store._call(lambda r: r.client_kill_filter(_type="pubsub")) == 2
+    one.widget("motd").set_text("while you were away")  # type: ignore[attr-defined]
+    wait_until(lambda: two.widget("motd").text == "while you were away",  # type: ignore[attr-defined]
+               timeout=10)
+    wait_until(lambda: two.metrics.get("stgo_relay_resyncs_total") > resyncs, timeout=10)
+    assert two._relay is not None
+    wait_until(lambda: two._relay is not None and two._relay.connected, timeout=10)
+    text = two.metrics.render()
+    assert "stgo_relay_connected 1" in text and "stgo_relay_lag_seconds" in text
+    store.close()
+
+
+def test_rotation_tokens_are_redeemed_once_on_any_process(pair: list[stgo.App]) -> None:
+    one, two = pair
+    session = one.sessions.create()
+    tab = _NoConn()
+    one.hub.register(session, tab)  # type: ignore[arg-type]
+    with one.hub.batch(origin=session, conn=tab):  # type: ignore[arg-type]
+        new_id = one.rotate_session(session)  # as from a callback of its tab
+    one.hub.unregister(session, tab)  # type: ignore[arg-type]
+    token = _NoConn.sent[-1]
+    assert two.redeem_rotation(token) == new_id
+    assert one.redeem_rotation(token) is None and two.redeem_rotation(token) is None
+
+
+class _NoConn:
+    """A tab that keeps the rotation token it is sent (an edge mock)."""
+
+    sent: list[str] = []
+
+    def send(self, text: str, key: object = None) -> bool:
+        return True
+
+    def close(self, code: int, reason: str, final: str | None = None) -> None:
+        import json
+
+        if final is not None:
+            _NoConn.sent.append(json.loads(final)["token"])
