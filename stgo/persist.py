@@ -6,7 +6,9 @@ label, visibility) is saved under the widget's key in the store's
 ``globals`` namespace shortly after it changes (by :class:`GlobalSaver`, on a
 thread of its own; before the event that changed it is acknowledged, so an
 acknowledged change outlives a killed process), and applied again when a
-process starts, so a restarted process shows the current shared page, not the one its module built.
+process starts, so a restarted process shows the current shared page, not
+the one its module built.  With many processes the save is versioned and
+announced to the others (:mod:`stgo.relay`).
 
 What is saved is the widget's plain attributes that the store's codec can
 hold (not its ID, parent, handlers or children).  Widgets without a key, and

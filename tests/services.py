@@ -169,6 +169,7 @@ http {{
             proxy_next_upstream error timeout http_503;
             proxy_read_timeout 300s;
             proxy_send_timeout 300s;
+            proxy_buffering off;
         }}
     }}
 }}
