@@ -76,6 +76,7 @@ class Relay:
         self._stop = threading.Event()
         self._pubsub: Any = None
         self._threads: list[threading.Thread] = []
+        self._redrawing: set[Session] = set()  # a redraw is queued for these
         self.connected = False
         #: Seconds from publish to receipt of the last notice heard.
         self.lag = 0.0
@@ -293,7 +294,7 @@ class Relay:
     def _refresh(self, session: Session) -> None:
         """*session* may have changed elsewhere: redraw its tabs here, or, with
         none open here, let go of it (the next request rebuilds it from the store)."""
-        if self._app.hub.connections(session):
+        if session.connections or self._app.hub.connections(session):
             self._redraw_soon(session)
         else:
             self._app.sessions.forget(session)
@@ -313,8 +314,14 @@ class Relay:
         """Redraw *session*'s tabs here from its state, in its event queue
         (so never in the middle of one of its events)."""
         app = self._app
+        with self._lock:
+            if session in self._redrawing:
+                return  # the queued redraw will read the newest state anyway
+            self._redrawing.add(session)
 
         def redraw() -> None:
+            with self._lock:
+                self._redrawing.discard(session)
             if session.ended:
                 return
             app.metrics.inc("stgo_relay_applied_total", "session")
