@@ -265,3 +265,81 @@ def test_gunicorn_with_two_workers_keeps_tabs_on_different_workers_in_sync(
         with contextlib.suppress(Exception):
             proc.wait(20)
         proc.kill()
+
+
+def test_chaos_three_processes_two_kills_exact_counts_and_one_end_hook_each(
+    redis_server: RedisServer, start: Start, tmp_path: Path
+) -> None:
+    env = {"STGO_TEST_APP_TIMEOUT": "4", "STGO_TEST_APP_INTERVAL": "0.3"}
+    ports = [free_port() for _ in range(3)]
+    procs = [start("--store", redis_server.url, "--port", str(p), **env) for p in ports]
+    urls = [p.url for p in procs]
+    sessions, clicks = 24, 12
+    acked = [0] * sessions
+    unsure = [0] * sessions  # sent, but the process died before acknowledging
+    ids: list[str] = [""] * sessions
+    errors: list[BaseException] = []
+
+    def user(n: int) -> None:
+        try:
+            browser = Client(urls[n % 3])
+            browser.get("/")
+            ids[n] = browser.session_id or ""
+            hop = n
+            while acked[n] < clicks:
+                try:
+                    browser.base_url = urls[hop % 3]
+                    sock = browser.connect(wait_render=False)
+                    render = sock.recv_until(lambda m: m["type"] == "render")
+                    button = widget_id(render, "Click")
+                except Exception:
+                    hop += 1  # that process is down: the next one
+                    continue
+                while acked[n] < clicks:
+                    try:
+                        seq = sock.event(button)
+                        sock.ack(seq)
+                    except Exception:
+                        unsure[n] += 1
+                        hop += 1
+                        break
+                    acked[n] += 1
+                sock.close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=user, args=(n,)) for n in range(sessions)]
+    for t in threads:
+        t.start()
+    for victim, when in ((0, sessions * clicks // 4), (1, sessions * clicks // 2)):
+        wait_until(lambda w=when: sum(acked) >= w or not any(t.is_alive() for t in threads),
+                   timeout=60)
+        procs[victim].proc.send_signal(signal.SIGKILL)
+        procs[victim].wait(10)
+        procs[victim] = start("--store", redis_server.url, "--port", str(ports[victim]), **env)
+    for t in threads:
+        t.join(120)
+    assert not errors and not any(t.is_alive() for t in threads)
+    assert sum(unsure) >= 1  # the kills did cut clicks short (tabs moved)
+
+    # Every session ends by timeout exactly once, in one of the processes,
+    # with its exact count readable in the hook.
+    def ended() -> list[list[str]]:
+        log = tmp_path / "hooks.log"
+        lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+        return [line.split() for line in lines if line.startswith("end ")]
+
+    wait_until(lambda: len(ended()) >= sessions, timeout=30)
+    assert sorted(sid for _, sid, _, _ in ended()) == sorted(ids)  # once each
+    assert {reason for _, _, reason, _ in ended()} == {"timeout"}
+    finals = {sid: int(n) for _, sid, _, n in ended()}
+    counts = [finals[sid] for sid in ids]
+    for n in range(sessions):
+        # Every acknowledged click counted; one cut short by a kill at most once.
+        assert acked[n] <= counts[n] <= acked[n] + unsure[n], (n, counts[n], acked[n])
+    store = RedisStore(redis_server.url)
+    store.open()
+    # The callback adds to the session, then to the total: a kill may fall between.
+    assert sum(counts) - sum(unsure) <= store.get("app", "total") <= sum(counts)
+    assert store.session_count() == 0
+    store.close()
