@@ -636,6 +636,14 @@ class App(Factory, Routing):
             return LOCAL_HOSTS
         return None
 
+    def event_lock(self, session: Session) -> contextlib.AbstractContextManager[None]:
+        """Hold while running an event of *session*: with many processes on
+        one Redis, a lock across them (:meth:`stgo.relay.Relay.event_lock`);
+        otherwise nothing (the session's event queue orders them already)."""
+        if self._relay is None:
+            return contextlib.nullcontext()
+        return self._relay.event_lock(session)
+
     def event_hooks(self) -> list[EventHook]:
         """The ``on_event`` hooks (a copy)."""
         return list(self._event_hooks)

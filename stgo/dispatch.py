@@ -11,6 +11,7 @@ from .errors import ProtocolError
 from .failures import generic_message
 from .ids import redact
 from .limits import TokenBucket
+from .relay import SessionBusy
 from .session import Session
 from .widgets.base import Event
 from .widgets.forms import form_of
@@ -18,6 +19,7 @@ from .ws import CLOSE_POLICY, Outlet
 
 if TYPE_CHECKING:
     from .app import App
+    from .widgets.base import Widget
 
 __all__ = ["Dispatcher"]
 
@@ -183,19 +185,30 @@ class Dispatcher:
         app.metrics.inc("stgo_events_total")
         with app.hub.batch(origin=session, conn=self.conn, ack=event.seq,
                            client=self.client or None):
+            # With many processes, one event of a session at a time in all of
+            # them; let go before the batch is pushed (a kill after the ack
+            # must not leave the lock behind).
             try:
-                value = widget.receive(session, event.event, value)
-            except ProtocolError as exc:
-                self._error(str(exc), event.seq)
+                with app.event_lock(session):
+                    self._handle(event, widget, value)
+            except SessionBusy as exc:
+                self._error(str(exc), event.seq, kind="busy")
+
+    def _handle(self, event: protocol.ClientEvent, widget: Widget, value: object) -> None:
+        session, app = self.session, self.app
+        try:
+            value = widget.receive(session, event.event, value)
+        except ProtocolError as exc:
+            self._error(str(exc), event.seq)
+            return
+        for hook in app.event_hooks():
+            if not self._call(hook, event.seq, session, widget, event.event, value):
                 return
-            for hook in app.event_hooks():
-                if not self._call(hook, event.seq, session, widget, event.event, value):
-                    return
-            fired = Event(event.event, widget)
-            for handler in widget.handlers(event.event):
-                if not self._call(handler, event.seq, session, fired, value):
-                    return
-            widget.after_event(session, event.event, value)
+        fired = Event(event.event, widget)
+        for handler in widget.handlers(event.event):
+            if not self._call(handler, event.seq, session, fired, value):
+                return
+        widget.after_event(session, event.event, value)
 
     def _moved(self, msg: protocol.Navigate | protocol.QueryChange) -> None:
         """The tab followed a link, went back, or changed its query itself."""

@@ -34,11 +34,12 @@ a lock while it waits on Redis.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .ids import redact
@@ -49,7 +50,15 @@ if TYPE_CHECKING:
     from .session import Session
     from .store.redis import RedisStore
 
-__all__ = ["Relay"]
+__all__ = ["Relay", "SessionBusy", "EVENT_LEASE"]
+
+#: Seconds a process may hold a session's event lock (a callback running
+#: longer loses exclusivity; a killed holder's lock lapses after it).
+EVENT_LEASE = 10.0
+
+
+class SessionBusy(Exception):
+    """Another process held the session's event lock for a whole lease."""
 
 log = logging.getLogger("stgo")
 
@@ -110,6 +119,31 @@ class Relay:
         for thread in threads:
             thread.join(timeout)
         self._flush_outbox()
+
+    @contextlib.contextmanager
+    def event_lock(self, session: Session) -> Iterator[None]:
+        """Run the block as the only event of *session* in any process.
+
+        A Redis lock with a lease (``SET NX PX``), waited for with backoff
+        (no local lock is held meanwhile), let go by a compare-and-delete.
+
+        :raises SessionBusy: not had within :data:`EVENT_LEASE` seconds.
+        """
+        token = secrets.token_hex(8)
+        deadline = time.monotonic() + EVENT_LEASE
+        delay = 0.001
+        while not self._store.lock_session(session.id, token, EVENT_LEASE):
+            if time.monotonic() > deadline:
+                raise SessionBusy("this session is busy in another process")
+            time.sleep(delay)  # waiting for another process's event: no lock held
+            delay = min(delay * 2, 0.02)
+        try:
+            yield
+        finally:
+            try:
+                self._store.unlock_session(session.id, token)
+            except Exception as exc:
+                self._redis_error("unlock", exc)  # it lapses with its lease
 
     # -- telling the others ---------------------------------------------------------------
 

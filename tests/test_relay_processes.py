@@ -343,3 +343,47 @@ def test_chaos_three_processes_two_kills_exact_counts_and_one_end_hook_each(
     assert sum(counts) - sum(unsure) <= store.get("app", "total") <= sum(counts)
     assert store.session_count() == 0
     store.close()
+
+
+def test_one_sessions_events_run_one_at_a_time_across_processes(
+    redis_server: RedisServer, start: Start
+) -> None:
+    procs = [start("--store", redis_server.url) for _ in range(2)]
+    browser = Client(procs[0].url)
+    browser.get("/")
+    socks = []
+    for proc in procs:
+        for _ in range(6):
+            _, sock, _ = tab(proc.url, session=browser.session_id)
+            socks.append(sock)
+    button = widget_id(socks[0].messages[-1], "Read-modify-write")
+    clicks = 10
+    barrier = threading.Barrier(len(socks))
+    errors: list[BaseException] = []
+
+    def run(sock: Socket) -> None:
+        try:
+            mine = widget_id(sock.messages[-1], "Read-modify-write")
+            barrier.wait(30)
+            for _ in range(clicks):
+                assert click(sock, mine)["type"] == "patch"
+        except BaseException as exc:
+            errors.append(exc)
+
+    assert button
+    threads = [threading.Thread(target=run, args=(s,)) for s in socks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    store = RedisStore(redis_server.url)
+    try:
+        # A read-modify-write of session state: exact only if no two events
+        # of the session overlapped, in either process.
+        assert store.get(f"s:{browser.session_id}", "rmw") == len(socks) * clicks
+        assert store.get("app", "rmw_calls") == len(socks) * clicks
+    finally:
+        store.close()
+    for sock in socks:
+        sock.close()

@@ -12,6 +12,7 @@ Layout (``P`` is the key prefix, ``stgo:`` by default)::
     P pend      zset   id -> last access      (sessions never activated)
     P ns:<name> hash   app.state ("app") and global widget changes ("globals")
     P gver      hash   global widget key -> version (one INCR per saved change)
+    P lk:<id>   string the session's event lock (holder's token), a lease
     P rot:<h>   string a rotation token's new session ID (h: the token's hash), 60 s TTL
     P relay     channel what changed, for the other processes (stgo.relay)
 
@@ -136,6 +137,12 @@ return 1
 """
 
 
+# KEYS: the lock; ARGV: its holder's token.  Let go only of one's own lock.
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
 # KEYS: globals, gver, channel; ARGV: key, codec text, message head, version.
 # A write only lands when its version is newer than the stored one (versions
 # are the changes' hybrid clock stamps, so the latest change wins whatever
@@ -229,7 +236,8 @@ class RedisStore(Store):
         self._scripts = {
             name: client.register_script(src) for name, src in (
                 ("create", _CREATE), ("touch", _TOUCH), ("write", _WRITE),
-                ("claim", _CLAIM), ("rename", _RENAME), ("save_global", _SAVE_GLOBAL))
+                ("claim", _CLAIM), ("rename", _RENAME), ("save_global", _SAVE_GLOBAL),
+                ("unlock", _UNLOCK))
         }
         self._redis = client
 
@@ -534,6 +542,15 @@ class RedisStore(Store):
     def pubsub(self) -> Any:
         """A new redis-py ``PubSub`` on this store's server (for the relay's thread)."""
         return self._r().pubsub(ignore_subscribe_messages=False)
+
+    def lock_session(self, session_id: str, token: str, lease: float) -> bool:
+        """Take the session's event lock for *lease* seconds (``SET NX PX``)."""
+        return bool(self._call(lambda r: r.set(f"{self.prefix}lk:{session_id}", token,
+                                               nx=True, px=max(1, int(lease * 1000)))))
+
+    def unlock_session(self, session_id: str, token: str) -> None:
+        """Let go of the session's event lock, if *token* still holds it."""
+        self._script("unlock", [f"{self.prefix}lk:{session_id}"], [token])
 
     def put_token(self, token_hash: str, new_id: str, ttl: float) -> None:
         """Keep a rotation token (by its hash) for *ttl* seconds, for any process."""

@@ -21,6 +21,7 @@ if os.environ.get("STGO_TEST_APP_INTERVAL"):
 app = stgo.App(title="Stored", new_session_rate=None, event_rate=None, **_kwargs)
 total = app.metric("Everybody", 0, key="total")
 button = app.button("Click", key="click")
+rmw = app.button("Read-modify-write", key="rmw")
 _lock = threading.Lock()
 if os.environ.get("STGO_TEST_SHOW_PID"):
     # Unkeyed, so never saved or relayed: tells a test which process drew the page.
@@ -55,3 +56,11 @@ def clicked(session, event, value):
 @app.on_session_end
 def ended(session, reason):
     record(f"end {session.id} {reason} {session.get('clicks')}")
+
+
+@rmw.on_click
+def read_modify_write(session, event, value):
+    # Not atomic on purpose: exact only if a session's events never overlap.
+    n = session.get("rmw", 0)
+    app.state.increment("rmw_calls")  # a Redis round trip between read and write
+    session.set("rmw", n + 1)
