@@ -80,7 +80,7 @@ class Relay:
         self._lock = threading.Lock()
         self._versions: dict[str, int] = {}
         self._clock = 0  # the last stamp given or seen (hybrid logical clock)
-        self._outbox: dict[str, str] = {}  # notice text -> None-like (ordered, deduplicated)
+        self._outbox: dict[str, str] = {}  # notices waiting to be sent (ordered, no repeats)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._pubsub: Any = None
