@@ -27,9 +27,9 @@ is applied, and every session with a tab open here is redrawn.
 
 Two threads, both named ``stgo-relay*`` and stopped by :meth:`Relay.stop`:
 the listener (supervised: any error is logged, counted, and followed by a
-reconnect with backoff) and the sender (session notices are queued by the
-thread that made the change, so no event waits on a publish).  Neither holds
-a lock while it waits on Redis.
+reconnect with backoff) and the sender (which retries notices whose publish
+failed; a batch publishes its own before its ack goes out).  No lock is held
+while waiting on Redis.
 """
 
 from __future__ import annotations
@@ -170,8 +170,12 @@ class Relay:
             self._apply_global(key, mine_pending=True)
 
     def sessions_changed(self, sessions: Iterable[Session]) -> None:
-        """Queue "these sessions changed" for the others (no Redis call here)."""
+        """Tell the others "these sessions changed", now: the hub calls this
+        before the batch's acknowledgement goes out, so a process killed
+        after the ack has told the others (whose cached copies would be
+        stale).  No lock is held; a failed publish is retried by the sender."""
         self._queue([f"s {{head}} {s.id}" for s in sessions if not s.ended])
+        self._flush_outbox()
 
     def rotated(self, old_id: str) -> None:
         """Queue "*old_id* is gone: close its tabs"."""

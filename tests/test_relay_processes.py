@@ -186,6 +186,7 @@ def test_kill_9_of_the_process_serving_a_tab_behind_nginx_resumes_it_on_the_othe
     procs[serving].wait(10)
     with contextlib.suppress(Exception):
         sock.recv_close(10)  # the proxy drops the tab's connection
+    sock.close()
     # The tab reconnects through nginx, as stgo.js does, with the same cookie.
     again = browser.connect(wait_render=False)
     render = again.recv_until(lambda m: m["type"] == "render")
