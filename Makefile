@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml setup.cfg
 run: $(STAMP)
 	$(PY) -m stgo run $(APP)
 
-# Browser tests need Debian's Chromium; scripts/ensure-chromium installs it
-# when we are root and it is missing, and otherwise says what to do.
+# Browser, store and proxy tests need Debian's chromium, redis-server and nginx;
+# scripts/ensure-chromium installs what is missing when we are root, and
+# otherwise says what to do.
 browser:
 	@sh scripts/ensure-chromium
 
