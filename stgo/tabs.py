@@ -305,8 +305,11 @@ class TabRegistry:
         """The tab of *conn*, or ``None`` (a connection without one: tests, old clients)."""
         if conn is None:
             return None
-        with self._lock:
-            return self._by_conn.get(conn)
+        # No lock: the hub asks this for every connection of every flush, from
+        # many event threads at once, and a lock here convoyed them behind one
+        # holder waiting for the GIL (a fan-out to 200 tabs ran 2-3x slower).
+        # A single dict lookup is atomic in CPython; bind/unbind keep the lock.
+        return self._by_conn.get(conn)
 
     def of_session(self, session: Session) -> list[BrowserTab]:
         """The session's open tabs."""
