@@ -22,7 +22,8 @@ from typing import Any
 __all__ = ["main", "machine", "rows", "format_table"]
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SECTIONS = ("rtt", "throughput", "fanout", "memory", "many", "cleanup", "page", "browser")
+SECTIONS = ("rtt", "throughput", "fanout", "memory", "many", "cleanup", "page", "browser",
+            "scale")
 
 _HEAD = ("metric", "value", "floor", "ratio", "target", "pass/miss")
 _COLUMNS = ("metric", "value", "floor", "ratio", "target", "verdict")
@@ -74,6 +75,7 @@ def run(sections: tuple[str, ...], quick: bool, log: Callable[[str], None]) -> d
         "cleanup": lambda: cleanup.measure(100_000),
         "page": lambda: load.page(cfg["page"]),
         "browser": lambda: _browser(quick),
+        "scale": lambda: _scale(quick, log),
     }
     out: dict[str, Any] = {}
     for name in sections:
@@ -88,6 +90,12 @@ def _browser(quick: bool) -> Any:
     from . import browser
 
     return browser.measure(quick)
+
+
+def _scale(quick: bool, log: Callable[[str], None]) -> Any:
+    from . import scale
+
+    return scale.measure(quick, log)
 
 
 Row = tuple[str, float | None, float | None, str, str]  # name, value, floor, target, unit
@@ -181,6 +189,12 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
             5.0)
         add("browser: shared change -> each of 9 other tabs p50",
             s["shared_change"]["each_ms"]["p50"], f["shared_change"]["each_ms"]["p50"], "ms")
+    r = results.get("scale")
+    if r:
+        from .scale import table_rows
+
+        for name, value, baseline, unit, target, higher in table_rows(r):
+            add(name, value, baseline, unit, target, higher)
     return table
 
 
