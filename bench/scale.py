@@ -708,54 +708,72 @@ def table_rows(r: dict[str, Any]) -> list[TableRow]:
     higher is better); the baseline is the same measurement on one process
     (or on one tab's own process) in the same run."""
     rows: list[TableRow] = []
-    f = r.get("fanout")
-    if f:
-        one, two, n = f["one"], f["two"], f["tabs"]
-        for p in ("p50", "p95"):
-            rows.append((f"shared change -> all {n:,} tabs on 2 processes {p} (vs 1)",
-                         two["all"][p], one["all"][p], "ms", None, False))
-        rows.append((f"  -> the last of the {n // 2} tabs on A p50 (vs the same on 1)",
-                     two["first"]["p50"], one["first"]["p50"], "ms", None, False))
-        rows.append((f"  -> the last of the {n - n // 2} tabs on B p50 (vs the same on A)",
-                     two["second"]["p50"], one["second"]["p50"], "ms", None, False))
-        rows.append(("  the reading client's CPU per change p50 (2 vs 1 processes)",
-                     two["client_cpu"]["p50"], one["client_cpu"]["p50"], "ms", None, False))
-    e = r.get("relayed")
-    if e:
-        for p in ("p50", "p95"):
-            rows.append((f"private change -> the session's tab on B {p} (vs on A)",
-                         e["relayed_ms"][p], e["local_ms"][p], "ms", None, False))
-        rows.append(("private change on B -> the session's tab on A p50 (vs on A)",
-                     e["back_ms"]["p50"], e["local_ms"]["p50"], "ms", None, False))
-        rows.append(("event round trip, a tab on B of a session made on A p50 (vs on A)",
-                     e["ack_b_ms"]["p50"], e["ack_a_ms"]["p50"], "ms", None, False))
-    t = r.get("throughput")
-    if t:
-        n = t["sessions"]
-        rows.append((f"private events, {n} sessions, Redis, 2 processes (vs 1)",
-                     t["two"]["events_per_s"], t["one"]["events_per_s"], "/s", None, True))
-        rows.append(("  speed-up 2 processes / 1 (goal >= 1.6)", round(t["ratio"], 2), None, "",
-                     1.6, True))
-        rows.append((f"private events, {n} sessions, Redis, 1 process (vs memory store)",
-                     t["one"]["events_per_s"], t["memory"]["events_per_s"], "/s", None, True))
-        for name, label in (("one", "1 process"), ("two", "2 processes")):
-            used = ", ".join(f"{k} {t[name]['cores'].get(k, 0.0):.2f}"
-                             for k in ("servers", "redis", "client", "others", "steal"))
-            rows.append((f"  cores used, {label}: {used}", None, None, "", None, False))
-    o = r.get("failover")
-    if o:
-        now, browser = o["now"], o.get("browser", {})
-        for k, label in (("closed", "the tab sees its connection drop"),
-                         ("render", "reconnected through nginx, session drawn"),
-                         ("acked", "next click acknowledged, count right")):
-            for p in ("p50", "max"):
-                rows.append((f"kill -9 -> {label} {p} ({now[f'{k}_ms']['n']} kills)",
-                             now[f"{k}_ms"][p], None, "ms", None, False))
-        if browser:
-            for p in ("p50", "max"):
-                rows.append((f"kill -9 -> click acknowledged, stgo.js's backoff {p} "
-                             f"({browser['acked_ms']['n']} kills)", browser["acked_ms"][p],
-                             None, "ms", None, False))
+    for name, make in (("fanout", _fanout_rows), ("relayed", _relayed_rows),
+                       ("throughput", _throughput_rows), ("failover", _failover_rows)):
+        if r.get(name):
+            rows += make(r[name])
+    return rows
+
+
+def _fanout_rows(f: dict[str, Any]) -> list[TableRow]:
+    one, two, n = f["one"], f["two"], f["tabs"]
+    rows: list[TableRow] = [
+        (f"shared change -> all {n:,} tabs on 2 processes {p} (vs 1)",
+         two["all"][p], one["all"][p], "ms", None, False) for p in ("p50", "p95")]
+    rows.append((f"  -> the last of the {n // 2} tabs on A p50 (vs the same on 1)",
+                 two["first"]["p50"], one["first"]["p50"], "ms", None, False))
+    rows.append((f"  -> the last of the {n - n // 2} tabs on B p50 (vs the same on A)",
+                 two["second"]["p50"], one["second"]["p50"], "ms", None, False))
+    rows.append(("  the reading client's CPU per change p50 (2 vs 1 processes)",
+                 two["client_cpu"]["p50"], one["client_cpu"]["p50"], "ms", None, False))
+    return rows
+
+
+def _relayed_rows(e: dict[str, Any]) -> list[TableRow]:
+    rows: list[TableRow] = [
+        (f"private change -> the session's tab on B {p} (vs on A)",
+         e["relayed_ms"][p], e["local_ms"][p], "ms", None, False) for p in ("p50", "p95")]
+    rows.append(("private change on B -> the session's tab on A p50 (vs on A)",
+                 e["back_ms"]["p50"], e["local_ms"]["p50"], "ms", None, False))
+    rows.append(("event round trip, a tab on B of a session made on A p50 (vs on A)",
+                 e["ack_b_ms"]["p50"], e["ack_a_ms"]["p50"], "ms", None, False))
+    return rows
+
+
+def _throughput_rows(t: dict[str, Any]) -> list[TableRow]:
+    n, one, two, memory = t["sessions"], t["one"], t["two"], t["memory"]
+    rows: list[TableRow] = [
+        (f"private events, {n} sessions, Redis, 2 processes (vs 1)",
+         two["events_per_s"], one["events_per_s"], "/s", None, True),
+        ("  speed-up 2 processes / 1 (goal >= 1.6)", round(t["ratio"], 2), None, "", 1.6, True),
+        (f"private events, {n} sessions, Redis, 1 process (vs memory store)",
+         one["events_per_s"], memory["events_per_s"], "/s", None, True),
+        ("  server CPU per event, Redis, 2 processes (vs 1)",
+         two["server_cpu_ms_per_event"], one["server_cpu_ms_per_event"], "ms", None, False),
+        ("  server CPU per event, Redis, 1 process (vs memory store)",
+         one["server_cpu_ms_per_event"], memory["server_cpu_ms_per_event"], "ms", None, False),
+    ]
+    for name, label in (("one", "1 process"), ("two", "2 processes")):
+        used = ", ".join(f"{k} {t[name]['cores'].get(k, 0.0):.2f}"
+                         for k in ("servers", "redis", "client", "others", "steal"))
+        rows.append((f"  cores used, {label}: {used}", None, None, "", None, False))
+    return rows
+
+
+def _failover_rows(o: dict[str, Any]) -> list[TableRow]:
+    rows: list[TableRow] = []
+    now, browser = o["now"], o.get("browser", {})
+    for k, label in (("closed", "the tab sees its connection drop"),
+                     ("render", "reconnected through nginx, session drawn"),
+                     ("acked", "next click acknowledged, count right")):
+        for p in ("p50", "max"):
+            rows.append((f"kill -9 -> {label} {p} ({now[f'{k}_ms']['n']} kills)",
+                         now[f"{k}_ms"][p], None, "ms", None, False))
+    if browser:
+        for p in ("p50", "max"):
+            rows.append((f"kill -9 -> click acknowledged, stgo.js's backoff {p} "
+                         f"({browser['acked_ms']['n']} kills)", browser["acked_ms"][p],
+                         None, "ms", None, False))
     return rows
 
 
