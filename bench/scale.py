@@ -513,30 +513,35 @@ class _Load:
 def throughput(redis: Redis, sessions: int, window: int, seconds: float,
                slice_s: float = 0.5) -> dict[str, Any]:
     """*sessions* tabs clicking Count mine only (a private change, drawn from
-    state) with *window* events in flight each, on three set-ups running side
-    by side: one process with the memory store, one with the Redis store, and
-    two (half the sessions each) with the Redis store (its own key prefix, so
-    its own relay channel).  Only one set-up is loaded at a time, in turns of
+    state) with *window* events in flight each, on four set-ups running side
+    by side: one process with the memory store (``memory``), one with the
+    Redis store (``one``), two with half the sessions each (``two``), and one
+    loaded beside an idle one whose CPU is what hearing the other's notices
+    costs (``heard``); each Redis set-up under its own key prefix, so its own
+    relay channel.  Only one set-up is loaded at a time, in turns of
     *slice_s* seconds until each had *seconds*: the other agents' load on the
-    machine falls on all three alike."""
+    machine falls on all of them alike."""
     out: dict[str, Any] = {"sessions": sessions, "window": window, "seconds": seconds,
                            "slice_s": slice_s}
-    setups = (("memory", "memory", 1), ("one", redis.url + "?prefix=one:", 1),
-              ("two", redis.url + "?prefix=two:", 2))
+    setups = (("memory", "memory", 1, 1), ("one", redis.url + "?prefix=one:", 1, 1),
+              ("two", redis.url + "?prefix=two:", 2, 2),
+              ("heard", redis.url + "?prefix=heard:", 2, 1))
     with ExitStack() as stack:
         tabs = Tabs()
         stack.callback(tabs.close)
         loads: dict[str, _Load] = {}
-        for name, store, procs in setups:
+        for name, store, procs, loaded in setups:
             servers = [stack.enter_context(stgo(store)) for _ in range(procs)]
             clients, frames = [], []
             for i in range(sessions):
-                server = servers[i % procs]
+                server = servers[i % loaded]
                 client, render = tabs.open(server, tabs.session(server))
                 stack.callback(client.close)
                 clients.append(client)
                 frames.append(_click(_widget_id(render, "mine_only"), 1))
-            parties = {"servers": [s.proc.pid for s in servers]}
+            parties = {"servers": [s.proc.pid for s in servers[:loaded]]}
+            if loaded < procs:
+                parties["listener"] = [s.proc.pid for s in servers[loaded:]]
             if store != "memory":
                 parties["redis"] = [redis.proc.pid]
             loads[name] = _Load(clients, frames, window, _CPU(parties))
@@ -550,6 +555,8 @@ def throughput(redis: Redis, sessions: int, window: int, seconds: float,
         for name, load in loads.items():
             out[name] = load.result()
     out["ratio"] = out["two"]["events_per_s"] / out["one"]["events_per_s"]
+    heard = loads["heard"]
+    out["hearing_cpu_ms_per_event"] = 1000.0 * heard.used["listener"] / heard.acks
     return out
 
 
@@ -752,6 +759,9 @@ def _throughput_rows(t: dict[str, Any]) -> list[TableRow]:
          two["server_cpu_ms_per_event"], one["server_cpu_ms_per_event"], "ms", None, False),
         ("  server CPU per event, Redis, 1 process (vs memory store)",
          one["server_cpu_ms_per_event"], memory["server_cpu_ms_per_event"], "ms", None, False),
+        ("  CPU per event of an idle process hearing the notices (vs the event's own)",
+         t["hearing_cpu_ms_per_event"], t["heard"]["server_cpu_ms_per_event"], "ms", None,
+         False),
     ]
     for name, label in (("one", "1 process"), ("two", "2 processes")):
         used = ", ".join(f"{k} {t[name]['cores'].get(k, 0.0):.2f}"
