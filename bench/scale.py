@@ -5,7 +5,7 @@ redis://...`` process, on a redis-server this module starts on a free port
 (no persistence) and stops by PID afterwards:
 
 - **fan-out**: one shared change to N tabs spread over two processes, against
-  the same N tabs on one of them (the other idle), until the last tab has it;
+  N tabs on one process, until the last tab has it;
 - **relayed**: a private change made on process A, until the session's other
   tab shows it when that tab is on B (a pub/sub notice, then a redraw from the
   state) against on A; and the event round trip of a tab on B against on A;
