@@ -873,13 +873,14 @@ def _failover_rows(o: dict[str, Any]) -> list[TableRow]:
     labels = {"closed": "the tab sees its connection drop",
               "render": "reconnected through nginx, session drawn",
               "acked": "next click acknowledged, count right"}
-    how = {"now": "", "stgo.js": ", stgo.js's backoff", "chromium": ", in Chromium"}
-    for mode in MODES:
-        for k, v in o.get(mode, {}).items():
-            if not k.endswith("_ms") or (mode != "now" and k == "closed_ms"):
-                continue
-            for p in ("p50", "max"):
-                rows.append((f"kill -9 -> {labels[k[:-3]]}{how[mode]} {p} ({v['n']} kills)",
+    shown = {"now": ("", ("closed", "render", "acked")),
+             "stgo.js": (", stgo.js's backoff", ("acked",)),
+             "chromium": (", in Chromium", ("render", "acked"))}
+    for mode, (how, kinds) in shown.items():
+        for k in kinds:
+            v = o.get(mode, {}).get(f"{k}_ms")
+            for p in ("p50", "max") if v else ():
+                rows.append((f"kill -9 -> {labels[k]}{how} {p} ({v['n']} kills)",
                              v[p], None, "ms", None, False))
     return rows
 
