@@ -465,7 +465,7 @@ class _Load:
 
     def __init__(self, clients: list[WSClient], frames: list[bytes], window: int,
                  cpu: _CPU) -> None:
-        self.clients, self.window, self.cpu = clients, window, cpu
+        self.window, self.cpu = window, cpu
         self._batches = [[frame * k for k in range(window + 1)] for frame in frames]
         self._socks = [c.sock for c in clients]
         self.acks = 0
