@@ -64,7 +64,10 @@ class Reactor:
     :meth:`run`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, inline_jobs: int | None = None) -> None:
+        #: How many of a turn's jobs run on the loop's thread (the rest on
+        #: the pool); ``None``: all of them.
+        self.inline_jobs = inline_jobs
         self._selector = selectors.DefaultSelector()
         self._waker = Waker()
         self._selector.register(self._waker.fileno(), selectors.EVENT_READ, None)
@@ -172,6 +175,11 @@ class Reactor:
         """
         jobs = self._deferred
         self._deferred = []
+        if self.inline_jobs is not None and len(jobs) > self.inline_jobs:
+            # Events that wait on a remote store: the rest wait in parallel.
+            for job in jobs[self.inline_jobs:]:
+                pool.submit(job)
+            del jobs[self.inline_jobs:]
         flushed = time.monotonic()
         self.batching = threading.get_ident()
         try:
@@ -373,12 +381,19 @@ class Reactor:
 class IOLoop:
     """The App's I/O loop: a :class:`Reactor` led by threads of a :class:`WorkerPool`.
 
+    :param inline_jobs: how many of a turn's jobs the loop's thread runs
+        itself (``None``: all).  With a store that answers over the network
+        (Redis) an event mostly waits; one runs on the loop's thread (no
+        hand-off while the load is light) and the others on the pool, whose
+        threads wait in parallel.
+
     Started by the first connection it is given and stopped by
     :meth:`stop` (``App.stop``); it can start again afterwards.
     """
 
-    def __init__(self, pool: WorkerPool) -> None:
+    def __init__(self, pool: WorkerPool, inline_jobs: int | None = None) -> None:
         self._pool = pool
+        self._inline_jobs = inline_jobs
         self._lock = threading.Lock()
         self._reactor: Reactor | None = None
 
@@ -387,7 +402,7 @@ class IOLoop:
         with self._lock:
             reactor = self._reactor
             if reactor is None:
-                reactor = self._reactor = Reactor()
+                reactor = self._reactor = Reactor(self._inline_jobs)
                 self._pool.submit(lambda: reactor.lead(self._pool), first=True)
                 threading.Thread(target=reactor.watch, args=(self._pool,), daemon=True,
                                  name="stgo-watch").start()
