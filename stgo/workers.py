@@ -136,8 +136,9 @@ class Supervisor:
                 self._step()
             if self._first_failure is not None:
                 return self._failed_to_start(self._first_failure)
-            for slot in range(1, self._count):
-                self._spawn(slot)
+            if self._stop_signal is None:
+                for slot in range(1, self._count):
+                    self._spawn(slot)
             while self._running():
                 self._step()
             log.info("stopping %d workers", len(self._workers))

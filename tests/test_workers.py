@@ -166,13 +166,34 @@ def test_a_worker_killed_by_pid_is_replaced_and_the_port_keeps_answering(
     assert "starting another in" in sup.proc.output()
 
 
-def test_sigterm_stops_every_worker_gracefully_and_exits_0(
+def test_a_worker_that_dies_again_at_once_is_restarted_later_each_time(
     supervise: type[Supervised]
+) -> None:
+    sup = supervise()
+    victim = min(sup.workers(2))
+    for delay in ("0.1", "0.2", "0.4"):
+        os.kill(victim, signal.SIGKILL)
+        died = wait_until(lambda v=victim: re.search(
+            rf"worker (\d) \(pid {v}\) was killed by SIGKILL after [0-9.]+ s; "
+            rf"starting another in ([0-9.]+) s", sup.proc.output()), timeout=10)
+        assert died.group(2) == delay  # doubled: the last one lived less than 10 s
+        slot, since = died.group(1), died.end()
+        started = wait_until(lambda s=slot, at=since: re.search(
+            rf"worker {s} starting \(pid (\d+)\)", sup.proc.output()[at:]), timeout=10)
+        victim = int(started.group(1))
+        sup.seen.add(victim)
+    wait_until(lambda: f"worker {slot} serving (pid {victim})" in sup.proc.output(), timeout=20)
+    assert victim in sup.workers(2)  # and serves
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_or_sigint_stops_every_worker_gracefully_and_exits_0(
+    supervise: type[Supervised], signum: int
 ) -> None:
     sup = supervise()
     pids = sup.workers(2)
     _, sock, _ = tab(sup.url)
-    sup.proc.signal(signal.SIGTERM)
+    sup.proc.signal(signum)
     assert sock.recv_close(10) == 1001  # the tab is told, and reconnects elsewhere
     assert sup.proc.wait(30) == 0
     assert not any(alive(pid) for pid in pids), sup.proc.output()
