@@ -413,8 +413,9 @@ def serve(app: App, host: str = "127.0.0.1", port: int = 8501, *, reload: bool =
           on_ready: Callable[[Server], None] | None = None) -> None:
     """Serve *app* until SIGINT or SIGTERM, then stop gracefully.
 
-    Prints one line with the URL once listening (the only ``print`` in stgo),
-    or calls *on_ready* with the running :class:`Server` instead.
+    Prints one line with the URL once listening, or instead calls *on_ready*
+    with the running :class:`Server` (a worker of ``stgo run --workers``,
+    whose supervisor prints the line once for all).
 
     :param handler_timeout: see :class:`Server` (30 s).
     :param head_timeout: see :class:`Server` (10 s).
