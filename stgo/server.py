@@ -364,7 +364,8 @@ class Server:
 
     @property
     def port(self) -> int:
-        return int(self._server.server_port)
+        # Not ``server_port``: a server given an ``fd`` never binds, which sets it.
+        return int(self._server.server_address[1])
 
     @property
     def url(self) -> str:

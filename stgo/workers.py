@@ -115,12 +115,7 @@ class Supervisor:
         self._first_failure: int | None = None
         self._started = False  # a worker has served: the app and its store are fine
         self._announced = False
-        self._title = ""
-
-    @property
-    def url(self) -> str:
-        host, port = self._listener.getsockname()[:2]
-        return f"http://{host if ':' not in host else f'[{host}]'}:{port}/"
+        self._serving = {"title": "", "url": ""}  # as a worker says once it serves
 
     def run(self) -> int:
         """Serve until SIGTERM or SIGINT; return the exit status.
@@ -234,8 +229,9 @@ class Supervisor:
         worker.received += data
         if b"\n" in worker.received and not worker.ready:
             worker.ready = self._started = True
-            with contextlib.suppress(ValueError, TypeError):
-                self._title = str(json.loads(worker.received.split(b"\n")[0])["title"])
+            with contextlib.suppress(ValueError, TypeError, KeyError):
+                said = json.loads(worker.received.split(b"\n")[0])
+                self._serving = {"title": str(said["title"]), "url": str(said["url"])}
             log.info("worker %d serving (pid %d)", worker.slot, worker.proc.pid)
             self._announce()
 
@@ -245,7 +241,8 @@ class Supervisor:
         if self._announced or ready < self._count:
             return
         self._announced = True
-        print(f"stgo: serving {self._title!r} at {self.url} ({self._count} workers)", flush=True)
+        print(f"stgo: serving {self._serving['title']!r} at {self._serving['url']} "
+              f"({self._count} workers)", flush=True)
 
     def _reap(self, worker: _Worker) -> None:
         del self._workers[worker.slot]
@@ -322,7 +319,8 @@ def serve_worker(app: App, host: str, fds: str) -> None:
                      name="stgo-worker-lifeline", daemon=True).start()
 
     def ready(server: Server) -> None:
-        control.sendall(json.dumps({"title": app.page_title}).encode("utf-8") + b"\n")
+        said = {"title": app.page_title, "url": server.url}
+        control.sendall(json.dumps(said).encode("utf-8") + b"\n")
 
     try:
         serve(app, host, 0, fd=listener.fileno(), on_ready=ready)
