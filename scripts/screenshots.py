@@ -86,6 +86,10 @@ def take(out: Path, width: int = 1100) -> list[Path]:
                         timeout=20_000,
                     )
                     page.evaluate("() => window.scrollTo(0, 0)")
+                    # A viewport as tall as the page: the chat input, pinned
+                    # to the viewport's bottom, is drawn at the page's end.
+                    height = page.evaluate("() => document.documentElement.scrollHeight")
+                    page.set_viewport_size({"width": width, "height": int(height)})
                     path = out / f"gallery-{scheme}.png"
                     page.screenshot(path=str(path), full_page=True)
                     saved.append(path)

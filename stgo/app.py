@@ -246,7 +246,8 @@ class App(Factory, Routing):
         #: The threads that run the events arriving on :attr:`io`, and lead it.
         self.workers = WorkerPool(event_threads)
         #: The loop that serves every open WebSocket (started by the first).
-        self.io = IOLoop(self.workers)
+        self.io = IOLoop(self.workers,
+                         inline_jobs=1 if isinstance(self.store, RedisStore) else None)
         self._lock = threading.RLock()
         self._widgets: list[Widget] = []
         self._start_hooks: list[StartHook] = []

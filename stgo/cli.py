@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from .app import App
 from .errors import AppLoadError, ConfigurationError
 from .store import StoreError
+from .workers import WORKER_FDS_OPTION, Supervisor, listen, serve_worker
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -115,17 +116,25 @@ def _serving_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--store", metavar="URL",
                      help="where sessions live: memory (default) or redis://host:port/db "
                           "(env STGO_STORE)")
+    run.add_argument("--workers", type=int, metavar="N",
+                     help="processes serving the app on one port; more than 1 needs a shared "
+                          "store, --store redis://... (default 1; env STGO_WORKERS)")
     run.add_argument("--reload", action="store_true", help="restart when a source file changes")
+    # Set by the supervisor of --workers for each worker it starts.
+    run.add_argument(WORKER_FDS_OPTION, dest="worker_fds", help=argparse.SUPPRESS)
     run.add_argument("--log-level", default=os.environ.get("STGO_LOG_LEVEL", "INFO"),
                      help="logging level (default INFO)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    # Several workers write to one terminal: say which one speaks.
+    where = " [%(process)d]" if args.worker_fds else ""
     try:
         logging.basicConfig(level=args.log_level.upper(),
-                            format="%(asctime)s %(name)s %(levelname)s %(message)s")
+                            format=f"%(asctime)s %(name)s{where} %(levelname)s %(message)s")
     except ValueError:  # an unknown level name: one line, not a traceback
         print(f"stgo: error: unknown --log-level {args.log_level!r}", file=sys.stderr)
         return EXIT_USAGE
@@ -139,6 +148,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             port = int(port_raw)
         except ValueError:
             raise AppLoadError(f"STGO_PORT must be a port number, got {port_raw!r}") from None
+        workers = _workers(args)
+    except AppLoadError as exc:
+        print(f"stgo: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if workers > 1 and args.worker_fds is None:
+        return _supervise(argv, host, port, workers)
+    try:
         if args.reload:
             # Before anything can fail: every reloaded child, the one showing
             # a load error included, then shares one file of sessions.
@@ -171,13 +187,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             app.sessions.session_timeout = timeout
         if interval is not None:
             app.sessions.cleanup_interval = interval
+        if args.worker_fds and not app.store.persistent:
+            raise AppLoadError(
+                f"{workers} workers need a shared store: each would keep its own sessions in "
+                "memory. Use --store redis://host:port/db (or STGO_STORE)")
     except (AppLoadError, StoreError, ValueError) as exc:
         print(f"stgo: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.reload:
         app.show_error_details = True  # a developer at work: show what raised
     try:
-        app.run(host=host, port=port, reload=args.reload)
+        if args.worker_fds:
+            serve_worker(app, host, args.worker_fds)
+        else:
+            app.run(host=host, port=port, reload=args.reload)
     except StoreError as exc:
         print(f"stgo: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -186,6 +209,32 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     return 0
+
+
+def _workers(args: argparse.Namespace) -> int:
+    """How many processes serve the app: ``--workers`` > ``STGO_WORKERS`` > 1."""
+    raw = args.workers if args.workers is not None else os.environ.get("STGO_WORKERS") or "1"
+    try:
+        workers = int(raw)
+    except ValueError:
+        raise AppLoadError(f"STGO_WORKERS must be a whole number, got {raw!r}") from None
+    if workers < 1:
+        raise AppLoadError(f"--workers must be at least 1, got {workers}")
+    if workers > 1 and args.reload:
+        raise AppLoadError("--reload serves one process: use it without --workers")
+    return workers
+
+
+def _supervise(argv: list[str], host: str, port: int, workers: int) -> int:
+    """Bind *host*:*port* once and run *workers* processes on it (see stgo.workers)."""
+    try:
+        listener = listen(host, port)
+    except OSError as exc:
+        print(f"stgo: error: cannot listen on {host}:{port}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    with listener:
+        return Supervisor(argv, listener, workers).run()
 
 
 class LoadErrorPage:

@@ -73,7 +73,7 @@ class Dispatcher:
         if isinstance(msg, (protocol.Navigate, protocol.QueryChange)):
             # In line with the events: a click sent before a link runs on the old page.
             nav = msg
-            self.session.events.submit(lambda: self._guarded(lambda: self._moved(nav), None))
+            self._post(lambda: self._guarded(lambda: self._moved(nav), None))
             return
         if not self._within_rate():
             self._error("too many events: slow down", msg.seq, kind="rate_limited")

@@ -537,6 +537,8 @@ class Endpoints:
             app.hub.send_error(session, "the server could not draw this page", conn=conn)
         if taken is not None:
             conn.on_message = Dispatcher(app, session, conn, address, run=app.io.defer)
+            # Off the loop: a store that answers over the network may wait.
+            conn.on_closed = lambda: app.workers.submit(closed)
             app.io.add(conn)
             return
         with self._lock:

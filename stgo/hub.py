@@ -135,6 +135,23 @@ def _for_page(scoped: list[Scoped], page: str) -> list[dict[str, Any]]:
     return [op for where, op in scoped if where is None or where == page]
 
 
+class _Out:
+    """One message for the tabs of a page: its ops, encoded once if any tab takes it."""
+
+    __slots__ = ("ops", "_text", "key")
+
+    def __init__(self, ops: list[dict[str, Any]]) -> None:
+        self.ops = ops
+        self._text: str | None = None
+        self.key = _coalesce_key(ops)
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = protocol.encode(protocol.patch_message(self.ops))
+        return self._text
+
+
 def _coalesce_key(ops: list[dict[str, Any]]) -> tuple[str, str] | None:
     """The outbox key of a message holding one update or value op (see Connection.send)."""
     if len(ops) == 1 and ops[0]["op"] in ("update", "value"):
@@ -386,7 +403,9 @@ class Hub:
                 scope = None if change == "remove" else self._page.scope_of(widget)
                 shared.extend((scope, op)
                               for op in _ops(widget, change, None, self._root_of(widget)))
-        shared_texts: dict[str, str] = {}  # page -> the shared message, encoded once
+        # page -> the shared message (its ops, text and outbox key), made once
+        shared_out: dict[str, _Out] = {}
+        shared_anywhere = all(where is None for where, _ in shared)
         touched = set(batch.session_changes) | set(batch.state_keys)
         if touched and not batch.local_only and self.on_sessions_changed is not None:
             self.on_sessions_changed(touched)
@@ -398,31 +417,25 @@ class Hub:
         for session, conns in self._targets(only):
             if session.ended:
                 continue
-            own = session in touched
-            scoped = shared
-            if per_session or own:
+            scoped, anywhere, outs = shared, shared_anywhere, shared_out
+            if per_session or session in touched:
                 scoped = shared + self._session_ops(session, batch, per_session)
+                anywhere = all(where is None for where, _ in scoped)
+                outs = {}
             ack = batch.ack if session is batch.origin else None
             if not scoped and ack is None:
                 continue
-            texts: dict[str, str] = {}  # page -> encoded once, and only if a tab takes it
             for c in conns:
-                page = self._page.page_of(c) if scoped else "/"
-                ops = _for_page(scoped, page)
+                # Ops for every page (no app.page scoping) are the same for each tab.
+                page = "/" if anywhere else self._page.page_of(c)
                 if ack is not None and c is batch.conn:
-                    c.send(protocol.encode(protocol.patch_message(ops, ack)))
-                elif ops:
-                    text = texts.get(page)
-                    if text is None:
-                        if scoped is shared:
-                            text = shared_texts.get(page)
-                            if text is None:
-                                text = shared_texts[page] = protocol.encode(
-                                    protocol.patch_message(ops))
-                        else:
-                            text = protocol.encode(protocol.patch_message(ops))
-                        texts[page] = text
-                    c.send(text, _coalesce_key(ops))
+                    c.send(protocol.encode(protocol.patch_message(_for_page(scoped, page), ack)))
+                    continue
+                out = outs.get(page)
+                if out is None:
+                    out = outs[page] = _Out(_for_page(scoped, page))
+                if out.ops:
+                    c.send(out.text, out.key)
 
     def _root_of(self, widget: Widget) -> str:
         top = widget

@@ -6,10 +6,12 @@ its thread goes back to the server.  One thread at a time then waits on all
 the sockets at once (the standard library's :mod:`selectors`, epoll on
 Linux): it reads frames, answers pings and closes, judges pongs, writes what
 waits in each connection's outbox and drops the clients that stop reading.
-The loop never runs user code: each incoming message is decoded on it and
-its work is queued on the session's :class:`~stgo.serial.SerialQueue`,
-which a thread of the App's :class:`WorkerPool` drains (the loop itself runs
-on one of the pool's threads); so a slow callback holds up only its own
+Each incoming message is decoded on the loop and its work queued on the
+session's :class:`~stgo.serial.SerialQueue`.  The loop runs on one of the
+App's :class:`WorkerPool` threads at a time, which drains the queues filled
+in a turn right after it: an event's round trip pays no thread hand-off.  A
+callback that runs past a small budget gets the loop handed to another pool
+thread (:meth:`Reactor.watch`), so a slow callback holds up only its own
 session.
 
 :class:`Reactor` is the loop itself; the same code serves a single
@@ -43,6 +45,16 @@ log = logging.getLogger("stgo")
 #: handshakes before it closes what is left.
 STOP_GRACE = 3.0
 
+#: Seconds the loop's thread may spend in one session's events before
+#: another thread takes over the loop (see :meth:`Reactor.lead`).
+INLINE_BUDGET = 0.02
+
+#: Seconds between the watcher's looks while events run.
+WATCH_TICK = 0.01
+
+#: Seconds a turn's events may hold their output back (see :meth:`Reactor._run_inline`).
+FLUSH_EVERY = 0.002
+
 
 class Reactor:
     """Waits on many connections at once and drives them (one thread).
@@ -52,7 +64,10 @@ class Reactor:
     :meth:`run`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, inline_jobs: int | None = None) -> None:
+        #: How many of a turn's jobs run on the loop's thread (the rest on
+        #: the pool); ``None``: all of them.
+        self.inline_jobs = inline_jobs
         self._selector = selectors.DefaultSelector()
         self._waker = Waker()
         self._selector.register(self._waker.fileno(), selectors.EVENT_READ, None)
@@ -70,8 +85,18 @@ class Reactor:
         self._order = itertools.count()
         self._stopping = False
         self._stop_by: float | None = None
-        # Jobs for off the loop, collected during a turn (see lead).
+        # Jobs (user code) collected during a turn, run after it (see lead).
         self._deferred: list[Callable[[], None]] = []
+        # Leadership: bumped by watch() to depose a leader stuck in a job;
+        # when the leader's current job started; whether watch() sleeps.
+        self._term = 0
+        self._running_since: float | None = None
+        self._watcher_idle = False
+        self._watch_cond = threading.Condition(self._lock)
+        #: The thread running a turn's events on the loop, while it does: its
+        #: sends wait in the outboxes, written after the batch (a plain
+        #: attribute: :meth:`Connection.send` reads it without the lock).
+        self.batching: int | None = None
         #: Set once the loop has closed its selector and released every connection.
         self.done = threading.Event()
 
@@ -90,7 +115,8 @@ class Reactor:
         """*conn* has output (or a close) waiting."""
         with self._lock:
             self._dirty.append(conn)
-            self._wake()
+            if self.batching != threading.get_ident():
+                self._wake()  # (the loop's own thread writes after its batch)
 
     def _wake(self) -> None:
         # Called with the lock held: one wake-up per loop turn is enough.
@@ -116,22 +142,105 @@ class Reactor:
             self._close()
 
     def lead(self, pool: WorkerPool, grace: float = STOP_GRACE) -> None:
-        """Serve as the loop's thread (a thread of *pool*) until stopped.
+        """Serve as the loop's thread (a thread of *pool*) until stopped, or
+        until deposed by :meth:`watch`.
 
-        The events read in a turn go to *pool*, after the turn: the loop
-        never runs user code, so a slow callback holds up only its session.
+        The events read in a turn run on this thread after the turn, one
+        session's queue after another: an event pays no thread hand-off.
+        While one runs longer than :data:`INLINE_BUDGET`, :meth:`watch`
+        hands the loop to another thread of *pool*; this one finishes its
+        callback as an ordinary worker and gives the rest of its turn's
+        events to *pool*.  So a slow callback holds up only its own session
+        (and, for at most the budget, the loop).
         """
+        with self._lock:
+            term = self._term
         try:
             while not self._over(grace):
                 self._turn(self._stop_by)
-                for job in self._deferred:
-                    pool.submit(job)
-                self._deferred.clear()
-        finally:
+                if self._deferred and not self._run_inline(pool, term):
+                    return  # deposed: another thread leads now
+        except BaseException:
             self._close()
+            raise
+        self._close()
+
+    def _run_inline(self, pool: WorkerPool, term: int) -> bool:
+        """Run the turn's deferred jobs here; whether this thread still leads.
+
+        Meanwhile what the jobs send waits in the outboxes (see
+        :attr:`batching`) and goes out after them, at least every
+        :data:`FLUSH_EVERY` seconds: many events' pushes of one shared widget
+        to a tab merge into one frame, and one write takes all of a tab's.
+        """
+        jobs = self._deferred
+        self._deferred = []
+        if self.inline_jobs is not None and len(jobs) > self.inline_jobs:
+            # Events that wait on a remote store: the rest wait in parallel.
+            for job in jobs[self.inline_jobs:]:
+                pool.submit(job)
+            del jobs[self.inline_jobs:]
+        flushed = time.monotonic()
+        self.batching = threading.get_ident()
+        try:
+            for i, job in enumerate(jobs):
+                with self._lock:
+                    if self._term != term:  # deposed in the job before
+                        for left in jobs[i:]:
+                            pool.submit(left)
+                        return False
+                    self._running_since = time.monotonic()
+                    if self._watcher_idle:
+                        self._watcher_idle = False
+                        self._watch_cond.notify()
+                job()
+                with self._lock:
+                    if self._term != term:
+                        continue
+                    self._running_since = None
+                if time.monotonic() - flushed > FLUSH_EVERY:
+                    self._take_notes()
+                    flushed = time.monotonic()
+            with self._lock:
+                if self._term != term:
+                    return False
+        finally:
+            with self._lock:
+                if self._term == term:
+                    self.batching = None
+        self._take_notes()
+        return True
+
+    def watch(self, pool: WorkerPool) -> None:
+        """Depose a leader stuck in a callback past :data:`INLINE_BUDGET`
+        (a thread of its own, ``stgo-watch``, until the loop is done).
+
+        It looks every :data:`WATCH_TICK` seconds while events run, and
+        sleeps without a timeout once the loop has been idle for a second.
+        """
+        quiet_since = time.monotonic()
+        while not self.done.is_set():
+            now = time.monotonic()
+            with self._lock:
+                since = self._running_since
+                if since is not None:
+                    quiet_since = now
+                    if now - since > INLINE_BUDGET:
+                        self._term += 1
+                        self._running_since = None
+                        self.batching = None
+                        self._wake()  # the new leader writes what the batch left
+                        pool.submit(lambda: self.lead(pool), first=True)
+                elif now - quiet_since > 1.0:
+                    self._watcher_idle = True
+                    self._watch_cond.wait_for(
+                        lambda: not self._watcher_idle or self.done.is_set())
+                    quiet_since = time.monotonic()
+                    continue
+            self.done.wait(WATCH_TICK)
 
     def defer(self, job: Callable[[], None]) -> None:
-        """Run *job* (user code: a session's events) off the loop, soon (the loop's thread)."""
+        """Run *job* (user code: a session's events) after this turn (the loop's thread)."""
         self._deferred.append(job)
 
     def _over(self, grace: float) -> bool:
@@ -160,6 +269,8 @@ class Reactor:
         self._selector.close()
         self._waker.close()
         self.done.set()
+        with self._lock:
+            self._watch_cond.notify_all()
 
     def serve_one(self, conn: Connection) -> None:
         """Serve just *conn*, on this thread, until it ends (the fallback)."""
@@ -185,9 +296,10 @@ class Reactor:
         self._run_timers()
 
     def _take_notes(self) -> None:
-        self._waker.drain()
         with self._lock:
-            self._woken = False
+            if self._woken:
+                self._waker.drain()
+                self._woken = False
             new, self._new = self._new, []
             dirty, self._dirty = self._dirty, []
         for conn in new:
@@ -269,12 +381,19 @@ class Reactor:
 class IOLoop:
     """The App's I/O loop: a :class:`Reactor` led by threads of a :class:`WorkerPool`.
 
+    :param inline_jobs: how many of a turn's jobs the loop's thread runs
+        itself (``None``: all).  With a store that answers over the network
+        (Redis) an event mostly waits; one runs on the loop's thread (no
+        hand-off while the load is light) and the others on the pool, whose
+        threads wait in parallel.
+
     Started by the first connection it is given and stopped by
     :meth:`stop` (``App.stop``); it can start again afterwards.
     """
 
-    def __init__(self, pool: WorkerPool) -> None:
+    def __init__(self, pool: WorkerPool, inline_jobs: int | None = None) -> None:
         self._pool = pool
+        self._inline_jobs = inline_jobs
         self._lock = threading.Lock()
         self._reactor: Reactor | None = None
 
@@ -283,8 +402,10 @@ class IOLoop:
         with self._lock:
             reactor = self._reactor
             if reactor is None:
-                reactor = self._reactor = Reactor()
+                reactor = self._reactor = Reactor(self._inline_jobs)
                 self._pool.submit(lambda: reactor.lead(self._pool), first=True)
+                threading.Thread(target=reactor.watch, args=(self._pool,), daemon=True,
+                                 name="stgo-watch").start()
             reactor.add(conn)
 
     def defer(self, job: Callable[[], None]) -> None:

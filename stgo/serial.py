@@ -64,10 +64,11 @@ class SerialQueue:
 
     def post(self, job: Callable[[], None], run: Callable[[Callable[[], None]], None]) -> None:
         """Queue *job*; if idle, hand the draining of the queue to *run*
-        (a worker pool's ``submit``) instead of running it on this thread.
+        (a worker pool's ``submit``, or the I/O loop's ``defer``) instead of
+        running it on this thread.
 
-        The I/O loop posts this way: jobs keep their arrival order, and the
-        loop never runs one itself.
+        The I/O loop posts this way: jobs keep their arrival order, and none
+        runs inside the loop's turn.
         """
         with self._lock:
             jobs = self._jobs

@@ -279,11 +279,23 @@ class _GatedServer(ThreadedWSGIServer):
     """
 
     def __init__(self, host: str, port: int, app: App, handler: type[RequestHandler],
-                 head_timeout: float) -> None:
-        super().__init__(host, port, app, handler)
+                 head_timeout: float, fd: int | None = None) -> None:
+        super().__init__(host, port, app, handler, fd=fd)
+        if fd is not None:
+            # A socket shared with other processes (``--workers``): all of
+            # them wake for each connection and one wins the accept; blocking,
+            # the losers would wait in accept() and could not shut down.
+            self.socket.setblocking(False)
         self._heads: dict[socket.socket, bytes] = {}
         self._heads_lock = threading.Lock()
         self.gate = _HeadGate(head_timeout, self._start_handler)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, address = super().get_request()
+        # From a shared (non-blocking) listener, BSDs make the connection
+        # non-blocking too; its handler expects a blocking socket.
+        sock.setblocking(True)
+        return sock, address
 
     def process_request(self, request: Any, client_address: Any) -> None:
         self.gate.admit(request, client_address)
@@ -304,7 +316,10 @@ class _GatedServer(ThreadedWSGIServer):
             return self._heads.pop(sock, b"")
 
     def server_close(self) -> None:
-        self.gate.close()
+        # Werkzeug calls this in its __init__ too, given an fd: before the gate.
+        gate: _HeadGate | None = getattr(self, "gate", None)
+        if gate is not None:
+            gate.close()
         super().server_close()
 
 
@@ -319,11 +334,13 @@ class Server:
         (10), from connecting (or from its previous response, on a keep-alive
         connection); past it the connection is closed (408).  Until its head
         is in, a connection waits on one shared thread, not its own.
+    :param fd: a listening socket to serve instead of binding *host*:*port*
+        (one that ``stgo run --workers`` shares between its workers).
     """
 
     def __init__(self, app: App, host: str = "127.0.0.1", port: int = 8501, *,
                  handler_timeout: float = HANDLER_TIMEOUT,
-                 head_timeout: float = HEAD_TIMEOUT) -> None:
+                 head_timeout: float = HEAD_TIMEOUT, fd: int | None = None) -> None:
         self.app = app
 
         class Handler(RequestHandler):
@@ -332,7 +349,7 @@ class Server:
 
         Handler.head_timeout = head_timeout
         app.listening_on(host)
-        self._server = _GatedServer(host, port, app, Handler, head_timeout)
+        self._server = _GatedServer(host, port, app, Handler, head_timeout, fd)
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
 
@@ -347,7 +364,8 @@ class Server:
 
     @property
     def port(self) -> int:
-        return int(self._server.server_port)
+        # Not ``server_port``: a server given an ``fd`` never binds, which sets it.
+        return int(self._server.server_address[1])
 
     @property
     def url(self) -> str:
@@ -392,18 +410,23 @@ class Server:
 
 def serve(app: App, host: str = "127.0.0.1", port: int = 8501, *, reload: bool = False,
           url_file: Any = None, handler_timeout: float = HANDLER_TIMEOUT,
-          head_timeout: float = HEAD_TIMEOUT) -> None:
+          head_timeout: float = HEAD_TIMEOUT, fd: int | None = None,
+          on_ready: Callable[[Server], None] | None = None) -> None:
     """Serve *app* until SIGINT or SIGTERM, then stop gracefully.
 
-    Prints one line with the URL once listening (the only ``print`` in stgo).
+    Prints one line with the URL once listening, or instead calls *on_ready*
+    with the running :class:`Server` (a worker of ``stgo run --workers``,
+    whose supervisor prints the line once for all).
 
     :param handler_timeout: see :class:`Server` (30 s).
     :param head_timeout: see :class:`Server` (10 s).
+    :param fd: see :class:`Server`.
     """
     if reload:
         _serve_reloading(app, host, port)
         return
-    server = Server(app, host, port, handler_timeout=handler_timeout, head_timeout=head_timeout)
+    server = Server(app, host, port, handler_timeout=handler_timeout, head_timeout=head_timeout,
+                    fd=fd)
     stop_requested = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -412,8 +435,11 @@ def serve(app: App, host: str = "127.0.0.1", port: int = 8501, *, reload: bool =
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         server.start()
-        print(f"stgo: serving {app.page_title!r} at {server.url}", file=url_file or sys.stdout,
-              flush=True)
+        if on_ready is not None:
+            on_ready(server)
+        else:
+            print(f"stgo: serving {app.page_title!r} at {server.url}",
+                  file=url_file or sys.stdout, flush=True)
         while not stop_requested.wait(0.5):
             pass
         log.info("stopping: closing connections and ending sessions")

@@ -259,8 +259,10 @@ class Connection:
                         self._outbox_bytes += len(text) - len(waiting[1])
                         waiting[1] = text
                     return True
+            reactor = self._reactor
             if not (self._direct and not self._outbox and not self._chunks
-                    and not self._writing):
+                    and not self._writing) or (
+                    reactor is not None and reactor.batching == threading.get_ident()):
                 return self._queue(text, key)
             self._writing = True
         return self._send_now(text)

@@ -130,12 +130,26 @@ def take_over(environ: dict[str, Any], sock: socket.socket) -> socket.socket | N
         return None
 
 
+# The last small message framed, and its frame: one shared push goes to
+# every tab as the same str, framed once (a tuple: swapped atomically).
+_last_framed: tuple[str, bytes] = ("", b"\x81\x00")
+_CACHED_FRAME_BYTES = 16384
+
+
 def text_frame(text: str) -> bytes:
     """One unmasked, final text frame (RFC 6455 section 5.2) carrying *text*."""
+    global _last_framed
+    last = _last_framed
+    if last[0] is text:
+        return last[1]
     data = text.encode("utf-8")
     n = len(data)
     if n < 126:
-        return bytes((0x81, n)) + data
-    if n < 65536:
-        return struct.pack("!BBH", 0x81, 126, n) + data
-    return struct.pack("!BBQ", 0x81, 127, n) + data
+        frame = bytes((0x81, n)) + data
+    elif n < 65536:
+        frame = struct.pack("!BBH", 0x81, 126, n) + data
+    else:
+        return struct.pack("!BBQ", 0x81, 127, n) + data
+    if n <= _CACHED_FRAME_BYTES:
+        _last_framed = (text, frame)
+    return frame

@@ -19,6 +19,7 @@ Names the docs promise are checked too: the configuration table against
 
 from __future__ import annotations
 
+import argparse
 import inspect
 import re
 import signal
@@ -156,7 +157,8 @@ def test_configuration_table_matches_the_code() -> None:
     assert documented == params, "README's table and App(...) disagree"
     flags = {opt for action in build_parser()._subparsers._group_actions  # type: ignore[union-attr]
              for parser in action.choices.values() for a in parser._actions
-             for opt in a.option_strings if opt.startswith("--") and opt != "--help"}
+             for opt in a.option_strings if opt.startswith("--") and opt != "--help"
+             and a.help != argparse.SUPPRESS}  # hidden: not a setting (--worker-fds)
     assert {r[1].strip("`") for r in rows if r[1] != "—"} == flags
     cli_source = inspect.getsource(sys.modules["stgo.cli"])
     for env in {r[2].strip("`") for r in rows if r[2] != "—"}:

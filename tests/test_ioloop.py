@@ -260,3 +260,34 @@ def test_a_callback_that_blocks_holds_up_only_its_own_session(
     finally:
         release.set()
     stuck.ack(seq)
+
+
+def test_a_callback_that_computes_without_pause_holds_up_only_its_own_session(
+        serve: Any, client_for: Any) -> None:
+    # A callback that never gives up the GIL by itself (no I/O, no wait):
+    # the watcher still gets its turns and hands the loop to another thread,
+    # and the other session's clicks are answered while it computes.
+    app = App(title="Computing")
+    spin = app.button("Spin", key="spin")
+    go = app.button("Go", key="go")
+    entered, release = threading.Event(), threading.Event()
+
+    @spin.on_click
+    def compute(session: stgo.Session, event: str, value: Any) -> None:
+        entered.set()
+        n = 0
+        while not release.is_set():
+            n += 1
+        session.set("spun", n)
+
+    go.on_click(lambda session, event, value: session.increment("n"))
+    server = serve(app)
+    stuck, free = client_for(server).connect(), client_for(server).connect()
+    try:
+        seq = stuck.event(spin.id)
+        assert entered.wait(5)
+        for _ in range(3):
+            free.ack(free.event(go.id))
+    finally:
+        release.set()
+    stuck.ack(seq)

@@ -283,7 +283,7 @@ def test_chaos_three_processes_two_kills_exact_counts_and_one_end_hook_each(
     ports = [free_port() for _ in range(3)]
     procs = [start("--store", redis_server.url, "--port", str(p), **env) for p in ports]
     urls = [p.url for p in procs]
-    sessions, clicks = 24, 12
+    sessions, clicks = 60, 12
     acked = [0] * sessions
     unsure = [0] * sessions  # sent, but the process died before acknowledging
     ids: list[str] = [""] * sessions

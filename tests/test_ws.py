@@ -365,8 +365,8 @@ def _handler_threads() -> int:
 
 def test_an_open_tab_costs_no_thread(serve: Serve, client_for: MakeClient) -> None:
     # After the handshake the WSGI thread hands the socket to the App's I/O
-    # loop and goes back to the server: three open tabs, one thread in all
-    # (the pool thread leading the loop).
+    # loop and goes back to the server: three open tabs, two threads in all
+    # (the pool thread leading the loop, and its watcher).
     server = serve(make_app())
     browsers = [client_for(server) for _ in range(3)]
     for browser in browsers:
@@ -375,8 +375,9 @@ def test_an_open_tab_costs_no_thread(serve: Serve, client_for: MakeClient) -> No
     before = threading.active_count()
     socks = [browser.connect() for browser in browsers]
     wait_until(lambda: _handler_threads() == 0)
-    assert threading.active_count() == before + 1
+    assert threading.active_count() == before + 2
     assert sum(t.name.startswith("stgo-worker-") for t in threading.enumerate()) == 1
+    assert sum(t.name == "stgo-watch" for t in threading.enumerate()) == 1
     # And the tabs are live: a click on each is answered.
     app = server.app
     for sock in socks:
