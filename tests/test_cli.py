@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -154,9 +155,10 @@ def test_idle_session_expires_but_an_open_tab_keeps_its_own(
         keeper.close()
 
 
-def _run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def _run_cli(*args: str, cwd: Path | None = None,
+             port: int = 0) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "stgo", "run", *args, "--port", "0"],
+        [sys.executable, "-m", "stgo", "run", *args, "--port", str(port)],
         capture_output=True, text=True, timeout=30, cwd=cwd,
     )
 
@@ -198,6 +200,18 @@ def test_bad_setting_exits_2() -> None:
 def test_unknown_log_level_exits_2() -> None:
     line = _one_error_line(_run_cli(RECORDER, "--log-level", "LOUD"))
     assert "LOUD" in line
+
+
+@pytest.mark.parametrize("mode", [[], ["--workers", "2"], ["--reload"]],
+                         ids=["one-process", "workers", "reload"])
+def test_a_port_in_use_exits_2_with_one_line(mode: list[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = _one_error_line(_run_cli(RECORDER, *mode, port=port))
+    assert line.startswith(f"stgo: error: cannot listen on 127.0.0.1:{port}: "), line
+    assert "in use" in line
 
 
 def test_no_raw_session_id_in_the_logs_at_debug(start: Start, tmp_path: Path) -> None:
