@@ -291,15 +291,7 @@ class Toggle(Checkbox):
     """An on/off switch (a check box with ``role="switch"``); ``True`` or ``False``."""
 
     kind: ClassVar[str] = "toggle"
-
-    def render_body(self, state: StateReader | None) -> str:
-        fid = f"{self.id}-in"
-        checked = " checked" if self.value_for(state) is True else ""
-        disabled = " disabled" if self.disabled else ""
-        return (
-            f'<input id="{fid}" type="checkbox" role="switch" class="stgo-switch" '
-            f'data-event="change"{checked}{disabled}>{self.label_html(fid)}'
-        )
+    _input_attrs: ClassVar[str] = ' role="switch" class="stgo-switch"'
 
 
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -457,12 +449,7 @@ class RangeSlider(Slider):
         if value is not None:
             numbers.update(low=value[0], high=value[1])
         self._setup(numbers)
-        lo = self._as_type(min_value if min_value is not None else 0)
-        hi = self._as_type(max_value if max_value is not None else (1 if self.is_float else 100))
-        if lo >= hi:
-            raise WidgetError(f"slider min_value {lo} must be below max_value {hi}")
-        self.min_value, self.max_value = lo, hi
-        self.step = self._as_type(step if step is not None else (0.01 if self.is_float else 1))
+        self._set_range(min_value, max_value, step)
         InputWidget.__init__(self, label, None if value is None else tuple(value), **kwargs)
 
     def empty_value(self) -> Any:
