@@ -14,12 +14,21 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import websocket  # websocket-client
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.serving import make_server
+
+from stgo.server import RequestHandler
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
+    from stgo import App
 
 COOKIE = "stgo_session"
 
@@ -296,6 +305,26 @@ class ServerProcess:
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream is not None:
                 stream.close()
+
+
+@contextlib.contextmanager
+def serve_mounted(app: App, prefix: str, other: WSGIApplication) -> Iterator[str]:
+    """Serve *app* at *prefix* (``"/sub"``) of a WSGI stack that sends every
+    other path to *other* (Werkzeug's dispatcher and threaded server, stgo's
+    request handler); yields the stack's root URL."""
+    stack = DispatcherMiddleware(other, {prefix: app})
+    server = make_server("127.0.0.1", 0, stack, threaded=True, request_handler=RequestHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                              name="test-mounted")
+    app.start()
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        app.stop()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
 
 
 def stgo_run(app_file: str, *args: str, env: dict[str, str] | None = None) -> ServerProcess:

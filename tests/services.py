@@ -152,7 +152,8 @@ class NginxServer(_Service):
     The upstream block is the one docs/deployment.md shows for many processes:
     round robin, a refused or timed-out connect moves on to the next process
     (``proxy_next_upstream``, ``proxy_connect_timeout``), and a process that
-    failed is left alone for a while (``max_fails``/``fail_timeout``).
+    failed is left alone for a while (``max_fails``/``fail_timeout``);
+    ``start(prefix="/app/")`` serves them under a prefix nginx strips.
     """
 
     name = "nginx"
@@ -161,7 +162,7 @@ class NginxServer(_Service):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/"
 
-    def config(self, upstreams: list[int]) -> str:
+    def config(self, upstreams: list[int], prefix: str = "/") -> str:
         servers = "".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=10s;\n"
                           for port in upstreams)
         temp = "".join(f"    {kind}_temp_path {self.dir}/{kind};\n"
@@ -177,8 +178,8 @@ http {{
 {servers}    }}
     server {{
         listen 127.0.0.1:{self.port};
-        location / {{
-            proxy_pass http://stgo;
+        location {prefix} {{
+            proxy_pass http://stgo{"" if prefix == "/" else "/"};
             proxy_http_version 1.1;
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection $connection_upgrade;
@@ -194,10 +195,13 @@ http {{
 }}
 """
 
-    def start(self, upstreams: list[int], timeout: float = 10.0) -> None:
+    def start(self, upstreams: list[int], timeout: float = 10.0, *, prefix: str = "/") -> None:
+        """Start in front of the stgo processes on *upstreams* (ports), at
+        *prefix* (``"/app/"``: a prefix nginx strips, as docs/deployment.md
+        shows)."""
         conf = os.path.join(self.dir, "nginx.conf")
         with open(conf, "w", encoding="utf-8") as f:
-            f.write(self.config(upstreams))
+            f.write(self.config(upstreams, prefix))
         self._spawn([self.binary, "-p", self.dir, "-c", conf, "-e", f"{self.dir}/error.log",
                      "-g", "daemon off;"], self._answers, timeout, stderr=subprocess.PIPE)
 
@@ -212,7 +216,7 @@ http {{
 @pytest.fixture
 def nginx_server() -> Iterator[NginxServer]:
     """An nginx (not started: call ``start(upstream_ports)``), stopped after the test."""
-    server = NginxServer(require_service("nginx", "serving many processes behind nginx is"))
+    server = NginxServer(require_service("nginx", "serving behind nginx is"))
     try:
         yield server
     finally:

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import re
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.middleware.dispatcher import DispatcherMiddleware
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 import stgo
 from stgo import App
-from stgo.server import RequestHandler
 
-from .helpers import COOKIE, Client, ServerProcess, Socket, request, wait_until
+from .helpers import COOKIE, Client, ServerProcess, Socket, request, serve_mounted, wait_until
 
 APPS = Path(__file__).parent / "apps"
 
@@ -107,19 +103,8 @@ def mounted() -> Iterator[tuple[App, str]]:
         clicks[0] += 1
         count.set_text(f"Clicks: {clicks[0]}")
 
-    stack = DispatcherMiddleware(other_app, {"/sub": app})
-    server = make_server("127.0.0.1", 0, stack, threaded=True, request_handler=RequestHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                              name="test-mounted")
-    app.start()
-    thread.start()
-    try:
-        yield app, f"http://127.0.0.1:{server.server_port}/"
-    finally:
-        app.stop()
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serve_mounted(app, "/sub", other_app) as root:
+        yield app, root
 
 
 def test_mounted_under_a_prefix(mounted: tuple[App, str]) -> None:
