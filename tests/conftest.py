@@ -12,7 +12,7 @@ import pytest
 from stgo import App
 from stgo.server import Server
 
-from .helpers import Client, wait_until
+from .helpers import Client, ServerProcess, wait_until
 from .services import nginx_server, redis_server  # noqa: F401  (fixtures for every test module)
 
 
@@ -91,6 +91,15 @@ def client_for() -> Iterator[Callable[[Server], Client]]:
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def processes() -> Iterator[list[ServerProcess]]:
+    """Append the server processes a test starts: each is killed after it."""
+    procs: list[ServerProcess] = []
+    yield procs
+    for proc in procs:
+        proc.kill()
 
 
 __all__ = ["wait_until"]

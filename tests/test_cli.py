@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -23,19 +23,16 @@ Start = Callable[..., ServerProcess]
 
 
 @pytest.fixture
-def start() -> Iterator[Start]:
+def start(processes: list[ServerProcess]) -> Start:
     """Start ``python -m stgo run`` processes; every one is killed after the test."""
-    procs: list[ServerProcess] = []
 
     def run(app_file: str, *args: str, env: dict[str, str] | None = None) -> ServerProcess:
         proc = stgo_run(app_file, *args, env=env)
-        procs.append(proc)
+        processes.append(proc)
         proc.wait_url()
         return proc
 
-    yield run
-    for proc in procs:
-        proc.kill()
+    return run
 
 
 def records(path: Path) -> list[tuple[str, str]]:
