@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -91,6 +92,15 @@ def client_for() -> Iterator[Callable[[Server], Client]]:
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def fast_switching() -> Iterator[None]:
+    """Switch threads very often, so that races show up."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    yield
+    sys.setswitchinterval(before)
 
 
 @pytest.fixture
