@@ -13,9 +13,7 @@ from werkzeug.wrappers import Response
 import stgo
 
 from ..helpers import serve_mounted
-from .conftest import wait_connected
-
-COOKIE = "stgo_session"
+from .conftest import cookie_of, wait_connected
 
 
 def pages_app() -> stgo.App:
@@ -54,10 +52,6 @@ def pages_app() -> stgo.App:
     admin = app.page("/admin", title="Admin", access=lambda s: bool(s.get("admin")))
     admin.title("Admin area")
     return app
-
-
-def cookie_of(page: Any) -> str:
-    return {c["name"]: c["value"] for c in page.context.cookies()}[COOKIE]
 
 
 def mark(page: Any) -> None:
