@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
     from stgo import App
 
 COOKIE = "stgo_session"
+
+#: The app files the tests serve.
+APPS = Path(__file__).parent / "apps"
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, interval: float = 0.01) -> Any:
@@ -325,6 +329,16 @@ def serve_mounted(app: App, prefix: str, other: WSGIApplication) -> Iterator[str
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def gunicorn_embedded(threads: int) -> ServerProcess:
+    """Start tests/apps/embedded.py under gunicorn: one gthread worker of
+    *threads* threads on a free port (call :meth:`ServerProcess.wait_url`)."""
+    return ServerProcess(
+        [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", "1", "--threads", str(threads),
+         "-b", "127.0.0.1:0", "--graceful-timeout", "5", "--chdir", str(APPS), "embedded:app"],
+        url_pattern=r"Listening at: (http://[0-9.]+:[0-9]+)",
+    )
 
 
 def stgo_run(app_file: str, *args: str, env: dict[str, str] | None = None) -> ServerProcess:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,9 +12,16 @@ from werkzeug.wrappers import Request, Response
 import stgo
 from stgo import App
 
-from .helpers import COOKIE, Client, ServerProcess, Socket, request, serve_mounted, wait_until
-
-APPS = Path(__file__).parent / "apps"
+from .helpers import (
+    COOKIE,
+    Client,
+    ServerProcess,
+    Socket,
+    gunicorn_embedded,
+    request,
+    serve_mounted,
+    wait_until,
+)
 
 
 def widget_id(html: str, key: str) -> str:
@@ -46,18 +51,11 @@ def round_trip(client: Client, title: str) -> Socket:
 
 
 @pytest.fixture
-def gunicorn() -> Iterator[ServerProcess]:
-    proc = ServerProcess(
-        [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", "1", "--threads", "8",
-         "-b", "127.0.0.1:0", "--graceful-timeout", "5", "--chdir", str(APPS),
-         "embedded:app"],
-        url_pattern=r"Listening at: (http://[0-9.]+:[0-9]+)",
-    )
-    try:
-        proc.wait_url()
-        yield proc
-    finally:
-        proc.kill()
+def gunicorn(processes: list[ServerProcess]) -> ServerProcess:
+    proc = gunicorn_embedded(threads=8)
+    processes.append(proc)
+    proc.wait_url()
+    return proc
 
 
 def test_under_gunicorn_gthread(gunicorn: ServerProcess) -> None:
