@@ -49,6 +49,15 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, interval: flo
         time.sleep(interval)
 
 
+def session_cookie(set_cookies: list[str]) -> tuple[str, str]:
+    """The session ID and the whole header of the ``stgo_session`` Set-Cookie."""
+    for header in set_cookies:
+        m = re.match(rf"{COOKIE}=([^;]*)", header)
+        if m:
+            return m.group(1), header
+    raise AssertionError(f"no {COOKIE} cookie in {set_cookies}")
+
+
 @dataclass
 class Response:
     status: int
