@@ -340,14 +340,17 @@ def serve_mounted(app: App, prefix: str, other: WSGIApplication) -> Iterator[str
         thread.join(5)
 
 
-def gunicorn_embedded(threads: int) -> ServerProcess:
-    """Start tests/apps/embedded.py under gunicorn: one gthread worker of
-    *threads* threads on a free port (call :meth:`ServerProcess.wait_url`)."""
-    return ServerProcess(
+def gunicorn_embedded(processes: list[ServerProcess], threads: int) -> ServerProcess:
+    """tests/apps/embedded.py under gunicorn, serving: one gthread worker of
+    *threads* threads on a free port, added to *processes* (the fixture)."""
+    proc = ServerProcess(
         [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", "1", "--threads", str(threads),
          "-b", "127.0.0.1:0", "--graceful-timeout", "5", "--chdir", str(APPS), "embedded:app"],
         url_pattern=r"Listening at: (http://[0-9.]+:[0-9]+)",
     )
+    processes.append(proc)
+    proc.wait_url()
+    return proc
 
 
 def stgo_run(app_file: str, *args: str, env: dict[str, str] | None = None) -> ServerProcess:

@@ -52,10 +52,7 @@ def round_trip(client: Client, title: str) -> Socket:
 
 @pytest.fixture
 def gunicorn(processes: list[ServerProcess]) -> ServerProcess:
-    proc = gunicorn_embedded(threads=8)
-    processes.append(proc)
-    proc.wait_url()
-    return proc
+    return gunicorn_embedded(processes, threads=8)
 
 
 def test_under_gunicorn_gthread(gunicorn: ServerProcess) -> None:

@@ -11,10 +11,7 @@ from .conftest import wait_connected
 
 @pytest.fixture
 def gunicorn_4_threads(processes: list[ServerProcess]) -> ServerProcess:
-    proc = gunicorn_embedded(threads=4)
-    processes.append(proc)
-    proc.wait_url()
-    return proc
+    return gunicorn_embedded(processes, threads=4)
 
 
 def test_12_tabs_on_gunicorn_gthread_4_threads_all_live(gunicorn_4_threads, new_page) -> None:
