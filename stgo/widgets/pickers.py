@@ -15,34 +15,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from ..errors import ProtocolError, WidgetError
 from .base import InputWidget, StateReader, esc
+from .choice import _index, _options
 from .inputs import Checkbox, Num, Slider, _fmt
 
 __all__ = [
     "DateInput", "TimeInput", "Multiselect", "Toggle", "ColorPicker", "SelectSlider",
     "RangeSlider",
 ]
-
-
-def _same(a: Any, b: Any) -> bool:
-    return a is b or (isinstance(a, bool) == isinstance(b, bool) and bool(a == b))
-
-
-def _index(options: Sequence[Any], value: Any) -> int:
-    for i, option in enumerate(options):
-        if _same(option, value):
-            return i
-    return -1
-
-
-def _options(options: Iterable[Any]) -> list[Any]:
-    if isinstance(options, (str, bytes)):
-        raise WidgetError("options must be a list of choices, not one string")
-    return list(options)
 
 
 def _as_date(value: Any) -> dt.date:
