@@ -12,7 +12,7 @@ from fractions import Fraction
 from typing import Any, ClassVar
 
 from ..errors import WidgetError
-from .base import _SURROGATE, Handler, InputWidget, StateReader, Widget, esc
+from .base import _SURROGATE, Handler, InputWidget, StateReader, Widget, esc, positive_int
 
 __all__ = [
     "Button", "TextInput", "TextArea", "Checkbox", "NumberInput", "Slider",
@@ -114,8 +114,7 @@ class TextInput(InputWidget):
         password: bool = False,
         **kwargs: Any,
     ) -> None:
-        if max_chars is not None and (isinstance(max_chars, bool)
-                                      or not isinstance(max_chars, int) or max_chars < 1):
+        if max_chars is not None and not positive_int(max_chars):
             raise WidgetError(f"max_chars must be a positive int or None, got {max_chars!r}")
         self.max_chars = max_chars
         super().__init__(label, value, **kwargs)

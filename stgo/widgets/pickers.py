@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from ..errors import ProtocolError, WidgetError
-from .base import InputWidget, StateReader, esc
+from .base import InputWidget, StateReader, esc, positive_int
 from .choice import _index, _options
 from .inputs import Checkbox, Num, Slider, _fmt
 
@@ -198,9 +198,7 @@ class Multiselect(InputWidget):
         **kwargs: Any,
     ) -> None:
         self._options = _options(options)
-        if max_selections is not None and (isinstance(max_selections, bool)
-                                           or not isinstance(max_selections, int)
-                                           or max_selections < 1):
+        if max_selections is not None and not positive_int(max_selections):
             raise WidgetError(f"max_selections must be a positive int, got {max_selections!r}")
         self.max_selections = max_selections
         self.format_func = format_func
