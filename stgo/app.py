@@ -21,7 +21,7 @@ from .ioloop import IOLoop, WorkerPool
 from .limits import AddressRateLimiter, ConnectionLimiter, LogOnce
 from .manager import SessionManager
 from .metrics import Metrics
-from .pages import Scopes
+from .pages import Scopes, SharedWidgets
 from .persist import GlobalSaver, restore_globals
 from .relay import Relay
 from .routing import Routing
@@ -31,7 +31,7 @@ from .store.redis import RedisStore
 from .tabs import TabRegistry
 from .transfers import Transfers
 from .widgets.base import Widget, check_callback, check_unique_keys
-from .widgets.layout import Container, Factory
+from .widgets.layout import Container
 from .ws import MAX_QUEUED_BYTES
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class Topbar(Container):
     is_topbar = True
 
 
-class App(Factory, Routing):
+class App(SharedWidgets, Routing):
     """A stgo application: build its page with the factory methods, then serve it.
 
     Widgets added to the App are *global*: every session sees the same object,
@@ -153,6 +153,9 @@ class App(Factory, Routing):
         system's temporary directory).
     :param clock: epoch-seconds clock, injectable for tests.
     """
+
+    #: The App's own page is ``/`` (:meth:`page` makes the others).
+    path = "/"
 
     def __init__(
         self,
@@ -267,10 +270,10 @@ class App(Factory, Routing):
         if self._saver is not None:
             self.hub.before_ack = self._saver.flush
         self.sidebar = Sidebar()
-        self.sidebar.attach(None, self._global_changed)
+        self.sidebar.attach(None, self._changed)
         #: A row above every page, empty (and not drawn) until something is put in it.
         self.topbar = Topbar()
-        self.topbar.attach(None, self._global_changed)
+        self.topbar.attach(None, self._changed)
         # Pages other than "/" (the App's own), by path; which page each
         # top-level shared widget is on; the open tabs.
         self._pages = {}
@@ -304,54 +307,17 @@ class App(Factory, Routing):
         """The actual WSGI application (wrap this one with middleware)."""
         return self._endpoints(environ, start_response)
 
-    # -- global widgets ------------------------------------------------------------------------
+    # -- global widgets (SharedWidgets: the App's own page) ------------------------------------
 
-    def add_widget(self, widget: Widget) -> Widget:
-        """Add a global widget at the end of everybody's page."""
-        if any(w is widget for w in self.widgets):
-            return widget
-        check_unique_keys(widget, self.global_with_key)
-        with self._lock:
-            if any(w is widget for w in self._widgets):
-                return widget
-            widget.attach(None, self._global_changed)
-            self._widgets.append(widget)
-        self._scopes.set(widget, "/")
-        self.hub.global_changed(widget, "insert")
-        return widget
-
-    def _add(self, widget: Widget) -> Widget:
-        return self.add_widget(widget)
-
-    def remove_widget(self, widget: Widget | str) -> bool:
-        """Remove a global widget (object or key) from everybody's page."""
-        target = self.get_widget(widget) if isinstance(widget, str) else widget
-        if target is None:
-            return False
-        if target.parent is not None:
-            return target.parent.remove_child(target)
-        with self._lock:
-            if not any(w is target for w in self._widgets):
-                return False
-            self._widgets.remove(target)
-        self.hub.global_changed(target, "remove")
-        self._scopes.drop(target)
-        target.detach()
-        return True
+    def _routing(self) -> Routing:
+        return self
 
     def clear_widgets(self) -> None:
         """Remove every global widget of the App's own page (the sidebar and
         top bar stay, emptied; other pages keep theirs)."""
-        for widget in self.widgets:
-            self.remove_widget(widget)
+        super().clear_widgets()
         self.sidebar.clear()
         self.topbar.clear()
-
-    @property
-    def widgets(self) -> list[Widget]:
-        """A copy of the top-level global widgets, in page order."""
-        with self._lock:
-            return list(self._widgets)
 
     def global_widgets(self) -> list[Widget]:
         """Top-level global widgets of the App's own page ``/``, sidebar included."""
@@ -372,17 +338,13 @@ class App(Factory, Routing):
                     return w
         return None
 
-    def global_with_key(self, key: str) -> Widget | None:
-        """The global widget whose key is *key* (not its ID), or ``None``."""
-        for top in self.global_widgets():
-            for w in top.walk():
-                if w.key == key:
-                    return w
-        return None
+    #: The global widget whose key is *key* (not its ID), or ``None``: the
+    #: App's own page's :meth:`with_key` (the sidebar and top bar included).
+    global_with_key = SharedWidgets.with_key
 
-    def _global_changed(self, widget: Widget, change: str) -> None:
+    def _changed(self, widget: Widget, change: str) -> None:
         if change == "adopt":  # a global container takes *widget* in
-            check_unique_keys(widget, self.global_with_key)
+            check_unique_keys(widget, self.with_key)
         else:
             self.hub.global_changed(widget, change)
             if self._saver is not None and change in ("update", "value"):

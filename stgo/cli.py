@@ -7,7 +7,6 @@ import argparse
 import logging
 import os
 import runpy
-import socket
 import sys
 import traceback
 from collections.abc import Sequence
@@ -16,8 +15,9 @@ from typing import TYPE_CHECKING
 
 from .app import App
 from .errors import AppLoadError, ConfigurationError
+from .server import RequestHandler, listen, reloader_port
 from .store import StoreError
-from .workers import WORKER_FDS_OPTION, Supervisor, listen, serve_worker
+from .workers import WORKER_FDS_OPTION, Supervisor, serve_worker
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -205,9 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"stgo: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
-        print(f"stgo: error: cannot listen on {host}:{port}: {exc.strerror or exc}",
-              file=sys.stderr)
-        return EXIT_USAGE
+        return _cannot_listen(host, port, exc)
     return 0
 
 
@@ -230,11 +228,15 @@ def _supervise(argv: list[str], host: str, port: int, workers: int) -> int:
     try:
         listener = listen(host, port)
     except OSError as exc:
-        print(f"stgo: error: cannot listen on {host}:{port}: {exc.strerror or exc}",
-              file=sys.stderr)
-        return EXIT_USAGE
+        return _cannot_listen(host, port, exc)
     with listener:
         return Supervisor(argv, listener, workers).run()
+
+
+def _cannot_listen(host: str, port: int, exc: OSError) -> int:
+    """Say that *host*:*port* cannot be bound (taken, say), as one line."""
+    print(f"stgo: error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 class LoadErrorPage:
@@ -276,21 +278,14 @@ def _serve_load_error(message: str, file: str, host: str, port: int) -> int:
     reloader then runs the CLI again, which loads the fixed file."""
     from werkzeug.serving import is_running_from_reloader, run_simple
 
-    from .server import RequestHandler
-
-    if not is_running_from_reloader():
-        if port == 0:  # as the reloading server does: the child serves this port
-            with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-                probe.bind((host, 0))
-                port = probe.getsockname()[1]
-        shown = host if ":" not in host else f"[{host}]"
-        print(f"stgo: serving the load error at http://{shown}:{port}/ (reloading on change)",
-              flush=True)
     try:
+        if not is_running_from_reloader():
+            port = reloader_port(host, port)  # as the reloading server does
+            shown = host if ":" not in host else f"[{host}]"
+            print(f"stgo: serving the load error at http://{shown}:{port}/ (reloading on change)",
+                  flush=True)
         run_simple(host, port, LoadErrorPage(message), threaded=True, use_reloader=True,
                    extra_files=[str(Path(file).resolve())], request_handler=RequestHandler)
     except OSError as exc:
-        print(f"stgo: error: cannot listen on {host}:{port}: {exc.strerror or exc}",
-              file=sys.stderr)
-        return EXIT_USAGE
+        return _cannot_listen(host, port, exc)
     return 0

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from .session import Session
     from .tabs import BrowserTab
 
-__all__ = ["Page", "PagePrivate", "normalize_path", "AccessCheck", "OpenHook"]
+__all__ = ["Page", "SharedWidgets", "PagePrivate", "normalize_path", "AccessCheck", "OpenHook"]
 
 log = logging.getLogger("stgo")
 
@@ -82,7 +82,96 @@ class PagePrivate(Container):
         self.page_path = path
 
 
-class Page(Factory):
+class SharedWidgets(Factory):
+    """The top-level shared widgets of one page, in order: the App's own (at
+    ``"/"``) or a :class:`Page`'s.  Everybody on the page sees the same
+    objects; each change is pushed through the App's hub.
+
+    The App and :class:`Page` say where they are (:attr:`path`), which App
+    they belong to (:meth:`_routing`), and what a change of one of their
+    widgets does (:meth:`_changed`).
+    """
+
+    #: The page's path.
+    path: str
+    _lock: threading.RLock
+    _widgets: list[Widget]
+
+    def _routing(self) -> Routing:  # pragma: no cover - abstract
+        """The App this page belongs to."""
+        raise NotImplementedError
+
+    def _changed(self, widget: Widget, change: str) -> None:  # pragma: no cover - abstract
+        """The notify callback of the page's widgets (one bound method: a
+        widget checks that its owner does not change)."""
+        raise NotImplementedError
+
+    def get_widget(self, key: str) -> Widget | None:  # pragma: no cover - abstract
+        """The widget with *key* (or ID) that :meth:`remove_widget` looks for."""
+        raise NotImplementedError
+
+    def add_widget(self, widget: Widget) -> Widget:
+        """Add a shared widget at the end of this page.
+
+        :raises WidgetError: its key (or a child's) is used on this page
+            already (the sidebar and top bar count: they are on every page).
+        """
+        if any(w is widget for w in self.widgets):
+            return widget
+        check_unique_keys(widget, self.with_key)
+        with self._lock:
+            if any(w is widget for w in self._widgets):
+                return widget
+            widget.attach(None, self._changed)
+            self._widgets.append(widget)
+        routing = self._routing()
+        routing._scopes.set(widget, self.path)
+        routing.hub.global_changed(widget, "insert")
+        return widget
+
+    def _add(self, widget: Widget) -> Widget:
+        return self.add_widget(widget)
+
+    def remove_widget(self, widget: Widget | str) -> bool:
+        """Remove a shared widget (object or key) from this page."""
+        target = self.get_widget(widget) if isinstance(widget, str) else widget
+        if target is None:
+            return False
+        if target.parent is not None:
+            return target.parent.remove_child(target)
+        with self._lock:
+            if not any(w is target for w in self._widgets):
+                return False
+            self._widgets.remove(target)
+        routing = self._routing()
+        routing.hub.global_changed(target, "remove")
+        routing._scopes.drop(target)
+        target.detach()
+        return True
+
+    def clear_widgets(self) -> None:
+        """Remove every shared widget of this page."""
+        for widget in self.widgets:
+            self.remove_widget(widget)
+
+    @property
+    def widgets(self) -> list[Widget]:
+        """A copy of the page's top-level shared widgets, in order."""
+        with self._lock:
+            return list(self._widgets)
+
+    def with_key(self, key: str) -> Widget | None:
+        """The widget on this page whose key is *key* (not its ID; sidebar
+        and top bar included), or ``None``."""
+        routing = self._routing()
+        for top in [*self.widgets, routing.sidebar, routing.topbar]:
+            for w in top.walk():
+                if w.key == key:
+                    return w
+        return None
+
+
+class Page(SharedWidgets):
     """One page of the app, at its own path.  Made by :meth:`App.page`.
 
     :param app: the App it belongs to.
@@ -115,28 +204,10 @@ class Page(Factory):
         """The document title on this page (``page.title(...)`` adds a heading)."""
         return self._title or self.app.page_title
 
-    # -- shared widgets (like the App's) ---------------------------------------------------
+    # -- shared widgets (SharedWidgets: like the App's) ------------------------------------
 
-    def add_widget(self, widget: Widget) -> Widget:
-        """Add a shared widget at the end of this page.
-
-        :raises WidgetError: its key (or a child's) is used on this page
-            already (the sidebar and top bar count: they are on every page).
-        """
-        if any(w is widget for w in self.widgets):
-            return widget
-        check_unique_keys(widget, self.with_key)
-        with self._lock:
-            if any(w is widget for w in self._widgets):
-                return widget
-            widget.attach(None, self._changed)
-            self._widgets.append(widget)
-        self.app._scopes.set(widget, self.path)
-        self.app.hub.global_changed(widget, "insert")
-        return widget
-
-    def _add(self, widget: Widget) -> Widget:
-        return self.add_widget(widget)
+    def _routing(self) -> Routing:
+        return self.app
 
     def _changed(self, widget: Widget, change: str) -> None:
         # The notify callback of this page's widgets (one bound method: a
@@ -145,41 +216,6 @@ class Page(Factory):
             check_unique_keys(widget, self.with_key)
         else:
             self.app.hub.global_changed(widget, change)
-
-    def with_key(self, key: str) -> Widget | None:
-        """The widget on this page whose key is *key* (sidebar and top bar included)."""
-        for top in [*self.widgets, self.app.sidebar, self.app.topbar]:
-            for w in top.walk():
-                if w.key == key:
-                    return w
-        return None
-
-    def remove_widget(self, widget: Widget | str) -> bool:
-        """Remove a shared widget (object or key) from this page."""
-        target = self.get_widget(widget) if isinstance(widget, str) else widget
-        if target is None:
-            return False
-        if target.parent is not None:
-            return target.parent.remove_child(target)
-        with self._lock:
-            if not any(w is target for w in self._widgets):
-                return False
-            self._widgets.remove(target)
-        self.app.hub.global_changed(target, "remove")
-        self.app._scopes.drop(target)
-        target.detach()
-        return True
-
-    def clear_widgets(self) -> None:
-        """Remove every shared widget of this page."""
-        for widget in self.widgets:
-            self.remove_widget(widget)
-
-    @property
-    def widgets(self) -> list[Widget]:
-        """A copy of the page's top-level shared widgets, in order."""
-        with self._lock:
-            return list(self._widgets)
 
     def get_widget(self, key: str) -> Widget | None:
         """The page's shared widget with *key* (or ID), or ``None``."""

@@ -41,14 +41,9 @@ class SerialQueue:
         own errors.  If one does escape, the queue is left idle and the error
         propagates to the thread that happened to run it.
         """
-        with self._lock:
-            jobs = self._jobs
-            if jobs is None:
-                jobs = self._jobs = deque()
-            jobs.append(job)
-            if self._running:
-                return False
-            self._running = True
+        jobs = self._enqueue(job)
+        if jobs is None:
+            return False
         try:
             while True:
                 with self._lock:
@@ -70,15 +65,21 @@ class SerialQueue:
         The I/O loop posts this way: jobs keep their arrival order, and none
         runs inside the loop's turn.
         """
+        if self._enqueue(job) is not None:
+            run(self._drain)
+
+    def _enqueue(self, job: Callable[[], None]) -> deque[Callable[[], None]] | None:
+        """Append *job*; the queue if it was idle (the caller must now have it
+        drained: it is marked running), else ``None``."""
         with self._lock:
             jobs = self._jobs
             if jobs is None:
                 jobs = self._jobs = deque()
             jobs.append(job)
             if self._running:
-                return
+                return None
             self._running = True
-        run(self._drain)
+            return jobs
 
     def _drain(self) -> None:
         while True:

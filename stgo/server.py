@@ -16,7 +16,13 @@ from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+from werkzeug.serving import (
+    LISTEN_QUEUE,
+    ThreadedWSGIServer,
+    WSGIRequestHandler,
+    get_sockaddr,
+    select_address_family,
+)
 
 from .ids import redact
 from .ws import CLOSE_LINGER
@@ -27,7 +33,7 @@ if TYPE_CHECKING:
 
     from .app import App
 
-__all__ = ["serve", "Server", "RequestHandler", "HEAD_TIMEOUT"]
+__all__ = ["serve", "Server", "RequestHandler", "listen", "HEAD_TIMEOUT"]
 
 log = logging.getLogger("stgo")
 
@@ -272,16 +278,48 @@ def _refuse(sock: socket.socket) -> None:
     sock.close()
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket on *host*:*port*, bound as Werkzeug binds its own.
+
+    Every server binds through this (a lone one, ``--workers``' supervisor,
+    the reloader's port check): a port that is taken raises :class:`OSError`
+    for the caller to report, where Werkzeug would print its own message and
+    exit the process.
+    """
+    family = select_address_family(host, port)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(get_sockaddr(host, port, family))
+        sock.listen(LISTEN_QUEUE)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def reloader_port(host: str, port: int) -> int:
+    """*port* (for ``0``, one the system picks) once it could be bound: the
+    check before Werkzeug's reloader binds it itself.
+
+    :raises OSError: it cannot be bound (taken, say).
+    """
+    with listen(host, port) as probe:
+        return int(probe.getsockname()[1])
+
+
 class _GatedServer(ThreadedWSGIServer):
     """Werkzeug's threaded server, with a :class:`_HeadGate` before the threads.
 
-    Its handler threads are daemons (so a stuck client cannot block exit).
+    It serves the listening socket *fd* (Werkzeug keeps a duplicate of it);
+    *shared*: other processes accept on it too. Its handler threads are
+    daemons (so a stuck client cannot block exit).
     """
 
     def __init__(self, host: str, port: int, app: App, handler: type[RequestHandler],
-                 head_timeout: float, fd: int | None = None) -> None:
+                 head_timeout: float, fd: int, shared: bool) -> None:
         super().__init__(host, port, app, handler, fd=fd)
-        if fd is not None:
+        if shared:
             # A socket shared with other processes (``--workers``): all of
             # them wake for each connection and one wins the accept; blocking,
             # the losers would wait in accept() and could not shut down.
@@ -336,6 +374,7 @@ class Server:
         is in, a connection waits on one shared thread, not its own.
     :param fd: a listening socket to serve instead of binding *host*:*port*
         (one that ``stgo run --workers`` shares between its workers).
+    :raises OSError: without *fd*, *host*:*port* cannot be bound (taken, say).
     """
 
     def __init__(self, app: App, host: str = "127.0.0.1", port: int = 8501, *,
@@ -349,7 +388,12 @@ class Server:
 
         Handler.head_timeout = head_timeout
         app.listening_on(host)
-        self._server = _GatedServer(host, port, app, Handler, head_timeout, fd)
+        if fd is None:
+            with listen(host, port) as own:
+                self._server = _GatedServer(host, port, app, Handler, head_timeout,
+                                            own.fileno(), shared=False)
+        else:
+            self._server = _GatedServer(host, port, app, Handler, head_timeout, fd, shared=True)
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
 
@@ -364,7 +408,7 @@ class Server:
 
     @property
     def port(self) -> int:
-        # Not ``server_port``: a server given an ``fd`` never binds, which sets it.
+        # Not ``server_port``: Werkzeug given an ``fd`` never binds, which sets it.
         return int(self._server.server_address[1])
 
     @property
@@ -465,12 +509,10 @@ def _serve_reloading(app: App, host: str, port: int) -> None:
     else:
         # The children share one file of sessions (see stgo.devstore).
         prepare_dev_store()
-        if port == 0:
-            # The reloader's child serves a socket the parent binds; pick the
-            # port here so that the URL line names the real one.
-            with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-                probe.bind((host, 0))
-                port = probe.getsockname()[1]
+        # The reloader's child serves a socket the parent binds: a port that
+        # is taken fails here, and port 0 is picked here so that the URL line
+        # names the real one.
+        port = reloader_port(host, port)
     display = f"http://{host}:{port}/"
     if not child:
         print(f"stgo: serving {app.page_title!r} at {display} (reloading on change)", flush=True)

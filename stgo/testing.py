@@ -33,6 +33,7 @@ from .app import App
 from .cli import load_app
 from .dispatch import Dispatcher
 from .session import Session
+from .transfers import shown_to
 from .widgets.base import InputWidget, Widget
 from .widgets.charts import Chart
 from .widgets.chat import ChatInput
@@ -363,16 +364,7 @@ class SessionTester:
     def texts(self) -> list[str]:
         """The text of every visible text-like widget this session sees, in page order."""
         found = [(w, getattr(w, "text", None)) for w in self._visible_widgets()]
-        return [text for w, text in found if isinstance(text, str) and self._shown(w)]
-
-    @staticmethod
-    def _shown(widget: Widget) -> bool:
-        node: Widget | None = widget
-        while node is not None:
-            if not node.visible:
-                return False
-            node = node.parent
-        return True
+        return [text for w, text in found if isinstance(text, str) and shown_to(w)]
 
     @property
     def state(self) -> dict[str, Any]:

@@ -39,15 +39,13 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.serving import LISTEN_QUEUE, get_sockaddr, select_address_family
-
 from .server import serve
 
 if TYPE_CHECKING:
     from .app import App
     from .server import Server
 
-__all__ = ["Supervisor", "serve_worker", "listen", "WORKER_FDS_OPTION"]
+__all__ = ["Supervisor", "serve_worker", "WORKER_FDS_OPTION"]
 
 log = logging.getLogger("stgo")
 
@@ -68,20 +66,6 @@ STOP_TIMEOUT = 20.0
 # The supervisor's longest sleep: a check of every worker, should a death's
 # EOF and SIGCHLD both be missed.
 _POLL = 1.0
-
-
-def listen(host: str, port: int) -> socket.socket:
-    """The listening socket every worker shares, bound as the built-in server binds."""
-    family = select_address_family(host, port)
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(get_sockaddr(host, port, family))
-        sock.listen(LISTEN_QUEUE)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
 
 
 @dataclass

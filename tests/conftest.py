@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -12,7 +13,7 @@ import pytest
 from stgo import App
 from stgo.server import Server
 
-from .helpers import Client, wait_until
+from .helpers import Client, ServerProcess, wait_until
 from .services import nginx_server, redis_server  # noqa: F401  (fixtures for every test module)
 
 
@@ -91,6 +92,24 @@ def client_for() -> Iterator[Callable[[Server], Client]]:
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def fast_switching() -> Iterator[None]:
+    """Switch threads very often, so that races show up."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    yield
+    sys.setswitchinterval(before)
+
+
+@pytest.fixture
+def processes() -> Iterator[list[ServerProcess]]:
+    """Append the server processes a test starts: each is killed after it."""
+    procs: list[ServerProcess] = []
+    yield procs
+    for proc in procs:
+        proc.kill()
 
 
 __all__ = ["wait_until"]

@@ -14,14 +14,27 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import websocket  # websocket-client
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.serving import make_server
+
+from stgo.server import RequestHandler
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
+    from stgo import App
 
 COOKIE = "stgo_session"
+
+#: The app files the tests serve.
+APPS = Path(__file__).parent / "apps"
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, interval: float = 0.01) -> Any:
@@ -34,6 +47,15 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, interval: flo
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s: {predicate}")
         time.sleep(interval)
+
+
+def session_cookie(set_cookies: list[str]) -> tuple[str, str]:
+    """The session ID and the whole header of the ``stgo_session`` Set-Cookie."""
+    for header in set_cookies:
+        m = re.match(rf"{COOKIE}=([^;]*)", header)
+        if m:
+            return m.group(1), header
+    raise AssertionError(f"no {COOKIE} cookie in {set_cookies}")
 
 
 @dataclass
@@ -296,6 +318,39 @@ class ServerProcess:
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream is not None:
                 stream.close()
+
+
+@contextlib.contextmanager
+def serve_mounted(app: App, prefix: str, other: WSGIApplication) -> Iterator[str]:
+    """Serve *app* at *prefix* (``"/sub"``) of a WSGI stack that sends every
+    other path to *other* (Werkzeug's dispatcher and threaded server, stgo's
+    request handler); yields the stack's root URL."""
+    stack = DispatcherMiddleware(other, {prefix: app})
+    server = make_server("127.0.0.1", 0, stack, threaded=True, request_handler=RequestHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                              name="test-mounted")
+    app.start()
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        app.stop()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def gunicorn_embedded(processes: list[ServerProcess], threads: int) -> ServerProcess:
+    """tests/apps/embedded.py under gunicorn, serving: one gthread worker of
+    *threads* threads on a free port, added to *processes* (the fixture)."""
+    proc = ServerProcess(
+        [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", "1", "--threads", str(threads),
+         "-b", "127.0.0.1:0", "--graceful-timeout", "5", "--chdir", str(APPS), "embedded:app"],
+        url_pattern=r"Listening at: (http://[0-9.]+:[0-9]+)",
+    )
+    processes.append(proc)
+    proc.wait_url()
+    return proc
 
 
 def stgo_run(app_file: str, *args: str, env: dict[str, str] | None = None) -> ServerProcess:

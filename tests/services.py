@@ -16,7 +16,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -43,30 +43,67 @@ def require_service(binary: str, why: str) -> str:
     return path
 
 
-class RedisServer:
-    """One redis-server process: start, pause (SIGSTOP), resume, restart, stop."""
+class _Service:
+    """One server process of ours on a free port of 127.0.0.1, with a
+    temporary folder of its own (:meth:`close` removes it)."""
+
+    #: Its name in errors.
+    name = ""
 
     def __init__(self, binary: str) -> None:
         self.binary = binary
         self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="stgo-redis-")
+        self.dir = tempfile.mkdtemp(prefix=f"stgo-{self.name}-")
         self.proc: subprocess.Popen[bytes] | None = None
+
+    def _spawn(self, argv: list[str], ready: Callable[[], bool], timeout: float, *,
+               stderr: int = subprocess.DEVNULL) -> None:
+        """Start *argv* and wait until ``ready()``; fail if it exits or
+        *timeout* passes first (with its stderr, if piped)."""
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=stderr)
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                said = f": {self.proc.stderr.read().decode()}" if self.proc.stderr else ""
+                raise RuntimeError(f"{self.name} did not start on port {self.port}{said}")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        """SIGTERM (nginx: a fast shutdown; open WebSockets would hold up
+        SIGQUIT's), then SIGKILL past 10 s; nothing if it is not running."""
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGCONT)  # a paused one cannot exit
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+    def close(self) -> None:
+        """Stop it and remove its folder."""
+        self.stop()
+        with contextlib.suppress(OSError):
+            shutil.rmtree(self.dir)
+
+
+class RedisServer(_Service):
+    """One redis-server process: start, pause (SIGSTOP), resume, restart, stop."""
+
+    name = "redis-server"
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> None:
-        self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", self.dir],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + timeout
-        while not self.ping():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server did not start on port {self.port}")
-            time.sleep(0.02)
+        self._spawn([self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
+                     "--save", "", "--appendonly", "no", "--dir", self.dir],
+                    self.ping, timeout)
 
     def ping(self) -> bool:
         try:
@@ -83,18 +120,6 @@ class RedisServer:
     def resume(self) -> None:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGCONT)
-
-    def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGCONT)  # a paused server cannot exit
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
 
     def restart(self) -> None:
         """Stop and start again on the same port (everything in it is lost)."""
@@ -117,32 +142,27 @@ def redis_server() -> Iterator[RedisServer]:
     try:
         yield server
     finally:
-        server.stop()
-        with contextlib.suppress(OSError):
-            shutil.rmtree(server.dir)
+        server.close()
 
 
-class NginxServer:
+class NginxServer(_Service):
     """One nginx in front of stgo processes: a generated config in a temp dir,
     ``-p dir -c conf -g 'daemon off;'``, on a free port of 127.0.0.1.
 
     The upstream block is the one docs/deployment.md shows for many processes:
     round robin, a refused or timed-out connect moves on to the next process
     (``proxy_next_upstream``, ``proxy_connect_timeout``), and a process that
-    failed is left alone for a while (``max_fails``/``fail_timeout``).
+    failed is left alone for a while (``max_fails``/``fail_timeout``);
+    ``start(prefix="/app/")`` serves them under a prefix nginx strips.
     """
 
-    def __init__(self, binary: str) -> None:
-        self.binary = binary
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="stgo-nginx-")
-        self.proc: subprocess.Popen[bytes] | None = None
+    name = "nginx"
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/"
 
-    def config(self, upstreams: list[int]) -> str:
+    def config(self, upstreams: list[int], prefix: str = "/") -> str:
         servers = "".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=10s;\n"
                           for port in upstreams)
         temp = "".join(f"    {kind}_temp_path {self.dir}/{kind};\n"
@@ -158,8 +178,8 @@ http {{
 {servers}    }}
     server {{
         listen 127.0.0.1:{self.port};
-        location / {{
-            proxy_pass http://stgo;
+        location {prefix} {{
+            proxy_pass http://stgo{"" if prefix == "/" else "/"};
             proxy_http_version 1.1;
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection $connection_upgrade;
@@ -175,47 +195,29 @@ http {{
 }}
 """
 
-    def start(self, upstreams: list[int], timeout: float = 10.0) -> None:
+    def start(self, upstreams: list[int], timeout: float = 10.0, *, prefix: str = "/") -> None:
+        """Start in front of the stgo processes on *upstreams* (ports), at
+        *prefix* (``"/app/"``: a prefix nginx strips, as docs/deployment.md
+        shows)."""
         conf = os.path.join(self.dir, "nginx.conf")
         with open(conf, "w", encoding="utf-8") as f:
-            f.write(self.config(upstreams))
-        self.proc = subprocess.Popen(
-            [self.binary, "-p", self.dir, "-c", conf, "-e", f"{self.dir}/error.log",
-             "-g", "daemon off;"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                    raise RuntimeError(f"nginx did not start on port {self.port}: {err}") from None
-                time.sleep(0.02)
+            f.write(self.config(upstreams, prefix))
+        self._spawn([self.binary, "-p", self.dir, "-c", conf, "-e", f"{self.dir}/error.log",
+                     "-g", "daemon off;"], self._answers, timeout, stderr=subprocess.PIPE)
 
-    def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)  # fast shutdown (open WebSockets would hold SIGQUIT)
+    def _answers(self) -> bool:
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-        if proc.stderr is not None:
-            proc.stderr.close()
+            socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+        except OSError:
+            return False
+        return True
 
 
 @pytest.fixture
 def nginx_server() -> Iterator[NginxServer]:
     """An nginx (not started: call ``start(upstream_ports)``), stopped after the test."""
-    server = NginxServer(require_service("nginx", "serving many processes behind nginx is"))
+    server = NginxServer(require_service("nginx", "serving behind nginx is"))
     try:
         yield server
     finally:
-        server.stop()
-        with contextlib.suppress(OSError):
-            shutil.rmtree(server.dir)
+        server.close()

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.client
+import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
 
-from .helpers import COOKIE, Client, ServerProcess, request, stgo_run, wait_until, ws_status
+from .helpers import (
+    COOKIE,
+    Client,
+    Response,
+    ServerProcess,
+    request,
+    stgo_run,
+    wait_until,
+    ws_status,
+)
 
 APPS = Path(__file__).parent / "apps"
 RECORDER = str(APPS / "recorder.py")
@@ -22,19 +36,16 @@ Start = Callable[..., ServerProcess]
 
 
 @pytest.fixture
-def start() -> Iterator[Start]:
+def start(processes: list[ServerProcess]) -> Start:
     """Start ``python -m stgo run`` processes; every one is killed after the test."""
-    procs: list[ServerProcess] = []
 
     def run(app_file: str, *args: str, env: dict[str, str] | None = None) -> ServerProcess:
         proc = stgo_run(app_file, *args, env=env)
-        procs.append(proc)
+        processes.append(proc)
         proc.wait_url()
         return proc
 
-    yield run
-    for proc in procs:
-        proc.kill()
+    return run
 
 
 def records(path: Path) -> list[tuple[str, str]]:
@@ -154,9 +165,10 @@ def test_idle_session_expires_but_an_open_tab_keeps_its_own(
         keeper.close()
 
 
-def _run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def _run_cli(*args: str, cwd: Path | None = None,
+             port: int = 0) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "stgo", "run", *args, "--port", "0"],
+        [sys.executable, "-m", "stgo", "run", *args, "--port", str(port)],
         capture_output=True, text=True, timeout=30, cwd=cwd,
     )
 
@@ -200,6 +212,18 @@ def test_unknown_log_level_exits_2() -> None:
     assert "LOUD" in line
 
 
+@pytest.mark.parametrize("mode", [[], ["--workers", "2"], ["--reload"]],
+                         ids=["one-process", "workers", "reload"])
+def test_a_port_in_use_exits_2_with_one_line(mode: list[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = _one_error_line(_run_cli(RECORDER, *mode, port=port))
+    assert line.startswith(f"stgo: error: cannot listen on 127.0.0.1:{port}: "), line
+    assert "in use" in line
+
+
 def test_no_raw_session_id_in_the_logs_at_debug(start: Start, tmp_path: Path) -> None:
     proc = start(RECORDER, "--log-level", "DEBUG", env={"STGO_TEST_RECORD": str(tmp_path / "e")})
     alice, bob = Client(proc.url), Client(proc.url)
@@ -226,28 +250,19 @@ def test_no_raw_session_id_in_the_logs_at_debug(start: Start, tmp_path: Path) ->
         assert sid[len("session_"):].split("_", 1)[1] not in logs
 
 
-def test_reload_serves_the_edited_app_file(tmp_path: Path) -> None:
-    import os
-
-    app_file = tmp_path / "reloading.py"
-    app_file.write_text('import stgo\napp = stgo.App(title="First")\napp.text("one")\n')
-    # The reloader runs the server in a child process: own process group, so
-    # that teardown can end both.
+@contextlib.contextmanager
+def _reloading(app_file: Path, stdout: Any = subprocess.PIPE,
+               env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[str]]:
+    """``python -m stgo run APP_FILE --port 0 --reload``, its output to
+    *stdout*. The reloader runs the server in a child process: its own
+    process group, so that the end of the test ends both."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "stgo", "run", str(app_file), "--port", "0", "--reload"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        stdout=stdout, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        env=None if env is None else {**os.environ, **env},
     )
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        url = re.search(r"http://127\.0\.0\.1:([1-9][0-9]*)/", line)
-        assert url, line
-        wait_until(lambda: _title(url.group(0)) == "First", timeout=15, interval=0.1)
-        # Replace the file in one step: the reloader must never load half of it.
-        draft = tmp_path / "draft.txt"
-        draft.write_text('import stgo\napp = stgo.App(title="Second")\napp.text("two")\n')
-        os.replace(draft, app_file)
-        wait_until(lambda: _title(url.group(0)) == "Second", timeout=20, interval=0.1)
+        yield proc
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
@@ -255,73 +270,73 @@ def test_reload_serves_the_edited_app_file(tmp_path: Path) -> None:
             proc.stdout.close()
 
 
-def _title(url: str) -> str | None:
-    import http.client
+def _rewrite(app_file: Path, text: str) -> None:
+    """Replace *app_file* in one step: the reloader must never load half of it."""
+    draft = app_file.with_suffix(".draft")
+    draft.write_text(text)
+    os.replace(draft, app_file)
 
+
+def _fetch(url: str) -> Response | None:
+    """The page at *url*, or ``None`` mid-restart (refused or cut short)."""
     try:
-        body = request(url, "/").body
-    except (OSError, http.client.HTTPException):  # mid-restart: refused or cut short
+        return request(url, "/")
+    except (OSError, http.client.HTTPException):
         return None
-    m = re.search(r"<title>([^<]*)</title>", body)
+
+
+def test_reload_serves_the_edited_app_file(tmp_path: Path) -> None:
+    app_file = tmp_path / "reloading.py"
+    app_file.write_text('import stgo\napp = stgo.App(title="First")\napp.text("one")\n')
+    with _reloading(app_file) as proc:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:([1-9][0-9]*)/", line)
+        assert url, line
+        wait_until(lambda: _title(url.group(0)) == "First", timeout=15, interval=0.1)
+        _rewrite(app_file, 'import stgo\napp = stgo.App(title="Second")\napp.text("two")\n')
+        wait_until(lambda: _title(url.group(0)) == "Second", timeout=20, interval=0.1)
+
+
+def _title(url: str) -> str | None:
+    page = _fetch(url)
+    m = re.search(r"<title>([^<]*)</title>", page.body) if page is not None else None
     return m.group(1) if m else None
 
 
 def test_reload_survives_a_syntax_error_and_recovers_when_fixed(tmp_path: Path) -> None:
-    import http.client
-    import os
     import threading
 
     app_file = tmp_path / "broken.py"
-    draft = tmp_path / "draft.txt"
-
-    def replace(text: str) -> None:  # in one step: never half a file
-        draft.write_text(text)
-        os.replace(draft, app_file)
-
-    def page() -> tuple[int, str] | None:
-        try:
-            response = request(url.group(0), "/")
-        except (OSError, http.client.HTTPException):  # mid-restart
-            return None
-        return response.status, response.body
-
     app_file.write_text('import stgo\napp = stgo.App(title="Broken"\n')  # no ")"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "stgo", "run", str(app_file), "--port", "0", "--reload"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )
     lines: list[str] = []
-    try:
+    with _reloading(app_file) as proc:
         assert proc.stdout is not None
         url = None
         while url is None and len(lines) < 20:
             lines.append(proc.stdout.readline())
             url = re.search(r"http://127\.0\.0\.1:([1-9][0-9]*)/", lines[-1])
         assert url, lines
+        base = url.group(0)
         reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")),
                                   daemon=True)
         reader.start()
         # Started broken: the terminal and the page say why, and it keeps watching.
-        wait_until(lambda: (p := page()) is not None and p[0] == 500, timeout=15, interval=0.1)
-        status, body = page() or (0, "")
+        wait_until(lambda: _status(base) == 500, timeout=15, interval=0.1)
+        body = getattr(_fetch(base), "body", "")
         assert "failed to load" in body and "syntax error in" in body and "broken.py" in body
         wait_until(lambda: any("syntax error in" in x for x in lines), timeout=5)
         assert proc.poll() is None
         # Fixed: the app is served.
-        replace('import stgo\napp = stgo.App(title="Fixed")\napp.text("ok")\n')
-        wait_until(lambda: _title(url.group(0)) == "Fixed", timeout=20, interval=0.1)
+        _rewrite(app_file, 'import stgo\napp = stgo.App(title="Fixed")\napp.text("ok")\n')
+        wait_until(lambda: _title(base) == "Fixed", timeout=20, interval=0.1)
         # Broken again while running: the error page, not an exit ...
-        replace('import stgo\napp = stgo.App(title="Again"\n')
-        wait_until(lambda: (p := page()) is not None and p[0] == 500, timeout=20, interval=0.1)
+        _rewrite(app_file, 'import stgo\napp = stgo.App(title="Again"\n')
+        wait_until(lambda: _status(base) == 500, timeout=20, interval=0.1)
         assert proc.poll() is None
         # ... and fixed again.
-        replace('import stgo\napp = stgo.App(title="Fixed again")\n')
-        wait_until(lambda: _title(url.group(0)) == "Fixed again", timeout=20, interval=0.1)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        _rewrite(app_file, 'import stgo\napp = stgo.App(title="Fixed again")\n')
+        wait_until(lambda: _title(base) == "Fixed again", timeout=20, interval=0.1)
 
 
 def test_the_stgo_console_command_serves_the_tour() -> None:
@@ -342,22 +357,14 @@ def test_the_stgo_console_command_serves_the_tour() -> None:
 
 
 def test_reload_keeps_sessions_and_their_state_across_an_edit(tmp_path: Path) -> None:
-    import os
-
     app_file = tmp_path / "keeping.py"
     source = ('import stgo\napp = stgo.App(title="{title}")\n'
               'name = app.text_input("Name", key="name")\n'
               '@app.on_session_start\ndef start(session):\n    session.set("visits", 0)\n')
     app_file.write_text(source.format(title="Before"))
     log = tmp_path / "terminal.txt"
-    with log.open("w") as out:
-        # Its own process group: teardown ends the reloader and its child.
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "stgo", "run", str(app_file), "--port", "0", "--reload"],
-            stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-            env={**os.environ, "STGO_DEV_STORE": str(tmp_path / "sessions.pickle")},
-        )
-    try:
+    with (log.open("w") as out,
+          _reloading(app_file, out, env={"STGO_DEV_STORE": str(tmp_path / "sessions.pickle")})):
         url = wait_until(lambda: _url_in(log.read_text()), timeout=15, interval=0.1)
         wait_until(lambda: _title(url) == "Before", timeout=15, interval=0.1)
         client = Client(url)
@@ -371,9 +378,7 @@ def test_reload_keeps_sessions_and_their_state_across_an_edit(tmp_path: Path) ->
         sock.ack(sock.event(input_id.group(1), "change", "Ada"))
         sock.close()
 
-        draft = tmp_path / "draft.txt"
-        draft.write_text(source.format(title="After"))
-        os.replace(draft, app_file)
+        _rewrite(app_file, source.format(title="After"))
         wait_until(lambda: _title(url) == "After", timeout=30, interval=0.1)
         # The same cookie still names a live session, with what was typed.
         again = client.get("/")
@@ -388,29 +393,20 @@ def test_reload_keeps_sessions_and_their_state_across_an_edit(tmp_path: Path) ->
 
         # A broken edit: the error on the page and in the terminal; fixed, the
         # same session is back with its state.
-        draft.write_text(source.format(title="Broken") + "def oops(:\n")
-        os.replace(draft, app_file)
+        _rewrite(app_file, source.format(title="Broken") + "def oops(:\n")
         wait_until(lambda: _status(url) == 500, timeout=30, interval=0.1)
         assert "syntax error" in request(url, "/").body
         assert "syntax error" in log.read_text()
-        draft.write_text(source.format(title="Fixed"))
-        os.replace(draft, app_file)
+        _rewrite(app_file, source.format(title="Fixed"))
         wait_until(lambda: _title(url) == "Fixed", timeout=30, interval=0.1)
         fixed = client.get("/")
         assert fixed.cookies() == [] and client.session_id == sid
         assert 'value="Ada"' in fixed.body
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
 
 
 def _status(url: str) -> int | None:
-    import http.client
-
-    try:
-        return request(url, "/").status
-    except (OSError, http.client.HTTPException):  # mid-restart
-        return None
+    page = _fetch(url)
+    return page.status if page is not None else None
 
 
 def _url_in(text: str) -> str | None:

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import re
-import sys
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.middleware.dispatcher import DispatcherMiddleware
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 import stgo
 from stgo import App
-from stgo.server import RequestHandler
 
-from .helpers import COOKIE, Client, ServerProcess, Socket, request, wait_until
-
-APPS = Path(__file__).parent / "apps"
+from .helpers import (
+    COOKIE,
+    Client,
+    ServerProcess,
+    Socket,
+    gunicorn_embedded,
+    request,
+    serve_mounted,
+    wait_until,
+)
 
 
 def widget_id(html: str, key: str) -> str:
@@ -50,18 +51,8 @@ def round_trip(client: Client, title: str) -> Socket:
 
 
 @pytest.fixture
-def gunicorn() -> Iterator[ServerProcess]:
-    proc = ServerProcess(
-        [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", "1", "--threads", "8",
-         "-b", "127.0.0.1:0", "--graceful-timeout", "5", "--chdir", str(APPS),
-         "embedded:app"],
-        url_pattern=r"Listening at: (http://[0-9.]+:[0-9]+)",
-    )
-    try:
-        proc.wait_url()
-        yield proc
-    finally:
-        proc.kill()
+def gunicorn(processes: list[ServerProcess]) -> ServerProcess:
+    return gunicorn_embedded(processes, threads=8)
 
 
 def test_under_gunicorn_gthread(gunicorn: ServerProcess) -> None:
@@ -107,19 +98,8 @@ def mounted() -> Iterator[tuple[App, str]]:
         clicks[0] += 1
         count.set_text(f"Clicks: {clicks[0]}")
 
-    stack = DispatcherMiddleware(other_app, {"/sub": app})
-    server = make_server("127.0.0.1", 0, stack, threaded=True, request_handler=RequestHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                              name="test-mounted")
-    app.start()
-    thread.start()
-    try:
-        yield app, f"http://127.0.0.1:{server.server_port}/"
-    finally:
-        app.stop()
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serve_mounted(app, "/sub", other_app) as root:
+        yield app, root
 
 
 def test_mounted_under_a_prefix(mounted: tuple[App, str]) -> None:

@@ -23,7 +23,7 @@ from stgo.ids import is_valid_session_id
 from stgo.protocol import CLOSE_ROTATED
 from stgo.testing import AppTester, SessionTester
 
-from .helpers import COOKIE, Client, Socket, request, stgo_run, wait_until
+from .helpers import Client, Socket, request, session_cookie, stgo_run, wait_until
 from .hostile import ws_from
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -57,15 +57,6 @@ Make = Callable[[Any], AppTester]
 
 def example(name: str) -> str:
     return str(EXAMPLES / name)
-
-
-def session_cookie(set_cookies: list[str]) -> tuple[str, str]:
-    """The session ID and the whole header of the ``stgo_session`` Set-Cookie."""
-    for header in set_cookies:
-        m = re.match(rf"{COOKIE}=([^;]*)", header)
-        if m:
-            return m.group(1), header
-    raise AssertionError(f"no {COOKIE} cookie in {set_cookies}")
 
 
 def test_every_example_is_covered() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import sys
 import threading
 import time
 import weakref
@@ -606,15 +605,6 @@ def test_a_hook_may_stop_the_manager_from_the_cleanup_thread() -> None:
 
 
 # -- concurrency ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def fast_switching() -> Iterator[None]:
-    """Switch threads very often, so that races show up."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)
-    yield
-    sys.setswitchinterval(before)
 
 
 def test_many_threads_create_get_delete(

@@ -16,18 +16,7 @@ def test_a_tight_background_loop_on_one_widget_drops_nobody(serve, client_for) -
     # dropped.
     app = App(max_queued=50)
     bar = app.progress(0, "x" * 20_000, key="bar")
-    hold = app.button("Hold", key="hold")
-    entered, release = threading.Event(), threading.Event()
-
-    @hold.on_click
-    def block(session, event, value) -> None:
-        entered.set()
-        release.wait(10)
-
-    client = client_for(serve(app))
-    sock = client.connect()
-    seq = sock.event(hold.id)
-    assert entered.wait(5)
+    sock, seq, release = _held_tab(app, serve, client_for)
     for i in range(5000):
         bar.set_progress(i % 100)
     bar.set_progress(100)

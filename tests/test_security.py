@@ -26,7 +26,7 @@ from stgo.ids import is_valid_session_id, new_session_id, redact
 from stgo.protocol import CLOSE_MOVED, CLOSE_ROTATED
 from stgo.server import Server
 
-from .helpers import COOKIE, Client, Socket, request, wait_until, ws_status
+from .helpers import COOKIE, Client, Socket, request, session_cookie, wait_until, ws_status
 from .hostile import http_from
 
 Serve = Callable[..., Server]
@@ -52,15 +52,6 @@ class Accounts(App):
         self.rotations.append(self.rotate_session(session))
 
 
-def cookie_of(set_cookies: list[str]) -> tuple[str, str]:
-    """The session ID and the whole ``Set-Cookie`` header for it."""
-    for header in set_cookies:
-        m = re.match(rf"{COOKIE}=([^;]*)", header)
-        if m:
-            return m.group(1), header
-    raise AssertionError(f"no {COOKIE} cookie in {set_cookies}")
-
-
 def log_in(tab: Socket, app: Accounts) -> tuple[dict[str, Any], int | None]:
     """Click "Log in" on *tab*; return the cookie message and the close code that follows."""
     before = len(app.rotations)
@@ -83,7 +74,7 @@ def trade(server: Server, cookie: dict[str, Any]) -> str:
     """Trade a cookie message's token as the browser does; return the new session ID."""
     got = redeem(server, cookie["token"])
     assert got.status == 204
-    return cookie_of(got.cookies())[0]
+    return session_cookie(got.cookies())[0]
 
 
 # -- rotation ----------------------------------------------------------------------------------
@@ -131,7 +122,7 @@ def test_rotation_closes_every_tab_and_only_the_rotating_one_gets_a_token(
         attacker.connect()
     assert refused.value.status_code == 403
     page = request(server.url, "/", {"Cookie": f"{COOKIE}={old}"})
-    fresh, _ = cookie_of(page.cookies())
+    fresh, _ = session_cookie(page.cookies())
     assert fresh not in (old, new)
     assert "signed out" in page.body and "signed in as alice" not in page.body
 
@@ -175,7 +166,7 @@ def test_rotation_token_sets_the_new_cookie_once(serve: Serve, client_for: MakeC
     # The real exchange: 204 and the new cookie, with the session cookie's attributes.
     got = redeem(server, token)
     assert got.status == 204
-    sid, header = cookie_of(got.cookies())
+    sid, header = session_cookie(got.cookies())
     assert sid == app.rotations[-1]
     attrs = [a.strip().lower() for a in header.split(";")[1:]]
     assert "httponly" in attrs and "samesite=lax" in attrs and "path=/" in attrs
@@ -209,7 +200,7 @@ def test_rotation_without_an_event_closes_every_tab_and_sends_no_token(
     assert new not in repr(tab.messages)
     assert app.sessions.get(old) is None and app.sessions.get(new) is session
     assert ws_status(server.url, cookie=f"{COOKIE}={old}") == 403
-    fresh, _ = cookie_of(request(server.url, "/", {"Cookie": f"{COOKIE}={old}"}).cookies())
+    fresh, _ = session_cookie(request(server.url, "/", {"Cookie": f"{COOKIE}={old}"}).cookies())
     assert fresh not in (old, new)
 
 

@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 
 from stgo.serial import SerialQueue
 
 from .helpers import run_in_thread
-
-
-@pytest.fixture
-def fast_switching() -> Iterator[None]:
-    """Switch threads very often, so that an unsafe queue shows it."""
-    import sys
-
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)
-    yield
-    sys.setswitchinterval(before)
 
 
 def test_jobs_run_in_submission_order() -> None:

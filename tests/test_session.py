@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -39,15 +38,6 @@ def clock() -> FakeClock:
 @pytest.fixture
 def session(clock: FakeClock) -> Session:
     return Session(new_session_id(clock()), clock=clock)
-
-
-@pytest.fixture
-def fast_switching() -> Iterator[None]:
-    """Switch threads very often, so that a race shows up."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)
-    yield
-    sys.setswitchinterval(before)
 
 
 # -- state API -------------------------------------------------------------------

@@ -18,38 +18,20 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
-import stgo
-from stgo import App
 from stgo.server import Server
 
-from .helpers import Client, Socket, wait_until
+from .helpers import Client, wait_until
 from .hostile import OP_PING, Listener, close_code, parse_frames, raw_upgrade, read_to_eof, ws_from
+from .test_limits import counting_app, round_trip
 
 Serve = Callable[..., Server]
 MakeClient = Callable[[Server], Client]
 
 # A receive buffer this small (the kernel makes it ~4 KB) fills after one message.
 SMALL_RCVBUF = ((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),)
-
-
-def counting_app(**kwargs: Any) -> App:
-    app = App(title="Slow clients", **kwargs)
-    mine = app.button("Mine", key="mine")
-
-    @mine.on_click
-    def clicked(session: stgo.Session, event: str, value: Any) -> None:
-        session.increment("clicks")
-
-    return app
-
-
-def round_trip(sock: Socket, app: App, timeout: float = 1.0) -> None:
-    seq = sock.event(app.widget("mine").id)
-    assert sock.ack(seq, timeout)["type"] == "patch"
 
 
 def drop_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -116,7 +98,7 @@ def test_distinct_messages_for_a_stuck_client_stop_at_the_outbox_bound(
     # to the socket, and one full outbox waiting behind it.
     in_kernel = (6 << 20) // size
     assert max_queued <= accepted <= 2 * max_queued + in_kernel, accepted
-    round_trip(healthy, app)
+    round_trip(healthy, app, timeout=1.0)
     wait_until(lambda: not app.hub.connections(stuck_session), timeout=2.0 + 3)
     lines = drop_lines(caplog)
     assert len(lines) == 1 and lines[0].endswith(": outbox full")
@@ -205,7 +187,7 @@ def test_slow_loris_holds_no_thread_and_is_cut_at_the_head_deadline(
         # A normal visitor is served at once, and the 200 hold no thread each.
         client = client_for(server)
         sock = client.connect()
-        round_trip(sock, app)
+        round_trip(sock, app, timeout=1.0)
         assert server.waiting_heads == 200
         assert _handler_threads() < baseline + 10
         sock.close()
@@ -266,7 +248,7 @@ def test_a_stuck_client_holds_no_more_than_the_byte_bound(
     # Never more than the bound waits for it (plus the message that crossed it).
     assert peak <= bound + len(pad) + 100, peak
     assert accepted < 2000
-    round_trip(healthy, app)
+    round_trip(healthy, app, timeout=1.0)
     wait_until(lambda: not app.hub.connections(stuck_session), timeout=2.0 + 3)
     lines = drop_lines(caplog)
     assert len(lines) == 1 and lines[0].endswith(": outbox full")

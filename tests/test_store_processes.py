@@ -8,7 +8,7 @@ import os
 import re
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,20 +26,17 @@ Start = Callable[..., ServerProcess]
 
 
 @pytest.fixture
-def start(tmp_path: Path) -> Iterator[Start]:
+def start(tmp_path: Path, processes: list[ServerProcess]) -> Start:
     """``start(*args, **env)``: the stored app under ``python -m stgo run``; killed after."""
-    procs: list[ServerProcess] = []
 
     def run(*args: str, app: str = APP, **env: str) -> ServerProcess:
         proc = stgo_run(app, *args, env={"STGO_TEST_RECORD": str(tmp_path / "hooks.log"),
                                          **env})
-        procs.append(proc)
+        processes.append(proc)
         proc.wait_url()
         return proc
 
-    yield run
-    for proc in procs:
-        proc.kill()
+    return run
 
 
 def hooks(tmp_path: Path) -> list[str]:

@@ -599,16 +599,21 @@
     box.setAttribute("role", "alert");
     var span = document.createElement("span");
     span.textContent = text;
+    box.appendChild(span);
+    box.appendChild(dismissButton(box));
+    alertsEl.appendChild(box);
+    while (alertsEl.children.length > 5) alertsEl.firstElementChild.remove();
+  }
+
+  // The "×" that removes a notice (an alert or a toast) from the page.
+  function dismissButton(box) {
     var close = document.createElement("button");
     close.type = "button";
     close.className = "stgo-dismiss";
     close.setAttribute("aria-label", "Dismiss");
     close.textContent = "\u00d7";
     close.addEventListener("click", function () { box.remove(); });
-    box.appendChild(span);
-    box.appendChild(close);
-    alertsEl.appendChild(box);
-    while (alertsEl.children.length > 5) alertsEl.firstElementChild.remove();
+    return close;
   }
 
   function showToast(msg) {
@@ -627,13 +632,7 @@
     span.className = "stgo-toast-text";
     span.textContent = msg.text || "";
     box.appendChild(span);
-    var close = document.createElement("button");
-    close.type = "button";
-    close.className = "stgo-dismiss";
-    close.setAttribute("aria-label", "Dismiss");
-    close.textContent = "\u00d7";
-    close.addEventListener("click", function () { box.remove(); });
-    box.appendChild(close);
+    box.appendChild(dismissButton(box));
     alertsEl.appendChild(box);
     var ms = Number(msg.duration) * 1000;
     if (ms > 0) window.setTimeout(function () { box.remove(); }, ms);

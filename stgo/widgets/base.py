@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Widget", "InputWidget", "StateReader", "Handler", "Notify", "Event", "esc",
-    "check_callback", "valid_unicode", "check_unique_keys",
+    "check_callback", "valid_unicode", "check_unique_keys", "positive_int",
 ]
 
 #: ``fn(session, event, value)``; the session is typed loosely to keep widgets
@@ -93,6 +93,12 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def esc(value: object) -> str:
     """Escape any value for HTML text or a quoted attribute."""
     return html.escape(str(value), quote=True)
+
+
+def positive_int(value: Any) -> bool:
+    """Whether *value* is a whole number above 0: an int, not a bool
+    (``True`` is 1 in Python, but ``max_chars=True`` is a mistake)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def valid_unicode(text: str) -> str:

@@ -7,7 +7,7 @@ option, and a value push tells it which index to select.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 
 from ..errors import ProtocolError, WidgetError
@@ -23,6 +23,21 @@ _UNSET: Any = object()
 def _same(a: Any, b: Any) -> bool:
     # True == 1 in Python, but a bool option and an int option are different choices.
     return a is b or (isinstance(a, bool) == isinstance(b, bool) and bool(a == b))
+
+
+def _index(options: Sequence[Any], value: Any) -> int:
+    """The index of the option equal to *value*, or -1 (the pickers' too)."""
+    for i, option in enumerate(options):
+        if _same(option, value):
+            return i
+    return -1
+
+
+def _options(options: Iterable[Any]) -> list[Any]:
+    """*options* as a list, checked (the pickers' too)."""
+    if isinstance(options, (str, bytes)):
+        raise WidgetError("options must be a list of choices, not one string")
+    return list(options)
 
 
 class Choice(InputWidget):
@@ -48,18 +63,12 @@ class Choice(InputWidget):
         format_func: Callable[[Any], Any] = str,
         **kwargs: Any,
     ) -> None:
-        self._options = self._check_options(options)
+        self._options = _options(options)
         if value is None:
             index = None
         self._index = self._check_index(index, self._options)
         self.format_func = format_func
         super().__init__(label, None if value is _UNSET else value, **kwargs)
-
-    @staticmethod
-    def _check_options(options: Iterable[Any]) -> list[Any]:
-        if isinstance(options, (str, bytes)):
-            raise WidgetError("options must be a list of choices, not one string")
-        return list(options)
 
     @staticmethod
     def _check_index(index: int | None, options: list[Any]) -> int | None:
@@ -78,10 +87,7 @@ class Choice(InputWidget):
 
     def index_of(self, value: Any) -> int:
         """The index of the option equal to *value*, or -1."""
-        for i, option in enumerate(self._options):
-            if _same(option, value):
-                return i
-        return -1
+        return _index(self._options, value)
 
     def empty_value(self) -> Any:
         if self._index is None or not self._options:
@@ -123,7 +129,7 @@ class Choice(InputWidget):
         The default becomes ``options[index]`` (none chosen for ``None``); a
         session whose chosen value is no longer offered sees the default.
         """
-        opts = self._check_options(options)
+        opts = _options(options)
         index = self._check_index(index, opts)
         with self._lock:
             self._options = opts

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import ProtocolError, WidgetError
-from .base import StateReader, esc
+from .base import StateReader, esc, positive_int
 from .data import Table, format_cell
 
 __all__ = ["Dataframe", "SelectedRows", "STYLE_NAMES"]
@@ -105,11 +105,11 @@ class Dataframe(Table):
     ) -> None:
         styler = _styler_data(data)
         super().__init__(styler if styler is not None else data, **kwargs)
-        if isinstance(height, bool) or not isinstance(height, int) or height <= 0:
+        if not positive_int(height):
             raise WidgetError(f"height must be a positive number of pixels, got {height!r}")
         if selection not in _SELECTION:
             raise WidgetError(f'selection must be None, "single" or "multi", got {selection!r}')
-        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+        if not positive_int(page_size):
             raise WidgetError(f"page_size must be a positive number of rows, got {page_size!r}")
         for name, fn in (("row_style", row_style), ("cell_style", cell_style)):
             if fn is not None and not callable(fn):

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..errors import WidgetError
-from .base import StateReader, Widget, esc
+from .base import StateReader, Widget, esc, positive_int
 
 __all__ = [
     "Progress", "Alert", "InfoAlert", "SuccessAlert", "WarningAlert", "ErrorAlert", "Image",
@@ -231,8 +231,7 @@ class Image(Widget):
         alt: str | None = None, key: str | None = None, visible: bool = True,
     ) -> None:
         super().__init__(key=key, visible=visible)
-        if width is not None and (isinstance(width, bool) or not isinstance(width, int)
-                                  or width <= 0):
+        if width is not None and not positive_int(width):
             raise WidgetError(f"width must be a positive number of pixels, got {width!r}")
         self._src = image_src(source)
         self.caption = caption

@@ -12,7 +12,7 @@ from fractions import Fraction
 from typing import Any, ClassVar
 
 from ..errors import WidgetError
-from .base import _SURROGATE, Handler, InputWidget, StateReader, Widget, esc
+from .base import _SURROGATE, Handler, InputWidget, StateReader, Widget, esc, positive_int
 
 __all__ = [
     "Button", "TextInput", "TextArea", "Checkbox", "NumberInput", "Slider",
@@ -114,8 +114,7 @@ class TextInput(InputWidget):
         password: bool = False,
         **kwargs: Any,
     ) -> None:
-        if max_chars is not None and (isinstance(max_chars, bool)
-                                      or not isinstance(max_chars, int) or max_chars < 1):
+        if max_chars is not None and not positive_int(max_chars):
             raise WidgetError(f"max_chars must be a positive int or None, got {max_chars!r}")
         self.max_chars = max_chars
         super().__init__(label, value, **kwargs)
@@ -134,11 +133,16 @@ class TextInput(InputWidget):
             raise ValueError("text must be valid Unicode: a lone surrogate is not")
         return value
 
-    def render_body(self, state: StateReader | None) -> str:
-        fid = f"{self.id}-in"
+    def _text_attrs(self) -> str:
+        """The field's ``maxlength`` and ``placeholder`` attributes (text area too)."""
         extra = f' maxlength="{self.max_chars}"' if self.max_chars else ""
         if self.placeholder:
             extra += f' placeholder="{esc(self.placeholder)}"'
+        return extra
+
+    def render_body(self, state: StateReader | None) -> str:
+        fid = f"{self.id}-in"
+        extra = self._text_attrs()
         if self.disabled:
             extra += " disabled"
         kind = "password" if self.password else self.input_type
@@ -170,9 +174,7 @@ class TextArea(TextInput):
 
     def render_body(self, state: StateReader | None) -> str:
         fid = f"{self.id}-in"
-        extra = f' maxlength="{self.max_chars}"' if self.max_chars else ""
-        if self.placeholder:
-            extra += f' placeholder="{esc(self.placeholder)}"'
+        extra = self._text_attrs()
         if self.height:
             extra += f' data-stgo-style="height: {int(self.height)}px"'
         if self.disabled:
@@ -188,6 +190,8 @@ class Checkbox(InputWidget):
     """A box to tick; its value is ``True`` or ``False``."""
 
     kind: ClassVar[str] = "checkbox"
+    # More attributes of its <input> (a toggle's role and class).
+    _input_attrs: ClassVar[str] = ""
 
     def __init__(self, label: str, value: bool = False, **kwargs: Any) -> None:
         super().__init__(label, value, **kwargs)
@@ -205,8 +209,8 @@ class Checkbox(InputWidget):
         checked = " checked" if self.value_for(state) is True else ""
         disabled = " disabled" if self.disabled else ""
         return (
-            f'<input id="{fid}" type="checkbox" data-event="change"{checked}{disabled}>'
-            f"{self.label_html(fid)}"
+            f'<input id="{fid}" type="checkbox"{self._input_attrs} '
+            f'data-event="change"{checked}{disabled}>{self.label_html(fid)}'
         )
 
 
@@ -293,6 +297,9 @@ class _Numeric(InputWidget):
     def _as_type(self, n: Num) -> Num:
         return float(n) if self.is_float else n
 
+    def _step_or_default(self, step: Num | None) -> Num:
+        return self._as_type(step if step is not None else (0.01 if self.is_float else 1))
+
     def _bounds_html(self) -> str:
         out = ""
         if self.min_value is not None:
@@ -321,7 +328,7 @@ class NumberInput(_Numeric):
                      "step": step})
         self.min_value = None if min_value is None else self._as_type(min_value)
         self.max_value = None if max_value is None else self._as_type(max_value)
-        self.step = self._as_type(step if step is not None else (0.01 if self.is_float else 1))
+        self.step = self._step_or_default(step)
         super().__init__(label, value, **kwargs)
         self._step_base = self.default
 
@@ -355,13 +362,19 @@ class Slider(_Numeric):
     ) -> None:
         self._setup({"value": value, "min_value": min_value, "max_value": max_value,
                      "step": step})
+        self._set_range(min_value, max_value, step)
+        super().__init__(label, value, **kwargs)
+
+    def _set_range(self, min_value: Num | None, max_value: Num | None,
+                   step: Num | None) -> None:
+        """The ends (0 to 100, or 0.0 to 1.0 for floats) and step, once
+        :meth:`_setup` checked them; a range slider's too."""
         lo = self._as_type(min_value if min_value is not None else 0)
         hi = self._as_type(max_value if max_value is not None else (1 if self.is_float else 100))
         if lo >= hi:
             raise WidgetError(f"slider min_value {lo} must be below max_value {hi}")
         self.min_value, self.max_value = lo, hi
-        self.step = self._as_type(step if step is not None else (0.01 if self.is_float else 1))
-        super().__init__(label, value, **kwargs)
+        self.step = self._step_or_default(step)
 
     def empty_value(self) -> Any:
         return self.min_value

@@ -15,34 +15,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from ..errors import ProtocolError, WidgetError
-from .base import InputWidget, StateReader, esc
+from .base import InputWidget, StateReader, esc, positive_int
+from .choice import _index, _options
 from .inputs import Checkbox, Num, Slider, _fmt
 
 __all__ = [
     "DateInput", "TimeInput", "Multiselect", "Toggle", "ColorPicker", "SelectSlider",
     "RangeSlider",
 ]
-
-
-def _same(a: Any, b: Any) -> bool:
-    return a is b or (isinstance(a, bool) == isinstance(b, bool) and bool(a == b))
-
-
-def _index(options: Sequence[Any], value: Any) -> int:
-    for i, option in enumerate(options):
-        if _same(option, value):
-            return i
-    return -1
-
-
-def _options(options: Iterable[Any]) -> list[Any]:
-    if isinstance(options, (str, bytes)):
-        raise WidgetError("options must be a list of choices, not one string")
-    return list(options)
 
 
 def _as_date(value: Any) -> dt.date:
@@ -214,9 +198,7 @@ class Multiselect(InputWidget):
         **kwargs: Any,
     ) -> None:
         self._options = _options(options)
-        if max_selections is not None and (isinstance(max_selections, bool)
-                                           or not isinstance(max_selections, int)
-                                           or max_selections < 1):
+        if max_selections is not None and not positive_int(max_selections):
             raise WidgetError(f"max_selections must be a positive int, got {max_selections!r}")
         self.max_selections = max_selections
         self.format_func = format_func
@@ -291,15 +273,7 @@ class Toggle(Checkbox):
     """An on/off switch (a check box with ``role="switch"``); ``True`` or ``False``."""
 
     kind: ClassVar[str] = "toggle"
-
-    def render_body(self, state: StateReader | None) -> str:
-        fid = f"{self.id}-in"
-        checked = " checked" if self.value_for(state) is True else ""
-        disabled = " disabled" if self.disabled else ""
-        return (
-            f'<input id="{fid}" type="checkbox" role="switch" class="stgo-switch" '
-            f'data-event="change"{checked}{disabled}>{self.label_html(fid)}'
-        )
+    _input_attrs: ClassVar[str] = ' role="switch" class="stgo-switch"'
 
 
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -457,12 +431,7 @@ class RangeSlider(Slider):
         if value is not None:
             numbers.update(low=value[0], high=value[1])
         self._setup(numbers)
-        lo = self._as_type(min_value if min_value is not None else 0)
-        hi = self._as_type(max_value if max_value is not None else (1 if self.is_float else 100))
-        if lo >= hi:
-            raise WidgetError(f"slider min_value {lo} must be below max_value {hi}")
-        self.min_value, self.max_value = lo, hi
-        self.step = self._as_type(step if step is not None else (0.01 if self.is_float else 1))
+        self._set_range(min_value, max_value, step)
         InputWidget.__init__(self, label, None if value is None else tuple(value), **kwargs)
 
     def empty_value(self) -> Any:

@@ -13,6 +13,10 @@ from typing import Any
 
 import pytest
 
+import stgo
+
+from ..helpers import COOKIE
+
 CHROMIUM = os.environ.get("STGO_CHROMIUM", "/usr/bin/chromium")
 FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -80,3 +84,15 @@ def wait_connected(page: Any, timeout: float = 10_000) -> None:
     # A function, not an expression: Playwright evals expressions, which the
     # page's Content-Security-Policy (no 'unsafe-eval') refuses.
     page.wait_for_function("() => window.stgo && window.stgo.connected", timeout=timeout)
+
+
+def cookie_of(page: Any) -> str:
+    """The page's stgo session cookie (HttpOnly: only the browser context can read it)."""
+    return {c["name"]: c["value"] for c in page.context.cookies()}[COOKIE]
+
+
+def session_of(app: stgo.App, page: Any) -> stgo.Session:
+    """The session of *app* that *page* belongs to."""
+    session = app.sessions.get(cookie_of(page))
+    assert session is not None
+    return session

@@ -8,9 +8,7 @@ from playwright.sync_api import expect
 
 import stgo
 
-from .conftest import wait_connected
-
-COOKIE = "stgo_session"
+from .conftest import cookie_of, wait_connected
 
 
 def counter_app(**options: Any) -> stgo.App:
@@ -38,11 +36,6 @@ def counter_app(**options: Any) -> stgo.App:
         raise ValueError("kaboom <b>not bold</b>")
 
     return app
-
-
-def cookie_of(page: Any) -> str:
-    """The page's stgo session cookie (HttpOnly, so read from the context)."""
-    return {c["name"]: c["value"] for c in page.context.cookies()}[COOKIE]
 
 
 def mine(page: Any) -> Any:

@@ -8,9 +8,7 @@ from playwright.sync_api import expect
 
 import stgo
 
-from .conftest import wait_connected
-
-COOKIE = "stgo_session"
+from .conftest import cookie_of, wait_connected
 
 
 def counter_app() -> stgo.App:
@@ -32,10 +30,6 @@ def counter_app() -> stgo.App:
 
     app.ended = ended  # type: ignore[attr-defined]
     return app
-
-
-def cookie_of(page: Any) -> str:
-    return {c["name"]: c["value"] for c in page.context.cookies()}[COOKIE]
 
 
 def watch_status(page: Any) -> None:

@@ -7,24 +7,14 @@ from __future__ import annotations
 
 import re
 import signal
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from playwright.sync_api import expect
 
 from ..helpers import ServerProcess, stgo_run
 from ..services import NginxServer, RedisServer, free_port
 from ..test_store_processes import APP
 from .conftest import wait_connected
-
-
-@pytest.fixture
-def processes() -> Iterator[list[ServerProcess]]:
-    procs: list[ServerProcess] = []
-    yield procs
-    for proc in procs:
-        proc.kill()
 
 
 def test_kill_9_of_the_process_serving_the_tab_moves_it_to_the_other_with_its_count(

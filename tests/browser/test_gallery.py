@@ -14,9 +14,9 @@ from playwright.sync_api import expect
 import stgo
 
 from ..helpers import wait_until
+from .conftest import session_of
 
 ROOT = Path(__file__).resolve().parents[2]
-COOKIE = "stgo_session"
 
 
 def _load_gallery() -> ModuleType:
@@ -37,13 +37,6 @@ def opened(serve, new_page) -> tuple[stgo.App, Any]:
     app = gallery.make_app()
     server = serve(app)
     return app, new_page(server.url)
-
-
-def session_of(app: stgo.App, page: Any) -> stgo.Session:
-    cookie = {c["name"]: c["value"] for c in page.context.cookies()}[COOKIE]
-    session = app.sessions.get(cookie)
-    assert session is not None
-    return session
 
 
 def kinds_in(app: stgo.App) -> set[str]:

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
-from ..helpers import ServerProcess, request
+from ..helpers import ServerProcess, gunicorn_embedded, request
 from .conftest import wait_connected
-
-APPS = Path(__file__).parent.parent / "apps"
 
 
 @pytest.fixture
-def gunicorn_4_threads() -> Iterator[ServerProcess]:
-    proc = ServerProcess(
-        [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", "1", "--threads", "4",
-         "-b", "127.0.0.1:0", "--graceful-timeout", "5", "--chdir", str(APPS),
-         "embedded:app"],
-        url_pattern=r"Listening at: (http://[0-9.]+:[0-9]+)",
-    )
-    try:
-        proc.wait_url()
-        yield proc
-    finally:
-        proc.kill()
+def gunicorn_4_threads(processes: list[ServerProcess]) -> ServerProcess:
+    return gunicorn_embedded(processes, threads=4)
 
 
 def test_12_tabs_on_gunicorn_gthread_4_threads_all_live(gunicorn_4_threads, new_page) -> None:

@@ -3,22 +3,17 @@ per tab, refused and unknown pages, a path prefix."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.middleware.dispatcher import DispatcherMiddleware
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Response
 
 import stgo
-from stgo.server import RequestHandler
 
-from .conftest import wait_connected
-
-COOKIE = "stgo_session"
+from ..helpers import serve_mounted
+from .conftest import cookie_of, wait_connected
 
 
 def pages_app() -> stgo.App:
@@ -57,10 +52,6 @@ def pages_app() -> stgo.App:
     admin = app.page("/admin", title="Admin", access=lambda s: bool(s.get("admin")))
     admin.title("Admin area")
     return app
-
-
-def cookie_of(page: Any) -> str:
-    return {c["name"]: c["value"] for c in page.context.cookies()}[COOKIE]
 
 
 def mark(page: Any) -> None:
@@ -179,34 +170,31 @@ def mounted() -> Iterator[str]:
     def other(environ: Any, start_response: Any) -> Any:
         return Response("the host app")(environ, start_response)
 
-    stack = DispatcherMiddleware(other, {"/sub": app})
-    server = make_server("127.0.0.1", 0, stack, threaded=True, request_handler=RequestHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                              name="test-mounted-pages")
-    app.start()
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/sub/"
-    finally:
-        app.stop()
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serve_mounted(app, "/sub", other) as root:
+        yield root + "sub/"
 
 
-def test_pages_under_a_prefix(mounted: str, new_page) -> None:
-    page = new_page(mounted + "reports")
+def home_and_back(new_page: Any, base: str, name: str) -> Any:
+    """Open :func:`pages_app`'s reports at *base* (its root URL, under a
+    prefix), type *name*, follow the link home and go back: the URLs stay
+    under *base* and the name is kept. The page, on the reports again."""
+    page = new_page(base + "reports")
     expect(page.locator("h1")).to_have_text("Reports")
-    page.get_by_label("Name").fill("Grace")
+    page.get_by_label("Name").fill(name)
     page.get_by_label("Name").press("Enter")
     page.wait_for_function("() => window.stgo.acked >= window.stgo.seq")
     page.locator(".stgo-nav a[data-stgo-path='/']").click()
     expect(page.locator("h1")).to_have_text("Home")
-    assert page.url == mounted
-    expect(page.get_by_label("Name")).to_have_value("Grace")
+    assert page.url == base
+    expect(page.get_by_label("Name")).to_have_value(name)
     page.go_back()
     expect(page.locator("h1")).to_have_text("Reports")
-    assert page.url == mounted + "reports"
+    assert page.url == base + "reports"
+    return page
+
+
+def test_pages_under_a_prefix(mounted: str, new_page) -> None:
+    page = home_and_back(new_page, mounted, "Grace")
     # A deeper URL (unknown page) under the prefix still finds the app's root.
     page.goto(mounted + "reports/deeper")
     expect(page.locator("h1")).to_have_text("Page not found")

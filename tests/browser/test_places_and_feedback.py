@@ -36,6 +36,11 @@ def test_toasts_reach_only_their_user_and_app_toasts_everybody(serve, new_page) 
     expect(bob.get_by_text("Hello everybody")).to_be_visible()
     expect(alice.get_by_text("Hello everybody")).to_be_visible()
     assert bob.get_by_text("Saved for you").count() == 0
+    # Its "×" takes a toast away (this tab's only).
+    toast = alice.get_by_role("status").filter(has_text="Saved for you")
+    toast.get_by_role("button", name="Dismiss").click()
+    expect(toast).to_have_count(0)
+    expect(alice_tab2.get_by_text("Saved for you")).to_be_visible()
 
 
 def test_a_chat_message_streams_to_two_tabs_while_the_callback_runs(serve, new_page) -> None:

@@ -4,11 +4,9 @@ reconnects by itself and shows the same private and shared values."""
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.sync_api import expect
 
 from ..helpers import ServerProcess, stgo_run
@@ -16,14 +14,6 @@ from ..services import RedisServer, free_port
 from .conftest import wait_connected
 
 COUNTER = str(Path(__file__).resolve().parents[2] / "examples" / "counter.py")
-
-
-@pytest.fixture
-def processes() -> Iterator[list[ServerProcess]]:
-    procs: list[ServerProcess] = []
-    yield procs
-    for proc in procs:
-        proc.kill()
 
 
 def test_the_open_tab_survives_a_restart_with_the_redis_store(

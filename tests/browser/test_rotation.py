@@ -15,15 +15,10 @@ from typing import Any
 from playwright.sync_api import expect
 
 from ..helpers import wait_until
-from .conftest import wait_connected
+from .conftest import cookie_of, wait_connected
 
 COOKIE = "stgo_session"
 LOGIN = Path(__file__).resolve().parents[2] / "examples" / "login.py"
-
-
-def cookie_of(page: Any) -> str:
-    """The browser's session cookie (HttpOnly: only the context can read it)."""
-    return {c["name"]: c["value"] for c in page.context.cookies()}[COOKIE]
 
 
 def log_in(page: Any, username: str, password: str) -> None:

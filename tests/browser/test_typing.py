@@ -12,15 +12,7 @@ from playwright.sync_api import expect
 import stgo
 
 from ..helpers import wait_until
-
-COOKIE = "stgo_session"
-
-
-def session_of(app: stgo.App, page: Any) -> stgo.Session:
-    cookie = {c["name"]: c["value"] for c in page.context.cookies()}[COOKIE]
-    session = app.sessions.get(cookie)
-    assert session is not None
-    return session
+from .conftest import session_of
 
 
 @pytest.fixture
