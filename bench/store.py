@@ -1,8 +1,10 @@
 """The Redis store against the memory store, in the same run.
 
 - event round trip and ``GET /`` (with the session's cookie) of the rtt app
-  under ``python -m stgo run``, once with ``--store memory`` and once with
-  ``--store redis://...``;
+  under ``python -m stgo run``: one server with ``--store memory`` and one
+  with ``--store redis://...`` run side by side, and their samples alternate
+  (one memory event, one Redis event, ...), so that both see the same load
+  of a shared machine and the ratio is a fair one;
 - session create / get / set per second through a SessionManager (in process);
 - memory per idle session in Redis (``INFO memory`` before and after).
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import re
 import shutil
 import socket
 import statistics
@@ -23,13 +26,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import websocket  # websocket-client
+
 from .proc import run_server
-from .rtt import APP_SOURCE, _stgo_samples
+from .rtt import APP_SOURCE, WARMUP
 
 __all__ = ["measure", "main"]
 
@@ -65,24 +70,64 @@ def redis_server() -> Iterator[str]:
         proc.wait(10)
 
 
-def _page_samples(url: str, n: int) -> list[float]:
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-    conn.request("GET", "/")
-    resp = conn.getresponse()
-    resp.read()
-    cookie = (resp.getheader("Set-Cookie") or "").split(";", 1)[0]
-    samples = []
-    for i in range(n + 50):
+class _Tab:
+    """One session's page and WebSocket on a server: a click on the rtt app's
+    button, or a page load with the session's cookie, timed."""
+
+    def __init__(self, base: str) -> None:
+        parts = urlsplit(base)
+        self._http = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        self._http.request("GET", "/")
+        resp = self._http.getresponse()
+        resp.read()
+        self._cookie = (resp.getheader("Set-Cookie") or "").split(";", 1)[0]
+        self._ws = websocket.create_connection(
+            f"ws://{parts.netloc}/ws", origin=f"http://{parts.netloc}", cookie=self._cookie,
+            timeout=10)
+        render = json.loads(self._ws.recv())
+        button = re.search(r'id="([^"]+)" data-key="go"', render["roots"]["global"])
+        if button is None:
+            raise RuntimeError("no button in the render")
+        self._widget = button.group(1)
+        self._seq = 0
+
+    def click(self) -> float:
+        """One event's round trip, ms."""
+        self._seq += 1
         t = time.perf_counter()
-        conn.request("GET", "/", headers={"Cookie": cookie})
-        r = conn.getresponse()
-        r.read()
-        if r.status != 200:
-            raise RuntimeError(f"GET / answered {r.status}")
-        if i >= 50:
-            samples.append((time.perf_counter() - t) * 1000.0)
-    conn.close()
+        self._ws.send(json.dumps({"v": 1, "type": "event", "widget": self._widget,
+                                  "event": "click", "value": None, "seq": self._seq}))
+        while True:
+            reply = json.loads(self._ws.recv())
+            if reply.get("ack") == self._seq:
+                if reply["type"] != "patch":
+                    raise RuntimeError(f"event failed: {reply}")
+                return (time.perf_counter() - t) * 1000.0
+
+    def load(self) -> float:
+        """One ``GET /`` with the session's cookie, ms."""
+        t = time.perf_counter()
+        self._http.request("GET", "/", headers={"Cookie": self._cookie})
+        resp = self._http.getresponse()
+        resp.read()
+        if resp.status != 200:
+            raise RuntimeError(f"GET / answered {resp.status}")
+        return (time.perf_counter() - t) * 1000.0
+
+    def close(self) -> None:
+        self._ws.close()
+        self._http.close()
+
+
+def _alternate(tabs: dict[str, _Tab], what: str, n: int,
+               warmup: int = WARMUP) -> dict[str, list[float]]:
+    """*n* samples of *what* (``click``/``load``) per tab, taken in turns."""
+    samples: dict[str, list[float]] = {name: [] for name in tabs}
+    for i in range(warmup + n):
+        for name, tab in tabs.items():
+            took = getattr(tab, what)()
+            if i >= warmup:
+                samples[name].append(took)
     return samples
 
 
@@ -135,19 +180,23 @@ def _redis_memory_per_session(url: str, n: int) -> float:
 
 def measure(n: int = 2000) -> dict[str, Any]:
     out: dict[str, Any] = {"n": n}
-    with redis_server() as url, tempfile.TemporaryDirectory() as tmp:
+    with redis_server() as url, tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         app = Path(tmp) / "rtt_app.py"
         app.write_text(APP_SOURCE)
+        tabs: dict[str, _Tab] = {}
         for name, store in (("memory", "memory"), ("redis", url)):
             argv = [sys.executable, "-m", "stgo", "run", str(app), "--port", "0",
                     "--log-level", "WARNING", "--store", store]
-            with run_server(argv) as server:
-                base = f"http://{server.host}:{server.port}/"
-                rtt = _stgo_samples(base, n)
-                page = _page_samples(base, n // 2)
-            out[f"rtt_p50_ms_{name}"] = statistics.median(rtt)
-            out[f"rtt_p99_ms_{name}"] = statistics.quantiles(rtt, n=100)[98]
-            out[f"page_p50_ms_{name}"] = statistics.median(page)
+            server = stack.enter_context(run_server(argv))
+            tabs[name] = _Tab(f"http://{server.host}:{server.port}/")
+            stack.callback(tabs[name].close)
+        rtt = _alternate(tabs, "click", n)
+        page = _alternate(tabs, "load", n // 2, warmup=50)
+        for name in tabs:
+            out[f"rtt_p50_ms_{name}"] = statistics.median(rtt[name])
+            out[f"rtt_p99_ms_{name}"] = statistics.quantiles(rtt[name], n=100)[98]
+            out[f"page_p50_ms_{name}"] = statistics.median(page[name])
+        for name in tabs:
             ops = _ops(None if name == "memory" else url, n)
             for op, rate in ops.items():
                 out[f"{op}_per_s_{name}"] = rate

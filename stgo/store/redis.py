@@ -29,12 +29,15 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from .base import MISSING, SessionRecord, Store, StoreError, StoreUnavailable
 from .codec import Codec, CodecError
+from .txn import EventTxn, StateCache
 
 __all__ = ["RedisStore"]
 
@@ -72,7 +75,8 @@ return 1
 
 # KEYS: meta, data, idle, pend; ARGV: id, now, op, field, value
 # A write to a session that another process ended meanwhile does nothing
-# (returns false) instead of leaving an orphan state hash behind.
+# (returns false) instead of leaving an orphan state hash behind.  Every
+# write moves the record's version ('v'), so cached copies know they are stale.
 _WRITE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local a = tonumber(redis.call('HGET', KEYS[1], 'a'))
@@ -82,18 +86,81 @@ if tonumber(ARGV[2]) > a then
   if redis.call('HGET', KEYS[1], 'p') == '1' then redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1]) end
 end
 local op = ARGV[3]
-if op == 'set' then redis.call('HSET', KEYS[2], ARGV[4], ARGV[5]) return 1 end
-if op == 'del' then return redis.call('HDEL', KEYS[2], ARGV[4]) end
-if op == 'clear' then redis.call('DEL', KEYS[2]) return 1 end
-if op == 'incr' then return redis.call('HINCRBY', KEYS[2], ARGV[4], ARGV[5]) end
-if op == 'incrf' then return redis.call('HINCRBYFLOAT', KEYS[2], ARGV[4], ARGV[5]) end
-if op == 'cas' then
+local out
+if op == 'set' then redis.call('HSET', KEYS[2], ARGV[4], ARGV[5]) out = 1
+elseif op == 'del' then out = redis.call('HDEL', KEYS[2], ARGV[4])
+elseif op == 'clear' then redis.call('DEL', KEYS[2]) out = 1
+elseif op == 'incr' then out = redis.call('HINCRBY', KEYS[2], ARGV[4], ARGV[5])
+elseif op == 'incrf' then out = redis.call('HINCRBYFLOAT', KEYS[2], ARGV[4], ARGV[5])
+elseif op == 'cas' then
   local old = redis.call('HGET', KEYS[2], ARGV[4])
   if (old or '') ~= ARGV[6] then return 0 end
   redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
-  return 1
+  out = 1
+else return redis.error_reply('unknown op') end
+redis.call('HINCRBY', KEYS[1], 'v', 1)
+return out
+"""
+
+# An event's start.  KEYS: lock, meta, data; ARGV: token, lease (ms), the
+# version of the caller's cached copy.  Takes the session's event lock (or
+# finds it taken by this token already: a retried call) and answers
+# 0 (busy), {'-'} (no record), {'=', v} (the copy is current) or
+# {'+', v, field, value...} (the current state).
+_BEGIN = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 end
-return redis.error_reply('unknown op')
+if redis.call('EXISTS', KEYS[2]) == 0 then return {'-'} end
+local v = redis.call('HGET', KEYS[2], 'v') or '0'
+if v == ARGV[3] then return {'=', v} end
+local out = redis.call('HGETALL', KEYS[3])
+table.insert(out, 1, v)
+table.insert(out, 1, '+')
+return out
+"""
+
+# An event's writes, applied at once.  KEYS: meta, data, idle, pend, lock,
+# channel; ARGV: id, now, lock token, commit id, the version the writes were
+# made against, a relay notice ('' none), unlock ('1'/'0'), then the writes
+# as words: set f v | del f | clear | incr f n.  Answers the new version when
+# nobody else wrote since that version (the caller's copy is then current),
+# -1 when somebody did, 0 with no writes, -2 when the record is gone, -3 when
+# this commit id was applied already (a retry after a lost answer).
+_COMMIT = """
+local out = -2
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  out = 0
+  if #ARGV > 7 then
+    if redis.call('HGET', KEYS[1], 'k') == ARGV[4] then
+      out = -3
+    else
+      local a = tonumber(redis.call('HGET', KEYS[1], 'a'))
+      if tonumber(ARGV[2]) > a then
+        redis.call('HSET', KEYS[1], 'a', ARGV[2])
+        redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+        if redis.call('HGET', KEYS[1], 'p') == '1' then
+          redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1])
+        end
+      end
+      local i, n = 8, #ARGV
+      while i <= n do
+        local op = ARGV[i]
+        if op == 'set' then redis.call('HSET', KEYS[2], ARGV[i + 1], ARGV[i + 2]) i = i + 3
+        elseif op == 'del' then redis.call('HDEL', KEYS[2], ARGV[i + 1]) i = i + 2
+        elseif op == 'clear' then redis.call('DEL', KEYS[2]) i = i + 1
+        elseif op == 'incr' then redis.pcall('HINCRBY', KEYS[2], ARGV[i + 1], ARGV[i + 2]) i = i + 3
+        else return redis.error_reply('unknown op') end
+      end
+      local v = redis.call('HINCRBY', KEYS[1], 'v', 1)
+      redis.call('HSET', KEYS[1], 'k', ARGV[4])
+      if tostring(v - 1) == ARGV[5] then out = v else out = -1 end
+    end
+  end
+end
+if ARGV[7] == '1' and redis.call('GET', KEYS[5]) == ARGV[3] then redis.call('DEL', KEYS[5]) end
+if ARGV[6] ~= '' then redis.call('PUBLISH', KEYS[6], ARGV[6]) end
+return out
 """
 
 # KEYS: meta, data, idle, born, pend; ARGV: id, idle_before, created_before,
@@ -136,12 +203,6 @@ end
 return 1
 """
 
-
-# KEYS: the lock; ARGV: its holder's token.  Let go only of one's own lock.
-_UNLOCK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 # KEYS: globals, gver, channel; ARGV: key, codec text, message head, version.
 # A write only lands when its version is newer than the stored one (versions
@@ -199,6 +260,11 @@ class RedisStore(Store):
         self._closed = False
         self._errors: tuple[type[BaseException], ...] = ()
         self._scripts: dict[str, Any] = {}
+        # The open event of each session, by ID (its state operations on the
+        # event's thread go there), and each thread's commits sent but not
+        # yet answered (read by settle()).
+        self._txns: dict[str, EventTxn] = {}
+        self._local = threading.local()
 
     def __repr__(self) -> str:
         return f"<RedisStore {_safe_url(self._url)}>"
@@ -237,8 +303,14 @@ class RedisStore(Store):
             name: client.register_script(src) for name, src in (
                 ("create", _CREATE), ("touch", _TOUCH), ("write", _WRITE),
                 ("claim", _CLAIM), ("rename", _RENAME), ("save_global", _SAVE_GLOBAL),
-                ("unlock", _UNLOCK))
+                ("begin", _BEGIN), ("commit", _COMMIT))
         }
+        try:
+            for script in self._scripts.values():
+                client.script_load(script.script)  # the event path sends EVALSHA only
+        except redis.exceptions.RedisError as exc:
+            pool.disconnect()
+            raise StoreError(f"Redis at {_safe_url(self._url)} refused a script: {exc}") from None
         self._redis = client
 
     def close(self) -> None:
@@ -308,7 +380,17 @@ class RedisStore(Store):
             log.warning("dropped key %r of %s: %s", key, label, exc)
             return MISSING
 
+    def _txn(self, ns: str) -> EventTxn | None:
+        """The open event of *ns*'s session on this thread, if any."""
+        if not ns.startswith("s:"):
+            return None
+        txn = self._txns.get(ns[2:])
+        return txn if txn is not None and txn.thread == threading.get_ident() else None
+
     def get(self, ns: str, key: str, default: Any = None) -> Any:
+        txn = self._txn(ns)
+        if txn is not None:
+            return txn.get(key, default)
         raw = self._call(lambda r: r.hget(self._hash(ns), key))
         if raw is None:
             return default
@@ -316,6 +398,9 @@ class RedisStore(Store):
         return default if value is MISSING else value
 
     def items(self, ns: str) -> dict[str, Any]:
+        txn = self._txn(ns)
+        if txn is not None:
+            return txn.items()
         raw = self._call(lambda r: r.hgetall(self._hash(ns)))
         out: dict[str, Any] = {}
         for k, v in raw.items():
@@ -327,24 +412,40 @@ class RedisStore(Store):
 
     def set(self, ns: str, key: str, value: Any, *, now: float | None = None) -> None:
         text = self.codec.encode(value, key)  # raises before anything changes
-        if ns.startswith("s:"):
+        txn = self._txn(ns)
+        if txn is not None:
+            txn.set(key, text)
+        elif ns.startswith("s:"):
             self._write(ns[2:], now, "set", key, text)
         else:
             self._call(lambda r: r.hset(self._hash(ns), key, text))
 
     def delete(self, ns: str, key: str, *, now: float | None = None) -> bool:
+        txn = self._txn(ns)
+        if txn is not None:
+            return txn.delete(key)
         if ns.startswith("s:"):
             return bool(self._write(ns[2:], now, "del", key))
         return bool(self._call(lambda r: r.hdel(self._hash(ns), key)))
 
     def clear(self, ns: str, *, now: float | None = None) -> None:
-        if ns.startswith("s:"):
+        txn = self._txn(ns)
+        if txn is not None:
+            txn.clear()
+        elif ns.startswith("s:"):
             self._write(ns[2:], now, "clear", "")
         else:
             self._call(lambda r: r.delete(self._hash(ns)))
 
     def increment(self, ns: str, key: str, amount: float = 1, *,
                   now: float | None = None) -> Any:
+        txn = self._txn(ns)
+        if txn is not None:
+            return txn.increment(key, amount)
+        return self._increment_now(ns, key, amount, now)
+
+    def _increment_now(self, ns: str, key: str, amount: float,
+                       now: float | None = None) -> Any:
         import redis
 
         op = "incr" if type(amount) is int else "incrf"
@@ -359,7 +460,7 @@ class RedisStore(Store):
                 result = self._call(lambda r: r.hincrbyfloat(self._hash(ns), key, amount))
         except redis.exceptions.ResponseError:
             # Not an integer (a float, a Decimal...): compare and set instead.
-            return self.update(ns, key, lambda old: old + amount, 0)
+            return self._update_now(ns, key, lambda old: old + amount, 0, now)
         if op == "incr":
             return int(result)
         value = float(result)
@@ -367,6 +468,13 @@ class RedisStore(Store):
 
     def update(self, ns: str, key: str, fn: Callable[[Any], T], default: Any = None,
                *, now: float | None = None) -> T:
+        txn = self._txn(ns)
+        if txn is not None:
+            return txn.update(key, fn, default)
+        return self._update_now(ns, key, fn, default, now)
+
+    def _update_now(self, ns: str, key: str, fn: Callable[[Any], T], default: Any = None,
+                    now: float | None = None) -> T:
         hkey = self._hash(ns)
         while True:
             raw = self._call(lambda r: r.hget(hkey, key))
@@ -404,8 +512,6 @@ class RedisStore(Store):
 
     def _write(self, sid: str, now: float | None, op: str, key: str,
                value: Any = "", expect: str = "") -> Any:
-        import time
-
         stamp = time.time() if now is None else now
         return self._script("write", [self._meta(sid), self._data(sid), self._z("idle"),
                                       self._z("pend")],
@@ -459,10 +565,18 @@ class RedisStore(Store):
         return SessionRecord(float(c), float(a), p != b"1", state)
 
     def rename_session(self, old_id: str, new_id: str) -> bool:
-        return bool(self._script(
+        txn = self._txn(f"s:{old_id}")
+        if txn is not None:
+            txn.flush()  # the event's writes so far go under the old ID first
+        done = bool(self._script(
             "rename", [self._meta(old_id), self._data(old_id), self._meta(new_id),
                        self._data(new_id), self._z("idle"), self._z("born"), self._z("pend")],
             [old_id, new_id]))
+        if done and txn is not None:
+            del self._txns[old_id]
+            self._txns[new_id] = txn
+            txn.rekeyed(new_id)
+        return done
 
     def expired_sessions(self, *, idle_before: float, pending_idle_before: float,
                          created_before: float | None, limit: int = 1000) -> list[str]:
@@ -543,14 +657,188 @@ class RedisStore(Store):
         """A new redis-py ``PubSub`` on this store's server (for the relay's thread)."""
         return self._r().pubsub(ignore_subscribe_messages=False)
 
-    def lock_session(self, session_id: str, token: str, lease: float) -> bool:
-        """Take the session's event lock for *lease* seconds (``SET NX PX``)."""
-        return bool(self._call(lambda r: r.set(f"{self.prefix}lk:{session_id}", token,
-                                               nx=True, px=max(1, int(lease * 1000)))))
+    # -- events: one round trip to start, one write to end (stgo.store.txn) ------------
 
-    def unlock_session(self, session_id: str, token: str) -> None:
-        """Let go of the session's event lock, if *token* still holds it."""
-        self._script("unlock", [f"{self.prefix}lk:{session_id}"], [token])
+    def begin_event(self, session_id: str, token: str, lease: float,
+                    cache: StateCache) -> EventTxn | None:
+        """Take *session_id*'s event lock for *lease* seconds and bring *cache*
+        up to date, in one round trip; ``None`` while another holder has it.
+
+        Until :meth:`end_event`, the session's state operations on this thread
+        read from *cache* and are buffered.
+        """
+        self.settle()  # a commit of this thread's last event still unanswered
+        keys = [f"{self.prefix}lk:{session_id}", self._meta(session_id),
+                self._data(session_id)]
+        out = self._on_connection(lambda conn: self._run_on(
+            conn, "begin", keys, [token, max(1, int(lease * 1000)), cache.version]))
+        if not out:
+            return None
+        if out[0] == b"-":
+            cache.invalidate()  # no record (ended elsewhere): the event writes nothing
+        elif out[0] == b"+":
+            flat = out[2:]
+            cache.version = out[1].decode("ascii")
+            cache.raw = {k.decode("utf-8", "replace"): v
+                         for k, v in zip(flat[::2], flat[1::2], strict=True)}
+        txn = EventTxn(self, session_id, token, cache)
+        self._txns[session_id] = txn
+        return txn
+
+    def end_event(self, txn: EventTxn, notice: str) -> None:
+        """Send *txn*'s writes, the unlock and *notice* (a relay line, or ``""``)
+        as one script, without waiting for the answer: it is in Redis's
+        socket before the caller acknowledges the event, and :meth:`settle`
+        reads it afterwards.
+
+        :raises StoreUnavailable: it could not be sent (the writes are lost).
+        """
+        if self._txns.get(txn.session_id) is txn:
+            del self._txns[txn.session_id]
+        keys, args = self._commit_words(txn, txn.ops, unlock=True, notice=notice)
+        txn.ops = []
+        pool = self._r().connection_pool
+        for attempt in (1, 2):
+            conn = self._checkout(pool)
+            try:
+                conn.send_command("EVALSHA", self._scripts["commit"].sha, len(keys),
+                                  *keys, *args)
+            except self._errors as exc:
+                self._checkin(pool, conn, broken=True)
+                if attempt == 2:
+                    txn.cache.invalidate()
+                    raise StoreUnavailable(f"Redis is unavailable: {exc}") from None
+                continue
+            pending = self._pending()
+            pending.append((pool, conn, txn, keys, args))
+            return
+
+    def settle(self) -> None:
+        """Read the answers to this thread's commits (see :meth:`end_event`):
+        keep each cached copy that is current, drop the others."""
+        pending = self._pending()
+        while pending:
+            pool, conn, txn, keys, args = pending.pop(0)
+            try:
+                out = self._read_commit(conn, keys, args)
+            except Exception as exc:
+                broken = not self._is_script_error(exc)
+                self._checkin(pool, conn, broken=broken)
+                txn.cache.invalidate()
+                if broken:
+                    # Resent once: the commit ID makes a repeat harmless.
+                    try:
+                        self._commit_sync(txn, keys, args)
+                        continue
+                    except StoreError as again:
+                        exc = again
+                log.error("an event's writes to the store may be lost (%s: %s)",
+                          type(exc).__name__, exc)
+                continue
+            self._checkin(pool, conn)
+            self._committed(txn, out)
+
+    def _commit_now(self, txn: EventTxn, ops: list[str | int], *, unlock: bool,
+                    notice: str) -> None:
+        """Write *ops* of *txn* now and wait for Redis (a flush mid-event)."""
+        keys, args = self._commit_words(txn, ops, unlock=unlock, notice=notice)
+        self._commit_sync(txn, keys, args)
+
+    def _commit_sync(self, txn: EventTxn, keys: list[str], args: list[Any]) -> None:
+        try:
+            self._committed(txn, self._script("commit", keys, args))
+        except StoreError:
+            txn.cache.invalidate()
+            raise
+
+    def _commit_words(self, txn: EventTxn, ops: list[str | int], *, unlock: bool,
+                      notice: str) -> tuple[list[str], list[Any]]:
+        sid = txn.session_id
+        txn.commits += 1
+        keys = [self._meta(sid), self._data(sid), self._z("idle"), self._z("pend"),
+                f"{self.prefix}lk:{txn.lock_id}", self.channel]
+        args: list[Any] = [sid, _num(time.time()), txn.token, f"{txn.token}:{txn.commits}",
+                           txn.cache.version, notice, "1" if unlock else "0", *ops]
+        return keys, args
+
+    @staticmethod
+    def _committed(txn: EventTxn, out: Any) -> None:
+        out = int(out)
+        if out > 0:
+            txn.cache.version = str(out)  # nobody else wrote: the copy is current
+        elif out < 0:
+            txn.cache.invalidate()
+
+    def _read_commit(self, conn: Any, keys: list[str], args: list[Any]) -> Any:
+        import redis
+
+        try:
+            return conn.read_response()
+        except redis.exceptions.NoScriptError:
+            # Redis lost its scripts (restarted): send the source this once.
+            conn.send_command("EVAL", _COMMIT, len(keys), *keys, *args)
+            return conn.read_response()
+
+    @staticmethod
+    def _is_script_error(exc: BaseException) -> bool:
+        import redis
+
+        return isinstance(exc, redis.exceptions.ResponseError)
+
+    def _pending(self) -> list[tuple[Any, Any, EventTxn, list[str], list[Any]]]:
+        pending: list[tuple[Any, Any, EventTxn, list[str], list[Any]]] | None = getattr(
+            self._local, "pending", None)
+        if pending is None:
+            pending = self._local.pending = []
+        return pending
+
+    def _checkout(self, pool: Any) -> Any:
+        try:
+            return pool.get_connection()
+        except self._errors as exc:
+            raise StoreUnavailable(f"Redis is unavailable: {exc}") from None
+
+    @staticmethod
+    def _checkin(pool: Any, conn: Any, *, broken: bool = False) -> None:
+        if broken:
+            conn.disconnect()
+        pool.release(conn)
+
+    def _on_connection(self, fn: Callable[[Any], T]) -> T:
+        """Run *fn(connection)* on a pooled connection, straight (no client
+        layer: the event path's calls are the hot ones), retried once on a
+        connection error."""
+        pool = self._r().connection_pool
+        for attempt in (1, 2):
+            conn = self._checkout(pool)
+            try:
+                result = fn(conn)
+            except self._errors as exc:
+                self._checkin(pool, conn, broken=True)
+                if attempt == 2:
+                    raise StoreUnavailable(f"Redis is unavailable: {exc}") from None
+                continue
+            except BaseException:
+                self._checkin(pool, conn, broken=True)
+                raise
+            self._checkin(pool, conn)
+            return result
+        raise AssertionError("unreachable")
+
+    def _run_on(self, conn: Any, name: str, keys: list[str], args: list[Any]) -> Any:
+        import redis
+
+        script = self._scripts[name]
+        conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        try:
+            return conn.read_response()
+        except redis.exceptions.NoScriptError:
+            # Redis lost its scripts (restarted): load them all again.
+            for other in self._scripts.values():
+                conn.send_command("SCRIPT", "LOAD", other.script)
+                conn.read_response()
+            conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            return conn.read_response()
 
     def put_token(self, token_hash: str, new_id: str, ttl: float) -> None:
         """Keep a rotation token (by its hash) for *ttl* seconds, for any process."""
