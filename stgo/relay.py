@@ -79,6 +79,7 @@ class Relay:
         self.max_backoff = max_backoff
         #: This process's name on the channel (its own notices are skipped).
         self.origin = secrets.token_hex(8)
+        store.presence = f"{store.channel}:{self.origin}"
         self._lock = threading.Lock()
         self._versions: dict[str, int] = {}
         self._clock = 0  # the last stamp given or seen (hybrid logical clock)
@@ -261,15 +262,16 @@ class Relay:
 
     def _listen(self) -> None:
         delay = 0.05
+        presence = self._store.presence.encode("utf-8")
         while not self._stop.is_set():
             try:
                 pubsub = self._pubsub = self._store.pubsub()
-                pubsub.subscribe(self._store.channel)
+                pubsub.subscribe(self._store.channel, self._store.presence)
                 while not self._stop.is_set():
                     msg = pubsub.get_message(timeout=0.5)
                     if msg is None:
                         continue
-                    if msg["type"] == "subscribe":
+                    if msg["type"] == "subscribe" and msg["channel"] != presence:
                         # (Re)subscribed: what was said meanwhile is lost.
                         self.connected = True
                         delay = 0.05

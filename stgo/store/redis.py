@@ -121,7 +121,7 @@ return out
 """
 
 # An event's writes, applied at once.  KEYS: meta, data, idle, pend, lock,
-# channel; ARGV: id, now, lock token, commit id, the version the writes were
+# channel, the caller's own channel (see RedisStore.presence); ARGV: id, now, lock token, commit id, the version the writes were
 # made against, a relay notice ('' none), unlock ('1'/'0'), then the writes
 # as words: set f v | del f | clear | incr f n.  Answers the new version when
 # nobody else wrote since that version (the caller's copy is then current),
@@ -159,7 +159,12 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   end
 end
 if ARGV[7] == '1' and redis.call('GET', KEYS[5]) == ARGV[3] then redis.call('DEL', KEYS[5]) end
-if ARGV[6] ~= '' then redis.call('PUBLISH', KEYS[6], ARGV[6]) end
+if ARGV[6] ~= '' then
+  -- Only when another process listens (KEYS[7] is the caller's own channel).
+  local others = redis.call('PUBSUB', 'NUMSUB', KEYS[6])[2]
+  others = others - redis.call('PUBSUB', 'NUMSUB', KEYS[7])[2]
+  if others > 0 then redis.call('PUBLISH', KEYS[6], ARGV[6]) end
+end
 return out
 """
 
@@ -218,6 +223,10 @@ return 1
 """
 
 
+#: Idle connections the event path keeps (more are closed when given back).
+_MAX_SPARE = 32
+
+
 def _num(x: float) -> str:
     return repr(float(x))
 
@@ -265,6 +274,10 @@ class RedisStore(Store):
         # yet answered (read by settle()).
         self._txns: dict[str, EventTxn] = {}
         self._local = threading.local()
+        # Idle connections of the event path: taken and given back without
+        # the pool's bookkeeping (the hot path's largest cost after the round
+        # trip itself); at most one per thread in an event at a time.
+        self._spare: list[Any] = []
 
     def __repr__(self) -> str:
         return f"<RedisStore {_safe_url(self._url)}>"
@@ -318,6 +331,9 @@ class RedisStore(Store):
         client, self._redis = self._redis, None
         if client is not None:
             client.connection_pool.disconnect()
+        spare, self._spare = self._spare, []
+        for conn in spare:
+            conn.disconnect()
 
     def healthy(self) -> bool:
         try:
@@ -624,6 +640,11 @@ class RedisStore(Store):
         """The pub/sub channel the processes of this app tell each other on."""
         return f"{self.prefix}relay"
 
+    #: A channel only this process's listener subscribes to, with
+    #: :attr:`channel` and on the same link: how a commit tells whether
+    #: anybody else listens (set by the relay).
+    presence = ""
+
     def save_global(self, key: str, value: Any, version: int, head: str) -> bool:
         """Store a global widget's attributes under *version* and publish
         ``"<head> <version> <key>"``, atomically, unless the stored version is
@@ -689,7 +710,9 @@ class RedisStore(Store):
         """Send *txn*'s writes, the unlock and *notice* (a relay line, or ``""``)
         as one script, without waiting for the answer: it is in Redis's
         socket before the caller acknowledges the event, and :meth:`settle`
-        reads it afterwards.
+        reads it afterwards.  *notice* is published only if a process other
+        than this one listens on :attr:`channel` (one that subscribes later
+        resyncs anyway), so a lone process does not wake itself per event.
 
         :raises StoreUnavailable: it could not be sent (the writes are lost).
         """
@@ -697,20 +720,18 @@ class RedisStore(Store):
             del self._txns[txn.session_id]
         keys, args = self._commit_words(txn, txn.ops, unlock=True, notice=notice)
         txn.ops = []
-        pool = self._r().connection_pool
         for attempt in (1, 2):
-            conn = self._checkout(pool)
+            conn = self._checkout()
             try:
                 conn.send_command("EVALSHA", self._scripts["commit"].sha, len(keys),
                                   *keys, *args)
             except self._errors as exc:
-                self._checkin(pool, conn, broken=True)
+                self._checkin(conn, broken=True)
                 if attempt == 2:
                     txn.cache.invalidate()
                     raise StoreUnavailable(f"Redis is unavailable: {exc}") from None
                 continue
-            pending = self._pending()
-            pending.append((pool, conn, txn, keys, args))
+            self._pending().append((conn, txn, keys, args))
             return
 
     def settle(self) -> None:
@@ -718,12 +739,12 @@ class RedisStore(Store):
         keep each cached copy that is current, drop the others."""
         pending = self._pending()
         while pending:
-            pool, conn, txn, keys, args = pending.pop(0)
+            conn, txn, keys, args = pending.pop(0)
             try:
                 out = self._read_commit(conn, keys, args)
             except Exception as exc:
                 broken = not self._is_script_error(exc)
-                self._checkin(pool, conn, broken=broken)
+                self._checkin(conn, broken=broken)
                 txn.cache.invalidate()
                 if broken:
                     # Resent once: the commit ID makes a repeat harmless.
@@ -735,7 +756,7 @@ class RedisStore(Store):
                 log.error("an event's writes to the store may be lost (%s: %s)",
                           type(exc).__name__, exc)
                 continue
-            self._checkin(pool, conn)
+            self._checkin(conn)
             self._committed(txn, out)
 
     def _commit_now(self, txn: EventTxn, ops: list[str | int], *, unlock: bool,
@@ -756,7 +777,7 @@ class RedisStore(Store):
         sid = txn.session_id
         txn.commits += 1
         keys = [self._meta(sid), self._data(sid), self._z("idle"), self._z("pend"),
-                f"{self.prefix}lk:{txn.lock_id}", self.channel]
+                f"{self.prefix}lk:{txn.lock_id}", self.channel, self.presence]
         args: list[Any] = [sid, _num(time.time()), txn.token, f"{txn.token}:{txn.commits}",
                            txn.cache.version, notice, "1" if unlock else "0", *ops]
         return keys, args
@@ -785,43 +806,49 @@ class RedisStore(Store):
 
         return isinstance(exc, redis.exceptions.ResponseError)
 
-    def _pending(self) -> list[tuple[Any, Any, EventTxn, list[str], list[Any]]]:
-        pending: list[tuple[Any, Any, EventTxn, list[str], list[Any]]] | None = getattr(
+    def _pending(self) -> list[tuple[Any, EventTxn, list[str], list[Any]]]:
+        pending: list[tuple[Any, EventTxn, list[str], list[Any]]] | None = getattr(
             self._local, "pending", None)
         if pending is None:
             pending = self._local.pending = []
         return pending
 
-    def _checkout(self, pool: Any) -> Any:
+    def _checkout(self) -> Any:
+        """A connection for the event path: a spare one, or a new one."""
         try:
-            return pool.get_connection()
-        except self._errors as exc:
-            raise StoreUnavailable(f"Redis is unavailable: {exc}") from None
+            return self._spare.pop()
+        except IndexError:
+            pool = self._r().connection_pool
+            return pool.connection_class(**pool.connection_kwargs)
 
-    @staticmethod
-    def _checkin(pool: Any, conn: Any, *, broken: bool = False) -> None:
+    def _checkin(self, conn: Any, *, broken: bool = False) -> None:
         if broken:
+            # Redis went away or restarted: the spare ones are as dead.
+            spare, self._spare = self._spare, []
+            for other in (conn, *spare):
+                other.disconnect()
+        elif self._closed or len(self._spare) >= _MAX_SPARE:
             conn.disconnect()
-        pool.release(conn)
+        else:
+            self._spare.append(conn)
 
     def _on_connection(self, fn: Callable[[Any], T]) -> T:
         """Run *fn(connection)* on a pooled connection, straight (no client
         layer: the event path's calls are the hot ones), retried once on a
         connection error."""
-        pool = self._r().connection_pool
         for attempt in (1, 2):
-            conn = self._checkout(pool)
+            conn = self._checkout()
             try:
                 result = fn(conn)
             except self._errors as exc:
-                self._checkin(pool, conn, broken=True)
+                self._checkin(conn, broken=True)
                 if attempt == 2:
                     raise StoreUnavailable(f"Redis is unavailable: {exc}") from None
                 continue
             except BaseException:
-                self._checkin(pool, conn, broken=True)
+                self._checkin(conn, broken=True)
                 raise
-            self._checkin(pool, conn)
+            self._checkin(conn)
             return result
         raise AssertionError("unreachable")
 
