@@ -45,7 +45,25 @@ log = logging.getLogger("stgo")
 
 T = TypeVar("T")
 
-_CREATE = """
+# The safety net: a record's keys expire by themselves some margin after
+# its idle timeout (or max age) would end it, so that Redis frees them even
+# if no process ever runs again.  Processes end sessions long before (the
+# claim, with end hooks); this only catches what nobody is left to claim.
+# keep(meta, data, created, now, idle seconds, max-age seconds or ''): a TTL,
+# not a time (the caller's clock may be a test's).
+_KEEP = """
+local function keep(meta, data, c, now, idle, age)
+  if idle == '' then return end
+  local left = tonumber(idle)
+  if age ~= '' then left = math.min(left, tonumber(c) + tonumber(age) - tonumber(now)) end
+  local ms = math.max(1000, math.floor(left * 1000))
+  redis.call('PEXPIRE', meta, ms)
+  redis.call('PEXPIRE', data, ms)
+end
+"""
+
+# KEYS: meta, idle, born, pend, data; ARGV: id, now, limit, pending, idle ttl, age ttl
+_CREATE = _KEEP + """
 if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
 local lim = tonumber(ARGV[3])
 if lim >= 0 and redis.call('ZCARD', KEYS[3]) >= lim then return 0 end
@@ -53,11 +71,12 @@ redis.call('HSET', KEYS[1], 'c', ARGV[2], 'a', ARGV[2], 'p', ARGV[4])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 if ARGV[4] == '1' then redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1]) end
+keep(KEYS[1], KEYS[5], ARGV[2], ARGV[2], ARGV[5], ARGV[6])
 return 1
 """
 
-# KEYS: meta, idle, pend; ARGV: id, now, activate ("1"/"0")
-_TOUCH = """
+# KEYS: meta, idle, pend, data; ARGV: id, now, activate ("1"/"0"), idle ttl, age ttl
+_TOUCH = _KEEP + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local a = tonumber(redis.call('HGET', KEYS[1], 'a'))
 local pending = redis.call('HGET', KEYS[1], 'p') == '1'
@@ -65,6 +84,7 @@ if tonumber(ARGV[2]) > a then
   redis.call('HSET', KEYS[1], 'a', ARGV[2])
   redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
   if pending then redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1]) end
+  keep(KEYS[1], KEYS[4], redis.call('HGET', KEYS[1], 'c'), ARGV[2], ARGV[4], ARGV[5])
 end
 if ARGV[3] == '1' and pending then
   redis.call('HSET', KEYS[1], 'p', '0')
@@ -73,11 +93,11 @@ end
 return 1
 """
 
-# KEYS: meta, data, idle, pend; ARGV: id, now, op, field, value
-# A write to a session that another process ended meanwhile does nothing
+# KEYS: meta, data, idle, pend; ARGV: id, now, op, field, value, expected,
+# idle ttl, age ttl.  A write to a session that another process ended meanwhile does nothing
 # (returns false) instead of leaving an orphan state hash behind.  Every
 # write moves the record's version ('v'), so cached copies know they are stale.
-_WRITE = """
+_WRITE = _KEEP + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local a = tonumber(redis.call('HGET', KEYS[1], 'a'))
 if tonumber(ARGV[2]) > a then
@@ -99,6 +119,7 @@ elseif op == 'cas' then
   out = 1
 else return redis.error_reply('unknown op') end
 redis.call('HINCRBY', KEYS[1], 'v', 1)
+keep(KEYS[1], KEYS[2], redis.call('HGET', KEYS[1], 'c'), ARGV[2], ARGV[7], ARGV[8])
 return out
 """
 
@@ -121,17 +142,19 @@ return out
 """
 
 # An event's writes, applied at once.  KEYS: meta, data, idle, pend, lock,
-# channel, the caller's own channel (see RedisStore.presence); ARGV: id, now, lock token, commit id, the version the writes were
-# made against, a relay notice ('' none), unlock ('1'/'0'), then the writes
-# as words: set f v | del f | clear | incr f n.  Answers the new version when
-# nobody else wrote since that version (the caller's copy is then current),
-# -1 when somebody did, 0 with no writes, -2 when the record is gone, -3 when
-# this commit id was applied already (a retry after a lost answer).
-_COMMIT = """
+# channel, the caller's own channel (see RedisStore.presence).  ARGV: id,
+# now, lock token, commit id, the version the writes were made against, a
+# relay notice ('' none), unlock ('1'/'0'), idle ttl, age ttl, then the
+# writes as words: set f v | del f | clear | incr f n.  Answers the new
+# version when nobody else wrote since that version (the caller's copy is
+# then current), -1 when somebody did, 0 with no writes, -2 when the record
+# is gone, -3 when this commit id was applied already (a retry after a lost
+# answer).
+_COMMIT = _KEEP + """
 local out = -2
 if redis.call('EXISTS', KEYS[1]) == 1 then
   out = 0
-  if #ARGV > 7 then
+  if #ARGV > 9 then
     if redis.call('HGET', KEYS[1], 'k') == ARGV[4] then
       out = -3
     else
@@ -143,7 +166,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
           redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1])
         end
       end
-      local i, n = 8, #ARGV
+      local i, n = 10, #ARGV
       while i <= n do
         local op = ARGV[i]
         if op == 'set' then redis.call('HSET', KEYS[2], ARGV[i + 1], ARGV[i + 2]) i = i + 3
@@ -154,6 +177,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
       end
       local v = redis.call('HINCRBY', KEYS[1], 'v', 1)
       redis.call('HSET', KEYS[1], 'k', ARGV[4])
+      keep(KEYS[1], KEYS[2], redis.call('HGET', KEYS[1], 'c'), ARGV[2], ARGV[8], ARGV[9])
       if tostring(v - 1) == ARGV[5] then out = v else out = -1 end
     end
   end
@@ -171,7 +195,13 @@ return out
 # KEYS: meta, data, idle, born, pend; ARGV: id, idle_before, created_before,
 # pending_idle_before ('' for none).  Returns {c, a, p, state...} or false.
 _CLAIM = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  -- Gone (another claim, or expired by the safety net): no index keeps it.
+  redis.call('ZREM', KEYS[3], ARGV[1])
+  redis.call('ZREM', KEYS[4], ARGV[1])
+  redis.call('ZREM', KEYS[5], ARGV[1])
+  return false
+end
 local c = redis.call('HGET', KEYS[1], 'c')
 local a = redis.call('HGET', KEYS[1], 'a')
 local p = redis.call('HGET', KEYS[1], 'p')
@@ -246,6 +276,10 @@ class RedisStore(Store):
 
     persistent = True
 
+    #: Seconds past a session's idle timeout (or max age) after which Redis
+    #: drops its keys by itself if no process claimed its end (all stopped).
+    ttl_margin = 3600.0
+
     def __init__(self, url: str, *, codec: Codec | None = None, timeout: float = 2.0,
                  max_connections: int = 64, health_check_interval: float = 10.0) -> None:
         parts = urlsplit(url)
@@ -278,6 +312,8 @@ class RedisStore(Store):
         # the pool's bookkeeping (the hot path's largest cost after the round
         # trip itself); at most one per thread in an event at a time.
         self._spare: list[Any] = []
+        # The safety net's lifetimes as script words (see keep_for); none yet.
+        self._ttl = ["", ""]
 
     def __repr__(self) -> str:
         return f"<RedisStore {_safe_url(self._url)}>"
@@ -334,6 +370,10 @@ class RedisStore(Store):
         spare, self._spare = self._spare, []
         for conn in spare:
             conn.disconnect()
+
+    def keep_for(self, idle: float, max_age: float | None) -> None:
+        margin = self.ttl_margin
+        self._ttl = [_num(idle + margin), "" if max_age is None else _num(max_age + margin)]
 
     def healthy(self) -> bool:
         try:
@@ -531,7 +571,7 @@ class RedisStore(Store):
         stamp = time.time() if now is None else now
         return self._script("write", [self._meta(sid), self._data(sid), self._z("idle"),
                                       self._z("pend")],
-                            [sid, _num(stamp), op, key, value, expect])
+                            [sid, _num(stamp), op, key, value, expect, *self._ttl])
 
     # -- session records --------------------------------------------------------------------
 
@@ -539,8 +579,9 @@ class RedisStore(Store):
                        pending: bool = False) -> bool:
         done = self._script(
             "create", [self._meta(session_id), self._z("idle"), self._z("born"),
-                       self._z("pend")],
-            [session_id, _num(now), -1 if limit is None else limit, "1" if pending else "0"])
+                       self._z("pend"), self._data(session_id)],
+            [session_id, _num(now), -1 if limit is None else limit, "1" if pending else "0",
+             *self._ttl])
         if done == -1:
             raise StoreError("session ID already in the store")
         return bool(done == 1)
@@ -556,8 +597,9 @@ class RedisStore(Store):
             return None
 
     def touch_session(self, session_id: str, now: float, *, activate: bool = False) -> None:
-        self._script("touch", [self._meta(session_id), self._z("idle"), self._z("pend")],
-                     [session_id, _num(now), "1" if activate else "0"])
+        self._script("touch", [self._meta(session_id), self._z("idle"), self._z("pend"),
+                               self._data(session_id)],
+                     [session_id, _num(now), "1" if activate else "0", *self._ttl])
 
     def claim_end(self, session_id: str, *, idle_before: float | None = None,
                   created_before: float | None = None,
@@ -779,7 +821,8 @@ class RedisStore(Store):
         keys = [self._meta(sid), self._data(sid), self._z("idle"), self._z("pend"),
                 f"{self.prefix}lk:{txn.lock_id}", self.channel, self.presence]
         args: list[Any] = [sid, _num(time.time()), txn.token, f"{txn.token}:{txn.commits}",
-                           txn.cache.version, notice, "1" if unlock else "0", *ops]
+                           txn.cache.version, notice, "1" if unlock else "0", *self._ttl,
+                           *ops]
         return keys, args
 
     @staticmethod
