@@ -95,8 +95,8 @@ class SessionManager:
     def _tell_lifetimes(self) -> None:
         """Tell the store how long records live (its safety-net expiry)."""
         if self.store is not None:
-            self.store.keep_for(max(self._session_timeout, self._pending_timeout),
-                                self.session_max_age)
+            # (A pending session lapses sooner: min(pending, idle) timeout.)
+            self.store.keep_for(self._session_timeout, self.session_max_age)
 
     # -- configuration --------------------------------------------------------
 
