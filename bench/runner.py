@@ -22,7 +22,8 @@ from typing import Any
 __all__ = ["main", "machine", "rows", "format_table"]
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SECTIONS = ("rtt", "throughput", "fanout", "memory", "many", "cleanup", "page", "browser")
+SECTIONS = ("rtt", "throughput", "fanout", "memory", "many", "cleanup", "page", "browser",
+            "store")
 
 _HEAD = ("metric", "value", "floor", "ratio", "target", "pass/miss")
 _COLUMNS = ("metric", "value", "floor", "ratio", "target", "verdict")
@@ -74,6 +75,7 @@ def run(sections: tuple[str, ...], quick: bool, log: Callable[[str], None]) -> d
         "cleanup": lambda: cleanup.measure(100_000),
         "page": lambda: load.page(cfg["page"]),
         "browser": lambda: _browser(quick),
+        "store": lambda: _store(quick),
     }
     out: dict[str, Any] = {}
     for name in sections:
@@ -88,6 +90,12 @@ def _browser(quick: bool) -> Any:
     from . import browser
 
     return browser.measure(quick)
+
+
+def _store(quick: bool) -> Any:
+    from . import store
+
+    return store.measure(1000 if quick else 3000)
 
 
 Row = tuple[str, float | None, float | None, str, str]  # name, value, floor, target, unit
@@ -181,6 +189,11 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
             5.0)
         add("browser: shared change -> each of 9 other tabs p50",
             s["shared_change"]["each_ms"]["p50"], f["shared_change"]["each_ms"]["p50"], "ms")
+    r = results.get("store")
+    if r:
+        from . import store
+
+        store.add_rows(r, add)  # the Redis store, the memory store as the floor
     return table
 
 

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,11 @@ import websocket  # websocket-client
 from .proc import run_server
 from .rtt import APP_SOURCE, WARMUP
 
-__all__ = ["measure", "main"]
+__all__ = ["measure", "main", "add_rows"]
+
+#: The goal for the Redis store's event round trip and page load: at most
+#: this many times the memory store's, measured in the same run.
+GOAL = 1.5
 
 
 def _free_port() -> int:
@@ -202,6 +206,21 @@ def measure(n: int = 2000) -> dict[str, Any]:
                 out[f"{op}_per_s_{name}"] = rate
         out["redis_bytes_per_idle_session"] = _redis_memory_per_session(url, n)
     return out
+
+
+def add_rows(r: dict[str, Any], add: Callable[..., None]) -> None:
+    """Add this benchmark's rows to bench.runner's table: each Redis number
+    beside the memory store's of the same run (the "floor" column)."""
+    for key, label in (("rtt_p50_ms", "event round trip p50"),
+                       ("page_p50_ms", "GET / with the session's cookie p50")):
+        memory = r[f"{key}_memory"]
+        add(f"Redis store: {label}", r[f"{key}_redis"], memory, "ms", GOAL * memory)
+    add("Redis store: event round trip p99", r["rtt_p99_ms_redis"], r["rtt_p99_ms_memory"], "ms")
+    for op in ("create", "get", "set"):
+        add(f"Redis store: session {op} per second (in process)", r[f"{op}_per_s_redis"],
+            r[f"{op}_per_s_memory"], "/s")
+    add("Redis store: memory per idle session in Redis", r["redis_bytes_per_idle_session"],
+        None, "KiB")
 
 
 def main(argv: list[str] | None = None) -> int:
