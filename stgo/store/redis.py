@@ -28,7 +28,9 @@ call after Redis is back simply works.
 from __future__ import annotations
 
 import functools
+import json
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -37,6 +39,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .base import MISSING, SessionRecord, Store, StoreError, StoreUnavailable
 from .codec import Codec, CodecError
+from .files import UploadedFile
 from .txn import EventTxn, StateCache
 
 __all__ = ["RedisStore"]
@@ -49,20 +52,23 @@ T = TypeVar("T")
 # its idle timeout (or max age) would end it, so that Redis frees them even
 # if no process ever runs again.  Processes end sessions long before (the
 # claim, with end hooks); this only catches what nobody is left to claim.
-# keep(meta, data, created, now, idle seconds, max-age seconds or ''): a TTL,
+# keep(meta, data, uploads, created, now, idle s, max-age s or ''): a TTL,
 # not a time (the caller's clock may be a test's).
 _KEEP = """
-local function keep(meta, data, c, now, idle, age)
+local function keep(meta, data, ups, c, now, idle, age)
   if idle == '' then return end
   local left = tonumber(idle)
   if age ~= '' then left = math.min(left, tonumber(c) + tonumber(age) - tonumber(now)) end
   local ms = math.max(1000, math.floor(left * 1000))
   redis.call('PEXPIRE', meta, ms)
   redis.call('PEXPIRE', data, ms)
+  if redis.call('PEXPIRE', ups, ms) == 1 then  -- its uploads' bytes live as long
+    for _, blob in ipairs(redis.call('SMEMBERS', ups)) do redis.call('PEXPIRE', blob, ms) end
+  end
 end
 """
 
-# KEYS: meta, idle, born, pend, data; ARGV: id, now, limit, pending, idle ttl, age ttl
+# KEYS: meta, idle, born, pend, data, uploads; ARGV: id, now, limit, pending, idle ttl, age ttl
 _CREATE = _KEEP + """
 if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
 local lim = tonumber(ARGV[3])
@@ -71,11 +77,11 @@ redis.call('HSET', KEYS[1], 'c', ARGV[2], 'a', ARGV[2], 'p', ARGV[4])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 if ARGV[4] == '1' then redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1]) end
-keep(KEYS[1], KEYS[5], ARGV[2], ARGV[2], ARGV[5], ARGV[6])
+keep(KEYS[1], KEYS[5], KEYS[6], ARGV[2], ARGV[2], ARGV[5], ARGV[6])
 return 1
 """
 
-# KEYS: meta, idle, pend, data; ARGV: id, now, activate ("1"/"0"), idle ttl, age ttl
+# KEYS: meta, idle, pend, data, uploads; ARGV: id, now, activate ("1"/"0"), idle ttl, age ttl
 _TOUCH = _KEEP + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local a = tonumber(redis.call('HGET', KEYS[1], 'a'))
@@ -84,7 +90,7 @@ if tonumber(ARGV[2]) > a then
   redis.call('HSET', KEYS[1], 'a', ARGV[2])
   redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
   if pending then redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1]) end
-  keep(KEYS[1], KEYS[4], redis.call('HGET', KEYS[1], 'c'), ARGV[2], ARGV[4], ARGV[5])
+  keep(KEYS[1], KEYS[4], KEYS[5], redis.call('HGET', KEYS[1], 'c'), ARGV[2], ARGV[4], ARGV[5])
 end
 if ARGV[3] == '1' and pending then
   redis.call('HSET', KEYS[1], 'p', '0')
@@ -93,7 +99,7 @@ end
 return 1
 """
 
-# KEYS: meta, data, idle, pend; ARGV: id, now, op, field, value, expected,
+# KEYS: meta, data, idle, pend, uploads; ARGV: id, now, op, field, value, expected,
 # idle ttl, age ttl.  A write to a session that another process ended meanwhile does nothing
 # (returns false) instead of leaving an orphan state hash behind.  Every
 # write moves the record's version ('v'), so cached copies know they are stale.
@@ -119,7 +125,7 @@ elseif op == 'cas' then
   out = 1
 else return redis.error_reply('unknown op') end
 redis.call('HINCRBY', KEYS[1], 'v', 1)
-keep(KEYS[1], KEYS[2], redis.call('HGET', KEYS[1], 'c'), ARGV[2], ARGV[7], ARGV[8])
+keep(KEYS[1], KEYS[2], KEYS[5], redis.call('HGET', KEYS[1], 'c'), ARGV[2], ARGV[7], ARGV[8])
 return out
 """
 
@@ -142,7 +148,7 @@ return out
 """
 
 # An event's writes, applied at once.  KEYS: meta, data, idle, pend, lock,
-# channel, the caller's own channel (see RedisStore.presence).  ARGV: id,
+# channel, the caller's own channel (see RedisStore.presence), uploads.  ARGV: id,
 # now, lock token, commit id, the version the writes were made against, a
 # relay notice ('' none), unlock ('1'/'0'), idle ttl, age ttl, then the
 # writes as words: set f v | del f | clear | incr f n.  Answers the new
@@ -177,7 +183,8 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
       end
       local v = redis.call('HINCRBY', KEYS[1], 'v', 1)
       redis.call('HSET', KEYS[1], 'k', ARGV[4])
-      keep(KEYS[1], KEYS[2], redis.call('HGET', KEYS[1], 'c'), ARGV[2], ARGV[8], ARGV[9])
+      keep(KEYS[1], KEYS[2], KEYS[8], redis.call('HGET', KEYS[1], 'c'), ARGV[2], ARGV[8],
+           ARGV[9])
       if tostring(v - 1) == ARGV[5] then out = v else out = -1 end
     end
   end
@@ -192,8 +199,9 @@ end
 return out
 """
 
-# KEYS: meta, data, idle, born, pend; ARGV: id, idle_before, created_before,
-# pending_idle_before ('' for none).  Returns {c, a, p, state...} or false.
+# KEYS: meta, data, idle, born, pend, uploads, staged uploads; ARGV: id,
+# idle_before, created_before, pending_idle_before ('' for none).  Returns
+# {c, a, p, state...} or false.
 _CLAIM = """
 if redis.call('EXISTS', KEYS[1]) == 0 then
   -- Gone (another claim, or expired by the safety net): no index keeps it.
@@ -214,7 +222,8 @@ end
 if ARGV[3] ~= '' and tonumber(c) < tonumber(ARGV[3]) then expired = true end
 if not expired then return false end
 local d = redis.call('HGETALL', KEYS[2])
-redis.call('DEL', KEYS[1], KEYS[2])
+for _, blob in ipairs(redis.call('SMEMBERS', KEYS[6])) do redis.call('DEL', blob) end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[6], KEYS[7])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('ZREM', KEYS[5], ARGV[1])
@@ -223,11 +232,17 @@ for i = 1, #d do out[#out + 1] = d[i] end
 return out
 """
 
-# KEYS: old meta, old data, new meta, new data, idle, born, pend; ARGV: old, new
+# KEYS: old meta, old data, new meta, new data, idle, born, pend, old uploads,
+# old staged uploads, new uploads, new staged uploads; ARGV: old, new
 _RENAME = """
 if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
 redis.call('RENAME', KEYS[1], KEYS[3])
-if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('RENAME', KEYS[2], KEYS[4]) end
+local function move(from, to)
+  if redis.call('EXISTS', from) == 1 then redis.call('RENAME', from, to) end
+end
+move(KEYS[2], KEYS[4])
+move(KEYS[8], KEYS[10])
+move(KEYS[9], KEYS[11])
 for i = 5, 7 do
   local s = redis.call('ZSCORE', KEYS[i], ARGV[1])
   if s then
@@ -296,6 +311,7 @@ class RedisStore(Store):
         self._url = parts._replace(query="&".join(
             f"{k}={v[0]}" for k, v in query.items())).geturl()
         self.codec = codec or Codec()
+        self.codec.blobs = self  # decoded uploads read their bytes from here
         self.timeout = timeout
         self.max_connections = max_connections
         self.health_check_interval = health_check_interval
@@ -417,6 +433,15 @@ class RedisStore(Store):
 
     def _data(self, sid: str) -> str:
         return f"{self.prefix}d:{sid}"
+
+    def _ups(self, sid: str) -> str:
+        return f"{self.prefix}ups:{sid}"
+
+    def _staged(self, sid: str) -> str:
+        return f"{self.prefix}upst:{sid}"
+
+    def _blob(self, ref: str) -> str:
+        return f"{self.prefix}up:{ref}"
 
     def _z(self, name: str) -> str:
         return f"{self.prefix}{name}"
@@ -570,7 +595,7 @@ class RedisStore(Store):
                value: Any = "", expect: str = "") -> Any:
         stamp = time.time() if now is None else now
         return self._script("write", [self._meta(sid), self._data(sid), self._z("idle"),
-                                      self._z("pend")],
+                                      self._z("pend"), self._ups(sid)],
                             [sid, _num(stamp), op, key, value, expect, *self._ttl])
 
     # -- session records --------------------------------------------------------------------
@@ -579,7 +604,7 @@ class RedisStore(Store):
                        pending: bool = False) -> bool:
         done = self._script(
             "create", [self._meta(session_id), self._z("idle"), self._z("born"),
-                       self._z("pend"), self._data(session_id)],
+                       self._z("pend"), self._data(session_id), self._ups(session_id)],
             [session_id, _num(now), -1 if limit is None else limit, "1" if pending else "0",
              *self._ttl])
         if done == -1:
@@ -598,7 +623,7 @@ class RedisStore(Store):
 
     def touch_session(self, session_id: str, now: float, *, activate: bool = False) -> None:
         self._script("touch", [self._meta(session_id), self._z("idle"), self._z("pend"),
-                               self._data(session_id)],
+                               self._data(session_id), self._ups(session_id)],
                      [session_id, _num(now), "1" if activate else "0", *self._ttl])
 
     def claim_end(self, session_id: str, *, idle_before: float | None = None,
@@ -606,7 +631,8 @@ class RedisStore(Store):
                   pending_idle_before: float | None = None) -> SessionRecord | None:
         out = self._script(
             "claim", [self._meta(session_id), self._data(session_id), self._z("idle"),
-                      self._z("born"), self._z("pend")],
+                      self._z("born"), self._z("pend"), self._ups(session_id),
+                      self._staged(session_id)],
             [session_id, "" if idle_before is None else _num(idle_before),
              "" if created_before is None else _num(created_before),
              "" if pending_idle_before is None else _num(pending_idle_before)])
@@ -628,7 +654,9 @@ class RedisStore(Store):
             txn.flush()  # the event's writes so far go under the old ID first
         done = bool(self._script(
             "rename", [self._meta(old_id), self._data(old_id), self._meta(new_id),
-                       self._data(new_id), self._z("idle"), self._z("born"), self._z("pend")],
+                       self._data(new_id), self._z("idle"), self._z("born"), self._z("pend"),
+                       self._ups(old_id), self._staged(old_id), self._ups(new_id),
+                       self._staged(new_id)],
             [old_id, new_id]))
         if done and txn is not None:
             del self._txns[old_id]
@@ -819,7 +847,7 @@ class RedisStore(Store):
         sid = txn.session_id
         txn.commits += 1
         keys = [self._meta(sid), self._data(sid), self._z("idle"), self._z("pend"),
-                f"{self.prefix}lk:{txn.lock_id}", self.channel, self.presence]
+                f"{self.prefix}lk:{txn.lock_id}", self.channel, self.presence, self._ups(sid)]
         args: list[Any] = [sid, _num(time.time()), txn.token, f"{txn.token}:{txn.commits}",
                            txn.cache.version, notice, "1" if unlock else "0", *self._ttl,
                            *ops]
@@ -909,6 +937,96 @@ class RedisStore(Store):
                 conn.read_response()
             conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
             return conn.read_response()
+
+    # -- uploads: bytes any process can read (stgo.store.files) -------------------------------
+
+    def put_upload(self, session_id: str, token: str, entry: dict[str, Any], stream: Any,
+                   length: int, ttl: float, chunk: int = 256 * 1024) -> int:
+        """Store *length* bytes of *stream* as an upload of *session_id* waiting
+        for its change event under *token* (for *ttl* seconds, whichever
+        process gets the event); *entry* says what it is (its widget, name,
+        size, type).  Return how many bytes came (fewer: cut short, nothing kept).
+        """
+        ref = secrets.token_urlsafe(24)
+        blob, staged, ms = self._blob(ref), self._staged(session_id), max(1, int(ttl * 1000))
+        got = 0
+
+        def write(r: Any) -> None:
+            nonlocal got
+            r.set(blob, b"", px=ms)
+            while got < length:
+                data = stream.read(min(chunk, length - got))
+                if not data:
+                    break
+                r.append(blob, data)
+                got += len(data)
+            if got != length:
+                r.delete(blob)
+                return
+            pipe = r.pipeline(transaction=True)
+            pipe.pexpire(blob, ms)
+            pipe.hset(staged, token, json.dumps({**entry, "ref": ref}))
+            pipe.pexpire(staged, ms)
+            pipe.execute()
+
+        self._call(write)
+        return got
+
+    def staged_uploads(self, session_id: str) -> int:
+        """How many uploads of *session_id* wait for their change event."""
+        return int(self._call(lambda r: r.hlen(self._staged(session_id))))
+
+    def take_upload(self, session_id: str, token: str, widget: str) -> UploadedFile | None:
+        """The upload staged under *token* for *session_id*'s uploader *widget*,
+        once (its bytes then live as long as the session), or ``None``."""
+        staged = self._staged(session_id)
+
+        def take(r: Any) -> Any:
+            pipe = r.pipeline(transaction=True)
+            pipe.hget(staged, token)
+            pipe.hdel(staged, token)
+            return pipe.execute()
+
+        raw, taken = self._call(take)
+        if raw is None or not taken:
+            return None
+        try:
+            entry = json.loads(raw)
+            name, size, mime, ref = entry["name"], entry["size"], entry["type"], entry["ref"]
+        except (ValueError, KeyError, TypeError):
+            log.warning("a staged upload with a bad entry in the store: ignored")
+            return None
+        if entry.get("widget") != widget:
+            return None
+        ttl = self._ttl[0] or "86400"
+        ms = max(1, int(float(ttl) * 1000))
+        ups = self._ups(session_id)
+
+        def attach(r: Any) -> None:
+            pipe = r.pipeline(transaction=True)
+            pipe.sadd(ups, self._blob(ref))
+            pipe.pexpire(self._blob(ref), ms)
+            pipe.pexpire(ups, ms)
+            pipe.execute()
+
+        self._call(attach)
+        return UploadedFile(name, size, mime, ref=ref, blobs=self)
+
+    def read_blob(self, ref: str, start: int, end: int) -> bytes | None:
+        if end <= start:
+            return b"" if self._call(lambda r: r.exists(self._blob(ref))) else None
+
+        def read(r: Any) -> list[Any]:
+            pipe = r.pipeline(transaction=True)
+            pipe.exists(self._blob(ref))
+            pipe.getrange(self._blob(ref), start, end - 1)
+            return list(pipe.execute())
+
+        there, data = self._call(read)
+        return bytes(data) if there else None
+
+    def delete_blob(self, ref: str) -> None:
+        self._call(lambda r: r.delete(self._blob(ref)))
 
     def put_token(self, token_hash: str, new_id: str, ttl: float) -> None:
         """Keep a rotation token (by its hash) for *ttl* seconds, for any process."""
