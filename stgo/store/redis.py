@@ -138,8 +138,11 @@ _BEGIN = """
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 end
-if redis.call('EXISTS', KEYS[2]) == 0 then return {'-'} end
-local v = redis.call('HGET', KEYS[2], 'v') or '0'
+local v = redis.call('HGET', KEYS[2], 'v')
+if not v then
+  if redis.call('EXISTS', KEYS[2]) == 0 then return {'-'} end
+  v = '0'
+end
 if v == ARGV[3] then return {'=', v} end
 local out = redis.call('HGETALL', KEYS[3])
 table.insert(out, 1, v)
@@ -158,20 +161,13 @@ return out
 # answer).
 _COMMIT = _KEEP + """
 local out = -2
-if redis.call('EXISTS', KEYS[1]) == 1 then
+local m = redis.call('HMGET', KEYS[1], 'c', 'a', 'p', 'v', 'k')
+if m[1] then
   out = 0
   if #ARGV > 9 then
-    if redis.call('HGET', KEYS[1], 'k') == ARGV[4] then
+    if m[5] == ARGV[4] then
       out = -3
     else
-      local a = tonumber(redis.call('HGET', KEYS[1], 'a'))
-      if tonumber(ARGV[2]) > a then
-        redis.call('HSET', KEYS[1], 'a', ARGV[2])
-        redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-        if redis.call('HGET', KEYS[1], 'p') == '1' then
-          redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1])
-        end
-      end
       local i, n = 10, #ARGV
       while i <= n do
         local op = ARGV[i]
@@ -181,10 +177,20 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
         elseif op == 'incr' then redis.pcall('HINCRBY', KEYS[2], ARGV[i + 1], ARGV[i + 2]) i = i + 3
         else return redis.error_reply('unknown op') end
       end
-      local v = redis.call('HINCRBY', KEYS[1], 'v', 1)
-      redis.call('HSET', KEYS[1], 'k', ARGV[4])
-      keep(KEYS[1], KEYS[2], KEYS[8], redis.call('HGET', KEYS[1], 'c'), ARGV[2], ARGV[8],
-           ARGV[9])
+      local v = tonumber(m[4] or '0') + 1
+      if tonumber(ARGV[2]) >= tonumber(m[2]) + 1 then
+        -- The last access moves at most once a second from events (the
+        -- store's times need a resolution well under any idle timeout).
+        redis.call('HSET', KEYS[1], 'a', ARGV[2], 'v', v, 'k', ARGV[4])
+        redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+        if m[3] == '1' then redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1]) end
+        keep(KEYS[1], KEYS[2], KEYS[8], m[1], ARGV[2], ARGV[8], ARGV[9])
+      else
+        redis.call('HSET', KEYS[1], 'v', v, 'k', ARGV[4])
+        if redis.call('PTTL', KEYS[2]) == -1 then  -- the state hash is new
+          keep(KEYS[1], KEYS[2], KEYS[8], m[1], ARGV[2], ARGV[8], ARGV[9])
+        end
+      end
       if tostring(v - 1) == ARGV[5] then out = v else out = -1 end
     end
   end
