@@ -3,8 +3,8 @@
 - event round trip and ``GET /`` (with the session's cookie) of the rtt app
   under ``python -m stgo run``: one server with ``--store memory`` and one
   with ``--store redis://...`` run side by side, and their samples alternate
-  (one memory event, one Redis event, ...), so that both see the same load
-  of a shared machine and the ratio is a fair one;
+  in blocks of 50 (50 memory events, 50 Redis events, ...), so that both see
+  the same load of a shared machine and the ratio is a fair one;
 - session create / get / set per second through a SessionManager (in process);
 - memory per idle session in Redis (``INFO memory`` before and after).
 
@@ -123,15 +123,18 @@ class _Tab:
         self._http.close()
 
 
-def _alternate(tabs: dict[str, _Tab], what: str, n: int,
-               warmup: int = WARMUP) -> dict[str, list[float]]:
-    """*n* samples of *what* (``click``/``load``) per tab, taken in turns."""
+def _alternate(tabs: dict[str, _Tab], what: str, n: int, warmup: int = WARMUP,
+               block: int = 50) -> dict[str, list[float]]:
+    """*n* samples of *what* (``click``/``load``) per tab, taken in turns of
+    *block* samples (so that each server is warm while measured, and both
+    see the same load of the machine), after *warmup* untimed ones each."""
     samples: dict[str, list[float]] = {name: [] for name in tabs}
-    for i in range(warmup + n):
+    for tab in tabs.values():
+        for _ in range(warmup):
+            getattr(tab, what)()
+    for start in range(0, n, block):
         for name, tab in tabs.items():
-            took = getattr(tab, what)()
-            if i >= warmup:
-                samples[name].append(took)
+            samples[name].extend(getattr(tab, what)() for _ in range(min(block, n - start)))
     return samples
 
 

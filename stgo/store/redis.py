@@ -278,6 +278,27 @@ return 1
 _MAX_SPARE = 32
 
 
+def _send(conn: Any, *words: str | int) -> None:
+    """Send a command on *conn* without reading its answer: packed by hiredis
+    when it is there (redis-py's packer wraps it in a per-word check that
+    the hot path can skip), else by redis-py."""
+    if _hiredis is None:
+        conn.send_command(*words)
+    else:
+        conn.send_packed_command([_hiredis.pack_command(words)])
+
+
+def _import_hiredis() -> Any:
+    try:
+        import hiredis
+    except ImportError:  # the redis extra brings it; redis-py works without
+        return None
+    return hiredis
+
+
+_hiredis = _import_hiredis()
+
+
 def _num(x: float) -> str:
     return repr(float(x))
 
@@ -799,8 +820,7 @@ class RedisStore(Store):
         for attempt in (1, 2):
             conn = self._checkout()
             try:
-                conn.send_command("EVALSHA", self._scripts["commit"].sha, len(keys),
-                                  *keys, *args)
+                _send(conn, "EVALSHA", self._scripts["commit"].sha, len(keys), *keys, *args)
             except self._errors as exc:
                 self._checkin(conn, broken=True)
                 if attempt == 2:
@@ -933,7 +953,7 @@ class RedisStore(Store):
         import redis
 
         script = self._scripts[name]
-        conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        _send(conn, "EVALSHA", script.sha, len(keys), *keys, *args)
         try:
             return conn.read_response()
         except redis.exceptions.NoScriptError:

@@ -22,6 +22,7 @@ buffered, then runs as before.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -36,6 +37,7 @@ __all__ = ["StateCache", "EventTxn"]
 T = TypeVar("T")
 
 _INT64 = 2 ** 63
+_INT = re.compile(rb"-?[0-9]{1,19}")
 
 
 class StateCache:
@@ -120,7 +122,9 @@ class EventTxn:
 
     def increment(self, key: str, amount: float) -> Any:
         """Add *amount*; buffered as ``HINCRBY`` when exact, else written now."""
-        old = self.get(key, 0)
+        raw = self.cache.raw.get(key)
+        # An integer's codec text is its digits: read it without the codec.
+        old = 0 if raw is None else int(raw) if _INT.fullmatch(raw) else self.get(key, 0)
         new = old + amount if type(amount) is int and type(old) is int else None
         if new is not None and -_INT64 <= new < _INT64:  # what HINCRBY can hold
             self.cache.raw[key] = str(new).encode("ascii")
