@@ -129,27 +129,6 @@ keep(KEYS[1], KEYS[2], KEYS[5], redis.call('HGET', KEYS[1], 'c'), ARGV[2], ARGV[
 return out
 """
 
-# An event's start.  KEYS: lock, meta, data; ARGV: token, lease (ms), the
-# version of the caller's cached copy.  Takes the session's event lock (or
-# finds it taken by this token already: a retried call) and answers
-# 0 (busy), {'-'} (no record), {'=', v} (the copy is current) or
-# {'+', v, field, value...} (the current state).
-_BEGIN = """
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-end
-local v = redis.call('HGET', KEYS[2], 'v')
-if not v then
-  if redis.call('EXISTS', KEYS[2]) == 0 then return {'-'} end
-  v = '0'
-end
-if v == ARGV[3] then return {'=', v} end
-local out = redis.call('HGETALL', KEYS[3])
-table.insert(out, 1, v)
-table.insert(out, 1, '+')
-return out
-"""
-
 # An event's writes, applied at once.  KEYS: meta, data, idle, pend, lock,
 # channel, the caller's own channel (see RedisStore.presence), uploads.  ARGV: id,
 # now, lock token, commit id, the version the writes were made against, a
@@ -395,7 +374,7 @@ class RedisStore(Store):
             name: client.register_script(src) for name, src in (
                 ("create", _CREATE), ("touch", _TOUCH), ("write", _WRITE),
                 ("claim", _CLAIM), ("rename", _RENAME), ("save_global", _SAVE_GLOBAL),
-                ("begin", _BEGIN), ("commit", _COMMIT))
+                ("commit", _COMMIT))
         }
         try:
             for script in self._scripts.values():
@@ -786,19 +765,21 @@ class RedisStore(Store):
         read from *cache* and are buffered.
         """
         self.settle()  # a commit of this thread's last event still unanswered
-        keys = [f"{self.prefix}lk:{session_id}", self._meta(session_id),
-                self._data(session_id)]
-        out = self._on_connection(lambda conn: self._run_on(
-            conn, "begin", keys, [token, max(1, int(lease * 1000)), cache.version]))
-        if not out:
-            return None
-        if out[0] == b"-":
+        lock, meta = f"{self.prefix}lk:{session_id}", self._meta(session_id)
+        # The lock and then the version, pipelined: no script, one round trip.
+        # (The version is read after the lock and before the state, so a
+        # copy is never newer-labelled than its contents.)
+        taken, version = self._on_connection(lambda conn: self._ask(
+            conn, ("SET", lock, token, "NX", "PX", max(1, int(lease * 1000))),
+            ("HGET", meta, "v")))
+        if taken is None and self._call(lambda r: r.get(lock)) != token.encode():
+            return None  # held by another (or ours, taken by a call whose answer was lost)
+        if version is None and not self._call(lambda r: r.exists(meta)):
             cache.invalidate()  # no record (ended elsewhere): the event writes nothing
-        elif out[0] == b"+":
-            flat = out[2:]
-            cache.version = out[1].decode("ascii")
-            cache.raw = {k.decode("utf-8", "replace"): v
-                         for k, v in zip(flat[::2], flat[1::2], strict=True)}
+        elif (version or b"0").decode("ascii") != cache.version:
+            raw = self._call(lambda r: r.hgetall(self._data(session_id)))
+            cache.version = (version or b"0").decode("ascii")
+            cache.raw = {k.decode("utf-8", "replace"): v for k, v in raw.items()}
         txn = EventTxn(self, session_id, token, cache)
         self._txns[session_id] = txn
         return txn
@@ -949,20 +930,14 @@ class RedisStore(Store):
             return result
         raise AssertionError("unreachable")
 
-    def _run_on(self, conn: Any, name: str, keys: list[str], args: list[Any]) -> Any:
-        import redis
-
-        script = self._scripts[name]
-        _send(conn, "EVALSHA", script.sha, len(keys), *keys, *args)
-        try:
-            return conn.read_response()
-        except redis.exceptions.NoScriptError:
-            # Redis lost its scripts (restarted): load them all again.
-            for other in self._scripts.values():
-                conn.send_command("SCRIPT", "LOAD", other.script)
-                conn.read_response()
-            conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
-            return conn.read_response()
+    @staticmethod
+    def _ask(conn: Any, *commands: tuple[str | int, ...]) -> list[Any]:
+        """Send *commands* at once on *conn*; their answers, in order."""
+        if _hiredis is None:
+            conn.send_packed_command(conn.pack_commands(commands))
+        else:
+            conn.send_packed_command([b"".join(_hiredis.pack_command(c) for c in commands)])
+        return [conn.read_response() for _ in commands]
 
     # -- uploads: bytes any process can read (stgo.store.files) -------------------------------
 
