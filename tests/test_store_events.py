@@ -218,3 +218,20 @@ def test_records_nobody_is_left_to_end_expire_by_themselves(store_url: str) -> N
 @pytest.fixture
 def store_url(redis_server: RedisServer) -> str:
     return redis_server.url
+
+
+def test_writes_elsewhere_from_an_event_land_after_its_earlier_writes(
+    stores: tuple[RedisStore, RedisStore],
+) -> None:
+    here, there = stores
+    sid = _session(here)
+    txn = here.begin_event(sid, "token-1", 10, StateCache())
+    assert txn is not None
+    here.increment(f"s:{sid}", "clicks", 1)  # buffered...
+    assert there.get(f"s:{sid}", "clicks") is None
+    here.increment("app", "total", 1)  # ...until a write elsewhere: in program order
+    assert there.get(f"s:{sid}", "clicks") == 1 and there.get("app", "total") == 1
+    here.increment(f"s:{sid}", "clicks", 1)
+    here.end_event(txn, "")
+    here.settle()
+    assert there.get(f"s:{sid}", "clicks") == 2

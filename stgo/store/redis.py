@@ -148,11 +148,12 @@ if m[1] then
       out = -3
     else
       local i, n = 10, #ARGV
+      local fresh = not m[4]  -- the state hash may be new (no TTL yet)
       while i <= n do
         local op = ARGV[i]
         if op == 'set' then redis.call('HSET', KEYS[2], ARGV[i + 1], ARGV[i + 2]) i = i + 3
         elseif op == 'del' then redis.call('HDEL', KEYS[2], ARGV[i + 1]) i = i + 2
-        elseif op == 'clear' then redis.call('DEL', KEYS[2]) i = i + 1
+        elseif op == 'clear' then redis.call('DEL', KEYS[2]) fresh = true i = i + 1
         elseif op == 'incr' then redis.pcall('HINCRBY', KEYS[2], ARGV[i + 1], ARGV[i + 2]) i = i + 3
         else return redis.error_reply('unknown op') end
       end
@@ -166,7 +167,7 @@ if m[1] then
         keep(KEYS[1], KEYS[2], KEYS[8], m[1], ARGV[2], ARGV[8], ARGV[9])
       else
         redis.call('HSET', KEYS[1], 'v', v, 'k', ARGV[4])
-        if redis.call('PTTL', KEYS[2]) == -1 then  -- the state hash is new
+        if fresh and redis.call('PTTL', KEYS[2]) == -1 then  -- the state hash is new
           keep(KEYS[1], KEYS[2], KEYS[8], m[1], ARGV[2], ARGV[8], ARGV[9])
         end
       end
@@ -177,9 +178,8 @@ end
 if ARGV[7] == '1' and redis.call('GET', KEYS[5]) == ARGV[3] then redis.call('DEL', KEYS[5]) end
 if ARGV[6] ~= '' then
   -- Only when another process listens (KEYS[7] is the caller's own channel).
-  local others = redis.call('PUBSUB', 'NUMSUB', KEYS[6])[2]
-  others = others - redis.call('PUBSUB', 'NUMSUB', KEYS[7])[2]
-  if others > 0 then redis.call('PUBLISH', KEYS[6], ARGV[6]) end
+  local counts = redis.call('PUBSUB', 'NUMSUB', KEYS[6], KEYS[7])
+  if counts[2] - counts[4] > 0 then redis.call('PUBLISH', KEYS[6], ARGV[6]) end
 end
 return out
 """
@@ -467,15 +467,22 @@ class RedisStore(Store):
             log.warning("dropped key %r of %s: %s", key, label, exc)
             return MISSING
 
-    def _txn(self, ns: str) -> EventTxn | None:
-        """The open event of *ns*'s session on this thread, if any."""
-        if not ns.startswith("s:"):
-            return None
-        txn = self._txns.get(ns[2:])
-        return txn if txn is not None and txn.thread == threading.get_ident() else None
+    def _txn(self, ns: str, *, writing: bool = True) -> EventTxn | None:
+        """The open event of *ns*'s session on this thread, if any; else, for a
+        write elsewhere (``app.state``, another session) from inside an event,
+        the event's buffered writes go first, so that writes reach Redis in
+        the order the callback made them (a kill between two keeps the first)."""
+        if ns.startswith("s:"):
+            txn = self._txns.get(ns[2:])
+            if txn is not None and txn.thread == threading.get_ident():
+                return txn
+        current: EventTxn | None = getattr(self._local, "txn", None)
+        if writing and current is not None and current.ops:
+            current.flush()
+        return None
 
     def get(self, ns: str, key: str, default: Any = None) -> Any:
-        txn = self._txn(ns)
+        txn = self._txn(ns, writing=False)
         if txn is not None:
             return txn.get(key, default)
         raw = self._call(lambda r: r.hget(self._hash(ns), key))
@@ -485,7 +492,7 @@ class RedisStore(Store):
         return default if value is MISSING else value
 
     def items(self, ns: str) -> dict[str, Any]:
-        txn = self._txn(ns)
+        txn = self._txn(ns, writing=False)
         if txn is not None:
             return txn.items()
         raw = self._call(lambda r: r.hgetall(self._hash(ns)))
@@ -782,6 +789,7 @@ class RedisStore(Store):
             cache.raw = {k.decode("utf-8", "replace"): v for k, v in raw.items()}
         txn = EventTxn(self, session_id, token, cache)
         self._txns[session_id] = txn
+        self._local.txn = txn
         return txn
 
     def end_event(self, txn: EventTxn, notice: str) -> None:
@@ -796,6 +804,7 @@ class RedisStore(Store):
         """
         if self._txns.get(txn.session_id) is txn:
             del self._txns[txn.session_id]
+        self._local.txn = None
         keys, args = self._commit_words(txn, txn.ops, unlock=True, notice=notice)
         txn.ops = []
         for attempt in (1, 2):
