@@ -185,15 +185,26 @@ def _redis_memory_per_session(url: str, n: int) -> float:
         client.close()
 
 
-def measure(n: int = 2000) -> dict[str, Any]:
+def measure(n: int = 2000, baseline: str | None = None) -> dict[str, Any]:
+    """Both stores' numbers (keys ``<metric>_memory`` and ``<metric>_redis``).
+
+    :param baseline: a ``PYTHONPATH`` (say, another commit's tree from
+        ``git archive``) for a third server on the same Redis, measured in
+        the same turns: keys ``<metric>_baseline`` (round trip and page only).
+    """
     out: dict[str, Any] = {"n": n}
     with redis_server() as url, tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         app = Path(tmp) / "rtt_app.py"
         app.write_text(APP_SOURCE)
         tabs: dict[str, _Tab] = {}
-        for name, store in (("memory", "memory"), ("redis", url)):
-            argv = [sys.executable, "-m", "stgo", "run", str(app), "--port", "0",
-                    "--log-level", "WARNING", "--store", store]
+        runs: list[tuple[str, str, list[str]]] = [("memory", "memory", []), ("redis", url, [])]
+        if baseline is not None:
+            # -P: not this tree's stgo from the working directory, the baseline's.
+            runs.append(("baseline", url + "?prefix=baseline:",
+                         ["env", f"PYTHONPATH={baseline}", sys.executable, "-P"]))
+        for name, store, python in runs:
+            argv = [*(python or [sys.executable]), "-m", "stgo", "run", str(app), "--port",
+                    "0", "--log-level", "WARNING", "--store", store]
             server = stack.enter_context(run_server(argv))
             tabs[name] = _Tab(f"http://{server.host}:{server.port}/")
             stack.callback(tabs[name].close)
@@ -203,7 +214,7 @@ def measure(n: int = 2000) -> dict[str, Any]:
             out[f"rtt_p50_ms_{name}"] = statistics.median(rtt[name])
             out[f"rtt_p99_ms_{name}"] = statistics.quantiles(rtt[name], n=100)[98]
             out[f"page_p50_ms_{name}"] = statistics.median(page[name])
-        for name in tabs:
+        for name in ("memory", "redis"):
             ops = _ops(None if name == "memory" else url, n)
             for op, rate in ops.items():
                 out[f"{op}_per_s_{name}"] = rate
@@ -230,8 +241,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.store")
     parser.add_argument("n", nargs="?", type=int, default=2000)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--baseline", metavar="PYTHONPATH",
+                        help="also run this stgo tree's server (before/after in one run)")
     args = parser.parse_args(argv)
-    out = measure(args.n)
+    out = measure(args.n, args.baseline)
     if args.json:
         print(json.dumps(out, indent=2))
         return 0
@@ -239,6 +252,10 @@ def main(argv: list[str] | None = None) -> int:
                 "set_per_s"):
         mem, red = out[f"{key}_memory"], out[f"{key}_redis"]
         print(f"{key:16} memory {mem:10.3f}  redis {red:10.3f}  ratio x{red / mem:.2f}")
+    if args.baseline:
+        for key in ("rtt_p50_ms", "page_p50_ms"):
+            mem, old = out[f"{key}_memory"], out[f"{key}_baseline"]
+            print(f"{key:16} memory {mem:10.3f}  baseline {old:8.3f}  ratio x{old / mem:.2f}")
     print(f"redis bytes per idle session: {out['redis_bytes_per_idle_session']:.0f}")
     return 0
 
