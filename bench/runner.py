@@ -23,7 +23,7 @@ __all__ = ["main", "machine", "rows", "format_table"]
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SECTIONS = ("rtt", "throughput", "fanout", "memory", "many", "cleanup", "page", "browser",
-            "scale")
+            "store", "scale")
 
 _HEAD = ("metric", "value", "floor", "ratio", "target", "pass/miss")
 _COLUMNS = ("metric", "value", "floor", "ratio", "target", "verdict")
@@ -75,6 +75,7 @@ def run(sections: tuple[str, ...], quick: bool, log: Callable[[str], None]) -> d
         "cleanup": lambda: cleanup.measure(100_000),
         "page": lambda: load.page(cfg["page"]),
         "browser": lambda: _browser(quick),
+        "store": lambda: _store(quick),
         "scale": lambda: _scale(quick, log),
     }
     out: dict[str, Any] = {}
@@ -90,6 +91,12 @@ def _browser(quick: bool) -> Any:
     from . import browser
 
     return browser.measure(quick)
+
+
+def _store(quick: bool) -> Any:
+    from . import store
+
+    return store.measure(1000 if quick else 3000)
 
 
 def _scale(quick: bool, log: Callable[[str], None]) -> Any:
@@ -189,6 +196,11 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
             5.0)
         add("browser: shared change -> each of 9 other tabs p50",
             s["shared_change"]["each_ms"]["p50"], f["shared_change"]["each_ms"]["p50"], "ms")
+    r = results.get("store")
+    if r:
+        from . import store
+
+        store.add_rows(r, add)  # the Redis store, the memory store as the floor
     r = results.get("scale")
     if r:
         from .scale import table_rows

@@ -607,6 +607,13 @@ class App(SharedWidgets, Routing):
             return contextlib.nullcontext()
         return self._relay.event_lock(session)
 
+    def event_settled(self) -> None:
+        """Call after an event's batch is pushed (its ack is on its way):
+        with many processes, reads what Redis answered to the event's commit
+        (:meth:`stgo.relay.Relay.settle`)."""
+        if self._relay is not None:
+            self._relay.settle()
+
     def event_hooks(self) -> list[EventHook]:
         """The ``on_event`` hooks (a copy)."""
         return list(self._event_hooks)

@@ -183,16 +183,20 @@ class Dispatcher:
             return
         session.touch()
         app.metrics.inc("stgo_events_total")
-        with app.hub.batch(origin=session, conn=self.conn, ack=event.seq,
-                           client=self.client or None):
-            # With many processes, one event of a session at a time in all of
-            # them; let go before the batch is pushed (a kill after the ack
-            # must not leave the lock behind).
-            try:
-                with app.event_lock(session):
-                    self._handle(event, widget, value)
-            except SessionBusy as exc:
-                self._error(str(exc), event.seq, kind="busy")
+        try:
+            with app.hub.batch(origin=session, conn=self.conn, ack=event.seq,
+                               client=self.client or None):
+                # With many processes, one event of a session at a time in all
+                # of them; its writes and the unlock are sent to Redis before
+                # the batch is pushed (a kill after the ack loses nothing and
+                # leaves no lock behind).
+                try:
+                    with app.event_lock(session):
+                        self._handle(event, widget, value)
+                except SessionBusy as exc:
+                    self._error(str(exc), event.seq, kind="busy")
+        finally:
+            app.event_settled()
 
     def _handle(self, event: protocol.ClientEvent, widget: Widget, value: object) -> None:
         session, app = self.session, self.app

@@ -90,6 +90,13 @@ class SessionManager:
         self._gone_hooks: list[StartHook] = []
         #: The persistent store of the session records, or ``None``.
         self.store = store if store is not None and store.persistent else None
+        self._tell_lifetimes()
+
+    def _tell_lifetimes(self) -> None:
+        """Tell the store how long records live (its safety-net expiry)."""
+        if self.store is not None:
+            # (A pending session lapses sooner: min(pending, idle) timeout.)
+            self.store.keep_for(self._session_timeout, self.session_max_age)
 
     # -- configuration --------------------------------------------------------
 
@@ -457,6 +464,7 @@ class SessionManager:
         """
         now = self.clock() if now is None else now
         if self.store is not None:
+            self._tell_lifetimes()
             return self._cleanup_stored(now)
         with self._lock:
             candidates = list(self._sessions.values())

@@ -35,15 +35,18 @@ while waiting on Redis.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .ids import redact
 from .persist import apply_attrs
+from .store.txn import StateCache
 
 if TYPE_CHECKING:
     from .app import App
@@ -77,6 +80,8 @@ class Relay:
         self.max_backoff = max_backoff
         #: This process's name on the channel (its own notices are skipped).
         self.origin = secrets.token_hex(8)
+        self._tokens = itertools.count(1)
+        store.presence = f"{store.channel}:{self.origin}"
         self._lock = threading.Lock()
         self._versions: dict[str, int] = {}
         self._clock = 0  # the last stamp given or seen (hybrid logical clock)
@@ -86,6 +91,10 @@ class Relay:
         self._pubsub: Any = None
         self._threads: list[threading.Thread] = []
         self._redrawing: set[Session] = set()  # a redraw is queued for these
+        # This process's copy of each session's state, for its events.
+        self._caches: weakref.WeakKeyDictionary[Session, StateCache] = (
+            weakref.WeakKeyDictionary())
+        self._local = threading.local()
         self.connected = False
         #: Seconds from publish to receipt of the last notice heard.
         self.lag = 0.0
@@ -124,15 +133,23 @@ class Relay:
     def event_lock(self, session: Session) -> Iterator[None]:
         """Run the block as the only event of *session* in any process.
 
-        A Redis lock with a lease (``SET NX PX``), waited for with backoff
-        (no local lock is held meanwhile), let go by a compare-and-delete.
+        A Redis lock with a lease, waited for with backoff (no local lock is
+        held meanwhile).  Taking it also brings this process's cached copy of
+        the session's state up to date (one round trip); the block reads from
+        that copy and its state writes are buffered.  At the end the writes,
+        the unlock and the ``s`` notice are sent to Redis as one script before
+        the event is acknowledged; :meth:`settle` reads the answer after.
 
         :raises SessionBusy: not had within :data:`EVENT_LEASE` seconds.
         """
-        token = secrets.token_hex(8)
+        store = self._store
+        token = f"{self.origin}.{next(self._tokens)}"  # unique in every process, no syscall
+        cache = self._caches.get(session)
+        if cache is None:
+            cache = self._caches[session] = StateCache()
         deadline = time.monotonic() + EVENT_LEASE
         delay = 0.001
-        while not self._store.lock_session(session.id, token, EVENT_LEASE):
+        while (txn := store.begin_event(session.id, token, EVENT_LEASE, cache)) is None:
             if time.monotonic() > deadline:
                 raise SessionBusy("this session is busy in another process")
             time.sleep(delay)  # waiting for another process's event: no lock held
@@ -140,10 +157,33 @@ class Relay:
         try:
             yield
         finally:
-            try:
-                self._store.unlock_session(session.id, token)
-            except Exception as exc:
-                self._redis_error("unlock", exc)  # it lapses with its lease
+            notice = ""
+            if txn.changed or self._touched_in_batch(session):
+                notice = f"{self._head('s')} {session.id}"
+                self._announced().add(session)
+                self._app.metrics.inc("stgo_relay_sent_total", "session")
+            store.end_event(txn, notice)
+
+    def settle(self) -> None:
+        """After an event's batch is pushed: read what Redis answered to its
+        commit (see :meth:`event_lock`)."""
+        self._announced().clear()
+        try:
+            self._store.settle()
+        except Exception as exc:
+            self._redis_error("commit", exc)
+
+    def _touched_in_batch(self, session: Session) -> bool:
+        batch = self._app.hub.current_event(session)
+        return batch is not None and (session in batch.session_changes
+                                      or session in batch.state_keys)
+
+    def _announced(self) -> set[Session]:
+        """Sessions whose ``s`` notice this thread's event sent with its commit."""
+        announced: set[Session] | None = getattr(self._local, "announced", None)
+        if announced is None:
+            announced = self._local.announced = set()
+        return announced
 
     # -- telling the others ---------------------------------------------------------------
 
@@ -174,8 +214,12 @@ class Relay:
         before the batch's acknowledgement goes out, so a process killed
         after the ack has told the others (whose cached copies would be
         stale).  No lock is held; a failed publish is retried by the sender."""
-        self._queue([f"s {{head}} {s.id}" for s in sessions if not s.ended])
-        self._flush_outbox()
+        announced = self._announced()
+        notices = [f"s {{head}} {s.id}" for s in sessions
+                   if not s.ended and s not in announced]
+        if notices:
+            self._queue(notices)
+            self._flush_outbox()
 
     def rotated(self, old_id: str) -> None:
         """Queue "*old_id* is gone: close its tabs"."""
@@ -220,15 +264,16 @@ class Relay:
 
     def _listen(self) -> None:
         delay = 0.05
+        presence = self._store.presence.encode("utf-8")
         while not self._stop.is_set():
             try:
                 pubsub = self._pubsub = self._store.pubsub()
-                pubsub.subscribe(self._store.channel)
+                pubsub.subscribe(self._store.channel, self._store.presence)
                 while not self._stop.is_set():
                     msg = pubsub.get_message(timeout=0.5)
                     if msg is None:
                         continue
-                    if msg["type"] == "subscribe":
+                    if msg["type"] == "subscribe" and msg["channel"] != presence:
                         # (Re)subscribed: what was said meanwhile is lost.
                         self.connected = True
                         delay = 0.05

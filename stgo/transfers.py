@@ -36,8 +36,16 @@ from werkzeug.wrappers import Request, Response
 
 from .ids import redact
 from .session import Session
+from .store import StoreUnavailable
 from .widgets.base import Widget
-from .widgets.files import DownloadButton, FileUploader, UploadedFile, safe_file_name
+from .widgets.files import (
+    STAGED_TTL,
+    DownloadButton,
+    FileUploader,
+    UploadedFile,
+    safe_file_name,
+    shared_uploads,
+)
 
 __all__ = ["Transfers", "DOWNLOAD_TTL", "MAX_STAGED"]
 
@@ -148,6 +156,9 @@ class Transfers:
             mime = "application/octet-stream"  # a client's default, not the file's
         if mime == "application/octet-stream":
             mime = mimetypes.guess_type(name)[0] or mime
+        shared = shared_uploads(session)
+        if shared is not None:
+            return self._store_shared(shared, session, widget, name, length, mime, stream)
         path = self.directory(session) / secrets.token_hex(16)
         try:
             got = self._spool(stream, path, length)
@@ -165,6 +176,22 @@ class Transfers:
         with self._lock:
             self._uploaders.setdefault(session, set()).add(widget)
         log.debug("upload of %d bytes staged for %s", length, redact(session.id))
+        return token, mime
+
+    @staticmethod
+    def _store_shared(store: Any, session: Session, widget: FileUploader, name: str,
+                      length: int, mime: str, stream: Any) -> tuple[str, str] | tuple[int, str]:
+        """Stage the upload in the persistent store, for whichever process
+        gets the uploader's change event (see :meth:`FileUploader.receive`)."""
+        token = secrets.token_urlsafe(24)
+        entry = {"widget": widget.key, "name": name, "size": length, "type": mime}
+        try:
+            got = store.put_upload(session.id, token, entry, stream, length, STAGED_TTL)
+        except StoreUnavailable:
+            return 503, "the server could not store the file"
+        if got != length:
+            return 400, f"the upload was cut short ({got} of {length} bytes)"
+        log.debug("upload of %d bytes staged in the store for %s", length, redact(session.id))
         return token, mime
 
     @staticmethod

@@ -73,3 +73,20 @@ def test_pickle_only_by_opt_in_and_signed() -> None:
 def test_forged_or_corrupt_text_raises_codec_error_only(text: Any) -> None:
     with pytest.raises(CodecError):
         Codec().decode(text)
+
+
+def test_a_stored_upload_round_trips_as_a_reference_and_a_forged_one_is_refused() -> None:
+    from stgo.store.files import UploadedFile
+
+    codec = Codec()
+    stored = UploadedFile("a.csv", 3, "text/csv", ref="r" * 32)
+    back = codec.decode(codec.encode({"files": [stored]}, "k"))["files"][0]
+    assert isinstance(back, UploadedFile) and back.same_file(stored)
+    assert (back.name, back.size, back.type, back.ref) == ("a.csv", 3, "text/csv", "r" * 32)
+    with pytest.raises(ValueError, match="is gone"):
+        back.getvalue()  # no store to read from: gone, not a crash
+    with pytest.raises(CodecError):
+        codec.encode(UploadedFile("b.csv", 1, "text/csv"), "k")  # bytes on this disk only
+    for forged in ('{"$file": [1, 2, 3, 4]}', '{"$file": ["a", 1, "t"]}'):
+        with pytest.raises(CodecError):
+            codec.decode(forged)

@@ -4,6 +4,7 @@ processes increment at once."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -207,3 +208,66 @@ def test_a_bad_store_url_or_unreachable_redis_is_one_clear_line_and_exit_2(
     finally:
         env_proc.kill()
     assert os.environ.get("STGO_STORE") is None
+
+
+def test_an_upload_to_one_process_is_read_by_the_tab_and_a_click_on_another(
+    redis_server: RedisServer, start: Start
+) -> None:
+    import http.client
+    from urllib.parse import quote, urlsplit
+
+    app = str(Path(__file__).parent / "apps" / "uploads.py")
+    one = start("--store", redis_server.url, app=app)
+    two = start("--store", redis_server.url, app=app)
+    browser = Client(one.url)
+    on_one = browser.connect()
+    other = Client(two.url)
+    other.session_id = browser.session_id  # the same browser's tab, on the other process
+    on_two = other.connect(wait_render=False)
+    render_two = on_two.recv_until(lambda m: m["type"] == "render")
+
+    # The file goes to process one...
+    parts = urlsplit(one.url)
+    uploader_one = re.search(r'id="(w[0-9a-f]+)"[^>]*data-key="data"', browser.get("/").body)
+    assert uploader_one
+    body = b"hello world"
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    conn.request("POST", f"/upload?widget={uploader_one.group(1)}", body=body, headers={
+        "Content-Type": "text/plain", "X-Stgo-Filename": quote("a.txt"),
+        "Cookie": f"{COOKIE}={browser.session_id}", "Origin": browser.origin})
+    resp = conn.getresponse()
+    answer = json.loads(resp.read())
+    conn.close()
+    assert resp.status == 201, answer
+
+    # ...its change event to process two, whose callback reads the bytes.
+    uploader_two = re.search(r'id="(w[0-9a-f]+)"[^>]*data-key="data"',
+                             render_two["roots"]["global"])
+    assert uploader_two
+    done = on_two.ack(on_two.event(uploader_two.group(1), "change", [answer["token"]]))
+    assert "file: a.txt 11 hello world" in json.dumps(done)
+    # A token is good once, on any process.
+    on_two.event(uploader_two.group(1), "change", [answer["token"]])
+    assert "unknown or expired upload" in on_two.recv_until(
+        lambda m: m["type"] == "error")["message"]
+
+    # A later click on process one reads a range of the bytes from the store.
+    show_one = re.search(r'id="(w[0-9a-f]+)"[^>]*data-key="show"', browser.get("/").body)
+    assert show_one
+    assert "read: llo" in json.dumps(click(on_one, show_one.group(1)))
+    assert "a.txt" in browser.get("/").body  # the uploader lists it on either process
+
+    # The bytes live as long as the session (a TTL), and end with it.
+    store = RedisStore(redis_server.url)
+    store.open()
+    try:
+        blobs = store._call(lambda r: list(r.scan_iter(match="stgo:up:*")))
+        assert len(blobs) == 1 and store._call(lambda r: r.pttl(blobs[0])) > 0
+        from stgo import SessionManager
+
+        assert SessionManager(store=store).delete(browser.session_id or "")
+        assert store._call(lambda r: list(r.scan_iter(match="stgo:up*"))) == []
+    finally:
+        store.close()
+        browser.close()
+        other.close()

@@ -79,6 +79,14 @@ class Store(ABC):
         """Whether the store answers now (within a short timeout)."""
         return True
 
+    def keep_for(self, idle: float, max_age: float | None) -> None:
+        """How long session records live: *idle* seconds after their last
+        access, *max_age* after creation (``None``: no limit).  A persistent
+        store may expire records by itself some margin later, a safety net
+        for when no process is left to end them; the SessionManager says so
+        at start and on each cleanup pass."""
+        return None
+
     # -- namespaces: app.state and the global widgets' changes ------------------------
 
     @abstractmethod

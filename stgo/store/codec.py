@@ -28,6 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..errors import StgoError
+from .files import BlobSource, UploadedFile
 
 __all__ = ["Codec", "CodecError"]
 
@@ -53,6 +54,8 @@ class Codec:
         if pickle_key is not None and len(pickle_key) < 16:
             raise CodecError("pickle_key must be a secret of at least 16 bytes")
         self._pickle_key = pickle_key
+        #: Where decoded uploads read their bytes (the store sets itself).
+        self.blobs: BlobSource | None = None
 
     # -- encode ----------------------------------------------------------------------
 
@@ -111,6 +114,8 @@ class Codec:
             return {"$decimal": str(v)}
         if t is uuid.UUID:
             return {"$uuid": str(v)}
+        if t is UploadedFile and v.ref is not None:
+            return {"$file": [v.name, v.size, v.type, v.ref]}
         if self._pickle_key is not None:
             try:
                 blob = pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)
@@ -157,6 +162,12 @@ class Codec:
             return frozenset(_hashable(self._from_tree(x)) for x in p)
         if tag == "$float":
             return float(p)
+        if tag == "$file":
+            name, size, mime, ref = p
+            if not (type(name) is str and type(size) is int and type(mime) is str
+                    and type(ref) is str):
+                raise CodecError("undecodable value (a bad $file)")
+            return UploadedFile(name, size, mime, ref=ref, blobs=self.blobs)
         if tag == "$bytes":
             return base64.b64decode(p, validate=True)
         if tag == "$datetime":

@@ -28,13 +28,19 @@ call after Redis is back simply works.
 from __future__ import annotations
 
 import functools
+import json
 import logging
+import secrets
+import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from .base import MISSING, SessionRecord, Store, StoreError, StoreUnavailable
 from .codec import Codec, CodecError
+from .files import UploadedFile
+from .txn import EventTxn, StateCache
 
 __all__ = ["RedisStore"]
 
@@ -42,7 +48,28 @@ log = logging.getLogger("stgo")
 
 T = TypeVar("T")
 
-_CREATE = """
+# The safety net: a record's keys expire by themselves some margin after
+# its idle timeout (or max age) would end it, so that Redis frees them even
+# if no process ever runs again.  Processes end sessions long before (the
+# claim, with end hooks); this only catches what nobody is left to claim.
+# keep(meta, data, uploads, created, now, idle s, max-age s or ''): a TTL,
+# not a time (the caller's clock may be a test's).
+_KEEP = """
+local function keep(meta, data, ups, c, now, idle, age)
+  if idle == '' then return end
+  local left = tonumber(idle)
+  if age ~= '' then left = math.min(left, tonumber(c) + tonumber(age) - tonumber(now)) end
+  local ms = math.max(1000, math.floor(left * 1000))
+  redis.call('PEXPIRE', meta, ms)
+  redis.call('PEXPIRE', data, ms)
+  if redis.call('PEXPIRE', ups, ms) == 1 then  -- its uploads' bytes live as long
+    for _, blob in ipairs(redis.call('SMEMBERS', ups)) do redis.call('PEXPIRE', blob, ms) end
+  end
+end
+"""
+
+# KEYS: meta, idle, born, pend, data, uploads; ARGV: id, now, limit, pending, idle ttl, age ttl
+_CREATE = _KEEP + """
 if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
 local lim = tonumber(ARGV[3])
 if lim >= 0 and redis.call('ZCARD', KEYS[3]) >= lim then return 0 end
@@ -50,11 +77,12 @@ redis.call('HSET', KEYS[1], 'c', ARGV[2], 'a', ARGV[2], 'p', ARGV[4])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 if ARGV[4] == '1' then redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1]) end
+keep(KEYS[1], KEYS[5], KEYS[6], ARGV[2], ARGV[2], ARGV[5], ARGV[6])
 return 1
 """
 
-# KEYS: meta, idle, pend; ARGV: id, now, activate ("1"/"0")
-_TOUCH = """
+# KEYS: meta, idle, pend, data, uploads; ARGV: id, now, activate ("1"/"0"), idle ttl, age ttl
+_TOUCH = _KEEP + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local a = tonumber(redis.call('HGET', KEYS[1], 'a'))
 local pending = redis.call('HGET', KEYS[1], 'p') == '1'
@@ -62,6 +90,7 @@ if tonumber(ARGV[2]) > a then
   redis.call('HSET', KEYS[1], 'a', ARGV[2])
   redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
   if pending then redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1]) end
+  keep(KEYS[1], KEYS[4], KEYS[5], redis.call('HGET', KEYS[1], 'c'), ARGV[2], ARGV[4], ARGV[5])
 end
 if ARGV[3] == '1' and pending then
   redis.call('HSET', KEYS[1], 'p', '0')
@@ -70,10 +99,11 @@ end
 return 1
 """
 
-# KEYS: meta, data, idle, pend; ARGV: id, now, op, field, value
-# A write to a session that another process ended meanwhile does nothing
-# (returns false) instead of leaving an orphan state hash behind.
-_WRITE = """
+# KEYS: meta, data, idle, pend, uploads; ARGV: id, now, op, field, value, expected,
+# idle ttl, age ttl.  A write to a session that another process ended meanwhile does nothing
+# (returns false) instead of leaving an orphan state hash behind.  Every
+# write moves the record's version ('v'), so cached copies know they are stale.
+_WRITE = _KEEP + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local a = tonumber(redis.call('HGET', KEYS[1], 'a'))
 if tonumber(ARGV[2]) > a then
@@ -82,24 +112,89 @@ if tonumber(ARGV[2]) > a then
   if redis.call('HGET', KEYS[1], 'p') == '1' then redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1]) end
 end
 local op = ARGV[3]
-if op == 'set' then redis.call('HSET', KEYS[2], ARGV[4], ARGV[5]) return 1 end
-if op == 'del' then return redis.call('HDEL', KEYS[2], ARGV[4]) end
-if op == 'clear' then redis.call('DEL', KEYS[2]) return 1 end
-if op == 'incr' then return redis.call('HINCRBY', KEYS[2], ARGV[4], ARGV[5]) end
-if op == 'incrf' then return redis.call('HINCRBYFLOAT', KEYS[2], ARGV[4], ARGV[5]) end
-if op == 'cas' then
+local out
+if op == 'set' then redis.call('HSET', KEYS[2], ARGV[4], ARGV[5]) out = 1
+elseif op == 'del' then out = redis.call('HDEL', KEYS[2], ARGV[4])
+elseif op == 'clear' then redis.call('DEL', KEYS[2]) out = 1
+elseif op == 'incr' then out = redis.call('HINCRBY', KEYS[2], ARGV[4], ARGV[5])
+elseif op == 'incrf' then out = redis.call('HINCRBYFLOAT', KEYS[2], ARGV[4], ARGV[5])
+elseif op == 'cas' then
   local old = redis.call('HGET', KEYS[2], ARGV[4])
   if (old or '') ~= ARGV[6] then return 0 end
   redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
-  return 1
-end
-return redis.error_reply('unknown op')
+  out = 1
+else return redis.error_reply('unknown op') end
+redis.call('HINCRBY', KEYS[1], 'v', 1)
+keep(KEYS[1], KEYS[2], KEYS[5], redis.call('HGET', KEYS[1], 'c'), ARGV[2], ARGV[7], ARGV[8])
+return out
 """
 
-# KEYS: meta, data, idle, born, pend; ARGV: id, idle_before, created_before,
-# pending_idle_before ('' for none).  Returns {c, a, p, state...} or false.
+# An event's writes, applied at once.  KEYS: meta, data, idle, pend, lock,
+# channel, the caller's own channel (see RedisStore.presence), uploads.  ARGV: id,
+# now, lock token, commit id, the version the writes were made against, a
+# relay notice ('' none), unlock ('1'/'0'), idle ttl, age ttl, then the
+# writes as words: set f v | del f | clear | incr f n.  Answers the new
+# version when nobody else wrote since that version (the caller's copy is
+# then current), -1 when somebody did, 0 with no writes, -2 when the record
+# is gone, -3 when this commit id was applied already (a retry after a lost
+# answer).
+_COMMIT = _KEEP + """
+local out = -2
+local m = redis.call('HMGET', KEYS[1], 'c', 'a', 'p', 'v', 'k')
+if m[1] then
+  out = 0
+  if #ARGV > 9 then
+    if m[5] == ARGV[4] then
+      out = -3
+    else
+      local i, n = 10, #ARGV
+      local fresh = not m[4]  -- the state hash may be new (no TTL yet)
+      while i <= n do
+        local op = ARGV[i]
+        if op == 'set' then redis.call('HSET', KEYS[2], ARGV[i + 1], ARGV[i + 2]) i = i + 3
+        elseif op == 'del' then redis.call('HDEL', KEYS[2], ARGV[i + 1]) i = i + 2
+        elseif op == 'clear' then redis.call('DEL', KEYS[2]) fresh = true i = i + 1
+        elseif op == 'incr' then redis.pcall('HINCRBY', KEYS[2], ARGV[i + 1], ARGV[i + 2]) i = i + 3
+        else return redis.error_reply('unknown op') end
+      end
+      local v = tonumber(m[4] or '0') + 1
+      if tonumber(ARGV[2]) >= tonumber(m[2]) + 1 then
+        -- The last access moves at most once a second from events (the
+        -- store's times need a resolution well under any idle timeout).
+        redis.call('HSET', KEYS[1], 'a', ARGV[2], 'v', v, 'k', ARGV[4])
+        redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+        if m[3] == '1' then redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1]) end
+        keep(KEYS[1], KEYS[2], KEYS[8], m[1], ARGV[2], ARGV[8], ARGV[9])
+      else
+        redis.call('HSET', KEYS[1], 'v', v, 'k', ARGV[4])
+        if fresh and redis.call('PTTL', KEYS[2]) == -1 then  -- the state hash is new
+          keep(KEYS[1], KEYS[2], KEYS[8], m[1], ARGV[2], ARGV[8], ARGV[9])
+        end
+      end
+      if tostring(v - 1) == ARGV[5] then out = v else out = -1 end
+    end
+  end
+end
+if ARGV[7] == '1' and redis.call('GET', KEYS[5]) == ARGV[3] then redis.call('DEL', KEYS[5]) end
+if ARGV[6] ~= '' then
+  -- Only when another process listens (KEYS[7] is the caller's own channel).
+  local counts = redis.call('PUBSUB', 'NUMSUB', KEYS[6], KEYS[7])
+  if counts[2] - counts[4] > 0 then redis.call('PUBLISH', KEYS[6], ARGV[6]) end
+end
+return out
+"""
+
+# KEYS: meta, data, idle, born, pend, uploads, staged uploads; ARGV: id,
+# idle_before, created_before, pending_idle_before ('' for none).  Returns
+# {c, a, p, state...} or false.
 _CLAIM = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  -- Gone (another claim, or expired by the safety net): no index keeps it.
+  redis.call('ZREM', KEYS[3], ARGV[1])
+  redis.call('ZREM', KEYS[4], ARGV[1])
+  redis.call('ZREM', KEYS[5], ARGV[1])
+  return false
+end
 local c = redis.call('HGET', KEYS[1], 'c')
 local a = redis.call('HGET', KEYS[1], 'a')
 local p = redis.call('HGET', KEYS[1], 'p')
@@ -112,7 +207,8 @@ end
 if ARGV[3] ~= '' and tonumber(c) < tonumber(ARGV[3]) then expired = true end
 if not expired then return false end
 local d = redis.call('HGETALL', KEYS[2])
-redis.call('DEL', KEYS[1], KEYS[2])
+for _, blob in ipairs(redis.call('SMEMBERS', KEYS[6])) do redis.call('DEL', blob) end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[6], KEYS[7])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('ZREM', KEYS[5], ARGV[1])
@@ -121,11 +217,17 @@ for i = 1, #d do out[#out + 1] = d[i] end
 return out
 """
 
-# KEYS: old meta, old data, new meta, new data, idle, born, pend; ARGV: old, new
+# KEYS: old meta, old data, new meta, new data, idle, born, pend, old uploads,
+# old staged uploads, new uploads, new staged uploads; ARGV: old, new
 _RENAME = """
 if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
 redis.call('RENAME', KEYS[1], KEYS[3])
-if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('RENAME', KEYS[2], KEYS[4]) end
+local function move(from, to)
+  if redis.call('EXISTS', from) == 1 then redis.call('RENAME', from, to) end
+end
+move(KEYS[2], KEYS[4])
+move(KEYS[8], KEYS[10])
+move(KEYS[9], KEYS[11])
 for i = 5, 7 do
   local s = redis.call('ZSCORE', KEYS[i], ARGV[1])
   if s then
@@ -136,12 +238,6 @@ end
 return 1
 """
 
-
-# KEYS: the lock; ARGV: its holder's token.  Let go only of one's own lock.
-_UNLOCK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 # KEYS: globals, gver, channel; ARGV: key, codec text, message head, version.
 # A write only lands when its version is newer than the stored one (versions
@@ -155,6 +251,31 @@ redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
 redis.call('PUBLISH', KEYS[3], ARGV[3] .. ' ' .. ARGV[4] .. ' ' .. ARGV[1])
 return 1
 """
+
+
+#: Idle connections the event path keeps (more are closed when given back).
+_MAX_SPARE = 32
+
+
+def _send(conn: Any, *words: str | int) -> None:
+    """Send a command on *conn* without reading its answer: packed by hiredis
+    when it is there (redis-py's packer wraps it in a per-word check that
+    the hot path can skip), else by redis-py."""
+    if _hiredis is None:
+        conn.send_command(*words)
+    else:
+        conn.send_packed_command([_hiredis.pack_command(words)])
+
+
+def _import_hiredis() -> Any:
+    try:
+        import hiredis
+    except ImportError:  # the redis extra brings it; redis-py works without
+        return None
+    return hiredis
+
+
+_hiredis = _import_hiredis()
 
 
 def _num(x: float) -> str:
@@ -176,6 +297,10 @@ class RedisStore(Store):
 
     persistent = True
 
+    #: Seconds past a session's idle timeout (or max age) after which Redis
+    #: drops its keys by itself if no process claimed its end (all stopped).
+    ttl_margin = 3600.0
+
     def __init__(self, url: str, *, codec: Codec | None = None, timeout: float = 2.0,
                  max_connections: int = 64, health_check_interval: float = 10.0) -> None:
         parts = urlsplit(url)
@@ -192,6 +317,7 @@ class RedisStore(Store):
         self._url = parts._replace(query="&".join(
             f"{k}={v[0]}" for k, v in query.items())).geturl()
         self.codec = codec or Codec()
+        self.codec.blobs = self  # decoded uploads read their bytes from here
         self.timeout = timeout
         self.max_connections = max_connections
         self.health_check_interval = health_check_interval
@@ -199,6 +325,17 @@ class RedisStore(Store):
         self._closed = False
         self._errors: tuple[type[BaseException], ...] = ()
         self._scripts: dict[str, Any] = {}
+        # The open event of each session, by ID (its state operations on the
+        # event's thread go there), and each thread's commits sent but not
+        # yet answered (read by settle()).
+        self._txns: dict[str, EventTxn] = {}
+        self._local = threading.local()
+        # Idle connections of the event path: taken and given back without
+        # the pool's bookkeeping (the hot path's largest cost after the round
+        # trip itself); at most one per thread in an event at a time.
+        self._spare: list[Any] = []
+        # The safety net's lifetimes as script words (see keep_for); none yet.
+        self._ttl = ["", ""]
 
     def __repr__(self) -> str:
         return f"<RedisStore {_safe_url(self._url)}>"
@@ -237,8 +374,14 @@ class RedisStore(Store):
             name: client.register_script(src) for name, src in (
                 ("create", _CREATE), ("touch", _TOUCH), ("write", _WRITE),
                 ("claim", _CLAIM), ("rename", _RENAME), ("save_global", _SAVE_GLOBAL),
-                ("unlock", _UNLOCK))
+                ("commit", _COMMIT))
         }
+        try:
+            for script in self._scripts.values():
+                client.script_load(script.script)  # the event path sends EVALSHA only
+        except redis.exceptions.RedisError as exc:
+            pool.disconnect()
+            raise StoreError(f"Redis at {_safe_url(self._url)} refused a script: {exc}") from None
         self._redis = client
 
     def close(self) -> None:
@@ -246,6 +389,13 @@ class RedisStore(Store):
         client, self._redis = self._redis, None
         if client is not None:
             client.connection_pool.disconnect()
+        spare, self._spare = self._spare, []
+        for conn in spare:
+            conn.disconnect()
+
+    def keep_for(self, idle: float, max_age: float | None) -> None:
+        margin = self.ttl_margin
+        self._ttl = [_num(idle + margin), "" if max_age is None else _num(max_age + margin)]
 
     def healthy(self) -> bool:
         try:
@@ -290,6 +440,15 @@ class RedisStore(Store):
     def _data(self, sid: str) -> str:
         return f"{self.prefix}d:{sid}"
 
+    def _ups(self, sid: str) -> str:
+        return f"{self.prefix}ups:{sid}"
+
+    def _staged(self, sid: str) -> str:
+        return f"{self.prefix}upst:{sid}"
+
+    def _blob(self, ref: str) -> str:
+        return f"{self.prefix}up:{ref}"
+
     def _z(self, name: str) -> str:
         return f"{self.prefix}{name}"
 
@@ -308,7 +467,24 @@ class RedisStore(Store):
             log.warning("dropped key %r of %s: %s", key, label, exc)
             return MISSING
 
+    def _txn(self, ns: str, *, writing: bool = True) -> EventTxn | None:
+        """The open event of *ns*'s session on this thread, if any; else, for a
+        write elsewhere (``app.state``, another session) from inside an event,
+        the event's buffered writes go first, so that writes reach Redis in
+        the order the callback made them (a kill between two keeps the first)."""
+        if ns.startswith("s:"):
+            txn = self._txns.get(ns[2:])
+            if txn is not None and txn.thread == threading.get_ident():
+                return txn
+        current: EventTxn | None = getattr(self._local, "txn", None)
+        if writing and current is not None and current.ops:
+            current.flush()
+        return None
+
     def get(self, ns: str, key: str, default: Any = None) -> Any:
+        txn = self._txn(ns, writing=False)
+        if txn is not None:
+            return txn.get(key, default)
         raw = self._call(lambda r: r.hget(self._hash(ns), key))
         if raw is None:
             return default
@@ -316,6 +492,9 @@ class RedisStore(Store):
         return default if value is MISSING else value
 
     def items(self, ns: str) -> dict[str, Any]:
+        txn = self._txn(ns, writing=False)
+        if txn is not None:
+            return txn.items()
         raw = self._call(lambda r: r.hgetall(self._hash(ns)))
         out: dict[str, Any] = {}
         for k, v in raw.items():
@@ -327,24 +506,40 @@ class RedisStore(Store):
 
     def set(self, ns: str, key: str, value: Any, *, now: float | None = None) -> None:
         text = self.codec.encode(value, key)  # raises before anything changes
-        if ns.startswith("s:"):
+        txn = self._txn(ns)
+        if txn is not None:
+            txn.set(key, text)
+        elif ns.startswith("s:"):
             self._write(ns[2:], now, "set", key, text)
         else:
             self._call(lambda r: r.hset(self._hash(ns), key, text))
 
     def delete(self, ns: str, key: str, *, now: float | None = None) -> bool:
+        txn = self._txn(ns)
+        if txn is not None:
+            return txn.delete(key)
         if ns.startswith("s:"):
             return bool(self._write(ns[2:], now, "del", key))
         return bool(self._call(lambda r: r.hdel(self._hash(ns), key)))
 
     def clear(self, ns: str, *, now: float | None = None) -> None:
-        if ns.startswith("s:"):
+        txn = self._txn(ns)
+        if txn is not None:
+            txn.clear()
+        elif ns.startswith("s:"):
             self._write(ns[2:], now, "clear", "")
         else:
             self._call(lambda r: r.delete(self._hash(ns)))
 
     def increment(self, ns: str, key: str, amount: float = 1, *,
                   now: float | None = None) -> Any:
+        txn = self._txn(ns)
+        if txn is not None:
+            return txn.increment(key, amount)
+        return self._increment_now(ns, key, amount, now)
+
+    def _increment_now(self, ns: str, key: str, amount: float,
+                       now: float | None = None) -> Any:
         import redis
 
         op = "incr" if type(amount) is int else "incrf"
@@ -359,7 +554,7 @@ class RedisStore(Store):
                 result = self._call(lambda r: r.hincrbyfloat(self._hash(ns), key, amount))
         except redis.exceptions.ResponseError:
             # Not an integer (a float, a Decimal...): compare and set instead.
-            return self.update(ns, key, lambda old: old + amount, 0)
+            return self._update_now(ns, key, lambda old: old + amount, 0, now)
         if op == "incr":
             return int(result)
         value = float(result)
@@ -367,6 +562,13 @@ class RedisStore(Store):
 
     def update(self, ns: str, key: str, fn: Callable[[Any], T], default: Any = None,
                *, now: float | None = None) -> T:
+        txn = self._txn(ns)
+        if txn is not None:
+            return txn.update(key, fn, default)
+        return self._update_now(ns, key, fn, default, now)
+
+    def _update_now(self, ns: str, key: str, fn: Callable[[Any], T], default: Any = None,
+                    now: float | None = None) -> T:
         hkey = self._hash(ns)
         while True:
             raw = self._call(lambda r: r.hget(hkey, key))
@@ -404,12 +606,10 @@ class RedisStore(Store):
 
     def _write(self, sid: str, now: float | None, op: str, key: str,
                value: Any = "", expect: str = "") -> Any:
-        import time
-
         stamp = time.time() if now is None else now
         return self._script("write", [self._meta(sid), self._data(sid), self._z("idle"),
-                                      self._z("pend")],
-                            [sid, _num(stamp), op, key, value, expect])
+                                      self._z("pend"), self._ups(sid)],
+                            [sid, _num(stamp), op, key, value, expect, *self._ttl])
 
     # -- session records --------------------------------------------------------------------
 
@@ -417,8 +617,9 @@ class RedisStore(Store):
                        pending: bool = False) -> bool:
         done = self._script(
             "create", [self._meta(session_id), self._z("idle"), self._z("born"),
-                       self._z("pend")],
-            [session_id, _num(now), -1 if limit is None else limit, "1" if pending else "0"])
+                       self._z("pend"), self._data(session_id), self._ups(session_id)],
+            [session_id, _num(now), -1 if limit is None else limit, "1" if pending else "0",
+             *self._ttl])
         if done == -1:
             raise StoreError("session ID already in the store")
         return bool(done == 1)
@@ -434,15 +635,17 @@ class RedisStore(Store):
             return None
 
     def touch_session(self, session_id: str, now: float, *, activate: bool = False) -> None:
-        self._script("touch", [self._meta(session_id), self._z("idle"), self._z("pend")],
-                     [session_id, _num(now), "1" if activate else "0"])
+        self._script("touch", [self._meta(session_id), self._z("idle"), self._z("pend"),
+                               self._data(session_id), self._ups(session_id)],
+                     [session_id, _num(now), "1" if activate else "0", *self._ttl])
 
     def claim_end(self, session_id: str, *, idle_before: float | None = None,
                   created_before: float | None = None,
                   pending_idle_before: float | None = None) -> SessionRecord | None:
         out = self._script(
             "claim", [self._meta(session_id), self._data(session_id), self._z("idle"),
-                      self._z("born"), self._z("pend")],
+                      self._z("born"), self._z("pend"), self._ups(session_id),
+                      self._staged(session_id)],
             [session_id, "" if idle_before is None else _num(idle_before),
              "" if created_before is None else _num(created_before),
              "" if pending_idle_before is None else _num(pending_idle_before)])
@@ -459,10 +662,20 @@ class RedisStore(Store):
         return SessionRecord(float(c), float(a), p != b"1", state)
 
     def rename_session(self, old_id: str, new_id: str) -> bool:
-        return bool(self._script(
+        txn = self._txn(f"s:{old_id}")
+        if txn is not None:
+            txn.flush()  # the event's writes so far go under the old ID first
+        done = bool(self._script(
             "rename", [self._meta(old_id), self._data(old_id), self._meta(new_id),
-                       self._data(new_id), self._z("idle"), self._z("born"), self._z("pend")],
+                       self._data(new_id), self._z("idle"), self._z("born"), self._z("pend"),
+                       self._ups(old_id), self._staged(old_id), self._ups(new_id),
+                       self._staged(new_id)],
             [old_id, new_id]))
+        if done and txn is not None:
+            del self._txns[old_id]
+            self._txns[new_id] = txn
+            txn.rekeyed(new_id)
+        return done
 
     def expired_sessions(self, *, idle_before: float, pending_idle_before: float,
                          created_before: float | None, limit: int = 1000) -> list[str]:
@@ -510,6 +723,11 @@ class RedisStore(Store):
         """The pub/sub channel the processes of this app tell each other on."""
         return f"{self.prefix}relay"
 
+    #: A channel only this process's listener subscribes to, with
+    #: :attr:`channel` and on the same link: how a commit tells whether
+    #: anybody else listens (set by the relay).
+    presence = ""
+
     def save_global(self, key: str, value: Any, version: int, head: str) -> bool:
         """Store a global widget's attributes under *version* and publish
         ``"<head> <version> <key>"``, atomically, unless the stored version is
@@ -543,14 +761,282 @@ class RedisStore(Store):
         """A new redis-py ``PubSub`` on this store's server (for the relay's thread)."""
         return self._r().pubsub(ignore_subscribe_messages=False)
 
-    def lock_session(self, session_id: str, token: str, lease: float) -> bool:
-        """Take the session's event lock for *lease* seconds (``SET NX PX``)."""
-        return bool(self._call(lambda r: r.set(f"{self.prefix}lk:{session_id}", token,
-                                               nx=True, px=max(1, int(lease * 1000)))))
+    # -- events: one round trip to start, one write to end (stgo.store.txn) ------------
 
-    def unlock_session(self, session_id: str, token: str) -> None:
-        """Let go of the session's event lock, if *token* still holds it."""
-        self._script("unlock", [f"{self.prefix}lk:{session_id}"], [token])
+    def begin_event(self, session_id: str, token: str, lease: float,
+                    cache: StateCache) -> EventTxn | None:
+        """Take *session_id*'s event lock for *lease* seconds and bring *cache*
+        up to date, in one round trip; ``None`` while another holder has it.
+
+        Until :meth:`end_event`, the session's state operations on this thread
+        read from *cache* and are buffered.
+        """
+        self.settle()  # a commit of this thread's last event still unanswered
+        lock, meta = f"{self.prefix}lk:{session_id}", self._meta(session_id)
+        # The lock and then the version, pipelined: no script, one round trip.
+        # (The version is read after the lock and before the state, so a
+        # copy is never newer-labelled than its contents.)
+        taken, version = self._on_connection(lambda conn: self._ask(
+            conn, ("SET", lock, token, "NX", "PX", max(1, int(lease * 1000))),
+            ("HGET", meta, "v")))
+        if taken is None and self._call(lambda r: r.get(lock)) != token.encode():
+            return None  # held by another (or ours, taken by a call whose answer was lost)
+        if version is None and not self._call(lambda r: r.exists(meta)):
+            cache.invalidate()  # no record (ended elsewhere): the event writes nothing
+        elif (version or b"0").decode("ascii") != cache.version:
+            raw = self._call(lambda r: r.hgetall(self._data(session_id)))
+            cache.version = (version or b"0").decode("ascii")
+            cache.raw = {k.decode("utf-8", "replace"): v for k, v in raw.items()}
+        txn = EventTxn(self, session_id, token, cache)
+        self._txns[session_id] = txn
+        self._local.txn = txn
+        return txn
+
+    def end_event(self, txn: EventTxn, notice: str) -> None:
+        """Send *txn*'s writes, the unlock and *notice* (a relay line, or ``""``)
+        as one script, without waiting for the answer: it is in Redis's
+        socket before the caller acknowledges the event, and :meth:`settle`
+        reads it afterwards.  *notice* is published only if a process other
+        than this one listens on :attr:`channel` (one that subscribes later
+        resyncs anyway), so a lone process does not wake itself per event.
+
+        :raises StoreUnavailable: it could not be sent (the writes are lost).
+        """
+        if self._txns.get(txn.session_id) is txn:
+            del self._txns[txn.session_id]
+        self._local.txn = None
+        keys, args = self._commit_words(txn, txn.ops, unlock=True, notice=notice)
+        txn.ops = []
+        for attempt in (1, 2):
+            conn = self._checkout()
+            try:
+                _send(conn, "EVALSHA", self._scripts["commit"].sha, len(keys), *keys, *args)
+            except self._errors as exc:
+                self._checkin(conn, broken=True)
+                if attempt == 2:
+                    txn.cache.invalidate()
+                    raise StoreUnavailable(f"Redis is unavailable: {exc}") from None
+                continue
+            self._pending().append((conn, txn, keys, args))
+            return
+
+    def settle(self) -> None:
+        """Read the answers to this thread's commits (see :meth:`end_event`):
+        keep each cached copy that is current, drop the others."""
+        pending = self._pending()
+        while pending:
+            conn, txn, keys, args = pending.pop(0)
+            try:
+                out = self._read_commit(conn, keys, args)
+            except Exception as exc:
+                broken = not self._is_script_error(exc)
+                self._checkin(conn, broken=broken)
+                txn.cache.invalidate()
+                if broken:
+                    # Resent once: the commit ID makes a repeat harmless.
+                    try:
+                        self._commit_sync(txn, keys, args)
+                        continue
+                    except StoreError as again:
+                        exc = again
+                log.error("an event's writes to the store may be lost (%s: %s)",
+                          type(exc).__name__, exc)
+                continue
+            self._checkin(conn)
+            self._committed(txn, out)
+
+    def _commit_now(self, txn: EventTxn, ops: list[str | int], *, unlock: bool,
+                    notice: str) -> None:
+        """Write *ops* of *txn* now and wait for Redis (a flush mid-event)."""
+        keys, args = self._commit_words(txn, ops, unlock=unlock, notice=notice)
+        self._commit_sync(txn, keys, args)
+
+    def _commit_sync(self, txn: EventTxn, keys: list[str], args: list[Any]) -> None:
+        try:
+            self._committed(txn, self._script("commit", keys, args))
+        except StoreError:
+            txn.cache.invalidate()
+            raise
+
+    def _commit_words(self, txn: EventTxn, ops: list[str | int], *, unlock: bool,
+                      notice: str) -> tuple[list[str], list[Any]]:
+        sid = txn.session_id
+        txn.commits += 1
+        keys = [self._meta(sid), self._data(sid), self._z("idle"), self._z("pend"),
+                f"{self.prefix}lk:{txn.lock_id}", self.channel, self.presence, self._ups(sid)]
+        args: list[Any] = [sid, _num(time.time()), txn.token, f"{txn.token}:{txn.commits}",
+                           txn.cache.version, notice, "1" if unlock else "0", *self._ttl,
+                           *ops]
+        return keys, args
+
+    @staticmethod
+    def _committed(txn: EventTxn, out: Any) -> None:
+        out = int(out)
+        if out > 0:
+            txn.cache.version = str(out)  # nobody else wrote: the copy is current
+        elif out < 0:
+            txn.cache.invalidate()
+
+    def _read_commit(self, conn: Any, keys: list[str], args: list[Any]) -> Any:
+        import redis
+
+        try:
+            return conn.read_response()
+        except redis.exceptions.NoScriptError:
+            # Redis lost its scripts (restarted): send the source this once.
+            conn.send_command("EVAL", _COMMIT, len(keys), *keys, *args)
+            return conn.read_response()
+
+    @staticmethod
+    def _is_script_error(exc: BaseException) -> bool:
+        import redis
+
+        return isinstance(exc, redis.exceptions.ResponseError)
+
+    def _pending(self) -> list[tuple[Any, EventTxn, list[str], list[Any]]]:
+        pending: list[tuple[Any, EventTxn, list[str], list[Any]]] | None = getattr(
+            self._local, "pending", None)
+        if pending is None:
+            pending = self._local.pending = []
+        return pending
+
+    def _checkout(self) -> Any:
+        """A connection for the event path: a spare one, or a new one."""
+        try:
+            return self._spare.pop()
+        except IndexError:
+            pool = self._r().connection_pool
+            return pool.connection_class(**pool.connection_kwargs)
+
+    def _checkin(self, conn: Any, *, broken: bool = False) -> None:
+        if broken:
+            # Redis went away or restarted: the spare ones are as dead.
+            spare, self._spare = self._spare, []
+            for other in (conn, *spare):
+                other.disconnect()
+        elif self._closed or len(self._spare) >= _MAX_SPARE:
+            conn.disconnect()
+        else:
+            self._spare.append(conn)
+
+    def _on_connection(self, fn: Callable[[Any], T]) -> T:
+        """Run *fn(connection)* on a pooled connection, straight (no client
+        layer: the event path's calls are the hot ones), retried once on a
+        connection error."""
+        for attempt in (1, 2):
+            conn = self._checkout()
+            try:
+                result = fn(conn)
+            except self._errors as exc:
+                self._checkin(conn, broken=True)
+                if attempt == 2:
+                    raise StoreUnavailable(f"Redis is unavailable: {exc}") from None
+                continue
+            except BaseException:
+                self._checkin(conn, broken=True)
+                raise
+            self._checkin(conn)
+            return result
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _ask(conn: Any, *commands: tuple[str | int, ...]) -> list[Any]:
+        """Send *commands* at once on *conn*; their answers, in order."""
+        if _hiredis is None:
+            conn.send_packed_command(conn.pack_commands(commands))
+        else:
+            conn.send_packed_command([b"".join(_hiredis.pack_command(c) for c in commands)])
+        return [conn.read_response() for _ in commands]
+
+    # -- uploads: bytes any process can read (stgo.store.files) -------------------------------
+
+    def put_upload(self, session_id: str, token: str, entry: dict[str, Any], stream: Any,
+                   length: int, ttl: float, chunk: int = 256 * 1024) -> int:
+        """Store *length* bytes of *stream* as an upload of *session_id* waiting
+        for its change event under *token* (for *ttl* seconds, whichever
+        process gets the event); *entry* says what it is (its widget, name,
+        size, type).  Return how many bytes came (fewer: cut short, nothing kept).
+        """
+        ref = secrets.token_urlsafe(24)
+        blob, staged, ms = self._blob(ref), self._staged(session_id), max(1, int(ttl * 1000))
+        got = 0
+
+        def write(r: Any) -> None:
+            nonlocal got
+            r.set(blob, b"", px=ms)
+            while got < length:
+                data = stream.read(min(chunk, length - got))
+                if not data:
+                    break
+                r.append(blob, data)
+                got += len(data)
+            if got != length:
+                r.delete(blob)
+                return
+            pipe = r.pipeline(transaction=True)
+            pipe.pexpire(blob, ms)
+            pipe.hset(staged, token, json.dumps({**entry, "ref": ref}))
+            pipe.pexpire(staged, ms)
+            pipe.execute()
+
+        self._call(write)
+        return got
+
+    def staged_uploads(self, session_id: str) -> int:
+        """How many uploads of *session_id* wait for their change event."""
+        return int(self._call(lambda r: r.hlen(self._staged(session_id))))
+
+    def take_upload(self, session_id: str, token: str, widget: str) -> UploadedFile | None:
+        """The upload staged under *token* for *session_id*'s uploader *widget*,
+        once (its bytes then live as long as the session), or ``None``."""
+        staged = self._staged(session_id)
+
+        def take(r: Any) -> Any:
+            pipe = r.pipeline(transaction=True)
+            pipe.hget(staged, token)
+            pipe.hdel(staged, token)
+            return pipe.execute()
+
+        raw, taken = self._call(take)
+        if raw is None or not taken:
+            return None
+        try:
+            entry = json.loads(raw)
+            name, size, mime, ref = entry["name"], entry["size"], entry["type"], entry["ref"]
+        except (ValueError, KeyError, TypeError):
+            log.warning("a staged upload with a bad entry in the store: ignored")
+            return None
+        if entry.get("widget") != widget:
+            return None
+        ttl = self._ttl[0] or "86400"
+        ms = max(1, int(float(ttl) * 1000))
+        ups = self._ups(session_id)
+
+        def attach(r: Any) -> None:
+            pipe = r.pipeline(transaction=True)
+            pipe.sadd(ups, self._blob(ref))
+            pipe.pexpire(self._blob(ref), ms)
+            pipe.pexpire(ups, ms)
+            pipe.execute()
+
+        self._call(attach)
+        return UploadedFile(name, size, mime, ref=ref, blobs=self)
+
+    def read_blob(self, ref: str, start: int, end: int) -> bytes | None:
+        if end <= start:
+            return b"" if self._call(lambda r: r.exists(self._blob(ref))) else None
+
+        def read(r: Any) -> list[Any]:
+            pipe = r.pipeline(transaction=True)
+            pipe.exists(self._blob(ref))
+            pipe.getrange(self._blob(ref), start, end - 1)
+            return list(pipe.execute())
+
+        there, data = self._call(read)
+        return bytes(data) if there else None
+
+    def delete_blob(self, ref: str) -> None:
+        self._call(lambda r: r.delete(self._blob(ref)))
 
     def put_token(self, token_hash: str, new_id: str, ttl: float) -> None:
         """Keep a rotation token (by its hash) for *ttl* seconds, for any process."""

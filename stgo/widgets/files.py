@@ -15,7 +15,6 @@ that moment when ``data`` is a callable.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import mimetypes
 import os
@@ -25,15 +24,15 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, ClassVar
 
 from ..errors import ProtocolError, WidgetError
+from ..store.files import UploadedFile
 from .base import Handler, InputWidget, StateReader, esc
 from .inputs import Button
 
 __all__ = ["UploadedFile", "FileUploader", "DownloadButton", "safe_file_name",
-           "DEFAULT_MAX_UPLOAD", "STAGED_TTL"]
+           "shared_uploads", "DEFAULT_MAX_UPLOAD", "STAGED_TTL"]
 
 #: The default ``max_size`` of an uploader: 200 MiB, as in Streamlit.
 DEFAULT_MAX_UPLOAD = 200 * 1024 * 1024
@@ -65,72 +64,6 @@ def _size_text(size: int) -> str:
         if amount < 1000 or unit == "GB":
             break
     return f"{amount:.1f} {unit}"
-
-
-class UploadedFile:
-    """A file a user uploaded: the value of a :class:`FileUploader`.
-
-    The bytes are on disk, in the session's temporary directory, until the
-    user replaces or clears the upload or the session ends.
-
-    :ivar name: the file's name as the user's browser gave it (no path).
-    :ivar size: in bytes.
-    :ivar type: its MIME type (what the browser said, else a guess from the name).
-    """
-
-    def __init__(self, name: str, size: int, type: str, path: Path) -> None:
-        self.name = name
-        self.size = size
-        self.type = type
-        self.path = path
-        self._pos = 0
-        self._lock = threading.Lock()
-
-    def __repr__(self) -> str:
-        return f"<UploadedFile {self.name!r} {self.size} bytes {self.type}>"
-
-    def _open(self) -> Any:
-        try:
-            return self.path.open("rb")
-        except FileNotFoundError:
-            raise ValueError(
-                f"the upload {self.name!r} is gone: it was replaced or cleared, or its "
-                "session ended"
-            ) from None
-
-    def getvalue(self) -> bytes:
-        """All of the file's bytes."""
-        with self._open() as f:
-            data: bytes = f.read()
-            return data
-
-    def read(self, size: int = -1) -> bytes:
-        """Read up to *size* bytes (all, if negative) from the current position."""
-        with self._lock, self._open() as f:
-            f.seek(self._pos)
-            data: bytes = f.read(size)
-            self._pos += len(data)
-            return data
-
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        """Move the read position, as ``io`` files do; return the new one."""
-        with self._lock:
-            base = {os.SEEK_SET: 0, os.SEEK_CUR: self._pos, os.SEEK_END: self.size}[whence]
-            self._pos = max(0, base + offset)
-            return self._pos
-
-    def tell(self) -> int:
-        """The read position."""
-        return self._pos
-
-    def text(self, encoding: str = "utf-8") -> str:
-        """The file decoded as text."""
-        return self.getvalue().decode(encoding)
-
-    def release(self) -> None:
-        """Delete the bytes (the upload was replaced or cleared)."""
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
 
 
 class FileUploader(InputWidget):
@@ -195,6 +128,9 @@ class FileUploader(InputWidget):
 
     def staged_count(self, session: Any) -> int:
         """How many uploads of *session* wait for their change event."""
+        shared = shared_uploads(session)
+        if shared is not None:
+            return int(shared.staged_uploads(session.id))
         with self._staged_lock:
             return sum(1 for ref, _, _ in self._staged.values() if ref() is session)
 
@@ -230,22 +166,32 @@ class FileUploader(InputWidget):
     def receive(self, session: Any, event: str, value: Any) -> Any:
         if event != "change":
             return value
-        files = []
-        with self._staged_lock:
-            entries = [self._staged.get(token) for token in value]
-            if any(e is None or e[0]() is not session for e in entries):
-                raise ProtocolError(
-                    f"unknown or expired upload for {self.key!r}: choose the file again"
-                )
-            for token in value:
-                files.append(self._staged.pop(token)[1])
+        files = self._take(session, value)
         new: Any = files if self.accept_multiple_files else (files[0] if files else None)
         old = session.get(self.key)
         session.set(self.key, new)  # redraws the list of files (redraw_on_state)
         for gone in _as_list(old):
-            if all(gone is not f for f in files):
+            if not any(gone.same_file(f) for f in files):
                 gone.release()
         return new
+
+    def _take(self, session: Any, tokens: list[str]) -> list[UploadedFile]:
+        """The uploads staged under *tokens* for *session*, each once."""
+        shared = shared_uploads(session)
+        if shared is not None:
+            # Staged in the store: the upload may have reached another process.
+            taken = [shared.take_upload(session.id, token, self.key) for token in tokens]
+            if any(f is None for f in taken):
+                raise ProtocolError(
+                    f"unknown or expired upload for {self.key!r}: choose the file again")
+            return [f for f in taken if f is not None]
+        with self._staged_lock:
+            entries = [self._staged.get(token) for token in tokens]
+            if any(e is None or e[0]() is not session for e in entries):
+                raise ProtocolError(
+                    f"unknown or expired upload for {self.key!r}: choose the file again"
+                )
+            return [self._staged.pop(token)[1] for token in tokens]
 
     @property
     def per_session(self) -> bool:
@@ -279,6 +225,13 @@ class FileUploader(InputWidget):
             f'<div class="stgo-upload-status" role="status" aria-live="polite"></div>'
             f'<ul class="stgo-file-list">{listing}</ul>{clear}'
         )
+
+
+def shared_uploads(session: Any) -> Any:
+    """*session*'s persistent store when it keeps uploads for every process
+    (:meth:`~stgo.store.redis.RedisStore.put_upload`), else ``None``."""
+    store = getattr(session, "_store", None)
+    return store if store is not None and hasattr(store, "put_upload") else None
 
 
 def _as_list(value: Any) -> list[UploadedFile]:
