@@ -181,7 +181,8 @@ class Reactor:
                 pool.submit(job)
             del jobs[self.inline_jobs:]
         flushed = time.monotonic()
-        self.batching = threading.get_ident()
+        # A lone job's output goes out as it is made (nothing to merge it with).
+        self.batching = threading.get_ident() if len(jobs) > 1 else None
         try:
             for i, job in enumerate(jobs):
                 with self._lock:
