@@ -250,7 +250,8 @@ class App(SharedWidgets, Routing):
         self.workers = WorkerPool(event_threads)
         #: The loop that serves every open WebSocket (started by the first).
         self.io = IOLoop(self.workers,
-                         inline_jobs=1 if isinstance(self.store, RedisStore) else None)
+                         inline_jobs=1 if isinstance(self.store, RedisStore) else None,
+                         hold=self.hub.hold, release=self.hub.release)
         self._lock = threading.RLock()
         self._widgets: list[Widget] = []
         self._start_hooks: list[StartHook] = []

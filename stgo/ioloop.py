@@ -64,10 +64,16 @@ class Reactor:
     :meth:`run`.
     """
 
-    def __init__(self, inline_jobs: int | None = None) -> None:
+    def __init__(self, inline_jobs: int | None = None,
+                 hold: Callable[[], None] | None = None,
+                 release: Callable[[], None] | None = None) -> None:
         #: How many of a turn's jobs run on the loop's thread (the rest on
         #: the pool); ``None``: all of them.
         self.inline_jobs = inline_jobs
+        # Around a batch of several jobs: the hub keeps back, then pushes,
+        # what many events would push to everybody (Hub.hold, Hub.release).
+        self._hold = hold
+        self._release = release
         self._selector = selectors.DefaultSelector()
         self._waker = Waker()
         self._selector.register(self._waker.fileno(), selectors.EVENT_READ, None)
@@ -182,7 +188,10 @@ class Reactor:
             del jobs[self.inline_jobs:]
         flushed = time.monotonic()
         # A lone job's output goes out as it is made (nothing to merge it with).
-        self.batching = threading.get_ident() if len(jobs) > 1 else None
+        merging = len(jobs) > 1
+        self.batching = threading.get_ident() if merging else None
+        if merging and self._hold is not None:
+            self._hold()
         try:
             for i, job in enumerate(jobs):
                 with self._lock:
@@ -200,17 +209,28 @@ class Reactor:
                         continue
                     self._running_since = None
                 if time.monotonic() - flushed > FLUSH_EVERY:
+                    self._let_go(merging)
                     self._take_notes()
                     flushed = time.monotonic()
+                    if merging and self._hold is not None:
+                        self._hold()
             with self._lock:
                 if self._term != term:
                     return False
         finally:
+            self._let_go(merging)
             with self._lock:
                 if self._term == term:
                     self.batching = None
         self._take_notes()
         return True
+
+    def _let_go(self, merging: bool) -> None:
+        if merging and self._release is not None:
+            try:
+                self._release()
+            except Exception:  # a widget that cannot render: its tabs were told
+                log.exception("pushing a batch's shared changes failed")
 
     def watch(self, pool: WorkerPool) -> None:
         """Depose a leader stuck in a callback past :data:`INLINE_BUDGET`
@@ -382,6 +402,8 @@ class Reactor:
 class IOLoop:
     """The App's I/O loop: a :class:`Reactor` led by threads of a :class:`WorkerPool`.
 
+    :param hold: called before the loop's thread runs several jobs of a
+        turn, and *release* after them (``Hub.hold``, ``Hub.release``).
     :param inline_jobs: how many of a turn's jobs the loop's thread runs
         itself (``None``: all).  With a store that answers over the network
         (Redis) an event mostly waits; one runs on the loop's thread (no
@@ -392,9 +414,13 @@ class IOLoop:
     :meth:`stop` (``App.stop``); it can start again afterwards.
     """
 
-    def __init__(self, pool: WorkerPool, inline_jobs: int | None = None) -> None:
+    def __init__(self, pool: WorkerPool, inline_jobs: int | None = None,
+                 hold: Callable[[], None] | None = None,
+                 release: Callable[[], None] | None = None) -> None:
         self._pool = pool
         self._inline_jobs = inline_jobs
+        self._hold = hold
+        self._release = release
         self._lock = threading.Lock()
         self._reactor: Reactor | None = None
 
@@ -403,7 +429,7 @@ class IOLoop:
         with self._lock:
             reactor = self._reactor
             if reactor is None:
-                reactor = self._reactor = Reactor(self._inline_jobs)
+                reactor = self._reactor = Reactor(self._inline_jobs, self._hold, self._release)
                 self._pool.submit(lambda: reactor.lead(self._pool), first=True)
                 threading.Thread(target=reactor.watch, args=(self._pool,), daemon=True,
                                  name="stgo-watch").start()

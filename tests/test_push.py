@@ -484,3 +484,63 @@ def test_deleted_session_tells_its_tab(
     assert sock.messages[-1]["type"] == "expired"
     assert app.ended == [(browser.session_id, "deleted")]
     wait_until(lambda: len(app.hub) == 0)
+
+
+class _Tab:
+    """A tab that keeps what it is sent (the hub's edge)."""
+
+    def __init__(self) -> None:
+        self.ops: list[dict[str, Any]] = []
+
+    def send(self, text: str, key: object = None) -> bool:
+        import json
+
+        self.ops.extend(json.loads(text).get("ops", ()))
+        return True
+
+    def close(self, code: int = 1000, reason: str = "", final: str | None = None) -> None:
+        pass
+
+
+def _two_tabs(app: Counter) -> tuple[stgo.Session, _Tab, _Tab]:
+    clicker, other = app.sessions.create(), app.sessions.create()
+    mine, theirs = _Tab(), _Tab()
+    app.hub.register(clicker, mine)  # type: ignore[arg-type]
+    app.hub.register(other, theirs)  # type: ignore[arg-type]
+    return clicker, mine, theirs
+
+
+def test_held_redraws_of_a_shared_widget_reach_the_others_once_at_the_release() -> None:
+    # What the I/O loop does around a turn's events: 3 clicks on a shared
+    # text, the clicker sees each, everybody else the last one, once.
+    app = Counter()
+    clicker, mine, theirs = _two_tabs(app)
+    app.hub.hold()
+    for seq in (1, 2, 3):
+        with app.hub.batch(origin=clicker, conn=mine, ack=seq):  # type: ignore[arg-type]
+            app.clicked(clicker, "click", True)
+    assert [op.get("id") for op in mine.ops].count(app.shared_text.id) == 3
+    assert theirs.ops == []
+    app.hub.release()
+    updates = [op for op in theirs.ops if op.get("id") == app.shared_text.id]
+    assert len(updates) == 1 and "Clicks by everyone: 3" in updates[0]["html"]
+    app.hub.release()  # nothing more is held
+    assert len(theirs.ops) == 1
+
+
+def test_an_insert_is_not_held_back_and_drops_what_was_held_of_its_widget() -> None:
+    app = Counter()
+    clicker, mine, theirs = _two_tabs(app)
+    app.hub.hold()
+    with app.hub.batch(origin=clicker, conn=mine, ack=1):  # type: ignore[arg-type]
+        app.clicked(clicker, "click", True)
+    with app.hub.batch(origin=clicker, conn=mine, ack=2):  # type: ignore[arg-type]
+        app.text("new for all", key="late")
+        app.clicked(clicker, "click", True)
+    inserted = [op for op in theirs.ops if op["op"] == "insert"]
+    assert len(inserted) == 1 and "new for all" in inserted[0]["html"]
+    assert any(op.get("id") == app.shared_text.id and "Clicks by everyone: 2" in op["html"]
+               for op in theirs.ops)
+    seen = len(theirs.ops)
+    app.hub.release()
+    assert len(theirs.ops) == seen  # it went out with the insert, fresh
