@@ -102,7 +102,7 @@ def chromium_path() -> str | None:
 
 
 def _wait_connected(page: Any) -> None:
-    page.wait_for_function("window.stgo && window.stgo.connected", timeout=15_000)
+    page.wait_for_function("() => window.stgo && window.stgo.connected", timeout=15_000)
 
 
 def _open(browser: Any, url: str, context: Any = None) -> tuple[Any, Any]:
@@ -122,8 +122,8 @@ def _page_load(browser: Any, url: str, n: int) -> list[float]:
         context.add_init_script(_FIRST_WIDGET)
         page = context.new_page()
         page.goto(url)
-        page.wait_for_function("window.__firstWidget !== null", timeout=15_000)
-        t = page.evaluate("window.__firstWidget")
+        page.wait_for_function("() => window.__firstWidget !== null", timeout=15_000)
+        t = page.evaluate("() => window.__firstWidget")
         if i >= 2:  # the first two warm the browser up
             out.append(float(t))
         context.close()
@@ -152,15 +152,15 @@ def _shared_change(browser: Any, url: str, clicker_url: str, rounds: int,
         last: list[float] = []
         each: list[float] = []
         for r in range(rounds + 3):
-            counts = [p.evaluate("window.__seen.length") for p in others]
+            counts = [p.evaluate("() => window.__seen.length") for p in others]
             t0 = float(clicker.evaluate(_CLICK_AT))
             # Sleep rather than poll: Playwright's polling runs animation
             # frames in every tab, which would load the CPU being measured.
             time.sleep(0.25)
             arrived = []
             for p, c in zip(others, counts, strict=True):
-                p.wait_for_function(f"window.__seen.length > {c}", timeout=15_000)
-                arrived.append(float(p.evaluate(f"window.__seen[{c}]")))
+                p.wait_for_function(f"() => window.__seen.length > {c}", timeout=15_000)
+                arrived.append(float(p.evaluate(f"() => window.__seen[{c}]")))
             if r >= 3:
                 last.append(max(arrived) - t0)
                 each.extend(a - t0 for a in arrived)
