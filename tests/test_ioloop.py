@@ -12,7 +12,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -234,60 +234,42 @@ def test_a_taken_over_socket_is_closed_when_the_tab_closes(serve: Any,
         pass
 
 
-def test_a_callback_that_blocks_holds_up_only_its_own_session(
-        serve: Any, client_for: Any) -> None:
-    # The blocked event runs on the thread that read it (no hand-off), and
-    # the loop's watchdog hands the sockets to another thread meanwhile.
-    app = App(title="Blocking")
-    hold = app.button("Hold", key="hold")
+def _wait(release: threading.Event) -> None:
+    release.wait(10)
+
+
+def _compute(release: threading.Event) -> None:
+    # Never gives up the GIL by itself (no I/O, no wait).
+    n = 0
+    while not release.is_set():
+        n += 1
+
+
+@pytest.mark.parametrize("hold", [_wait, _compute], ids=["waiting", "computing"])
+def test_a_slow_callback_holds_up_only_its_own_session(
+        serve: Any, client_for: Any, hold: Callable[[threading.Event], None]) -> None:
+    # The slow event runs on the loop's thread that read it (no hand-off);
+    # past the budget the watcher hands the sockets to another thread, and
+    # the other session's clicks are answered while it runs.
+    app = App(title="Slow")
+    slow = app.button("Slow", key="slow")
     go = app.button("Go", key="go")
     entered, release = threading.Event(), threading.Event()
 
-    @hold.on_click
-    def block(session: stgo.Session, event: str, value: Any) -> None:
+    @slow.on_click
+    def run_slowly(session: stgo.Session, event: str, value: Any) -> None:
         entered.set()
-        release.wait(10)
+        hold(release)
 
     go.on_click(lambda session, event, value: session.increment("n"))
     server = serve(app)
     stuck, free = client_for(server).connect(), client_for(server).connect()
     try:
-        seq = stuck.event(hold.id)
-        assert entered.wait(5)
-        for _ in range(3):
-            free.ack(free.event(go.id))  # served while the other session is stuck
-        assert request(server.url, "/health").status == 200
-    finally:
-        release.set()
-    stuck.ack(seq)
-
-
-def test_a_callback_that_computes_without_pause_holds_up_only_its_own_session(
-        serve: Any, client_for: Any) -> None:
-    # A callback that never gives up the GIL by itself (no I/O, no wait):
-    # the watcher still gets its turns and hands the loop to another thread,
-    # and the other session's clicks are answered while it computes.
-    app = App(title="Computing")
-    spin = app.button("Spin", key="spin")
-    go = app.button("Go", key="go")
-    entered, release = threading.Event(), threading.Event()
-
-    @spin.on_click
-    def compute(session: stgo.Session, event: str, value: Any) -> None:
-        entered.set()
-        n = 0
-        while not release.is_set():
-            n += 1
-        session.set("spun", n)
-
-    go.on_click(lambda session, event, value: session.increment("n"))
-    server = serve(app)
-    stuck, free = client_for(server).connect(), client_for(server).connect()
-    try:
-        seq = stuck.event(spin.id)
+        seq = stuck.event(slow.id)
         assert entered.wait(5)
         for _ in range(3):
             free.ack(free.event(go.id))
+        assert request(server.url, "/health").status == 200
     finally:
         release.set()
     stuck.ack(seq)
