@@ -266,7 +266,8 @@ class App(SharedWidgets, Routing):
         # Saves global widgets' run-time changes (persistent stores only).
         self._saver: GlobalSaver | None = (
             GlobalSaver(self.store, write=self._relay.save_global if self._relay else None,
-                        stamp=self._relay.stamp if self._relay else None)
+                        stamp=self._relay.stamp if self._relay else None,
+                        written=self._relay.global_written if self._relay else None)
             if self.store.persistent else None)
         if self._saver is not None:
             self.hub.before_ack = self._saver.flush

@@ -103,12 +103,17 @@ class GlobalSaver:
         plain ``store.set``; with many processes the relay's versioned save).
     :param stamp: the clock that stamps each change when it is made (the
         relay's hybrid clock; default: none).
+    :param written: called with a key once its write is done and it is no
+        longer :meth:`pending` (the relay then looks again at a notice it
+        passed over meanwhile).
     """
 
     def __init__(self, store: Store, interval: float = 0.05,
                  write: Callable[[str, dict[str, Any], int], None] | None = None,
-                 stamp: Callable[[], int] | None = None) -> None:
+                 stamp: Callable[[], int] | None = None,
+                 written: Callable[[str], None] | None = None) -> None:
         self._store = store
+        self._written = written
         self._write = write or (lambda key, attrs, _stamp: store.set("globals", key, attrs))
         self._stamp = stamp or (lambda: 0)
         self._interval = interval
@@ -166,6 +171,8 @@ class GlobalSaver:
                     return
                 with self._lock:
                     self._writing.discard(key)
+                if self._written is not None:
+                    self._written(key)
         finally:
             with self._lock:
                 self._writing = set()

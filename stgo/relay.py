@@ -84,6 +84,8 @@ class Relay:
         store.presence = f"{store.channel}:{self.origin}"
         self._lock = threading.Lock()
         self._versions: dict[str, int] = {}
+        # Global widgets whose notice came while a change of ours was pending.
+        self._passed_over: set[str] = set()
         self._clock = 0  # the last stamp given or seen (hybrid logical clock)
         self._outbox: dict[str, str] = {}  # notices waiting to be sent (ordered, no repeats)
         self._wake = threading.Event()
@@ -207,6 +209,16 @@ class Relay:
                 if version > self._versions.get(key, 0):
                     self._versions[key] = version
         else:
+            self._apply_global(key, mine_pending=True)
+
+    def global_written(self, key: str) -> None:
+        """This process's write of global widget *key* is done: a notice of
+        another's change passed over while it was pending (ours might have
+        been the newer) is looked at now, or it would be lost."""
+        with self._lock:
+            passed = key in self._passed_over
+            self._passed_over.discard(key)
+        if passed:
             self._apply_global(key, mine_pending=True)
 
     def sessions_changed(self, sessions: Iterable[Session]) -> None:
@@ -352,8 +364,15 @@ class Relay:
         newer, or its save is refused and lands here with *mine_pending*)."""
         app = self._app
         saver = app._saver
-        if not mine_pending and saver is not None and saver.pending(key):
-            return
+        if not mine_pending and saver is not None:
+            # Noted before the look, so that a write finishing in between
+            # still finds it (global_written).
+            with self._lock:
+                self._passed_over.add(key)
+            if saver.pending(key):
+                return
+            with self._lock:
+                self._passed_over.discard(key)
         attrs, version = self._store.load_global(key)
         self._seen(version)
         with self._lock:
