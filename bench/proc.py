@@ -13,12 +13,14 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import psutil
 
 __all__ = [
     "Server", "run_server", "stgo_server", "floor_server", "APPS", "new_session", "settled_rss",
+    "stop",
 ]
 
 APPS = Path(__file__).resolve().parent / "apps"
@@ -84,14 +86,19 @@ def run_server(argv: list[str], timeout: float = 30.0) -> Iterator[Server]:
                 break
         yield Server(m.group(0), proc)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout=15)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def stop(proc: subprocess.Popen[Any], timeout: float = 10.0) -> None:
+    """End *proc* (SIGTERM: each server's fast, clean shutdown), killing it after *timeout*."""
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout)
 
 
 def stgo_server(app: str = "counter.py") -> AbstractContextManager[Server]:

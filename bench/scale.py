@@ -48,7 +48,7 @@ from typing import Any
 import psutil
 
 from .load import _raise_nofile, _widget_id, summary
-from .proc import APPS, Server, new_session, run_server
+from .proc import APPS, Server, new_session, run_server, stop
 from .wsclient import HandshakeError, WSClient, text_frame
 
 __all__ = ["measure", "table_rows", "main"]
@@ -103,12 +103,7 @@ def redis_server() -> Iterator[Redis]:
             time.sleep(0.02)
         yield Redis(f"redis://127.0.0.1:{port}/0", proc)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stop(proc)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -188,12 +183,7 @@ def nginx(upstreams: list[int]) -> Iterator[int]:
                 time.sleep(0.02)
         yield port
     finally:
-        proc.send_signal(signal.SIGTERM)  # fast shutdown
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stop(proc)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
