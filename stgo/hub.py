@@ -11,6 +11,7 @@ message per connection.  Queuing never touches a socket (see
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -82,6 +83,15 @@ _REDRAW_RANK = {"value": 0, "extend": 1, "figure": 2, "update": 3}
 # Changes whose op may reach a tab twice (it sets, it does not add).
 _REPEATABLE = frozenset({"value", "figure", "update"})
 
+# Draw generations.  Two threads may redraw one shared widget at once and
+# queue their ops in the other order than they read it (a click's flush and
+# the relay's, say): the older value would land last and stay.  So a redraw
+# takes the next number *before* it reads the widget, the op carries it as
+# ``g``, and a tab (and an outbox, see Connection.send) keeps the op with the
+# highest number: the one that read last, after every change whose own
+# redraw it overtook.  A full render carries one too, below which ops are old.
+_draws = itertools.count(1)
+
 
 # How a new change combines with one already pending for the same widget.
 def _merge(changes: dict[Widget, str], widget: Widget, change: str) -> None:
@@ -118,19 +128,29 @@ def _ops(
 ) -> list[dict[str, Any]]:
     if change == "remove":
         return [protocol.op_remove(widget.id)]
+    if change in _REPEATABLE and state is None:
+        draw = next(_draws)  # before the widget is read: see _draws
+        ops = _redraw(widget, change, None)
+        for op in ops:
+            op["g"] = draw
+        return ops
+    if change != "insert" and change != "reinsert":
+        return _redraw(widget, change, state)
+    parent = widget.parent.id if widget.parent is not None else root
+    ops = [protocol.op_insert(parent, widget.render(state))]
+    if change == "reinsert":
+        ops.insert(0, protocol.op_remove(widget.id))
+    return ops
+
+
+def _redraw(widget: Widget, change: str, state: StateReader | None) -> list[dict[str, Any]]:
+    """The ops that redraw *widget* in place (``value``, ``extend``, ``figure``, ``update``)."""
     if change == "value" and isinstance(widget, InputWidget):
         return [protocol.op_value(widget.id, widget.client_value(state))]
     if change in ("extend", "figure"):
         op = widget.change_op(change)
         return [op] if op is not None else []
-    html = widget.render(state)
-    if change == "update":
-        return [protocol.op_update(widget.id, html)]
-    parent = widget.parent.id if widget.parent is not None else root
-    ops = [protocol.op_insert(parent, html)]
-    if change == "reinsert":
-        ops.insert(0, protocol.op_remove(widget.id))
-    return ops
+    return [protocol.op_update(widget.id, widget.render(state))]
 
 
 def _for_page(scoped: list[Scoped], page: str) -> list[dict[str, Any]]:
@@ -155,10 +175,10 @@ class _Out:
         return self._text
 
 
-def _coalesce_key(ops: list[dict[str, Any]]) -> tuple[str, str] | None:
+def _coalesce_key(ops: list[dict[str, Any]]) -> tuple[str, str, int] | None:
     """The outbox key of a message holding one update or value op (see Connection.send)."""
     if len(ops) == 1 and ops[0]["op"] in ("update", "value"):
-        return ops[0]["op"], ops[0]["id"]
+        return ops[0]["op"], ops[0]["id"], ops[0].get("g", 0)
     return None
 
 
@@ -251,9 +271,10 @@ class Hub:
             view = self._page.page_view(session, c)
             key = (view.path, tuple(sorted(view.query.items())))
             if key not in texts:
+                draw = next(_draws)  # ops numbered below are older than this render
                 msg = protocol.render_message(
                     view.title, self._page.render_roots(session, view.path), path=view.path,
-                    query=view.query, status=view.status, push=push)
+                    query=view.query, status=view.status, push=push, draw=draw)
                 texts[key] = protocol.encode(msg)
             c.send(texts[key], RENDER_KEY)
     def navigate(self, session: Session, path: str, query: dict[str, str] | None = None) -> int:

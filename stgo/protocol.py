@@ -161,12 +161,15 @@ def encode(msg: dict[str, Any]) -> str:
 
 def render_message(title: str, roots: dict[str, str], *, path: str | None = None,
                    query: dict[str, str] | None = None, status: int = 200,
-                   push: bool = False) -> dict[str, Any]:
+                   push: bool = False, draw: int | None = None) -> dict[str, Any]:
     """A full render: the HTML of each root (``global``, ``sidebar``,
     ``topbar``, ``session``); with *path*, the page it is of (and its *query*,
     its *status*: 200, 403 or 404).  *push*: the server moved the tab, which
-    adds a history entry."""
+    adds a history entry.  *draw*: its draw generation (``g``), taken before
+    it was rendered: the client drops ops numbered below it, drawn earlier."""
     msg: dict[str, Any] = {"type": "render", "title": title, "roots": roots}
+    if draw is not None:
+        msg["g"] = draw
     if path is not None:
         msg["path"] = path
         msg["query"] = query or {}

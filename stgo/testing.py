@@ -41,6 +41,7 @@ from .widgets.choice import Choice
 from .widgets.dataframe import Dataframe
 from .widgets.files import DownloadButton, FileUploader
 from .widgets.forms import Form, SubmitButton, form_of
+from .ws import OutKey
 
 __all__ = ["AppTester", "SessionTester", "LocalConnection", "app_tester"]
 
@@ -60,7 +61,7 @@ class LocalConnection:
         #: Every close code, oldest first (a tab reopened after a rotation closes again).
         self.close_codes: list[int] = []
 
-    def send(self, text: str, key: tuple[str, str] | None = None) -> bool:
+    def send(self, text: str, key: OutKey | None = None) -> bool:
         with self._lock:
             if not self.open:
                 return False

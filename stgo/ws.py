@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from .ioloop import Reactor
 
 __all__ = [
-    "Connection", "Outlet", "ConnectionState", "RENDER_KEY", "CLOSE_GOING_AWAY",
+    "Connection", "Outlet", "OutKey", "ConnectionState", "RENDER_KEY", "CLOSE_GOING_AWAY",
     "CLOSE_POLICY", "CLOSE_TOO_BIG", "MAX_QUEUED_BYTES",
 ]
 
@@ -55,8 +55,12 @@ CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
 CLOSE_TRY_AGAIN = 1013
 
+#: The outbox key of a message holding one op on one widget: ``(op, widget ID,
+#: draw generation)`` (see :meth:`Connection.send`).
+OutKey = tuple[str, str, int]
+
 #: The outbox key of a full render: one may wait per connection (see :meth:`Connection.send`).
-RENDER_KEY = ("render", "")
+RENDER_KEY: OutKey = ("render", "", 0)
 
 #: Default bound on the bytes waiting for one client (``App(max_queued_bytes=)``).
 MAX_QUEUED_BYTES = 8 << 20
@@ -81,7 +85,7 @@ _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSL
 class Outlet(Protocol):
     """What the hub and the dispatcher need of a connection (a test double has it too)."""
 
-    def send(self, text: str, key: tuple[str, str] | None = None) -> bool: ...
+    def send(self, text: str, key: OutKey | None = None) -> bool: ...
 
     def close(self, code: int = CLOSE_NORMAL, reason: str = "", final: str | None = None) -> None:
         ...
@@ -138,6 +142,7 @@ class Connection:
         self._lock = threading.Lock()
         # Entries are [key, text] lists so that a waiting one can be replaced.
         self._outbox: list[list[Any]] = []
+        # (op, widget ID) -> its waiting entry.
         self._latest: dict[tuple[str, str], list[Any]] = {}
         self._outbox_bytes = 0
         # Frames on their way to the socket, in order; the first is partly
@@ -233,7 +238,7 @@ class Connection:
         with self._lock:
             return self._outbox_bytes + self._chunk_bytes - self._offset
 
-    def send(self, text: str, key: tuple[str, str] | None = None) -> bool:
+    def send(self, text: str, key: OutKey | None = None) -> bool:
         """Send or queue *text*; return ``False`` if the connection is closing.
 
         Never blocks on the network: with nothing waiting, the frame is
@@ -241,10 +246,12 @@ class Connection:
         the rest.  A full outbox closes the connection (the client is not
         reading) with 1008.
 
-        :param key: ``(op, widget_id)`` when *text* is one op on one widget.
-            A newer message with the same key, arriving while the older one
-            still waits, replaces it: a background loop that moves a progress
-            bar 10,000 times queues one message per widget, not 10,000.
+        :param key: ``(op, widget_id, draw)`` when *text* is one op on one
+            widget.  A newer message for the same op and widget, arriving
+            while the older one still waits, replaces it: a background loop
+            that moves a progress bar 10,000 times queues one message per
+            widget, not 10,000.  Newer is by the draw generation (see
+            ``stgo.hub._draws``): an op drawn before the waiting one is dropped.
             :data:`RENDER_KEY` marks a full render: while one waits, another
             is dropped (the waiting one, with the patches queued after it,
             already brings the page up to date).
@@ -253,11 +260,11 @@ class Connection:
             if self.state is not ConnectionState.OPEN:
                 return False
             if key is not None:
-                waiting = self._latest.get(key)
+                waiting = self._latest.get(key[:2])
                 if waiting is not None:
-                    if key != RENDER_KEY:
+                    if key != RENDER_KEY and key[2] >= waiting[0][2]:
                         self._outbox_bytes += len(text) - len(waiting[1])
-                        waiting[1] = text
+                        waiting[0], waiting[1] = key, text
                     return True
             reactor = self._reactor
             if not (self._direct and not self._outbox and not self._chunks
@@ -271,9 +278,9 @@ class Connection:
     def render_waiting(self) -> bool:
         """Whether a full render waits in the outbox."""
         with self._lock:
-            return RENDER_KEY in self._latest
+            return RENDER_KEY[:2] in self._latest
 
-    def _queue(self, text: str, key: tuple[str, str] | None) -> bool:
+    def _queue(self, text: str, key: OutKey | None) -> bool:
         # Called with the condition held.
         waiting = self._outbox_bytes + self._chunk_bytes - self._offset
         if len(self._outbox) >= self._max_queued or (
@@ -288,9 +295,9 @@ class Connection:
             # replaced any more, or an older state would land after it.
             self._latest.clear()
             if key is not None:
-                self._latest[key] = entry
+                self._latest[key[:2]] = entry
         else:
-            self._latest[key] = entry
+            self._latest[key[:2]] = entry
             if key[0] == "update":
                 # A redraw carries the value; a later value op must follow it.
                 self._latest.pop(("value", key[1]), None)

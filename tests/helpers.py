@@ -25,6 +25,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import make_server
 
 from stgo.server import RequestHandler
+from stgo.widgets.text import Text
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -178,6 +179,55 @@ class Socket:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.ws.close()
+
+
+def applied(messages: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The renders and ops a tab applies of *messages*, in order, by stgo.js's
+    rule for draw generations: an op numbered (``g``) below the last render's
+    number, or below an op already applied to its widget, is dropped."""
+    floor, drawn = 0, {}
+    for msg in messages:
+        if msg.get("type") == "render":
+            floor, drawn = msg.get("g", 0), {}
+            yield msg
+        for op in msg.get("ops", ()) if msg.get("type") == "patch" else ():
+            draw = op.get("g")
+            if draw is not None:
+                if draw < floor or draw < drawn.get(op["id"], 0):
+                    continue
+                drawn[op["id"]] = draw
+            yield op
+
+
+class Stalling(Text):
+    """A text whose next drawing stops once it has read its text, until let
+    go: a slow custom widget, whose two drawings can cross on their way out."""
+
+    def __init__(self, text: str = "", *, key: str | None = None) -> None:
+        super().__init__(text, key=key)
+        self._stall = False
+        self._stalled = threading.Event()
+        self._go_on = threading.Event()
+
+    def render_body(self, state: Any) -> str:
+        body = super().render_body(state)
+        if self._stall:
+            self._stall = False
+            self._stalled.set()
+            self._go_on.wait(10)
+        return body
+
+    def cross(self, older: str, newer: str) -> None:
+        """Set *older* from a thread that stalls while drawing it, then
+        *newer* from here: the drawing of *older* is sent last."""
+        self._stall = True
+        thread = threading.Thread(target=self.set_text, args=(older,))
+        thread.start()
+        assert self._stalled.wait(5)
+        self.set_text(newer)
+        self._go_on.set()
+        thread.join(5)
+        assert not thread.is_alive()
 
 
 def ws_status(base_url: str, query: str = "", *, origin: str | None = None,

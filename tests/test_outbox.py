@@ -6,6 +6,8 @@ import threading
 
 from stgo import App
 
+from .helpers import Stalling, applied, wait_until
+
 
 def test_a_tight_background_loop_on_one_widget_drops_nobody(serve, client_for) -> None:
     # A push is written at once while the socket takes it; after that it
@@ -73,7 +75,7 @@ def test_a_redraw_is_not_overtaken_by_an_older_value(serve, client_for) -> None:
     release.set()
     sock.ack(seq)
     ops = [op for m in sock.messages for op in m.get("ops", []) if op["id"] == field.id]
-    assert ops[-1] == {"op": "value", "id": field.id, "value": "v2"}
+    assert (ops[-1]["op"], ops[-1]["value"]) == ("value", "v2")
 
 
 def test_a_push_reaches_a_tab_while_its_own_handler_runs(serve, client_for) -> None:
@@ -88,3 +90,55 @@ def test_a_push_reaches_a_tab_while_its_own_handler_runs(serve, client_for) -> N
     assert "working" in msg["ops"][0]["html"]
     release.set()
     sock.ack(seq)
+
+
+def _shown(sock, widget) -> list[str]:
+    """The texts *widget* was drawn with, as they reached *sock*, and (last)
+    the one its tab shows by stgo.js's rule (``tests.helpers.applied``)."""
+    arrived = [op["html"] for m in sock.messages for op in m.get("ops", [])
+               if op.get("id") == widget.id]
+    kept = [item["html"] for item in applied(sock.messages) if item.get("id") == widget.id]
+    return [*arrived, kept[-1]]
+
+
+def test_two_drawings_of_a_shared_widget_that_cross_leave_the_tab_on_the_newer(
+    serve, client_for
+) -> None:
+    # One thread draws "one", and stalls before it sends; meanwhile another
+    # sets "two" and sends it.  The older drawing reaches the tab last, and
+    # the tab drops it: it was numbered before the newer one read the widget.
+    app = App()
+    total = app.add_widget(Stalling("zero", key="total"))
+    sock = client_for(serve(app)).connect()
+    total.cross("one", "two")
+    sock.recv_until(lambda m: "one" in str(m), timeout=5)
+    *arrived, kept = _shown(sock, total)
+    assert ["two" in arrived[0], "one" in arrived[1]] == [True, True]  # they crossed
+    assert "two" in kept
+
+
+def test_an_older_drawing_does_not_replace_a_newer_one_waiting_in_the_outbox(
+    serve, client_for
+) -> None:
+    # The tab stops reading until the socket is full: what follows waits in
+    # the outbox, where a later message on the same widget replaces one that
+    # waits (see test_a_tight_background_loop...), unless it was drawn earlier.
+    app = App()
+    filler = app.text("", key="filler")
+    total = app.add_widget(Stalling("zero", key="total"))
+    sock = client_for(serve(app)).connect()
+    conn = app.hub.connections()[0]
+    # Messages leave the outbox while less than 64 KiB is on its way, so at
+    # most 64 KiB + one filler is on its way: past that, a filler waits.
+    size = 200_000
+    for n in range(500):
+        filler.set_text(f"{n} " + "x" * size)
+        if conn.queued_bytes > size + 65 * 1024:
+            break
+    assert conn.queued_bytes > size + 65 * 1024, "the socket never filled"
+    total.cross("one", "two")
+    while not any(op.get("id") == total.id for m in sock.messages for op in m.get("ops", [])):
+        sock.recv(5)  # read up to it
+    *arrived, kept = _shown(sock, total)
+    assert arrived == [kept] and "two" in kept  # the older one was dropped
+    wait_until(lambda: conn.queued_bytes == 0)

@@ -17,7 +17,7 @@ import pytest
 
 from stgo.store.redis import RedisStore
 
-from .helpers import Client, ServerProcess, Socket, request, wait_until
+from .helpers import Client, ServerProcess, Socket, applied, request, wait_until
 from .services import NginxServer, RedisServer, free_port
 from .test_store_processes import APP, Start, click, start, widget_id
 
@@ -84,14 +84,15 @@ def test_two_processes_share_the_total_and_a_sessions_tabs_follow_each_other(
 
 
 def _metric(sock: Socket) -> str | None:
-    """The last total shown to *sock* (from a render or a patch)."""
+    """The total *sock*'s tab shows (from the renders and ops it applies)."""
     import re
 
-    for msg in reversed(sock.messages):
-        found = re.findall(r'stgo-metric-value[^>]*>([^<]*)<', json.dumps(msg).replace('\\"', '"'))
+    shown = None
+    for item in applied(sock.messages):
+        found = re.findall(r'stgo-metric-value[^>]*>([^<]*)<', json.dumps(item).replace('\\"', '"'))
         if found:
-            return str(found[-1])
-    return None
+            shown = str(found[-1])
+    return shown
 
 
 def test_concurrent_changes_on_two_processes_converge_even_across_a_pubsub_kill(

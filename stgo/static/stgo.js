@@ -256,7 +256,7 @@
   function handle(msg) {
     if (msg.ack) acknowledge(msg.ack, msg.type === "error");
     switch (msg.type) {
-      case "render": followRender(msg); renderAll(msg); break;
+      case "render": followRender(msg); drawFloor = msg.g || 0; drawn = {}; renderAll(msg); break;
       case "url": onUrl(msg); break;
       case "patch": (msg.ops || []).forEach(applyOp); break;
       case "error": showAlert(msg.message || "error", "error"); break;
@@ -414,11 +414,32 @@
     return tpl.content.firstElementChild;
   }
 
+  // Draw generations (docs/protocol.md, "Ops out of order"): a redraw of a
+  // shared widget carries the number it took before reading the widget; of
+  // two that crossed on their way here, the higher one read it last, so an
+  // older one arriving after it (or after a newer full render) is dropped.
+  var drawFloor = 0;
+  var drawn = {};
+
+  function fresh(op) {
+    if (op.g < drawFloor || op.g < (drawn[op.id] || 0)) return false;
+    drawn[op.id] = op.g;
+    return true;
+  }
+
   function applyOp(op) {
     var el;
+    if (typeof op.g === "number" && !fresh(op)) return;
     if (op.op === "update") {
       el = document.getElementById(op.id);
       if (el) replaceWidget(el, op.html);
+      el = op.g && document.getElementById(op.id);
+      if (el) {
+        // A container's redraw drew its children too, as they were then.
+        el.querySelectorAll(".stgo-w[id]").forEach(function (w) {
+          if ((drawn[w.id] || 0) < op.g) drawn[w.id] = op.g;
+        });
+      }
     } else if (op.op === "value") {
       el = document.getElementById(op.id);
       if (el) setValue(el, op.value);

@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 import stgo
 
+from ..helpers import Stalling
 from .conftest import cookie_of, wait_connected
 
 
@@ -151,3 +152,24 @@ def test_strict_idle_timeout_expires_an_open_tab(serve, new_page) -> None:
         expect(page.locator("#stgo-status")).to_contain_text("expired", timeout=5_000)
     assert cookie_of(page) != old
     assert app.sessions.get(old) is None
+
+
+def test_a_stale_drawing_that_arrives_last_is_not_shown(serve, new_page) -> None:
+    # Two drawings of a shared widget cross on their way (one thread drew
+    # "one" and stalled before sending it; "two" went out first): the tab
+    # keeps "two", the drawing numbered later.
+    app = stgo.App(title="Crossing")
+    total = app.add_widget(Stalling("zero", key="total"))
+    marker = app.text("", key="marker")
+    server = serve(app)
+    page = new_page(server.url)
+    frames: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(str(f))))
+    page.reload()
+    wait_connected(page)
+    total.cross("one", "two")
+    marker.set_text("done")  # after both, in order
+    expect(page.locator("[data-key=marker]")).to_have_text("done")
+    drawn = [f for f in frames if total.id in f and ("one" in f or "two" in f)]
+    assert ["<p>two" in drawn[0], "<p>one" in drawn[-1]] == [True, True], drawn
+    expect(page.locator("[data-key=total]")).to_have_text("two")
