@@ -515,16 +515,17 @@ class Endpoints:
         log.debug("connection opened for %s", redact(session.id))
 
         def closed() -> None:
-            app.hub.unregister(session, conn)
-            app.tab_registry.unbind(conn)
-            session.detach()
-            app.connection_limits.release(address)
+            # Told first: whoever sees the connection gone sees why, too.
             if conn.dropped_reason:
                 app.metrics.inc("stgo_dropped_clients_total")
                 log.warning("dropped a client of %s: %s", redact(session.id), conn.dropped_reason)
             if conn.too_big:
                 app.metrics.inc("stgo_refused_total", "oversize")
                 app.suspicious.warn(address, "oversize message", "closed 1009")
+            app.hub.unregister(session, conn)
+            app.tab_registry.unbind(conn)
+            session.detach()
+            app.connection_limits.release(address)
 
         conn.on_closed = closed
         try:
