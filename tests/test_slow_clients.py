@@ -111,7 +111,7 @@ def test_a_client_that_ignores_pings_is_closed(
     caplog.set_level(logging.WARNING, logger="stgo")
     # Long enough that the healthy client (a thread of this busy process)
     # always answers in time, even on a loaded machine.
-    ping_interval = 0.5
+    ping_interval = 1.0
     app = counting_app(ping_interval=ping_interval)
     server = serve(app)
     ignorer, healthy = client_for(server), client_for(server)
