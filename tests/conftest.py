@@ -103,13 +103,33 @@ def fast_switching() -> Iterator[None]:
     sys.setswitchinterval(before)
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call":
+        item.stash[_CALL_FAILED] = report.failed
+    return report
+
+
+_CALL_FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def processes() -> Iterator[list[ServerProcess]]:
-    """Append the server processes a test starts: each is killed after it."""
+def processes(request: pytest.FixtureRequest) -> Iterator[list[ServerProcess]]:
+    """Append the server processes a test starts: each is killed after it.
+
+    When the test failed, the end of each one's output is printed (in the
+    report's "Captured stdout teardown"): what a server said is often why.
+    """
     procs: list[ServerProcess] = []
     yield procs
     for proc in procs:
         proc.kill()
+    if request.node.stash.get(_CALL_FAILED, False):
+        for proc in procs:
+            tail = proc.output().splitlines()[-30:]
+            print(f"--- {' '.join(map(str, proc.proc.args))[-120:]} "
+                  f"(exit {proc.proc.returncode}):", *tail, sep="\n")
 
 
 __all__ = ["wait_until"]
