@@ -127,7 +127,8 @@ def processes(request: pytest.FixtureRequest) -> Iterator[list[ServerProcess]]:
         proc.kill()
     if request.node.stash.get(_CALL_FAILED, False):
         for proc in procs:
-            tail = proc.output().splitlines()[-30:]
+            said = [line for line in proc.output().splitlines() if " werkzeug INFO " not in line]
+            tail = said[-30:]  # without the access log
             print(f"--- {' '.join(map(str, proc.proc.args))[-120:]} "
                   f"(exit {proc.proc.returncode}):", *tail, sep="\n")
 
