@@ -114,12 +114,16 @@
     send({ type: "navigate", path: path, query: query || {} });
   }
 
+  // The page now shown: on the root (for the CSS) and on every link to it.
   function markCurrent() {
     root.setAttribute("data-page", currentPath);
-    root.querySelectorAll("a[data-stgo-path]").forEach(function (a) {
-      if (a.getAttribute("data-stgo-path") === currentPath) a.setAttribute("aria-current", "page");
-      else a.removeAttribute("aria-current");
-    });
+    within(root, "a[data-stgo-path]").forEach(markLink);
+  }
+
+  // A link to the page now shown says so (aria-current).
+  function markLink(a) {
+    if (a.getAttribute("data-stgo-path") === currentPath) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
   }
 
   // A render says which page it is of: move the URL if the server moved us.
@@ -132,6 +136,7 @@
       window.history.replaceState({ stgo: msg.path }, "", url.href);
     }
     currentPath = msg.path;
+    root.setAttribute("data-page", currentPath);
     root.setAttribute("data-status", String(msg.status || 200));
   }
 
@@ -258,7 +263,7 @@
     switch (msg.type) {
       case "render": followRender(msg); drawFloor = msg.g || 0; drawn = {}; renderAll(msg); break;
       case "url": onUrl(msg); break;
-      case "patch": (msg.ops || []).forEach(applyOp); break;
+      case "patch": (msg.ops || []).forEach(applyOp); syncLayout(); break;
       case "error": showAlert(msg.message || "error", "error"); break;
       case "expired": onExpired(msg); break;
       case "cookie": exchangeCookie(msg); return;  // not for the page's listeners
@@ -267,9 +272,6 @@
       case "dialog": setDialog(msg.id, !!msg.open); break;
       default: break;
     }
-    syncLayout();
-    loadRequirements();
-    markCurrent();
     document.dispatchEvent(new CustomEvent("stgo:message", { detail: msg }));
   }
 
@@ -323,15 +325,15 @@
     restoreDrafts(drafts);
     restoreView(view);
     restoreFocus(keep);
+    setUp(root);
+    syncLayout();
   }
 
   // -- form drafts: what the user typed in a form and has not submitted --------------
 
   function captureDrafts(scope) {
     var drafts = [];
-    var list = Array.prototype.slice.call(scope.querySelectorAll(".stgo-w[data-dirty]"));
-    if (scope.matches && scope.matches(".stgo-w[data-dirty]")) list.unshift(scope);
-    list.forEach(function (w) {
+    within(scope, ".stgo-w[data-dirty]").forEach(function (w) {
       var fields = Array.prototype.map.call(w.querySelectorAll("input, select, textarea"), function (el) {
         return { value: el.value, checked: el.checked, index: el.selectedIndex };
       });
@@ -398,9 +400,7 @@
   // and we set them through the CSSOM, which a strict Content-Security-Policy
   // (no 'unsafe-inline' styles) allows, unlike style attributes.
   function applyStyles(el) {
-    var all = Array.prototype.slice.call(el.querySelectorAll("[data-stgo-style]"));
-    if (el.hasAttribute && el.hasAttribute("data-stgo-style")) all.push(el);
-    all.forEach(function (node) {
+    within(el, "[data-stgo-style]").forEach(function (node) {
       node.getAttribute("data-stgo-style").split(";").forEach(function (decl) {
         var i = decl.indexOf(":");
         if (i > 0) node.style.setProperty(decl.slice(0, i).trim(), decl.slice(i + 1).trim());
@@ -408,10 +408,40 @@
     });
   }
 
+  // The elements in *scope* that match *selector*, *scope* itself first if it does.
+  function within(scope, selector) {
+    var all = Array.prototype.slice.call(scope.querySelectorAll(selector));
+    if (scope.matches(selector)) all.unshift(scope);
+    return all;
+  }
+
+  // What new HTML (a render, an updated or inserted widget) needs beside its
+  // markup, by the elements that need it.
+  var SET_UPS = [
+    ["input[type=range]", fillRange],
+    [".stgo-multiselect-group[data-max]", limitChoices],
+    ["dialog[data-open]", function (d) { if (!d.open && d.isConnected) d.showModal(); }],
+    ["[data-requires]", loadRequirements],
+    ["a[data-stgo-path]", markLink],
+  ];
+  var SET_UP_SELECTOR = SET_UPS.map(function (s) { return s[0]; }).join(", ");
+
+  // Only in *scope*, in one query: the rest of the page has been set up,
+  // and a click's patch should not cost a walk over the whole document.
+  function setUp(scope) {
+    within(scope, SET_UP_SELECTOR).forEach(function (el) {
+      SET_UPS.forEach(function (s) { if (el.matches(s[0])) s[1](el); });
+    });
+  }
+
+  // Parsed in an element of this document, not a <template>: a template's
+  // nodes belong to a document of its own and are adopted when inserted,
+  // which costs as much again as the parse.  (A widget's root is a <div>,
+  // which a <div> may hold.)
   function parse(html) {
-    var tpl = document.createElement("template");
-    tpl.innerHTML = html;
-    return tpl.content.firstElementChild;
+    var box = document.createElement("div");
+    box.innerHTML = html;
+    return box.firstElementChild;
   }
 
   // Draw generations (docs/protocol.md, "Ops out of order"): a redraw of a
@@ -453,6 +483,7 @@
       if (typeof op.index === "number" && op.index < kids.length) parent.insertBefore(node, kids[op.index]);
       else parent.appendChild(node);
       applyStyles(node);
+      setUp(node);
     } else if (op.op === "remove") {
       el = document.getElementById(op.id);
       if (el) el.remove();
@@ -491,16 +522,14 @@
     return scripts[url];
   }
 
-  function loadRequirements() {
-    root.querySelectorAll("[data-requires]").forEach(function (el) {
-      // Only the app's own static files: nothing from another origin.
-      var urls = el.getAttribute("data-requires").split(/\s+/).filter(function (u) {
-        return /^static\/[\w.\/-]+$/.test(u) && u.indexOf("..") < 0;
-      });
-      urls.reduce(function (done, url) {
-        return done.then(function () { return loadScript(url); });
-      }, Promise.resolve()).catch(function () { /* told already */ });
+  function loadRequirements(el) {
+    // Only the app's own static files: nothing from another origin.
+    var urls = el.getAttribute("data-requires").split(/\s+/).filter(function (u) {
+      return /^static\/[\w.\/-]+$/.test(u) && u.indexOf("..") < 0;
     });
+    urls.reduce(function (done, url) {
+      return done.then(function () { return loadScript(url); });
+    }, Promise.resolve()).catch(function () { /* told already */ });
   }
 
   function onOp(name, fn) {
@@ -547,6 +576,7 @@
       if (again && !again.hidden) selectTab(again, false);
     }
     restoreFocus(keep);
+    setUp(node);
   }
 
   function captureFocus() {
@@ -588,6 +618,7 @@
         else if (i < list.length && p.value !== String(list[i])) p.value = list[i];
         updateOutput(p);
       });
+      within(widgetEl, ".stgo-multiselect-group[data-max]").forEach(limitChoices);
       return;
     }
     var inputs = widgetEl.querySelectorAll("[data-event=change]");
@@ -695,15 +726,11 @@
     }
   }
 
+  // The sidebar takes room only while it shows something.
   function syncLayout() {
     var side = document.getElementById("stgo-sidebar");
     var filled = !!(side && side.querySelector(".stgo-w .stgo-w"));
     root.classList.toggle("stgo-has-sidebar", filled);
-    root.querySelectorAll("input[type=range]").forEach(fillRange);
-    root.querySelectorAll(".stgo-multiselect-group[data-max]").forEach(limitChoices);
-    root.querySelectorAll("dialog[data-open]").forEach(function (d) {
-      if (!d.open && d.isConnected) d.showModal();
-    });
   }
 
   // -- events from the user ---------------------------------------------------------
@@ -1022,8 +1049,7 @@
   };
 
   applyStyles(root);
+  setUp(root);
   syncLayout();
-  loadRequirements();
-  markCurrent();
   connect();
 })();

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from playwright.sync_api import expect
 
 import stgo
 
-from .conftest import cookie_of, wait_connected
+from .conftest import cookie_of, session_of, wait_connected
 
 
 def counter_app(**options: Any) -> stgo.App:
@@ -166,3 +167,47 @@ def test_callback_error_shows_a_dismissible_alert_to_that_user_only(serve, new_p
     expect(bob.locator("#stgo-alerts [role=alert]")).to_have_count(0)
     alert.get_by_role("button", name="Dismiss").click()
     expect(alert).to_have_count(0)
+
+
+def test_what_a_patch_brings_is_set_up_like_the_page_it_joins(serve, new_page) -> None:
+    # The client sets up only the widgets a patch brings, not the whole page
+    # after every message: each kind of set-up, brought by a patch.
+    app = stgo.App(title="Set up")
+    dialog = app.dialog("Confirm", key="confirm")
+    dialog.text("Sure?")
+    app.sidebar.text("In the sidebar", key="side")
+    ask = app.button("Ask", key="ask")
+    add = app.button("Add", key="add")
+
+    @ask.on_click
+    def asked(session: stgo.Session, event: str, value: Any) -> None:
+        dialog.open(session)
+
+    @add.on_click
+    def added(session: stgo.Session, event: str, value: Any) -> None:
+        session.slider("Level", 0, 10, value=5, key="level")
+        session.multiselect("Fruit", ["apple", "banana", "cherry"], ["apple", "banana"],
+                            key="fruit", max_selections=2)
+        session.page_link("/", label="Here")
+        app.sidebar.clear()
+        dialog.changed()                # the open dialog is drawn anew
+
+    server = serve(app)
+    page = new_page(server.url)
+    shell = page.locator("#stgo-app")
+    expect(shell).to_have_class(re.compile("stgo-has-sidebar"))
+    page.get_by_role("button", name="Ask").click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    page.evaluate("() => document.querySelector('[data-key=add] button').click()")
+    expect(page.get_by_role("link", name="Here")).to_be_attached()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    expect(page.get_by_role("link", name="Here")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_label("cherry")).to_be_disabled()       # two at most
+    fill = page.get_by_label("Level").evaluate("el => el.style.getPropertyValue('--stgo-fill')")
+    assert fill == "50%"
+    expect(shell).not_to_have_class(re.compile("stgo-has-sidebar"))
+    # A value from the server (a value op, no new HTML) moves the limit too.
+    session_of(app, page).set("fruit", ["apple", "cherry"])
+    expect(page.get_by_label("cherry")).to_be_checked()
+    expect(page.get_by_label("cherry")).to_be_enabled()
+    expect(page.get_by_label("banana")).to_be_disabled()
