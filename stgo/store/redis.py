@@ -209,11 +209,11 @@ if m[1] then
   end
 end
 local kept = 0
-if ARGV[7] ~= '' and redis.call('GET', KEYS[5]) == ARGV[3] then
-  if ARGV[7] ~= '0' and out ~= -2 and redis.call('EXISTS', KEYS[9]) == 0 then
-    local token = ARGV[3]
-    if string.sub(token, -1) ~= '+' then token = token .. '+' end
-    redis.call('SET', KEYS[5], token, 'PX', ARGV[7])
+local lock = ARGV[7] ~= '' and redis.call('MGET', KEYS[5], KEYS[9]) or {}
+if lock[1] == ARGV[3] then
+  if ARGV[7] ~= '0' and out ~= -2 and not lock[2] then  -- nobody waits for it
+    if string.sub(ARGV[3], -1) == '+' then redis.call('PEXPIRE', KEYS[5], ARGV[7])
+    else redis.call('SET', KEYS[5], ARGV[3] .. '+', 'PX', ARGV[7]) end
     kept = 1
   else
     redis.call('DEL', KEYS[5])
