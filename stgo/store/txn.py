@@ -50,7 +50,7 @@ EVENT_LEASE = 10.0
 
 #: Seconds a process keeps a session's event lock after an event (what a
 #: holder killed between events blocks the session elsewhere at most).
-KEEP_LEASE = 2.0
+KEEP_LEASE = 1.0
 
 #: The part of a kept lock's lease during which the next event may start on
 #: it without asking Redis: the rest is the margin within which a running
