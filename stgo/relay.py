@@ -148,8 +148,9 @@ class Relay:
         the ``s`` notice and the lock's fate are sent to Redis as one script
         before the event is acknowledged; :meth:`settle` reads the answer
         after.  The lock is kept for :data:`~stgo.store.txn.KEEP_LEASE`
-        seconds unless another process waits for it, so that the session's
-        next event here needs no round trip before its callback.
+        seconds unless another process waits for it (or this one's link is
+        down), so that the session's next event here needs no round trip
+        before its callback.
 
         :raises SessionBusy: not had within :data:`EVENT_LEASE` seconds.
         """
@@ -173,7 +174,9 @@ class Relay:
                 notice = f"{self._head('s')} {session.id}"
                 self._announced().add(session)
                 self._app.metrics.inc("stgo_relay_sent_total", "session")
-            store.end_event(txn, notice, KEEP_LEASE)
+            # Kept only while others can ask for it (a lock kept by a process
+            # that does not listen is void to them).
+            store.end_event(txn, notice, KEEP_LEASE if self.connected else 0.0)
 
     def settle(self) -> None:
         """After an event's batch is pushed: read what Redis answered to its
@@ -299,7 +302,9 @@ class Relay:
         while not self._stop.is_set():
             try:
                 pubsub = self._pubsub = self._store.pubsub()
-                pubsub.subscribe(self._store.channel, self._store.presence)
+                # Its own channel first: others see it listening before it
+                # counts as connected (and keeps event locks).
+                pubsub.subscribe(self._store.presence, self._store.channel)
                 while not self._stop.is_set():
                     msg = pubsub.get_message(timeout=0.5)
                     if msg is None:
@@ -313,6 +318,7 @@ class Relay:
                         self._hear(msg["data"])
             except Exception as exc:
                 self.connected = False
+                self._store.forget_holds()
                 if self._stop.is_set():
                     break
                 self._redis_error("subscribe", exc)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -174,11 +175,25 @@ def _commands(store: RedisStore) -> int:
 
 
 @pytest.fixture
-def processes(stores: tuple[RedisStore, RedisStore]) -> tuple[RedisStore, RedisStore]:
-    """The two stores, named as two processes' relays name them."""
-    stores[0].origin, stores[1].origin = "here", "there"
-    for s in stores:
-        s.presence = f"{s.channel}:{s.origin}"
+def listening(stores: tuple[RedisStore, RedisStore]) -> Iterator[dict[RedisStore, Any]]:
+    """Each store's "relay": named as a relay names its process, and a pub/sub
+    link on its own channel (how the others see that it is alive)."""
+    links = {}
+    for store, origin in zip(stores, ("here", "there"), strict=True):
+        store.origin, store.presence = origin, f"{store.channel}:{origin}"
+        link = links[store] = store.pubsub()
+        link.subscribe(store.presence)
+        assert wait_until(lambda link=link: (m := link.get_message(timeout=0.1))
+                          and m["type"] == "subscribe")
+    yield links
+    for link in links.values():
+        link.close()
+
+
+@pytest.fixture
+def processes(stores: tuple[RedisStore, RedisStore],
+              listening: dict[RedisStore, Any]) -> tuple[RedisStore, RedisStore]:
+    """The two stores as two processes with their relays listening."""
     return stores
 
 
@@ -203,15 +218,13 @@ def test_a_kept_lock_starts_the_next_event_with_no_round_trip(
 
 
 def test_a_kept_lock_is_given_back_when_another_process_asks(
-    processes: tuple[RedisStore, RedisStore],
+    processes: tuple[RedisStore, RedisStore], listening: dict[RedisStore, Any],
 ) -> None:
     here, there = processes
+    heard = listening[here]
     sid = _session(here)
     cache = StateCache()
     _kept(here, sid, cache, 1)
-    heard = here.pubsub()
-    heard.subscribe(here.presence)
-    wait_until(lambda: (m := heard.get_message(timeout=0.1)) and m["type"] == "subscribe")
     assert there.begin_event(sid, "there.1", 10, StateCache()) is None
     # Redis told the holder (its relay calls give_back on hearing it).
     notice = heard.get_message(timeout=5)
@@ -223,20 +236,17 @@ def test_a_kept_lock_is_given_back_when_another_process_asks(
     there.end_event(theirs, "", 60)
     there.settle()
     assert here.begin_event(sid, "here.3", 10, cache) is None  # there keeps it now
-    heard.close()
 
 
 def test_a_write_elsewhere_waits_for_a_kept_lock_and_the_next_event_sees_it(
-    processes: tuple[RedisStore, RedisStore],
+    processes: tuple[RedisStore, RedisStore], listening: dict[RedisStore, Any],
 ) -> None:
     here, there = processes
+    heard = listening[here]
     sid = _session(here)
     ns = f"s:{sid}"
     cache = StateCache()
     _kept(here, sid, cache, 1)
-    heard = here.pubsub()
-    heard.subscribe(here.presence)
-    wait_until(lambda: (m := heard.get_message(timeout=0.1)) and m["type"] == "subscribe")
     done = threading.Event()
 
     def write() -> None:
@@ -261,7 +271,34 @@ def test_a_write_elsewhere_waits_for_a_kept_lock_and_the_next_event_sees_it(
     assert txn is not None and not txn.kept and here.get(ns, "k") == "from here"
     here.end_event(txn, "")
     here.settle()
-    heard.close()
+
+
+def test_a_kept_lock_of_a_process_that_stopped_listening_is_void(
+    processes: tuple[RedisStore, RedisStore], listening: dict[RedisStore, Any],
+) -> None:
+    here, there = processes
+    sid = _session(here)
+    ns = f"s:{sid}"
+    cache = StateCache()
+    _kept(here, sid, cache, 1)
+    listening[here].close()  # killed, or its relay's link dropped
+    assert wait_until(lambda: here._call(
+        lambda r: r.pubsub_numsub(here.presence))[0][1] == 0, 5)
+    # Nobody waits for the 60 s kept lease to lapse.
+    theirs = there.begin_event(sid, "there.1", 10, StateCache())
+    assert theirs is not None
+    there.increment(ns, "n", 10)
+    # The holder, not knowing yet, starts an event on what it kept: its
+    # writes are refused, not mixed with the other process's event.
+    mine = here.begin_event(sid, "here.2", 10, cache)
+    assert mine is not None and mine.kept
+    here.increment(ns, "n", 100)
+    here.end_event(mine, "", 60)
+    here.settle()
+    assert cache.version == ""  # dropped: the next event asks Redis
+    there.end_event(theirs, "")
+    there.settle()
+    assert there.get(ns, "n") == 11
 
 
 def test_an_event_on_a_kept_lock_that_runs_long_gets_a_full_lease(

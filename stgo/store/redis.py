@@ -100,15 +100,23 @@ end
 return 1
 """
 
-# Another process's lock (KEYS[1]), when the caller (origin ARGV[1]) may not
-# pass it: mark it wanted for ARGV[2] ms (KEYS[2]) and tell its holder
-# (ARGV[3]: the holder's channel without its origin; ARGV[4]: the notice).
+# other(): another process's hold of a lock, its token and origin, or nil
+# (free, or the caller's own process's).  A lock kept between events by a
+# process that no longer listens on its channel (killed, or its relay's link
+# is down) is void: deleted, so that the session need not wait for it to
+# lapse (that holder's next commit on it is refused).  want(): mark the lock
+# wanted by the caller and tell its holder on its channel (chan: the
+# channels' common head).
 _WANT = """
-local function other(lock, me)
+local function other(lock, me, chan)
   local h = redis.call('GET', lock)
   if not h then return nil end
   local o = string.match(h, '^[^.+]*')
   if o == me then return nil end
+  if string.sub(h, -1) == '+' and redis.call('PUBSUB', 'NUMSUB', chan .. o)[2] == 0 then
+    redis.call('DEL', lock)
+    return nil
+  end
   return h, o
 end
 local function want(lock, wanted, me, ms, chan, notice, o)
@@ -127,7 +135,7 @@ end
 _WRITE = _KEEP + _WANT + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 if ARGV[13] ~= '1' then
-  local h, o = other(KEYS[6], ARGV[9])
+  local h, o = other(KEYS[6], ARGV[9], ARGV[11])
   if h and string.sub(h, -1) == '+' then
     want(KEYS[6], KEYS[7], ARGV[9], ARGV[10], ARGV[11], ARGV[12], o)
     return {0}
@@ -163,22 +171,26 @@ return out
 # lock's wanted mark.  ARGV: id, now, lock token, commit id, the version the
 # writes were made against, a relay notice ('' none), the lock: '' as it is,
 # '0' let go, else keep it that many ms (unless wanted), idle ttl, age ttl,
-# then the writes as words: set f v | del f | clear | incr f n.  Answers
+# '1' if the event began on a kept lock (then nothing is written unless the
+# lock is still the caller's: -4), then the writes as words: set f v | del f
+# | clear | incr f n.  Answers
 # {out, kept}: out is the new version when nobody else wrote since that
 # version (the caller's copy is then current), -1 when somebody did, 0 with
 # no writes and nobody else's, -2 when the record is gone, -3 when this
 # commit id was applied already (a retry after a lost answer); kept is 1 when
 # the lock is kept (its token then ends with "+").
 _COMMIT = _KEEP + """
+local lock = (ARGV[7] ~= '' or ARGV[10] == '1') and redis.call('MGET', KEYS[5], KEYS[9]) or {}
+if ARGV[10] == '1' and lock[1] ~= ARGV[3] then return {-4, 0} end
 local out = -2
 local m = redis.call('HMGET', KEYS[1], 'c', 'a', 'p', 'v', 'k')
 if m[1] then
   out = 0
-  if #ARGV > 9 then
+  if #ARGV > 10 then
     if m[5] == ARGV[4] then
       out = -3
     else
-      local i, n = 10, #ARGV
+      local i, n = 11, #ARGV
       local fresh = not m[4]  -- the state hash may be new (no TTL yet)
       while i <= n do
         local op = ARGV[i]
@@ -209,8 +221,7 @@ if m[1] then
   end
 end
 local kept = 0
-local lock = ARGV[7] ~= '' and redis.call('MGET', KEYS[5], KEYS[9]) or {}
-if lock[1] == ARGV[3] then
+if ARGV[7] ~= '' and lock[1] == ARGV[3] then
   if ARGV[7] ~= '0' and out ~= -2 and not lock[2] then  -- nobody waits for it
     if string.sub(ARGV[3], -1) == '+' then redis.call('PEXPIRE', KEYS[5], ARGV[7])
     else redis.call('SET', KEYS[5], ARGV[3] .. '+', 'PX', ARGV[7]) end
@@ -234,7 +245,7 @@ return {out, kept}
 # answers {version, created} of the record (each nil if none).  Held by
 # another process: marked wanted, the holder told, and false.
 _LOCK = _WANT + """
-local h, o = other(KEYS[1], ARGV[3])
+local h, o = other(KEYS[1], ARGV[3], ARGV[5])
 if h then
   want(KEYS[1], KEYS[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], o)
   return false
@@ -1033,10 +1044,16 @@ class RedisStore(Store):
             for sid in lapsed:
                 del self._holds[sid]
         for txn in tuple(self._txns.values()):
-            if txn.kept and now - txn.begun >= after:
-                txn.kept = False  # once: then it has as long as a lock taken afresh
+            if txn.lengthen and now - txn.begun >= after:
+                txn.lengthen = False  # once: then it has as long as a lock taken afresh
                 self._script("extend", [self._lock(txn.lock_id)],
                              [txn.token, max(1, int(lease * 1000))])
+
+    def forget_holds(self) -> None:
+        """Start no event on a kept lock until the next one is kept: the relay's
+        link is down, so others may take them over (it calls this)."""
+        with self._holds_lock:
+            self._holds.clear()
 
     def _drop_hold(self, session_id: str) -> None:
         """The session's state is written past its events here: a lock kept
@@ -1073,7 +1090,8 @@ class RedisStore(Store):
                 self._lock(txn.lock_id), self.channel, self.presence, self._ups(sid),
                 self._wanted(txn.lock_id)]
         args: list[Any] = [sid, _num(time.time()), txn.token, f"{txn.event_id}:{txn.commits}",
-                           txn.cache.version, notice, lock, *self._ttl, *ops]
+                           txn.cache.version, notice, lock, *self._ttl,
+                           "1" if txn.kept else "0", *ops]
         return keys, args
 
     def _committed(self, txn: EventTxn, answer: Any, keep: float) -> None:
@@ -1082,6 +1100,9 @@ class RedisStore(Store):
         since this one)."""
         out, kept = int(answer[0]), int(answer[1])
         cache = txn.cache
+        if out == -4:
+            log.warning("an event's writes were refused: the lock it kept was taken over "
+                        "while its relay link was down")
         if out > 0:
             cache.version = str(out)  # nobody else wrote: the copy is current
         elif out < 0:

@@ -17,7 +17,8 @@ every read nor pay a round trip for every write:
   session's next event here starts with no round trip at all (its commit
   says whether the copy stayed current).  Another process that wants the
   lock marks it wanted and tells the holder, who lets go at once when idle,
-  or at the end of its event (see docs/scaling.md, "The event path").
+  or at the end of its event; a holder that no longer listens (killed)
+  holds nothing (see docs/scaling.md, "The kept lock").
 
 Writes from other threads (outside the event) still go to Redis at once, and
 stay atomic: an increment is buffered as ``HINCRBY``, not as the sum, so a
@@ -105,6 +106,8 @@ class EventTxn:
         #: Whether it started on a lock kept from the last event (no round
         #: trip; its lease is lengthened if it runs long).
         self.kept = kept
+        #: Whether its lease is still to be lengthened if it runs long.
+        self.lengthen = kept
         self.begun = time.monotonic()
         #: When the commit that ends it was sent (monotonic).
         self.sent = 0.0
