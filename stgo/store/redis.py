@@ -962,8 +962,9 @@ class RedisStore(Store):
 
         With *keep* (seconds), the lock is kept that long instead of let go,
         unless another process waits for it: the session's next event here
-        within :data:`~stgo.store.txn.KEEP_USABLE` seconds needs no round
-        trip, as long as the answer says nobody else wrote meanwhile.
+        within the first half of that (:data:`~stgo.store.txn.KEEP_USABLE`)
+        needs no round trip, as long as the answer says nobody else wrote
+        meanwhile.
 
         :raises StoreUnavailable: it could not be sent (the writes are lost).
         """
