@@ -217,7 +217,7 @@ def test_a_kept_lock_starts_the_next_event_with_no_round_trip(
     assert there.begin_event(sid, "there.1", 10, StateCache()) is None  # still kept
 
 
-def test_a_kept_lock_is_given_back_when_another_process_asks(
+def test_a_kept_lock_is_given_back_when_asked_and_then_let_go_after_each_event(
     processes: tuple[RedisStore, RedisStore], listening: dict[RedisStore, Any],
 ) -> None:
     here, there = processes
@@ -235,7 +235,15 @@ def test_a_kept_lock_is_given_back_when_another_process_asks(
     assert theirs is not None and not theirs.kept and there.get(f"s:{sid}", "n") == 1
     there.end_event(theirs, "", 60)
     there.settle()
-    assert here.begin_event(sid, "here.3", 10, cache) is None  # there keeps it now
+    # Wanted by two processes, the lock is let go after each event for a
+    # while, not kept and handed over at every turn.
+    lock = f"stgo:lk:{sid}"
+    assert not there._call(lambda r: r.exists(lock))
+    mine = here.begin_event(sid, "here.3", 10, cache)
+    assert mine is not None and not mine.kept and here.get(f"s:{sid}", "n") == 1
+    here.end_event(mine, "", 60)
+    here.settle()
+    assert not here._call(lambda r: r.exists(lock))
 
 
 def test_a_write_elsewhere_waits_for_a_kept_lock_and_the_next_event_sees_it(

@@ -368,6 +368,12 @@ def _num(x: float) -> str:
     return repr(float(x))
 
 
+#: Seconds after another process last asked for a session's event lock (or
+#: this one waited for it) during which it is let go after each event, not
+#: kept: a session clicked on two processes at once pays one round trip per
+#: event, not a hand-over each time.
+_CONTENDED_FOR = 5.0
+
 #: Milliseconds a process's mark "I wait for this session's event lock"
 #: lasts; it renews it at each try (every 20 ms at most).
 _WANT_MS = 250
@@ -447,8 +453,10 @@ class RedisStore(Store):
         self._spare: list[Any] = []
         # The safety net's lifetimes as script words (see keep_for); none yet.
         self._ttl = ["", ""]
-        # Event locks kept between events (end_event's keep), by session ID.
+        # Event locks kept between events (end_event's keep), by session ID,
+        # and when another process last wanted each session's (monotonic).
         self._holds: dict[str, _Hold] = {}
+        self._contended: dict[str, float] = {}
         self._holds_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -927,6 +935,7 @@ class RedisStore(Store):
         else:
             txn = self._take_lock(session_id, token, lease, cache)
             if txn is None:
+                self._contend(session_id)
                 return None
         self._txns[session_id] = txn
         self._local.txn = txn
@@ -972,7 +981,9 @@ class RedisStore(Store):
             del self._txns[txn.session_id]
         self._local.txn = None
         renamed = txn.lock_id != txn.session_id  # the old ID's lock is of no more use
-        lock = "0" if renamed or keep <= 0 else str(max(1, int(keep * 1000)))
+        if renamed or self._contended_lately(txn.session_id):
+            keep = 0.0
+        lock = "0" if keep <= 0 else str(max(1, int(keep * 1000)))
         keys, args = self._commit_words(txn, txn.ops, lock=lock, notice=notice)
         txn.ops = []
         for attempt in (1, 2):
@@ -1018,6 +1029,7 @@ class RedisStore(Store):
         """Another process waits for *session_id*'s event lock: let go of it
         now if this process keeps it between events (the relay hears the
         request; an event running on it lets go at its end anyway)."""
+        self._contend(session_id)
         with self._holds_lock:
             hold = self._holds.pop(session_id, None)
         if hold is not None:
@@ -1044,6 +1056,10 @@ class RedisStore(Store):
             lapsed = [sid for sid, hold in self._holds.items() if hold.lapses < now]
             for sid in lapsed:
                 del self._holds[sid]
+            calm = [sid for sid, when in self._contended.items()
+                    if now - when > _CONTENDED_FOR]
+            for sid in calm:
+                del self._contended[sid]
         for txn in tuple(self._txns.values()):
             if txn.lengthen and now - txn.begun >= after:
                 txn.lengthen = False  # once: then it has as long as a lock taken afresh
@@ -1055,6 +1071,16 @@ class RedisStore(Store):
         link is down, so others may take them over (it calls this)."""
         with self._holds_lock:
             self._holds.clear()
+
+    def _contend(self, session_id: str) -> None:
+        """Another process wants *session_id*'s lock too (or had it when this
+        one wanted it): let it go after each event here for a while."""
+        with self._holds_lock:
+            self._contended[session_id] = time.monotonic()
+
+    def _contended_lately(self, session_id: str) -> bool:
+        when = self._contended.get(session_id)
+        return when is not None and time.monotonic() - when <= _CONTENDED_FOR
 
     def _drop_hold(self, session_id: str) -> None:
         """The session's state is written past its events here: a lock kept
@@ -1108,6 +1134,8 @@ class RedisStore(Store):
             cache.version = str(out)  # nobody else wrote: the copy is current
         elif out < 0:
             cache.invalidate()
+        if keep > 0 and not kept and out >= 0:
+            self._contend(txn.session_id)  # not kept: another process waits for it
         if kept and out >= 0 and cache.version and keep > 0:
             token = txn.token if txn.token.endswith("+") else f"{txn.token}+"
             hold = _Hold(token, cache, txn.sent + keep * KEEP_USABLE, txn.sent + keep)
