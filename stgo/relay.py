@@ -20,6 +20,10 @@ late notice costs only latency, never correctness (see docs/scaling.md):
     session's own event queue.
 ``r <origin> <time> <old session id>``
     a session was rotated: tabs on the old ID are closed everywhere.
+``l <origin> <time> <session id>``
+    sent by Redis (the store's lock and write scripts) on the channel of the
+    process that keeps the session's event lock between events: *origin*
+    waits for it, so the holder lets go now.
 
 While the link is down messages are lost, so every (re)subscription is
 followed by a *resync*: every global widget whose stored version is newer
@@ -46,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 from .ids import redact
 from .persist import apply_attrs
-from .store.txn import StateCache
+from .store.txn import EVENT_LEASE, KEEP_LEASE, StateCache
 
 if TYPE_CHECKING:
     from .app import App
@@ -55,9 +59,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Relay", "SessionBusy", "EVENT_LEASE"]
 
-#: Seconds a process may hold a session's event lock (a callback running
-#: longer loses exclusivity; a killed holder's lock lapses after it).
-EVENT_LEASE = 10.0
+
+#: Seconds between the sender's looks at long events on kept locks (well
+#: under the margin the rest of a kept lease leaves them).
+_KEEP_CHECK = 0.25
 
 
 class SessionBusy(Exception):
@@ -81,6 +86,7 @@ class Relay:
         #: This process's name on the channel (its own notices are skipped).
         self.origin = secrets.token_hex(8)
         self._tokens = itertools.count(1)
+        store.origin = self.origin
         store.presence = f"{store.channel}:{self.origin}"
         self._lock = threading.Lock()
         self._versions: dict[str, int] = {}
@@ -139,8 +145,12 @@ class Relay:
         held meanwhile).  Taking it also brings this process's cached copy of
         the session's state up to date (one round trip); the block reads from
         that copy and its state writes are buffered.  At the end the writes,
-        the unlock and the ``s`` notice are sent to Redis as one script before
-        the event is acknowledged; :meth:`settle` reads the answer after.
+        the ``s`` notice and the lock's fate are sent to Redis as one script
+        before the event is acknowledged; :meth:`settle` reads the answer
+        after.  The lock is kept for :data:`~stgo.store.txn.KEEP_LEASE`
+        seconds unless another process waits for it (or this one's link is
+        down), so that the session's next event here needs no round trip
+        before its callback.
 
         :raises SessionBusy: not had within :data:`EVENT_LEASE` seconds.
         """
@@ -164,7 +174,9 @@ class Relay:
                 notice = f"{self._head('s')} {session.id}"
                 self._announced().add(session)
                 self._app.metrics.inc("stgo_relay_sent_total", "session")
-            store.end_event(txn, notice)
+            # Kept only while others can ask for it (a lock kept by a process
+            # that does not listen is void to them).
+            store.end_event(txn, notice, KEEP_LEASE if self.connected else 0.0)
 
     def settle(self) -> None:
         """After an event's batch is pushed: read what Redis answered to its
@@ -250,10 +262,20 @@ class Relay:
 
     def _send(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait()
+            # Woken for notices, and a few times a second to lengthen the
+            # leases of long events that began on a kept lock.
+            self._wake.wait(_KEEP_CHECK)
             self._wake.clear()
-            if not self._flush_outbox():
+            if not self._flush_outbox() or not self._keep_leases():
                 self._stop.wait(0.5)  # Redis trouble: try again shortly
+
+    def _keep_leases(self) -> bool:
+        try:
+            self._store.keep_leases(EVENT_LEASE)
+        except Exception as exc:
+            self._redis_error("lease", exc)
+            return False
+        return True
 
     def _flush_outbox(self) -> bool:
         with self._lock:
@@ -280,7 +302,9 @@ class Relay:
         while not self._stop.is_set():
             try:
                 pubsub = self._pubsub = self._store.pubsub()
-                pubsub.subscribe(self._store.channel, self._store.presence)
+                # Its own channel first: others see it listening before it
+                # counts as connected (and keeps event locks).
+                pubsub.subscribe(self._store.presence, self._store.channel)
                 while not self._stop.is_set():
                     msg = pubsub.get_message(timeout=0.5)
                     if msg is None:
@@ -294,6 +318,7 @@ class Relay:
                         self._hear(msg["data"])
             except Exception as exc:
                 self.connected = False
+                self._store.forget_holds()
                 if self._stop.is_set():
                     break
                 self._redis_error("subscribe", exc)
@@ -325,8 +350,8 @@ class Relay:
             self.lag = max(0.0, time.time() - float(parts[2]))
         except ValueError:
             return
-        self._app.metrics.inc("stgo_relay_received_total",
-                              {"g": "global", "s": "session", "r": "rotation"}.get(kind, "other"))
+        self._app.metrics.inc("stgo_relay_received_total", {
+            "g": "global", "s": "session", "r": "rotation", "l": "lock"}.get(kind, "other"))
         try:
             if kind == "g" and len(parts) == 5:
                 version, key = int(parts[3]), parts[4]
@@ -339,6 +364,8 @@ class Relay:
                 self._session_changed(parts[3])
             elif kind == "r":
                 self._session_rotated(parts[3])
+            elif kind == "l":
+                self._store.give_back(parts[3])
         except Exception as exc:
             # A Redis error propagates to _listen (reconnect, resync); anything
             # else is a bug of ours, logged without ending the thread.

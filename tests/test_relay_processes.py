@@ -408,3 +408,80 @@ def test_one_sessions_events_run_one_at_a_time_across_processes(
         store.close()
     for sock in socks:
         sock.close()
+
+
+def test_a_kept_event_lock_is_handed_over_at_once_and_never_hides_a_write(
+    redis_server: RedisServer, start: Start
+) -> None:
+    import redis
+
+    a, b = start("--store", redis_server.url), start("--store", redis_server.url)
+    browser, on_a, button = tab(a.url)
+    sid = browser.session_id
+    _, on_b, button_b = tab(b.url, session=sid)
+    lock = f"stgo:lk:{sid}"
+    client = redis.Redis.from_url(redis_server.url)
+    client.config_set("notify-keyspace-events", "Kgx")  # del and expired, per key
+    events = client.pubsub()
+    events.subscribe(f"__keyspace@0__:{lock}")
+    assert events.get_message(timeout=5)["type"] == "subscribe"  # type: ignore[index]
+    try:
+        assert "mine: 1" in json.dumps(click(on_a, button))
+        # A keeps the lock after its event: its next one asks Redis nothing first.
+        assert (client.get(lock) or b"").endswith(b"+")
+        # A write from elsewhere waits for A to let go, and A's next event sees it.
+        outside = RedisStore(redis_server.url)
+        try:
+            outside.set(f"s:{sid}", "clicks", 40)
+        finally:
+            outside.close()
+        assert "mine: 41" in json.dumps(click(on_a, button))
+        # B's event gets the lock A keeps, and A's next one gets it back from B.
+        assert "mine: 42" in json.dumps(click(on_b, button_b))
+        assert "mine: 43" in json.dumps(click(on_a, button))
+        # Each time the holder let go when asked: the lock never had to lapse.
+        seen = []
+        while (msg := events.get_message(timeout=0.2)) is not None:
+            seen.append(msg["data"])
+        assert seen.count(b"del") >= 3 and b"expired" not in seen, seen
+    finally:
+        events.close()
+        client.config_set("notify-keyspace-events", "")
+        client.close()
+        on_a.close()
+        on_b.close()
+
+
+def test_a_process_killed_between_events_leaves_no_lock_to_wait_for(
+    redis_server: RedisServer, start: Start
+) -> None:
+    import redis
+
+    a, b = start("--store", redis_server.url), start("--store", redis_server.url)
+    browser, on_a, button = tab(a.url)
+    sid = browser.session_id
+    _, on_b, button_b = tab(b.url, session=sid)
+    lock = f"stgo:lk:{sid}"
+    client = redis.Redis.from_url(redis_server.url)
+    client.config_set("notify-keyspace-events", "Kgx")
+    events = client.pubsub()
+    events.subscribe(f"__keyspace@0__:{lock}")
+    assert events.get_message(timeout=5)["type"] == "subscribe"  # type: ignore[index]
+    try:
+        assert "mine: 1" in json.dumps(click(on_a, button))
+        assert (client.get(lock) or b"").endswith(b"+")  # A keeps it...
+        a.signal(signal.SIGKILL)  # ... and dies
+        a.wait()
+        # B's event voids the lock of a process nobody hears any more: it is
+        # deleted, not waited for until it lapses.
+        assert "mine: 2" in json.dumps(click(on_b, button_b))
+        seen = []
+        while (msg := events.get_message(timeout=0.2)) is not None:
+            seen.append(msg["data"])
+        assert b"del" in seen and b"expired" not in seen, seen
+    finally:
+        events.close()
+        client.config_set("notify-keyspace-events", "")
+        client.close()
+        on_a.close()
+        on_b.close()

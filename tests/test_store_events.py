@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -135,9 +136,9 @@ def test_a_commit_sent_twice_is_applied_once(stores: tuple[RedisStore, RedisStor
     txn = here.begin_event(sid, "token-1", 10, StateCache())
     assert txn is not None
     here.increment(ns, "n", 1)
-    keys, args = here._commit_words(txn, txn.ops, unlock=True, notice="")
-    assert here._script("commit", keys, args) > 0
-    assert here._script("commit", keys, args) == -3  # its answer was lost: resent
+    keys, args = here._commit_words(txn, txn.ops, lock="0", notice="")
+    assert here._script("commit", keys, args)[0] > 0
+    assert here._script("commit", keys, args)[0] == -3  # its answer was lost: resent
     assert there.get(ns, "n") == 1
 
 
@@ -157,6 +158,190 @@ def test_rotation_in_the_middle_of_an_event_keeps_its_writes(
     assert there.items(f"s:{new_id}") == {"before": 1, "after": 2}
     assert there.load_session(sid) is None
     assert there.begin_event(sid, "token-2", 10, StateCache()) is not None  # let go
+
+
+def _kept(store: RedisStore, sid: str, cache: StateCache, n: int, keep: float = 60) -> None:
+    """One event of *sid* in *store*'s "process" that keeps its lock after."""
+    txn = store.begin_event(sid, f"{store.origin}.{n}", 10, cache)
+    assert txn is not None
+    store.increment(f"s:{sid}", "n", 1)
+    store.end_event(txn, "", keep)
+    store.settle()
+
+
+def _commands(store: RedisStore) -> int:
+    """Commands Redis has run so far (this INFO call included)."""
+    return int(store._call(lambda r: r.info("stats"))["total_commands_processed"])
+
+
+@pytest.fixture
+def listening(stores: tuple[RedisStore, RedisStore]) -> Iterator[dict[RedisStore, Any]]:
+    """Each store's "relay": named as a relay names its process, and a pub/sub
+    link on its own channel (how the others see that it is alive)."""
+    links = {}
+    for store, origin in zip(stores, ("here", "there"), strict=True):
+        store.origin, store.presence = origin, f"{store.channel}:{origin}"
+        link = links[store] = store.pubsub()
+        link.subscribe(store.presence)
+        assert wait_until(lambda link=link: (m := link.get_message(timeout=0.1))
+                          and m["type"] == "subscribe")
+    yield links
+    for link in links.values():
+        link.close()
+
+
+@pytest.fixture
+def processes(stores: tuple[RedisStore, RedisStore],
+              listening: dict[RedisStore, Any]) -> tuple[RedisStore, RedisStore]:
+    """The two stores as two processes with their relays listening."""
+    return stores
+
+
+def test_a_kept_lock_starts_the_next_event_with_no_round_trip(
+    processes: tuple[RedisStore, RedisStore],
+) -> None:
+    here, there = processes
+    sid = _session(here)
+    cache = StateCache()
+    _kept(here, sid, cache, 1)
+    assert here._call(lambda r: r.get(f"stgo:lk:{sid}")) == b"here.1+"
+    before = _commands(here)
+    txn = here.begin_event(sid, "here.2", 10, cache)
+    assert txn is not None and txn.kept
+    assert _commands(here) == before + 1  # only the INFO: nothing asked for the event
+    assert here.get(f"s:{sid}", "n") == 1
+    here.increment(f"s:{sid}", "n", 1)
+    here.end_event(txn, "", 60)
+    here.settle()
+    assert there.get(f"s:{sid}", "n") == 2
+    assert there.begin_event(sid, "there.1", 10, StateCache()) is None  # still kept
+
+
+def test_a_kept_lock_is_given_back_when_asked_and_then_let_go_after_each_event(
+    processes: tuple[RedisStore, RedisStore], listening: dict[RedisStore, Any],
+) -> None:
+    here, there = processes
+    heard = listening[here]
+    sid = _session(here)
+    cache = StateCache()
+    _kept(here, sid, cache, 1)
+    assert there.begin_event(sid, "there.1", 10, StateCache()) is None
+    # Redis told the holder (its relay calls give_back on hearing it).
+    notice = heard.get_message(timeout=5)
+    assert notice is not None and notice["data"].split()[::3] == [b"l", sid.encode()]
+    assert notice["data"].split()[1] == b"there"
+    here.give_back(sid)
+    theirs = there.begin_event(sid, "there.2", 10, StateCache())
+    assert theirs is not None and not theirs.kept and there.get(f"s:{sid}", "n") == 1
+    there.end_event(theirs, "", 60)
+    there.settle()
+    # Wanted by two processes, the lock is let go after each event for a
+    # while, not kept and handed over at every turn.
+    lock = f"stgo:lk:{sid}"
+    assert not there._call(lambda r: r.exists(lock))
+    mine = here.begin_event(sid, "here.3", 10, cache)
+    assert mine is not None and not mine.kept and here.get(f"s:{sid}", "n") == 1
+    here.end_event(mine, "", 60)
+    here.settle()
+    assert not here._call(lambda r: r.exists(lock))
+
+
+def test_a_write_elsewhere_waits_for_a_kept_lock_and_the_next_event_sees_it(
+    processes: tuple[RedisStore, RedisStore], listening: dict[RedisStore, Any],
+) -> None:
+    here, there = processes
+    heard = listening[here]
+    sid = _session(here)
+    ns = f"s:{sid}"
+    cache = StateCache()
+    _kept(here, sid, cache, 1)
+    done = threading.Event()
+
+    def write() -> None:
+        there.set(ns, "k", "from there")  # outside any event, in the other process
+        done.set()
+
+    worker = threading.Thread(target=write)
+    worker.start()
+    notice = heard.get_message(timeout=5)
+    assert notice is not None and notice["data"].startswith(b"l there ")
+    assert not done.is_set()  # it waits for the holder...
+    here.give_back(sid)  # ... which lets go on hearing it
+    worker.join(10)
+    assert done.is_set()
+    txn = here.begin_event(sid, "here.2", 10, cache)
+    assert txn is not None and not txn.kept and here.get(ns, "k") == "from there"
+    here.end_event(txn, "", 60)
+    here.settle()
+    # A write from the holder's own process passes, and its next event looks.
+    here.set(ns, "k", "from here")
+    txn = here.begin_event(sid, "here.3", 10, cache)
+    assert txn is not None and not txn.kept and here.get(ns, "k") == "from here"
+    here.end_event(txn, "")
+    here.settle()
+
+
+def test_a_kept_lock_of_a_process_that_stopped_listening_is_void(
+    processes: tuple[RedisStore, RedisStore], listening: dict[RedisStore, Any],
+) -> None:
+    here, there = processes
+    sid = _session(here)
+    ns = f"s:{sid}"
+    cache = StateCache()
+    _kept(here, sid, cache, 1)
+    listening[here].close()  # killed, or its relay's link dropped
+    assert wait_until(lambda: here._call(
+        lambda r: r.pubsub_numsub(here.presence))[0][1] == 0, 5)
+    # Nobody waits for the 60 s kept lease to lapse.
+    theirs = there.begin_event(sid, "there.1", 10, StateCache())
+    assert theirs is not None
+    there.increment(ns, "n", 10)
+    # The holder, not knowing yet, starts an event on what it kept: its
+    # writes are refused, not mixed with the other process's event.
+    mine = here.begin_event(sid, "here.2", 10, cache)
+    assert mine is not None and mine.kept
+    here.increment(ns, "n", 100)
+    here.end_event(mine, "", 60)
+    here.settle()
+    assert cache.version == ""  # dropped: the next event asks Redis
+    there.end_event(theirs, "")
+    there.settle()
+    assert there.get(ns, "n") == 11
+
+
+def test_an_event_on_a_kept_lock_that_runs_long_gets_a_full_lease(
+    processes: tuple[RedisStore, RedisStore],
+) -> None:
+    here, _ = processes
+    sid = _session(here)
+    cache = StateCache()
+    _kept(here, sid, cache, 1, keep=2)
+    lock = f"stgo:lk:{sid}"
+    txn = here.begin_event(sid, "here.2", 10, cache)
+    assert txn is not None and txn.kept
+    assert here._call(lambda r: r.pttl(lock)) <= 2000
+    here.keep_leases(10, after=0)  # what the relay's sender does for a long event
+    assert here._call(lambda r: r.pttl(lock)) > 2000
+    here.end_event(txn, "")
+    here.settle()
+    assert here._call(lambda r: r.exists(lock)) == 0
+
+
+def test_kept_locks_are_given_back_on_close_and_forgotten_once_lapsed(
+    processes: tuple[RedisStore, RedisStore],
+) -> None:
+    here, there = processes
+    kept, short = _session(here), _session(here)
+    _kept(here, kept, StateCache(), 1, keep=60)
+    _kept(here, short, StateCache(), 1, keep=0.05)
+    assert wait_until(lambda: not here._call(lambda r: r.exists(f"stgo:lk:{short}")), 5)
+    here.keep_leases(10)  # the relay's sender, a few times a second
+    assert list(here._holds) == [kept]  # the lapsed one is not remembered forever
+    here.close()  # a process stopping lets go of what it keeps
+    txn = there.begin_event(kept, "there.1", 10, StateCache())
+    assert txn is not None and there.get(f"s:{kept}", "n") == 1
+    there.end_event(txn, "")
+    there.settle()
 
 
 def test_a_lapsed_event_lock_can_be_taken_by_another_process(

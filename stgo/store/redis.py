@@ -12,7 +12,8 @@ Layout (``P`` is the key prefix, ``stgo:`` by default)::
     P pend      zset   id -> last access      (sessions never activated)
     P ns:<name> hash   app.state ("app") and global widget changes ("globals")
     P gver      hash   global widget key -> version (one INCR per saved change)
-    P lk:<id>   string the session's event lock (holder's token), a lease
+    P lk:<id>   string the session's event lock (holder's token; "+" at the end: kept), a lease
+    P lw:<id>   string the process that waits for that lock (its origin), 250 ms
     P rot:<h>   string a rotation token's new session ID (h: the token's hash), 60 s TTL
     P relay     channel what changed, for the other processes (stgo.relay)
 
@@ -40,7 +41,7 @@ from urllib.parse import parse_qs, urlsplit
 from .base import MISSING, SessionRecord, Store, StoreError, StoreUnavailable
 from .codec import Codec, CodecError
 from .files import UploadedFile
-from .txn import EventTxn, StateCache
+from .txn import EVENT_LEASE, KEEP_USABLE, EventTxn, StateCache
 
 __all__ = ["RedisStore"]
 
@@ -99,12 +100,48 @@ end
 return 1
 """
 
-# KEYS: meta, data, idle, pend, uploads; ARGV: id, now, op, field, value, expected,
-# idle ttl, age ttl.  A write to a session that another process ended meanwhile does nothing
-# (returns false) instead of leaving an orphan state hash behind.  Every
-# write moves the record's version ('v'), so cached copies know they are stale.
-_WRITE = _KEEP + """
+# other(): another process's hold of a lock, its token and origin, or nil
+# (free, or the caller's own process's).  A lock kept between events by a
+# process that no longer listens on its channel (killed, or its relay's link
+# is down) is void: deleted, so that the session need not wait for it to
+# lapse (that holder's next commit on it is refused).  want(): mark the lock
+# wanted by the caller and tell its holder on its channel (chan: the
+# channels' common head).
+_WANT = """
+local function other(lock, me, chan)
+  local h = redis.call('GET', lock)
+  if not h then return nil end
+  local o = string.match(h, '^[^.+]*')
+  if o == me then return nil end
+  if string.sub(h, -1) == '+' and redis.call('PUBSUB', 'NUMSUB', chan .. o)[2] == 0 then
+    redis.call('DEL', lock)
+    return nil
+  end
+  return h, o
+end
+local function want(lock, wanted, me, ms, chan, notice, o)
+  redis.call('SET', wanted, me, 'PX', ms)
+  redis.call('PUBLISH', chan .. o, notice)
+end
+"""
+
+# KEYS: meta, data, idle, pend, uploads, lock, wanted; ARGV: id, now, op, field, value,
+# expected, idle ttl, age ttl, origin, want ms, holder channel, notice, force.  A write to
+# a session that another process ended meanwhile does nothing (returns false)
+# instead of leaving an orphan state hash behind.  Every write moves the
+# record's version ('v'), so cached copies know they are stale.  While another
+# process keeps the session's event lock (its next event would not look), the
+# write waits: {0} asks the holder to let go (unless forced).
+_WRITE = _KEEP + _WANT + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+if ARGV[13] ~= '1' then
+  local h, o = other(KEYS[6], ARGV[9], ARGV[11])
+  if h and string.sub(h, -1) == '+' then
+    want(KEYS[6], KEYS[7], ARGV[9], ARGV[10], ARGV[11], ARGV[12], o)
+    return {0}
+  end
+end
+if redis.call('GET', KEYS[7]) == ARGV[9] then redis.call('DEL', KEYS[7]) end
 local a = tonumber(redis.call('HGET', KEYS[1], 'a'))
 if tonumber(ARGV[2]) > a then
   redis.call('HSET', KEYS[1], 'a', ARGV[2])
@@ -130,24 +167,30 @@ return out
 """
 
 # An event's writes, applied at once.  KEYS: meta, data, idle, pend, lock,
-# channel, the caller's own channel (see RedisStore.presence), uploads.  ARGV: id,
-# now, lock token, commit id, the version the writes were made against, a
-# relay notice ('' none), unlock ('1'/'0'), idle ttl, age ttl, then the
-# writes as words: set f v | del f | clear | incr f n.  Answers the new
-# version when nobody else wrote since that version (the caller's copy is
-# then current), -1 when somebody did, 0 with no writes, -2 when the record
-# is gone, -3 when this commit id was applied already (a retry after a lost
-# answer).
+# channel, the caller's own channel (see RedisStore.presence), uploads, the
+# lock's wanted mark.  ARGV: id, now, lock token, commit id, the version the
+# writes were made against, a relay notice ('' none), the lock: '' as it is,
+# '0' let go, else keep it that many ms (unless wanted), idle ttl, age ttl,
+# '1' if the event began on a kept lock (then nothing is written unless the
+# lock is still the caller's: -4), then the writes as words: set f v | del f
+# | clear | incr f n.  Answers
+# {out, kept}: out is the new version when nobody else wrote since that
+# version (the caller's copy is then current), -1 when somebody did, 0 with
+# no writes and nobody else's, -2 when the record is gone, -3 when this
+# commit id was applied already (a retry after a lost answer); kept is 1 when
+# the lock is kept (its token then ends with "+").
 _COMMIT = _KEEP + """
+local lock = (ARGV[7] ~= '' or ARGV[10] == '1') and redis.call('MGET', KEYS[5], KEYS[9]) or {}
+if ARGV[10] == '1' and lock[1] ~= ARGV[3] then return {-4, 0} end
 local out = -2
 local m = redis.call('HMGET', KEYS[1], 'c', 'a', 'p', 'v', 'k')
 if m[1] then
   out = 0
-  if #ARGV > 9 then
+  if #ARGV > 10 then
     if m[5] == ARGV[4] then
       out = -3
     else
-      local i, n = 10, #ARGV
+      local i, n = 11, #ARGV
       local fresh = not m[4]  -- the state hash may be new (no TTL yet)
       while i <= n do
         local op = ARGV[i]
@@ -173,15 +216,58 @@ if m[1] then
       end
       if tostring(v - 1) == ARGV[5] then out = v else out = -1 end
     end
+  elseif (m[4] or '0') ~= ARGV[5] then
+    out = -1
   end
 end
-if ARGV[7] == '1' and redis.call('GET', KEYS[5]) == ARGV[3] then redis.call('DEL', KEYS[5]) end
+local kept = 0
+if ARGV[7] ~= '' and lock[1] == ARGV[3] then
+  if ARGV[7] ~= '0' and out ~= -2 and not lock[2] then  -- nobody waits for it
+    if string.sub(ARGV[3], -1) == '+' then redis.call('PEXPIRE', KEYS[5], ARGV[7])
+    else redis.call('SET', KEYS[5], ARGV[3] .. '+', 'PX', ARGV[7]) end
+    kept = 1
+  else
+    redis.call('DEL', KEYS[5])
+  end
+end
 if ARGV[6] ~= '' then
   -- Only when another process listens (KEYS[7] is the caller's own channel).
   local counts = redis.call('PUBSUB', 'NUMSUB', KEYS[6], KEYS[7])
   if counts[2] - counts[4] > 0 then redis.call('PUBLISH', KEYS[6], ARGV[6]) end
 end
-return out
+return {out, kept}
+"""
+
+# An event's lock.  KEYS: lock, wanted, meta; ARGV: token, lease ms, origin,
+# want ms, holder channel, notice.  Taken when free (unless another process
+# waits for it: its turn first) or held by this process (its token is one of
+# an earlier event here: the session's event queue orders those); then
+# answers {version, created} of the record (each nil if none).  Held by
+# another process: marked wanted, the holder told, and false.
+_LOCK = _WANT + """
+local h, o = other(KEYS[1], ARGV[3], ARGV[5])
+if h then
+  want(KEYS[1], KEYS[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], o)
+  return false
+end
+local w = redis.call('GET', KEYS[2])
+if w then
+  if w ~= ARGV[3] then return false end
+  redis.call('DEL', KEYS[2])
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return redis.call('HMGET', KEYS[3], 'v', 'c')
+"""
+
+# Let go of a kept lock.  KEYS: lock; ARGV: token.  And lengthen a running
+# event's.  KEYS: lock; ARGV: token, lease ms.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+_EXTEND = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
 """
 
 # KEYS: meta, data, idle, born, pend, uploads, staged uploads; ARGV: id,
@@ -282,6 +368,37 @@ def _num(x: float) -> str:
     return repr(float(x))
 
 
+#: Seconds after another process last asked for a session's event lock (or
+#: this one waited for it) during which it is let go after each event, not
+#: kept: a session clicked on two processes at once pays one round trip per
+#: event, not a hand-over each time.
+_CONTENDED_FOR = 5.0
+
+#: Milliseconds a process's mark "I wait for this session's event lock"
+#: lasts; it renews it at each try (every 20 ms at most).
+_WANT_MS = 250
+
+
+class _Hold:
+    """An event lock this process kept after a session's event: its token,
+    the copy of the state it vouches for, until when (monotonic) the next
+    event may start on it without asking Redis, and when it lapses in Redis
+    at the latest."""
+
+    __slots__ = ("token", "cache", "version", "until", "lapses")
+
+    def __init__(self, token: str, cache: StateCache, until: float, lapses: float) -> None:
+        self.token = token
+        self.cache = cache
+        self.version = cache.version
+        self.until = until
+        self.lapses = lapses
+
+    def usable(self, cache: StateCache) -> bool:
+        return (cache is self.cache and cache.version == self.version
+                and time.monotonic() < self.until)
+
+
 class RedisStore(Store):
     """Sessions and namespaces in Redis.
 
@@ -336,6 +453,11 @@ class RedisStore(Store):
         self._spare: list[Any] = []
         # The safety net's lifetimes as script words (see keep_for); none yet.
         self._ttl = ["", ""]
+        # Event locks kept between events (end_event's keep), by session ID,
+        # and when another process last wanted each session's (monotonic).
+        self._holds: dict[str, _Hold] = {}
+        self._contended: dict[str, float] = {}
+        self._holds_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<RedisStore {_safe_url(self._url)}>"
@@ -374,7 +496,8 @@ class RedisStore(Store):
             name: client.register_script(src) for name, src in (
                 ("create", _CREATE), ("touch", _TOUCH), ("write", _WRITE),
                 ("claim", _CLAIM), ("rename", _RENAME), ("save_global", _SAVE_GLOBAL),
-                ("commit", _COMMIT))
+                ("commit", _COMMIT), ("lock", _LOCK), ("release", _RELEASE),
+                ("extend", _EXTEND))
         }
         try:
             for script in self._scripts.values():
@@ -385,6 +508,7 @@ class RedisStore(Store):
         self._redis = client
 
     def close(self) -> None:
+        self._give_back_all()  # the other processes need not wait for them to lapse
         self._closed = True  # a late caller (a closing tab) must not reconnect
         client, self._redis = self._redis, None
         if client is not None:
@@ -442,6 +566,12 @@ class RedisStore(Store):
 
     def _ups(self, sid: str) -> str:
         return f"{self.prefix}ups:{sid}"
+
+    def _lock(self, sid: str) -> str:
+        return f"{self.prefix}lk:{sid}"
+
+    def _wanted(self, sid: str) -> str:
+        return f"{self.prefix}lw:{sid}"
 
     def _staged(self, sid: str) -> str:
         return f"{self.prefix}upst:{sid}"
@@ -606,10 +736,25 @@ class RedisStore(Store):
 
     def _write(self, sid: str, now: float | None, op: str, key: str,
                value: Any = "", expect: str = "") -> Any:
+        """One state write outside an event.  While another process keeps the
+        session's event lock between its events (its next one would not look
+        at the state), it is asked to let go and the write waits for that:
+        at once when it is idle, at the end of its event otherwise, at most
+        :data:`~stgo.store.txn.EVENT_LEASE` seconds (then it writes anyway)."""
+        self._drop_hold(sid)
         stamp = time.time() if now is None else now
-        return self._script("write", [self._meta(sid), self._data(sid), self._z("idle"),
-                                      self._z("pend"), self._ups(sid)],
-                            [sid, _num(stamp), op, key, value, expect, *self._ttl])
+        keys = [self._meta(sid), self._data(sid), self._z("idle"), self._z("pend"),
+                self._ups(sid), self._lock(sid), self._wanted(sid)]
+        args = [sid, _num(stamp), op, key, value, expect, *self._ttl, self.origin, _WANT_MS,
+                f"{self.channel}:", self._want_notice(self.origin, sid), "0"]
+        deadline = time.monotonic() + EVENT_LEASE
+        delay = 0.001
+        while isinstance(out := self._script("write", keys, args), list):
+            if time.monotonic() > deadline:
+                args[-1] = "1"
+            time.sleep(delay)  # no lock held: the holder lets go when told
+            delay = min(delay * 2, 0.02)
+        return out
 
     # -- session records --------------------------------------------------------------------
 
@@ -642,6 +787,7 @@ class RedisStore(Store):
     def claim_end(self, session_id: str, *, idle_before: float | None = None,
                   created_before: float | None = None,
                   pending_idle_before: float | None = None) -> SessionRecord | None:
+        self._drop_hold(session_id)
         out = self._script(
             "claim", [self._meta(session_id), self._data(session_id), self._z("idle"),
                       self._z("born"), self._z("pend"), self._ups(session_id),
@@ -662,6 +808,7 @@ class RedisStore(Store):
         return SessionRecord(float(c), float(a), p != b"1", state)
 
     def rename_session(self, old_id: str, new_id: str) -> bool:
+        self._drop_hold(old_id)
         txn = self._txn(f"s:{old_id}")
         if txn is not None:
             txn.flush()  # the event's writes so far go under the old ID first
@@ -725,8 +872,13 @@ class RedisStore(Store):
 
     #: A channel only this process's listener subscribes to, with
     #: :attr:`channel` and on the same link: how a commit tells whether
-    #: anybody else listens (set by the relay).
+    #: anybody else listens, and where others ask for the event locks this
+    #: process keeps (set by the relay: ``<channel>:<origin>``).
     presence = ""
+
+    #: This process's name in event lock tokens (``<origin>.<n>``; set by the
+    #: relay): a write outside events passes a lock of its own process.
+    origin = ""
 
     def save_global(self, key: str, value: Any, version: int, head: str) -> bool:
         """Store a global widget's attributes under *version* and publish
@@ -766,33 +918,50 @@ class RedisStore(Store):
     def begin_event(self, session_id: str, token: str, lease: float,
                     cache: StateCache) -> EventTxn | None:
         """Take *session_id*'s event lock for *lease* seconds and bring *cache*
-        up to date, in one round trip; ``None`` while another holder has it.
+        up to date, in one round trip; ``None`` while another holder has it
+        (it is then asked to let go).  A lock this process kept from the
+        session's last event, with *cache* still current, is taken with no
+        round trip at all (see :meth:`end_event`).
 
         Until :meth:`end_event`, the session's state operations on this thread
         read from *cache* and are buffered.
         """
         self.settle()  # a commit of this thread's last event still unanswered
-        lock, meta = f"{self.prefix}lk:{session_id}", self._meta(session_id)
-        # The lock and then the version, pipelined: no script, one round trip.
-        # (The version is read after the lock and before the state, so a
-        # copy is never newer-labelled than its contents.)
-        taken, version = self._on_connection(lambda conn: self._ask(
-            conn, ("SET", lock, token, "NX", "PX", max(1, int(lease * 1000))),
-            ("HGET", meta, "v")))
-        if taken is None and self._call(lambda r: r.get(lock)) != token.encode():
-            return None  # held by another (or ours, taken by a call whose answer was lost)
-        if version is None and not self._call(lambda r: r.exists(meta)):
+        with self._holds_lock:
+            hold = self._holds.pop(session_id, None)
+        txn: EventTxn | None
+        if hold is not None and hold.usable(cache):
+            txn = EventTxn(self, session_id, hold.token, cache, kept=True, event_id=token)
+        else:
+            txn = self._take_lock(session_id, token, lease, cache)
+            if txn is None:
+                self._contend(session_id)
+                return None
+        self._txns[session_id] = txn
+        self._local.txn = txn
+        return txn
+
+    def _take_lock(self, session_id: str, token: str, lease: float,
+                   cache: StateCache) -> EventTxn | None:
+        """The lock and the record's version in one script (and the state only
+        when the version is not *cache*'s)."""
+        origin = token.split(".", 1)[0]
+        found = self._script("lock", [self._lock(session_id), self._wanted(session_id),
+                                      self._meta(session_id)],
+                             [token, max(1, int(lease * 1000)), origin, _WANT_MS,
+                              f"{self.channel}:", self._want_notice(origin, session_id)])
+        if not found:
+            return None  # held by another, or another waits for it
+        version, created = found
+        if created is None:
             cache.invalidate()  # no record (ended elsewhere): the event writes nothing
         elif (version or b"0").decode("ascii") != cache.version:
             raw = self._call(lambda r: r.hgetall(self._data(session_id)))
             cache.version = (version or b"0").decode("ascii")
             cache.raw = {k.decode("utf-8", "replace"): v for k, v in raw.items()}
-        txn = EventTxn(self, session_id, token, cache)
-        self._txns[session_id] = txn
-        self._local.txn = txn
-        return txn
+        return EventTxn(self, session_id, token, cache)
 
-    def end_event(self, txn: EventTxn, notice: str) -> None:
+    def end_event(self, txn: EventTxn, notice: str, keep: float = 0.0) -> None:
         """Send *txn*'s writes, the unlock and *notice* (a relay line, or ``""``)
         as one script, without waiting for the answer: it is in Redis's
         socket before the caller acknowledges the event, and :meth:`settle`
@@ -800,15 +969,26 @@ class RedisStore(Store):
         than this one listens on :attr:`channel` (one that subscribes later
         resyncs anyway), so a lone process does not wake itself per event.
 
+        With *keep* (seconds), the lock is kept that long instead of let go,
+        unless another process waits for it: the session's next event here
+        within the first half of that (:data:`~stgo.store.txn.KEEP_USABLE`)
+        needs no round trip, as long as the answer says nobody else wrote
+        meanwhile.
+
         :raises StoreUnavailable: it could not be sent (the writes are lost).
         """
         if self._txns.get(txn.session_id) is txn:
             del self._txns[txn.session_id]
         self._local.txn = None
-        keys, args = self._commit_words(txn, txn.ops, unlock=True, notice=notice)
+        renamed = txn.lock_id != txn.session_id  # the old ID's lock is of no more use
+        if renamed or self._contended_lately(txn.session_id):
+            keep = 0.0
+        lock = "0" if keep <= 0 else str(max(1, int(keep * 1000)))
+        keys, args = self._commit_words(txn, txn.ops, lock=lock, notice=notice)
         txn.ops = []
         for attempt in (1, 2):
             conn = self._checkout()
+            txn.sent = time.monotonic()  # the kept lease starts later than this
             try:
                 _send(conn, "EVALSHA", self._scripts["commit"].sha, len(keys), *keys, *args)
             except self._errors as exc:
@@ -843,39 +1023,125 @@ class RedisStore(Store):
                           type(exc).__name__, exc)
                 continue
             self._checkin(conn)
-            self._committed(txn, out)
+            self._committed(txn, out, float(args[6]) / 1000 if args[6] else 0.0)
 
-    def _commit_now(self, txn: EventTxn, ops: list[str | int], *, unlock: bool,
-                    notice: str) -> None:
-        """Write *ops* of *txn* now and wait for Redis (a flush mid-event)."""
-        keys, args = self._commit_words(txn, ops, unlock=unlock, notice=notice)
+    def give_back(self, session_id: str) -> None:
+        """Another process waits for *session_id*'s event lock: let go of it
+        now if this process keeps it between events (the relay hears the
+        request; an event running on it lets go at its end anyway)."""
+        self._contend(session_id)
+        with self._holds_lock:
+            hold = self._holds.pop(session_id, None)
+        if hold is not None:
+            self._script("release", [self._lock(session_id)], [hold.token])
+
+    def _give_back_all(self) -> None:
+        with self._holds_lock:
+            holds, self._holds = self._holds, {}
+        if self._redis is None:
+            return
+        for session_id, hold in holds.items():
+            try:
+                self._script("release", [self._lock(session_id)], [hold.token])
+            except StoreError:
+                return  # Redis is away: they lapse by themselves
+
+    def keep_leases(self, lease: float, after: float = 0.1) -> None:
+        """Lengthen to *lease* seconds the lock of each event that started on a
+        kept lock (a short lease) and has run for *after* seconds, and forget
+        the kept locks that have lapsed (the relay's sender calls this a few
+        times a second)."""
+        now = time.monotonic()
+        with self._holds_lock:
+            lapsed = [sid for sid, hold in self._holds.items() if hold.lapses < now]
+            for sid in lapsed:
+                del self._holds[sid]
+            calm = [sid for sid, when in self._contended.items()
+                    if now - when > _CONTENDED_FOR]
+            for sid in calm:
+                del self._contended[sid]
+        for txn in tuple(self._txns.values()):
+            if txn.lengthen and now - txn.begun >= after:
+                txn.lengthen = False  # once: then it has as long as a lock taken afresh
+                self._script("extend", [self._lock(txn.lock_id)],
+                             [txn.token, max(1, int(lease * 1000))])
+
+    def forget_holds(self) -> None:
+        """Start no event on a kept lock until the next one is kept: the relay's
+        link is down, so others may take them over (it calls this)."""
+        with self._holds_lock:
+            self._holds.clear()
+
+    def _contend(self, session_id: str) -> None:
+        """Another process wants *session_id*'s lock too (or had it when this
+        one wanted it): let it go after each event here for a while."""
+        with self._holds_lock:
+            self._contended[session_id] = time.monotonic()
+
+    def _contended_lately(self, session_id: str) -> bool:
+        when = self._contended.get(session_id)
+        return when is not None and time.monotonic() - when <= _CONTENDED_FOR
+
+    def _drop_hold(self, session_id: str) -> None:
+        """The session's state is written past its events here: a lock kept
+        for it may no longer start an event without a look (it is still let
+        go when asked)."""
+        with self._holds_lock:
+            hold = self._holds.get(session_id)
+            if hold is not None:
+                hold.until = 0.0
+
+    def _want_notice(self, origin: str, session_id: str) -> str:
+        """The relay's line asking a holder for *session_id*'s lock (see
+        :mod:`stgo.relay`)."""
+        return f"l {origin} {time.time():.6f} {session_id}"
+
+    def _commit_now(self, txn: EventTxn, ops: list[str | int], *, notice: str) -> None:
+        """Write *ops* of *txn* now, keeping the lock, and wait for Redis (a
+        flush mid-event)."""
+        keys, args = self._commit_words(txn, ops, lock="", notice=notice)
         self._commit_sync(txn, keys, args)
 
     def _commit_sync(self, txn: EventTxn, keys: list[str], args: list[Any]) -> None:
         try:
-            self._committed(txn, self._script("commit", keys, args))
+            self._committed(txn, self._script("commit", keys, args), 0.0)
         except StoreError:
             txn.cache.invalidate()
             raise
 
-    def _commit_words(self, txn: EventTxn, ops: list[str | int], *, unlock: bool,
+    def _commit_words(self, txn: EventTxn, ops: list[str | int], *, lock: str,
                       notice: str) -> tuple[list[str], list[Any]]:
         sid = txn.session_id
         txn.commits += 1
         keys = [self._meta(sid), self._data(sid), self._z("idle"), self._z("pend"),
-                f"{self.prefix}lk:{txn.lock_id}", self.channel, self.presence, self._ups(sid)]
-        args: list[Any] = [sid, _num(time.time()), txn.token, f"{txn.token}:{txn.commits}",
-                           txn.cache.version, notice, "1" if unlock else "0", *self._ttl,
-                           *ops]
+                self._lock(txn.lock_id), self.channel, self.presence, self._ups(sid),
+                self._wanted(txn.lock_id)]
+        args: list[Any] = [sid, _num(time.time()), txn.token, f"{txn.event_id}:{txn.commits}",
+                           txn.cache.version, notice, lock, *self._ttl,
+                           "1" if txn.kept else "0", *ops]
         return keys, args
 
-    @staticmethod
-    def _committed(txn: EventTxn, out: Any) -> None:
-        out = int(out)
+    def _committed(self, txn: EventTxn, answer: Any, keep: float) -> None:
+        """Keep or drop *txn*'s copy by the commit's answer; with the lock
+        kept, remember it for the session's next event (only if none began
+        since this one)."""
+        out, kept = int(answer[0]), int(answer[1])
+        cache = txn.cache
+        if out == -4:
+            log.warning("an event's writes were refused: the lock it kept was taken over "
+                        "while its relay link was down")
         if out > 0:
-            txn.cache.version = str(out)  # nobody else wrote: the copy is current
+            cache.version = str(out)  # nobody else wrote: the copy is current
         elif out < 0:
-            txn.cache.invalidate()
+            cache.invalidate()
+        if keep > 0 and not kept and out >= 0:
+            self._contend(txn.session_id)  # not kept: another process waits for it
+        if kept and out >= 0 and cache.version and keep > 0:
+            token = txn.token if txn.token.endswith("+") else f"{txn.token}+"
+            hold = _Hold(token, cache, txn.sent + keep * KEEP_USABLE, txn.sent + keep)
+            with self._holds_lock:
+                if cache.serial == txn.serial:
+                    self._holds[txn.session_id] = hold
 
     def _read_commit(self, conn: Any, keys: list[str], args: list[Any]) -> Any:
         import redis
@@ -918,35 +1184,6 @@ class RedisStore(Store):
             conn.disconnect()
         else:
             self._spare.append(conn)
-
-    def _on_connection(self, fn: Callable[[Any], T]) -> T:
-        """Run *fn(connection)* on a pooled connection, straight (no client
-        layer: the event path's calls are the hot ones), retried once on a
-        connection error."""
-        for attempt in (1, 2):
-            conn = self._checkout()
-            try:
-                result = fn(conn)
-            except self._errors as exc:
-                self._checkin(conn, broken=True)
-                if attempt == 2:
-                    raise StoreUnavailable(f"Redis is unavailable: {exc}") from None
-                continue
-            except BaseException:
-                self._checkin(conn, broken=True)
-                raise
-            self._checkin(conn)
-            return result
-        raise AssertionError("unreachable")
-
-    @staticmethod
-    def _ask(conn: Any, *commands: tuple[str | int, ...]) -> list[Any]:
-        """Send *commands* at once on *conn*; their answers, in order."""
-        if _hiredis is None:
-            conn.send_packed_command(conn.pack_commands(commands))
-        else:
-            conn.send_packed_command([b"".join(_hiredis.pack_command(c) for c in commands)])
-        return [conn.read_response() for _ in commands]
 
     # -- uploads: bytes any process can read (stgo.store.files) -------------------------------
 

@@ -11,7 +11,14 @@ every read nor pay a round trip for every write:
   applying them to the cache so it reads its own writes;
 - letting go of the lock (one script) applies the buffered writes, moves the
   version, unlocks and publishes the relay's notice, in one step, sent before
-  the event's acknowledgement (see :meth:`~stgo.store.redis.RedisStore.end_event`).
+  the event's acknowledgement (see :meth:`~stgo.store.redis.RedisStore.end_event`);
+- or, instead of unlocking, the process *keeps* the lock for
+  :data:`KEEP_LEASE` seconds: while it does and nobody else wrote, the
+  session's next event here starts with no round trip at all (its commit
+  says whether the copy stayed current).  Another process that wants the
+  lock marks it wanted and tells the holder, who lets go at once when idle,
+  or at the end of its event; a holder that no longer listens (killed)
+  holds nothing (see docs/scaling.md, "The kept lock").
 
 Writes from other threads (outside the event) still go to Redis at once, and
 stay atomic: an increment is buffered as ``HINCRBY``, not as the sum, so a
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -32,9 +40,23 @@ from .base import MISSING
 if TYPE_CHECKING:
     from .redis import RedisStore
 
-__all__ = ["StateCache", "EventTxn"]
+__all__ = ["StateCache", "EventTxn", "EVENT_LEASE", "KEEP_LEASE", "KEEP_USABLE"]
 
 T = TypeVar("T")
+
+#: Seconds an event may hold its session's event lock (a callback running
+#: longer loses exclusivity; a holder killed mid-event blocks the session
+#: elsewhere this long at most).
+EVENT_LEASE = 10.0
+
+#: Seconds a process keeps a session's event lock after an event (what a
+#: holder killed between events blocks the session elsewhere at most).
+KEEP_LEASE = 1.0
+
+#: The part of a kept lock's lease during which the next event may start on
+#: it without asking Redis: the rest is the margin within which a running
+#: event's lease is lengthened (``RedisStore.keep_leases``).
+KEEP_USABLE = 0.5
 
 _INT64 = 2 ** 63
 _INT = re.compile(rb"-?[0-9]{1,19}")
@@ -47,11 +69,14 @@ class StateCache:
     unknown (the next lock fetches the state).
     """
 
-    __slots__ = ("version", "raw")
+    __slots__ = ("version", "raw", "serial")
 
     def __init__(self) -> None:
         self.version = ""
         self.raw: dict[str, bytes] = {}
+        #: Events begun on this copy: a commit's answer may keep the lock
+        #: only for the latest one.
+        self.serial = 0
 
     def invalidate(self) -> None:
         """Forget the copy: the next event fetches the state."""
@@ -67,13 +92,25 @@ class EventTxn:
     """
 
     def __init__(self, store: RedisStore, session_id: str, token: str,
-                 cache: StateCache) -> None:
+                 cache: StateCache, *, kept: bool = False, event_id: str = "") -> None:
         self.store = store
         self.session_id = session_id
-        #: The event lock's holder token, also the commit's (a retried commit
-        #: is applied once).
+        #: The event lock's holder token.
         self.token = token
+        #: This event's own name, its commits' (a retried commit is applied
+        #: once): the token, unless the lock was kept from an earlier event.
+        self.event_id = event_id or token
         self.cache = cache
+        cache.serial += 1
+        self.serial = cache.serial
+        #: Whether it started on a lock kept from the last event (no round
+        #: trip; its lease is lengthened if it runs long).
+        self.kept = kept
+        #: Whether its lease is still to be lengthened if it runs long.
+        self.lengthen = kept
+        self.begun = time.monotonic()
+        #: When the commit that ends it was sent (monotonic).
+        self.sent = 0.0
         self.thread = threading.get_ident()
         #: Flat ``op, args...`` words for the commit script.
         self.ops: list[str | int] = []
@@ -153,7 +190,7 @@ class EventTxn:
         """Write what is buffered now, keeping the lock (before a direct write)."""
         if self.ops:
             ops, self.ops = self.ops, []
-            self.store._commit_now(self, ops, unlock=False, notice="")
+            self.store._commit_now(self, ops, notice="")
 
     def rekeyed(self, new_id: str) -> None:
         """The session was renamed (rotation) mid-event: write on under *new_id*."""
