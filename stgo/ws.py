@@ -251,7 +251,8 @@ class Connection:
             while the older one still waits, replaces it: a background loop
             that moves a progress bar 10,000 times queues one message per
             widget, not 10,000.  Newer is by the draw generation (see
-            ``stgo.hub._draws``): an op drawn before the waiting one is dropped.
+            ``stgo.hub._draws``): an op drawn before the waiting one is
+            dropped; an op without a number (a session's own) is newer.
             :data:`RENDER_KEY` marks a full render: while one waits, another
             is dropped (the waiting one, with the patches queued after it,
             already brings the page up to date).
@@ -262,7 +263,8 @@ class Connection:
             if key is not None:
                 waiting = self._latest.get(key[:2])
                 if waiting is not None:
-                    if key != RENDER_KEY and key[2] >= waiting[0][2]:
+                    # Only a numbered op can be older (unnumbered: in order).
+                    if key != RENDER_KEY and (not key[2] or key[2] >= waiting[0][2]):
                         self._outbox_bytes += len(text) - len(waiting[1])
                         waiting[0], waiting[1] = key, text
                     return True
