@@ -37,7 +37,7 @@ from wsproto.events import Ping
 from wsproto.frame_protocol import CloseReason
 from wsproto.utilities import LocalProtocolError
 
-from .wsio import InputFlag, NoReader, text_frame
+from .wsio import InputFlag, NoReader, read_frames, text_frame
 
 if TYPE_CHECKING:
     from .ioloop import Reactor
@@ -196,6 +196,10 @@ class Connection:
         self._sock: socket.socket = self._ws.sock
         self._ws.sock = _Sink(self)
         self._direct = False
+        # Whole text frames are read by :func:`read_frames` until a frame it
+        # leaves to wsproto; from then on wsproto reads everything (it may
+        # hold part of a frame or a message).
+        self._fast_reading = True
         self._prepare()
 
     def _prepare(self) -> None:
@@ -404,7 +408,8 @@ class Connection:
 
     def on_readable(self) -> None:
         """Take what the client sent: messages go to :attr:`on_message`; pings
-        and a close are answered (simple-websocket's handling of frames)."""
+        and a close are answered (simple-websocket's handling of frames, after
+        :func:`~stgo.wsio.read_frames` for the common ones)."""
         try:
             data = self._sock.recv(_RECEIVE_BYTES)
             pending = getattr(self._sock, "pending", None)
@@ -420,16 +425,24 @@ class Connection:
             ws.connected = False
             self._end()
             return
-        try:
-            ws.ws.receive_data(data)
-            if ws.connected:
-                ws.connected = ws._handle_events()
-            else:
-                # Lingering for the client's answer to our close: take it.
-                for _ in ws.ws.events():
-                    pass
-        except LocalProtocolError:
-            ws.connected = False
+        if self._fast_reading and ws.connected:
+            taken, pong = read_frames(data, self._max_message_size, ws.input_buffer)
+            if pong:
+                ws.pong_received = True
+            if taken < len(data):
+                self._fast_reading = False
+            data = data[taken:]
+        if data:
+            try:
+                ws.ws.receive_data(data)
+                if ws.connected:
+                    ws.connected = ws._handle_events()
+                else:
+                    # Lingering for the client's answer to our close: take it.
+                    for _ in ws.ws.events():
+                        pass
+            except LocalProtocolError:
+                ws.connected = False
         # Stop handing on messages once a close is requested (abuse, a full
         # outbox): a client flooding faster than we dispatch would otherwise
         # keep the close waiting.
