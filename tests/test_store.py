@@ -16,6 +16,7 @@ from stgo import App, SessionManager
 from stgo.server import Server
 from stgo.store import CodecError, MemoryStore, StoreError, open_store
 from stgo.store.redis import RedisStore
+from stgo.testing import AppTester
 
 from .helpers import COOKIE, Client, FakeClock, request, wait_until
 from .services import RedisServer, free_port
@@ -305,3 +306,29 @@ def test_a_session_ended_by_another_process_tells_the_tabs_here(
     finally:
         client.close()
         server.stop()
+
+
+def test_a_replaced_upload_outlives_the_event_that_replaced_it(
+    redis_server: RedisServer, store: RedisStore, make_app: Callable[..., App]
+) -> None:
+    # Until the event's writes are in Redis, the stored state still names the
+    # old file: another process reading it meanwhile must find its bytes.
+    app = make_app(title="files", store=redis_server.url)
+    up = app.file_uploader("File", key="up")
+    during: list[bytes | None] = []
+
+    @up.on_change
+    def changed(session: Any, event: str, value: Any) -> None:
+        if old is not None:
+            during.append(store.read_blob(old.ref, 0, 3))
+
+    old = None
+    with AppTester(app) as tester:
+        tab = tester.new_session()
+        tab.upload("File", "a.txt", b"first")
+        old = tab.value("up")
+        assert store.read_blob(old.ref, 0, 3) == b"fir"
+        tab.upload("File", "b.txt", b"second")
+        assert during == [b"fir"]  # read by "another process" while the event ran
+        assert store.read_blob(old.ref, 0, 3) is None  # gone once the writes were in
+        assert tab.value("up").getvalue() == b"second"

@@ -420,3 +420,56 @@ def test_writes_elsewhere_from_an_event_land_after_its_earlier_writes(
     here.end_event(txn, "")
     here.settle()
     assert there.get(f"s:{sid}", "clicks") == 2
+
+
+@pytest.mark.parametrize("when", ["mid-event", "between making and sending the commit",
+                                  "after the commit was sent"])
+def test_a_rotation_from_another_thread_keeps_a_running_events_writes(
+    stores: tuple[RedisStore, RedisStore], when: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A background thread rotates the session while one of its events runs,
+    # as its commit is made, or once it is sent: the event's writes land
+    # under the new ID.
+    here, there = stores
+    sid, new_id = _session(here), f"s{time.monotonic_ns()}y"
+    txn = here.begin_event(sid, "token-1", 10, StateCache())
+    assert txn is not None
+    here.set(f"s:{sid}", "before", 1)
+
+    def rotate() -> None:
+        assert here.rename_session(sid, new_id)
+
+    if when == "mid-event":
+        rotator = threading.Thread(target=rotate)
+        rotator.start()
+        rotator.join(10)
+        here.set(f"s:{new_id}", "after", 2)  # the session's ID is the new one now
+        here.end_event(txn, "")
+        want = {"before": 1, "after": 2}
+    elif when == "between making and sending the commit":
+        made = here._commit_words
+
+        def then_rotate(*args: Any, **kwargs: Any) -> Any:
+            words = made(*args, **kwargs)
+            if args[0] is txn and not rotated:  # made for the old ID: it reaches Redis late
+                rotated.append(True)
+                rotator = threading.Thread(target=rotate)
+                rotator.start()
+                rotator.join(10)
+            return words
+
+        rotated: list[bool] = []
+        monkeypatch.setattr(here, "_commit_words", then_rotate)
+        here.end_event(txn, "")
+        assert rotated
+        want = {"before": 1}
+    else:
+        here.end_event(txn, "")
+        rotator = threading.Thread(target=rotate)
+        rotator.start()
+        rotator.join(10)
+        want = {"before": 1}
+    here.settle()
+    assert there.items(f"s:{new_id}") == want
+    assert there.load_session(sid) is None
+    assert there.begin_event(new_id, "token-2", 10, StateCache()) is not None  # nobody holds it

@@ -343,6 +343,10 @@ return 1
 _MAX_SPARE = 32
 
 
+def _lost(exc: BaseException) -> None:
+    log.error("an event's writes to the store may be lost (%s: %s)", type(exc).__name__, exc)
+
+
 def _send(conn: Any, *words: str | int) -> None:
     """Send a command on *conn* without reading its answer: packed by hiredis
     when it is there (redis-py's packer wraps it in a per-word check that
@@ -446,6 +450,9 @@ class RedisStore(Store):
         # event's thread go there), and each thread's commits sent but not
         # yet answered (read by settle()).
         self._txns: dict[str, EventTxn] = {}
+        # Ended events whose commit is made or sent, its answer not yet read
+        # (a rename from another thread meanwhile must find them: settle).
+        self._sent: dict[str, EventTxn] = {}
         self._local = threading.local()
         # Idle connections of the event path: taken and given back without
         # the pool's bookkeeping (the hot path's largest cost after the round
@@ -812,6 +819,12 @@ class RedisStore(Store):
         txn = self._txn(f"s:{old_id}")
         if txn is not None:
             txn.flush()  # the event's writes so far go under the old ID first
+        else:
+            # An event of the session on another thread (a rotation from a
+            # background thread), running or with its commit on its way: its
+            # buffer is that thread's to send; renamed below, its commit goes
+            # to the new ID (or again, after it: see _settle_one).
+            txn = self._txns.get(old_id) or self._sent.get(old_id)
         done = bool(self._script(
             "rename", [self._meta(old_id), self._data(old_id), self._meta(new_id),
                        self._data(new_id), self._z("idle"), self._z("born"), self._z("pend"),
@@ -819,8 +832,10 @@ class RedisStore(Store):
                        self._staged(new_id)],
             [old_id, new_id]))
         if done and txn is not None:
-            del self._txns[old_id]
-            self._txns[new_id] = txn
+            for table in (self._txns, self._sent):
+                if table.get(old_id) is txn:
+                    del table[old_id]
+                    table[new_id] = txn
             txn.rekeyed(new_id)
         return done
 
@@ -977,6 +992,7 @@ class RedisStore(Store):
 
         :raises StoreUnavailable: it could not be sent (the writes are lost).
         """
+        self._sent[txn.session_id] = txn
         if self._txns.get(txn.session_id) is txn:
             del self._txns[txn.session_id]
         self._local.txn = None
@@ -995,6 +1011,7 @@ class RedisStore(Store):
                 self._checkin(conn, broken=True)
                 if attempt == 2:
                     txn.cache.invalidate()
+                    self._unsent(txn)
                     raise StoreUnavailable(f"Redis is unavailable: {exc}") from None
                 continue
             self._pending().append((conn, txn, keys, args))
@@ -1007,23 +1024,41 @@ class RedisStore(Store):
         while pending:
             conn, txn, keys, args = pending.pop(0)
             try:
-                out = self._read_commit(conn, keys, args)
-            except Exception as exc:
-                broken = not self._is_script_error(exc)
-                self._checkin(conn, broken=broken)
-                txn.cache.invalidate()
-                if broken:
-                    # Resent once: the commit ID makes a repeat harmless.
-                    try:
-                        self._commit_sync(txn, keys, args)
-                        continue
-                    except StoreError as again:
-                        exc = again
-                log.error("an event's writes to the store may be lost (%s: %s)",
-                          type(exc).__name__, exc)
-                continue
-            self._checkin(conn)
-            self._committed(txn, out, float(args[6]) / 1000 if args[6] else 0.0)
+                self._settle_one(conn, txn, keys, args)
+            finally:
+                self._unsent(txn)
+
+    def _unsent(self, txn: EventTxn) -> None:
+        if self._sent.get(txn.session_id) is txn:
+            del self._sent[txn.session_id]
+
+    def _settle_one(self, conn: Any, txn: EventTxn, keys: list[str], args: list[Any]) -> None:
+        try:
+            out = self._read_commit(conn, keys, args)
+        except Exception as exc:
+            broken = not self._is_script_error(exc)
+            self._checkin(conn, broken=broken)
+            txn.cache.invalidate()
+            if broken:
+                # Resent once: the commit ID makes a repeat harmless.
+                self._resend(txn, keys, args)
+            else:
+                _lost(exc)
+            return
+        self._checkin(conn)
+        if int(out[0]) == -2 and txn.session_id != args[0]:
+            # Renamed by another thread after the commit was made: the record
+            # had moved and nothing was applied; the writes follow it.
+            self._resend(txn, *self._commit_words(txn, list(args[10:]), lock="",
+                                                  notice=args[5]))
+            return
+        self._committed(txn, out, float(args[6]) / 1000 if args[6] else 0.0)
+
+    def _resend(self, txn: EventTxn, keys: list[str], args: list[Any]) -> None:
+        try:
+            self._commit_sync(txn, keys, args)
+        except StoreError as exc:
+            _lost(exc)
 
     def give_back(self, session_id: str) -> None:
         """Another process waits for *session_id*'s event lock: let go of it
@@ -1102,6 +1137,17 @@ class RedisStore(Store):
         keys, args = self._commit_words(txn, ops, lock="", notice=notice)
         self._commit_sync(txn, keys, args)
 
+    def after_commit(self, session_id: str, fn: Callable[[], None]) -> None:
+        """Run *fn* once what this thread's event of *session_id* wrote is in
+        Redis (now, outside an event): what the old state still points to,
+        such as a replaced upload's bytes, must outlive it.  Never run if the
+        writes are lost or refused (the bytes then live as long as the session)."""
+        txn = self._txn(f"s:{session_id}", writing=False)
+        if txn is None:
+            fn()
+        else:
+            txn.after.append(fn)
+
     def _commit_sync(self, txn: EventTxn, keys: list[str], args: list[Any]) -> None:
         try:
             self._committed(txn, self._script("commit", keys, args), 0.0)
@@ -1127,9 +1173,16 @@ class RedisStore(Store):
         since this one)."""
         out, kept = int(answer[0]), int(answer[1])
         cache = txn.cache
+        after, txn.after = txn.after, []
         if out == -4:
             log.warning("an event's writes were refused: the lock it kept was taken over "
                         "while its relay link was down")
+        else:
+            for fn in after:
+                try:
+                    fn()
+                except Exception:
+                    log.exception("a step after an event's commit failed")
         if out > 0:
             cache.version = str(out)  # nobody else wrote: the copy is current
         elif out < 0:

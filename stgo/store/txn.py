@@ -120,6 +120,9 @@ class EventTxn:
         self.commits = 0
         # Which lock key to let go of: the ID at the start (rotation renames the record).
         self.lock_id = session_id
+        #: What waits for the event's writes to be in Redis (see
+        #: :meth:`RedisStore.after_commit`): run once they are, never if lost.
+        self.after: list[Callable[[], None]] = []
 
     # -- reads: from the cache -----------------------------------------------------------
 

@@ -170,9 +170,15 @@ class FileUploader(InputWidget):
         new: Any = files if self.accept_multiple_files else (files[0] if files else None)
         old = session.get(self.key)
         session.set(self.key, new)  # redraws the list of files (redraw_on_state)
+        shared = shared_uploads(session)
         for gone in _as_list(old):
             if not any(gone.same_file(f) for f in files):
-                gone.release()
+                if shared is None:
+                    gone.release()
+                else:
+                    # The stored state names the old file until the event's
+                    # writes are in: another process may read it meanwhile.
+                    shared.after_commit(session.id, gone.release)
         return new
 
     def _take(self, session: Any, tokens: list[str]) -> list[UploadedFile]:
