@@ -28,7 +28,7 @@ from contextlib import ExitStack
 from typing import Any
 
 from .browser import FLAGS, chromium_path
-from .proc import APPS, Server, floor_server, run_server, stgo_server
+from .proc import Server, baseline_server, floor_server, stgo_server
 
 __all__ = ["measure", "main"]
 
@@ -81,12 +81,6 @@ async ([key, watch, n]) => {
 PARTS = ("total", "to send", "round trip", "apply")
 
 
-def _baseline_server(pythonpath: str) -> Any:
-    # -P: the baseline's stgo, not this tree's from the working directory.
-    return run_server(["env", f"PYTHONPATH={pythonpath}", sys.executable, "-P", "-m", "stgo",
-                       "run", str(APPS / "counter.py"), "--port", "0", "--log-level", "WARNING"])
-
-
 def _open(browser: Any, server: Server, path: str) -> Any:
     context = browser.new_context()
     context.add_init_script(_WIRETAP)
@@ -111,7 +105,7 @@ def measure(rounds: int = 12, clicks: int = 25, baseline: str | None = None) -> 
 
     starts = {"floor": floor_server, "stgo": stgo_server}
     if baseline is not None:
-        starts["baseline"] = lambda: _baseline_server(baseline)
+        starts["baseline"] = lambda: baseline_server(baseline, "counter.py")
     samples: dict[str, list[list[float]]] = {name: [] for name in starts}
     per_round: dict[str, list[float]] = {name: [] for name in starts}
     with sync_playwright() as pw, ExitStack() as stack:

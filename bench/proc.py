@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import psutil
 
 __all__ = [
-    "Server", "run_server", "stgo_server", "floor_server", "APPS", "new_session", "settled_rss",
-    "stop",
+    "Server", "run_server", "stgo_server", "baseline_server", "floor_server", "APPS",
+    "new_session", "settled_rss", "stop",
 ]
 
 APPS = Path(__file__).resolve().parent / "apps"
@@ -105,6 +105,16 @@ def stgo_server(app: str = "counter.py") -> AbstractContextManager[Server]:
     """``python -m stgo run bench/apps/APP --port 0`` (warnings only in its log)."""
     return run_server([sys.executable, "-m", "stgo", "run", str(APPS / app), "--port", "0",
                      "--log-level", "WARNING"])
+
+
+def baseline_server(pythonpath: str, app: str | Path) -> AbstractContextManager[Server]:
+    """``python -m stgo run APP`` with another tree's stgo (its *pythonpath*: a
+    ``git worktree add /tmp/old <commit>`` checkout); *app* is a path, or a
+    name in bench/apps."""
+    path = app if isinstance(app, Path) or "/" in str(app) else APPS / app
+    # -P: the baseline's stgo, not this tree's from the working directory.
+    return run_server(["env", f"PYTHONPATH={pythonpath}", sys.executable, "-P", "-m", "stgo",
+                       "run", str(path), "--port", "0", "--log-level", "WARNING"])
 
 
 def floor_server(page_bytes: int = 20_000) -> AbstractContextManager[Server]:
