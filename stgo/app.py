@@ -347,10 +347,17 @@ class App(SharedWidgets, Routing):
     def _changed(self, widget: Widget, change: str) -> None:
         if change == "adopt":  # a global container takes *widget* in
             check_unique_keys(widget, self.with_key)
-        else:
-            self.hub.global_changed(widget, change)
-            if self._saver is not None and change in ("update", "value"):
-                self._saver.mark(widget)  # a persistent store keeps it
+            return
+        column = widget.parent
+        if (change == "insert" and column is not None and column.parent is None
+                and (column is self.sidebar or column is getattr(self, "topbar", None))
+                and len(column.children) == 1):
+            # The sidebar (or top bar) is not drawn while empty: its first
+            # widget draws it whole, into its place on every page.
+            widget = column
+        self.hub.global_changed(widget, change)
+        if self._saver is not None and change in ("update", "value"):
+            self._saver.mark(widget)  # a persistent store keeps it
 
     def widget(self, key: str) -> Widget:
         """The global widget with *key*; raise KeyError if none."""

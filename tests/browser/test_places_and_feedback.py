@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import re
 import threading
 from typing import Any
 
@@ -179,3 +180,31 @@ def test_a_popover_opens_with_mouse_or_keyboard_and_closes_outside_or_with_escap
     page.keyboard.press("Escape")
     expect(body).to_be_hidden()
     expect(page.locator("summary", has_text="Settings")).to_be_focused()
+
+
+def test_a_sidebar_and_top_bar_empty_at_load_show_what_a_callback_puts_in(
+    serve, new_page
+) -> None:
+    # Neither is drawn while empty: the first widget put in draws the column
+    # whole, in every open tab, and the page makes room for the sidebar.
+    app = stgo.App(title="Columns")
+    fill = app.button("Fill")
+
+    @fill.on_click
+    def filled(session: stgo.Session, event: str, value: Any) -> None:
+        app.sidebar.text("In the sidebar")
+        app.sidebar.text("And more")
+        app.topbar.text("On top")
+
+    server = serve(app)
+    page, other = new_page(server.url), new_page(server.url)
+    root = page.locator("#stgo-app")
+    expect(root).not_to_have_class(re.compile("stgo-has-sidebar"))
+    page.get_by_role("button", name="Fill").click()
+    for tab in (page, other):
+        expect(tab.locator("#stgo-sidebar").get_by_text("In the sidebar")).to_be_visible()
+        expect(tab.locator("#stgo-sidebar").get_by_text("And more")).to_be_visible()
+        expect(tab.locator("#stgo-topbar").get_by_text("On top")).to_be_visible()
+        expect(tab.locator("#stgo-app")).to_have_class(re.compile("stgo-has-sidebar"))
+    app.sidebar.text("Pushed from outside a callback")  # the column is drawn: a plain insert
+    expect(other.locator("#stgo-sidebar").get_by_text("Pushed from outside")).to_be_visible()
