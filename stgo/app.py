@@ -349,9 +349,8 @@ class App(SharedWidgets, Routing):
             check_unique_keys(widget, self.with_key)
             return
         column = widget.parent
-        if (change == "insert" and column is not None and column.parent is None
-                and (column is self.sidebar or column is getattr(self, "topbar", None))
-                and len(column.children) == 1):
+        if change == "insert" and isinstance(column, (Sidebar, Topbar)) and len(
+                column.children) == 1:
             # The sidebar (or top bar) is not drawn while empty: its first
             # widget draws it whole, into its place on every page.
             widget = column
