@@ -37,7 +37,7 @@ from wsproto.events import Ping
 from wsproto.frame_protocol import CloseReason
 from wsproto.utilities import LocalProtocolError
 
-from .wsio import InputFlag, NoReader, read_frames, text_frame
+from .wsio import FrameReader, InputFlag, NoReader, text_frame
 
 if TYPE_CHECKING:
     from .ioloop import Reactor
@@ -196,10 +196,10 @@ class Connection:
         self._sock: socket.socket = self._ws.sock
         self._ws.sock = _Sink(self)
         self._direct = False
-        # Whole text frames are read by :func:`read_frames` until a frame it
-        # leaves to wsproto; from then on wsproto reads everything (it may
-        # hold part of a frame or a message).
-        self._fast_reading = True
+        # Text and pong frames, nearly all a client sends, are read by stgo
+        # itself until a frame it leaves to wsproto (which from then on
+        # reads everything).
+        self._reader = FrameReader(max_message_size)
         self._prepare()
 
     def _prepare(self) -> None:
@@ -409,7 +409,7 @@ class Connection:
     def on_readable(self) -> None:
         """Take what the client sent: messages go to :attr:`on_message`; pings
         and a close are answered (simple-websocket's handling of frames, after
-        :func:`~stgo.wsio.read_frames` for the common ones)."""
+        :class:`~stgo.wsio.FrameReader` for the common ones)."""
         try:
             data = self._sock.recv(_RECEIVE_BYTES)
             pending = getattr(self._sock, "pending", None)
@@ -425,13 +425,11 @@ class Connection:
             ws.connected = False
             self._end()
             return
-        if self._fast_reading and ws.connected:
-            taken, pong = read_frames(data, self._max_message_size, ws.input_buffer)
-            if pong:
-                ws.pong_received = True
-            if taken < len(data):
-                self._fast_reading = False
-            data = data[taken:]
+        if not ws.connected:
+            self._reader.active = False  # lingering after our close: wsproto's
+        data, pong = self._reader.feed(data, ws.input_buffer)
+        if pong:
+            ws.pong_received = True
         if data:
             try:
                 ws.ws.receive_data(data)

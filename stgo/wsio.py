@@ -16,6 +16,7 @@ from typing import Any
 
 __all__ = [
     "InputFlag", "NoReader", "Waker", "TAKE_OVER", "take_over", "text_frame", "read_frames",
+    "FrameReader",
 ]
 
 
@@ -161,38 +162,43 @@ _PONG = 0x8A  # FIN + pong
 _TEXT = 0x81  # FIN + text
 
 
-def read_frames(data: bytes, limit: int, messages: list[str]) -> tuple[int, bool]:
+def read_frames(data: bytes | bytearray, limit: int,
+                messages: list[str]) -> tuple[int, bool, bool]:
     """Read the whole, masked text and pong frames at the start of *data*.
 
     A client's traffic is nearly all such frames, and taking them here costs
     a tenth of wsproto's general machinery.  Each text frame's message is
     appended to *messages*.  Stops at the first frame that is anything else
     (a close, a ping, a fragment, reserved bits, a binary message, a payload
-    over *limit* bytes or not UTF-8) or that is not all in *data*: the
-    caller hands the rest, from the returned offset, to wsproto, which
-    knows the whole protocol and its errors.
+    over *limit* bytes or not UTF-8), whose bytes the caller hands, with all
+    after them, to wsproto, which knows the whole protocol and its errors;
+    or at a frame not all in *data* yet.
 
-    :returns: ``(offset, pong)``: the bytes taken, and whether a pong was among them.
+    :returns: ``(offset, pong, ours)``: the bytes taken; whether a pong was
+        among them; and whether what is left (if anything) is the start of a
+        frame this reads once the rest has come (else: one for wsproto).
     """
     at, end, pong = 0, len(data), False
-    while end - at >= 6:
+    while end - at >= 2:
         first, second = data[at], data[at + 1]
         n = second & 0x7F
         if second < 0x80 or not (first == _TEXT or (first == _PONG and n < 126)):
-            break  # unmasked (a protocol error), or not ours to read
+            return at, pong, False  # unmasked (a protocol error), or not ours to read
         head = at + 2
         if n == 126:
-            if end - at < 8:
+            if end - head < 2:
                 break
             n = (data[head] << 8) | data[head + 1]
             if n < 126:
-                break  # a longer form than needed: wsproto refuses it
+                return at, pong, False  # a longer form than needed: wsproto refuses it
             head += 2
         elif n == 127:
-            break
-        if n > limit or head + 4 + n > end:
-            break
+            return at, pong, False
+        if n > limit:
+            return at, pong, False
         start = head + 4
+        if start + n > end:
+            break
         if n:
             key = data[head:start] * ((n >> 2) + 1)
             payload = (int.from_bytes(data[start:start + n], "little")
@@ -205,6 +211,45 @@ def read_frames(data: bytes, limit: int, messages: list[str]) -> tuple[int, bool
             try:
                 messages.append(payload.decode("utf-8"))
             except UnicodeDecodeError:
-                break
+                return at, pong, False
         at = start + n
-    return at, pong
+    return at, pong, True
+
+
+class FrameReader:
+    """A connection's reading of its client's frames ahead of wsproto.
+
+    :func:`read_frames` takes the frames it can; the start of one of its
+    frames that has not all come waits here for the rest (a frame cut by a
+    proxy or a big message in pieces does not end it).  From the first frame
+    it leaves, everything, that frame first, is wsproto's.
+    """
+
+    __slots__ = ("limit", "active", "_held")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        #: Whether it still reads (else every byte goes to wsproto).
+        self.active = True
+        self._held: bytearray | None = None
+
+    def feed(self, data: bytes, messages: list[str]) -> tuple[bytes, bool]:
+        """Read what it can of *data*, appending each message to *messages*.
+
+        :returns: ``(rest, pong)``: the bytes for wsproto, and whether a pong came.
+        """
+        held, self._held = self._held, None
+        buf: bytes | bytearray = data
+        if held is not None:  # the rest of a frame: read on from its start
+            held += data
+            buf = held
+        if not self.active:
+            return bytes(buf), False
+        taken, pong, ours = read_frames(buf, self.limit, messages)
+        if not ours:
+            self.active = False
+            return bytes(buf[taken:]), pong
+        if taken < len(buf):
+            # Kept as it is while a big frame comes in pieces: no copy.
+            self._held = held if taken == 0 and held is not None else bytearray(buf[taken:])
+        return b"", pong

@@ -1,11 +1,13 @@
-"""stgo's own reading of a client's common frames (:func:`stgo.wsio.read_frames`).
+"""stgo's own reading of a client's common frames (:mod:`stgo.wsio`:
+``read_frames`` and a connection's ``FrameReader``).
 
-The loop reads whole masked text and pong frames itself and hands the first
-frame it does not take, with everything after it, to wsproto.  Whatever the
-bytes and however the socket cuts them, a connection must see exactly what
-wsproto alone would have made of them: the same messages, the same pongs, the
-same protocol error.  The reference here is wsproto's frame parser, as
-simple-websocket drives it (fragments joined into one message).
+The loop reads masked text and pong frames itself (holding the start of one
+that has not all come) and hands the first frame it does not take, with
+everything after it, to wsproto.  Whatever the bytes and however the socket
+cuts them, a connection must see exactly what wsproto alone would have made
+of them: the same messages, the same pongs, the same protocol error.  The
+reference here is wsproto's frame parser, as simple-websocket drives it
+(fragments joined into one message).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from hypothesis import strategies as st
 from wsproto.frame_protocol import FrameProtocol, Opcode, ParseFailed
 
 from stgo.server import Server
-from stgo.wsio import read_frames
+from stgo.wsio import FrameReader, read_frames
 
 from .helpers import Client, wait_until
 from .hostile import OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, frame
@@ -75,25 +77,19 @@ class Reference:
 
 
 class Reader(Reference):
-    """The connection's way: read_frames while it takes everything, then wsproto."""
+    """A connection's way: its FrameReader first, wsproto for what that leaves."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.fast = True
-        self.fast_taken = 0
+        self.frames = FrameReader(LIMIT)
 
     def feed(self, data: bytes) -> None:
-        if self.fast:
-            messages: list[str] = []
-            taken, pong = read_frames(data, LIMIT, messages)
-            self.seen.messages.extend(messages)
-            self.seen.pongs += pong  # at most one counted per call: compare booleans below
-            self.fast_taken += taken
-            if taken < len(data):
-                self.fast = False
-            data = data[taken:]
-        if data:
-            super().feed(data)
+        messages: list[str] = []
+        rest, pong = self.frames.feed(data, messages)
+        self.seen.messages.extend(messages)
+        self.seen.pongs += pong  # one counted per call at most: compare booleans below
+        if rest:
+            super().feed(rest)
 
 
 def _frames_of(*frames: bytes) -> bytes:
@@ -109,7 +105,7 @@ def test_whole_text_frames_are_read_in_one_call() -> None:
     long = "é" * 300  # 600 bytes: the 16-bit length form
     data = _frames_of(text(event), text(""), text(long), frame(OP_PONG, b"hi"))
     messages: list[str] = []
-    assert read_frames(data, LIMIT, messages) == (len(data), True)
+    assert read_frames(data, LIMIT, messages) == (len(data), True, True)
     assert messages == [event, "", long]
 
 
@@ -130,16 +126,29 @@ def test_whole_text_frames_are_read_in_one_call() -> None:
 def test_reading_stops_at_a_frame_it_leaves_to_wsproto(other: bytes) -> None:
     first = text("first")
     messages: list[str] = []
-    taken, _ = read_frames(first + other + text("after"), LIMIT, messages)
-    assert (taken, messages) == (len(first), ["first"])
+    taken, _, ours = read_frames(first + other + text("after"), LIMIT, messages)
+    assert (taken, ours, messages) == (len(first), False, ["first"])
 
 
-@pytest.mark.parametrize("cut", [1, 2, 5, 6, 7, 10])
-def test_a_frame_cut_short_is_left_whole(cut: int) -> None:
-    first, second = text("first"), text("x" * 200)
+@pytest.mark.parametrize("cut", [1, 2, 3, 4, 5, 6, 7, 10, 100])
+def test_a_frame_cut_short_waits_for_its_rest(cut: int) -> None:
+    first, second = text("first"), text("x" * 200)  # the 16-bit length form
     messages: list[str] = []
-    assert read_frames(first + second[:cut], LIMIT, messages) == (len(first), False)
+    assert read_frames(first + second[:cut], LIMIT, messages) == (len(first), False, True)
     assert messages == ["first"]
+    reader = FrameReader(LIMIT)
+    assert reader.feed(first + second[:cut], messages) == (b"", False)
+    assert reader.feed(second[cut:] + frame(OP_PONG), messages) == (b"", True)
+    assert messages == ["first", "first", "x" * 200] and reader.active
+
+
+def test_a_big_message_in_many_pieces_is_read_once_whole() -> None:
+    body = "y" * 60_000
+    data = text(body)
+    reader, messages = FrameReader(100_000), []
+    for i in range(0, len(data), 1000):
+        assert reader.feed(data[i:i + 1000], messages) == (b"", False)
+    assert messages == [body] and reader.active
 
 
 _payloads = st.one_of(
@@ -179,11 +188,11 @@ def test_any_bytes_cut_anywhere_read_as_wsproto_reads_them(
     assert bool(reader.seen.pongs) == bool(reference.seen.pongs)
 
 
-def test_a_live_connection_hands_over_mid_frame_and_keeps_serving(
+def test_a_live_connection_reads_cut_frames_then_hands_over_and_keeps_serving(
     serve: Serve, client_for: MakeClient
 ) -> None:
-    """Over a real socket: whole frames first, then one cut in two TCP writes
-    (wsproto takes over), a ping answered, and events still answered."""
+    """Over a real socket: whole frames, a frame cut in two TCP writes (still
+    read by stgo), then a ping (wsproto reads on), each answered."""
     app = counting_app()
     server = serve(app)
     browser = client_for(server)
@@ -193,28 +202,35 @@ def test_a_live_connection_hands_over_mid_frame_and_keeps_serving(
     (conn,) = app.hub.connections(session)
     widget = app.widget("mine").id
     raw = tab.ws.sock
+    tab.ws.settimeout(5)
 
     def click(seq: int) -> bytes:
         return text(json.dumps({"v": 1, "type": "event", "widget": widget, "event": "click",
                                 "value": None, "seq": seq}))
 
+    def answers(acks: set[int], pong: bytes = b"") -> None:
+        got, heard = set(), b""
+        while got != acks or heard != pong:
+            msg = tab.ws.recv_frame()
+            if msg.opcode == OP_PONG:
+                heard = msg.data
+            elif msg.opcode == OP_TEXT:
+                body = json.loads(msg.data)
+                assert body["type"] != "error", body
+                if body.get("ack") is not None:
+                    got.add(body["ack"])
+
     raw.sendall(click(1) + click(2))  # two whole frames in one write
-    assert tab.ack(1)["type"] == "patch" and tab.ack(2)["type"] == "patch"
-    assert conn._fast_reading
+    answers({1, 2})
     third = click(3)
     raw.sendall(third[:7])
-    wait_until(lambda: not conn._fast_reading)  # the cut frame went to wsproto
-    raw.sendall(third[7:] + frame(OP_PING, b"are you there") + click(4))
-    acks, pong = set(), b""
-    tab.ws.settimeout(5)
-    while acks != {3, 4} or not pong:
-        got = tab.ws.recv_frame()
-        if got.opcode == OP_PONG:
-            pong = got.data
-        elif got.opcode == OP_TEXT:
-            msg = json.loads(got.data)
-            assert msg["type"] != "error", msg
-            acks.add(msg.get("ack"))
-            acks.discard(None)
-    assert pong == b"are you there"
-    assert session.get("clicks") == 4
+    wait_until(lambda: conn._reader._held is not None)  # its start waits for the rest
+    raw.sendall(third[7:] + click(4))
+    answers({3, 4})
+    assert conn._reader.active
+    raw.sendall(frame(OP_PING, b"are you there") + click(5))
+    answers({5}, b"are you there")
+    assert not conn._reader.active  # wsproto reads on, and still serves
+    raw.sendall(click(6))
+    answers({6})
+    assert session.get("clicks") == 6
