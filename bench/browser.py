@@ -24,7 +24,7 @@ from typing import Any
 from .load import summary
 from .proc import Server, floor_server, settled_rss, stgo_server
 
-__all__ = ["measure", "chromium_path", "FLAGS"]
+__all__ = ["measure", "chromium_path", "FLAGS", "CLICKS"]
 
 FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -47,16 +47,22 @@ _FIRST_WIDGET = """
 })();
 """
 
-# Click the button *n* times, one after another; time each click to the DOM change.
-_CLICKS = """
+# Click the button *n* times, one after another; time each click to the DOM
+# change, as [total, to send, round trip, apply] (the last three need
+# bench.clicks' wiretap of the page's WebSocket; without it they are noise).
+CLICKS = """
 async ([key, watch, n]) => {
   const target = document.getElementById(watch);
+  const wire = window.__wire || { sent: 0, heard: 0 };
   let t0 = 0, done = null;
   // Capture phase on the document: runs before the client's own (bubbling) listener.
   const onClick = () => { t0 = performance.now(); };
   document.addEventListener('click', onClick, true);
   const mo = new MutationObserver(() => {
-    if (done) { const d = done; done = null; d(performance.now() - t0); }
+    if (!done) return;
+    const d = done, t = performance.now();
+    done = null;
+    d([t - t0, wire.sent - t0, wire.heard - wire.sent, t - wire.heard]);
   });
   mo.observe(target, {childList: true, subtree: true, characterData: true});
   const out = [];
@@ -135,8 +141,8 @@ def _click_to_dom(browser: Any, url: str, n: int) -> list[float]:
     try:
         # The user's count is a session widget: its update replaces the
         # element inside the session root, which the observer watches.
-        page.evaluate(_CLICKS, ["increment", "stgo-session", 20])  # warm-up
-        return [float(x) for x in page.evaluate(_CLICKS, ["increment", "stgo-session", n])]
+        page.evaluate(CLICKS, ["increment", "stgo-session", 20])  # warm-up
+        return [float(c[0]) for c in page.evaluate(CLICKS, ["increment", "stgo-session", n])]
     finally:
         context.close()
 

@@ -27,7 +27,7 @@ import sys
 from contextlib import ExitStack
 from typing import Any
 
-from .browser import FLAGS, chromium_path
+from .browser import CLICKS, FLAGS, chromium_path
 from .proc import Server, baseline_server, floor_server, stgo_server
 
 __all__ = ["measure", "main"]
@@ -50,33 +50,6 @@ _WIRETAP = """
 })();
 """
 
-# bench.browser's click loop, each click as [total, to send, round trip, apply].
-_CLICKS = """
-async ([key, watch, n]) => {
-  const target = document.getElementById(watch);
-  const wire = window.__wire;
-  let t0 = 0, done = null;
-  const onClick = () => { t0 = performance.now(); };
-  document.addEventListener('click', onClick, true);
-  const mo = new MutationObserver(() => {
-    if (!done) return;
-    const d = done, t = performance.now();
-    done = null;
-    d([t - t0, wire.sent - t0, wire.heard - wire.sent, t - wire.heard]);
-  });
-  mo.observe(target, {childList: true, subtree: true, characterData: true});
-  const out = [];
-  for (let i = 0; i < n; i++) {
-    const p = new Promise(r => { done = r; });
-    document.querySelector(`[data-key="${key}"] button`).click();
-    out.push(await p);
-    await new Promise(r => setTimeout(r, 5));
-  }
-  mo.disconnect();
-  document.removeEventListener('click', onClick, true);
-  return out;
-}
-"""
 
 PARTS = ("total", "to send", "round trip", "apply")
 
@@ -87,7 +60,7 @@ def _open(browser: Any, server: Server, path: str) -> Any:
     page = context.new_page()
     page.goto(server.url + path)
     page.wait_for_function("() => window.stgo && window.stgo.connected", timeout=15_000)
-    page.evaluate(_CLICKS, ["increment", "stgo-session", 20])  # warm-up
+    page.evaluate(CLICKS, ["increment", "stgo-session", 20])  # warm-up
     return page
 
 
@@ -117,7 +90,7 @@ def measure(rounds: int = 12, clicks: int = 25, baseline: str | None = None) -> 
         names = list(pages)
         for r in range(rounds):
             for name in names if r % 2 == 0 else names[::-1]:
-                batch = pages[name].evaluate(_CLICKS, ["increment", "stgo-session", clicks])
+                batch = pages[name].evaluate(CLICKS, ["increment", "stgo-session", clicks])
                 samples[name].extend(batch)
                 per_round[name].append(statistics.median(c[0] for c in batch))
     out: dict[str, Any] = {}
