@@ -415,6 +415,12 @@ def stgo_run(app_file: str, *args: str, env: dict[str, str] | None = None) -> Se
                          env=env, group="--reload" in args)
 
 
+def signin_source(edit: str, tail: str = "") -> str:
+    """tests/apps/signin.py as edited for ``--reload`` tests: ``EDIT = "<edit>"``
+    (which its page shows), and *tail* added (``"def oops(:\\n"`` breaks it)."""
+    return (APPS / "signin.py").read_text().replace('EDIT = "first"', f'EDIT = "{edit}"') + tail
+
+
 def rewrite(path: Path, text: str) -> None:
     """Replace the file at *path* in one step: a reloader must never load half of it."""
     draft = path.with_suffix(".draft")

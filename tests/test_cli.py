@@ -25,6 +25,7 @@ from .helpers import (
     ServerProcess,
     request,
     rewrite,
+    signin_source,
     stgo_run,
     wait_until,
     ws_status,
@@ -408,14 +409,6 @@ def _url_in(text: str) -> str | None:
     return m.group(1) if m else None
 
 
-SIGNIN = APPS / "signin.py"
-
-
-def _edited(edit: str, tail: str = "") -> str:
-    """tests/apps/signin.py with ``EDIT = "<edit>"`` (and *tail* added)."""
-    return SIGNIN.read_text().replace('EDIT = "first"', f'EDIT = "{edit}"') + tail
-
-
 def _click(sock: Any, key: str) -> None:
     """Click the widget with *key* in *sock*'s latest render and wait for the ack."""
     render = [m for m in sock.messages if m["type"] == "render"][-1]
@@ -426,7 +419,7 @@ def _click(sock: Any, key: str) -> None:
 
 def test_reload_draws_the_new_session_page_from_the_old_state(start: Start, tmp_path: Path) -> None:
     app_file = tmp_path / "signin.py"
-    app_file.write_text(_edited("first"))
+    app_file.write_text(signin_source("first"))
     proc = start(str(app_file), "--reload")
     url = proc.url
     wait_until(lambda: _title(url) == "Signin first", timeout=15, interval=0.1)
@@ -437,7 +430,7 @@ def test_reload_draws_the_new_session_page_from_the_old_state(start: Start, tmp_
     sid = client.session_id
     assert "first: x=42, sign-ins 1" in client.get("/").body
 
-    rewrite(app_file, _edited("second"))
+    rewrite(app_file, signin_source("second"))
     assert sock.recv_close(30) == 1012  # restarting: the tab reconnects
     wait_until(lambda: _title(url) == "Signin second", timeout=30, interval=0.1)
     # The open tab reconnects with its cookie: the new code's page, the old
@@ -452,7 +445,7 @@ def test_reload_draws_the_new_session_page_from_the_old_state(start: Start, tmp_
     assert "second: x=42, sign-ins 1" in page.body
     # And again after a second edit: kept values are kept once more.
     again.close()
-    rewrite(app_file, _edited("third"))
+    rewrite(app_file, signin_source("third"))
     wait_until(lambda: _title(url) == "Signin third", timeout=30, interval=0.1)
     assert "third: x=42, sign-ins 1" in client.get("/").body
 
@@ -461,12 +454,12 @@ def test_reload_marks_the_load_error_page_for_the_open_tabs(start: Start, tmp_pa
     # An open tab that loses its socket asks `health`; the mark tells it to
     # reload into the error page (stgo.js) instead of retrying for ever.
     app_file = tmp_path / "signin.py"
-    app_file.write_text(_edited("first"))
+    app_file.write_text(signin_source("first"))
     proc = start(str(app_file), "--reload")
     url = proc.url
     wait_until(lambda: _title(url) == "Signin first", timeout=15, interval=0.1)
     assert request(url, "/health").headers.get("X-Stgo-Load-Error") is None
-    rewrite(app_file, _edited("broken", tail="def oops(:\n"))
+    rewrite(app_file, signin_source("broken", tail="def oops(:\n"))
     wait_until(lambda: _status(url) == 500, timeout=30, interval=0.1)
     health = request(url, "/health")
     assert health.status == 500 and health.headers.get("X-Stgo-Load-Error") == "1"
