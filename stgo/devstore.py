@@ -31,8 +31,8 @@ import os
 import pickle
 import shutil
 import tempfile
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .ids import redact
@@ -62,11 +62,13 @@ class DevStore:
         self.path = Path(path)
         # Keyed global widgets as this process's module built them (by key):
         # only what changed at run time is kept, so an edited label wins.
-        self._built: dict[str, dict[str, bytes]] = {}
+        self._built: dict[str, dict[str, bytes | None]] = {}
 
     def save(self, app: App) -> int:
-        """Write *app*'s live sessions; return how many.  Atomic: a reader
-        sees the old file or the new one, never half of one."""
+        """Write *app*'s live sessions, ``app.state`` and its keyed global
+        widgets' run-time changes (since :meth:`load`, which notes what the
+        module built); return how many sessions.  Atomic: a reader sees the
+        old file or the new one, never half of one."""
         records = []
         for session in app.sessions.sessions():
             if session.ended:
