@@ -4,10 +4,10 @@ Under ``--reload`` every edit restarts the serving process, which used to
 throw every session away: the browser came back to a fresh session, its
 typing and clicks gone.  The reloader's parent picks a file in a private
 temporary folder (or ``STGO_DEV_STORE``) and hands it to each child in the
-environment; a child that is restarted for an edit writes its sessions (ID
-and state) there on the way out, and the next child brings them back before
-it serves, so the browser's cookie still names a live session and its tabs
-reconnect to the same state.
+environment; a child that is restarted for an edit writes its sessions (and
+the app's shared values) there on the way out, and the next child brings them
+back before it serves, so the browser's cookie still names a live session and
+its tabs reconnect to the same state.
 
 What comes back, as a restart with a persistent store keeps it: each
 session's ID (so the browser's cookie stays valid), its creation time and
@@ -17,10 +17,10 @@ they set, and only then does ``session_page`` draw, so the new code's page
 shows the old values); ``app.state``; and the run-time attributes of every
 keyed global widget (a metric's value, a shared input's value).  What does
 not: values that do not pickle (logged), per-tab state, unkeyed global
-widgets' changes, and anything else only in memory.  This is for development on one machine only:
-the file holds session IDs and is read back with :mod:`pickle`, so it lives
-in a folder only this user may open.  A persistent session store (Redis),
-where there is one, makes this unneeded.
+widgets' changes, and anything else only in memory.  This is for development
+on one machine only: the file holds session IDs and is read back with
+:mod:`pickle`, so it lives in a folder only this user may open.  A
+persistent session store (Redis), where there is one, makes this unneeded.
 """
 
 from __future__ import annotations
