@@ -415,6 +415,20 @@ def stgo_run(app_file: str, *args: str, env: dict[str, str] | None = None) -> Se
                          env=env, group="--reload" in args)
 
 
+def wait_answering(url: str, timeout: float = 15.0) -> None:
+    """Wait until *url* answers HTTP at all (``--reload`` prints its URL line
+    just before it binds the port)."""
+
+    def answers() -> bool:
+        try:
+            request(url, "/health")
+        except (OSError, http.client.HTTPException):
+            return False
+        return True
+
+    wait_until(answers, timeout=timeout, interval=0.05)
+
+
 def signin_source(edit: str, tail: str = "") -> str:
     """tests/apps/signin.py as edited for ``--reload`` tests: ``EDIT = "<edit>"``
     (which its page shows), and *tail* added (``"def oops(:\\n"`` breaks it)."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from ..helpers import ServerProcess, rewrite, signin_source, stgo_run
+from ..helpers import ServerProcess, rewrite, signin_source, stgo_run, wait_answering
 from .conftest import wait_connected
 
 
@@ -19,7 +19,9 @@ def _serve(tmp_path: Path, processes: list[ServerProcess]) -> tuple[Path, str]:
     app_file.write_text(signin_source("first"))
     proc = stgo_run(str(app_file), "--reload")
     processes.append(proc)
-    return app_file, proc.wait_url()
+    url = proc.wait_url()
+    wait_answering(url)
+    return app_file, url
 
 
 def _signed_in(new_page: Any, url: str) -> Any:
