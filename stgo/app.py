@@ -284,6 +284,7 @@ class App(SharedWidgets, Routing):
         self.tab_registry = TabRegistry(self._tab_moved)
         self.sessions.on_session_start(self._session_started)
         self.sessions.on_session_restore(self._session_restored)
+        self.sessions.on_session_revive(self._session_revived)
         self.sessions.on_session_gone(self.hub.expire)
         self.sessions.on_session_end(self._session_ended)
         self.metrics.gauge("stgo_sessions_active", "Live sessions.", lambda: len(self.sessions))
@@ -459,11 +460,23 @@ class App(SharedWidgets, Routing):
 
     def _session_started(self, session: Session) -> None:
         self.metrics.inc("stgo_sessions_created_total")
+        self._session_revived(session, {})
+
+    def _session_revived(self, session: Session, state: dict[str, Any]) -> None:
+        """Start *session*; a session a previous process saved (``--reload``)
+        has its *state* laid over what the start hooks set before
+        ``session_page`` draws it, so the new code draws the old values."""
         session._bind(self.hub)
         session.shared_widget = self.global_with_key
         with self.hub.batch():
             for hook in list(self._start_hooks):
                 self._call_hook(hook, session)
+            for key, value in state.items():
+                try:
+                    session.set(key, value)
+                except Exception:  # a start hook's input refuses the old value
+                    log.warning("--reload: %s of session %s not brought back",
+                                key, redact(session.id), exc_info=True)
             self._draw_session(session)
 
     def _session_restored(self, session: Session) -> None:

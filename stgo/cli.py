@@ -245,7 +245,12 @@ class LoadErrorPage:
     Every request gets a 500 page with the error (the developer's own file:
     nothing secret); it reloads itself every few seconds, so the page shows
     the app again once the file is fixed and the reloader has restarted.
+    Each answer says :attr:`header`: a tab of the app that lost its socket
+    asks ``health``, sees it and reloads into this page (docs/protocol.md).
     """
+
+    #: The response header that marks this page.
+    header = "X-Stgo-Load-Error"
 
     #: Seconds between the error page's reloads.
     refresh = 2
@@ -268,7 +273,7 @@ class LoadErrorPage:
         data = valid_unicode(body).encode("utf-8")
         start_response("500 Internal Server Error", [
             ("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(data))),
-            ("Cache-Control", "no-store"),
+            ("Cache-Control", "no-store"), (self.header, "1"),
         ])
         return [data] if environ.get("REQUEST_METHOD") != "HEAD" else []
 

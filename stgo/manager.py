@@ -23,6 +23,7 @@ EndReason = Literal["timeout", "deleted", "shutdown", "rotated", "max_age", "evi
 
 StartHook = Callable[[Session], None]
 EndHook = Callable[[Session, str], None]
+ReviveHook = Callable[[Session, dict[str, Any]], None]
 
 # Sessions removed from the map per hold of its lock: a pass over 100,000
 # sessions then never makes a concurrent get() wait for more than ~1 ms.
@@ -87,6 +88,7 @@ class SessionManager:
         self._start_hooks: list[StartHook] = []
         self._end_hooks: list[EndHook] = []
         self._restore_hooks: list[StartHook] = []
+        self._revive_hooks: list[ReviveHook] = []
         self._gone_hooks: list[StartHook] = []
         #: The persistent store of the session records, or ``None``.
         self.store = store if store is not None and store.persistent else None
@@ -155,6 +157,14 @@ class SessionManager:
         """Register ``fn(session)``, called when a session from the store is
         loaded into this process (after a restart, or made by another one)."""
         self._restore_hooks.append(fn)
+        return fn
+
+    def on_session_revive(self, fn: ReviveHook) -> ReviveHook:
+        """Register ``fn(session, state)``, called in place of the start hooks
+        for a session :meth:`restore` brings back: it starts the session as
+        new and lays the saved *state* over what the start hooks set, before
+        anything is drawn from the state."""
+        self._revive_hooks.append(fn)
         return fn
 
     # -- the map ----------------------------------------------------------------
@@ -314,22 +324,38 @@ class SessionManager:
         with self._lock:
             return len(self._pending)
 
-    def restore(self, session_id: str, state: dict[str, Any] | None = None) -> Session | None:
+    def restore(self, session_id: str, state: dict[str, Any] | None = None, *,
+                created_at: float | None = None, pending: bool = False) -> Session | None:
         """Bring back a session a previous process of this app saved (the
-        ``--reload`` dev store): same ID, the start hooks run as for a new
-        one, then *state* is laid over what they set.  ``None`` if the ID is
-        malformed or live already, or with a persistent store (which needs none).
+        ``--reload`` dev store): same ID, same creation time (so
+        ``session_max_age`` still counts from it), pending if it was.
+
+        The revive hooks get *state* (the App's runs the start hooks, lays the
+        state over what they set, then draws ``session_page`` from it);
+        without any, the start hooks run and then the state is laid over.
+        ``None`` if the ID is malformed or live already, or with a persistent
+        store (which needs none).
         """
         if self.store is not None or not is_valid_session_id(session_id):
             return None  # a persistent store keeps its sessions itself
-        session = Session(session_id, clock=self.clock)
+        session = Session(session_id, clock=self.clock, activated=not pending,
+                          on_activate=self._activated)
+        if created_at is not None:
+            session._restore_times(min(created_at, session.created_at), session.last_accessed_at)
         with self._lock:
             if session_id in self._sessions:
                 return None
             self._sessions[session_id] = session
+            if pending:
+                self._pending[session_id] = None
+        saved = dict(state or {})
+        if self._revive_hooks:
+            for revive in list(self._revive_hooks):
+                self._call_hook(revive, session, saved)
+            return session
         for hook in list(self._start_hooks):
             self._call_hook(hook, session)
-        for key, value in (state or {}).items():
+        for key, value in saved.items():
             session.set(key, value)
         return session
 

@@ -301,15 +301,18 @@ class ServerProcess:
     :param argv: the command (``sys.executable`` is not added).
     :param url_pattern: a regex whose group 1 is the URL; searched in stdout
         and stderr lines (gunicorn logs to stderr).
+    :param group: run it in a process group of its own, killed whole (a
+        ``--reload`` server serves from a child process).
     """
 
     def __init__(self, argv: list[str], *, env: dict[str, str] | None = None,
                  cwd: str | None = None,
-                 url_pattern: str = r"(http://[0-9.]+:[0-9]+/)") -> None:
+                 url_pattern: str = r"(http://[0-9.]+:[0-9]+/)", group: bool = False) -> None:
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.group = group
         self.proc = subprocess.Popen(
             argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env, cwd=cwd,
-            text=True, encoding="utf-8", errors="replace",
+            text=True, encoding="utf-8", errors="replace", start_new_session=group,
         )
         self.stdout: list[str] = []
         self.stderr: list[str] = []
@@ -361,7 +364,10 @@ class ServerProcess:
 
     def kill(self) -> None:
         """End the process if it still runs (teardown)."""
-        if self.proc.poll() is None:
+        if self.group:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        elif self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.wait(10)
@@ -406,7 +412,34 @@ def gunicorn_embedded(processes: list[ServerProcess], threads: int) -> ServerPro
 def stgo_run(app_file: str, *args: str, env: dict[str, str] | None = None) -> ServerProcess:
     """Start ``python -m stgo run APP_FILE --port 0 ARGS`` (call :meth:`ServerProcess.wait_url`)."""
     return ServerProcess([sys.executable, "-m", "stgo", "run", app_file, "--port", "0", *args],
-                         env=env)
+                         env=env, group="--reload" in args)
+
+
+def wait_answering(url: str, timeout: float = 15.0) -> None:
+    """Wait until *url* answers HTTP at all (``--reload`` prints its URL line
+    just before it binds the port)."""
+
+    def answers() -> bool:
+        try:
+            request(url, "/health")
+        except (OSError, http.client.HTTPException):
+            return False
+        return True
+
+    wait_until(answers, timeout=timeout, interval=0.05)
+
+
+def signin_source(edit: str, tail: str = "") -> str:
+    """tests/apps/signin.py as edited for ``--reload`` tests: ``EDIT = "<edit>"``
+    (which its page shows), and *tail* added (``"def oops(:\\n"`` breaks it)."""
+    return (APPS / "signin.py").read_text().replace('EDIT = "first"', f'EDIT = "{edit}"') + tail
+
+
+def rewrite(path: Path, text: str) -> None:
+    """Replace the file at *path* in one step: a reloader must never load half of it."""
+    draft = path.with_suffix(".draft")
+    draft.write_text(text)
+    os.replace(draft, path)
 
 
 #: A fixed epoch for fake clocks (2023-11-14).

@@ -24,6 +24,8 @@ from .helpers import (
     Response,
     ServerProcess,
     request,
+    rewrite,
+    signin_source,
     stgo_run,
     wait_until,
     ws_status,
@@ -270,13 +272,6 @@ def _reloading(app_file: Path, stdout: Any = subprocess.PIPE,
             proc.stdout.close()
 
 
-def _rewrite(app_file: Path, text: str) -> None:
-    """Replace *app_file* in one step: the reloader must never load half of it."""
-    draft = app_file.with_suffix(".draft")
-    draft.write_text(text)
-    os.replace(draft, app_file)
-
-
 def _fetch(url: str) -> Response | None:
     """The page at *url*, or ``None`` mid-restart (refused or cut short)."""
     try:
@@ -294,7 +289,7 @@ def test_reload_serves_the_edited_app_file(tmp_path: Path) -> None:
         url = re.search(r"http://127\.0\.0\.1:([1-9][0-9]*)/", line)
         assert url, line
         wait_until(lambda: _title(url.group(0)) == "First", timeout=15, interval=0.1)
-        _rewrite(app_file, 'import stgo\napp = stgo.App(title="Second")\napp.text("two")\n')
+        rewrite(app_file, 'import stgo\napp = stgo.App(title="Second")\napp.text("two")\n')
         wait_until(lambda: _title(url.group(0)) == "Second", timeout=20, interval=0.1)
 
 
@@ -328,14 +323,14 @@ def test_reload_survives_a_syntax_error_and_recovers_when_fixed(tmp_path: Path) 
         wait_until(lambda: any("syntax error in" in x for x in lines), timeout=5)
         assert proc.poll() is None
         # Fixed: the app is served.
-        _rewrite(app_file, 'import stgo\napp = stgo.App(title="Fixed")\napp.text("ok")\n')
+        rewrite(app_file, 'import stgo\napp = stgo.App(title="Fixed")\napp.text("ok")\n')
         wait_until(lambda: _title(base) == "Fixed", timeout=20, interval=0.1)
         # Broken again while running: the error page, not an exit ...
-        _rewrite(app_file, 'import stgo\napp = stgo.App(title="Again"\n')
+        rewrite(app_file, 'import stgo\napp = stgo.App(title="Again"\n')
         wait_until(lambda: _status(base) == 500, timeout=20, interval=0.1)
         assert proc.poll() is None
         # ... and fixed again.
-        _rewrite(app_file, 'import stgo\napp = stgo.App(title="Fixed again")\n')
+        rewrite(app_file, 'import stgo\napp = stgo.App(title="Fixed again")\n')
         wait_until(lambda: _title(base) == "Fixed again", timeout=20, interval=0.1)
 
 
@@ -378,7 +373,7 @@ def test_reload_keeps_sessions_and_their_state_across_an_edit(tmp_path: Path) ->
         sock.ack(sock.event(input_id.group(1), "change", "Ada"))
         sock.close()
 
-        _rewrite(app_file, source.format(title="After"))
+        rewrite(app_file, source.format(title="After"))
         wait_until(lambda: _title(url) == "After", timeout=30, interval=0.1)
         # The same cookie still names a live session, with what was typed.
         again = client.get("/")
@@ -393,11 +388,11 @@ def test_reload_keeps_sessions_and_their_state_across_an_edit(tmp_path: Path) ->
 
         # A broken edit: the error on the page and in the terminal; fixed, the
         # same session is back with its state.
-        _rewrite(app_file, source.format(title="Broken") + "def oops(:\n")
+        rewrite(app_file, source.format(title="Broken") + "def oops(:\n")
         wait_until(lambda: _status(url) == 500, timeout=30, interval=0.1)
         assert "syntax error" in request(url, "/").body
         assert "syntax error" in log.read_text()
-        _rewrite(app_file, source.format(title="Fixed"))
+        rewrite(app_file, source.format(title="Fixed"))
         wait_until(lambda: _title(url) == "Fixed", timeout=30, interval=0.1)
         fixed = client.get("/")
         assert fixed.cookies() == [] and client.session_id == sid
@@ -412,3 +407,60 @@ def _status(url: str) -> int | None:
 def _url_in(text: str) -> str | None:
     m = re.search(r"(http://127\.0\.0\.1:[1-9][0-9]*/)", text)
     return m.group(1) if m else None
+
+
+def _click(sock: Any, key: str) -> None:
+    """Click the widget with *key* in *sock*'s latest render and wait for the ack."""
+    render = [m for m in sock.messages if m["type"] == "render"][-1]
+    found = re.search(rf'id="(w[0-9a-f]+)" data-key="{key}"', str(render["roots"]))
+    assert found, render
+    sock.ack(sock.event(found.group(1)))
+
+
+def test_reload_draws_the_new_session_page_from_the_old_state(start: Start, tmp_path: Path) -> None:
+    app_file = tmp_path / "signin.py"
+    app_file.write_text(signin_source("first"))
+    proc = start(str(app_file), "--reload")
+    url = proc.url
+    wait_until(lambda: _title(url) == "Signin first", timeout=15, interval=0.1)
+    client = Client(url)
+    sock = client.connect()
+    assert "first: x=None, sign-ins 0" in str(sock.messages[-1]["roots"])
+    _click(sock, "sign_in")
+    sid = client.session_id
+    assert "first: x=42, sign-ins 1" in client.get("/").body
+
+    rewrite(app_file, signin_source("second"))
+    assert sock.recv_close(30) == 1012  # restarting: the tab reconnects
+    wait_until(lambda: _title(url) == "Signin second", timeout=30, interval=0.1)
+    # The open tab reconnects with its cookie: the new code's page, the old
+    # values (the session's, app.state's and the keyed global metric's).
+    again = client.connect()
+    roots = str(again.messages[-1]["roots"])
+    assert "second: x=42, sign-ins 1" in roots, roots
+    assert re.search(r'data-key="total".*?stgo-metric-value">1<', roots), roots
+    # A fresh load with the same cookie: the same session, not a new one.
+    page = client.get("/")
+    assert page.status == 200 and page.cookies() == [] and client.session_id == sid
+    assert "second: x=42, sign-ins 1" in page.body
+    # And again after a second edit: kept values are kept once more.
+    again.close()
+    rewrite(app_file, signin_source("third"))
+    wait_until(lambda: _title(url) == "Signin third", timeout=30, interval=0.1)
+    assert "third: x=42, sign-ins 1" in client.get("/").body
+
+
+def test_reload_marks_the_load_error_page_for_the_open_tabs(start: Start, tmp_path: Path) -> None:
+    # An open tab that loses its socket asks `health`; the mark tells it to
+    # reload into the error page (stgo.js) instead of retrying for ever.
+    app_file = tmp_path / "signin.py"
+    app_file.write_text(signin_source("first"))
+    proc = start(str(app_file), "--reload")
+    url = proc.url
+    wait_until(lambda: _title(url) == "Signin first", timeout=15, interval=0.1)
+    assert request(url, "/health").headers.get("X-Stgo-Load-Error") is None
+    rewrite(app_file, signin_source("broken", tail="def oops(:\n"))
+    wait_until(lambda: _status(url) == 500, timeout=30, interval=0.1)
+    health = request(url, "/health")
+    assert health.status == 500 and health.headers.get("X-Stgo-Load-Error") == "1"
+    assert "syntax error" in health.body

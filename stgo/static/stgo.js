@@ -191,8 +191,10 @@
         // The server answers but refuses the socket: our session is gone
         // (server restarted, or it expired while we were offline).  A reload
         // gets a fresh session; a server that is down keeps us retrying.
+        // Under --reload, an app file that fails to load answers with its
+        // error page (marked): reload to show it; it reloads itself until fixed.
         fetch("health", { cache: "no-store" }).then(function (r) {
-          if (r.ok) reloadPage();
+          if (r.ok || r.headers.get("X-Stgo-Load-Error")) reloadPage();
           else schedule();
         }, schedule);
         return;
