@@ -8,6 +8,8 @@ import json
 import logging
 import mimetypes
 import threading
+import time
+from collections.abc import Callable
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +35,8 @@ if TYPE_CHECKING:
 
     from .app import App
 
-__all__ = ["Endpoints", "COOKIE_NAME", "SECURE_COOKIE_NAME", "PREFIXED_COOKIE_NAME"]
+__all__ = ["Endpoints", "StoreHealth", "HEALTH_BUDGET", "COOKIE_NAME", "SECURE_COOKIE_NAME",
+           "PREFIXED_COOKIE_NAME"]
 
 log = logging.getLogger("stgo")
 
@@ -63,6 +66,54 @@ _REFUSAL_LABELS = {
 }
 
 
+#: Seconds ``/health`` waits at most for the store's answer.
+HEALTH_BUDGET = 0.5
+
+
+class StoreHealth:
+    """Whether the store answers, for ``/health``, never waiting past *budget*.
+
+    The check (*probe*, which may block for the store's whole timeout) runs
+    on a thread of its own, one at a time: asks that come while it runs
+    share it.  An ask waits for it at most until it has run *budget*
+    seconds, then says "not healthy"; the check goes on meanwhile (one
+    thread, however many ask), and the next ask after it ends starts another.
+    """
+
+    def __init__(self, probe: Callable[[], bool], *, budget: float = HEALTH_BUDGET,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._probe = probe
+        self._budget = budget
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._healthy = False
+        self._running: tuple[float, threading.Event] | None = None  # since, done
+
+    def healthy(self) -> bool:
+        """What the running check finds within the budget; ``False`` past it."""
+        with self._lock:
+            now = self._clock()
+            if self._running is None:
+                self._running = (now, threading.Event())
+                threading.Thread(target=self._check, args=(self._running[1],),
+                                 name="stgo-health", daemon=True).start()
+            since, done = self._running
+        if not done.wait(max(0.0, since + self._budget - now)):
+            return False
+        with self._lock:
+            return self._healthy
+
+    def _check(self, done: threading.Event) -> None:
+        try:
+            healthy = bool(self._probe())
+        except Exception:
+            log.exception("the store's health check raised")
+            healthy = False
+        with self._lock:
+            self._healthy, self._running = healthy, None
+        done.set()
+
+
 class Endpoints:
     """Routes a request to the page, health, static files or the WebSocket."""
 
@@ -73,6 +124,7 @@ class Endpoints:
         self._plotly: tuple[bytes, bytes] | None = None
         self._lock = threading.Lock()
         self._said_fallback = False  # logged once: tabs hold threads on this server
+        self._health = StoreHealth(lambda: self.app.store.healthy())
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or ""
@@ -125,10 +177,12 @@ class Endpoints:
     def health(self) -> str:
         """``/health``: ``ok``, or ``degraded`` while the store does not answer.
 
-        No session count: anybody may ask, and it tells how busy we are.
+        Within :data:`HEALTH_BUDGET` seconds whatever the store does (a
+        probe's timeout must not take a Redis hiccup for a dead process):
+        see :class:`StoreHealth`.  No session count: anybody may ask, and it
+        tells how busy we are.
         """
-        store = self.app.store
-        if store.persistent and not store.healthy():
+        if self.app.store.persistent and not self._health.healthy():
             return json.dumps({"status": "degraded", "store": "unavailable"})
         return json.dumps({"status": "ok"})
 

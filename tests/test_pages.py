@@ -156,7 +156,8 @@ def test_navigation_on_top_lists_pages_a_session_may_open(serve) -> None:
 
 def _open_tab(server: Any, client: Client, path: str) -> Socket:
     """A tab of *client* on the page at *path* (the WebSocket a page load opens)."""
-    url = server.url.replace("http://", "ws://") + f"ws?tab=tab-{len(client.sockets)}-xyz&path={path}"
+    tab = f"tab-{len(client.sockets)}-xyz"
+    url = server.url.replace("http://", "ws://") + f"ws?tab={tab}&path={path}"
     sock = Socket(websocket.create_connection(url, origin=client.origin, timeout=10,
                                               cookie=f"{COOKIE}={client.session_id}"))
     client.sockets.append(sock)
