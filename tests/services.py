@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 __all__ = ["RedisServer", "redis_server", "NginxServer", "nginx_server", "free_port",
-           "require_service"]
+           "require_service", "documented_nginx", "MANY_PROCESSES"]
 
 
 def free_port() -> int:
