@@ -11,7 +11,10 @@ namespace, from the repository root:
 
 A block that cannot run on its own (it imports the reader's own modules) is
 preceded by ``<!-- not-run: reason -->``; those are counted, and must stay few.
-Other fences (shell, nginx, JSON) are not executed.
+Other fences (shell, JSON) are not executed; the nginx configurations of
+docs/deployment.md are run by a real nginx (``tests/services.py`` builds the
+nginx fixture's configuration from them, and the tests at the end of this
+file open WebSockets through them).
 
 Names the docs promise are checked too: the configuration table against
 ``App(...)`` and the CLI, the widget reference against the factory methods.
