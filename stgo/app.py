@@ -100,8 +100,9 @@ class App(SharedWidgets, Routing):
         past either bound the client is dropped.  While more than half of it
         waits, the client's input is not read.
     :param trust_proxy: believe the last entry of ``X-Forwarded-For`` /
-        ``-Proto`` / ``-Host`` (or of ``Forwarded``): the one your proxy
-        added (only behind a proxy you run, which is the only way in).
+        ``-Proto`` / ``-Host`` / ``-Prefix`` (or of ``Forwarded``): the one
+        your proxy added (only behind a proxy you run, which is the only way
+        in).  ``-Prefix`` is the path prefix a proxy strips: the cookie's path.
     :param allowed_hosts: the host names the app answers to (the ``Host``
         header, or the proxy's forwarded host); another gets a 400, page and
         WebSocket alike, which defeats DNS rebinding.  ``".example.com"``

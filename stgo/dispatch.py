@@ -222,6 +222,7 @@ class Dispatcher:
         tab = app.tab_registry.of(self.conn)
         if tab is None:  # a connection made without a tab (stgo.testing)
             tab = app.tab_registry.open(session, None)
+            tab._drawn("/")  # where such a connection is drawn (Routing.page_view)
             app.tab_registry.bind(tab, self.conn)
         session.touch()
         with app.hub.batch(origin=session, conn=self.conn, client=self.client or None):

@@ -7,9 +7,13 @@ import ipaddress
 import json
 import logging
 import mimetypes
+import re
 import threading
+import time
+from collections.abc import Callable
 from importlib import resources
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote as url_quote
 
 from werkzeug.wrappers import Request, Response
 
@@ -17,6 +21,7 @@ from . import __version__
 from .dispatch import Dispatcher
 from .errors import CapacityError
 from .ids import is_valid_session_id, redact
+from .limits import LogOnce
 from .page import base_href, render_error_page, render_page
 from .session import Session
 from .store import StoreUnavailable
@@ -33,7 +38,8 @@ if TYPE_CHECKING:
 
     from .app import App
 
-__all__ = ["Endpoints", "COOKIE_NAME", "SECURE_COOKIE_NAME", "PREFIXED_COOKIE_NAME"]
+__all__ = ["Endpoints", "StoreHealth", "HEALTH_BUDGET", "COOKIE_NAME", "SECURE_COOKIE_NAME",
+           "PREFIXED_COOKIE_NAME"]
 
 log = logging.getLogger("stgo")
 
@@ -47,6 +53,10 @@ SECURE_COOKIE_NAME = "__Host-" + COOKIE_NAME
 #: only) would make apps on one host share one cookie: ``__Secure-`` still
 #: needs ``Secure`` and is still refused from plain HTTP.
 PREFIXED_COOKIE_NAME = "__Secure-" + COOKIE_NAME
+
+# A path prefix a proxy may name (X-Forwarded-Prefix): segments of URL-safe
+# characters, no "." or ".." segment.
+_PREFIX = re.compile(r"^(?:/(?!\.\.?(?:/|$))[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$")
 
 # Refusal reasons (as logged) and their label in stgo_refused_total.
 _REFUSAL_LABELS = {
@@ -63,6 +73,54 @@ _REFUSAL_LABELS = {
 }
 
 
+#: Seconds ``/health`` waits at most for the store's answer.
+HEALTH_BUDGET = 0.5
+
+
+class StoreHealth:
+    """Whether the store answers, for ``/health``, never waiting past *budget*.
+
+    The check (*probe*, which may block for the store's whole timeout) runs
+    on a thread of its own, one at a time: asks that come while it runs
+    share it.  An ask waits for it at most until it has run *budget*
+    seconds, then says "not healthy"; the check goes on meanwhile (one
+    thread, however many ask), and the next ask after it ends starts another.
+    """
+
+    def __init__(self, probe: Callable[[], bool], *, budget: float = HEALTH_BUDGET,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._probe = probe
+        self._budget = budget
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._healthy = False
+        self._running: tuple[float, threading.Event] | None = None  # since, done
+
+    def healthy(self) -> bool:
+        """What the running check finds within the budget; ``False`` past it."""
+        with self._lock:
+            now = self._clock()
+            if self._running is None:
+                self._running = (now, threading.Event())
+                threading.Thread(target=self._check, args=(self._running[1],),
+                                 name="stgo-health", daemon=True).start()
+            since, done = self._running
+        if not done.wait(max(0.0, since + self._budget - now)):
+            return False
+        with self._lock:
+            return self._healthy
+
+    def _check(self, done: threading.Event) -> None:
+        try:
+            healthy = bool(self._probe())
+        except Exception:
+            log.exception("the store's health check raised")
+            healthy = False
+        with self._lock:
+            self._healthy, self._running = healthy, None
+        done.set()
+
+
 class Endpoints:
     """Routes a request to the page, health, static files or the WebSocket."""
 
@@ -73,6 +131,10 @@ class Endpoints:
         self._plotly: tuple[bytes, bytes] | None = None
         self._lock = threading.Lock()
         self._said_fallback = False  # logged once: tabs hold threads on this server
+        self._health = StoreHealth(lambda: self.app.store.healthy())
+        # A refused Origin, said once per (Origin, expected) pair, a few a
+        # minute at most: any client may send any Origin.
+        self._origin_log = LogOnce(log, 1024, rate=0.2, burst=10)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or ""
@@ -125,10 +187,12 @@ class Endpoints:
     def health(self) -> str:
         """``/health``: ``ok``, or ``degraded`` while the store does not answer.
 
-        No session count: anybody may ask, and it tells how busy we are.
+        Within :data:`HEALTH_BUDGET` seconds whatever the store does (a
+        probe's timeout must not take a Redis hiccup for a dead process):
+        see :class:`StoreHealth`.  No session count: anybody may ask, and it
+        tells how busy we are.
         """
-        store = self.app.store
-        if store.persistent and not store.healthy():
+        if self.app.store.persistent and not self._health.healthy():
             return json.dumps({"status": "degraded", "store": "unavailable"})
         return json.dumps({"status": "ok"})
 
@@ -194,8 +258,19 @@ class Endpoints:
         return any(name == a or (a.startswith(".") and (name.endswith(a) or name == a[1:]))
                    for a in allowed)
 
+    def prefix(self, request: Request) -> str:
+        """The app's public path prefix (``""`` at the root of its host): the
+        mount's ``SCRIPT_NAME``, under what a trusted proxy says it stripped
+        (``X-Forwarded-Prefix: /app``; a value that is no plain path is ignored)."""
+        root = request.script_root or ""
+        said = (self.forwarded(request, "prefix") or "").rstrip("/")
+        if said and len(said) <= 1024 and _PREFIX.match(said):
+            return said + root
+        return root
+
     def _cookie_path(self, request: Request) -> str:
-        return (request.script_root or "") + "/"
+        # The prefix, so that two apps on one host keep a cookie each.
+        return self.prefix(request) + "/"
 
     def cookie_name(self, request: Request) -> str:
         """The session cookie's name for *request*: ``__Host-`` or ``__Secure-``
@@ -206,7 +281,7 @@ class Endpoints:
         """
         if not self._is_https(request):
             return COOKIE_NAME
-        return PREFIXED_COOKIE_NAME if request.script_root else SECURE_COOKIE_NAME
+        return PREFIXED_COOKIE_NAME if self.prefix(request) else SECURE_COOKIE_NAME
 
     def claimed_id(self, request: Request) -> str | None:
         """The session ID the request's cookie claims (unchecked), if any."""
@@ -286,8 +361,11 @@ class Endpoints:
         headers = Headers([(k, v) for k, v in request.headers.items()
                            if k.lower() != "cookie"])
         cookies = {k: v for k, v in request.cookies.items() if k not in ours}
-        return RequestInfo(headers, cookies, self.client_address(request),
-                           request.base_url)
+        url = request.base_url
+        if self.app.trust_proxy:  # the URL the browser asked for, through the proxy
+            path = url_quote(request.path, safe="/:@!$&'()*+,;=%~")
+            url = self._origin(request) + self.prefix(request) + path
+        return RequestInfo(headers, cookies, self.client_address(request), url)
 
     def open_tab(self, request: Request, session: Session) -> BrowserTab:
         """The tab a WebSocket handshake names (``ws?tab=..&path=..&query=..``)."""
@@ -321,6 +399,23 @@ class Endpoints:
         self.app.metrics.inc("stgo_refused_total", _REFUSAL_LABELS.get(reason, "other"))
         self.app.suspicious.warn(self.client_address(request), reason)
 
+    def origin_refused(self, request: Request, origin: str | None, what: str) -> None:
+        """Count a request refused for its ``Origin``, and say which Origin
+        came and which were expected (once per pair, a few a minute at most):
+        behind a proxy that drops the port from ``Host`` they differ only there."""
+        self.refused(request, "origin not allowed")  # counted, and once per client
+        page = self._origin(request)[:200]
+        extra = sorted(self.app.allowed_origins)
+        got = "none" if origin is None else repr(origin[:200])
+        self._origin_log.once(
+            (got, page, *extra),
+            "refused %s from %s: its Origin %s is not the page's origin %r (from the "
+            "request's Host%s) nor in allowed_origins %s. Behind a proxy, pass the "
+            "browser's Host with its port (nginx: proxy_set_header Host $http_host;), "
+            "or list the public origin in App(allowed_origins=...); see docs/deployment.md",
+            what, self.client_address(request), got, page,
+            " and X-Forwarded-Proto/-Host" if self.app.trust_proxy else "", extra or "[]")
+
     def client_address(self, request: Request) -> str:
         """The client's address, for the per-address limit and the logs.
 
@@ -337,7 +432,7 @@ class Endpoints:
             return Response("method not allowed\n", status=405, headers={"Allow": "POST"})
         origin = request.headers.get("Origin")
         if origin is not None and not self._origin_allowed(request, origin):
-            self.refused(request, "origin not allowed")
+            self.origin_refused(request, origin, "a session rotation")
             return Response("forbidden\n", status=403, mimetype="text/plain")
         new_id = self.app.redeem_rotation(request.args.get("token", ""))
         if new_id is None:
@@ -355,7 +450,7 @@ class Endpoints:
         # (or from another site) the request is not from our page.
         origin = request.headers.get("Origin")
         if origin is None or not self._origin_allowed(request, origin):
-            self.refused(request, "origin not allowed")
+            self.origin_refused(request, origin, f"a POST to {path[1:]}")
             return refusal(403, "forbidden: this request must come from the app's own page")
         session = self.current_session(request)
         if session is None:
@@ -440,7 +535,10 @@ class Endpoints:
                             mimetype="text/plain",
                             headers={"Retry-After": "5"})(environ, start_response)
         if session is None:
-            self.refused(request, refusal)
+            if refusal == "origin not allowed":
+                self.origin_refused(request, request.headers.get("Origin"), "a WebSocket upgrade")
+            else:
+                self.refused(request, refusal)
             return Response(f"forbidden: {refusal}\n", status=403, mimetype="text/plain")(
                 environ, start_response
             )

@@ -466,6 +466,10 @@ class Hub:
         touched = set(batch.session_changes) | set(batch.state_keys)
         if touched and not batch.local_only and self.on_sessions_changed is not None:
             self.on_sessions_changed(touched)
+        # A state change may take a page away (a sign-out): asked once per
+        # changed session here, not per op; such tabs are redrawn below.
+        recheck = getattr(self._page, "recheck_access", None)
+        lost = recheck(set(batch.state_keys)) if batch.state_keys and recheck else []
         only: set[Session] | None = None
         if (not shared and not per_session) or self._hold_back(batch):
             # Nothing global changed (or the others get it at the release):
@@ -494,6 +498,8 @@ class Hub:
                     out = outs[page] = _Out(_for_page(scoped, page))
                 if out.ops:
                     c.send(out.text, out.key)
+        for session, c in lost:
+            self.full_update(session, c)
 
     def _root_of(self, widget: Widget) -> str:
         top = widget

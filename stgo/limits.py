@@ -139,24 +139,39 @@ class ConnectionLimiter:
 
 
 class LogOnce:
-    """Log a warning once per (client, reason); remembers the last *size* pairs."""
+    """Log a warning once per (client, reason); remembers the last *size* pairs.
 
-    def __init__(self, logger: logging.Logger, size: int = 4096) -> None:
+    :param rate: with *burst*, at most this many new warnings per second
+        (bursts of *burst*): a warning past it is not logged, nor counted as
+        said, so it may be said later (``None``: no rate limit).
+    :param clock: monotonic seconds, for the rate; injectable for tests.
+    """
+
+    def __init__(self, logger: logging.Logger, size: int = 4096, *,
+                 rate: float | None = None, burst: float = 10,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._log = logger
         self._size = size
-        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._seen: OrderedDict[tuple[str, ...], None] = OrderedDict()
         self._lock = threading.Lock()
+        self._bucket = TokenBucket(rate, burst, clock) if rate is not None else None
 
     def warn(self, client: str | None, reason: str, detail: str = "") -> bool:
         """Warn about *client* for *reason* unless already done; return whether logged."""
-        key = (client or "?", reason)
+        return self.once((client or "?", reason), "suspicious client %s: %s%s",
+                         client or "?", reason, f" ({detail})" if detail else "")
+
+    def once(self, key: tuple[str, ...], message: str, *args: object) -> bool:
+        """Log *message* % *args* unless done for *key* already (or over the
+        rate); return whether logged."""
         with self._lock:
             if key in self._seen:
                 self._seen.move_to_end(key)
                 return False
+            if self._bucket is not None and not self._bucket.allow():
+                return False
             self._seen[key] = None
             if len(self._seen) > self._size:
                 self._seen.popitem(last=False)
-        self._log.warning("suspicious client %s: %s%s", key[0], reason,
-                          f" ({detail})" if detail else "")
+        self._log.warning(message, *args)
         return True

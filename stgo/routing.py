@@ -147,13 +147,43 @@ class Routing:
         tab = self.tab_registry.of(conn)  # type: ignore[arg-type]
         if tab is None:
             return PageView("/", self.page_title, {})
-        status, _ = self.resolve(tab.path, session)
-        return PageView(tab.path, self.title_of(tab.path), tab.query, status)
+        path = tab.path
+        status, _ = self.resolve(path, session)
+        # Decided here, once per full render, as the render itself is: a tab
+        # refused its page gets none of that page's live changes either.
+        tab._drawn(path if status == 200 else None)
+        return PageView(path, self.title_of(path), tab.query, status)
 
     def page_of(self, conn: object) -> str:
-        """The page path the tab on connection *conn* shows (``"/"`` if unknown)."""
+        """The page whose live changes the tab on connection *conn* gets (for
+        the hub): the page it was last drawn on if its session may open it,
+        ``""`` (no page) if refused or not drawn yet, ``"/"`` without a tab.
+
+        Access (``access=``) is asked when the tab is drawn (it opens,
+        navigates, reconnects, resyncs) and when its session's state changes
+        (:meth:`recheck_access`), never per push.
+        """
         tab = self.tab_registry.of(conn)  # type: ignore[arg-type]
-        return tab.path if tab is not None else "/"
+        if tab is None:
+            return "/"
+        return tab.granted or ""
+
+    def recheck_access(self, sessions: set[Session]) -> list[tuple[Session, object]]:
+        """Ask again whether the tabs of *sessions* (whose state changed: a
+        sign-out, say) may still see their page; a tab no longer allowed
+        gets no more of its live changes.  Return ``(session, conn)`` of
+        those tabs, for the hub to redraw (as a refusal)."""
+        lost: list[tuple[Session, object]] = []
+        for session in sessions:
+            for tab in self.tab_registry.of_session(session):
+                granted, conn = tab.granted, tab.conn
+                if granted is None or granted == "/" or conn is None:
+                    continue
+                page = self.get_page(granted)
+                if page is not None and page.access is not None and not page.allows(session):
+                    tab._drawn(None)
+                    lost.append((session, conn))
+        return lost
 
     def current_tab(self, session: Session) -> BrowserTab | None:
         """The tab whose event is being handled for *session* (inside a

@@ -180,6 +180,10 @@ class BrowserTab:
         #: This tab's own state (a draft, a scroll position): invisible to other tabs.
         self.state = TabState()
         self._conn: Outlet | None = None
+        # The page whose live changes this tab gets: its path once it was
+        # drawn there with its session's leave (access=), None before that
+        # or when refused.  Decided per draw, not per push (see Routing.page_of).
+        self._granted: str | None = None
         # Set by the App: sends a URL or page change to this tab's client.
         self._navigator: Navigator | None = None
 
@@ -238,8 +242,21 @@ class BrowserTab:
         with self._lock:
             if path is not None:
                 self._path = path
+                self._granted = None  # nothing of the new page until it is drawn
             if query is not None:
                 self._query = dict(query)
+
+    def _drawn(self, granted: str | None) -> None:
+        """The tab was drawn: on page *granted* (its session may see it), or
+        refused (``None``)."""
+        with self._lock:
+            self._granted = granted
+
+    @property
+    def granted(self) -> str | None:
+        """The page whose live changes this tab gets (``None``: none yet, or refused)."""
+        with self._lock:
+            return self._granted
 
     def _connect(self, conn: Outlet | None) -> None:
         with self._lock:

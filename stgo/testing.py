@@ -132,7 +132,8 @@ class SessionTester:
     @property
     def path(self) -> str:
         """The page this tab shows (``"/"`` until :meth:`navigate` moves it)."""
-        return self.tester.app.page_of(self.conn)
+        tab = self.tester.app.tab_registry.of(self.conn)
+        return tab.path if tab is not None else "/"
 
     @property
     def tab(self) -> Any:

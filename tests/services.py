@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -17,11 +18,12 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 __all__ = ["RedisServer", "redis_server", "NginxServer", "nginx_server", "free_port",
-           "require_service"]
+           "require_service", "documented_nginx", "MANY_PROCESSES"]
 
 
 def free_port() -> int:
@@ -145,15 +147,42 @@ def redis_server() -> Iterator[RedisServer]:
         server.close()
 
 
+#: The deployment guide, whose nginx configurations the nginx fixture runs.
+DEPLOYMENT_GUIDE = Path(__file__).resolve().parent.parent / "docs" / "deployment.md"
+
+#: The guide's configuration for several processes (the fixture's default).
+MANY_PROCESSES = "nginx in front of several built-in servers"
+
+
+def documented_nginx() -> dict[str, str]:
+    """The ```` ```nginx ```` blocks of docs/deployment.md, by the heading
+    they are under (``"nginx in front"``, :data:`MANY_PROCESSES`,
+    ``"Under a path prefix"``)."""
+    text = DEPLOYMENT_GUIDE.read_text(encoding="utf-8")
+    found: dict[str, str] = {}
+    for m in re.finditer(r"^```nginx\n(.*?)^```", text, re.M | re.S):
+        heading = re.findall(r"^#+ (.+)$", text[:m.start()], re.M)[-1].strip()
+        found[heading] = m.group(1)
+    return found
+
+
+def _directive(line: str) -> str:
+    """What a directive sets: ``proxy_set_header Host``, ``proxy_pass``."""
+    words = line.split()
+    return " ".join(words[:2]) if words[0] == "proxy_set_header" else words[0]
+
+
 class NginxServer(_Service):
-    """One nginx in front of stgo processes: a generated config in a temp dir,
+    """One nginx in front of stgo processes: a config in a temp dir,
     ``-p dir -c conf -g 'daemon off;'``, on a free port of 127.0.0.1.
 
-    The upstream block is the one docs/deployment.md shows for many processes:
-    round robin, a refused or timed-out connect moves on to the next process
-    (``proxy_next_upstream``, ``proxy_connect_timeout``), and a process that
-    failed is left alone for a while (``max_fails``/``fail_timeout``);
-    ``start(prefix="/app/")`` serves them under a prefix nginx strips.
+    The configuration is docs/deployment.md's own (:func:`documented_nginx`),
+    so that the guide and the tests cannot drift: by default the one for
+    several processes (round robin, a refused or timed-out connect moves on
+    to the next process, a process that failed is left alone for a while),
+    listening here instead of on 443 and with the test's processes as its
+    upstream servers.  ``start(prefix="/app/")`` serves them under a prefix
+    nginx strips, with the guide's lines for that (``X-Forwarded-Prefix``).
     """
 
     name = "nginx"
@@ -162,46 +191,37 @@ class NginxServer(_Service):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/"
 
-    def config(self, upstreams: list[int], prefix: str = "/") -> str:
-        servers = "".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=10s;\n"
-                          for port in upstreams)
+    def config(self, upstreams: list[int], prefix: str = "/", *,
+               doc: str = MANY_PROCESSES, routes: dict[str, list[int]] | None = None) -> str:
+        """The guide's configuration *doc* with *upstreams* at *prefix*, or
+        with one upstream group per prefix of *routes*."""
+        docs = documented_nginx()
+        routes = routes or {prefix: upstreams}
+        head, upstream, server = _split(docs[doc])
+        location, server_top, server_end = _location(server)
+        blocks = [head]
+        places = []
+        for n, (where, ports) in enumerate(routes.items()):
+            name = "stgo" if n == 0 else f"stgo{n}"
+            blocks.append(_upstream(upstream, name, ports))
+            places.append(_place(location, name, where, docs["Under a path prefix"]))
+        listen = re.sub(r"listen [^;]*;", f"listen 127.0.0.1:{self.port};", server_top)
         temp = "".join(f"    {kind}_temp_path {self.dir}/{kind};\n"
                        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-        return f"""worker_processes 1;
-error_log {self.dir}/error.log warn;
-pid {self.dir}/nginx.pid;
-events {{ worker_connections 512; }}
-http {{
-    access_log off;
-{temp}    map $http_upgrade $connection_upgrade {{ default upgrade; "" close; }}
-    upstream stgo {{
-{servers}    }}
-    server {{
-        listen 127.0.0.1:{self.port};
-        location {prefix} {{
-            proxy_pass http://stgo{"" if prefix == "/" else "/"};
-            proxy_http_version 1.1;
-            proxy_set_header Upgrade $http_upgrade;
-            proxy_set_header Connection $connection_upgrade;
-            proxy_set_header Host $http_host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_connect_timeout 2s;
-            proxy_next_upstream error timeout http_503;
-            proxy_read_timeout 300s;
-            proxy_send_timeout 300s;
-            proxy_buffering off;
-        }}
-    }}
-}}
-"""
+        body = "".join(blocks) + listen + "".join(places) + server_end
+        return (f"worker_processes 1;\nerror_log {self.dir}/error.log warn;\n"
+                f"pid {self.dir}/nginx.pid;\nevents {{ worker_connections 512; }}\n"
+                f"http {{\n    access_log off;\n{temp}{body}}}\n")
 
-    def start(self, upstreams: list[int], timeout: float = 10.0, *, prefix: str = "/") -> None:
+    def start(self, upstreams: list[int], timeout: float = 10.0, *, prefix: str = "/",
+              doc: str = MANY_PROCESSES, routes: dict[str, list[int]] | None = None) -> None:
         """Start in front of the stgo processes on *upstreams* (ports), at
         *prefix* (``"/app/"``: a prefix nginx strips, as docs/deployment.md
-        shows)."""
+        shows), with the guide's configuration *doc*; or in front of several
+        apps, one per prefix of *routes* (``{"/a/": [port], "/b/": [port]}``)."""
         conf = os.path.join(self.dir, "nginx.conf")
         with open(conf, "w", encoding="utf-8") as f:
-            f.write(self.config(upstreams, prefix))
+            f.write(self.config(upstreams, prefix, doc=doc, routes=routes))
         self._spawn([self.binary, "-p", self.dir, "-c", conf, "-e", f"{self.dir}/error.log",
                      "-g", "daemon off;"], self._answers, timeout, stderr=subprocess.PIPE)
 
@@ -211,6 +231,62 @@ http {{
         except OSError:
             return False
         return True
+
+
+def _split(text: str) -> tuple[str, str, str]:
+    """A guide's configuration: what comes before its upstream block, the
+    upstream block, and its server block."""
+    m = re.search(r"^upstream stgo \{\n.*?^\}\n", text, re.M | re.S)
+    assert m, "the guide's nginx configuration has no 'upstream stgo' block"
+    return text[:m.start()], m.group(0), text[m.end():]
+
+
+def _upstream(block: str, name: str, ports: list[int]) -> str:
+    """*block* named *name*, its servers on *ports* (each with the guide's options)."""
+    lines = block.splitlines(keepends=True)
+    servers = [line for line in lines if line.split()[:1] == ["server"]]
+    assert servers, "the guide's upstream block lists no server"
+    options = servers[0].split(None, 2)[2].strip() if len(servers[0].split()) > 2 else ";"
+    if servers[0].split()[1].endswith(";"):
+        options = ";"
+    kept = [line for line in lines if line not in servers]
+    made = [f"    server 127.0.0.1:{port}{'' if options == ';' else ' '}{options}\n"
+            for port in ports]
+    kept[1:1] = made
+    kept[0] = f"upstream {name} {{\n"
+    return "".join(kept)
+
+
+def _location(server: str) -> tuple[str, str, str]:
+    """The server block's ``location / { ... }``, what comes before it and after it."""
+    m = re.search(r"^    location / \{\n.*?^    \}\n", server, re.M | re.S)
+    assert m, "the guide's server block has no 'location /'"
+    return m.group(0), server[:m.start()], server[m.end():]
+
+
+def _place(location: str, upstream: str, prefix: str, stripping: str) -> str:
+    """*location* for *upstream* at *prefix*: at ``/`` as it is; elsewhere
+    with the lines the guide adds for a prefix nginx strips (*stripping*)."""
+    location = location.replace("http://stgo", f"http://{upstream}")
+    if prefix == "/":
+        return location
+    changes = {}
+    for line in stripping.splitlines()[1:]:
+        line = line.split("#", 1)[0].strip()
+        if line and line != "}":
+            changes[_directive(line)] = line
+    changes["proxy_pass"] = changes["proxy_pass"].replace("http://stgo", f"http://{upstream}")
+    changes["proxy_set_header X-Forwarded-Prefix"] = (
+        f"proxy_set_header X-Forwarded-Prefix {prefix.rstrip('/')};")
+    lines = location.splitlines(keepends=True)
+    out = [f"    location {prefix} {{\n"]
+    for line in lines[1:-1]:
+        bare = line.split("#", 1)[0].strip()
+        key = _directive(bare) if bare else ""
+        out.append(f"        {changes.pop(key)}\n" if key in changes else line)
+    out.extend(f"        {line}\n" for line in changes.values())
+    out.append(lines[-1])
+    return "".join(out)
 
 
 @pytest.fixture

@@ -11,7 +11,10 @@ namespace, from the repository root:
 
 A block that cannot run on its own (it imports the reader's own modules) is
 preceded by ``<!-- not-run: reason -->``; those are counted, and must stay few.
-Other fences (shell, nginx, JSON) are not executed.
+Other fences (shell, JSON) are not executed; the nginx configurations of
+docs/deployment.md are run by a real nginx (``tests/services.py`` builds the
+nginx fixture's configuration from them, and the tests at the end of this
+file open WebSockets through them).
 
 Names the docs promise are checked too: the configuration table against
 ``App(...)`` and the CLI, the widget reference against the factory methods.
@@ -38,7 +41,8 @@ from stgo.cli import build_parser
 from stgo.testing import AppTester, app_tester
 from stgo.widgets.layout import Factory
 
-from .helpers import Client, ServerProcess, wait_until
+from .helpers import Client, ServerProcess, request, wait_until
+from .services import MANY_PROCESSES, NginxServer
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -227,3 +231,62 @@ def test_gunicorn_config_from_the_deployment_guide(tmp_path: Path) -> None:
     finally:
         live.close()
         proc.kill()
+
+
+# -- the nginx configurations of the deployment guide, run by a real nginx ----------------------
+
+
+@pytest.mark.parametrize("doc", ["nginx in front", MANY_PROCESSES])
+def test_the_guides_nginx_configs_pass_a_websocket_on_a_port_not_80(
+    serve: Any, nginx_server: NginxServer, doc: str,
+) -> None:
+    # nginx's $host drops the port: the browser's Origin (http://host:PORT)
+    # never matched and every WebSocket was refused on a port but 80/443.
+    app = stgo.App(title="Proxied")
+    app.button("Click", key="click")
+    server = serve(app)
+    nginx_server.start([server.port], doc=doc)
+    assert nginx_server.port not in (80, 443)
+    browser = Client(nginx_server.url)
+    try:
+        tab = browser.connect()  # Origin: http://127.0.0.1:PORT, through nginx
+        seq = tab.event(app.widget("click").id)
+        assert tab.ack(seq)["type"] == "patch"
+    finally:
+        browser.close()
+
+
+def test_behind_the_guides_nginx_a_clients_forwarded_host_does_not_pass_allowed_hosts(
+    serve: Any, nginx_server: NginxServer,
+) -> None:
+    # A DNS-rebinding page (Host: evil.example) sending X-Forwarded-Host: an
+    # allowed name itself: nginx passed it on, and trust_proxy believed it.
+    server = serve(stgo.App(title="Hosts", trust_proxy=True, allowed_hosts=["127.0.0.1"]))
+    nginx_server.start([server.port], doc="nginx in front")
+    forged = {"Host": f"evil.example:{nginx_server.port}", "X-Forwarded-Host": "127.0.0.1"}
+    assert request(nginx_server.url, "/", forged).status == 400
+    assert request(nginx_server.url, "/", {"X-Forwarded-Host": "evil.example"}).status == 200
+
+
+def test_two_apps_behind_the_guides_prefix_stripping_nginx_keep_a_cookie_each(
+    serve: Any, nginx_server: NginxServer,
+) -> None:
+    # Both saw "/" (nginx strips the prefix) and set Path=/: the second app's
+    # cookie replaced the first's in the browser, whose session was lost.
+    apps = {prefix: stgo.App(title=prefix, trust_proxy=True) for prefix in ("/a/", "/b/")}
+    servers = {prefix: serve(app) for prefix, app in apps.items()}
+    nginx_server.start([], routes={p: [s.port] for p, s in servers.items()})
+    paths = {}
+    for prefix in apps:
+        browser = Client(nginx_server.url + prefix[1:])
+        try:
+            page = browser.get("/")
+            assert page.status == 200
+            [cookie] = page.cookies()
+            paths[prefix] = cookie.split("Path=", 1)[1].split(";", 1)[0]
+            tab = browser.connect()  # the cookie comes back, through the prefix
+            assert tab.messages[-1]["type"] == "render"
+        finally:
+            browser.close()
+        assert len(apps[prefix].sessions) == 1
+    assert paths == {"/a/": "/a/", "/b/": "/b/"}

@@ -113,6 +113,33 @@ def test_secure_cookie_under_a_prefix_is_secure_prefixed_with_the_prefix_path() 
     assert "secure" in attrs and "path=/tools/" in attrs
 
 
+def test_forwarded_host_and_prefix_are_believed_only_from_a_trusted_proxy(serve: Serve) -> None:
+    hosts = ["apps.example.com"]
+    # No trust_proxy: a client's X-Forwarded-Host passes nothing, and its
+    # X-Forwarded-Prefix sets no cookie path.
+    direct = serve(make_app(allowed_hosts=hosts))
+    forged = {"Host": "evil.example", "X-Forwarded-Host": "apps.example.com"}
+    assert request(direct.url, "/", forged).status == 400
+    resp = request(direct.url, "/", {"Host": "apps.example.com", "X-Forwarded-Prefix": "/app"})
+    assert cookie_of(resp)[1]["path"] == "/"
+    # trust_proxy: the proxy's (last) entry decides.
+    app = make_app(allowed_hosts=hosts, trust_proxy=True)
+    proxied = serve(app)
+    for said, status in [("apps.example.com", 200), ("evil.example", 400),
+                         ("evil.example, apps.example.com", 200),
+                         ("apps.example.com, evil.example", 400)]:
+        assert request(proxied.url, "/", {"X-Forwarded-Host": said}).status == status, said
+    public = {"X-Forwarded-Host": "apps.example.com", "X-Forwarded-Proto": "https"}
+    resp = request(proxied.url, "/", {**public, "X-Forwarded-Prefix": "/app/"})
+    sid, attrs = cookie_of(resp, "__Secure-stgo_session")  # __Host- needs Path=/
+    assert attrs["path"] == "/app/" and "secure" in attrs
+    info = app.sessions.get(sid).request
+    assert info.url == "https://apps.example.com/app/"
+    for bad in ("/a/../b", "app", "/a b", "/a//b", "/" + "x" * 2000):
+        resp = request(proxied.url, "/", {**public, "X-Forwarded-Prefix": bad})
+        assert cookie_of(resp, "__Host-stgo_session")[1]["path"] == "/", bad
+
+
 def test_forwarded_proto_is_ignored_without_trust_proxy(serve: Serve) -> None:
     server = serve(make_app())
     resp = request(server.url, "/", {"X-Forwarded-Proto": "https"})

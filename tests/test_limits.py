@@ -354,3 +354,24 @@ def test_the_per_address_rate_limiter_keeps_a_bucket_per_address_and_bounded_mem
     for name in "cdefg":
         limiter.allow(name)
     assert len(limiter) == 3  # the least recently seen forgotten
+
+
+def test_log_once_with_a_rate_says_each_key_once_and_few_new_ones_a_minute(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    from stgo.limits import LogOnce
+
+    from .helpers import FakeClock
+
+    caplog.set_level(logging.WARNING, logger="stgo-test")
+    clock = FakeClock(0.0)
+    said = LogOnce(logging.getLogger("stgo-test"), rate=0.2, burst=3, clock=clock)
+    assert said.once(("a", "x"), "pair %s", "a") and not said.once(("a", "x"), "pair %s", "a")
+    # A flood of new keys (any client may send any Origin): the burst, then nothing.
+    assert [said.once((str(n), "x"), "pair %s", n) for n in range(5)] == [
+        True, True, False, False, False]
+    clock.advance(5.0)  # one more at the rate; a key not said before may be said now
+    assert said.once(("3", "x"), "pair %s", 3) and not said.once(("4", "x"), "pair %s", 4)
+    assert [r.getMessage() for r in caplog.records] == ["pair a", "pair 0", "pair 1", "pair 3"]

@@ -152,3 +152,60 @@ def test_navigation_on_top_lists_pages_a_session_may_open(serve) -> None:
         app.navigation(position="left")
     with pytest.raises(stgo.WidgetError):
         app.page_link("reports")
+
+
+def _open_tab(server: Any, client: Client, path: str) -> Socket:
+    """A tab of *client* on the page at *path* (the WebSocket a page load opens)."""
+    tab = f"tab-{len(client.sockets)}-xyz"
+    url = server.url.replace("http://", "ws://") + f"ws?tab={tab}&path={path}"
+    sock = Socket(websocket.create_connection(url, origin=client.origin, timeout=10,
+                                              cookie=f"{COOKIE}={client.session_id}"))
+    client.sockets.append(sock)
+    sock.recv_until(lambda m: m["type"] == "render")
+    return sock
+
+
+def _until_tick(sock: Socket, tick: str) -> list[dict[str, Any]]:
+    """The messages *sock* gets up to the sidebar's *tick* (on every page):
+    whatever was pushed before it has arrived too."""
+    start = len(sock.messages)
+    sock.recv_until(lambda m: tick in str(m))
+    return sock.messages[start:]
+
+
+def test_a_tab_refused_a_page_gets_none_of_its_live_changes(serve) -> None:
+    app = app_with_pages()
+    tick = app.sidebar.text("tick 0", key="tick")
+    admin = app.get_page("/admin")
+    server = serve(app)
+    alice, mallory = Client(server.url), Client(server.url)
+    try:
+        alice.get("/")
+        mallory.get("/")
+        app.sessions.get(alice.session_id).set("admin", True)
+        allowed = _open_tab(server, alice, "/admin")
+        refused = _open_tab(server, mallory, "/admin")
+        assert refused.messages[-1]["status"] == 403
+        admin.widget("secret").set_text("payroll: 1,000,000")
+        admin.text("inserted secret", key="more")
+        tick.set_text("tick 1")
+        got = str(_until_tick(allowed, "tick 1"))
+        assert "payroll" in got and "inserted secret" in got
+        seen = str(_until_tick(refused, "tick 1"))
+        assert "payroll" not in seen and "inserted secret" not in seen
+        # Signed out (a state change): the tab is redrawn refused, and gets no more.
+        app.sessions.get(alice.session_id).set("admin", False)
+        redrawn = allowed.recv_until(lambda m: m["type"] == "render")
+        assert redrawn["status"] == 403 and "payroll" not in str(redrawn)
+        admin.widget("secret").set_text("payroll: 2,000,000")
+        tick.set_text("tick 2")
+        assert "payroll" not in str(_until_tick(allowed, "tick 2"))
+        # Let in (a visit asks again): a new tab on the page gets its changes.
+        app.sessions.get(mallory.session_id).set("admin", True)
+        again = _open_tab(server, mallory, "/admin")
+        admin.widget("secret").set_text("payroll: 3,000,000")
+        tick.set_text("tick 3")
+        assert "payroll: 3,000,000" in str(_until_tick(again, "tick 3"))
+    finally:
+        alice.close()
+        mallory.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -284,6 +285,34 @@ def test_redis_paused_or_restarted_the_server_lives_says_degraded_and_recovers(
     finally:
         client.close()
         fresh.close()
+        server.stop()
+
+
+def test_health_answers_within_a_second_while_redis_is_paused(redis_server: RedisServer) -> None:
+    # A probe's timeout (Kubernetes': 1 s) must not see a Redis hiccup as a
+    # dead process: /health answers "degraded" at once, from what a check
+    # made off the request's thread found, and "ok" once Redis is back.
+    app = session_page_app(redis_server.url)  # the store's default timeouts (2 s a call)
+    server = Server(app, "127.0.0.1", 0)
+    server.start()
+    client = Client(server.url)
+    try:
+        tab = client.connect()
+        assert request(server.url, "/health").json() == {"status": "ok"}
+        redis_server.pause()
+        try:
+            tab.event(app.widget("click").id)  # a tab waits on the paused Redis meanwhile
+            for _ in range(3):
+                started = time.monotonic()
+                health = request(server.url, "/health")
+                took = time.monotonic() - started
+                assert health.status == 200 and health.json()["status"] == "degraded"
+                assert took < 0.9, f"/health took {took:.2f} s"  # the deadline, with margin
+        finally:
+            redis_server.resume()
+        wait_until(lambda: request(server.url, "/health").json()["status"] == "ok", 10)
+    finally:
+        client.close()
         server.stop()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import logging
 import socket
 import threading
 from collections.abc import Callable
@@ -99,6 +100,30 @@ def test_origin_behind_a_proxy(serve: Serve, client_for: MakeClient, trust_proxy
                        headers=forwarded)
     # Only a trusted proxy may say what the page's public origin is.
     assert status == (101 if trust_proxy else 403)
+
+
+def test_a_refused_origin_is_logged_with_what_came_and_what_was_expected_once_per_pair(
+    serve: Serve, client_for: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A proxy that drops the port from Host (nginx's $host) refuses every
+    # WebSocket: the log must say which Origin came and which one was expected.
+    caplog.set_level(logging.WARNING, logger="stgo")
+    server = serve(make_app(allowed_origins=["https://extra.example"]))
+    client = client_for(server)
+    client.get("/")
+    cookie = f"{COOKIE}={client.session_id}"
+    page = client.origin  # http://127.0.0.1:PORT
+    for origin in ["http://127.0.0.1:8630"] * 3 + ["http://evil.example"] * 2:
+        assert ws_status(server.url, origin=origin, cookie=cookie) == 403
+    assert ws_status(server.url, origin=page, cookie=cookie) == 101  # the check stays strict
+
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("refused ")]
+    assert len(lines) == 2, lines  # once per (received, expected) pair
+    port, evil = lines
+    assert port.startswith("refused a WebSocket upgrade from 127.0.0.1: ")
+    assert "'http://127.0.0.1:8630'" in port and f"{page!r}" in port
+    assert "https://extra.example" in port and "$http_host" in port
+    assert "'http://evil.example'" in evil and f"{page!r}" in evil
 
 
 def test_the_socket_belongs_to_the_cookies_session_never_to_the_url(

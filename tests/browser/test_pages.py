@@ -149,6 +149,23 @@ def test_a_refused_page_and_then_an_allowed_one(serve, new_page) -> None:
     expect(page.locator(".stgo-refusal")).to_have_count(0)
 
 
+def test_a_refused_page_shows_none_of_its_live_changes(serve, new_page) -> None:
+    app = pages_app()
+    admin = app.get_page("/admin")
+    secret = admin.text("payroll: none yet", key="payroll")
+    tick = app.sidebar.text("tick 0", key="tick")
+    server = serve(app)
+    page = new_page(server.url + "admin")
+    wait_connected(page)
+    expect(page.locator(".stgo-refusal")).to_contain_text("403")
+    secret.set_text("payroll: 1,000,000")
+    admin.text("inserted for admins", key="more")
+    tick.set_text("tick 1")  # on every page: once it shows, so would the rest
+    expect(page.get_by_text("tick 1")).to_be_visible()
+    expect(page.get_by_text("payroll")).to_have_count(0)
+    expect(page.get_by_text("inserted for admins")).to_have_count(0)
+
+
 def test_an_unknown_path_is_a_404_page(serve, new_page) -> None:
     server = serve(pages_app())
     page = new_page()
