@@ -164,7 +164,7 @@ class Dispatcher:
         if widget is None:
             self._error(f"unknown widget {event.widget!r}", event.seq)
             return
-        refusal = widget.refusal()
+        refusal = widget.refusal(session)
         if refusal is not None:
             # The user was not shown it (or cannot use it): a client that
             # sends the event anyway is not a user.
