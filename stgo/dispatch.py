@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -26,12 +27,21 @@ __all__ = ["Dispatcher"]
 log = logging.getLogger("stgo")
 
 
-#: Full renders one connection may ask for (``resync``): per second, and back to back.
+#: Full renders one connection may ask for (``resync`` and ``navigate`` share
+#: the budget): per second, and back to back.
 RESYNC_RATE = 1.0
 RESYNC_BURST = 5
 
-# Refused resyncs in a row after which the client is closed (1008).
+# Refused renders in a row after which the client is closed (1008).
 _RESYNC_ABUSE = 50
+
+#: Malformed messages one connection is told about: per second, and back to
+#: back.  Past that they get no answer (an error costs more than the frame).
+BAD_MESSAGE_RATE = 1.0
+BAD_MESSAGE_BURST = 10
+
+# Unanswered malformed messages in a row after which the client is closed (1008).
+_BAD_MESSAGE_ABUSE = 50
 
 
 class Dispatcher:
@@ -57,7 +67,12 @@ class Dispatcher:
         # A full render asked for and not yet queued: another waits for it.
         self._render_asked = False
         self._resyncs: TokenBucket | None = None
+        self._bad_messages: TokenBucket | None = None
         self._closing = False
+        # The navigation queued last, while it has not begun and nothing was
+        # queued after it: a newer one takes its place (one render, not many).
+        self._nav_lock = threading.Lock()
+        self._nav_box: list[protocol.Navigate] | None = None
 
     def __call__(self, raw: str | bytes) -> None:
         if self._closing:
@@ -65,22 +80,28 @@ class Dispatcher:
         try:
             msg = protocol.decode(raw)
         except ProtocolError as exc:
-            self._error(str(exc), exc.seq)
+            self._malformed(str(exc), exc.seq)
             return
         if isinstance(msg, protocol.Resync):
             self._resync()
             return
-        if isinstance(msg, (protocol.Navigate, protocol.QueryChange)):
-            # In line with the events: a click sent before a link runs on the old page.
-            nav = msg
-            self._post(lambda: self._guarded(lambda: self._moved(nav), None))
+        if isinstance(msg, protocol.Navigate):
+            self._navigate(msg)
             return
         if not self._within_rate():
-            self._error("too many events: slow down", msg.seq, kind="rate_limited")
+            seq = msg.seq if isinstance(msg, protocol.ClientEvent) else None
+            self._error("too many events: slow down", seq, kind="rate_limited")
+            return
+        if isinstance(msg, protocol.QueryChange):
+            # In line with the events: a click sent before it runs on the old query.
+            query = msg
+            self._post(lambda: self._guarded(lambda: self._moved(query), None))
             return
         self._post(lambda: self._guarded(lambda: self._run(msg), msg.seq))
 
     def _post(self, job: Callable[[], None]) -> None:
+        with self._nav_lock:
+            self._nav_box = None  # a navigation queued before this job stays before it
         if self._run_on is None:
             self.session.events.submit(job)
         else:
@@ -97,14 +118,7 @@ class Dispatcher:
         """
         if self._render_asked or getattr(self.conn, "render_waiting", False):
             return
-        bucket = self._resyncs
-        if bucket is None:
-            bucket = self._resyncs = TokenBucket(RESYNC_RATE, RESYNC_BURST)
-        if not bucket.allow():
-            self.app.metrics.inc("stgo_refused_total", "resync_rate")
-            self.app.suspicious.warn(self.client, "resync rate limit", redact(self.session.id))
-            if bucket.refused > _RESYNC_ABUSE:
-                self.conn.close(CLOSE_POLICY, "too many resyncs")
+        if not self._may_render("resync"):
             return
         self._render_asked = True
 
@@ -113,6 +127,65 @@ class Dispatcher:
             self.app.hub.full_update(self.session, self.conn)
 
         self._post(lambda: self._guarded(render, None))
+
+    def _may_render(self, what: str) -> bool:
+        """Take one full render from this connection's budget (resyncs and
+        navigations); past :data:`_RESYNC_ABUSE` refusals in a row, close it."""
+        bucket = self._resyncs
+        if bucket is None:
+            bucket = self._resyncs = TokenBucket(RESYNC_RATE, RESYNC_BURST)
+        if bucket.allow():
+            return True
+        self.app.metrics.inc("stgo_refused_total", f"{what}_rate")
+        self.app.suspicious.warn(self.client, f"{what} rate limit", redact(self.session.id))
+        if bucket.refused > _RESYNC_ABUSE:
+            self._closing = True
+            self.conn.close(CLOSE_POLICY, f"too many {what}s")
+        return False
+
+    def _navigate(self, msg: protocol.Navigate) -> None:
+        """Queue a render of the page the tab moved to, within the render budget.
+
+        Navigations that arrive while the last one still waits (nothing else
+        queued after it) replace it: only the newest is rendered, and its
+        page's ``on_open`` hooks run once.
+        """
+        if not self._may_render("navigate"):
+            self._error("too many page changes: slow down", None, kind="rate_limited")
+            return
+        with self._nav_lock:
+            box = self._nav_box
+            if box:
+                box[0] = msg
+                return
+        box = [msg]
+
+        def move() -> None:
+            with self._nav_lock:
+                nav = box.pop() if box else None  # emptied: a newer one queues anew
+            if nav is not None:
+                self._moved(nav)
+
+        # In line with the events: a click sent before a link runs on the old page.
+        self._post(lambda: self._guarded(move, None))
+        with self._nav_lock:
+            self._nav_box = box
+
+    def _malformed(self, message: str, seq: int | None) -> None:
+        """Tell the client what was wrong with its message, a bounded number
+        of times; a client that keeps sending them is closed (1008)."""
+        bucket = self._bad_messages
+        if bucket is None:
+            bucket = self._bad_messages = TokenBucket(BAD_MESSAGE_RATE, BAD_MESSAGE_BURST)
+        if bucket.allow():
+            self._error(message, seq)
+            return
+        self.app.metrics.inc("stgo_refused_total", "malformed")
+        self.app.suspicious.warn(self.client, "malformed messages", redact(self.session.id))
+        if bucket.refused > _BAD_MESSAGE_ABUSE and not self._closing:
+            # After the events already accepted, and their answers.
+            self._closing = True
+            self._post(lambda: self.conn.close(CLOSE_POLICY, "too many malformed messages"))
 
     def _within_rate(self) -> bool:
         app, session = self.app, self.session
