@@ -95,9 +95,13 @@ class Observer:
 
 @pytest.fixture
 def fuzz_setup(
-    serve: Serve, client_for: MakeClient, caplog: pytest.LogCaptureFixture
+    serve: Serve, client_for: MakeClient, caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[tuple[FuzzApp, Server, Client, Observer]]:
     caplog.set_level(logging.WARNING)
+    # What each frame does, not the budget that closes a client sending
+    # malformed ones by the hundred (tests/test_ioloop.py has that one).
+    monkeypatch.setattr(stgo.dispatch, "_BAD_MESSAGE_ABUSE", 10**9)
     app = FuzzApp()
     server = serve(app)
     fuzzer, watcher = client_for(server), client_for(server)
@@ -216,11 +220,8 @@ def answered(sock: Socket, seq: int, timeout: float = 5.0) -> int | str:
 
 
 def test_thousands_of_random_and_malformed_frames(
-    fuzz_setup: tuple[FuzzApp, Server, Client, Observer], monkeypatch: pytest.MonkeyPatch
+    fuzz_setup: tuple[FuzzApp, Server, Client, Observer]
 ) -> None:
-    # What each frame does, not the budget that closes a client sending
-    # malformed ones by the thousand (tests/test_ioloop.py has that one).
-    monkeypatch.setattr(stgo.dispatch, "_BAD_MESSAGE_ABUSE", 10**9)
     app, server, fuzzer, observer = fuzz_setup
     rng = random.Random(20261124)
     fuzz_session = app.sessions.get(fuzzer.session_id)
