@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from . import protocol
 from .errors import ProtocolError
@@ -43,6 +43,14 @@ BAD_MESSAGE_BURST = 10
 # Unanswered malformed messages in a row after which the client is closed (1008).
 _BAD_MESSAGE_ABUSE = 50
 
+#: Events that, sent again for the same widget while the last one still waits
+#: to run (nothing queued after it), join it: they run together, in order,
+#: with one redraw (a table's sort: each may cost a sort of the whole data).
+FOLDED_EVENTS = frozenset({"sort"})
+
+# Events folded into one run at most (then a new run starts).
+_FOLD_MAX = 16
+
 
 class Dispatcher:
     """Handles the frames of one connection.
@@ -69,10 +77,11 @@ class Dispatcher:
         self._resyncs: TokenBucket | None = None
         self._bad_messages: TokenBucket | None = None
         self._closing = False
-        # The navigation queued last, while it has not begun and nothing was
-        # queued after it: a newer one takes its place (one render, not many).
-        self._nav_lock = threading.Lock()
-        self._nav_box: list[protocol.Navigate] | None = None
+        # The job queued last, while it has not begun, if it can take more of
+        # its kind (a navigation, a table's sort): what it will run, and of what.
+        self._tail_lock = threading.Lock()
+        self._tail: list[Any] | None = None
+        self._tail_kind: tuple[str, ...] = ()
 
     def __call__(self, raw: str | bytes) -> None:
         if self._closing:
@@ -97,11 +106,42 @@ class Dispatcher:
             query = msg
             self._post(lambda: self._guarded(lambda: self._moved(query), None))
             return
+        if msg.event in FOLDED_EVENTS:
+            self._post_folded(("event", msg.widget, msg.event), msg, replace=False,
+                              run=lambda events: self._run(events[-1], events))
+            return
         self._post(lambda: self._guarded(lambda: self._run(msg), msg.seq))
 
+    def _post_folded(self, kind: tuple[str, ...], item: Any, *, replace: bool,
+                     run: Callable[[list[Any]], None]) -> None:
+        """Queue ``run(items)``, or add *item* to the items of the last job
+        queued if it is of the same *kind* and has not begun (*replace*: in
+        place of them)."""
+        with self._tail_lock:
+            tail = self._tail
+            if tail and self._tail_kind == kind and len(tail) < _FOLD_MAX:
+                if replace:
+                    tail[:] = [item]
+                else:
+                    tail.append(item)
+                return
+        box = [item]
+
+        def job() -> None:
+            with self._tail_lock:
+                items = box[:]
+                box.clear()  # begun: what comes next queues anew
+            if items:
+                run(items)
+
+        seq = item.seq if isinstance(item, protocol.ClientEvent) else None
+        self._post(lambda: self._guarded(job, seq))
+        with self._tail_lock:
+            self._tail, self._tail_kind = box, kind
+
     def _post(self, job: Callable[[], None]) -> None:
-        with self._nav_lock:
-            self._nav_box = None  # a navigation queued before this job stays before it
+        with self._tail_lock:
+            self._tail = None  # what was queued before this job stays before it
         if self._run_on is None:
             self.session.events.submit(job)
         else:
@@ -153,23 +193,9 @@ class Dispatcher:
         if not self._may_render("navigate"):
             self._error("too many page changes: slow down", None, kind="rate_limited")
             return
-        with self._nav_lock:
-            box = self._nav_box
-            if box:
-                box[0] = msg
-                return
-        box = [msg]
-
-        def move() -> None:
-            with self._nav_lock:
-                nav = box.pop() if box else None  # emptied: a newer one queues anew
-            if nav is not None:
-                self._moved(nav)
-
         # In line with the events: a click sent before a link runs on the old page.
-        self._post(lambda: self._guarded(move, None))
-        with self._nav_lock:
-            self._nav_box = box
+        self._post_folded(("navigate",), msg, replace=True,
+                          run=lambda navs: self._moved(navs[-1]))
 
     def _malformed(self, message: str, seq: int | None) -> None:
         """Tell the client what was wrong with its message, a bounded number
@@ -228,7 +254,11 @@ class Dispatcher:
         self.app.metrics.inc("stgo_errors_total", kind)
         self.app.hub.send_error(self.session, message, conn=self.conn, seq=seq)
 
-    def _run(self, event: protocol.ClientEvent) -> None:
+    def _run(self, event: protocol.ClientEvent,
+             folded: list[protocol.ClientEvent] | None = None) -> None:
+        """Run *event*; with *folded* (events of one widget that waited
+        together, *event* the last) theirs first, in order, in the same batch:
+        one redraw, and the handlers once, with the last value."""
         session, app = self.session, self.app
         if session.ended:
             return
@@ -249,6 +279,12 @@ class Dispatcher:
             self._error(f"{widget.key!r} is in a form: its value comes with the submit",
                         event.seq)
             return
+        earlier: list[object] = []
+        for before in (folded or [event])[:-1]:
+            try:
+                earlier.append(widget.coerce(before.event, before.value))
+            except ProtocolError as exc:
+                self._error(str(exc), before.seq)
         try:
             value = widget.coerce(event.event, event.value)
         except ProtocolError as exc:
@@ -265,15 +301,18 @@ class Dispatcher:
                 # leaves no lock behind).
                 try:
                     with app.event_lock(session):
-                        self._handle(event, widget, value)
+                        self._handle(event, widget, value, earlier)
                 except SessionBusy as exc:
                     self._error(str(exc), event.seq, kind="busy")
         finally:
             app.event_settled()
 
-    def _handle(self, event: protocol.ClientEvent, widget: Widget, value: object) -> None:
+    def _handle(self, event: protocol.ClientEvent, widget: Widget, value: object,
+                earlier: Sequence[object] = ()) -> None:
         session, app = self.session, self.app
         try:
+            for before in earlier:  # folded events: their changes, drawn once at the end
+                widget.receive(session, event.event, before)
             value = widget.receive(session, event.event, value)
         except ProtocolError as exc:
             self._error(str(exc), event.seq)
