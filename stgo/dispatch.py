@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from . import protocol
 from .errors import ProtocolError
@@ -26,12 +27,29 @@ __all__ = ["Dispatcher"]
 log = logging.getLogger("stgo")
 
 
-#: Full renders one connection may ask for (``resync``): per second, and back to back.
+#: Full renders one connection may ask for (``resync`` and ``navigate`` share
+#: the budget): per second, and back to back.
 RESYNC_RATE = 1.0
 RESYNC_BURST = 5
 
-# Refused resyncs in a row after which the client is closed (1008).
+# Refused renders in a row after which the client is closed (1008).
 _RESYNC_ABUSE = 50
+
+#: Malformed messages one connection is told about: per second, and back to
+#: back.  Past that they get no answer (an error costs more than the frame).
+BAD_MESSAGE_RATE = 1.0
+BAD_MESSAGE_BURST = 10
+
+# Unanswered malformed messages in a row after which the client is closed (1008).
+_BAD_MESSAGE_ABUSE = 50
+
+#: Events that, sent again for the same widget while the last one still waits
+#: to run (nothing queued after it), join it: they run together, in order,
+#: with one redraw (a table's sort: each may cost a sort of the whole data).
+FOLDED_EVENTS = frozenset({"sort"})
+
+# Events folded into one run at most (then a new run starts).
+_FOLD_MAX = 16
 
 
 class Dispatcher:
@@ -57,7 +75,13 @@ class Dispatcher:
         # A full render asked for and not yet queued: another waits for it.
         self._render_asked = False
         self._resyncs: TokenBucket | None = None
+        self._bad_messages: TokenBucket | None = None
         self._closing = False
+        # The job queued last, while it has not begun, if it can take more of
+        # its kind (a navigation, a table's sort): what it will run, and of what.
+        self._tail_lock = threading.Lock()
+        self._tail: list[Any] | None = None
+        self._tail_kind: tuple[str, ...] = ()
 
     def __call__(self, raw: str | bytes) -> None:
         if self._closing:
@@ -65,22 +89,59 @@ class Dispatcher:
         try:
             msg = protocol.decode(raw)
         except ProtocolError as exc:
-            self._error(str(exc), exc.seq)
+            self._malformed(str(exc), exc.seq)
             return
         if isinstance(msg, protocol.Resync):
             self._resync()
             return
-        if isinstance(msg, (protocol.Navigate, protocol.QueryChange)):
-            # In line with the events: a click sent before a link runs on the old page.
-            nav = msg
-            self._post(lambda: self._guarded(lambda: self._moved(nav), None))
+        if isinstance(msg, protocol.Navigate):
+            self._navigate(msg)
             return
         if not self._within_rate():
-            self._error("too many events: slow down", msg.seq, kind="rate_limited")
+            seq = msg.seq if isinstance(msg, protocol.ClientEvent) else None
+            self._error("too many events: slow down", seq, kind="rate_limited")
+            return
+        if isinstance(msg, protocol.QueryChange):
+            # In line with the events: a click sent before it runs on the old query.
+            query = msg
+            self._post(lambda: self._guarded(lambda: self._moved(query), None))
+            return
+        if msg.event in FOLDED_EVENTS:
+            self._post_folded(("event", msg.widget, msg.event), msg, replace=False,
+                              run=lambda events: self._run(events[-1], events))
             return
         self._post(lambda: self._guarded(lambda: self._run(msg), msg.seq))
 
+    def _post_folded(self, kind: tuple[str, ...], item: Any, *, replace: bool,
+                     run: Callable[[list[Any]], None]) -> None:
+        """Queue ``run(items)``, or add *item* to the items of the last job
+        queued if it is of the same *kind* and has not begun (*replace*: in
+        place of them)."""
+        with self._tail_lock:
+            tail = self._tail
+            if tail and self._tail_kind == kind and len(tail) < _FOLD_MAX:
+                if replace:
+                    tail[:] = [item]
+                else:
+                    tail.append(item)
+                return
+        box = [item]
+
+        def job() -> None:
+            with self._tail_lock:
+                items = box[:]
+                box.clear()  # begun: what comes next queues anew
+            if items:
+                run(items)
+
+        seq = item.seq if isinstance(item, protocol.ClientEvent) else None
+        self._post(lambda: self._guarded(job, seq))
+        with self._tail_lock:
+            self._tail, self._tail_kind = box, kind
+
     def _post(self, job: Callable[[], None]) -> None:
+        with self._tail_lock:
+            self._tail = None  # what was queued before this job stays before it
         if self._run_on is None:
             self.session.events.submit(job)
         else:
@@ -97,14 +158,7 @@ class Dispatcher:
         """
         if self._render_asked or getattr(self.conn, "render_waiting", False):
             return
-        bucket = self._resyncs
-        if bucket is None:
-            bucket = self._resyncs = TokenBucket(RESYNC_RATE, RESYNC_BURST)
-        if not bucket.allow():
-            self.app.metrics.inc("stgo_refused_total", "resync_rate")
-            self.app.suspicious.warn(self.client, "resync rate limit", redact(self.session.id))
-            if bucket.refused > _RESYNC_ABUSE:
-                self.conn.close(CLOSE_POLICY, "too many resyncs")
+        if not self._may_render("resync"):
             return
         self._render_asked = True
 
@@ -113,6 +167,51 @@ class Dispatcher:
             self.app.hub.full_update(self.session, self.conn)
 
         self._post(lambda: self._guarded(render, None))
+
+    def _may_render(self, what: str) -> bool:
+        """Take one full render from this connection's budget (resyncs and
+        navigations); past :data:`_RESYNC_ABUSE` refusals in a row, close it."""
+        bucket = self._resyncs
+        if bucket is None:
+            bucket = self._resyncs = TokenBucket(RESYNC_RATE, RESYNC_BURST)
+        if bucket.allow():
+            return True
+        self.app.metrics.inc("stgo_refused_total", f"{what}_rate")
+        self.app.suspicious.warn(self.client, f"{what} rate limit", redact(self.session.id))
+        if bucket.refused > _RESYNC_ABUSE:
+            self._closing = True
+            self.conn.close(CLOSE_POLICY, f"too many {what}s")
+        return False
+
+    def _navigate(self, msg: protocol.Navigate) -> None:
+        """Queue a render of the page the tab moved to, within the render budget.
+
+        Navigations that arrive while the last one still waits (nothing else
+        queued after it) replace it: only the newest is rendered, and its
+        page's ``on_open`` hooks run once.
+        """
+        if not self._may_render("navigate"):
+            self._error("too many page changes: slow down", None, kind="rate_limited")
+            return
+        # In line with the events: a click sent before a link runs on the old page.
+        self._post_folded(("navigate",), msg, replace=True,
+                          run=lambda navs: self._moved(navs[-1]))
+
+    def _malformed(self, message: str, seq: int | None) -> None:
+        """Tell the client what was wrong with its message, a bounded number
+        of times; a client that keeps sending them is closed (1008)."""
+        bucket = self._bad_messages
+        if bucket is None:
+            bucket = self._bad_messages = TokenBucket(BAD_MESSAGE_RATE, BAD_MESSAGE_BURST)
+        if bucket.allow():
+            self._error(message, seq)
+            return
+        self.app.metrics.inc("stgo_refused_total", "malformed")
+        self.app.suspicious.warn(self.client, "malformed messages", redact(self.session.id))
+        if bucket.refused > _BAD_MESSAGE_ABUSE and not self._closing:
+            # After the events already accepted, and their answers.
+            self._closing = True
+            self._post(lambda: self.conn.close(CLOSE_POLICY, "too many malformed messages"))
 
     def _within_rate(self) -> bool:
         app, session = self.app, self.session
@@ -155,7 +254,11 @@ class Dispatcher:
         self.app.metrics.inc("stgo_errors_total", kind)
         self.app.hub.send_error(self.session, message, conn=self.conn, seq=seq)
 
-    def _run(self, event: protocol.ClientEvent) -> None:
+    def _run(self, event: protocol.ClientEvent,
+             folded: list[protocol.ClientEvent] | None = None) -> None:
+        """Run *event*; with *folded* (events of one widget that waited
+        together, *event* the last) theirs first, in order, in the same batch:
+        one redraw, and the handlers once, with the last value."""
         session, app = self.session, self.app
         if session.ended:
             return
@@ -164,7 +267,7 @@ class Dispatcher:
         if widget is None:
             self._error(f"unknown widget {event.widget!r}", event.seq)
             return
-        refusal = widget.refusal()
+        refusal = widget.refusal(session)
         if refusal is not None:
             # The user was not shown it (or cannot use it): a client that
             # sends the event anyway is not a user.
@@ -176,6 +279,12 @@ class Dispatcher:
             self._error(f"{widget.key!r} is in a form: its value comes with the submit",
                         event.seq)
             return
+        earlier: list[object] = []
+        for before in (folded or [event])[:-1]:
+            try:
+                earlier.append(widget.coerce(before.event, before.value))
+            except ProtocolError as exc:
+                self._error(str(exc), before.seq)
         try:
             value = widget.coerce(event.event, event.value)
         except ProtocolError as exc:
@@ -192,15 +301,18 @@ class Dispatcher:
                 # leaves no lock behind).
                 try:
                     with app.event_lock(session):
-                        self._handle(event, widget, value)
+                        self._handle(event, widget, value, earlier)
                 except SessionBusy as exc:
                     self._error(str(exc), event.seq, kind="busy")
         finally:
             app.event_settled()
 
-    def _handle(self, event: protocol.ClientEvent, widget: Widget, value: object) -> None:
+    def _handle(self, event: protocol.ClientEvent, widget: Widget, value: object,
+                earlier: Sequence[object] = ()) -> None:
         session, app = self.session, self.app
         try:
+            for before in earlier:  # folded events: their changes, drawn once at the end
+                widget.receive(session, event.event, before)
             value = widget.receive(session, event.event, value)
         except ProtocolError as exc:
             self._error(str(exc), event.seq)

@@ -39,14 +39,14 @@ class TokenBucket:
         #: Events refused since the last allowed one (abuse detection).
         self.refused = 0
 
-    def allow(self) -> bool:
-        """Take one token if there is one."""
+    def allow(self, cost: float = 1) -> bool:
+        """Take *cost* tokens (one event; more for a costly one) if there are as many."""
         with self._lock:
             now = self._clock()
             self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
             self._stamp = now
-            if self._tokens >= 1:
-                self._tokens -= 1
+            if self._tokens >= cost:
+                self._tokens -= cost
                 self.refused = 0
                 return True
             self.refused += 1

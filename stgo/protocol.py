@@ -102,7 +102,7 @@ def decode(raw: str | bytes) -> ClientEvent | Resync | Navigate | QueryChange:
     version = msg.get("v", VERSION)
     if type(version) is not int or version != VERSION:  # not True, not 1.0
         raise ProtocolError(
-            f"unsupported protocol version {version!r}; this server speaks {VERSION}"
+            f"unsupported protocol version {_short(version)}; this server speaks {VERSION}"
         )
     kind = msg.get("type")
     if kind == "resync":
@@ -115,7 +115,7 @@ def decode(raw: str | bytes) -> ClientEvent | Resync | Navigate | QueryChange:
     if kind == "query":
         return QueryChange(_query(msg))
     if kind != "event":
-        raise ProtocolError(f"unknown message type {kind!r}")
+        raise ProtocolError(f"unknown message type {_short(kind)}")
     widget, event, seq = msg.get("widget"), msg.get("event"), msg.get("seq")
     if not isinstance(widget, str) or not widget or len(widget) > 200:
         raise ProtocolError("event needs a 'widget' id (string)")
@@ -131,6 +131,12 @@ def decode(raw: str | bytes) -> ClientEvent | Resync | Navigate | QueryChange:
         # hold: stored, it broke every later render of the page.
         raise ProtocolError("text must be valid Unicode: a lone surrogate is not", seq=seq)
     return ClientEvent(widget, event, value, seq)
+
+
+def _short(value: Any) -> str:
+    """*value*'s repr, cut short: an error must not echo a client's megabyte back."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _has_surrogate(value: Any) -> bool:

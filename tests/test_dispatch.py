@@ -106,6 +106,99 @@ def test_a_closed_expander_and_an_inactive_tab_are_still_usable(
     assert app.ran == ["folded", "later"]
 
 
+class Forged(App):
+    """What an outside review reached with hand-made events: a dialog's button,
+    a form with its only submit button disabled, a form field in a hidden box."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(title="Forged", **kwargs)
+        self.ran: list[str] = []
+        self.confirm = self.dialog("Delete everything?", key="confirm")
+        self.yes = self.confirm.button("Yes, delete", key="yes",
+                                       on_click=lambda s, e, v: self.ran.append("yes"))
+        self.closed = self.form("closed")
+        self.closed.text_input("Comment", key="comment")
+        self.closed.submit_button("Send", key="send", disabled=True)
+        self.closed.on_submit(lambda session, values: self.ran.append("closed"))
+        self.profile = self.form("profile")
+        self.profile.text_input("Name", key="pname")
+        self.staff = self.profile.container(key="staff", visible=False)
+        self.role = self.staff.text_input("Role", "user", key="role")
+        self.level = self.profile.expander("More", visible=False).text_input(
+            "Level", "1", key="plevel")
+        self.profile.submit_button("Save")
+        self.profile.on_submit(lambda session, values: self.ran.append("profile"))
+
+
+@pytest.fixture
+def forged(serve: Serve) -> tuple[Forged, Server]:
+    app = Forged()
+    return app, serve(app)
+
+
+def test_a_button_in_a_dialog_the_session_never_opened_is_refused(
+    forged: tuple[Forged, Server], client_for: MakeClient
+) -> None:
+    app, server = forged
+    client = client_for(server)
+    sock = client.connect()
+    other = client_for(server).connect()
+    message = error_for(sock, sock.event(app.yes.id))
+    assert "'yes' is hidden (in dialog 'confirm')" in message
+    assert app.ran == []
+    # Opened for the first session only: its click runs, the other's is refused.
+    mine = app.sessions.get(client.session_id or "")
+    assert mine is not None
+    app.confirm.open(mine)
+    assert sock.ack(sock.event(app.yes.id))["type"] == "patch"
+    assert app.ran == ["yes"]
+    assert "hidden" in error_for(other, other.event(app.yes.id))
+    assert app.ran == ["yes"]
+    # Closed again: refused again; the connection took every refusal.
+    app.confirm.close(mine)
+    assert "hidden" in error_for(sock, sock.event(app.yes.id))
+    assert sock.ack(sock.event(app.confirm.id, "close", True))["type"] == "error"
+    assert app.ran == ["yes"] and all(c.open for c in app.hub.connections())
+
+
+def test_a_form_whose_only_submit_button_is_disabled_cannot_be_submitted(
+    forged: tuple[Forged, Server], client_for: MakeClient
+) -> None:
+    app, server = forged
+    client = client_for(server)
+    sock = client.connect()
+    field = app.widget("comment").id
+    seq = sock.event(app.closed.id, "submit", {field: "forged"})
+    assert "form 'closed' has no submit button that is enabled and shown" in error_for(sock, seq)
+    assert app.ran == []
+    session = app.sessions.get(client.session_id or "")
+    assert session is not None and not session.has("comment")
+    # Enabled by the app: the same submit goes through.
+    app.widget("send").set_disabled(False)
+    assert sock.ack(sock.event(app.closed.id, "submit", {field: "kept"}))["type"] == "patch"
+    assert app.ran == ["closed"] and session.get("comment") == "kept"
+
+
+def test_a_form_field_in_a_hidden_container_is_not_set_by_the_submit(
+    forged: tuple[Forged, Server], client_for: MakeClient
+) -> None:
+    app, server = forged
+    client = client_for(server)
+    sock = client.connect()
+    values = {app.widget("pname").id: "Mallory", app.role.id: "admin", app.level.id: "99"}
+    assert sock.ack(sock.event(app.profile.id, "submit", values))["type"] == "patch"
+    # The shown field is taken; the ones in hidden boxes keep their values.
+    session = app.sessions.get(client.session_id or "")
+    assert session is not None
+    assert session.get("pname") == "Mallory"
+    assert app.role.value_for(session) == "user" and app.level.value_for(session) == "1"
+    assert app.ran == ["profile"]
+    # Shown by the app, the box's field is the user's to set.
+    app.staff.show()
+    assert sock.ack(sock.event(app.profile.id, "submit", values))["type"] == "patch"
+    assert app.role.value_for(session) == "admin"
+
+
 def test_off_step_numbers_are_refused_and_on_step_ones_taken_without_float_drift(
     admin: tuple[Admin, Server], client_for: MakeClient
 ) -> None:

@@ -95,9 +95,13 @@ class Observer:
 
 @pytest.fixture
 def fuzz_setup(
-    serve: Serve, client_for: MakeClient, caplog: pytest.LogCaptureFixture
+    serve: Serve, client_for: MakeClient, caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[tuple[FuzzApp, Server, Client, Observer]]:
     caplog.set_level(logging.WARNING)
+    # What each frame does, not the budget that closes a client sending
+    # malformed ones by the hundred (tests/test_ioloop.py has that one).
+    monkeypatch.setattr(stgo.dispatch, "_BAD_MESSAGE_ABUSE", 10**9)
     app = FuzzApp()
     server = serve(app)
     fuzzer, watcher = client_for(server), client_for(server)

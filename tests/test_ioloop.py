@@ -6,6 +6,7 @@ sockets; threads and memory read from ``/proc/PID/status``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -147,6 +148,94 @@ def test_resyncs_past_the_burst_are_refused_and_one_render_waits_at_most(
     assert renders() - before < 20
     assert app.metrics.get("stgo_refused_total", "resync_rate") >= 1
     assert all(c.open for c in app.hub.connections())  # refused, not closed
+
+
+def paged_app() -> tuple[App, list[str], threading.Event, Any]:
+    """Pages /a, /b, /c whose ``on_open`` hooks note each run, and a button
+    whose callback holds the session's queue until let go."""
+    app = App(title="Pages")
+    opened: list[str] = []
+    for path in ("/a", "/b", "/c"):
+        page = app.page(path, title=path)
+        page.text(f"page {path}")
+        page.on_open(lambda session, tab, path=path: opened.append(path))
+    go_on = threading.Event()
+    hold = app.button("Hold", key="hold",
+                      on_click=lambda session, event, value: go_on.wait(10))
+    return app, opened, go_on, hold
+
+
+def test_a_navigate_flood_is_refused_past_the_render_budget_and_closed(
+        serve: Any, client_for: Any) -> None:
+    # 3,000 navigations (~200 KB) used to give 3,000 full renders and 3,000
+    # runs of on_open, and the client was never closed.
+    app, opened, _, _ = paged_app()
+    client = client_for(serve(app))
+    sock = client.connect()
+    nav = [frame(OP_TEXT, json.dumps({"type": "navigate", "path": p, "query": {}}).encode())
+           for p in ("/a", "/b", "/c")]
+    began = time.monotonic()
+    assert sock.ws.sock is not None
+    with contextlib.suppress(OSError):  # the server may close it before the last one
+        sock.ws.sock.sendall(b"".join(nav) * 1000)
+    assert sock.recv_close(10) == 1008
+    elapsed = time.monotonic() - began
+    # Within the budget shared with resync: a burst, then one per second.
+    allowed = stgo.dispatch.RESYNC_BURST + stgo.dispatch.RESYNC_RATE * elapsed + 1
+    renders = [m for m in sock.messages if m["type"] == "render"]
+    assert len(renders) - 1 <= allowed, (len(renders), elapsed)  # (- the one on connect)
+    assert len(opened) <= allowed, (len(opened), elapsed)
+    assert app.metrics.get("stgo_refused_total", "navigate_rate") >= 1
+    # Told why, a bounded number of times (up to the close).
+    told = [m for m in sock.messages if m["type"] == "error"]
+    assert told and all("too many page changes" in m["message"] for m in told)
+    assert len(told) <= stgo.dispatch._RESYNC_ABUSE + 1
+    # The session lives on: a new tab of it is served.
+    assert client.connect().messages[0]["type"] == "render"
+    assert not app.sessions.get(client.session_id or "").ended
+
+
+def test_navigations_waiting_behind_a_busy_session_render_only_the_last(
+        serve: Any, client_for: Any) -> None:
+    app, opened, go_on, hold = paged_app()
+    sock = client_for(serve(app)).connect()
+    try:
+        seq = sock.event(hold.id)  # holds the session's queue
+        for path in ("/a", "/b", "/c"):
+            sock.send_json({"type": "navigate", "path": path, "query": {}})
+        # Answered on the loop, after the three above were read: they wait.
+        sock.ws.send("not json")
+        sock.recv_until(lambda m: m["type"] == "error" and "JSON" in m["message"])
+    finally:
+        go_on.set()
+    sock.ack(seq)
+    sock.recv_until(lambda m: m["type"] == "render" and m.get("path") == "/c")
+    sock.ack(sock.event(hold.id))  # anything queued after it has run by now
+    assert opened == ["/c"]
+    renders = [m for m in sock.messages if m["type"] == "render"]
+    assert [m.get("path") for m in renders[1:]] == ["/c"]  # after the one on connect
+
+
+def test_empty_frames_by_the_thousand_get_few_errors_and_a_close(
+        serve: Any, client_for: Any) -> None:
+    # 10,000 empty frames used to draw 10,000 errors (620 KB) and no close.
+    app = App(title="Empty")
+    app.text("hello")
+    client = client_for(serve(app))
+    sock = client.connect()
+    began = time.monotonic()
+    assert sock.ws.sock is not None
+    with contextlib.suppress(OSError):
+        sock.ws.sock.sendall(frame(OP_TEXT, b"") * 10_000)
+    assert sock.recv_close(10) == 1008
+    elapsed = time.monotonic() - began
+    errors = [m for m in sock.messages if m["type"] == "error"]
+    assert errors, sock.messages
+    assert len(errors) <= (stgo.dispatch.BAD_MESSAGE_BURST
+                           + stgo.dispatch.BAD_MESSAGE_RATE * elapsed + 1), (len(errors), elapsed)
+    assert app.metrics.get("stgo_refused_total", "malformed") >= 1
+    # The session lives on: a new tab of it is served.
+    assert client.connect().messages[0]["type"] == "render"
 
 
 # -- fallback: a server whose socket cannot be taken over ------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -127,3 +129,95 @@ def test_program_sets_the_selection_and_the_page_follows() -> None:
         ops = [op for m in tab.messages[mark:] for op in m.get("ops", [])]
         assert [op["op"] for op in ops] == ["update"] and ops[0]["id"] == table.id
         assert 'data-row="2" aria-selected="true"' in ops[0]["html"]
+
+
+# -- sorting a big table costs a bounded amount of CPU ----------------------------------------
+
+
+@pytest.fixture
+def sorts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, bool]]:
+    """Every sort of a table's data made (column, descending), whoever asks."""
+    made: list[tuple[int, bool]] = []
+    compute = stgo.Dataframe._compute_order
+
+    def counting(self: stgo.Dataframe, rows: Any, sort: int, descending: bool) -> Any:
+        made.append((sort, descending))
+        return compute(self, rows, sort, descending)
+
+    monkeypatch.setattr(stgo.Dataframe, "_compute_order", counting)
+    return made
+
+
+def wide(n: int, columns: int) -> list[list[int]]:
+    return [[(i * (c + 7)) % 97 for c in range(columns)] for i in range(n)]
+
+
+def test_a_sort_of_unchanged_data_is_made_once_and_new_data_sorts_anew(
+        sorts: list[tuple[int, bool]]) -> None:
+    app = stgo.App()
+    table = app.dataframe(wide(300, 6), key="t", page_size=50)
+    with AppTester(app) as tester:
+        alice, bob = tester.new_session(), tester.new_session()
+        for _ in range(2):  # every column up, down, off; then all again
+            for column in range(6):
+                for _ in range(3):
+                    alice.sort("t", column)
+                    assert not alice.errors
+        assert sorted(sorts) == sorted({(c, d) for c in range(6) for d in (False, True)})
+        bob.sort("t", 2)  # another session, the same data: the same order
+        assert len(sorts) == 12
+        first = [int(r[2]) for r in bob.table_rows("t")]
+        assert first == sorted(first)
+        # New data of the same size: its own orders (a kept one would be wrong).
+        table.set_data([[100 - r[0]] * 6 for r in wide(300, 6)])
+        again = [int(r[2]) for r in bob.table_rows("t")]
+        assert again == sorted(again) and again != first
+        assert sorts[12:] == [(2, False)]
+
+
+def test_sorts_waiting_behind_a_busy_session_are_made_once(
+        serve: Any, client_for: Any, sorts: list[tuple[int, bool]]) -> None:
+    app = stgo.App()
+    table = app.dataframe(wide(500, 3), key="t")
+    go_on = threading.Event()
+    hold = app.button("Hold", key="hold", on_click=lambda s, e, v: go_on.wait(10))
+    client = client_for(serve(app))
+    sock = client.connect()
+    try:
+        held = sock.event(hold.id)
+        last = 0
+        for _ in range(7):  # up, down, off, up, down, off, up: waiting together
+            last = sock.event(table.id, "sort", 1)
+        sock.ws.send("not json")  # answered on the loop once the sorts are read
+        sock.recv_until(lambda m: m["type"] == "error" and "JSON" in m["message"])
+    finally:
+        go_on.set()
+    sock.ack(held)
+    assert sock.ack(last)["type"] == "patch"
+    assert not [m for m in sock.messages if m["type"] == "error" and "JSON" not in m["message"]]
+    session = app.sessions.get(client.session_id or "")
+    assert table.view(session) == (1, False, 0)  # seven clicks, in order
+    assert sorts == [(1, False)]  # one drawing, of the last
+
+
+def test_a_burst_of_sorts_of_a_big_table_is_bounded_per_session(
+        serve: Any, client_for: Any, sorts: list[tuple[int, bool]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # 20 KB of sort events on a 100,000-row table cost 55 s of CPU.  Scaled
+    # down: 2,000 rows, a budget of five sorts back to back, then one a second.
+    monkeypatch.setattr(stgo.widgets.dataframe, "SORT_ROWS_BURST", 10_000)
+    monkeypatch.setattr(stgo.widgets.dataframe, "SORT_ROWS_RATE", 2_000)
+    app = stgo.App()
+    table = app.dataframe(wide(2_000, 30), key="t")
+    sock = client_for(serve(app)).connect()
+    began = time.monotonic()
+    last = 0
+    for i in range(300):  # a new column each time: each one a new sort
+        last = sock.event(table.id, "sort", i % 30)
+    sock.ack(last, timeout=30)
+    sock.ack(sock.event(table.id, "sort", 0))  # everything before it has run
+    elapsed = time.monotonic() - began
+    assert len(sorts) <= 5 + elapsed + 1, (len(sorts), elapsed)
+    refused = [m for m in sock.messages if m["type"] == "error"]
+    assert refused and all("sorted too often" in m["message"] for m in refused)
+    assert all(c.open for c in app.hub.connections())  # refused, not closed

@@ -835,6 +835,10 @@
 
   function submitForm(form) {
     if (pendingForms[form.id]) return;  // the last submit is not acknowledged yet
+    // Every submit button disabled: Enter does not submit either, as in an
+    // HTML form (the server would refuse it).
+    var buttons = form.querySelectorAll("[data-form-submit]");
+    if (buttons.length && ![].some.call(buttons, function (b) { return !b.disabled; })) return;
     var values = {};
     form.querySelectorAll(".stgo-w").forEach(function (w) {
       var input = w.querySelector("[data-event=change]");

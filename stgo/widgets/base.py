@@ -300,19 +300,32 @@ class Widget:
         """The handlers registered for *event* (a copy)."""
         return list(self._handlers.get(event, ()))
 
-    def refusal(self) -> str | None:
-        """Why a user may not act on this widget now (``None``: they may).
+    def shown_to(self, state: StateReader | None) -> bool:
+        """Whether this widget itself (its containers aside) is shown to the
+        session *state*; ``None`` asks only what is alike for every session.
+
+        A hidden widget is shown to nobody; a dialog only to the sessions
+        that opened it.
+        """
+        return self._visible
+
+    def refusal(self, state: StateReader | None = None) -> str | None:
+        """Why the user of the session *state* may not act on this widget now
+        (``None``: they may).
 
         A user can only use what they are shown: a widget that is hidden,
-        disabled, or inside a hidden container takes no events, whatever a
-        client sends.  A closed expander or an inactive tab is still shown.
+        disabled, or inside a container not shown to them (hidden, a dialog
+        they have not opened) takes no events, whatever a client sends.  A
+        closed expander or an inactive tab is still shown.  With *state*
+        ``None`` only what is alike for every session is checked.
         """
         if getattr(self, "disabled", False):
             return f"widget {self.key!r} is disabled"
         node: Widget | None = self
         while node is not None:
-            if not node.visible:
-                return f"widget {self.key!r} is hidden"
+            if not node.shown_to(state):
+                where = "" if node is self else f" (in {node.kind} {node.key!r})"
+                return f"widget {self.key!r} is hidden{where}"
             node = node.parent
         return None
 

@@ -18,15 +18,18 @@ import json
 import logging
 import math
 import weakref
+from array import array
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import ProtocolError, WidgetError
+from ..limits import TokenBucket
 from .base import StateReader, esc, positive_int
-from .data import Table, format_cell
+from .data import Table, TableData, format_cell
 
-__all__ = ["Dataframe", "SelectedRows", "STYLE_NAMES"]
+__all__ = ["Dataframe", "SelectedRows", "STYLE_NAMES", "SORT_ROWS_RATE", "SORT_ROWS_BURST"]
 
 log = logging.getLogger("stgo")
 
@@ -34,8 +37,16 @@ log = logging.getLogger("stgo")
 #: a CSS class of the theme, readable in light and dark mode.
 STYLE_NAMES = frozenset({"highlight", "success", "warning", "error", "info", "muted", "bold"})
 _SELECTION = (None, "single", "multi")
-#: Sorted orders kept per table (a list of row numbers each).
-_ORDERS_KEPT = 4
+
+#: Rows a session may have sorted per second in one table, on average, and
+#: back to back: a sort costs as many rows as the table has (a sort already
+#: made of the same data costs nothing).  Past that a sort is refused.
+SORT_ROWS_RATE = 100_000
+SORT_ROWS_BURST = 500_000
+
+# Bytes of sorted orders kept per table (4 per row each, the most recently
+# used kept): every order of a 100,000-row table with 20 columns or so.
+_ORDER_BYTES = 16 << 20
 
 
 class SelectedRows(list[dict[str, Any]]):
@@ -54,6 +65,8 @@ class _View:
     sort: int | None = None
     descending: bool = False
     page: int = 0
+    #: This session's sorting budget for this table (rows; see SORT_ROWS_RATE).
+    sorts: TokenBucket | None = None
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:
@@ -121,7 +134,10 @@ class Dataframe(Table):
         self.row_style = row_style
         self.cell_style = cell_style
         self._views: weakref.WeakKeyDictionary[Any, _View] = weakref.WeakKeyDictionary()
-        self._orders: dict[tuple[int, bool], list[int]] = {}
+        # Sorted orders of the data in _orders_of, by (column, descending),
+        # least recently used first: another data is another version.
+        self._orders: OrderedDict[tuple[int, bool], array[int]] = OrderedDict()
+        self._orders_of: TableData | None = None
         if on_select is not None:
             self.on_select(on_select)
 
@@ -138,9 +154,9 @@ class Dataframe(Table):
 
     def set_data(self, data: Any, *, columns: Sequence[Any] | None = None) -> None:
         styler = _styler_data(data)
-        with self._lock:
-            self._orders = {}
         super().set_data(styler if styler is not None else data, columns=columns)
+        with self._lock:
+            self._drop_orders(self._table)  # (a render in between keys its own by its data)
 
     # -- per-session view ----------------------------------------------------------------
 
@@ -207,36 +223,79 @@ class Dataframe(Table):
                 view = self._views.setdefault(session, _View())
                 if event == "sort":
                     if view.sort != value:
-                        view.sort, view.descending = value, False
+                        sort, descending = value, False
                     elif not view.descending:
-                        view.descending = True
+                        sort, descending = value, True
                     else:
-                        view.sort, view.descending = None, False
+                        sort, descending = None, False
+                    self._charge(view, sort, descending)
+                    view.sort, view.descending = sort, descending
                     view.page = 0
                 else:
                     view.page = value
         session.redraw(self)
         return value
 
+    def _charge(self, view: _View, sort: int | None, descending: bool) -> None:
+        """Take a sort of the data from the session's budget, unless it is made
+        already (called with the lock held).
+
+        :raises ProtocolError: past the budget (the view stays as it was).
+        """
+        rows = len(self._table.rows)
+        if sort is None or self._cached(sort, descending) is not None:
+            return
+        if view.sorts is None:
+            view.sorts = TokenBucket(SORT_ROWS_RATE, SORT_ROWS_BURST)
+        if not view.sorts.allow(min(rows, SORT_ROWS_BURST)):
+            raise ProtocolError(f"table {self.key!r} is sorted too often: try again in a moment")
+
     # -- rendering ----------------------------------------------------------------------------
 
-    def _order(self, sort: int | None, descending: bool) -> list[int]:
-        rows = self._table.rows
+    def _drop_orders(self, table: TableData) -> None:
+        # Called with the lock held: orders of another data are of no use.
+        if self._orders_of is not table:
+            self._orders.clear()
+            self._orders_of = table
+
+    def _cached(self, sort: int, descending: bool) -> array[int] | None:
+        # Called with the lock held.
+        self._drop_orders(self._table)
+        order = self._orders.get((sort, descending))
+        if order is not None:
+            self._orders.move_to_end((sort, descending))
+        return order
+
+    def _order(self, sort: int | None, descending: bool) -> Sequence[int]:
+        table = self._table
         if sort is None:
-            return list(range(len(rows)))
+            return range(len(table.rows))
         with self._lock:
-            cached = self._orders.get((sort, descending))
-        if cached is not None and len(cached) == len(rows):
-            return cached
+            if table is self._table:
+                cached = self._cached(sort, descending)
+                if cached is not None:
+                    return cached
+        order = self._compute_order(table.rows, sort, descending)
+        with self._lock:
+            if self._orders_of is table:  # (not replaced meanwhile)
+                self._orders[(sort, descending)] = order
+                size = sum(o.itemsize * len(o) for o in self._orders.values())
+                while size > _ORDER_BYTES and len(self._orders) > 1:
+                    _, dropped = self._orders.popitem(last=False)
+                    size -= dropped.itemsize * len(dropped)
+        return order
+
+    def _compute_order(self, rows: list[list[Any]], sort: int,
+                       descending: bool) -> array[int]:
+        """The row numbers of *rows* sorted by column *sort* (empty cells last).
+
+        The costly part of sorting a big table: each is made once per data.
+        """
         present = [i for i in range(len(rows)) if _sort_key(rows[i][sort])[0] != 3]
         missing = [i for i in range(len(rows)) if _sort_key(rows[i][sort])[0] == 3]
         present.sort(key=lambda i: _sort_key(rows[i][sort]), reverse=descending)
-        order = present + missing  # empty cells last, either way
-        with self._lock:
-            self._orders[(sort, descending)] = order
-            while len(self._orders) > _ORDERS_KEPT:  # oldest first: dicts keep order
-                del self._orders[next(iter(self._orders))]
-        return order
+        # 4 bytes a row, not a list's 36: more orders kept for the same memory.
+        return array("I" if len(rows) < 1 << 32 else "Q", present + missing)
 
     def _style(self, fn: Callable[..., str | None] | None, state: Any, *args: Any) -> str | None:
         if fn is None:

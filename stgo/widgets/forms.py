@@ -125,6 +125,21 @@ class Form(Container):
 
     # -- events -----------------------------------------------------------------
 
+    def refusal(self, state: StateReader | None = None) -> str | None:
+        """As for any widget; and a form whose submit buttons are all disabled
+        or hidden cannot be submitted (nor one without any, unless Enter
+        submits it): the user has nothing to press."""
+        refused = super().refusal(state)
+        if refused is not None:
+            return refused
+        buttons = self.submit_buttons()
+        if any(b.refusal(state) is None for b in buttons):
+            return None
+        if not buttons and self.enter_to_submit:
+            return None
+        what = " that is enabled and shown" if buttons else ""
+        return f"form {self.key!r} has no submit button{what}"
+
     def coerce(self, event: str, value: Any) -> Any:
         """Check every submitted value; return ``{key: value}`` or refuse them all.
 
@@ -143,8 +158,8 @@ class Form(Container):
         problems: list[str] = []
         for wid, raw in value.items():
             widget = by_id[wid]
-            if widget.disabled or not widget.visible:
-                continue  # a disabled or hidden field cannot change
+            if widget.refusal() is not None:
+                continue  # a disabled or hidden field (or one in a hidden box) cannot change
             try:
                 values[widget.key] = widget.coerce("change", raw)
             except ProtocolError as exc:
@@ -157,7 +172,9 @@ class Form(Container):
         """Store every submitted value (the dispatcher's batch pushes them as one);
         the handlers get ``{key: value}`` of every input in the form."""
         for widget in self.inputs():
-            if widget.key in value:
+            # A field the session is not shown (in a dialog it has not
+            # opened) keeps its value, as a hidden one does.
+            if widget.key in value and widget.refusal(session) is None:
                 widget.apply(session, value[widget.key])
         return self.values_for(session)
 

@@ -78,6 +78,11 @@ class Dialog(Container):
                 self._open.discard(session)
         session.send_client({"type": "dialog", "id": self.id, "open": opened})
 
+    def shown_to(self, state: Any) -> bool:
+        """Shown only to the sessions that opened it (any, with *state* ``None``):
+        what it holds takes no events from the others."""
+        return self.visible and (state is None or self.is_open(state))
+
     def on_dismiss(self, fn: Handler) -> Handler:
         """Register ``fn(session, event, value)``, run when the user closes the dialog."""
         return self.on("close", fn)
