@@ -5,8 +5,9 @@ channel (``<prefix>relay``) and tells the others, in one short line, *what*
 changed; the values themselves are always read from the store, so a lost or
 late notice costs only latency, never correctness (see docs/scaling.md):
 
-``g <origin> <time> <version> <key>``
-    a keyed global widget's attributes were saved under *version*: the
+``g <origin> <time> <version> <name>``
+    a keyed shared widget's attributes were saved under *version* (*name*:
+    :func:`stgo.persist.stored_name`, which says its page): the
     change's stamp on a hybrid logical clock (microseconds of wall time,
     moved past every stamp this process has seen), taken when the change was
     made.  The store keeps a write only if its version is newer than the
@@ -49,7 +50,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .ids import redact
-from .persist import apply_attrs
+from .persist import apply_attrs, find_global
 from .store.txn import EVENT_LEASE, KEEP_LEASE, StateCache
 
 if TYPE_CHECKING:
@@ -406,7 +407,7 @@ class Relay:
             if version <= self._versions.get(key, 0):
                 return
             self._versions[key] = version
-        widget = app.global_with_key(key)
+        widget = find_global(app, key)  # on any page ("<path> <key>" off "/")
         if widget is None or not isinstance(attrs, dict):
             return
         apply_attrs(widget, attrs)

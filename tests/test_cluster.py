@@ -1,0 +1,78 @@
+"""Many ``python -m stgo run`` processes on one Redis (issue 22): a shared
+widget of an ``app.page`` is saved and relayed like the App's own, a burst of
+a session's changes on one process costs its tab on another only what
+changed, and a session ended on one process ends on every one at once."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+from pathlib import Path
+from typing import Any
+
+from .helpers import Client, Socket, request, wait_until
+from .services import RedisServer
+from .test_store_processes import Start, hooks, start
+
+__all__ = ["start"]  # the fixture, imported for this module's tests
+
+APP = str(Path(__file__).parent / "apps" / "cluster.py")
+
+
+def button_id(html: str, label: str) -> str:
+    found = re.search(rf'id="(w[0-9a-f]+)"[^>]*>(?:(?!id="w).)*?{label}', html, re.S)
+    assert found, html
+    return found.group(1)
+
+
+def open_tab(browser: Client, path: str = "/") -> tuple[Socket, dict[str, Any]]:
+    """A tab of *browser*'s session on *path*: its socket and its render."""
+    sock = browser.connect(wait_render=False)
+    render = sock.recv_until(lambda m: m["type"] == "render")
+    if path != "/":
+        sock.send_json({"v": 1, "type": "navigate", "path": path, "query": {}})
+        render = sock.recv_until(lambda m: m["type"] == "render" and m.get("path") == path)
+    return sock, render
+
+
+def metric_shown(html: str) -> str:
+    found = re.findall(r'stgo-metric-value[^>]*>([^<]*)<', html)
+    assert found, html
+    return str(found[-1])
+
+
+def test_a_keyed_shared_widget_of_a_page_is_relayed_and_survives_a_restart(
+    redis_server: RedisServer, start: Start
+) -> None:
+    a = start("--store", redis_server.url, app=APP)
+    b = start("--store", redis_server.url, app=APP)
+    alice = Client(a.url)
+    on_a, render = open_tab(alice, "/reports")
+    bump = button_id(render["roots"]["global"], "Bump")
+    bob = Client(b.url)
+    on_b, render_b = open_tab(bob, "/reports")
+    assert metric_shown(render_b["roots"]["global"]) == "0"
+
+    for _ in range(3):
+        on_a.ack(on_a.event(bump))
+    # Bob's tab of /reports, on the other process, follows.
+    on_b.recv_until(lambda m: '>3<' in json.dumps(m).replace('\\"', '"'), timeout=10)
+    # The same key on "/" is another widget: untouched, here and there.
+    for proc in (a, b):
+        assert metric_shown(request(proc.url, "/").body) == "0"
+        assert metric_shown(request(proc.url, "/reports").body) == "3"
+    on_a.close()
+    on_b.close()
+
+    # Every process stops; the next one shows the page's value, not the module's 0.
+    for proc in (a, b):
+        proc.signal(signal.SIGTERM)
+        assert proc.wait() == 0
+    c = start("--store", redis_server.url, app=APP)
+    assert metric_shown(request(c.url, "/reports").body) == "3"
+    assert metric_shown(request(c.url, "/").body) == "0"
+    carol = Client(c.url)
+    on_c, render_c = open_tab(carol, "/reports")
+    assert metric_shown(render_c["roots"]["global"]) == "3"
+    on_c.close()
