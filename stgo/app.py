@@ -492,6 +492,8 @@ class App(SharedWidgets, Routing):
                 conn.close(1001, "server shutdown")
         else:
             self.hub.expire(session)
+            if self._relay is not None:
+                self._relay.ended(session.id)  # its tabs on other processes are told too
         self.tab_registry.forget(session)
         for hook in list(self._end_hooks):
             self._call_hook(hook, session, reason)

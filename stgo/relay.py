@@ -21,6 +21,10 @@ late notice costs only latency, never correctness (see docs/scaling.md):
     session's own event queue.
 ``r <origin> <time> <old session id>``
     a session was rotated: tabs on the old ID are closed everywhere.
+``e <origin> <time> <session id>``
+    a session ended (its end was claimed: expiry, ``delete``, eviction):
+    every process drops it at once and tells its tabs "session expired",
+    instead of serving it until its own cleanup pass finds it gone.
 ``l <origin> <time> <session id>``
     sent by Redis (the store's lock and write scripts) on the channel of the
     process that keeps the session's event lock between events: *origin*
@@ -250,6 +254,11 @@ class Relay:
         """Queue "*old_id* is gone: close its tabs"."""
         self._queue([f"r {{head}} {old_id}"])
 
+    def ended(self, session_id: str) -> None:
+        """Queue "*session_id* ended: drop it, tell its tabs" (this process
+        claimed its end)."""
+        self._queue([f"e {{head}} {session_id}"])
+
     def _queue(self, notices: list[str]) -> None:
         if not notices:
             return
@@ -292,7 +301,7 @@ class Relay:
                         self._outbox.setdefault(left, left)
                 return False
             self._app.metrics.inc("stgo_relay_sent_total",
-                                  {"s": "session", "r": "rotation"}.get(kind, kind))
+                                  {"s": "session", "r": "rotation", "e": "end"}.get(kind, kind))
         return True
 
     # -- hearing the others ---------------------------------------------------------------
@@ -352,7 +361,8 @@ class Relay:
         except ValueError:
             return
         self._app.metrics.inc("stgo_relay_received_total", {
-            "g": "global", "s": "session", "r": "rotation", "l": "lock"}.get(kind, "other"))
+            "g": "global", "s": "session", "r": "rotation", "e": "end",
+            "l": "lock"}.get(kind, "other"))
         try:
             if kind == "g" and len(parts) == 5:
                 version, key = int(parts[3]), parts[4]
@@ -365,6 +375,8 @@ class Relay:
                 self._session_changed(parts[3])
             elif kind == "r":
                 self._session_rotated(parts[3])
+            elif kind == "e":
+                self._session_ended(parts[3])
             elif kind == "l":
                 self._store.give_back(parts[3])
         except Exception as exc:
@@ -439,6 +451,14 @@ class Relay:
             conn.close(CLOSE_ROTATED, "session rotated")
         log.debug("relay: session %s rotated elsewhere", redact(old_id))
         self._app.sessions.get(old_id)  # no record any more: dropped from the cache
+
+    def _session_ended(self, session_id: str) -> None:
+        if self._app.sessions.cached(session_id) is None:
+            return
+        # No record any more: dropped from the cache here, and its tabs are
+        # told "session expired" and closed (the manager's gone hooks).
+        self._app.sessions.get(session_id)
+        log.debug("relay: session %s ended elsewhere", redact(session_id))
 
     def _redraw_soon(self, session: Session) -> None:
         """Redraw *session*'s tabs here from its state, in its event queue

@@ -5,13 +5,14 @@ changed, and a session ended on one process ends on every one at once."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import signal
 from pathlib import Path
 from typing import Any
 
-from .helpers import Client, Socket, request, wait_until
+from .helpers import Client, Socket, request
 from .services import RedisServer
 from .test_store_processes import Start, hooks, start
 
@@ -76,3 +77,31 @@ def test_a_keyed_shared_widget_of_a_page_is_relayed_and_survives_a_restart(
     on_c, render_c = open_tab(carol, "/reports")
     assert metric_shown(render_c["roots"]["global"]) == "3"
     on_c.close()
+
+
+def test_a_session_ended_on_one_process_ends_at_once_on_the_others(
+    redis_server: RedisServer, start: Start, tmp_path: Path
+) -> None:
+    # B's own cleanup pass comes only after a minute: the end must be told.
+    a = start("--store", redis_server.url, app=APP)
+    b = start("--store", redis_server.url, app=APP)
+    alice = Client(a.url)
+    on_a, render = open_tab(alice, "/")
+    tab_b = Client(b.url)
+    tab_b.session_id = alice.session_id  # the same browser's other tab, on B
+    on_b, render_b = open_tab(tab_b, "/")
+    click = button_id(render_b["roots"]["global"], "Click")
+    on_b.ack(on_b.event(click))
+    sid = alice.session_id
+
+    on_a.event(button_id(render["roots"]["global"], "Log out"))  # ends it, on A
+    assert on_a.recv_close(10) == 1001
+    # B's tab is told at once, and closed, as an expiry tells it.
+    assert on_b.recv_close(10) == 1001
+    assert any(m.get("type") == "expired" for m in on_b.messages)
+    with contextlib.suppress(Exception):
+        on_b.event(click)  # too late: the session is over everywhere
+    assert tab_b.get("/").status == 200 and tab_b.session_id != sid  # a fresh session
+    lines = hooks(tmp_path)
+    assert f"end {sid} deleted" in lines
+    assert [line for line in lines if line.startswith(f"click {sid}")] == [f"click {sid} 1"]
