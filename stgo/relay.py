@@ -18,7 +18,8 @@ late notice costs only latency, never correctness (see docs/scaling.md):
 ``s <origin> <time> <session id>``
     a session's private state or widgets changed.  A process with a tab of
     that session open redraws it from the state (``session_page``), in the
-    session's own event queue.
+    session's own event queue, and sends its tabs only what changed; a burst
+    of notices is one redraw (at most one per :data:`REDRAW_INTERVAL`).
 ``r <origin> <time> <old session id>``
     a session was rotated: tabs on the old ID are closed everywhere.
 ``e <origin> <time> <session id>``
@@ -34,10 +35,11 @@ While the link is down messages are lost, so every (re)subscription is
 followed by a *resync*: every global widget whose stored version is newer
 is applied, and every session with a tab open here is redrawn.
 
-Two threads, both named ``stgo-relay*`` and stopped by :meth:`Relay.stop`:
+Three threads, all named ``stgo-relay*`` and stopped by :meth:`Relay.stop`:
 the listener (supervised: any error is logged, counted, and followed by a
-reconnect with backoff) and the sender (which retries notices whose publish
-failed; a batch publishes its own before its ack goes out).  No lock is held
+reconnect with backoff), the sender (which retries notices whose publish
+failed; a batch publishes its own before its ack goes out) and the redraw
+scheduler (which queues the coalesced redraws when their time comes).  No lock is held
 while waiting on Redis.
 """
 
@@ -59,8 +61,10 @@ from .store.txn import EVENT_LEASE, KEEP_LEASE, StateCache
 
 if TYPE_CHECKING:
     from .app import App
+    from .hub import Batch
     from .session import Session
     from .store.redis import RedisStore
+    from .widgets.base import Widget
 
 __all__ = ["Relay", "SessionBusy", "EVENT_LEASE"]
 
@@ -68,6 +72,11 @@ __all__ = ["Relay", "SessionBusy", "EVENT_LEASE"]
 #: Seconds between the sender's looks at long events on kept locks (well
 #: under the margin the rest of a kept lease leaves them).
 _KEEP_CHECK = 0.25
+
+#: Seconds at least between two redraws of one session for other processes'
+#: changes: the first change of a burst is drawn at once, the rest of it
+#: once, at most this much later (a redraw reads the newest state anyway).
+REDRAW_INTERVAL = 0.1
 
 
 class SessionBusy(Exception):
@@ -104,6 +113,11 @@ class Relay:
         self._pubsub: Any = None
         self._threads: list[threading.Thread] = []
         self._redrawing: set[Session] = set()  # a redraw is queued for these
+        # When each session's last redraw began, and the redraws waiting for
+        # REDRAW_INTERVAL to pass (by the time they are due).
+        self._redrawn: weakref.WeakKeyDictionary[Session, float] = weakref.WeakKeyDictionary()
+        self._due: dict[Session, float] = {}
+        self._due_changed = threading.Event()
         # This process's copy of each session's state, for its events.
         self._caches: weakref.WeakKeyDictionary[Session, StateCache] = (
             weakref.WeakKeyDictionary())
@@ -129,6 +143,7 @@ class Relay:
         self._threads = [
             threading.Thread(target=self._listen, name="stgo-relay", daemon=True),
             threading.Thread(target=self._send, name="stgo-relay-send", daemon=True),
+            threading.Thread(target=self._schedule, name="stgo-relay-redraw", daemon=True),
         ]
         for thread in self._threads:
             thread.start()
@@ -137,6 +152,7 @@ class Relay:
         """Send what is queued, then stop both threads and join them."""
         self._stop.set()
         self._wake.set()
+        self._due_changed.set()
         threads, self._threads = self._threads, []
         for thread in threads:
             thread.join(timeout)
@@ -462,24 +478,57 @@ class Relay:
 
     def _redraw_soon(self, session: Session) -> None:
         """Redraw *session*'s tabs here from its state, in its event queue
-        (so never in the middle of one of its events)."""
-        app = self._app
+        (so never in the middle of one of its events): at once, or, within
+        :data:`REDRAW_INTERVAL` of its last redraw, once at the end of it."""
+        now = time.monotonic()
         with self._lock:
-            if session in self._redrawing:
-                return  # the queued redraw will read the newest state anyway
+            if session in self._redrawing or session in self._due:
+                return  # the coming redraw will read the newest state anyway
+            due = self._redrawn.get(session, -REDRAW_INTERVAL) + REDRAW_INTERVAL
+            if due > now:
+                self._due[session] = due
+                self._due_changed.set()
+                return
             self._redrawing.add(session)
+        self._queue_redraw(session)
+
+    def _schedule(self) -> None:
+        """Queue the redraws whose time has come (the ``stgo-relay-redraw`` thread)."""
+        while not self._stop.is_set():
+            self._due_changed.clear()
+            now = time.monotonic()
+            with self._lock:
+                ready = [s for s, due in self._due.items() if due <= now]
+                for session in ready:
+                    del self._due[session]
+                    self._redrawing.add(session)
+                wait = min(self._due.values(), default=now + 60.0) - now
+            for session in ready:
+                self._queue_redraw(session)
+            self._due_changed.wait(wait)
+
+    def _queue_redraw(self, session: Session) -> None:
+        app = self._app
 
         def redraw() -> None:
             with self._lock:
                 self._redrawing.discard(session)
+                self._redrawn[session] = time.monotonic()
             if session.ended:
                 return
             app.metrics.inc("stgo_relay_applied_total", "session")
+            # From now on the hub notes what this session's tabs have, and
+            # sends them only what differs (a burst of changes elsewhere
+            # must not cost a whole page per change here).
+            app.hub.shown.track(session)
             with app.hub.batch() as batch:
                 batch.local_only = True
+                batch.skip_unchanged = True
                 if app._session_page is not None:
+                    before = session.widgets
                     session.clear_widgets()
                     app._draw_session(session)
+                    _keep_places(batch, session, before, session.widgets)
                 app.hub.state_changed(session, None)  # inputs bound to state follow
 
         def guarded() -> None:
@@ -489,3 +538,37 @@ class Relay:
                 log.exception("relay: redrawing session %s failed", redact(session.id))
 
         session.events.submit(guarded)
+
+
+def _shape(widget: Widget) -> list[tuple[type, str | None]]:
+    """What a widget tree is made of: each widget's type and key (if it has one)."""
+    return [(type(w), w.key if w.key != w.id else None) for w in widget.walk()]
+
+
+def _keep_places(batch: Batch, session: Session, before: list[Widget],
+                 after: list[Widget]) -> None:
+    """Turn a session's redraw (every widget removed, every one drawn anew)
+    into updates in place where the new widgets are the old ones redrawn.
+
+    Along the common start of both lists, a new tree of the same shape
+    (types and keys) as the old one takes the old widgets' IDs.  Drawn as
+    the old one (the tabs show the old widgets), it is not sent at all;
+    otherwise its change is an ``update`` of the element the tabs have
+    (which the hub skips too when its HTML is what they were last sent:
+    ``skip_unchanged``).  Values bound to state are the state pass's.
+    The rest is removed and inserted as drawn, in order.
+    """
+    changes = batch.session_changes.get(session)
+    if changes is None:
+        return
+    for old, new in zip(before, after, strict=False):
+        if _shape(old) != _shape(new):
+            break
+        for was, now in zip(old.walk(), new.walk(), strict=True):
+            now.id = was.id  # the tab's element, and its events, stay valid
+        changes.pop(old, None)
+        if new.render(session) == old.render(session):
+            for inner in new.walk():
+                changes.pop(inner, None)
+        else:
+            changes[new] = "update"

@@ -9,10 +9,15 @@ import contextlib
 import json
 import re
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
-from .helpers import Client, Socket, request
+import stgo
+from stgo.relay import REDRAW_INTERVAL
+from stgo.server import Server
+
+from .helpers import Client, Socket, applied, request, wait_until
 from .services import RedisServer
 from .test_store_processes import Start, hooks, start
 
@@ -35,6 +40,11 @@ def open_tab(browser: Client, path: str = "/") -> tuple[Socket, dict[str, Any]]:
         sock.send_json({"v": 1, "type": "navigate", "path": path, "query": {}})
         render = sock.recv_until(lambda m: m["type"] == "render" and m.get("path") == path)
     return sock, render
+
+
+def _counter(metrics: str, name: str) -> int:
+    found = re.search(rf"^{re.escape(name)} (\d+)$", metrics, re.M)
+    return int(found.group(1)) if found else 0
 
 
 def metric_shown(html: str) -> str:
@@ -105,3 +115,103 @@ def test_a_session_ended_on_one_process_ends_at_once_on_the_others(
     lines = hooks(tmp_path)
     assert f"end {sid} deleted" in lines
     assert [line for line in lines if line.startswith(f"click {sid}")] == [f"click {sid} 1"]
+
+
+def test_a_burst_of_clicks_on_one_process_sends_a_tab_on_another_only_what_changed(
+    redis_server: RedisServer, start: Start
+) -> None:
+    import websocket
+
+    a = start("--store", redis_server.url, app=APP)
+    b = start("--store", redis_server.url, app=APP)
+    alice = Client(a.url)
+    on_a, render = open_tab(alice, "/")
+    click = button_id(render["roots"]["global"], "Click")
+    watcher = Client(b.url)
+    watcher.session_id = alice.session_id  # the same browser's other tab, on B
+    ws = watcher.connect(wait_render=False).ws
+    ws.settimeout(10)
+    page = ws.recv()  # the tab's full render: its page's size
+    assert json.loads(page)["type"] == "render" and "mine: 0" in page
+
+    clicks = 40
+    began = time.monotonic()
+    for _ in range(clicks):
+        on_a.ack(on_a.event(click))
+    took = time.monotonic() - began
+    # B's tab reaches the final count; then nothing more is on its way.
+    sent, shown = 0, ""
+    while f"mine: {clicks}<" not in shown:
+        frame = ws.recv()
+        sent += len(frame)
+        shown = frame if "mine: " in frame else shown
+    ws.settimeout(0.5)
+    try:
+        while True:
+            frame = ws.recv()
+            sent += len(frame)
+            assert "mine: " not in frame or f"mine: {clicks}<" in frame
+    except websocket.WebSocketTimeoutException:
+        pass
+    # Without the diff each relayed change re-sent the whole private page:
+    # 40 clicks were 40 pages.  Now: the count's text, a few times.
+    assert sent < len(page) // 2, (sent, len(page))
+    # And the burst was coalesced: one redraw at once, then at most one per
+    # REDRAW_INTERVAL while it lasted (not one per click).
+    redraws = _counter(request(b.url, "/metrics").body,
+                       'stgo_relay_applied_total{kind="session"}')
+    assert 1 <= redraws <= 2 + took / REDRAW_INTERVAL, (redraws, took)
+    ws.close()
+    on_a.close()
+
+
+def test_a_value_changed_here_then_back_elsewhere_is_sent_again(
+    redis_server: RedisServer,
+) -> None:
+    # What B skips is what its tab was last sent, B's own events included:
+    # x from A, y typed on B, x again from A: the tab must end on x.
+    servers = []
+    for _ in range(2):
+        app = stgo.App(store=redis_server.url, new_session_rate=None, event_rate=None)
+        app.text_input("Note", key="note")
+        servers.append(Server(app, "127.0.0.1", 0))
+    for server in servers:
+        server.start()
+    try:
+        _back_and_forth(*servers)
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def _back_and_forth(one: Server, two: Server) -> None:
+    browser = Client(one.url)
+    browser.get("/")
+    tab_b = Client(two.url)
+    tab_b.session_id = browser.session_id
+    sock, render = open_tab(tab_b, "/")
+    note = re.search(r'id="(w[0-9a-f]+)"[^>]*data-key="note"', render["roots"]["global"])
+    assert note is not None
+    apps = (one.app, two.app)
+    wait_until(lambda: all(a._relay is not None and a._relay.connected for a in apps))
+
+    def shown_value() -> Any:
+        value = None
+        for item in applied(sock.messages):
+            if item.get("op") == "value" and item.get("id") == note.group(1):
+                value = item["value"]
+        return value
+
+    def becomes(value: str) -> None:
+        if shown_value() != value:
+            sock.recv_until(lambda m: shown_value() == value, timeout=10)
+
+    session = one.app.sessions.get(browser.session_id)
+    assert session is not None
+    session.set("note", "x")  # on A, outside any event: relayed
+    becomes("x")
+    sock.ack(sock.event(note.group(1), "change", "y"))  # typed in B's tab
+    assert shown_value() == "y"
+    session.set("note", "x")  # on A again: B's tab shows y, so x is sent
+    becomes("x")
+    sock.close()

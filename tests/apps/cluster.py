@@ -16,7 +16,7 @@ import threading
 
 import stgo
 
-app = stgo.App(title="Cluster", new_session_rate=None, event_rate=None)
+app = stgo.App(title="Cluster", new_session_rate=None, event_rate=None, metrics=True)
 home_total = app.metric("Home", 0, key="total")
 button = app.button("Click", key="click")
 logout = app.button("Log out", key="logout")
