@@ -19,7 +19,7 @@ late notice costs only latency, never correctness (see docs/scaling.md):
     a session's private state or widgets changed.  A process with a tab of
     that session open redraws it from the state (``session_page``), in the
     session's own event queue, and sends its tabs only what changed; a burst
-    of notices is one redraw (at most one per :data:`REDRAW_INTERVAL`).
+    of notices is coalesced (see :data:`REDRAW_SHARE`).
 ``r <origin> <time> <old session id>``
     a session was rotated: tabs on the old ID are closed everywhere.
 ``e <origin> <time> <session id>``
@@ -73,10 +73,15 @@ __all__ = ["Relay", "SessionBusy", "EVENT_LEASE"]
 #: under the margin the rest of a kept lease leaves them).
 _KEEP_CHECK = 0.25
 
-#: Seconds at least between two redraws of one session for other processes'
-#: changes: the first change of a burst is drawn at once, the rest of it
-#: once, at most this much later (a redraw reads the newest state anyway).
-REDRAW_INTERVAL = 0.1
+#: Redraws of one session for other processes' changes take this share of
+#: the time at most: one that took 20 ms lets the next begin 100 ms after it
+#: began, and the notices meanwhile are one redraw then (it reads the newest
+#: state anyway).  A change after a quiet spell is drawn at once.
+REDRAW_SHARE = 0.2
+#: ... and begin at least this many seconds apart,
+REDRAW_INTERVAL = 0.005
+#: ... and no change waits more than this many seconds for its redraw.
+REDRAW_MAX_DELAY = 1.0
 
 
 class SessionBusy(Exception):
@@ -113,9 +118,10 @@ class Relay:
         self._pubsub: Any = None
         self._threads: list[threading.Thread] = []
         self._redrawing: set[Session] = set()  # a redraw is queued for these
-        # When each session's last redraw began, and the redraws waiting for
-        # REDRAW_INTERVAL to pass (by the time they are due).
-        self._redrawn: weakref.WeakKeyDictionary[Session, float] = weakref.WeakKeyDictionary()
+        # When each session's next redraw may begin (REDRAW_SHARE), and the
+        # redraws waiting for that (by the time they are due).
+        self._next_redraw: weakref.WeakKeyDictionary[Session, float] = (
+            weakref.WeakKeyDictionary())
         self._due: dict[Session, float] = {}
         self._due_changed = threading.Event()
         # This process's copy of each session's state, for its events.
@@ -478,13 +484,13 @@ class Relay:
 
     def _redraw_soon(self, session: Session) -> None:
         """Redraw *session*'s tabs here from its state, in its event queue
-        (so never in the middle of one of its events): at once, or, within
-        :data:`REDRAW_INTERVAL` of its last redraw, once at the end of it."""
+        (so never in the middle of one of its events): at once, or, while its
+        last redraw's share of time (:data:`REDRAW_SHARE`) runs, once at its end."""
         now = time.monotonic()
         with self._lock:
             if session in self._redrawing or session in self._due:
                 return  # the coming redraw will read the newest state anyway
-            due = self._redrawn.get(session, -REDRAW_INTERVAL) + REDRAW_INTERVAL
+            due = self._next_redraw.get(session, now)
             if due > now:
                 self._due[session] = due
                 self._due_changed.set()
@@ -511,9 +517,23 @@ class Relay:
         app = self._app
 
         def redraw() -> None:
+            began = time.monotonic()
             with self._lock:
                 self._redrawing.discard(session)
-                self._redrawn[session] = time.monotonic()
+                # Notices from now on wait for this one's end, at least.
+                self._next_redraw[session] = began + REDRAW_MAX_DELAY
+            try:
+                draw()
+            finally:
+                took = time.monotonic() - began
+                pause = min(REDRAW_MAX_DELAY, max(REDRAW_INTERVAL, took / REDRAW_SHARE))
+                with self._lock:
+                    self._next_redraw[session] = began + pause
+                    if session in self._due:
+                        self._due[session] = min(self._due[session], began + pause)
+                self._due_changed.set()
+
+        def draw() -> None:
             if session.ended:
                 return
             app.metrics.inc("stgo_relay_applied_total", "session")
