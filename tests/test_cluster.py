@@ -19,17 +19,11 @@ from stgo.server import Server
 
 from .helpers import Client, Socket, applied, request, wait_until
 from .services import RedisServer
-from .test_store_processes import Start, hooks, start
+from .test_store_processes import Start, hooks, start, widget_id
 
 __all__ = ["start"]  # the fixture, imported for this module's tests
 
 APP = str(Path(__file__).parent / "apps" / "cluster.py")
-
-
-def button_id(html: str, label: str) -> str:
-    found = re.search(rf'id="(w[0-9a-f]+)"[^>]*>(?:(?!id="w).)*?{label}', html, re.S)
-    assert found, html
-    return found.group(1)
 
 
 def open_tab(browser: Client, path: str = "/") -> tuple[Socket, dict[str, Any]]:
@@ -60,7 +54,7 @@ def test_a_keyed_shared_widget_of_a_page_is_relayed_and_survives_a_restart(
     b = start("--store", redis_server.url, app=APP)
     alice = Client(a.url)
     on_a, render = open_tab(alice, "/reports")
-    bump = button_id(render["roots"]["global"], "Bump")
+    bump = widget_id(render, "Bump")
     bob = Client(b.url)
     on_b, render_b = open_tab(bob, "/reports")
     assert metric_shown(render_b["roots"]["global"]) == "0"
@@ -100,11 +94,11 @@ def test_a_session_ended_on_one_process_ends_at_once_on_the_others(
     tab_b = Client(b.url)
     tab_b.session_id = alice.session_id  # the same browser's other tab, on B
     on_b, render_b = open_tab(tab_b, "/")
-    click = button_id(render_b["roots"]["global"], "Click")
+    click = widget_id(render_b, "Click")
     on_b.ack(on_b.event(click))
     sid = alice.session_id
 
-    on_a.event(button_id(render["roots"]["global"], "Log out"))  # ends it, on A
+    on_a.event(widget_id(render, "Log out"))  # ends it, on A
     assert on_a.recv_close(10) == 1001
     # B's tab is told at once, and closed, as an expiry tells it.
     assert on_b.recv_close(10) == 1001
@@ -126,7 +120,7 @@ def test_a_burst_of_clicks_on_one_process_sends_a_tab_on_another_only_what_chang
     b = start("--store", redis_server.url, app=APP)
     alice = Client(a.url)
     on_a, render = open_tab(alice, "/")
-    click = button_id(render["roots"]["global"], "Click")
+    click = widget_id(render, "Click")
     watcher = Client(b.url)
     watcher.session_id = alice.session_id  # the same browser's other tab, on B
     ws = watcher.connect(wait_render=False).ws
