@@ -22,7 +22,7 @@ from .limits import AddressRateLimiter, ConnectionLimiter, LogOnce
 from .manager import SessionManager
 from .metrics import Metrics
 from .pages import Scopes, SharedWidgets
-from .persist import GlobalSaver, restore_globals
+from .persist import GlobalSaver, restore_globals, stored_name
 from .relay import Relay
 from .routing import Routing
 from .session import Session, toast_message
@@ -350,6 +350,12 @@ class App(SharedWidgets, Routing):
         if change == "adopt":  # a global container takes *widget* in
             check_unique_keys(widget, self.with_key)
             return
+        self._global_changed(widget, change)
+
+    def _global_changed(self, widget: Widget, change: str) -> None:
+        """The one door of every page's shared widgets' changes (the App's
+        own and each :class:`~stgo.pages.Page`'s): pushed by the hub, and
+        kept by a persistent store under the name of its page and key."""
         column = widget.parent
         if change == "insert" and isinstance(column, (Sidebar, Topbar)) and len(
                 column.children) == 1:
@@ -358,7 +364,8 @@ class App(SharedWidgets, Routing):
             widget = column
         self.hub.global_changed(widget, change)
         if self._saver is not None and change in ("update", "value"):
-            self._saver.mark(widget)  # a persistent store keeps it
+            # A persistent store keeps it (keys are unique per page: the name says which).
+            self._saver.mark(widget, stored_name(widget.key, self._scopes.of(widget)))
 
     def widget(self, key: str) -> Widget:
         """The global widget with *key*; raise KeyError if none."""
@@ -499,6 +506,8 @@ class App(SharedWidgets, Routing):
                 conn.close(1001, "server shutdown")
         else:
             self.hub.expire(session)
+            if self._relay is not None:
+                self._relay.ended(session.id)  # its tabs on other processes are told too
         self.tab_registry.forget(session)
         for hook in list(self._end_hooks):
             self._call_hook(hook, session, reason)

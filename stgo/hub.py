@@ -11,9 +11,12 @@ message per connection.  Queuing never touches a socket (see
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
+import json
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -23,7 +26,7 @@ from .session import Session
 from .widgets.base import InputWidget, StateReader, Widget
 from .ws import CLOSE_GOING_AWAY, RENDER_KEY, Outlet
 
-__all__ = ["Hub", "Batch", "Page", "PageView"]
+__all__ = ["Hub", "Batch", "Page", "PageView", "Shown"]
 
 # An op and the page it is for (``None``: every page).
 Scoped = tuple["str | None", dict[str, Any]]
@@ -74,6 +77,9 @@ class Batch:
     state_keys: dict[Session, set[str | None]] = field(default_factory=dict)
     #: Changes applied from elsewhere (another process, a restore): not told onward.
     local_only: bool = False
+    #: A redraw of a session for another process's change: a per-session op
+    #: that its tabs have already (see :class:`Shown`) is not sent again.
+    skip_unchanged: bool = False
 
 
 # Changes that redraw more win over those that redraw less: a full "update"
@@ -182,6 +188,65 @@ def _coalesce_key(ops: list[dict[str, Any]]) -> tuple[str, str, int] | None:
     return None
 
 
+class Shown:
+    """What a session's tabs were last sent of each widget, for the sessions
+    that asked to be tracked (:meth:`Hub.track`): a digest of each per-session
+    ``update`` and ``value`` op, so that a redraw made for another process's
+    change sends only what differs (a burst of clicks there must not cost a
+    full page per click here).
+
+    An op for a widget also forgets what was noted of its ancestors and
+    descendants (their drawing changed with it), and a full render forgets
+    the whole session: what is noted is always what every tab shows.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sessions: weakref.WeakKeyDictionary[Session, dict[str, bytes]] = (
+            weakref.WeakKeyDictionary())
+
+    def track(self, session: Session) -> None:
+        """Note what *session*'s tabs are sent from now on."""
+        with self._lock:
+            self._sessions.setdefault(session, {})
+
+    def reset(self, session: Session) -> None:
+        """*session*'s tabs are drawn afresh: nothing is known of them."""
+        with self._lock:
+            if session in self._sessions:
+                self._sessions[session] = {}
+
+    def tracked(self, session: Session) -> bool:
+        with self._lock:
+            return session in self._sessions
+
+    def note(self, session: Session, widget: Widget, op: dict[str, Any], skip: bool) -> bool:
+        """Note *op* (for *widget*) as sent to *session*'s tabs; whether to
+        send it (not if *skip* and the tabs have it already)."""
+        kind = op["op"]
+        digest = None
+        if kind in ("update", "value") and op.get("id") == widget.id:
+            body = op["html"] if kind == "update" else json.dumps(op["value"], default=str)
+            digest = hashlib.blake2b(f"{kind}:{body}".encode("utf-8", "replace"),
+                                     digest_size=16).digest()
+        with self._lock:
+            seen = self._sessions.get(session)
+            if seen is None:
+                return True
+            if skip and digest is not None and seen.get(widget.id) == digest:
+                return False
+            # Whatever contains it or is inside it is drawn differently now.
+            parent = widget.parent
+            while parent is not None:
+                seen.pop(parent.id, None)
+                parent = parent.parent
+            for inner in widget.walk():
+                seen.pop(inner.id, None)
+            if digest is not None:
+                seen[widget.id] = digest
+        return True
+
+
 class Hub:
     """Connections by session, and the push of changes to them.
 
@@ -200,6 +265,8 @@ class Hub:
         #: (a persistent store saves them first, so an acked change outlives
         #: the process); ``None``: nothing to do.
         self.before_ack: Callable[[], None] | None = None
+        #: What tracked sessions' tabs were sent (see :class:`Shown`).
+        self.shown = Shown()
 
     # -- registry ---------------------------------------------------------------------
 
@@ -264,6 +331,7 @@ class Hub:
         :param push: the server moved the tab there (a history entry).
         """
         conns = [conn] if conn is not None else self.connections(session)
+        self.shown.reset(session)  # a tab drawn whole: what it was sent before is moot
         texts: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
         for c in conns:
             if getattr(c, "render_waiting", False):
@@ -514,16 +582,22 @@ class Hub:
     ) -> list[Scoped]:
         scope = self._page.scope_of
         ops: list[Scoped] = []
+        tracked = self.shown.tracked(session)
+
+        def emit(widget: Widget, where: str | None, made: list[dict[str, Any]]) -> None:
+            for op in made:
+                if not tracked or self.shown.note(session, widget, op, batch.skip_unchanged):
+                    ops.append((where, op))
+
         for widget, change in per_session:
-            where = scope(widget)
-            ops.extend((where, op) for op in _ops(widget, change, session, self._root_of(widget)))
+            emit(widget, scope(widget), _ops(widget, change, session, self._root_of(widget)))
         changes = batch.session_changes.get(session)
         if changes:
             for widget, change in _collapse(changes):
                 where = None if change == "remove" else scope(widget)
                 # A slot's content is drawn in its slot, not at the end of the page.
                 root = getattr(widget, "mount", None) or "session"
-                ops.extend((where, op) for op in _ops(widget, change, session, root))
+                emit(widget, where, _ops(widget, change, session, root))
         keys = batch.state_keys.get(session)
         if keys:
             redrawn = {w for w, _ in per_session} | set(changes or ())
@@ -538,8 +612,8 @@ class Hub:
                     if where is None:
                         where = scope(top) or ""
                     if w.redraw_on_state:
-                        ops.append((where or None, protocol.op_update(w.id, w.render(session))))
+                        emit(w, where or None, [protocol.op_update(w.id, w.render(session))])
                     elif isinstance(w, InputWidget) and not w.shared:
-                        ops.append((where or None,
-                                    protocol.op_value(w.id, w.client_value(session))))
+                        emit(w, where or None,
+                             [protocol.op_value(w.id, w.client_value(session))])
         return ops

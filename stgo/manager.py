@@ -284,6 +284,7 @@ class SessionManager:
                         self._pending.pop(session_id, None)
                 if dropped:
                     local._detach_store(None)
+                    local._end()  # ended elsewhere: its queued events run nothing here
                     for hook in list(self._gone_hooks):
                         self._call_hook(hook, local)
             return None
@@ -531,6 +532,7 @@ class SessionManager:
                     self._pending.pop(sid, None)
                 if gone is not None:
                     gone._detach_store(None)
+                    gone._end()
                     for hook in list(self._gone_hooks):
                         self._call_hook(hook, gone)
         bounds = self._expiry_bounds(now)

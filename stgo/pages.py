@@ -215,7 +215,7 @@ class Page(SharedWidgets):
         if change == "adopt":  # a container of this page takes *widget* in
             check_unique_keys(widget, self.with_key)
         else:
-            self.app.hub.global_changed(widget, change)
+            self.app._global_changed(widget, change)  # the App's door: pushed and saved
 
     def get_widget(self, key: str) -> Widget | None:
         """The page's shared widget with *key* (or ID), or ``None``."""

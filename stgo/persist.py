@@ -13,13 +13,18 @@ announced to the others (:mod:`stgo.relay`).
 What is saved is the widget's plain attributes that the store's codec can
 hold (not its ID, parent, handlers or children).  Widgets without a key, and
 widgets added or removed at run time, are not saved (see docs/scaling.md).
+
+Keys are unique per page, so the stored name says which page: the key alone
+on the App's own page ``/`` (and in the sidebar and top bar, on every page),
+as stgo always stored it; ``"<path> <key>"`` on a page made by
+``app.page(path)`` (:func:`stored_name`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .store.base import Store
@@ -29,7 +34,8 @@ from .widgets.base import Widget
 if TYPE_CHECKING:
     from .app import App
 
-__all__ = ["snapshot", "apply_attrs", "restore_globals", "GlobalSaver"]
+__all__ = ["snapshot", "apply_attrs", "restore_globals", "GlobalSaver", "stored_name",
+           "keyed_globals", "find_global"]
 
 log = logging.getLogger("stgo")
 
@@ -71,21 +77,54 @@ def apply_attrs(widget: Widget, attrs: dict[str, Any]) -> None:
             setattr(widget, name, value)
 
 
+def stored_name(key: str, path: str | None) -> str:
+    """The name under which the keyed shared widget *key* of the page at
+    *path* is stored (``None`` or ``"/"``: the App's own page, the sidebar
+    or the top bar: the key alone)."""
+    return key if path is None or path == "/" else f"{path} {key}"
+
+
+def keyed_globals(app: App) -> Iterator[tuple[str, Widget]]:
+    """Every keyed shared widget of every page of *app*, with its stored name."""
+    for top in app.global_widgets():
+        for widget in top.walk():
+            if widget.key != widget.id:
+                yield widget.key, widget
+    for page in app.pages:
+        for top in page.widgets:
+            for widget in top.walk():
+                if widget.key != widget.id:
+                    yield stored_name(widget.key, page.path), widget
+
+
+def find_global(app: App, name: str) -> Widget | None:
+    """The keyed shared widget stored as *name* (see :func:`stored_name`), or ``None``."""
+    path, _, key = name.partition(" ")
+    page = app.get_page(path) if key and path.startswith("/") else None
+    if page is not None:
+        for top in page.widgets:
+            for widget in top.walk():
+                if widget.key == key and widget.key != widget.id:
+                    return widget
+    found = app.global_with_key(name)
+    return found if found is not None and found.key != found.id else None
+
+
 def restore_globals(app: App, store: Store) -> int:
-    """Apply the saved changes to *app*'s global widgets; return how many were restored."""
+    """Apply the saved changes to the keyed shared widgets of every page of
+    *app*; return how many were restored."""
     try:
         saved = store.items("globals")
     except Exception:
         log.exception("could not read the global widgets from the store")
         return 0
     restored = 0
-    for top in app.global_widgets():
-        for widget in top.walk():
-            attrs = saved.get(widget.key) if widget.key != widget.id else None
-            if not isinstance(attrs, dict):
-                continue
-            apply_attrs(widget, attrs)
-            restored += 1
+    for name, widget in keyed_globals(app):
+        attrs = saved.get(name)
+        if not isinstance(attrs, dict):
+            continue
+        apply_attrs(widget, attrs)
+        restored += 1
     return restored
 
 
@@ -124,13 +163,14 @@ class GlobalSaver:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def mark(self, widget: Widget) -> None:
-        """Save *widget* soon (keyed widgets only)."""
+    def mark(self, widget: Widget, name: str | None = None) -> None:
+        """Save *widget* soon, as *name* (:func:`stored_name`; default: its
+        key); keyed widgets only."""
         if widget.key == widget.id:
             return  # no key: nothing stable to find it by after a restart
         stamp = self._stamp()  # when it changed, not when it is written
         with self._lock:
-            self._dirty[widget.key] = (widget, stamp)
+            self._dirty[name or widget.key] = (widget, stamp)
         self._wake.set()
 
     def pending(self, key: str) -> bool:

@@ -5,8 +5,9 @@ channel (``<prefix>relay``) and tells the others, in one short line, *what*
 changed; the values themselves are always read from the store, so a lost or
 late notice costs only latency, never correctness (see docs/scaling.md):
 
-``g <origin> <time> <version> <key>``
-    a keyed global widget's attributes were saved under *version*: the
+``g <origin> <time> <version> <name>``
+    a keyed shared widget's attributes were saved under *version* (*name*:
+    :func:`stgo.persist.stored_name`, which says its page): the
     change's stamp on a hybrid logical clock (microseconds of wall time,
     moved past every stamp this process has seen), taken when the change was
     made.  The store keeps a write only if its version is newer than the
@@ -17,9 +18,14 @@ late notice costs only latency, never correctness (see docs/scaling.md):
 ``s <origin> <time> <session id>``
     a session's private state or widgets changed.  A process with a tab of
     that session open redraws it from the state (``session_page``), in the
-    session's own event queue.
+    session's own event queue, and sends its tabs only what changed; a burst
+    of notices is coalesced (see :data:`REDRAW_SHARE`).
 ``r <origin> <time> <old session id>``
     a session was rotated: tabs on the old ID are closed everywhere.
+``e <origin> <time> <session id>``
+    a session ended (its end was claimed: expiry, ``delete``, eviction):
+    every process drops it at once and tells its tabs "session expired",
+    instead of serving it until its own cleanup pass finds it gone.
 ``l <origin> <time> <session id>``
     sent by Redis (the store's lock and write scripts) on the channel of the
     process that keeps the session's event lock between events: *origin*
@@ -29,10 +35,11 @@ While the link is down messages are lost, so every (re)subscription is
 followed by a *resync*: every global widget whose stored version is newer
 is applied, and every session with a tab open here is redrawn.
 
-Two threads, both named ``stgo-relay*`` and stopped by :meth:`Relay.stop`:
+Three threads, all named ``stgo-relay*`` and stopped by :meth:`Relay.stop`:
 the listener (supervised: any error is logged, counted, and followed by a
-reconnect with backoff) and the sender (which retries notices whose publish
-failed; a batch publishes its own before its ack goes out).  No lock is held
+reconnect with backoff), the sender (which retries notices whose publish
+failed; a batch publishes its own before its ack goes out) and the redraw
+scheduler (which queues the coalesced redraws when their time comes).  No lock is held
 while waiting on Redis.
 """
 
@@ -49,13 +56,15 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .ids import redact
-from .persist import apply_attrs
+from .persist import apply_attrs, find_global
 from .store.txn import EVENT_LEASE, KEEP_LEASE, StateCache
 
 if TYPE_CHECKING:
     from .app import App
+    from .hub import Batch
     from .session import Session
     from .store.redis import RedisStore
+    from .widgets.base import Widget
 
 __all__ = ["Relay", "SessionBusy", "EVENT_LEASE"]
 
@@ -63,6 +72,16 @@ __all__ = ["Relay", "SessionBusy", "EVENT_LEASE"]
 #: Seconds between the sender's looks at long events on kept locks (well
 #: under the margin the rest of a kept lease leaves them).
 _KEEP_CHECK = 0.25
+
+#: Redraws of one session for other processes' changes take this share of
+#: the time at most: one that took 20 ms lets the next begin 100 ms after it
+#: began, and the notices meanwhile are one redraw then (it reads the newest
+#: state anyway).  A change after a quiet spell is drawn at once.
+REDRAW_SHARE = 0.2
+#: ... and begin at least this many seconds apart,
+REDRAW_INTERVAL = 0.005
+#: ... and no change waits more than this many seconds for its redraw.
+REDRAW_MAX_DELAY = 1.0
 
 
 class SessionBusy(Exception):
@@ -99,6 +118,12 @@ class Relay:
         self._pubsub: Any = None
         self._threads: list[threading.Thread] = []
         self._redrawing: set[Session] = set()  # a redraw is queued for these
+        # When each session's next redraw may begin (REDRAW_SHARE), and the
+        # redraws waiting for that (by the time they are due).
+        self._next_redraw: weakref.WeakKeyDictionary[Session, float] = (
+            weakref.WeakKeyDictionary())
+        self._due: dict[Session, float] = {}
+        self._due_changed = threading.Event()
         # This process's copy of each session's state, for its events.
         self._caches: weakref.WeakKeyDictionary[Session, StateCache] = (
             weakref.WeakKeyDictionary())
@@ -124,6 +149,7 @@ class Relay:
         self._threads = [
             threading.Thread(target=self._listen, name="stgo-relay", daemon=True),
             threading.Thread(target=self._send, name="stgo-relay-send", daemon=True),
+            threading.Thread(target=self._schedule, name="stgo-relay-redraw", daemon=True),
         ]
         for thread in self._threads:
             thread.start()
@@ -132,6 +158,7 @@ class Relay:
         """Send what is queued, then stop both threads and join them."""
         self._stop.set()
         self._wake.set()
+        self._due_changed.set()
         threads, self._threads = self._threads, []
         for thread in threads:
             thread.join(timeout)
@@ -249,6 +276,11 @@ class Relay:
         """Queue "*old_id* is gone: close its tabs"."""
         self._queue([f"r {{head}} {old_id}"])
 
+    def ended(self, session_id: str) -> None:
+        """Queue "*session_id* ended: drop it, tell its tabs" (this process
+        claimed its end)."""
+        self._queue([f"e {{head}} {session_id}"])
+
     def _queue(self, notices: list[str]) -> None:
         if not notices:
             return
@@ -291,7 +323,7 @@ class Relay:
                         self._outbox.setdefault(left, left)
                 return False
             self._app.metrics.inc("stgo_relay_sent_total",
-                                  {"s": "session", "r": "rotation"}.get(kind, kind))
+                                  {"s": "session", "r": "rotation", "e": "end"}.get(kind, kind))
         return True
 
     # -- hearing the others ---------------------------------------------------------------
@@ -351,7 +383,8 @@ class Relay:
         except ValueError:
             return
         self._app.metrics.inc("stgo_relay_received_total", {
-            "g": "global", "s": "session", "r": "rotation", "l": "lock"}.get(kind, "other"))
+            "g": "global", "s": "session", "r": "rotation", "e": "end",
+            "l": "lock"}.get(kind, "other"))
         try:
             if kind == "g" and len(parts) == 5:
                 version, key = int(parts[3]), parts[4]
@@ -364,6 +397,8 @@ class Relay:
                 self._session_changed(parts[3])
             elif kind == "r":
                 self._session_rotated(parts[3])
+            elif kind == "e":
+                self._session_ended(parts[3])
             elif kind == "l":
                 self._store.give_back(parts[3])
         except Exception as exc:
@@ -406,7 +441,7 @@ class Relay:
             if version <= self._versions.get(key, 0):
                 return
             self._versions[key] = version
-        widget = app.global_with_key(key)
+        widget = find_global(app, key)  # on any page ("<path> <key>" off "/")
         if widget is None or not isinstance(attrs, dict):
             return
         apply_attrs(widget, attrs)
@@ -439,26 +474,81 @@ class Relay:
         log.debug("relay: session %s rotated elsewhere", redact(old_id))
         self._app.sessions.get(old_id)  # no record any more: dropped from the cache
 
+    def _session_ended(self, session_id: str) -> None:
+        if self._app.sessions.cached(session_id) is None:
+            return
+        # No record any more: dropped from the cache here, and its tabs are
+        # told "session expired" and closed (the manager's gone hooks).
+        self._app.sessions.get(session_id)
+        log.debug("relay: session %s ended elsewhere", redact(session_id))
+
     def _redraw_soon(self, session: Session) -> None:
         """Redraw *session*'s tabs here from its state, in its event queue
-        (so never in the middle of one of its events)."""
-        app = self._app
+        (so never in the middle of one of its events): at once, or, while its
+        last redraw's share of time (:data:`REDRAW_SHARE`) runs, once at its end."""
+        now = time.monotonic()
         with self._lock:
-            if session in self._redrawing:
-                return  # the queued redraw will read the newest state anyway
+            if session in self._redrawing or session in self._due:
+                return  # the coming redraw will read the newest state anyway
+            due = self._next_redraw.get(session, now)
+            if due > now:
+                self._due[session] = due
+                self._due_changed.set()
+                return
             self._redrawing.add(session)
+        self._queue_redraw(session)
+
+    def _schedule(self) -> None:
+        """Queue the redraws whose time has come (the ``stgo-relay-redraw`` thread)."""
+        while not self._stop.is_set():
+            self._due_changed.clear()
+            now = time.monotonic()
+            with self._lock:
+                ready = [s for s, due in self._due.items() if due <= now]
+                for session in ready:
+                    del self._due[session]
+                    self._redrawing.add(session)
+                wait = min(self._due.values(), default=now + 60.0) - now
+            for session in ready:
+                self._queue_redraw(session)
+            self._due_changed.wait(wait)
+
+    def _queue_redraw(self, session: Session) -> None:
+        app = self._app
 
         def redraw() -> None:
+            began = time.monotonic()
             with self._lock:
                 self._redrawing.discard(session)
+                # Notices from now on wait for this one's end, at least.
+                self._next_redraw[session] = began + REDRAW_MAX_DELAY
+            try:
+                draw()
+            finally:
+                took = time.monotonic() - began
+                pause = min(REDRAW_MAX_DELAY, max(REDRAW_INTERVAL, took / REDRAW_SHARE))
+                with self._lock:
+                    self._next_redraw[session] = began + pause
+                    if session in self._due:
+                        self._due[session] = min(self._due[session], began + pause)
+                self._due_changed.set()
+
+        def draw() -> None:
             if session.ended:
                 return
             app.metrics.inc("stgo_relay_applied_total", "session")
+            # From now on the hub notes what this session's tabs have, and
+            # sends them only what differs (a burst of changes elsewhere
+            # must not cost a whole page per change here).
+            app.hub.shown.track(session)
             with app.hub.batch() as batch:
                 batch.local_only = True
+                batch.skip_unchanged = True
                 if app._session_page is not None:
+                    before = session.widgets
                     session.clear_widgets()
                     app._draw_session(session)
+                    _keep_places(batch, session, before, session.widgets)
                 app.hub.state_changed(session, None)  # inputs bound to state follow
 
         def guarded() -> None:
@@ -468,3 +558,37 @@ class Relay:
                 log.exception("relay: redrawing session %s failed", redact(session.id))
 
         session.events.submit(guarded)
+
+
+def _shape(widget: Widget) -> list[tuple[type, str | None]]:
+    """What a widget tree is made of: each widget's type and key (if it has one)."""
+    return [(type(w), w.key if w.key != w.id else None) for w in widget.walk()]
+
+
+def _keep_places(batch: Batch, session: Session, before: list[Widget],
+                 after: list[Widget]) -> None:
+    """Turn a session's redraw (every widget removed, every one drawn anew)
+    into updates in place where the new widgets are the old ones redrawn.
+
+    Along the common start of both lists, a new tree of the same shape
+    (types and keys) as the old one takes the old widgets' IDs.  Drawn as
+    the old one (the tabs show the old widgets), it is not sent at all;
+    otherwise its change is an ``update`` of the element the tabs have
+    (which the hub skips too when its HTML is what they were last sent:
+    ``skip_unchanged``).  Values bound to state are the state pass's.
+    The rest is removed and inserted as drawn, in order.
+    """
+    changes = batch.session_changes.get(session)
+    if changes is None:
+        return
+    for old, new in zip(before, after, strict=False):
+        if _shape(old) != _shape(new):
+            break
+        for was, now in zip(old.walk(), new.walk(), strict=True):
+            now.id = was.id  # the tab's element, and its events, stay valid
+        changes.pop(old, None)
+        if new.render(session) == old.render(session):
+            for inner in new.walk():
+                changes.pop(inner, None)
+        else:
+            changes[new] = "update"

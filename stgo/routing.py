@@ -45,6 +45,9 @@ class Routing:
     def _call_hook(self, hook: Callable[..., None], *args: Any) -> None:  # pragma: no cover
         raise NotImplementedError
 
+    def _global_changed(self, widget: Widget, change: str) -> None:  # pragma: no cover
+        raise NotImplementedError
+
     def page(self, path: str, *, title: str | None = None, label: str | None = None,
              access: Callable[[Session], bool] | None = None,
              icon: str | None = None) -> Page:
