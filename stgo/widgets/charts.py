@@ -258,10 +258,14 @@ class Chart(_Figure):
     def add_rows(self, data: Any, *, max_points: int | None = None) -> None:
         """Append rows (same shapes as the constructor) and push only the new points.
 
+        Without ``y=``, a numeric column new to the chart becomes a new series
+        (the earlier rows have no value for it), and a series the rows lack
+        gets a gap.
+
         :param max_points: keep only the last this many rows from now on
             (``None``: the chart's own ``max_points``).
-        :raises WidgetError: a column the chart draws is missing, or a value
-            is not a number.
+        :raises WidgetError: the x column, the color column or a ``y=``
+            column is missing, or a value is not a number.
         """
         if max_points is not None:
             self.max_points = _check_max_points(max_points)
@@ -302,7 +306,14 @@ class Chart(_Figure):
             return replace
         if not self._y:
             self._settle_columns(columns)
+        elif self._y_given is None:
+            self._add_series(columns)
         needed = [*self._y] + ([self._group] if self._group else [])
+        if self._y_given is None:
+            # A series these rows lack gets a gap, as the new one got for older rows.
+            for name in self._y:
+                if name not in columns:
+                    columns[name] = [None] * height
         missing = [n for n in needed if n not in columns]
         if self.x is not None and self.x not in columns:
             missing.insert(0, self.x)
@@ -347,6 +358,15 @@ class Chart(_Figure):
             n for n, values in columns.items()
             if n not in skip and values and all(_is_number(v) for v in values)
         ]
+
+    def _add_series(self, columns: dict[str, list[Any]]) -> None:
+        """Draw numeric columns that later rows bring (a host that joined later):
+        the rows before them get no value (a gap), never a silent drop."""
+        skip = {self.x, self._group, *self._y}
+        for name, values in columns.items():
+            if name not in skip and values and all(_is_number(v) for v in values):
+                self._y.append(name)
+                self._cols[name] = [None] * len(self._x)
 
     def _trim(self) -> None:
         limit = self.max_points
