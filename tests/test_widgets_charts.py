@@ -180,7 +180,8 @@ def test_render_says_which_rows_it_holds() -> None:
     chart = stgo.LineChart([1, 2, 3], max_points=2)
     html = chart.render()
     assert 'data-total="3"' in html and "static/vendor/plotly.min.js" in html
-    assert 'data-requires="static/vendor/plotly.min.js static/charts.js"' in html
+    assert ('data-requires="static/charts-style.js static/vendor/plotly.min.js '
+            'static/charts.js"') in html
 
 
 def test_plotly_chart_and_dict_figures() -> None:

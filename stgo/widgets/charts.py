@@ -37,7 +37,7 @@ __all__ = ["Chart", "LineChart", "AreaChart", "BarChart", "ScatterChart", "Plotl
            "Pyplot", "plotly_js_path", "chart_columns", "CHART_SCRIPTS"]
 
 #: What a page needs to draw charts, loaded in order by the client.
-CHART_SCRIPTS = "static/vendor/plotly.min.js static/charts.js"
+CHART_SCRIPTS = "static/charts-style.js static/vendor/plotly.min.js static/charts.js"
 _CHARTS_EXTRA = "pip install 'stgo[charts]'"
 
 
@@ -422,10 +422,14 @@ class Chart(_Figure):
                 if self.trace.get("type") == "scatter":
                     trace["line"] = {"color": colours[column]}
             traces.append(trace)
+        # The legend stands right of the plot (plotly makes room for it): below
+        # it, it ran into the x axis title.  A title sits on the plot's top
+        # left, under the strip where the mode bar shows on hover.
         layout: dict[str, Any] = {
             "height": self.height, "uirevision": "stgo", "autosize": True,
-            "margin": {"l": 56, "r": 16, "t": 48 if self.title else 16, "b": 48},
-            "showlegend": len(traces) > 1, "legend": {"orientation": "h", "y": -0.2},
+            "margin": {"l": 56, "r": 16, "t": 64 if self.title else 16, "b": 48},
+            "showlegend": len(traces) > 1,
+            "legend": {"x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"},
             "xaxis": {"title": {"text": self.x_label if self.x_label is not None
                                 else (self.x or self._index_name)}},
             "yaxis": {"title": {"text": self.y_label if self.y_label is not None
@@ -433,7 +437,8 @@ class Chart(_Figure):
             **self.layout_extra,
         }
         if self.title:
-            layout["title"] = {"text": self.title}
+            layout["title"] = {"text": self.title, "x": 0, "xref": "paper", "xanchor": "left",
+                               "y": 1, "yref": "paper", "yanchor": "bottom", "pad": {"b": 12}}
         return {"data": traces, "layout": layout}
 
     def change_op(self, change: str) -> dict[str, Any] | None:
