@@ -69,6 +69,25 @@ def test_chart_updates_live_in_another_tab_with_only_app_requests(serve, new_pag
     assert any(u.split("?")[0].endswith("/static/vendor/plotly.min.js") for u in requests)
 
 
+def test_a_column_added_later_draws_a_new_line(serve, new_page) -> None:
+    app = stgo.App(title="Hosts")
+    chart = app.line_chart({"t": [0, 1], "web1": [1.0, 2.0]}, x="t", key="hosts")
+    server = serve(app)
+    page = new_page(server.url)
+    lines = "() => document.querySelector('[data-key=hosts] .stgo-plot').data"
+    page.wait_for_function(f"() => ({lines})().length === 1")
+    chart.add_rows({"t": [2], "web1": [3.0], "web2": [5.0]})  # a host that joined later
+    page.wait_for_function(f"() => ({lines})().length === 2")
+    chart.add_rows({"t": [3], "web1": [4.0], "web2": [6.0]})
+    page.wait_for_function(f"() => ({lines})()[1].y.length === 4")
+    data = page.evaluate(f"() => ({lines})().map(d => [d.name, d.x, d.y])")
+    # The earlier rows have no value for the new host: a gap, not a zero.
+    assert data == [["web1", [0, 1, 2, 3], [1.0, 2.0, 3.0, 4.0]],
+                    ["web2", [0, 1, 2, 3], [None, None, 5.0, 6.0]]], data
+    expect(page.locator("[data-key=hosts] .scatterlayer .trace")).to_have_count(2)
+    expect(page.locator("[data-key=hosts] .legendtext")).to_have_text(["web1", "web2"])
+
+
 def test_charts_load_plotly_only_where_needed(serve, new_page) -> None:
     app = stgo.App()
     button = app.button("Add chart", key="add")
