@@ -236,10 +236,18 @@ def test_input_misuse_names_the_widget_by_its_label(build: Any, name: str) -> No
     assert not re.search(r"'w[0-9a-f]{12}'", message), message  # never the generated id
 
 
-def test_set_value_misuse_names_the_label() -> None:
+def test_misuse_after_construction_names_the_label() -> None:
     widget = stgo.Slider("Volume", 0, 10, shared=True)
     with pytest.raises(WidgetError, match=r"bad value for Slider 'Volume': 11 is above"):
         widget.set_value(11)
+    private = stgo.Slider("Volume", 0, 10)
+    with pytest.raises(WidgetError, match=r"<Slider 'Volume'> keeps one value per session: "
+                                          r"use session.set\(widget.key, value\)"):
+        private.set_value(3)
+    app = App()
+    form = app.form("settings")
+    with pytest.raises(WidgetError, match=r"<Checkbox 'Loud' \(key 'loud'\)> is in form"):
+        form.add(stgo.Checkbox("Loud", key="loud", on_change=lambda s, e, v: None))
 
 
 # -- selectbox and radio ------------------------------------------------------------

@@ -426,6 +426,11 @@ class InputWidget(Widget):
         if on_change is not None:
             self.on_change(on_change, args=args, kwargs=kwargs)
 
+    def __repr__(self) -> str:
+        # Errors show widgets with !r: by label (and the app's key), never the generated id.
+        key = None if self.key == self.id else self.key
+        return f"<{widget_name(type(self), getattr(self, 'label', None), key)}>"
+
     def empty_value(self) -> Any:
         """The value when none was given."""
         return None
@@ -473,9 +478,9 @@ class InputWidget(Widget):
     def set_value(self, value: Any) -> None:
         """Set the shared value and push it to everybody (``shared=True`` only)."""
         if not self.shared:
+            key = "widget.key" if self.key == self.id else repr(self.key)
             raise WidgetError(
-                f"{self!r} keeps one value per session: use session.set({self.key!r}, value)"
-            )
+                f"{self!r} keeps one value per session: use session.set({key}, value)")
         self._shared_value = self._checked(value, "value")
         self.changed("value")
 
