@@ -123,6 +123,33 @@ def test_add_rows_from_a_thread_and_max_points() -> None:
         assert got[-1]["start"] == 7 and got[-1]["count"] == 1
 
 
+def test_add_rows_with_a_new_column_draws_a_new_series() -> None:
+    # A host that joins later gets its own line; the rows before it get no value.
+    app = stgo.App()
+    chart = app.line_chart({"t": [0, 1], "web1": [1.0, 2.0]}, x="t", key="c")
+    with AppTester(app) as tester:
+        tab = tester.new_session()
+        mark = len(tab.messages)
+        chart.add_rows({"t": [2], "web1": [3.0], "web2": [5.0]})
+        (op,) = ops(tab.messages[mark:])
+        assert op["op"] == "figure"  # a new trace: the whole figure, not an extend
+        traces = {t["name"]: (t["x"], t["y"]) for t in op["figure"]["data"]}
+        assert traces == {"web1": ([0, 1, 2], [1.0, 2.0, 3.0]),
+                          "web2": ([0, 1, 2], [None, None, 5.0])}
+        assert op["figure"]["layout"]["showlegend"] is True
+        # Then only points again; a host that left gets a gap, not an error.
+        mark = len(tab.messages)
+        chart.add_rows({"t": [3], "web2": [6.0]})
+        (op,) = ops(tab.messages[mark:])
+        assert op["op"] == "extend" and op["x"] == [[3], [3]] and op["y"] == [[None], [6.0]]
+        assert tab.chart_data("c") == {"t": [0, 1, 2, 3], "web1": [1.0, 2.0, 3.0, None],
+                                       "web2": [None, None, 5.0, 6.0]}
+    # y= names the series: other columns stay out of the chart, as they always did.
+    fixed = stgo.LineChart({"t": [0], "a": [1]}, x="t", y="a")
+    fixed.add_rows({"t": [1], "a": [2], "b": [3]})
+    assert [t["name"] for t in fixed.figure()["data"]] == ["a"]
+
+
 def test_session_chart_reaches_only_its_session() -> None:
     app = stgo.App()
     with AppTester(app) as tester:
@@ -153,7 +180,8 @@ def test_render_says_which_rows_it_holds() -> None:
     chart = stgo.LineChart([1, 2, 3], max_points=2)
     html = chart.render()
     assert 'data-total="3"' in html and "static/vendor/plotly.min.js" in html
-    assert 'data-requires="static/vendor/plotly.min.js static/charts.js"' in html
+    assert ('data-requires="static/charts-style.js static/vendor/plotly.min.js '
+            'static/charts.js"') in html
 
 
 def test_plotly_chart_and_dict_figures() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import pytest
@@ -188,6 +189,65 @@ def test_slider_defaults_and_validation() -> None:
         ints.coerce("change", 0.5)
     with pytest.raises(WidgetError):
         stgo.Slider("s", 5, 5)
+
+
+def test_slider_takes_an_off_step_initial_value_as_streamlit_does() -> None:
+    widget = stgo.Slider("Separation", 0.7, 2.0, 0.7885)
+    assert widget.default == 0.7885
+    assert element(widget).attrs["value"] == "0.7885"
+    # The app may set it off-step too; a browser's value must be on a step (its
+    # element keeps it there), except the initial value a number field sends back.
+    assert widget.program_value(1.2345) == 1.2345
+    assert widget.coerce("change", 0.79) == 0.79 and widget.coerce("change", 0.7885) == 0.7885
+    with pytest.raises(ProtocolError, match="not on a step"):
+        widget.coerce("change", 0.795)
+    field = stgo.NumberInput("Rate", 0.125, min_value=0.0, max_value=1.0, step=0.01)
+    assert field.coerce("change", 0.125) == 0.125
+    pair = stgo.RangeSlider("Band", 0.0, 1.0, (0.105, 0.9))
+    assert pair.default == (0.105, 0.9)
+    # Still errors: out of range, the wrong type, ends the wrong way round.
+    for args in ((0.7, 2.0, 2.1), (0.7, 2.0, 0.5)):
+        with pytest.raises(WidgetError, match=r"bad initial value for Slider 'Separation': "
+                                              r"\S+ is (above the maximum|below the minimum)"):
+            stgo.Slider("Separation", *args)
+    with pytest.raises(WidgetError, match="RangeSlider 'Band'.*above the high end"):
+        stgo.RangeSlider("Band", 0.0, 1.0, (0.9, 0.1))
+
+
+@pytest.mark.parametrize("build, name", [
+    (lambda: stgo.Slider("Separation", 0.7, 2.0, 3.0), "Slider 'Separation'"),
+    (lambda: stgo.Slider("Separation", 2, 1), "Slider 'Separation'"),
+    (lambda: stgo.Slider("Separation", 0, 1, step=0, key="sep"),
+     "Slider 'Separation' (key 'sep')"),
+    (lambda: stgo.NumberInput("Count", min_value="1"), "NumberInput 'Count'"),
+    (lambda: stgo.TextArea("Notes", max_chars=0), "TextArea 'Notes'"),
+    (lambda: stgo.Checkbox("Agree", 1), "Checkbox 'Agree'"),
+    (lambda: stgo.Selectbox("Pick", ["a"], index=5), "Selectbox 'Pick'"),
+    (lambda: stgo.RangeSlider("Band", 0, 10, 3), "RangeSlider 'Band'"),
+    (lambda: stgo.Multiselect("Tags", ["a"], max_selections=0), "Multiselect 'Tags'"),
+    (lambda: stgo.FileUploader("Data", max_size=0), "FileUploader 'Data'"),
+    (lambda: stgo.Slider("Separation", key=""), "Slider 'Separation'"),
+])
+def test_input_misuse_names_the_widget_by_its_label(build: Any, name: str) -> None:
+    with pytest.raises(WidgetError) as caught:
+        build()
+    message = str(caught.value)
+    assert name in message and message.count("Separation") <= 1, message
+    assert not re.search(r"'w[0-9a-f]{12}'", message), message  # never the generated id
+
+
+def test_misuse_after_construction_names_the_label() -> None:
+    widget = stgo.Slider("Volume", 0, 10, shared=True)
+    with pytest.raises(WidgetError, match=r"bad value for Slider 'Volume': 11 is above"):
+        widget.set_value(11)
+    private = stgo.Slider("Volume", 0, 10)
+    with pytest.raises(WidgetError, match=r"<Slider 'Volume'> keeps one value per session: "
+                                          r"use session.set\(widget.key, value\)"):
+        private.set_value(3)
+    app = App()
+    form = app.form("settings")
+    with pytest.raises(WidgetError, match=r"<Checkbox 'Loud' \(key 'loud'\)> is in form"):
+        form.add(stgo.Checkbox("Loud", key="loud", on_change=lambda s, e, v: None))
 
 
 # -- selectbox and radio ------------------------------------------------------------

@@ -8,13 +8,9 @@
   if (!stgo || !Plotly || stgo.chartsReady) return;
   stgo.chartsReady = true;
 
-  // plotly.js's own layout rules, as a file: its injected <style> may be
-  // refused by the page's Content-Security-Policy.
-  var sheet = document.createElement("link");
-  sheet.rel = "stylesheet";
-  sheet.href = "static/charts.css";
-  document.head.appendChild(sheet);
-  var CONFIG = { responsive: true, displaylogo: false };
+  // (plotly.js's layout rules come from charts.css, linked by charts-style.js.)
+  // No "Share chart..." button: it would send the data to Plotly's cloud.
+  var CONFIG = { responsive: true, displaylogo: false, showSendToCloud: false };
   // Series colours readable on light and dark backgrounds alike.
   var COLORWAY = ["#ff4b4b", "#1c83e1", "#29b09d", "#ffa421", "#803df5", "#00a3c4",
                   "#e0559b", "#6b8e23"];
@@ -28,6 +24,11 @@
     if (!out.paper_bgcolor) out.paper_bgcolor = "rgba(0,0,0,0)";
     if (!out.plot_bgcolor) out.plot_bgcolor = "rgba(0,0,0,0)";
     if (!out.colorway) out.colorway = COLORWAY;
+    // The mode bar's default background is the paper's at half opacity: on
+    // a transparent paper, a dark block over the chart.
+    out.modebar = Object.assign({ bgcolor: "rgba(0,0,0,0)",
+                                  color: style.getPropertyValue("--stgo-muted").trim() || grid,
+                                  activecolor: style.color }, out.modebar || {});
     out.font = Object.assign({ color: style.color, family: style.fontFamily }, out.font || {});
     Object.keys(out).concat(["xaxis", "yaxis"]).forEach(function (name) {
       if (!/^[xy]axis\d*$/.test(name)) return;

@@ -16,6 +16,7 @@ so that input widgets show that session's own value.
 
 from __future__ import annotations
 
+import functools
 import html
 import inspect
 import re
@@ -405,6 +406,13 @@ class InputWidget(Widget):
 
     events: ClassVar[tuple[str, ...]] = ("change",)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Misuse found while building any input names it by its label: the
+        # generated id ("w13be42f80ee5") means nothing to whoever wrote the app.
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _naming_misuse(cls.__dict__["__init__"])  # type: ignore[method-assign]
+
     def __init__(
         self,
         label: str,
@@ -431,20 +439,32 @@ class InputWidget(Widget):
         if on_change is not None:
             self.on_change(on_change, args=args, kwargs=kwargs)
 
+    def __repr__(self) -> str:
+        # Errors show widgets with !r: by label (and the app's key), never the generated id.
+        key = None if self.key == self.id else self.key
+        return f"<{widget_name(type(self), getattr(self, 'label', None), key)}>"
+
     def empty_value(self) -> Any:
         """The value when none was given."""
         return None
 
     def _checked(self, value: Any, what: str) -> Any:
-        """:meth:`validate` for values from the program: misuse is a WidgetError."""
+        """:meth:`program_value`, with misuse as a WidgetError naming the input."""
         try:
-            return self.validate(value)
+            return self.program_value(value)
         except (TypeError, ValueError) as exc:
-            raise WidgetError(f"bad {what} for {type(self).__name__} {self.key!r}: {exc}") from None
+            name = widget_name(type(self), self.label, None if self.key == self.id else self.key)
+            raise _named(WidgetError(f"bad {what} for {name}: {exc}")) from None
 
     def validate(self, value: Any) -> Any:
         """Return *value* converted to this input's type, or raise ValueError."""
         return value
+
+    def program_value(self, value: Any) -> Any:
+        """:meth:`validate` for a value the app gives (initial value,
+        ``set_value``, ``session.set``); an input may accept more from the
+        app than from a browser."""
+        return self.validate(value)
 
     def coerce(self, event: str, value: Any) -> Any:
         super().coerce(event, value)
@@ -471,9 +491,9 @@ class InputWidget(Widget):
     def set_value(self, value: Any) -> None:
         """Set the shared value and push it to everybody (``shared=True`` only)."""
         if not self.shared:
+            key = "widget.key" if self.key == self.id else repr(self.key)
             raise WidgetError(
-                f"{self!r} keeps one value per session: use session.set({self.key!r}, value)"
-            )
+                f"{self!r} keeps one value per session: use session.set({key}, value)")
         self._shared_value = self._checked(value, "value")
         self.changed("value")
 
@@ -513,3 +533,33 @@ class InputWidget(Widget):
         """A ``<label>`` tied to the element with *for_id*."""
         tip = f' title="{esc(self.help)}"' if self.help else ""
         return f'<label for="{for_id}"{tip}>{esc(self.label)}</label>'
+
+
+def widget_name(cls: type, label: Any, key: Any = None) -> str:
+    """How an error names an input: its class and label, and its key when the
+    app gave one (``Slider 'Separation' (key 'sep')``), never a generated id."""
+    name = f"{cls.__name__} {label!r}"
+    return name + f" (key {key!r})" if isinstance(key, str) else name
+
+
+def _named(exc: WidgetError) -> WidgetError:
+    """Mark *exc* as naming its widget already (an outer constructor adds nothing)."""
+    exc.names_widget = True  # type: ignore[attr-defined]
+    return exc
+
+
+def _naming_misuse(init: Callable[..., None]) -> Callable[..., None]:
+    """Wrap an input's ``__init__`` so that its WidgetErrors name the input by label."""
+
+    @functools.wraps(init)
+    def init_naming_misuse(self: InputWidget, *args: Any, **kwargs: Any) -> None:
+        try:
+            init(self, *args, **kwargs)
+        except WidgetError as exc:
+            if getattr(exc, "names_widget", False):
+                raise
+            label = args[0] if args else kwargs.get("label")
+            name = widget_name(type(self), label, kwargs.get("key"))
+            raise _named(WidgetError(f"{name}: {exc}")) from None
+
+    return init_naming_misuse

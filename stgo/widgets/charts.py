@@ -37,7 +37,7 @@ __all__ = ["Chart", "LineChart", "AreaChart", "BarChart", "ScatterChart", "Plotl
            "Pyplot", "plotly_js_path", "chart_columns", "CHART_SCRIPTS"]
 
 #: What a page needs to draw charts, loaded in order by the client.
-CHART_SCRIPTS = "static/vendor/plotly.min.js static/charts.js"
+CHART_SCRIPTS = "static/charts-style.js static/vendor/plotly.min.js static/charts.js"
 _CHARTS_EXTRA = "pip install 'stgo[charts]'"
 
 
@@ -258,10 +258,14 @@ class Chart(_Figure):
     def add_rows(self, data: Any, *, max_points: int | None = None) -> None:
         """Append rows (same shapes as the constructor) and push only the new points.
 
+        Without ``y=``, a numeric column new to the chart becomes a new series
+        (the earlier rows have no value for it), and a series the rows lack
+        gets a gap.
+
         :param max_points: keep only the last this many rows from now on
             (``None``: the chart's own ``max_points``).
-        :raises WidgetError: a column the chart draws is missing, or a value
-            is not a number.
+        :raises WidgetError: the x column, the color column or a ``y=``
+            column is missing, or a value is not a number.
         """
         if max_points is not None:
             self.max_points = _check_max_points(max_points)
@@ -302,7 +306,14 @@ class Chart(_Figure):
             return replace
         if not self._y:
             self._settle_columns(columns)
+        elif self._y_given is None:
+            self._add_series(columns)
         needed = [*self._y] + ([self._group] if self._group else [])
+        if self._y_given is None:
+            # A series these rows lack gets a gap, as the new one got for older rows.
+            for name in self._y:
+                if name not in columns:
+                    columns[name] = [None] * height
         missing = [n for n in needed if n not in columns]
         if self.x is not None and self.x not in columns:
             missing.insert(0, self.x)
@@ -347,6 +358,15 @@ class Chart(_Figure):
             n for n, values in columns.items()
             if n not in skip and values and all(_is_number(v) for v in values)
         ]
+
+    def _add_series(self, columns: dict[str, list[Any]]) -> None:
+        """Draw numeric columns that later rows bring (a host that joined later):
+        the rows before them get no value (a gap), never a silent drop."""
+        skip = {self.x, self._group, *self._y}
+        for name, values in columns.items():
+            if name not in skip and values and all(_is_number(v) for v in values):
+                self._y.append(name)
+                self._cols[name] = [None] * len(self._x)
 
     def _trim(self) -> None:
         limit = self.max_points
@@ -402,10 +422,14 @@ class Chart(_Figure):
                 if self.trace.get("type") == "scatter":
                     trace["line"] = {"color": colours[column]}
             traces.append(trace)
+        # The legend stands right of the plot (plotly makes room for it): below
+        # it, it ran into the x axis title.  A title sits on the plot's top
+        # left, under the strip where the mode bar shows on hover.
         layout: dict[str, Any] = {
             "height": self.height, "uirevision": "stgo", "autosize": True,
-            "margin": {"l": 56, "r": 16, "t": 48 if self.title else 16, "b": 48},
-            "showlegend": len(traces) > 1, "legend": {"orientation": "h", "y": -0.2},
+            "margin": {"l": 56, "r": 16, "t": 64 if self.title else 16, "b": 48},
+            "showlegend": len(traces) > 1,
+            "legend": {"x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"},
             "xaxis": {"title": {"text": self.x_label if self.x_label is not None
                                 else (self.x or self._index_name)}},
             "yaxis": {"title": {"text": self.y_label if self.y_label is not None
@@ -413,7 +437,8 @@ class Chart(_Figure):
             **self.layout_extra,
         }
         if self.title:
-            layout["title"] = {"text": self.title}
+            layout["title"] = {"text": self.title, "x": 0, "xref": "paper", "xanchor": "left",
+                               "y": 1, "yref": "paper", "yanchor": "bottom", "pad": {"b": 12}}
         return {"data": traces, "layout": layout}
 
     def change_op(self, change: str) -> dict[str, Any] | None:

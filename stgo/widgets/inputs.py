@@ -264,6 +264,16 @@ class _Numeric(InputWidget):
     _step_base: Num | None = None
 
     def validate(self, value: Any) -> Any:
+        return self._number(value, on_step=True)
+
+    def program_value(self, value: Any) -> Any:
+        # As Streamlit does: the app may start (or set) the input off the step
+        # grid (slider("Separation", 0.7, 2.0, 0.7885)); only a browser's
+        # value must be on a step, as the element's own arithmetic keeps it.
+        return self._number(value, on_step=False)
+
+    def _number(self, value: Any, *, on_step: bool) -> Any:
+        """*value* checked and of this input's type; off-step refused if *on_step*."""
         if not _is_num(value):
             raise TypeError(f"expected a number, got {type(value).__name__}")
         if isinstance(value, float) and not math.isfinite(value):
@@ -288,6 +298,10 @@ class _Numeric(InputWidget):
                 raise ValueError(f"expected a whole number, got {value}")
             value = int(value)
         base = self.min_value if self.min_value is not None else self._step_base
+        # The initial value may be off-step; a number field sends it back unchanged.
+        initial: Any = getattr(self, "default", None)
+        if not on_step or (_is_num(initial) and exact == _exact(initial)):
+            return value
         if base is not None and ((exact - _exact(base)) / _exact(self.step)).denominator != 1:
             raise ValueError(
                 f"{_fmt(value)} is not on a step of {_fmt(self.step)} from {_fmt(base)}"

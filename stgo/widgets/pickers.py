@@ -438,9 +438,16 @@ class RangeSlider(Slider):
         return (self.min_value, self.max_value)
 
     def validate(self, value: Any) -> Any:
+        return self._pair(value, on_step=True)
+
+    def program_value(self, value: Any) -> Any:
+        return self._pair(value, on_step=False)
+
+    def _pair(self, value: Any, *, on_step: bool) -> Any:
         if not isinstance(value, (tuple, list)) or len(value) != 2:
             raise TypeError("expected a (low, high) pair of numbers")
-        low, high = super().validate(value[0]), super().validate(value[1])
+        low = self._number(value[0], on_step=on_step)
+        high = self._number(value[1], on_step=on_step)
         if low > high:
             raise ValueError(f"the low end {_fmt(low)} is above the high end {_fmt(high)}")
         return (low, high)

@@ -44,6 +44,27 @@ def test_toasts_reach_only_their_user_and_app_toasts_everybody(serve, new_page) 
     expect(alice_tab2.get_by_text("Saved for you")).to_be_visible()
 
 
+def test_a_toasts_icon_is_small_and_its_text_takes_the_width(serve, new_page) -> None:
+    app = stgo.App(title="Toasts")
+    save = app.button("Save")
+
+    @save.on_click
+    def saved(session: stgo.Session, event: str, value: Any) -> None:
+        session.toast("Saved your settings to the server; everybody sees them now",
+                      icon="\u2714", duration=0)
+
+    server = serve(app)
+    page = new_page(server.url, viewport={"width": 900, "height": 700})
+    page.get_by_role("button", name="Save").click()
+    toast = page.get_by_role("status").filter(has_text="Saved your settings")
+    expect(toast).to_be_visible()
+    box, icon, text = (toast.bounding_box(), toast.locator(".stgo-toast-icon").bounding_box(),
+                       toast.locator(".stgo-toast-text").bounding_box())
+    assert box and icon and text
+    assert icon["width"] < 40, (icon, box)                  # the icon's own width
+    assert text["width"] > box["width"] * 0.6, (text, box)  # the text has the rest
+
+
 def test_a_chat_message_streams_to_two_tabs_while_the_callback_runs(serve, new_page) -> None:
     app = stgo.App(title="Chat")
     history = app.container(key="history")
