@@ -354,3 +354,13 @@ def test_the_per_address_rate_limiter_keeps_a_bucket_per_address_and_bounded_mem
     for name in "cdefg":
         limiter.allow(name)
     assert len(limiter) == 3  # the least recently seen forgotten
+
+
+def test_upload_limits_are_checked_and_bound_a_body_s_time() -> None:
+    limits = stgo.UploadLimits(min_rate=1000.0, grace=2.0)
+    assert limits.body_seconds(5000) == 7.0
+    assert stgo.UploadLimits(min_rate=None).body_seconds(5000) is None
+    for bad in ({"max_staged": 0}, {"max_session_bytes": -1}, {"max_bodies": True},
+                {"min_rate": 0.0}, {"grace": -1.0}):
+        with pytest.raises(stgo.ConfigurationError, match="UploadLimits"):
+            stgo.UploadLimits(**bad)  # type: ignore[arg-type]
