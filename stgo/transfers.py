@@ -307,6 +307,8 @@ class Transfers:
         except StagingFull as full:
             if full.reason == "count":
                 return 429, "too many uploads waiting: try again in a moment"
+            if full.reason == "memory":
+                return 503, "the server could not store the file: its store is full"
             return 413, (f"your uploads waiting would exceed "
                          f"{_size_text(limits.max_session_bytes)}: use them first")
         except ClientDisconnected as exc:

@@ -482,3 +482,27 @@ def test_upload_names_and_types_are_cleaned(serve: Callable[..., Server],
     assert session is not None and session.get("up").type == "application/vnd.ms-excel"
     assert _upload(server, alice, up, "\u202e\u0085.csv"[:2], b"4")[0] == 400  # nothing left
     alice.close()
+
+
+def test_an_upload_to_a_redis_at_its_maxmemory_is_refused_and_leaves_nothing(
+        serve: Callable[..., Server], request: pytest.FixtureRequest) -> None:
+    redis_server = request.getfixturevalue("redis_server")
+    app = stgo.App(title="full", store=redis_server.url)
+    up = app.file_uploader("Data", key="up")
+    server = _serve_on(serve, request, app)
+    alice = Client(server.url)
+    alice.get("/")
+    import redis
+
+    r = redis.Redis.from_url(redis_server.url)
+    used = int(r.info("memory")["used_memory"])
+    r.config_set("maxmemory-policy", "noeviction")
+    r.config_set("maxmemory", used + 300_000)  # room for a part of the file only
+    try:
+        status, data, _ = _upload(server, alice, up, "big.bin", b"b" * 2_000_000)
+        assert status == 503 and "store is full" in data["error"], data
+        assert [k for k in r.scan_iter(match="*up:*")] == []
+        assert app.store.staged_uploads(alice.session_id) == 0
+    finally:
+        r.config_set("maxmemory", 0)
+        r.close()

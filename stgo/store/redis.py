@@ -1253,13 +1253,19 @@ class RedisStore(Store):
         session, those being received included.  Whatever stops it (cut
         short, an exception, Redis gone) leaves no bytes and no place taken.
 
-        :raises StagingFull: the session is at a limit (nothing was read).
+        :raises StagingFull: the session is at a limit (nothing was read), or
+            Redis is at its ``maxmemory`` (``"memory"``: nothing is kept).
         """
+        import redis
+
         ref = secrets.token_urlsafe(24)
         blob, staged, ms = self._blob(ref), self._staged(session_id), max(1, int(ttl * 1000))
         pending = json.dumps({**entry, "ref": ref, "pending": 1})
-        full = self._call(lambda r: r.register_script(_RESERVE_UPLOAD)(
-            keys=[staged], args=[token, pending, max_staged, length, max_bytes, ms]))
+        try:
+            full = self._call(lambda r: r.register_script(_RESERVE_UPLOAD)(
+                keys=[staged], args=[token, pending, max_staged, length, max_bytes, ms]))
+        except redis.exceptions.OutOfMemoryError:
+            raise _full() from None
         if int(full):
             raise StagingFull("count" if int(full) == 1 else "bytes")
         got = 0
@@ -1285,6 +1291,8 @@ class RedisStore(Store):
 
         try:
             self._call(write)
+        except redis.exceptions.OutOfMemoryError:
+            raise _full() from None
         finally:
             if not done:
                 self._drop_upload(staged, token, blob)
@@ -1293,7 +1301,8 @@ class RedisStore(Store):
     def _drop_upload(self, staged: str, token: str, blob: str) -> None:
         """Forget an upload that did not come in whole: its bytes and its place."""
         def drop(r: Any) -> None:
-            pipe = r.pipeline(transaction=True)
+            # No MULTI: at maxmemory Redis refuses a transaction, a plain DEL never.
+            pipe = r.pipeline(transaction=False)
             pipe.delete(blob)
             pipe.hdel(staged, token)
             pipe.execute()
@@ -1378,6 +1387,12 @@ class RedisStore(Store):
                 r.delete(*keys[i:i + 500])
 
         self._call(drop)
+
+
+def _full() -> StagingFull:
+    """What an upload meets when Redis is at its ``maxmemory`` (``noeviction``)."""
+    log.warning("Redis is at its maxmemory: an upload was refused")
+    return StagingFull("memory")
 
 
 def _safe_url(url: str) -> str:
