@@ -65,9 +65,6 @@ DOWNLOAD_TTL = 60.0
 #: Uploads one session may have staged by default (``UploadLimits.max_staged``).
 MAX_STAGED = UploadLimits.max_staged
 _CHUNK = 64 * 1024
-#: Seconds the server goes on reading (and dropping) a refused upload's body,
-#: so the browser sees the answer rather than a reset, but a trickle stops.
-_DRAIN_SECONDS = 2.0
 # A MIME type as RFC 6838 names them, parameters left out (a bounded length).
 _MIME = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}")
 
@@ -162,8 +159,6 @@ class Transfers:
         deadline = request.environ.get(BODY_DEADLINE)
         checked = self.check(session, widget, name, length)
         if isinstance(checked, tuple):
-            if callable(deadline):
-                deadline(_DRAIN_SECONDS)
             return refusal(*checked)
         assert length is not None and isinstance(widget, FileUploader)
         seconds = self.limits.body_seconds(length)
@@ -172,8 +167,6 @@ class Transfers:
         first, second = self.store(session, widget, checked, length, request.mimetype,
                                    request.stream)
         if isinstance(first, int):
-            if callable(deadline):
-                deadline(_DRAIN_SECONDS)
             return refusal(first, second)
         return _json(201, token=first, name=checked, size=length, type=second)
 

@@ -427,14 +427,19 @@ def test_slow_upload_bodies_hold_few_threads_and_a_trickle_is_cut_off(
     # seven are refused at once and their threads end.
     posts = [Post(server, f"/upload?widget={up.id}", upload_headers(c, "slow.csv", 2_000))
              for c in clients]
-    for post in posts:
+    # And one with no cookie: refused too, whatever it goes on sending.
+    stranger = Post(server, f"/upload?widget={up.id}", upload_headers(None, "s.csv", 2_000))
+    for post in [*posts, stranger]:
         post.conn.send(b"x")
-    wait_until(lambda: sum(_answered(p) for p in posts) == 7)
+    wait_until(lambda: sum(_answered(p) for p in posts) == 7 and _answered(stranger))
     refused = [p for p in posts if _answered(p)]
+    # Their connections still open, the refused ones' threads end soon all the
+    # same (the server reads what is left of a refused body only briefly).
+    wait_until(lambda: _handler_threads() <= before + 3)
+    assert stranger.answer()[0] == 403
     for post in refused:
         status, data, _ = post.answer()
         assert status == 503 and "receiving too many uploads" in data["error"]
-    wait_until(lambda: _handler_threads() <= before + 3)
     assert app.transfers.receiving()[0] == 3
     # The trickles (1 byte of 2,000 at 1,000 bytes/s after 1 s) are cut off
     # well before the 30 s a silent client is given.
