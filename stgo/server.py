@@ -29,7 +29,7 @@ from .ws import CLOSE_LINGER
 from .wsio import BODY_DEADLINE, TAKE_OVER
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from _typeshed.wsgi import WSGIEnvironment
 
     from .app import App
 
@@ -53,23 +53,6 @@ HEAD_TIMEOUT = 10.0
 _MAX_HEAD_BYTES = 65536 + 1024
 
 _TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
-
-#: Seconds Werkzeug may go on reading (and dropping) the rest of a request
-#: body the app did not read, say a refused upload's: long enough for the
-#: client to see the answer, short enough that a trickle frees its thread.
-DRAIN_SECONDS = 2.0
-
-
-def _drain_briefly(app: WSGIApplication) -> WSGIApplication:
-    """*app*, with at most :data:`DRAIN_SECONDS` to read what is left of the body."""
-    def bounded(environ: WSGIEnvironment, start_response: StartResponse) -> Any:
-        result = app(environ, start_response)
-        bound = environ.get(BODY_DEADLINE)
-        if callable(bound):  # the app has read what it wanted of the body
-            bound(DRAIN_SECONDS)
-        return result
-
-    return bounded
 
 
 def scrub(text: str) -> str:
@@ -342,7 +325,7 @@ class _GatedServer(ThreadedWSGIServer):
 
     def __init__(self, host: str, port: int, app: App, handler: type[RequestHandler],
                  head_timeout: float, fd: int, shared: bool) -> None:
-        super().__init__(host, port, _drain_briefly(app), handler, fd=fd)
+        super().__init__(host, port, app, handler, fd=fd)
         if shared:
             # A socket shared with other processes (``--workers``): all of
             # them wake for each connection and one wins the accept; blocking,
