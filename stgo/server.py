@@ -147,8 +147,8 @@ class RequestHandler(WSGIRequestHandler):
         return environ
 
     def _body_deadline(self, seconds: float) -> None:
-        # An upload's body must be in by then, the drain of a refused one too
-        # (see stgo.transfers): a trickling client frees its thread.
+        # An upload's body must be in by then (see stgo.transfers): a client
+        # that trickles it frees its thread.
         if self._head is not None:
             self._head.deadline = time.monotonic() + seconds
 

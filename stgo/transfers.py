@@ -368,6 +368,11 @@ class Transfers:
                             "button again\n", status=404, mimetype="text/plain",
                             headers={"Cache-Control": "no-store"})
         widget = entry[1]
+        if self._find(session, widget.id) is not widget or not shown_to(widget):
+            # Its page refuses the session now (or it is gone): no file.
+            return Response("this download is no longer on your page: reload it\n",
+                            status=404, mimetype="text/plain",
+                            headers={"Cache-Control": "no-store"})
         try:
             body, mime = widget.produce(session)
         except Exception:

@@ -305,6 +305,17 @@ def test_a_page_whose_access_refuses_gives_neither_its_download_nor_its_uploader
     session.set("admin", True)  # now the page lets her in: both work
     assert mint() == 201
     assert _upload(server, alice, intake, "a.txt", b"x")[0] == 201
+    _, answer, _ = Post(server, f"/download?widget={payroll.id}", {
+        "Cookie": f"{COOKIE}={alice.session_id}", "Origin": alice.origin,
+        "Content-Length": "0"}).answer()
+    resp = _get(server, "/" + answer["url"], alice.session_id)
+    assert resp.status == 200 and resp.read_body == b"name,salary\n"  # type: ignore[attr-defined]
+    # A link minted while she could open the page is no good once she cannot.
+    _, answer, _ = Post(server, f"/download?widget={payroll.id}", {
+        "Cookie": f"{COOKIE}={alice.session_id}", "Origin": alice.origin,
+        "Content-Length": "0"}).answer()
+    session.set("admin", False)
+    assert _get(server, "/" + answer["url"], alice.session_id).status == 404
 
 
 # -- limits on what uploads hold (issue 22, items 16 and 24) --------------------------------
