@@ -145,14 +145,6 @@ class FileUploader(InputWidget):
                      if session is None or ref() is session]
         return len(sizes), sum(sizes)
 
-    def staged_count(self, session: Any) -> int:
-        """How many uploads of *session* wait for their change event."""
-        shared = shared_uploads(session)
-        if shared is not None:
-            return int(shared.staged_uploads(session.id))
-        with self._staged_lock:
-            return sum(1 for ref, _, _ in self._staged.values() if ref() is session)
-
     def forget(self, session: Any) -> None:
         """Drop what *session* staged (it ended; its directory goes with it)."""
         with self._staged_lock:
