@@ -12,6 +12,7 @@ from .errors import (
     StgoError,
     WidgetError,
 )
+from .limits import UploadLimits
 from .manager import SessionManager
 from .session import Session
 from .widgets import (
@@ -93,7 +94,7 @@ __all__ = [
     "Group", "Container", "Column", "Columns", "Expander", "Tab", "Tabs",
     "Table", "Dataframe", "Metric",
     "Chart", "LineChart", "AreaChart", "BarChart", "ScatterChart", "PlotlyChart", "Pyplot",
-    "FileUploader", "UploadedFile", "DownloadButton",
+    "FileUploader", "UploadedFile", "DownloadButton", "UploadLimits",
     "Progress", "Alert", "InfoAlert", "SuccessAlert", "WarningAlert", "ErrorAlert", "Image",
     "Event", "DateInput", "TimeInput", "Multiselect", "Toggle", "ColorPicker", "SelectSlider",
     "RangeSlider", "Form", "SubmitButton", "Dialog", "Popover", "Status",

@@ -18,7 +18,7 @@ from .failures import FailureLog
 from .hub import Batch, Hub
 from .ids import new_session_id, redact
 from .ioloop import IOLoop, WorkerPool
-from .limits import AddressRateLimiter, ConnectionLimiter, LogOnce
+from .limits import AddressRateLimiter, ConnectionLimiter, LogOnce, UploadLimits
 from .manager import SessionManager
 from .metrics import Metrics
 from .pages import Scopes, SharedWidgets
@@ -152,6 +152,9 @@ class App(SharedWidgets, Routing):
     :param upload_dir: where each session's uploaded files are kept, in a
         directory of its own removed when the session ends (``None``: the
         system's temporary directory).
+    :param upload_limits: caps on uploads (:class:`~stgo.limits.UploadLimits`):
+        files and bytes staged per session and per process, bodies received
+        at once, the slowest rate accepted.
     :param clock: epoch-seconds clock, injectable for tests.
     """
 
@@ -189,6 +192,7 @@ class App(SharedWidgets, Routing):
         store: str | Store | None = None,
         store_pickle_key: bytes | None = None,
         upload_dir: str | None = None,
+        upload_limits: UploadLimits | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if max_message_size < 1024:
@@ -246,7 +250,8 @@ class App(SharedWidgets, Routing):
         #: Connections and pushes.
         self.hub = Hub(self)
         #: Uploaded files and download links, per session.
-        self.transfers = Transfers(self.find_widget, upload_dir=upload_dir)
+        self.transfers = Transfers(self.find_widget, upload_dir=upload_dir,
+                                   limits=upload_limits)
         #: The threads that run the events arriving on :attr:`io`, and lead it.
         self.workers = WorkerPool(event_threads)
         #: The loop that serves every open WebSocket (started by the first).
@@ -387,9 +392,10 @@ class App(SharedWidgets, Routing):
     def find_widget(self, session: Session, widget_id: str,
                     path: str | None = None) -> Widget | None:
         """The widget with DOM *widget_id* that *session* can see (on the page
-        at *path*, if given: what a tab on that page can click), or ``None``."""
+        at *path*, if given: what a tab on that page can click; else on any
+        page its ``access`` lets it open), or ``None``."""
         if path is None:
-            tops = [*self.every_global_widget(), *session.widgets]
+            tops = self._reachable_tops(session)
         else:
             tops = [*self._shared_tops(session, path), *self._private_tops(session, path)]
         for top in tops:

@@ -4,7 +4,9 @@
 - :class:`AddressRateLimiter`: a token bucket per client address (new sessions);
 - :class:`ConnectionLimiter`: WebSocket connections in total and per address;
 - :class:`LogOnce`: warn about a suspicious client once per (address, reason),
-  so an attacker cannot flood the log.
+  so an attacker cannot flood the log;
+- :class:`UploadLimits`: what uploads may hold (files waiting, their bytes,
+  bodies being received, how slowly).
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 
-__all__ = ["TokenBucket", "AddressRateLimiter", "ConnectionLimiter", "LogOnce"]
+from .errors import ConfigurationError
+
+__all__ = ["TokenBucket", "AddressRateLimiter", "ConnectionLimiter", "LogOnce", "UploadLimits"]
 
 
 class TokenBucket:
@@ -175,3 +180,55 @@ class LogOnce:
                 self._seen.popitem(last=False)
         self._log.warning(message, *args)
         return True
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """Caps on uploads (``App(upload_limits=)``), so that one client can fill
+    neither the disk, nor a shared Redis, nor the server's threads.
+
+    An upload is *staged* from the moment its body starts until the client's
+    change event takes it (or it expires, or its session ends).
+
+    :param max_staged: uploads one session may have staged at once (32).
+    :param max_session_bytes: bytes one session may have staged (1 GiB);
+        with a shared store counted in the store, for every process.
+    :param max_process_bytes: bytes staged in this process (4 GiB): on its
+        disk in memory mode; with a shared store, the bodies it is receiving
+        (what waits is in Redis: give Redis a ``maxmemory``, see
+        docs/scaling.md).
+    :param max_bodies: upload bodies this process receives at once (32),
+        each holding a thread; past it an upload gets a 503 at once.
+    :param max_session_bodies: upload bodies of one session at once (4; the
+        browser sends a choice's files one after the other); past it a 429.
+    :param min_rate: bytes per second an upload body must average (8 KiB)
+        after *grace* seconds, else it is cut off (408): a client that
+        trickles cannot hold a thread for long.  Needs stgo's own server;
+        ``None`` for no minimum.
+    :param grace: seconds an upload body has before *min_rate* counts (30).
+    """
+
+    max_staged: int = 32
+    max_session_bytes: int = 1 << 30
+    max_process_bytes: int = 4 << 30
+    max_bodies: int = 32
+    max_session_bodies: int = 4
+    min_rate: float | None = 8 * 1024.0
+    grace: float = 30.0
+
+    def __post_init__(self) -> None:
+        for name in ("max_staged", "max_session_bytes", "max_process_bytes", "max_bodies",
+                     "max_session_bodies"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigurationError(f"UploadLimits.{name} must be a positive integer, "
+                                         f"got {value!r}")
+        if self.min_rate is not None and not self.min_rate > 0:
+            raise ConfigurationError("UploadLimits.min_rate must be > 0 bytes per second "
+                                     "(or None)")
+        if not self.grace >= 0:
+            raise ConfigurationError("UploadLimits.grace must be >= 0 seconds")
+
+    def body_seconds(self, length: int) -> float | None:
+        """Seconds a body of *length* bytes may take (``None``: no limit)."""
+        return None if self.min_rate is None else self.grace + length / self.min_rate

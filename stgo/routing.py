@@ -130,6 +130,19 @@ class Routing:
         main = self._page_widgets(page) if status == 200 else []
         return [*main, self.sidebar, self.topbar]
 
+    def _reachable_tops(self, session: Session) -> list[Widget]:
+        """The top-level widgets of every page *session* may open, its own
+        included: what a request that names no page (an upload, a download)
+        may reach.  A page whose ``access`` refuses the session is left out."""
+        tops = [*self.widgets, self.sidebar, self.topbar]
+        for page in self.pages:
+            if page.allows(session):
+                tops.extend(page.widgets)
+        for w in session.widgets:
+            if not isinstance(w, PagePrivate) or self.resolve(w.page_path, session)[0] == 200:
+                tops.append(w)
+        return tops
+
     def _private_tops(self, session: Session, path: str) -> list[Widget]:
         """*session*'s widgets shown on *path*: the session-wide ones, and
         that page's private box (unless the session is refused there)."""

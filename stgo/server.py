@@ -26,7 +26,7 @@ from werkzeug.serving import (
 
 from .ids import redact
 from .ws import CLOSE_LINGER
-from .wsio import TAKE_OVER
+from .wsio import BODY_DEADLINE, TAKE_OVER
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -143,7 +143,14 @@ class RequestHandler(WSGIRequestHandler):
     def make_environ(self) -> WSGIEnvironment:
         environ = super().make_environ()
         environ[TAKE_OVER] = self._hand_over
+        environ[BODY_DEADLINE] = self._body_deadline
         return environ
+
+    def _body_deadline(self, seconds: float) -> None:
+        # An upload's body must be in by then (see stgo.transfers): a client
+        # that trickles it frees its thread.
+        if self._head is not None:
+            self._head.deadline = time.monotonic() + seconds
 
     def _hand_over(self) -> None:
         # The app took the socket (an upgraded WebSocket): read no further

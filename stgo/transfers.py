@@ -6,8 +6,11 @@ Everything is checked before a byte of the body is read: the caller (the
 :class:`~stgo.http.Endpoints`) has checked Origin and the session cookie;
 here the widget must be an uploader that session can see and use, the
 ``Content-Length`` must be given and within ``max_size``, the name plain and
-of an accepted type.  The body is spooled to the session's own temporary
-directory under a random name; the answer is a token the client puts in the
+of an accepted type, and the upload must fit the :class:`~stgo.limits.UploadLimits`
+(taken atomically: a place is reserved before the body is read, and given
+back on every path).  The body is spooled to the session's own temporary
+directory under a random name (or into the shared store); whatever stops it
+midway leaves nothing behind.  The answer is a token the client puts in the
 uploader's ``change`` event (see :mod:`stgo.widgets.files`).
 
 ``POST download?widget=<id>`` mints a token for a download button the
@@ -21,6 +24,7 @@ import io
 import json
 import logging
 import mimetypes
+import re
 import secrets
 import shutil
 import tempfile
@@ -31,21 +35,26 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
 from .ids import redact
+from .limits import UploadLimits
 from .session import Session
 from .store import StoreUnavailable
+from .store.files import StagingFull
 from .widgets.base import Widget
 from .widgets.files import (
     STAGED_TTL,
     DownloadButton,
     FileUploader,
     UploadedFile,
+    _size_text,
     safe_file_name,
     shared_uploads,
 )
+from .wsio import BODY_DEADLINE
 
 __all__ = ["Transfers", "DOWNLOAD_TTL", "MAX_STAGED"]
 
@@ -53,9 +62,24 @@ log = logging.getLogger("stgo")
 
 #: Seconds a download link stays good.
 DOWNLOAD_TTL = 60.0
-#: Uploads one session may have waiting for their change event, per uploader.
-MAX_STAGED = 32
+#: Uploads one session may have staged by default (``UploadLimits.max_staged``).
+MAX_STAGED = UploadLimits.max_staged
 _CHUNK = 64 * 1024
+# A MIME type as RFC 6838 names them, parameters left out (a bounded length).
+_MIME = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}")
+
+
+def upload_type(mime: str | None, name: str) -> str:
+    """The MIME type to keep for an upload named *name* that the client said is
+    *mime*: a plain ``type/subtype`` (lower case, bounded), else a guess
+    from the name, else ``application/octet-stream``."""
+    mime = (mime or "").strip().lower()
+    if not _MIME.fullmatch(mime) or mime in ("application/x-www-form-urlencoded",
+                                             "multipart/form-data"):  # a client's default
+        mime = "application/octet-stream"
+    if mime == "application/octet-stream":
+        mime = mimetypes.guess_type(name)[0] or mime
+    return mime
 
 Finder = Callable[[Session, str], "Widget | None"]
 
@@ -68,6 +92,13 @@ def _json(status: int, **body: Any) -> Response:
 def refusal(status: int, message: str) -> Response:
     """An error answer the client shows to the user as it is."""
     return _json(status, error=message)
+
+
+def _cut_off(exc: ClientDisconnected, length: int) -> tuple[int, str]:
+    """The refusal for a body that stopped coming: too slow, or cut off."""
+    if isinstance(exc.__context__, TimeoutError):
+        return 408, f"the upload was too slow: the {_size_text(length)} did not come in time"
+    return 400, "the upload was cut off before its end"
 
 
 def shown_to(widget: Widget) -> bool:
@@ -87,14 +118,22 @@ class Transfers:
         can see with that DOM id (the App's ``find_widget``).
     :param upload_dir: where the per-session directories go (``None``: the
         system's temporary directory).
+    :param limits: what uploads may hold (:class:`~stgo.limits.UploadLimits`).
     :param clock: monotonic seconds, injectable for tests.
     """
 
     def __init__(self, find_widget: Finder, *, upload_dir: str | None = None,
+                 limits: UploadLimits | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._find = find_widget
         self._upload_dir = upload_dir
+        #: The caps on uploads.
+        self.limits = limits or UploadLimits()
         self._clock = clock
+        # Bodies being received: their sizes per session, and in total.
+        self._receiving: dict[Session, list[int]] = {}
+        self._receiving_bodies = 0
+        self._receiving_bytes = 0
         self._lock = threading.Lock()
         self._dirs: dict[Session, Path] = {}
         self._uploaders: dict[Session, set[FileUploader]] = {}
@@ -116,10 +155,15 @@ class Transfers:
         widget = self._find(session, request.args.get("widget", ""))
         length = request.content_length
         name = unquote(request.headers.get("X-Stgo-Filename", ""))
+        # stgo's server lets us bound the time the body may take (see UploadLimits).
+        deadline = request.environ.get(BODY_DEADLINE)
         checked = self.check(session, widget, name, length)
         if isinstance(checked, tuple):
             return refusal(*checked)
         assert length is not None and isinstance(widget, FileUploader)
+        seconds = self.limits.body_seconds(length)
+        if callable(deadline) and seconds is not None:
+            deadline(seconds)
         first, second = self.store(session, widget, checked, length, request.mimetype,
                                    request.stream)
         if isinstance(first, int):
@@ -142,51 +186,126 @@ class Transfers:
         refused = widget.check_file(safe, length)
         if refused is not None:
             return refused
-        if widget.staged_count(session) >= MAX_STAGED:
-            return 429, "too many uploads waiting: try again in a moment"
         if session.ended:
             return 403, "your session ended: reload the page"
         return safe
 
     def store(self, session: Session, widget: FileUploader, name: str, length: int,
               mime: str | None, stream: Any) -> tuple[str, str] | tuple[int, str]:
-        """Spool *length* bytes of *stream* and stage them; ``(token, type)`` or a refusal."""
-        mime = (mime or "application/octet-stream").lower()
-        if mime in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            mime = "application/octet-stream"  # a client's default, not the file's
-        if mime == "application/octet-stream":
-            mime = mimetypes.guess_type(name)[0] or mime
+        """Spool *length* bytes of *stream* and stage them; ``(token, type)`` or a refusal.
+
+        A place within the :attr:`limits` is taken before the first byte is
+        read and given back however this ends.
+        """
+        mime = upload_type(mime, name)
         shared = shared_uploads(session)
-        if shared is not None:
-            return self._store_shared(shared, session, widget, name, length, mime, stream)
+        refused = self._reserve(session, widget, length, shared is not None)
+        if refused is not None:
+            return refused
+        try:
+            if shared is not None:
+                return self._store_shared(shared, session, widget, name, length, mime, stream)
+            return self._store_local(session, widget, name, length, mime, stream)
+        finally:
+            self._unreserve(session, length)
+
+    def _reserve(self, session: Session, widget: FileUploader, length: int,
+                 shared: bool) -> tuple[int, str] | None:
+        """Count one more body of *length* bytes for *session*, or say why not.
+
+        In memory mode the staged uploads are this process's: counted here,
+        under the same lock, so that parallel uploads cannot all pass.  With
+        a shared store the store counts them (:meth:`_store_shared`).
+        """
+        limits, now = self.limits, self._clock()
+        with self._lock:
+            mine = self._receiving.get(session, [])
+            if self._receiving_bodies >= limits.max_bodies:
+                return 503, "the server is receiving too many uploads: try again in a moment"
+            if len(mine) >= limits.max_session_bodies:
+                return 429, "too many uploads at once: wait for the others to finish"
+            held = self._receiving_bytes
+            if not shared:
+                count = staged = 0
+                for other in self._uploaders.get(session, ()):
+                    n, size = other.staged_usage(session, now)
+                    count, staged = count + n, staged + size
+                if len(mine) + count >= limits.max_staged:
+                    return 429, "too many uploads waiting: try again in a moment"
+                if sum(mine) + staged + length > limits.max_session_bytes:
+                    return 413, (f"your uploads waiting would exceed "
+                                 f"{_size_text(limits.max_session_bytes)}: use them first")
+                every = {w for ws in self._uploaders.values() for w in ws}
+                held += sum(w.staged_usage(None, now)[1] for w in every)
+            if held + length > limits.max_process_bytes:
+                return 503, "the server holds too many uploads: try again later"
+            self._receiving[session] = [*mine, length]
+            self._receiving_bodies += 1
+            self._receiving_bytes += length
+            if not shared:
+                self._uploaders.setdefault(session, set()).add(widget)
+        return None
+
+    def _unreserve(self, session: Session, length: int) -> None:
+        with self._lock:
+            mine = self._receiving.get(session, [])
+            if length in mine:
+                mine.remove(length)
+                self._receiving_bodies -= 1
+                self._receiving_bytes -= length
+            if not mine:
+                self._receiving.pop(session, None)
+
+    def receiving(self) -> tuple[int, int]:
+        """``(bodies, bytes)`` of uploads being received now (tests, metrics)."""
+        with self._lock:
+            return self._receiving_bodies, self._receiving_bytes
+
+    def _store_local(self, session: Session, widget: FileUploader, name: str, length: int,
+                     mime: str, stream: Any) -> tuple[str, str] | tuple[int, str]:
+        """Spool the upload to *session*'s directory and stage it in *widget*."""
         path = self.directory(session) / secrets.token_hex(16)
+        staged = False
         try:
             got = self._spool(stream, path, length)
+            if got != length:
+                return 400, f"the upload was cut short ({got} of {length} bytes)"
+            if session.ended:
+                return 403, "your session ended: reload the page"
+            token = widget.stage(session, UploadedFile(name, length, mime, path),
+                                 now=self._clock())
+            staged = True
+        except ClientDisconnected as exc:
+            return _cut_off(exc, length)
         except OSError as exc:  # the session ended meanwhile, or the disk is full
-            path.unlink(missing_ok=True)
             log.warning("could not spool an upload for %s: %s", redact(session.id), exc)
             return 503, "the server could not store the file"
-        if got != length:
-            path.unlink(missing_ok=True)
-            return 400, f"the upload was cut short ({got} of {length} bytes)"
-        if session.ended:
-            path.unlink(missing_ok=True)
-            return 403, "your session ended: reload the page"
-        token = widget.stage(session, UploadedFile(name, length, mime, path), now=self._clock())
-        with self._lock:
-            self._uploaders.setdefault(session, set()).add(widget)
+        finally:
+            if not staged:  # whatever stopped it: no bytes left behind
+                path.unlink(missing_ok=True)
         log.debug("upload of %d bytes staged for %s", length, redact(session.id))
         return token, mime
 
-    @staticmethod
-    def _store_shared(store: Any, session: Session, widget: FileUploader, name: str,
+    def _store_shared(self, store: Any, session: Session, widget: FileUploader, name: str,
                       length: int, mime: str, stream: Any) -> tuple[str, str] | tuple[int, str]:
         """Stage the upload in the persistent store, for whichever process
         gets the uploader's change event (see :meth:`FileUploader.receive`)."""
         token = secrets.token_urlsafe(24)
         entry = {"widget": widget.key, "name": name, "size": length, "type": mime}
+        limits = self.limits
         try:
-            got = store.put_upload(session.id, token, entry, stream, length, STAGED_TTL)
+            got = store.put_upload(session.id, token, entry, stream, length, STAGED_TTL,
+                                   max_staged=limits.max_staged,
+                                   max_bytes=limits.max_session_bytes)
+        except StagingFull as full:
+            if full.reason == "count":
+                return 429, "too many uploads waiting: try again in a moment"
+            if full.reason == "memory":
+                return 503, "the server could not store the file: its store is full"
+            return 413, (f"your uploads waiting would exceed "
+                         f"{_size_text(limits.max_session_bytes)}: use them first")
+        except ClientDisconnected as exc:
+            return _cut_off(exc, length)
         except StoreUnavailable:
             return 503, "the server could not store the file"
         if got != length:
@@ -249,6 +368,11 @@ class Transfers:
                             "button again\n", status=404, mimetype="text/plain",
                             headers={"Cache-Control": "no-store"})
         widget = entry[1]
+        if self._find(session, widget.id) is not widget or not shown_to(widget):
+            # Its page refuses the session now (or it is gone): no file.
+            return Response("this download is no longer on your page: reload it\n",
+                            status=404, mimetype="text/plain",
+                            headers={"Cache-Control": "no-store"})
         try:
             body, mime = widget.produce(session)
         except Exception:

@@ -16,7 +16,7 @@ from typing import Any
 
 __all__ = [
     "InputFlag", "NoReader", "Waker", "TAKE_OVER", "take_over", "text_frame", "read_frames",
-    "FrameReader",
+    "FrameReader", "BODY_DEADLINE",
 ]
 
 
@@ -105,6 +105,11 @@ class Waker:
 #: The WSGI environ key of a callable by which a server lets the app take the
 #: request's socket over (stgo's :class:`~stgo.server.RequestHandler` sets it).
 TAKE_OVER = "stgo.take_over"
+
+#: The WSGI environ key of ``fn(seconds)``, by which a server lets the app
+#: bound the time left to read the request's body (a slow upload): a read
+#: past it fails as a timeout.  Set by stgo's own server only.
+BODY_DEADLINE = "stgo.body_deadline"
 
 
 def take_over(environ: dict[str, Any], sock: socket.socket) -> socket.socket | None:

@@ -375,3 +375,13 @@ def test_log_once_with_a_rate_says_each_key_once_and_few_new_ones_a_minute(
     clock.advance(5.0)  # one more at the rate; a key not said before may be said now
     assert said.once(("3", "x"), "pair %s", 3) and not said.once(("4", "x"), "pair %s", 4)
     assert [r.getMessage() for r in caplog.records] == ["pair a", "pair 0", "pair 1", "pair 3"]
+
+
+def test_upload_limits_are_checked_and_bound_a_body_s_time() -> None:
+    limits = stgo.UploadLimits(min_rate=1000.0, grace=2.0)
+    assert limits.body_seconds(5000) == 7.0
+    assert stgo.UploadLimits(min_rate=None).body_seconds(5000) is None
+    for bad in ({"max_staged": 0}, {"max_session_bytes": -1}, {"max_bodies": True},
+                {"min_rate": 0.0}, {"grace": -1.0}):
+        with pytest.raises(stgo.ConfigurationError, match="UploadLimits"):
+            stgo.UploadLimits(**bad)  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import select
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -11,6 +12,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 
 import stgo
+from stgo.limits import UploadLimits
 from stgo.server import Server
 from stgo.transfers import DOWNLOAD_TTL
 
@@ -275,3 +277,243 @@ def test_download_of_a_failing_callable_is_a_clear_500(serve: Callable[..., Serv
     assert resp.status == 500 and b"could not make this file" in body
     assert b"no data yet" not in body  # the exception's text stays in the log
     wait_until(lambda: app.sessions.get(alice.session_id) is not None)
+
+
+# -- page access (issue 22, item 15) -------------------------------------------------------
+
+
+def test_a_page_whose_access_refuses_gives_neither_its_download_nor_its_uploader(
+        serve: Callable[..., Server]) -> None:
+    app = stgo.App(title="access")
+    admin = app.page("/admin", access=lambda session: bool(session.get("admin")))
+    payroll = admin.download_button("Payroll", data=b"name,salary\n", file_name="payroll.csv")
+    intake = admin.file_uploader("Intake", key="intake")
+    server = serve(app)
+    alice = Client(server.url)
+    alice.get("/")
+    session = app.sessions.get(alice.session_id)
+    assert session is not None
+
+    def mint() -> int:
+        return Post(server, f"/download?widget={payroll.id}", {
+            "Cookie": f"{COOKIE}={alice.session_id}", "Origin": alice.origin,
+            "Content-Length": "0"}).answer()[0]
+
+    assert mint() == 404
+    assert _upload(server, alice, intake, "a.txt", b"x")[0] == 404
+    assert app.transfers.sessions_with_files() == 0
+    session.set("admin", True)  # now the page lets her in: both work
+    assert mint() == 201
+    assert _upload(server, alice, intake, "a.txt", b"x")[0] == 201
+    _, answer, _ = Post(server, f"/download?widget={payroll.id}", {
+        "Cookie": f"{COOKIE}={alice.session_id}", "Origin": alice.origin,
+        "Content-Length": "0"}).answer()
+    resp = _get(server, "/" + answer["url"], alice.session_id)
+    assert resp.status == 200 and resp.read_body == b"name,salary\n"  # type: ignore[attr-defined]
+    # A link minted while she could open the page is no good once she cannot.
+    _, answer, _ = Post(server, f"/download?widget={payroll.id}", {
+        "Cookie": f"{COOKIE}={alice.session_id}", "Origin": alice.origin,
+        "Content-Length": "0"}).answer()
+    session.set("admin", False)
+    assert _get(server, "/" + answer["url"], alice.session_id).status == 404
+
+
+# -- limits on what uploads hold (issue 22, items 16 and 24) --------------------------------
+
+
+def _answered(post: Post) -> bool:
+    """Whether the server answered *post* already (before its body was sent)."""
+    sock = post.conn.sock
+    return sock is not None and bool(select.select([sock], [], [], 0)[0])
+
+
+def _limited_app(store: str | None = None, upload_dir: str | None = None,
+                 **limits: Any) -> stgo.App:
+    app = stgo.App(title="limits", store=store, upload_dir=upload_dir,
+                   upload_limits=UploadLimits(**limits))
+    app.file_uploader("Data", key="up", max_size=10_000)
+    return app
+
+
+def _serve_on(serve: Callable[..., Server], request: pytest.FixtureRequest,
+              app: stgo.App) -> Server:
+    """*app* served; with Redis, stopped after the test without ``serve``'s
+    leftover count (which asks the store, closed by then)."""
+    if app.store.__class__.__name__ != "RedisStore":
+        return serve(app)
+    server = Server(app, "127.0.0.1", 0)
+    server.start()
+    request.addfinalizer(server.stop)
+    return server
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_parallel_uploads_beyond_the_staged_limit_are_refused_before_their_body(
+        serve: Callable[..., Server], request: pytest.FixtureRequest, backend: str) -> None:
+    store = request.getfixturevalue("redis_server").url if backend == "redis" else None
+    app = _limited_app(store, max_staged=4, max_bodies=64, max_session_bodies=64)
+    server = _serve_on(serve, request, app)
+    alice = Client(server.url)
+    alice.get("/")
+    up = app.widget("up")
+    body = b"x" * 100
+    # Twelve uploads at once, headers only: each is checked before its body.
+    posts = [Post(server, f"/upload?widget={up.id}", upload_headers(alice, f"{i}.csv", 100))
+             for i in range(12)]
+    wait_until(lambda: sum(_answered(p) for p in posts) == 8)
+    refused = [p for p in posts if _answered(p)]
+    for post in refused:
+        status, data, _ = post.answer()
+        assert status == 429 and "too many uploads waiting" in data["error"]
+    statuses = [p.answer(body)[0] for p in posts if p not in refused]
+    assert statuses == [201] * 4
+    assert app.transfers.receiving() == (0, 0)
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_an_upload_cut_off_midway_leaves_nothing_behind(
+        serve: Callable[..., Server], request: pytest.FixtureRequest, tmp_path: Any,
+        backend: str) -> None:
+    redis_server = request.getfixturevalue("redis_server") if backend == "redis" else None
+    app = _limited_app(redis_server.url if redis_server else None, str(tmp_path))
+    server = _serve_on(serve, request, app)
+    alice = Client(server.url)
+    alice.get("/")
+    up = app.widget("up")
+    post = Post(server, f"/upload?widget={up.id}", upload_headers(alice, "half.csv", 10_000))
+    post.conn.send(b"x" * 5_000)
+    wait_until(lambda: app.transfers.receiving() == (1, 10_000))
+    post.conn.close()  # half the body, then gone
+    wait_until(lambda: app.transfers.receiving() == (0, 0))
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []  # no spool file left
+    if redis_server is not None:
+        import redis
+
+        r = redis.Redis.from_url(redis_server.url)
+        assert [k for k in r.scan_iter(match="*up:*")] == []      # no partial blob
+        assert app.store.staged_uploads(alice.session_id) == 0    # its place given back
+        r.close()
+    # The session can upload again, all of its places free.
+    assert _upload(server, alice, up, "whole.csv", b"y" * 10)[0] == 201
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_bytes_staged_per_session_and_per_process_are_capped(
+        serve: Callable[..., Server], request: pytest.FixtureRequest, backend: str) -> None:
+    store = request.getfixturevalue("redis_server").url if backend == "redis" else None
+    app = _limited_app(store, max_session_bytes=100, max_process_bytes=150)
+    server = _serve_on(serve, request, app)
+    alice, bob = Client(server.url), Client(server.url)
+    alice.get("/")
+    bob.get("/")
+    up = app.widget("up")
+    assert _upload(server, alice, up, "a.csv", b"a" * 60)[0] == 201
+    # Refused from the headers: the body is never read.
+    status, data, _ = Post(server, f"/upload?widget={up.id}",
+                           upload_headers(alice, "b.csv", 60)).answer()
+    assert status == 413 and "would exceed 100 bytes" in data["error"]
+    assert _upload(server, alice, up, "c.csv", b"c" * 40)[0] == 201  # up to the cap
+    if backend == "memory":  # the process's disk (with Redis, Redis's maxmemory)
+        status, data, _ = Post(server, f"/upload?widget={up.id}",
+                               upload_headers(bob, "d.csv", 60)).answer()
+        assert status == 503 and "too many uploads" in data["error"]
+        assert _upload(server, bob, up, "e.csv", b"e" * 50)[0] == 201
+
+
+def _handler_threads() -> int:
+    return sum("process_request_thread" in t.name for t in threading.enumerate())
+
+
+def test_slow_upload_bodies_hold_few_threads_and_a_trickle_is_cut_off(
+        serve: Callable[..., Server], tmp_path: Any) -> None:
+    app = _limited_app(None, str(tmp_path), max_bodies=3, max_session_bodies=2,
+                       min_rate=1000.0, grace=3.0)
+    server = serve(app)
+    clients = [Client(server.url) for _ in range(10)]
+    for client in clients:
+        client.get("/")
+    up = app.widget("up")
+    before = _handler_threads()
+    # Ten clients trickle 2,000-byte bodies (a byte each): three are received,
+    # seven are refused at once and their threads end.
+    posts = [Post(server, f"/upload?widget={up.id}", upload_headers(c, "slow.csv", 2_000))
+             for c in clients]
+    for post in posts:
+        post.conn.send(b"x")
+    wait_until(lambda: sum(_answered(p) for p in posts) == 7)
+    assert app.transfers.receiving()[0] == 3
+    refused = [p for p in posts if _answered(p)]
+    for post in refused:
+        status, data, _ = post.answer()
+        assert status == 503 and "receiving too many uploads" in data["error"]
+    wait_until(lambda: _handler_threads() <= before + 3)
+    # The trickles (1 byte of 2,000 at 1,000 bytes/s after 3 s) are cut off
+    # well before the 30 s a silent client is given.
+    for post in [p for p in posts if p not in refused]:
+        status, data, _ = post.answer()
+        assert status == 408 and "too slow" in data["error"]
+    wait_until(lambda: app.transfers.receiving() == (0, 0))
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_one_session_gets_a_few_upload_bodies_at_once(serve: Callable[..., Server]) -> None:
+    app = _limited_app(None, max_session_bodies=2)
+    server = serve(app)
+    alice = Client(server.url)
+    alice.get("/")
+    up = app.widget("up")
+    posts = [Post(server, f"/upload?widget={up.id}", upload_headers(alice, f"{i}.csv", 10))
+             for i in range(3)]
+    wait_until(lambda: sum(_answered(p) for p in posts) == 1)
+    third = next(p for p in posts if _answered(p))
+    status, data, _ = third.answer()
+    assert status == 429 and "too many uploads at once" in data["error"]
+    assert [p.answer(b"z" * 10)[0] for p in posts if p is not third] == [201, 201]
+
+
+def test_upload_names_and_types_are_cleaned(serve: Callable[..., Server],
+                                            files_app: Any) -> None:
+    app, _ = files_app
+    server = serve(app)
+    alice = Client(server.url)
+    sock = alice.connect()
+    up = app.widget("up")
+    # An override that would show "invoice\u202egpj.csv" as "invoice.csvjpg", a C1 control.
+    status, answer, _ = _upload(server, alice, up, "invoice\u202egpj\u0085\u2066.csv", b"1",
+                                mime="text/<script>")
+    assert status == 201, answer
+    assert answer["name"] == "invoicegpj.csv" and answer["type"] == "text/csv"
+    status, answer, _ = _upload(server, alice, up, "b.csv", b"2", mime="x" * 300 + "/y")
+    assert status == 201 and answer["type"] == "text/csv"
+    status, answer, _ = _upload(server, alice, up, "c.csv", b"3",
+                                mime="Application/Vnd.MS-Excel; charset=x")
+    assert status == 201 and answer["type"] == "application/vnd.ms-excel"
+    sock.ack(sock.event(up.id, "change", [answer["token"]]))
+    session = app.sessions.get(alice.session_id)
+    assert session is not None and session.get("up").type == "application/vnd.ms-excel"
+    assert _upload(server, alice, up, "\u202e\u0085.csv"[:2], b"4")[0] == 400  # nothing left
+    alice.close()
+
+
+def test_an_upload_to_a_redis_at_its_maxmemory_is_refused_and_leaves_nothing(
+        serve: Callable[..., Server], request: pytest.FixtureRequest) -> None:
+    redis_server = request.getfixturevalue("redis_server")
+    app = stgo.App(title="full", store=redis_server.url)
+    up = app.file_uploader("Data", key="up")
+    server = _serve_on(serve, request, app)
+    alice = Client(server.url)
+    alice.get("/")
+    import redis
+
+    r = redis.Redis.from_url(redis_server.url)
+    used = int(r.info("memory")["used_memory"])
+    r.config_set("maxmemory-policy", "noeviction")
+    r.config_set("maxmemory", used + 300_000)  # room for a part of the file only
+    try:
+        status, data, _ = _upload(server, alice, up, "big.bin", b"b" * 2_000_000)
+        assert status == 503 and "store is full" in data["error"], data
+        assert [k for k in r.scan_iter(match="*up:*")] == []
+        assert app.store.staged_uploads(alice.session_id) == 0
+    finally:
+        r.config_set("maxmemory", 0)
+        r.close()

@@ -8,6 +8,7 @@ import pytest
 
 import stgo
 from stgo.testing import AppTester
+from stgo.transfers import upload_type
 from stgo.widgets.files import safe_file_name
 
 
@@ -83,9 +84,31 @@ def test_session_end_removes_the_directory() -> None:
     ("report.csv", "report.csv"), (" spaced.csv ", "spaced.csv"), ("../x", None),
     ("a/b", None), ("a\\b", None), ("nul\x00", None), ("..", None), ("", None),
     ("x" * 256, None), ("r\u00e9sum\u00e9.pdf", "r\u00e9sum\u00e9.pdf"),
+    # C1 controls and bidirectional overrides, marks and isolates are removed.
+    ("invoice\u202egpj.exe", "invoicegpj.exe"), ("a\u0085b\u009f.txt", "ab.txt"),
+    ("\u2066x\u2069\u200f\u061c.csv", "x.csv"), ("\u202e\u202d", None),
+    ("\u202e" + "x" * 255, "x" * 255), ("x" * 255 + "\u202ey", None),
+    ("\u202e../x", None),
 ])
 def test_safe_file_name(name: str, safe: str | None) -> None:
     assert safe_file_name(name) == safe
+
+
+@pytest.mark.parametrize("mime, name, kept", [
+    ("text/csv", "a.bin", "text/csv"), ("TEXT/CSV", "a", "text/csv"),
+    ("application/vnd.ms-excel", "a", "application/vnd.ms-excel"),
+    ("text/<script>", "a.csv", "text/csv"), ("x" * 65 + "/y", "a", "application/octet-stream"),
+    ("text/csv\r\nX-Evil: 1", "a", "application/octet-stream"), ("csv", "a.csv", "text/csv"),
+    (None, "a.png", "image/png"), ("", "a", "application/octet-stream"),
+    ("multipart/form-data", "a.txt", "text/plain"), (" text/csv ", "a", "text/csv"),
+])
+def test_upload_type_is_a_plain_bounded_mime_type(mime: str | None, name: str, kept: str) -> None:
+    assert upload_type(mime, name) == kept
+
+
+def test_download_names_lose_controls_and_overrides() -> None:
+    button = stgo.DownloadButton("Get", data=b"x", file_name="../pay\u202efdp\u0085.exe")
+    assert button.file_name == "payfdp.exe"
 
 
 def test_bad_uploader_options() -> None:

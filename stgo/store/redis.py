@@ -40,7 +40,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .base import MISSING, SessionRecord, Store, StoreError, StoreUnavailable
 from .codec import Codec, CodecError
-from .files import UploadedFile
+from .files import StagingFull, UploadedFile
 from .txn import EVENT_LEASE, KEEP_USABLE, EventTxn, StateCache
 
 __all__ = ["RedisStore"]
@@ -1241,18 +1241,38 @@ class RedisStore(Store):
     # -- uploads: bytes any process can read (stgo.store.files) -------------------------------
 
     def put_upload(self, session_id: str, token: str, entry: dict[str, Any], stream: Any,
-                   length: int, ttl: float, chunk: int = 256 * 1024) -> int:
+                   length: int, ttl: float, chunk: int = 256 * 1024, *,
+                   max_staged: int = 1 << 30, max_bytes: int = 1 << 62) -> int:
         """Store *length* bytes of *stream* as an upload of *session_id* waiting
         for its change event under *token* (for *ttl* seconds, whichever
         process gets the event); *entry* says what it is (its widget, name,
         size, type).  Return how many bytes came (fewer: cut short, nothing kept).
+
+        The upload's place is taken before a byte is read, atomically for
+        every process: at most *max_staged* uploads and *max_bytes* bytes per
+        session, those being received included.  Whatever stops it (cut
+        short, an exception, Redis gone) leaves no bytes and no place taken.
+
+        :raises StagingFull: the session is at a limit (nothing was read), or
+            Redis is at its ``maxmemory`` (``"memory"``: nothing is kept).
         """
+        import redis
+
         ref = secrets.token_urlsafe(24)
         blob, staged, ms = self._blob(ref), self._staged(session_id), max(1, int(ttl * 1000))
+        pending = json.dumps({**entry, "ref": ref, "pending": 1})
+        try:
+            full = self._call(lambda r: r.register_script(_RESERVE_UPLOAD)(
+                keys=[staged], args=[token, pending, max_staged, length, max_bytes, ms]))
+        except redis.exceptions.OutOfMemoryError:
+            raise _full() from None
+        if int(full):
+            raise StagingFull("count" if int(full) == 1 else "bytes")
         got = 0
+        done = False
 
         def write(r: Any) -> None:
-            nonlocal got
+            nonlocal got, done
             r.set(blob, b"", px=ms)
             while got < length:
                 data = stream.read(min(chunk, length - got))
@@ -1261,16 +1281,37 @@ class RedisStore(Store):
                 r.append(blob, data)
                 got += len(data)
             if got != length:
-                r.delete(blob)
                 return
             pipe = r.pipeline(transaction=True)
             pipe.pexpire(blob, ms)
             pipe.hset(staged, token, json.dumps({**entry, "ref": ref}))
             pipe.pexpire(staged, ms)
             pipe.execute()
+            done = True
 
-        self._call(write)
+        try:
+            self._call(write)
+        except redis.exceptions.OutOfMemoryError:
+            raise _full() from None
+        finally:
+            if not done:
+                self._drop_upload(staged, token, blob)
         return got
+
+    def _drop_upload(self, staged: str, token: str, blob: str) -> None:
+        """Forget an upload that did not come in whole: its bytes and its place."""
+        def drop(r: Any) -> None:
+            # No MULTI: at maxmemory Redis refuses a transaction, a plain DEL never.
+            pipe = r.pipeline(transaction=False)
+            pipe.delete(blob)
+            pipe.hdel(staged, token)
+            pipe.execute()
+
+        try:
+            self._call(drop)
+        except StoreUnavailable:
+            # Both expire with the staging TTL; nothing else to do.
+            log.warning("could not drop a cut-short upload: Redis is unavailable")
 
     def staged_uploads(self, session_id: str) -> int:
         """How many uploads of *session_id* wait for their change event."""
@@ -1296,7 +1337,7 @@ class RedisStore(Store):
         except (ValueError, KeyError, TypeError):
             log.warning("a staged upload with a bad entry in the store: ignored")
             return None
-        if entry.get("widget") != widget:
+        if entry.get("widget") != widget or entry.get("pending"):
             return None
         ttl = self._ttl[0] or "86400"
         ms = max(1, int(float(ttl) * 1000))
@@ -1348,6 +1389,12 @@ class RedisStore(Store):
         self._call(drop)
 
 
+def _full() -> StagingFull:
+    """What an upload meets when Redis is at its ``maxmemory`` (``noeviction``)."""
+    log.warning("Redis is at its maxmemory: an upload was refused")
+    return StagingFull("memory")
+
+
 def _safe_url(url: str) -> str:
     """The URL without its password, for messages and logs."""
     parts = urlsplit(url)
@@ -1357,3 +1404,20 @@ def _safe_url(url: str) -> str:
             netloc += f":{parts.port}"
         return parts._replace(netloc=netloc).geturl()
     return url
+
+
+# KEYS: staged uploads; ARGV: token, pending entry, max uploads, size, max
+# bytes, ttl ms.  Takes an upload's place before its body is read: 0, or 1 (too
+# many uploads) or 2 (too many bytes) and nothing taken.
+_RESERVE_UPLOAD = """
+if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return 1 end
+local used = tonumber(ARGV[4])
+for _, raw in ipairs(redis.call('HVALS', KEYS[1])) do
+  local ok, e = pcall(cjson.decode, raw)
+  if ok and type(e) == 'table' and tonumber(e.size) then used = used + tonumber(e.size) end
+end
+if used > tonumber(ARGV[5]) then return 2 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+return 0
+"""

@@ -40,15 +40,21 @@ DEFAULT_MAX_UPLOAD = 200 * 1024 * 1024
 STAGED_TTL = 600.0
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
+# C1 controls, and the bidirectional marks, embeddings, overrides and
+# isolates: a real file may have them, but shown to a user they can make
+# "invoice\u202egpj.exe" read as "invoice.exe.jpg".
+_HIDDEN_IN_NAME = re.compile("[\x80-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def safe_file_name(name: str) -> str | None:
     """*name* if it is a plain file name (no path, no control characters), else ``None``.
 
     Browsers send only the last part of a file's path; anything with a
-    separator, a ``..`` or a control character was made by hand.
+    separator, a ``..`` or a C0 control character was made by hand.  C1
+    controls and bidirectional formatting characters are removed; the name
+    must then be at most 255 characters.
     """
-    name = name.strip()
+    name = _HIDDEN_IN_NAME.sub("", name).strip()
     if not name or name in (".", "..") or len(name) > 255 or _UNSAFE_NAME.search(name):
         return None
     return name
@@ -119,20 +125,25 @@ class FileUploader(InputWidget):
         token = secrets.token_urlsafe(24)
         stamp = time.monotonic() if now is None else now
         with self._staged_lock:
-            for old, (_, stale, expires) in list(self._staged.items()):
-                if expires < stamp:
-                    del self._staged[old]
-                    stale.release()
+            self._sweep(stamp)
             self._staged[token] = (weakref.ref(session), upload, stamp + STAGED_TTL)
         return token
 
-    def staged_count(self, session: Any) -> int:
-        """How many uploads of *session* wait for their change event."""
-        shared = shared_uploads(session)
-        if shared is not None:
-            return int(shared.staged_uploads(session.id))
+    def _sweep(self, now: float) -> None:
+        # Expired (or of a session gone): their bytes go (under _staged_lock).
+        for old, (ref, stale, expires) in list(self._staged.items()):
+            if expires < now or ref() is None:
+                del self._staged[old]
+                stale.release()
+
+    def staged_usage(self, session: Any | None, now: float) -> tuple[int, int]:
+        """``(uploads, bytes)`` staged here (memory mode) for *session*, or for
+        every session when ``None``; the expired ones are removed first."""
         with self._staged_lock:
-            return sum(1 for ref, _, _ in self._staged.values() if ref() is session)
+            self._sweep(now)
+            sizes = [upload.size for ref, upload, _ in self._staged.values()
+                     if session is None or ref() is session]
+        return len(sizes), sum(sizes)
 
     def forget(self, session: Any) -> None:
         """Drop what *session* staged (it ended; its directory goes with it)."""
@@ -354,5 +365,5 @@ def _default_name(data: Any, mime: str | None) -> str:
 
 def _clean_download_name(name: str) -> str:
     base = re.split(r"[/\\]", str(name))[-1]
-    base = _UNSAFE_NAME.sub("", base).strip().lstrip(".")
+    base = _HIDDEN_IN_NAME.sub("", _UNSAFE_NAME.sub("", base)).strip().lstrip(".")
     return base or "download"

@@ -219,3 +219,18 @@ def test_charts_follow_the_light_and_dark_themes(serve, new_page) -> None:
     light = [int(c) for c in colours["light"].strip("rgb()").split(",")]
     dark = [int(c) for c in colours["dark"].strip("rgb()").split(",")]
     assert sum(light) < 200 * 3 / 2 and sum(dark) > 200 * 3, colours
+
+
+def test_an_upload_past_the_session_s_byte_cap_says_so(serve, new_page, tmp_path: Path) -> None:
+    app = stgo.App(title="Files", upload_dir=str(tmp_path),
+                   upload_limits=stgo.UploadLimits(max_session_bytes=100))
+    got: list[Any] = []
+    app.file_uploader("Data", key="up", on_change=lambda *a: got.append(a))
+    server = serve(app)
+    page = new_page(server.url)
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"x" * 150)  # within max_size, past what the session may stage
+    page.locator("[data-key=up] input[type=file]").set_input_files(str(big))
+    expect(page.locator("[data-key=up] .stgo-upload-status")).to_contain_text(
+        "would exceed 100 bytes")
+    assert got == [] and list(tmp_path.glob("stgo-upload-*/*")) == []
