@@ -44,7 +44,7 @@ from .limits import UploadLimits
 from .session import Session
 from .store import StoreUnavailable
 from .store.files import StagingFull
-from .widgets.base import Widget
+from .widgets.base import StateReader, Widget
 from .widgets.files import (
     STAGED_TTL,
     DownloadButton,
@@ -101,11 +101,12 @@ def _cut_off(exc: ClientDisconnected, length: int) -> tuple[int, str]:
     return 400, "the upload was cut off before its end"
 
 
-def shown_to(widget: Widget) -> bool:
-    """Whether *widget* and every container around it are visible."""
+def shown_to(widget: Widget, state: StateReader | None = None) -> bool:
+    """Whether *widget* and every container around it are shown to the session
+    *state* (``None``: to anyone; a dialog is shown only to who opened it)."""
     node: Widget | None = widget
     while node is not None:
-        if not node.visible:
+        if not node.shown_to(state):
             return False
         node = node.parent
     return True
@@ -176,7 +177,7 @@ class Transfers:
 
         Everything that can be known before the body is read.
         """
-        if not isinstance(widget, FileUploader) or not shown_to(widget):
+        if not isinstance(widget, FileUploader) or not shown_to(widget, session):
             return 404, "no such file uploader on your page (reload it?)"
         if length is None:
             return 411, "the upload needs a Content-Length"
@@ -347,7 +348,7 @@ class Transfers:
     def begin_download(self, request: Request, session: Session) -> Response:
         """Handle ``POST download?widget=<id>``: a token for one download button."""
         widget = self._find(session, request.args.get("widget", ""))
-        if not isinstance(widget, DownloadButton) or not shown_to(widget):
+        if not isinstance(widget, DownloadButton) or not shown_to(widget, session):
             return refusal(404, "no such download on your page (reload it?)")
         if widget.disabled:
             return refusal(403, f"{widget.label!r} is disabled")
@@ -368,7 +369,7 @@ class Transfers:
                             "button again\n", status=404, mimetype="text/plain",
                             headers={"Cache-Control": "no-store"})
         widget = entry[1]
-        if self._find(session, widget.id) is not widget or not shown_to(widget):
+        if self._find(session, widget.id) is not widget or not shown_to(widget, session):
             # Its page refuses the session now (or it is gone): no file.
             return Response("this download is no longer on your page: reload it\n",
                             status=404, mimetype="text/plain",

@@ -318,6 +318,32 @@ def test_a_page_whose_access_refuses_gives_neither_its_download_nor_its_uploader
     assert _get(server, "/" + answer["url"], alice.session_id).status == 404
 
 
+def test_a_dialog_the_session_never_opened_gives_neither_its_download_nor_its_uploader(
+        serve: Callable[..., Server]) -> None:
+    # The same check as a click's (Widget.shown_to): a dialog is shown only to
+    # the sessions that opened it, so its files are theirs only.
+    app = stgo.App(title="dialog files")
+    box = app.dialog("Export")
+    report = box.download_button("Report", data=b"q1\n", file_name="q1.csv")
+    intake = box.file_uploader("Intake", key="intake")
+    server = serve(app)
+    alice = Client(server.url)
+    alice.get("/")
+    session = app.sessions.get(alice.session_id)
+    assert session is not None
+
+    def mint() -> int:
+        return Post(server, f"/download?widget={report.id}", {
+            "Cookie": f"{COOKIE}={alice.session_id}", "Origin": alice.origin,
+            "Content-Length": "0"}).answer()[0]
+
+    assert mint() == 404
+    assert _upload(server, alice, intake, "a.txt", b"x")[0] == 404
+    box.open(session)
+    assert mint() == 201
+    assert _upload(server, alice, intake, "a.txt", b"x")[0] == 201
+
+
 # -- limits on what uploads hold (issue 22, items 16 and 24) --------------------------------
 
 
