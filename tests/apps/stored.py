@@ -4,7 +4,10 @@ total in ``app.state`` shown by a global metric, and a hook log.
 ``STGO_TEST_RECORD`` names a file that gets one line per hook call:
 ``start <id>`` or ``end <id> <reason> <clicks>``.  ``STGO_TEST_APP_TIMEOUT`` and
 ``STGO_TEST_APP_INTERVAL`` set the session timeout and cleanup interval;
-``STGO_TEST_SHOW_PID=1`` adds a global text naming the serving process.
+``STGO_TEST_SHOW_PID=1`` adds a global text naming the serving process;
+``STGO_TEST_START_AT_IMPORT=1`` starts the App as the file is loaded (as a
+mounted App is, see docs/deployment.md: under ``gunicorn --preload`` that is in
+the master, before it forks the workers).
 """
 
 import os
@@ -23,9 +26,19 @@ total = app.metric("Everybody", 0, key="total")
 button = app.button("Click", key="click")
 rmw = app.button("Read-modify-write", key="rmw")
 _lock = threading.Lock()
+
+
+class ServingPid(stgo.Text):
+    """The pid of the process that draws it, at each draw (not at import:
+    under ``gunicorn --preload`` the file is loaded in the master)."""
+
+    def render_body(self, state):
+        return f"<p>served by pid {os.getpid()}</p>"
+
+
 if os.environ.get("STGO_TEST_SHOW_PID"):
     # Unkeyed, so never saved or relayed: tells a test which process drew the page.
-    app.text(f"served by pid {os.getpid()}")
+    app.add_widget(ServingPid())
 
 
 def record(line):
@@ -64,3 +77,7 @@ def read_modify_write(session, event, value):
     n = session.get("rmw", 0)
     app.state.increment("rmw_calls")  # a Redis round trip between read and write
     session.set("rmw", n + 1)
+
+
+if os.environ.get("STGO_TEST_START_AT_IMPORT"):
+    app.start()
