@@ -7,6 +7,7 @@ import argparse
 import logging
 import os
 import runpy
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -206,6 +207,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except OSError as exc:
         return _cannot_listen(host, port, exc)
+    # Stopped: one more SIGTERM (a supervisor that repeats itself) must not
+    # turn the clean exit that follows into a death by signal.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
     return 0
 
 
