@@ -14,9 +14,11 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
+from stgo.server import listen
 from stgo.store.redis import RedisStore
 
 from .helpers import ServerProcess, Socket, request, wait_until
@@ -197,6 +199,50 @@ def test_sigterm_or_sigint_stops_every_worker_gracefully_and_exits_0(
     assert sock.recv_close(10) == 1001  # the tab is told, and reconnects elsewhere
     assert sup.proc.wait(30) == 0
     assert not any(alive(pid) for pid in pids), sup.proc.output()
+
+
+def test_a_process_the_app_starts_does_not_keep_the_port_after_a_clean_stop(
+    supervise: type[Supervised], tmp_path: Path
+) -> None:
+    spawned = tmp_path / "spawned.txt"  # each worker's app starts a long-lived child
+    sup = supervise(env={"STGO_TEST_SPAWN": str(spawned)})
+    helpers: list[int] = []
+    try:
+        sup.workers(2)
+        port = int(urlsplit(sup.url).port or 0)
+        sup.proc.signal(signal.SIGTERM)
+        assert sup.proc.wait(30) == 0
+        helpers = [int(pid) for pid in spawned.read_text(encoding="utf-8").split()]
+        assert len(helpers) == 2 and all(alive(pid) for pid in helpers)  # they outlive it
+        # Nobody holds the port in LISTEN: a restart can bind it.
+        with listen("127.0.0.1", port):
+            pass
+    finally:
+        for pid in helpers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_sighup_starts_new_workers_stops_the_old_ones_and_keeps_serving(
+    supervise: type[Supervised]
+) -> None:
+    sup = supervise()
+    old = sup.workers(2)
+    _, sock, _ = tab(sup.url)  # a tab on an old worker
+    sup.proc.signal(signal.SIGHUP)
+    # The old workers stop gracefully once the new ones serve: the tab is
+    # told (and would reconnect to a new worker).
+    assert sock.recv_close(30) == 1001
+    # Every page load answers meanwhile (served_by asserts a 200).
+    wait_until(lambda: sup.served_by() not in old and not any(alive(p) for p in old),
+               timeout=30)
+    new = sup.workers(2)
+    assert not new & old
+    assert sup.proc.proc.poll() is None  # the supervisor lives on
+    assert "reloaded: 2 new workers serve; stopping the 2 old ones" in sup.proc.output()
+    sup.proc.signal(signal.SIGTERM)
+    assert sup.proc.wait(30) == 0
+    assert not any(alive(pid) for pid in new)
 
 
 def test_workers_stop_by_themselves_when_the_supervisor_is_killed(

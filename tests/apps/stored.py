@@ -7,7 +7,8 @@ total in ``app.state`` shown by a global metric, and a hook log.
 ``STGO_TEST_SHOW_PID=1`` adds a global text naming the serving process;
 ``STGO_TEST_START_AT_IMPORT=1`` starts the App as the file is loaded (as a
 mounted App is, see docs/deployment.md: under ``gunicorn --preload`` that is in
-the master, before it forks the workers).
+the master, before it forks the workers); ``STGO_TEST_SPAWN`` names a file:
+the app starts a long-lived child process as it loads and appends its PID.
 """
 
 import os
@@ -26,6 +27,18 @@ total = app.metric("Everybody", 0, key="total")
 button = app.button("Click", key="click")
 rmw = app.button("Read-modify-write", key="rmw")
 _lock = threading.Lock()
+
+if os.environ.get("STGO_TEST_SPAWN"):
+    # A long-lived helper started as the file loads, as an app may (a model
+    # server, a shell command): it gets every inheritable descriptor of this
+    # process.  Its PID goes to the file named, for the test to end it.
+    import subprocess
+    import sys
+
+    _helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"],
+                               close_fds=False)
+    with open(os.environ["STGO_TEST_SPAWN"], "a", encoding="utf-8") as _f:
+        _f.write(f"{_helper.pid}\n")
 
 
 class ServingPid(stgo.Text):
