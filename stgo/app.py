@@ -724,6 +724,12 @@ class App(SharedWidgets, Routing):
                       inline_jobs=1 if isinstance(self.store, RedisStore) else None,
                       hold=self.hub.hold, release=self.hub.release)
 
+    def _handed_over(self) -> None:
+        """This process handed its sessions to the next one (``--reload``):
+        nothing is left to stop at its exit (stop() would end them)."""
+        self._running = False
+        atexit.unregister(self._stop_at_exit)
+
     def _stop_at_exit(self) -> None:
         if self._running and self._pid == os.getpid():  # not a parent's App
             self.stop()

@@ -565,6 +565,7 @@ def _hand_over(app: App, store: Any) -> None:
         return
     app.hub.close_all(1012, "server restarting")
     app.sessions.stop(end_sessions=False)
+    app._handed_over()
     deadline = time.monotonic() + CLOSE_LINGER + 1.0
     while len(app.hub) and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -404,9 +404,12 @@ def test_the_stgo_console_command_serves_the_tour() -> None:
 
 def test_reload_keeps_sessions_and_their_state_across_an_edit(tmp_path: Path) -> None:
     app_file = tmp_path / "keeping.py"
+    ends = tmp_path / "ends.txt"  # a session handed over to the next child does not end
     source = ('import stgo\napp = stgo.App(title="{title}")\n'
               'name = app.text_input("Name", key="name")\n'
-              '@app.on_session_start\ndef start(session):\n    session.set("visits", 0)\n')
+              '@app.on_session_start\ndef start(session):\n    session.set("visits", 0)\n'
+              '@app.on_session_end\ndef end(session, reason):\n'
+              f'    open({str(ends)!r}, "a").write(reason + "\\n")\n')
     app_file.write_text(source.format(title="Before"))
     log = tmp_path / "terminal.txt"
     with (log.open("w") as out,
@@ -436,6 +439,7 @@ def test_reload_keeps_sessions_and_their_state_across_an_edit(tmp_path: Path) ->
         sock.close()
         terminal = log.read_text()
         assert "--reload: kept" in terminal and "--reload: brought back" in terminal
+        assert not ends.exists(), ends.read_text()
 
         # A broken edit: the error on the page and in the terminal; fixed, the
         # same session is back with its state.
