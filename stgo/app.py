@@ -18,7 +18,7 @@ from .errors import ConfigurationError, WidgetError
 from .failures import FailureLog
 from .hub import Batch, Hub
 from .ids import new_session_id, redact
-from .ioloop import IOLoop, WorkerPool
+from .ioloop import STOP_GRACE, IOLoop, WorkerPool
 from .limits import AddressRateLimiter, ConnectionLimiter, LogOnce
 from .manager import SessionManager
 from .metrics import Metrics
@@ -43,6 +43,10 @@ __all__ = ["App", "Sidebar", "Topbar", "ROTATION_TOKEN_TTL", "DEFAULT_CONTENT_SE
 
 #: The names a page on loopback may be asked for (see ``App(allowed_hosts=)``).
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+#: Seconds :meth:`App.stop` waits, in all, for its threads to end (each
+#: is a daemon: one still stuck on an unreachable Redis is left behind).
+STOP_JOIN_TIMEOUT = 6.0
 
 #: Seconds a rotation token may wait to be traded for the new cookie.
 ROTATION_TOKEN_TTL = 60.0
@@ -745,14 +749,21 @@ class App(SharedWidgets, Routing):
             self._running = False
             self._stopped = True
         atexit.unregister(self._stop_at_exit)
+        # One deadline for every join: threads that a Redis outage holds are
+        # held by the same outage, and waiting for each in turn added up.
+        deadline = time.monotonic() + STOP_JOIN_TIMEOUT
+
+        def left(most: float) -> float:
+            return max(0.1, min(most, deadline - time.monotonic()))
+
         self.hub.close_all()
-        self.sessions.stop()
-        self.io.stop()
-        self.workers.stop()
+        self.sessions.stop(timeout=left(5.0))
+        self.io.stop(timeout=left(STOP_GRACE + 2.0))
+        self.workers.stop(timeout=left(5.0))
         if self._saver is not None:
-            self._saver.stop()
+            self._saver.stop(timeout=left(5.0))
         if self._relay is not None:
-            self._relay.stop()
+            self._relay.stop(timeout=left(5.0))
         self.store.close()
 
     def run(self, host: str = "127.0.0.1", port: int = 8501, **kwargs: Any) -> None:
