@@ -147,8 +147,22 @@ def test_the_first_request_under_any_wsgi_server_starts_the_app_once() -> None:
     try:
         assert client.get("/health").status_code == 200
         assert not app.sessions.running  # a probe starts nothing
-        assert client.get("/").status_code == 200
+        # Eight first requests at once: one start.
+        together = threading.Barrier(8)
+        answers: list[int] = []
+
+        def first_request() -> None:
+            together.wait(10)
+            answers.append(WerkzeugClient(app).get("/").status_code)
+
+        threads = [threading.Thread(target=first_request) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert answers == [200] * 8
         assert app.sessions.running  # the cleanup thread: idle sessions end
+        assert _cleanup_threads() == before + 1
         app.start()  # a server hook as well: no second start
         assert client.get("/").status_code == 200
         assert _cleanup_threads() == before + 1
