@@ -33,9 +33,9 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
 class Supervised:
     """``python -m stgo run stored.py --workers N ...`` and the worker PIDs seen."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None, app: str = APP) -> None:
         self.proc = ServerProcess(
-            [sys.executable, "-m", "stgo", "run", APP, "--port", "0", *args],
+            [sys.executable, "-m", "stgo", "run", app, "--port", "0", *args],
             env={"STGO_TEST_SHOW_PID": "1", **(env or {})})
         self.url = self.proc.wait_url()
         self.seen: set[int] = set()
@@ -81,8 +81,10 @@ def supervise(redis_server: RedisServer) -> Iterator[type[Supervised]]:
     started: list[Supervised] = []
 
     class OnRedis(Supervised):
-        def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-            super().__init__("--workers", "2", "--store", redis_server.url, *args, env=env)
+        def __init__(self, *args: str, env: dict[str, str] | None = None,
+                     app: str = APP) -> None:
+            super().__init__("--workers", "2", "--store", redis_server.url, *args, env=env,
+                             app=app)
             started.append(self)
 
     yield OnRedis
@@ -243,6 +245,26 @@ def test_sighup_starts_new_workers_stops_the_old_ones_and_keeps_serving(
     sup.proc.signal(signal.SIGTERM)
     assert sup.proc.wait(30) == 0
     assert not any(alive(pid) for pid in new)
+
+
+def test_a_sighup_onto_a_broken_app_file_keeps_the_old_workers_serving_until_it_is_fixed(
+    supervise: type[Supervised], tmp_path: Path
+) -> None:
+    app = tmp_path / "deployed.py"
+    good = Path(APP).read_text(encoding="utf-8")
+    app.write_text(good, encoding="utf-8")
+    sup = supervise(app=str(app))
+    old = sup.workers(2)
+    app.write_text(good + "\nraise RuntimeError('a broken deploy')\n", encoding="utf-8")
+    sup.proc.signal(signal.SIGHUP)
+    wait_until(lambda: sup.proc.output().count("a broken deploy") >= 2, timeout=30)
+    assert sup.workers(2) == old  # the old ones serve on, every load a 200
+    app.write_text(good, encoding="utf-8")  # fixed: the next retry serves
+    wait_until(lambda: "reloaded: 2 new workers serve" in sup.proc.output(), timeout=60)
+    wait_until(lambda: not any(alive(p) for p in old), timeout=30)
+    assert not sup.workers(2) & old
+    sup.proc.signal(signal.SIGTERM)
+    assert sup.proc.wait(30) == 0
 
 
 def test_workers_stop_by_themselves_when_the_supervisor_is_killed(
