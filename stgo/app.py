@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import logging
@@ -17,7 +18,7 @@ from .errors import ConfigurationError, WidgetError
 from .failures import FailureLog
 from .hub import Batch, Hub
 from .ids import new_session_id, redact
-from .ioloop import IOLoop, WorkerPool
+from .ioloop import STOP_GRACE, IOLoop, WorkerPool
 from .limits import AddressRateLimiter, ConnectionLimiter, LogOnce, UploadLimits
 from .manager import SessionManager
 from .metrics import Metrics
@@ -42,6 +43,10 @@ __all__ = ["App", "Sidebar", "Topbar", "ROTATION_TOKEN_TTL", "DEFAULT_CONTENT_SE
 
 #: The names a page on loopback may be asked for (see ``App(allowed_hosts=)``).
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+#: Seconds :meth:`App.stop` waits, in all, for its threads to end (each
+#: is a daemon: one still stuck on an unreachable Redis is left behind).
+STOP_JOIN_TIMEOUT = 6.0
 
 #: Seconds a rotation token may wait to be traded for the new cookie.
 ROTATION_TOKEN_TTL = 60.0
@@ -252,13 +257,23 @@ class App(SharedWidgets, Routing):
         #: Uploaded files and download links, per session.
         self.transfers = Transfers(self.find_widget, upload_dir=upload_dir,
                                    limits=upload_limits)
+        self._event_threads = event_threads
         #: The threads that run the events arriving on :attr:`io`, and lead it.
         self.workers = WorkerPool(event_threads)
         #: The loop that serves every open WebSocket (started by the first).
-        self.io = IOLoop(self.workers,
-                         inline_jobs=1 if isinstance(self.store, RedisStore) else None,
-                         hold=self.hub.hold, release=self.hub.release)
+        self.io = self._new_io()
         self._lock = threading.RLock()
+        # What runs in which process (see _ensure_started): the process whose
+        # threads and connections the App's parts hold, whether it was started
+        # (and not stopped since) there, whether stop() was called there, one
+        # start lock per process (a forked child must not wait on a lock a
+        # thread of its parent held at the fork), and when a failed automatic
+        # start may be tried again.
+        self._pid = os.getpid()
+        self._running = False
+        self._stopped = False
+        self._start_locks: dict[int, threading.Lock] = {}
+        self._retry_start_at = 0.0
         self._widgets: list[Widget] = []
         self._start_hooks: list[StartHook] = []
         self._end_hooks: list[EndHook] = []
@@ -313,7 +328,13 @@ class App(SharedWidgets, Routing):
         return self.wsgi_app(environ, start_response)
 
     def wsgi_app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        """The actual WSGI application (wrap this one with middleware)."""
+        """The actual WSGI application (wrap this one with middleware).
+
+        The first request of a process (a health check aside) starts the App
+        in that process if nobody did (:meth:`start`), whatever the server.
+        """
+        if environ.get("PATH_INFO") != "/health":  # a probe must not wait for Redis
+            self._ensure_started()
         return self._endpoints(environ, start_response)
 
     # -- global widgets (SharedWidgets: the App's own page) ------------------------------------
@@ -659,10 +680,22 @@ class App(SharedWidgets, Routing):
 
     def start(self) -> None:
         """Open the store, restore the global widgets' run-time changes from it,
-        and start background work (the cleanup thread).  Servers call this for you.
+        and start background work (the cleanup thread, with Redis the relay).
+
+        Idempotent in a process: a second call (a server hook, after the
+        first request started it) does nothing.  You need not call it: the
+        first request in each process (a forked worker included) starts the
+        App there, and :meth:`stop` runs at the process's exit.  Servers and
+        hooks that call it keep working.
 
         :raises StoreError: the store cannot be used (bad URL, Redis unreachable).
         """
+        with self._start_lock():
+            self._adopt_process()
+            if not self._running:
+                self._start_here()
+
+    def _start_here(self) -> None:
         self.store.open()
         if self._saver is not None:
             restore_globals(self, self.store)
@@ -670,20 +703,96 @@ class App(SharedWidgets, Routing):
         if self._relay is not None:
             self._relay.start()
         self.sessions.start()
+        self._running = True
+        self._stopped = False
+        # Stop at the process's exit if nobody does before (a WSGI server
+        # that never calls stop()); stop() unregisters it.
+        atexit.register(self._stop_at_exit)
+
+    def _ensure_started(self) -> None:
+        """Start the App in this process unless it runs here, was stopped
+        here, or failed to start less than a second ago (a request then goes
+        on without it, as it would have before: what it asks of the store
+        fails on its own path)."""
+        if self._running and self._pid == os.getpid():
+            return  # the hot path: one comparison per request
+        with self._start_lock():
+            self._adopt_process()
+            if self._running or self._stopped or time.monotonic() < self._retry_start_at:
+                return
+            try:
+                self._start_here()
+            except Exception as exc:
+                self._retry_start_at = time.monotonic() + 1.0
+                log.warning("could not start the app in process %d (%s: %s); "
+                            "serving without it and trying again",
+                            os.getpid(), type(exc).__name__, exc)
+            else:
+                log.info("started the app in process %d on its first request", os.getpid())
+
+    def _start_lock(self) -> threading.Lock:
+        # setdefault is atomic: two threads of a new process get the same lock.
+        return self._start_locks.setdefault(os.getpid(), threading.Lock())
+
+    def _adopt_process(self) -> None:
+        """After a fork, give this process parts of its own: the threads,
+        Redis connections, locks and relay identity held are the parent's."""
+        pid = os.getpid()
+        if pid == self._pid:
+            return
+        self._pid = pid
+        self._running = self._stopped = False
+        self._lock = threading.RLock()
+        self.workers = WorkerPool(self._event_threads)
+        self.io = self._new_io()
+        self.store.after_fork()
+        self.sessions.after_fork()
+        if self._saver is not None:
+            self._saver.after_fork()
+        if self._relay is not None:
+            self._relay.after_fork()  # a new name on the channel, too
+
+    def _new_io(self) -> IOLoop:
+        return IOLoop(self.workers,
+                      inline_jobs=1 if isinstance(self.store, RedisStore) else None,
+                      hold=self.hub.hold, release=self.hub.release)
+
+    def _handed_over(self) -> None:
+        """This process handed its sessions to the next one (``--reload``):
+        nothing is left to stop at its exit (stop() would end them)."""
+        self._running = False
+        atexit.unregister(self._stop_at_exit)
+
+    def _stop_at_exit(self) -> None:
+        if self._running and self._pid == os.getpid():  # not a parent's App
+            self.stop()
 
     def stop(self) -> None:
         """Stop: close every connection (1001), end every session with reason
         ``"shutdown"``, and join the cleanup thread, the I/O loop (once the
         closes went out, bounded) and the event threads.  With a persistent store
-        sessions are *not* ended: they wait in the store for the next start."""
+        sessions are *not* ended: they wait in the store for the next start.
+        No request starts the App again in this process (:meth:`start` does)."""
+        with self._start_lock():
+            self._adopt_process()
+            self._running = False
+            self._stopped = True
+        atexit.unregister(self._stop_at_exit)
+        # One deadline for every join: threads that a Redis outage holds are
+        # held by the same outage, and waiting for each in turn added up.
+        deadline = time.monotonic() + STOP_JOIN_TIMEOUT
+
+        def left(most: float) -> float:
+            return max(0.1, min(most, deadline - time.monotonic()))
+
         self.hub.close_all()
-        self.sessions.stop()
-        self.io.stop()
-        self.workers.stop()
+        self.sessions.stop(timeout=left(5.0))
+        self.io.stop(timeout=left(STOP_GRACE + 2.0))
+        self.workers.stop(timeout=left(5.0))
         if self._saver is not None:
-            self._saver.stop()
+            self._saver.stop(timeout=left(5.0))
         if self._relay is not None:
-            self._relay.stop()
+            self._relay.stop(timeout=left(5.0))
         self.store.close()
 
     def run(self, host: str = "127.0.0.1", port: int = 8501, **kwargs: Any) -> None:

@@ -7,6 +7,7 @@ import argparse
 import logging
 import os
 import runpy
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ from .app import App
 from .errors import AppLoadError, ConfigurationError
 from .server import RequestHandler, listen, reloader_port
 from .store import StoreError
-from .workers import WORKER_FDS_OPTION, Supervisor, serve_worker
+from .workers import WORKER_FDS_OPTION, Supervisor, keep_worker_fds, serve_worker
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -118,7 +119,9 @@ def _serving_options(run: argparse.ArgumentParser) -> None:
                           "(env STGO_STORE)")
     run.add_argument("--workers", type=int, metavar="N",
                      help="processes serving the app on one port; more than 1 needs a shared "
-                          "store, --store redis://... (default 1; env STGO_WORKERS)")
+                          "store, --store redis://... (default 1; env STGO_WORKERS). SIGHUP "
+                          "to the supervisor starts new workers, which load the app file "
+                          "afresh, and stops the old ones once the new ones serve")
     run.add_argument("--reload", action="store_true", help="restart when a source file changes")
     # Set by the supervisor of --workers for each worker it starts.
     run.add_argument(WORKER_FDS_OPTION, dest="worker_fds", help=argparse.SUPPRESS)
@@ -138,6 +141,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError:  # an unknown level name: one line, not a traceback
         print(f"stgo: error: unknown --log-level {args.log_level!r}", file=sys.stderr)
         return EXIT_USAGE
+    if args.worker_fds is not None:
+        # Before the app file runs: what it starts must not inherit them.
+        try:
+            keep_worker_fds(args.worker_fds)
+        except (ValueError, OSError):
+            print(f"stgo: error: bad {WORKER_FDS_OPTION} {args.worker_fds!r} "
+                  "(set by the supervisor of --workers)", file=sys.stderr)
+            return EXIT_USAGE
     if args.store is not None:
         # Before the app file runs: its App reads STGO_STORE when it is made.
         os.environ["STGO_STORE"] = args.store
@@ -206,6 +217,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except OSError as exc:
         return _cannot_listen(host, port, exc)
+    # Stopped: one more SIGTERM (a supervisor that repeats itself) must not
+    # turn the clean exit that follows into a death by signal.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
     return 0
 
 

@@ -621,6 +621,19 @@ class SessionManager:
         if end_sessions:
             self.delete_many(self.ids(), "shutdown")
 
+    def after_fork(self) -> None:
+        """In a forked child: no cleanup thread runs here yet, and the
+        parent's threads may have held the locks at the fork.  With a
+        persistent store the cached sessions are the parent's (the child
+        loads its own); in memory they are this process's copy."""
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread = None
+        if self.store is not None:
+            self._sessions = {}
+            self._pending.clear()
+
     @property
     def running(self) -> bool:
         """Whether the cleanup thread is alive."""

@@ -186,6 +186,16 @@ class GlobalSaver:
         self._thread = threading.Thread(target=self._run, name="stgo-persist", daemon=True)
         self._thread.start()
 
+    def after_fork(self) -> None:
+        """In a forked child: no saving thread runs here yet (the parent
+        writes what it marked)."""
+        self._lock = threading.Lock()
+        self._dirty = {}
+        self._writing = set()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = None
+
     def stop(self, timeout: float = 5.0) -> None:
         """Write what is still marked, then stop the thread and join it."""
         self._stop.set()

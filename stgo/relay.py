@@ -82,6 +82,10 @@ REDRAW_SHARE = 0.2
 REDRAW_INTERVAL = 0.005
 #: ... and no change waits more than this many seconds for its redraw.
 REDRAW_MAX_DELAY = 1.0
+#: Seconds :meth:`Relay.start` waits for the listener's first subscription
+#: and resync: a process started by its first request then loads no session
+#: for that request while the resync lets go of the ones it holds.
+_START_WAIT = 2.0
 
 
 class SessionBusy(Exception):
@@ -117,6 +121,7 @@ class Relay:
         self._stop = threading.Event()
         self._pubsub: Any = None
         self._threads: list[threading.Thread] = []
+        self._listening = threading.Event()  # subscribed and resynced
         self._redrawing: set[Session] = set()  # a redraw is queued for these
         # When each session's next redraw may begin (REDRAW_SHARE), and the
         # redraws waiting for that (by the time they are due).
@@ -146,6 +151,7 @@ class Relay:
         if any(t.is_alive() for t in self._threads):
             return
         self._stop.clear()
+        self._listening.clear()
         self._threads = [
             threading.Thread(target=self._listen, name="stgo-relay", daemon=True),
             threading.Thread(target=self._send, name="stgo-relay-send", daemon=True),
@@ -153,6 +159,31 @@ class Relay:
         ]
         for thread in self._threads:
             thread.start()
+        # Bounded: with Redis away the listener keeps trying on its own.
+        self._listening.wait(_START_WAIT)
+
+    def after_fork(self) -> None:
+        """In a forked child: a name of its own on the channel (a sibling
+        with the parent's would skip the parent's notices as its own), no
+        threads yet, and none of the parent's links, locks, queue or caches."""
+        self.origin = secrets.token_hex(8)
+        self._store.origin = self.origin
+        self._store.presence = f"{self._store.channel}:{self.origin}"
+        self._lock = threading.Lock()
+        self._outbox = {}
+        self._passed_over = set()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._pubsub = None
+        self._threads = []
+        self._listening = threading.Event()
+        self._redrawing = set()
+        self._next_redraw = weakref.WeakKeyDictionary()
+        self._due = {}
+        self._due_changed = threading.Event()
+        self._caches = weakref.WeakKeyDictionary()
+        self._local = threading.local()
+        self.connected = False
 
     def stop(self, timeout: float = 5.0) -> None:
         """Send what is queued, then stop both threads and join them."""
@@ -346,6 +377,7 @@ class Relay:
                         self.connected = True
                         delay = 0.05
                         self._resync()
+                        self._listening.set()
                     elif msg["type"] == "message":
                         self._hear(msg["data"])
             except Exception as exc:

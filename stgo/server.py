@@ -478,12 +478,16 @@ def serve(app: App, host: str = "127.0.0.1", port: int = 8501, *, reload: bool =
         return
     server = Server(app, host, port, handler_timeout=handler_timeout, head_timeout=head_timeout,
                     fd=fd)
-    stop_requested = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop_requested.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # The handler only notes the signal: it runs on the main thread between
+    # two of its bytecodes, and a lock it took (Event.set takes one) could be
+    # the one the interrupted code holds, for ever.  The byte the interpreter
+    # writes to the wake-up socket ends the wait below at once.
+    stop = _StopFlag()
+    wake_r, wake_w = socket.socketpair()
+    wake_r.setblocking(False)
+    wake_w.setblocking(False)
+    previous_fd = signal.set_wakeup_fd(wake_w.fileno())
+    previous = {sig: signal.signal(sig, stop.note) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         server.start()
         if on_ready is not None:
@@ -491,13 +495,32 @@ def serve(app: App, host: str = "127.0.0.1", port: int = 8501, *, reload: bool =
         else:
             print(f"stgo: serving {app.page_title!r} at {server.url}",
                   file=url_file or sys.stdout, flush=True)
-        while not stop_requested.wait(0.5):
-            pass
+        with selectors.DefaultSelector() as selector:
+            selector.register(wake_r, selectors.EVENT_READ)
+            while not stop.requested:
+                selector.select(0.5)
+                with contextlib.suppress(OSError):
+                    while wake_r.recv(4096):
+                        pass
         log.info("stopping: closing connections and ending sessions")
     finally:
+        # More signals meanwhile only note again: the stop is not interrupted.
         server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        signal.set_wakeup_fd(previous_fd)
+        wake_r.close()
+        wake_w.close()
+
+
+class _StopFlag:
+    """What a signal handler may do safely: set an attribute (no lock)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def note(self, signum: int, frame: FrameType | None) -> None:
+        self.requested = True
 
 
 def _serve_reloading(app: App, host: str, port: int) -> None:
@@ -549,6 +572,7 @@ def _hand_over(app: App, store: Any) -> None:
         return
     app.hub.close_all(1012, "server restarting")
     app.sessions.stop(end_sessions=False)
+    app._handed_over()
     deadline = time.monotonic() + CLOSE_LINGER + 1.0
     while len(app.hub) and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -18,7 +18,13 @@ when the supervisor dies, however it dies (``kill -9`` included), the kernel
 closes the supervisor's end and the worker stops as on SIGTERM. The
 supervisor sees a worker die on the same socket (and on ``SIGCHLD``), starts
 another after a backoff, and turns SIGTERM or SIGINT into a graceful stop of
-every worker.
+every worker. SIGHUP reloads, as gunicorn's does: a new generation of workers
+starts (loading the app file afresh), and the old one stops gracefully once
+every new worker serves; the port answers throughout.
+
+A worker makes the two descriptors it inherits non-inheritable before it
+loads the app file (:func:`keep_worker_fds`): a process the app starts
+must not keep the port listening after every worker has stopped.
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ if TYPE_CHECKING:
     from .app import App
     from .server import Server
 
-__all__ = ["Supervisor", "serve_worker", "WORKER_FDS_OPTION"]
+__all__ = ["Supervisor", "serve_worker", "keep_worker_fds", "WORKER_FDS_OPTION"]
 
 log = logging.getLogger("stgo")
 
@@ -76,6 +82,7 @@ class _Worker:
     started: float
     ready: bool = False
     received: bytes = b""
+    told_to_stop: float = 0.0  # when a reload sent it SIGTERM (monotonic)
 
 
 class Supervisor:
@@ -96,6 +103,11 @@ class Supervisor:
         self._restarts: dict[int, float] = {}  # slot -> when its next worker starts
         self._delays: dict[int, float] = {}  # slot -> its last restart delay
         self._stop_signal: int | None = None
+        self._reload_asked = False  # SIGHUP came: start new workers, then stop these
+        # The generation a reload replaces, serving until every new worker
+        # serves; and workers sent SIGTERM that are not gone yet.
+        self._retiring: list[_Worker] = []
+        self._leaving: list[_Worker] = []
         self._first_failure: int | None = None
         self._started = False  # a worker has served: the app and its store are fine
         self._announced = False
@@ -119,8 +131,10 @@ class Supervisor:
                 for slot in range(1, self._count):
                     self._spawn(slot)
             while self._running():
+                if self._reload_asked:
+                    self._reload()
                 self._step()
-            log.info("stopping %d workers", len(self._workers))
+            log.info("stopping %d workers", len(self._workers) + len(self._retiring))
             return 0
         finally:
             self._stop_all()
@@ -140,12 +154,15 @@ class Supervisor:
         self._wake_w.setblocking(False)
         self._selector.register(self._wake_r, selectors.EVENT_READ)
         handlers = {signal.SIGINT: self._on_stop_signal, signal.SIGTERM: self._on_stop_signal,
-                    signal.SIGCHLD: _on_child_exit}
+                    signal.SIGHUP: self._on_reload_signal, signal.SIGCHLD: _on_child_exit}
         previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
         return signal.set_wakeup_fd(self._wake_w.fileno()), previous
 
     def _on_stop_signal(self, signum: int, frame: FrameType | None) -> None:
         self._stop_signal = signum
+
+    def _on_reload_signal(self, signum: int, frame: FrameType | None) -> None:
+        self._reload_asked = True  # a flag only: the loop reloads
 
     def _restore_signals(self, previous: tuple[int, dict[signal.Signals, Any]]) -> None:
         wakeup_fd, handlers = previous
@@ -179,6 +196,42 @@ class Supervisor:
         self._selector.register(ours, selectors.EVENT_READ, worker)
         log.info("worker %d starting (pid %d)", slot, proc.pid)
 
+    def _reload(self) -> None:
+        """SIGHUP: start a new generation of workers (which load the app file
+        afresh); the serving ones stop once every new one serves (see
+        :meth:`_retire`).  A new worker that fails is restarted with the
+        usual backoff while the old ones go on serving."""
+        self._reload_asked = False
+        for worker in self._workers.values():
+            if worker.ready:
+                self._retiring.append(worker)
+            else:  # of an earlier reload, and not serving yet: not worth waiting for
+                self._terminate(worker)
+        self._workers.clear()
+        self._restarts.clear()
+        self._delays.clear()
+        log.info("SIGHUP: starting %d new workers; the %d serving stop once they serve",
+                 self._count, len(self._retiring))
+        for slot in range(self._count):
+            self._spawn(slot)
+
+    def _retire(self) -> None:
+        """Stop the generation a reload replaces once every new worker serves."""
+        if not self._retiring or sum(1 for w in self._workers.values() if w.ready) < self._count:
+            return
+        log.info("reloaded: %d new workers serve; stopping the %d old ones",
+                 self._count, len(self._retiring))
+        for worker in self._retiring:
+            self._terminate(worker)
+        self._retiring = []
+
+    def _terminate(self, worker: _Worker) -> None:
+        """SIGTERM to *worker*, which is then reaped without a replacement."""
+        with contextlib.suppress(ProcessLookupError):
+            worker.proc.send_signal(signal.SIGTERM)
+        worker.told_to_stop = time.monotonic()
+        self._leaving.append(worker)
+
     def _step(self) -> None:
         """Wait for something to happen (at most until the next restart is due),
         and deal with it."""
@@ -194,6 +247,17 @@ class Supervisor:
         for worker in list(self._workers.values()):
             if worker.proc.poll() is not None:
                 self._reap(worker)
+        for group in (self._retiring, self._leaving):
+            for worker in [w for w in group if w.proc.poll() is not None]:
+                group.remove(worker)  # an old worker gone: no replacement
+                self._close(worker)
+        for worker in self._leaving:
+            if time.monotonic() - worker.told_to_stop > STOP_TIMEOUT:
+                log.warning("worker (pid %d) did not stop in %.0f s: killed",
+                            worker.proc.pid, STOP_TIMEOUT)
+                worker.proc.kill()  # reaped on the next step
+                worker.told_to_stop = float("inf")
+        self._retire()
         now = time.monotonic()
         for slot, when in list(self._restarts.items()):
             if when <= now and self._running():
@@ -228,11 +292,14 @@ class Supervisor:
         print(f"stgo: serving {self._serving['title']!r} at {self._serving['url']} "
               f"({self._count} workers)", flush=True)
 
-    def _reap(self, worker: _Worker) -> None:
-        del self._workers[worker.slot]
+    def _close(self, worker: _Worker) -> None:
         with contextlib.suppress(KeyError, ValueError):
             self._selector.unregister(worker.control)
         worker.control.close()
+
+    def _reap(self, worker: _Worker) -> None:
+        del self._workers[worker.slot]
+        self._close(worker)
         code = worker.proc.returncode
         if not self._running():
             return
@@ -259,7 +326,8 @@ class Supervisor:
         """SIGTERM to every worker; whoever is not gone after :data:`STOP_TIMEOUT`
         is killed."""
         self._restarts.clear()
-        workers = list(self._workers.values())
+        workers = [*self._workers.values(), *self._retiring, *self._leaving]
+        self._retiring, self._leaving = [], []
         for worker in workers:
             with contextlib.suppress(ProcessLookupError):
                 worker.proc.send_signal(signal.SIGTERM)
@@ -290,12 +358,28 @@ def _describe(code: int) -> str:
 # -- the worker's side ----------------------------------------------------------------------
 
 
+def keep_worker_fds(fds: str) -> tuple[int, int]:
+    """The listening and control descriptors named by *fds* (the value of
+    :data:`WORKER_FDS_OPTION`), made non-inheritable.
+
+    Call it before the app file runs: a process the app starts (at import,
+    say) would otherwise inherit the listening socket and keep the port in
+    LISTEN after every worker has stopped, and hold the control socket open
+    (the supervisor would miss a worker's death on it).
+
+    :raises ValueError: *fds* is not two numbers.
+    :raises OSError: this process has no such descriptor.
+    """
+    listen_fd, control_fd = (int(fd) for fd in fds.split(","))
+    for fd in (listen_fd, control_fd):
+        os.set_inheritable(fd, False)
+    return listen_fd, control_fd
+
+
 def serve_worker(app: App, host: str, fds: str) -> None:
     """Serve *app* on the supervisor's socket until SIGTERM, SIGINT or the
     supervisor's death. *fds* is the value of :data:`WORKER_FDS_OPTION`."""
-    listen_fd, control_fd = (int(fd) for fd in fds.split(","))
-    for fd in (listen_fd, control_fd):
-        os.set_inheritable(fd, False)  # not to the app's own subprocesses
+    listen_fd, control_fd = keep_worker_fds(fds)
     listener = socket.socket(fileno=listen_fd)
     control = socket.socket(fileno=control_fd)
     stopping = threading.Event()

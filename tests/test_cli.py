@@ -141,6 +141,52 @@ def test_signal_stops_gracefully(start: Start, tmp_path: Path, signum: int) -> N
     assert "Traceback" not in proc.output()
 
 
+STOP_HANDLER_PROBE = """
+import signal
+import sys
+
+import stgo
+from stgo.server import serve
+
+taken = []
+
+
+def probe(frame, event, arg):
+    # A lock's acquire (or ``with lock``) is a call of a C method of the lock.
+    owner = getattr(arg, "__self__", None)
+    if event == "c_call" and arg.__name__ in ("acquire", "__enter__") and (
+            type(owner).__name__ in ("lock", "RLock")):
+        taken.append(arg)
+
+
+def ready(server):
+    handler = signal.getsignal(signal.SIGTERM)
+    sys.setprofile(probe)
+    try:
+        handler(signal.SIGTERM, None)  # as the interpreter runs it, on this thread
+    finally:
+        sys.setprofile(None)
+    print("locks taken:", len(taken), flush=True)
+
+
+serve(stgo.App(title="Probe"), port=0, on_ready=ready)
+print("stopped", flush=True)
+"""
+
+
+def test_the_stop_signal_handler_takes_no_lock(tmp_path: Path) -> None:
+    """A signal handler runs on the main thread between two bytecodes of
+    whatever it interrupted: one that takes a lock (``Event.set`` does) waits
+    for ever if the interrupted code holds it, which is how a stop once hung
+    in three nested handlers.  serve()'s handler only notes the signal."""
+    script = tmp_path / "probe.py"
+    script.write_text(STOP_HANDLER_PROBE, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["locks taken: 0", "stopped"], done.stdout
+
+
 def test_idle_session_expires_but_an_open_tab_keeps_its_own(
     start: Start, tmp_path: Path
 ) -> None:
@@ -353,9 +399,12 @@ def test_the_stgo_console_command_serves_the_tour() -> None:
 
 def test_reload_keeps_sessions_and_their_state_across_an_edit(tmp_path: Path) -> None:
     app_file = tmp_path / "keeping.py"
+    ends = tmp_path / "ends.txt"  # a session handed over to the next child does not end
     source = ('import stgo\napp = stgo.App(title="{title}")\n'
               'name = app.text_input("Name", key="name")\n'
-              '@app.on_session_start\ndef start(session):\n    session.set("visits", 0)\n')
+              '@app.on_session_start\ndef start(session):\n    session.set("visits", 0)\n'
+              '@app.on_session_end\ndef end(session, reason):\n'
+              f'    open({str(ends)!r}, "a").write(reason + "\\n")\n')
     app_file.write_text(source.format(title="Before"))
     log = tmp_path / "terminal.txt"
     with (log.open("w") as out,
@@ -385,6 +434,7 @@ def test_reload_keeps_sessions_and_their_state_across_an_edit(tmp_path: Path) ->
         sock.close()
         terminal = log.read_text()
         assert "--reload: kept" in terminal and "--reload: brought back" in terminal
+        assert not ends.exists(), ends.read_text()
 
         # A broken edit: the error on the page and in the terminal; fixed, the
         # same session is back with its state.

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from werkzeug.test import Client as WerkzeugClient
 from werkzeug.wrappers import Request, Response
 
 import stgo
@@ -126,3 +131,69 @@ def test_mounted_under_a_prefix(mounted: tuple[App, str]) -> None:
     assert request(root, "/ws").body == "other app at /ws"
     client.close()
     wait_until(lambda: len(app.hub) == 0)
+
+
+# -- started by its first request, stopped at the process's exit ----------------------------
+
+
+def _cleanup_threads() -> int:
+    return sum(t.name == "stgo-cleanup" for t in threading.enumerate())
+
+
+def test_the_first_request_under_any_wsgi_server_starts_the_app_once() -> None:
+    app = App(title="Self-starting")
+    client = WerkzeugClient(app)  # a WSGI caller that never calls start()
+    before = _cleanup_threads()
+    try:
+        assert client.get("/health").status_code == 200
+        assert not app.sessions.running  # a probe starts nothing
+        # Eight first requests at once: one start.
+        together = threading.Barrier(8)
+        answers: list[int] = []
+
+        def first_request() -> None:
+            together.wait(10)
+            answers.append(WerkzeugClient(app).get("/").status_code)
+
+        threads = [threading.Thread(target=first_request) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert answers == [200] * 8
+        assert app.sessions.running  # the cleanup thread: idle sessions end
+        assert _cleanup_threads() == before + 1
+        app.start()  # a server hook as well: no second start
+        assert client.get("/").status_code == 200
+        assert _cleanup_threads() == before + 1
+    finally:
+        app.stop()
+    assert client.get("/").status_code == 200
+    assert not app.sessions.running  # stopped means stopped: no request restarts it
+
+
+EXITING_APP = """
+import stgo
+from werkzeug.test import Client
+
+app = stgo.App(title="Exiting")
+
+
+@app.on_session_end
+def ended(session, reason):
+    print("ended", reason, flush=True)
+
+
+assert Client(app).get("/").status_code == 200
+print("served", app.sessions.running, flush=True)
+# No stop(): the process exits, as a WSGI server's worker does.
+"""
+
+
+def test_an_app_started_by_a_request_stops_at_the_process_exit(tmp_path: Path) -> None:
+    script = tmp_path / "exiting.py"
+    script.write_text(EXITING_APP, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["served", "True", "ended", "shutdown"]

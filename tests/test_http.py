@@ -104,8 +104,12 @@ def test_secure_cookie_behind_a_trusted_https_proxy(serve: Serve) -> None:
 def test_secure_cookie_under_a_prefix_is_secure_prefixed_with_the_prefix_path() -> None:
     # __Host- demands Path=/, which would make two apps on one host share a
     # cookie: under a prefix over HTTPS the cookie is __Secure- instead.
-    client = WerkzeugClient(make_app())
-    resp = client.get("/", base_url="https://app.example/tools")
+    app = make_app()
+    client = WerkzeugClient(app)
+    try:
+        resp = client.get("/", base_url="https://app.example/tools")
+    finally:
+        app.stop()  # its first request started it (the cleanup thread)
     [header] = resp.headers.getlist("Set-Cookie")
     name, _, rest = header.partition("=")
     attrs = [a.strip().lower() for a in rest.split(";")[1:]]

@@ -222,9 +222,29 @@ def worker_exit(server, worker):
 """
 
 
-def test_gunicorn_with_two_workers_keeps_tabs_on_different_workers_in_sync(
-    redis_server: RedisServer, tmp_path: Path
-) -> None:
+def _tabs_on_two_workers(url: str, browser: Client) -> list[tuple[Socket, str]]:
+    """Two tabs of *browser*'s session served by different workers (each
+    with its button's ID), told apart by the pid the app shows.
+
+    Which worker accepts a connection is the kernel's pick, and an open tab
+    holds no gunicorn thread (the I/O loop has it), so one idle worker may
+    take dozens in a row: try a bounded number, closing the tabs that landed
+    on a worker already seen.
+    """
+    tabs: dict[int, tuple[Socket, str]] = {}
+    for _ in range(300):
+        _, sock, button = tab(url, session=browser.session_id)
+        pid = _pid(sock.messages[-1])
+        if pid in tabs:
+            sock.close()
+            continue
+        tabs[pid] = (sock, button)
+        if len(tabs) == 2:
+            return list(tabs.values())
+    raise AssertionError("every tab landed on one worker")
+
+
+def _require_gunicorn() -> None:
     import importlib.util
 
     if importlib.util.find_spec("gunicorn") is None:
@@ -232,6 +252,12 @@ def test_gunicorn_with_two_workers_keeps_tabs_on_different_workers_in_sync(
         if os.environ.get("STGO_REQUIRE_SERVICES") == "1":
             pytest.fail(message)
         pytest.skip(message)
+
+
+def test_gunicorn_with_two_workers_keeps_tabs_on_different_workers_in_sync(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    _require_gunicorn()
     conf = tmp_path / "gunicorn.conf.py"
     conf.write_text(GUNICORN_CONF, encoding="utf-8")
     proc = ServerProcess(
@@ -244,38 +270,75 @@ def test_gunicorn_with_two_workers_keeps_tabs_on_different_workers_in_sync(
         url = proc.wait_url()
         browser = Client(url)
         assert browser.get("/").status == 200
-        # Open tabs of one browser until two are served by different workers.
-        # Which worker accepts a connection is the kernel's pick, and an open
-        # tab holds no gunicorn thread (the I/O loop has it), so one idle
-        # worker may take dozens in a row: try a bounded number, closing the
-        # tabs that landed on a worker already seen.
-        tabs: dict[int, tuple[Socket, str]] = {}
-        opened: list[Socket] = []
-        for _ in range(300):
-            _, sock, button = tab(url, session=browser.session_id)
-            pid = _pid(sock.messages[-1])
-            if pid in tabs:
-                sock.close()
-                continue
-            opened.append(sock)
-            tabs[pid] = (sock, button)
-            if len(tabs) == 2:
-                break
-        assert len(tabs) == 2, "every tab landed on one worker"
-        (one, button_one), (two, button_two) = tabs.values()
+        (one, button_one), (two, button_two) = _tabs_on_two_workers(url, browser)
         click(one, button_one)
         expect(two, "mine: 1")
         expect(two, '\\">1<')
         click(two, button_two)
         expect(one, "mine: 2")
         expect(one, '\\">2<')
-        for sock in opened:
+        for sock in (one, two):
             sock.close()
     finally:
         proc.signal(signal.SIGTERM)
         with contextlib.suppress(Exception):
             proc.wait(20)
         proc.kill()
+
+
+@pytest.mark.parametrize("preload", [False, True], ids=["plain", "preload-started-in-master"])
+def test_plain_gunicorn_two_workers_without_hooks_start_and_stop_the_app_by_themselves(
+    redis_server: RedisServer, tmp_path: Path, processes: list[ServerProcess], preload: bool
+) -> None:
+    """`gunicorn -w 2 -k gthread 'stored:app'`, no config file, no hooks: each
+    worker starts the App on its first request (relay, cleanup), so one
+    browser's tabs on two workers follow each other's clicks and idle
+    sessions end; and each worker stops it at exit (its tabs get 1001).
+
+    With ``--preload`` and an App started as its file loads, the master made
+    and started it before forking: each worker must start its own threads,
+    Redis connections and relay name, not use the master's."""
+    _require_gunicorn()
+    record = tmp_path / "hooks.log"
+    env = {"STGO_STORE": redis_server.url, "STGO_TEST_SHOW_PID": "1",
+           "STGO_TEST_RECORD": str(record),
+           # Long enough for the clicks on a loaded machine, short enough to see end.
+           "STGO_TEST_APP_TIMEOUT": "4", "STGO_TEST_APP_INTERVAL": "0.3"}
+    extra = ["--preload"] if preload else []
+    if preload:
+        env["STGO_TEST_START_AT_IMPORT"] = "1"
+    proc = ServerProcess(
+        [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", "4",
+         "--graceful-timeout", "5", *extra, "-b", f"127.0.0.1:{free_port()}",
+         "--chdir", str(Path(APP).parent), "stored:app"],
+        env=env, url_pattern=r"Listening at: (http://[0-9.]+:[0-9]+)",
+    )
+    processes.append(proc)
+    url = proc.wait_url()
+    browser = Client(url)
+    assert browser.get("/").status == 200
+    (one, button_one), (two, button_two) = _tabs_on_two_workers(url, browser)
+    click(one, button_one)
+    expect(two, "mine: 1")  # the private count, on the other worker
+    expect(two, '\\">1<')  # the global total
+    click(two, button_two)
+    expect(one, "mine: 2")
+    expect(one, '\\">2<')
+    sid = browser.session_id
+
+    # Idle, the session ends: some worker's cleanup thread runs.
+    one.close()
+    two.close()
+    ended = f"end {sid} timeout 2"
+    wait_until(lambda: ended in (record.read_text("utf-8") if record.exists() else ""),
+               timeout=30)
+
+    # A tab open at SIGTERM is closed with 1001 by its worker's exit, not dropped.
+    _, last, _ = tab(url)
+    proc.signal(signal.SIGTERM)
+    assert last.recv_close(20) == 1001
+    assert proc.wait(30) == 0
+    assert "Traceback" not in proc.output()
 
 
 def test_chaos_three_processes_two_kills_exact_counts_and_one_end_hook_each(

@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -189,6 +190,38 @@ def test_the_examples_survive_a_restart_with_redis(
     # The private metric and the shared total both say 2.
     assert page.body.count(">2<") >= 2, page.body
     tab.close()
+
+
+def test_sigterms_stop_a_server_whose_redis_is_paused_within_a_deadline(
+    redis_server: RedisServer, start: Start
+) -> None:
+    """Redis stops answering (SIGSTOP: connections stay open, replies never
+    come) with tabs open and clicks in flight; SIGTERM, again and again, must
+    still end the process, status 0, within a deadline (every Redis wait on
+    the stop path has a timeout, the joins share one deadline; the signal
+    handler takes no lock).  Cleanup passes run often: one is stuck too."""
+    proc = start("--store", redis_server.url, STGO_TEST_APP_INTERVAL="0.3")
+    tabs = []
+    for _ in range(3):
+        browser = Client(proc.url)
+        sock = browser.connect(wait_render=False)
+        render = sock.recv_until(lambda m: m["type"] == "render")
+        button = widget_id(render, "Click")
+        click(sock, button)
+        tabs.append((sock, button))
+    redis_server.pause()
+    try:
+        for sock, button in tabs:
+            sock.event(button)  # waits on Redis from now on
+        began = time.monotonic()
+        for _ in range(3):
+            proc.signal(signal.SIGTERM)
+        assert proc.wait(60) == 0, proc.output()[-3000:]
+        assert time.monotonic() - began < 20, proc.output()[-3000:]
+    finally:
+        redis_server.resume()
+        for sock, _ in tabs:
+            sock.close()
 
 
 def test_a_bad_store_url_or_unreachable_redis_is_one_clear_line_and_exit_2(

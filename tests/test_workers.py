@@ -14,9 +14,11 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
+from stgo.server import listen
 from stgo.store.redis import RedisStore
 
 from .helpers import ServerProcess, Socket, request, wait_until
@@ -31,9 +33,9 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
 class Supervised:
     """``python -m stgo run stored.py --workers N ...`` and the worker PIDs seen."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None, app: str = APP) -> None:
         self.proc = ServerProcess(
-            [sys.executable, "-m", "stgo", "run", APP, "--port", "0", *args],
+            [sys.executable, "-m", "stgo", "run", app, "--port", "0", *args],
             env={"STGO_TEST_SHOW_PID": "1", **(env or {})})
         self.url = self.proc.wait_url()
         self.seen: set[int] = set()
@@ -79,8 +81,10 @@ def supervise(redis_server: RedisServer) -> Iterator[type[Supervised]]:
     started: list[Supervised] = []
 
     class OnRedis(Supervised):
-        def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-            super().__init__("--workers", "2", "--store", redis_server.url, *args, env=env)
+        def __init__(self, *args: str, env: dict[str, str] | None = None,
+                     app: str = APP) -> None:
+            super().__init__("--workers", "2", "--store", redis_server.url, *args, env=env,
+                             app=app)
             started.append(self)
 
     yield OnRedis
@@ -197,6 +201,70 @@ def test_sigterm_or_sigint_stops_every_worker_gracefully_and_exits_0(
     assert sock.recv_close(10) == 1001  # the tab is told, and reconnects elsewhere
     assert sup.proc.wait(30) == 0
     assert not any(alive(pid) for pid in pids), sup.proc.output()
+
+
+def test_a_process_the_app_starts_does_not_keep_the_port_after_a_clean_stop(
+    supervise: type[Supervised], tmp_path: Path
+) -> None:
+    spawned = tmp_path / "spawned.txt"  # each worker's app starts a long-lived child
+    sup = supervise(env={"STGO_TEST_SPAWN": str(spawned)})
+    helpers: list[int] = []
+    try:
+        sup.workers(2)
+        port = int(urlsplit(sup.url).port or 0)
+        sup.proc.signal(signal.SIGTERM)
+        assert sup.proc.wait(30) == 0
+        helpers = [int(pid) for pid in spawned.read_text(encoding="utf-8").split()]
+        assert len(helpers) == 2 and all(alive(pid) for pid in helpers)  # they outlive it
+        # Nobody holds the port in LISTEN: a restart can bind it.
+        with listen("127.0.0.1", port):
+            pass
+    finally:
+        for pid in helpers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_sighup_starts_new_workers_stops_the_old_ones_and_keeps_serving(
+    supervise: type[Supervised]
+) -> None:
+    sup = supervise()
+    old = sup.workers(2)
+    _, sock, _ = tab(sup.url)  # a tab on an old worker
+    sup.proc.signal(signal.SIGHUP)
+    # The old workers stop gracefully once the new ones serve: the tab is
+    # told (and would reconnect to a new worker).
+    assert sock.recv_close(30) == 1001
+    # Every page load answers meanwhile (served_by asserts a 200).
+    wait_until(lambda: sup.served_by() not in old and not any(alive(p) for p in old),
+               timeout=30)
+    new = sup.workers(2)
+    assert not new & old
+    assert sup.proc.proc.poll() is None  # the supervisor lives on
+    assert "reloaded: 2 new workers serve; stopping the 2 old ones" in sup.proc.output()
+    sup.proc.signal(signal.SIGTERM)
+    assert sup.proc.wait(30) == 0
+    assert not any(alive(pid) for pid in new)
+
+
+def test_a_sighup_onto_a_broken_app_file_keeps_the_old_workers_serving_until_it_is_fixed(
+    supervise: type[Supervised], tmp_path: Path
+) -> None:
+    app = tmp_path / "deployed.py"
+    good = Path(APP).read_text(encoding="utf-8")
+    app.write_text(good, encoding="utf-8")
+    sup = supervise(app=str(app))
+    old = sup.workers(2)
+    app.write_text(good + "\nraise RuntimeError('a broken deploy')\n", encoding="utf-8")
+    sup.proc.signal(signal.SIGHUP)
+    wait_until(lambda: sup.proc.output().count("a broken deploy") >= 2, timeout=30)
+    assert sup.workers(2) == old  # the old ones serve on, every load a 200
+    app.write_text(good, encoding="utf-8")  # fixed: the next retry serves
+    wait_until(lambda: "reloaded: 2 new workers serve" in sup.proc.output(), timeout=60)
+    wait_until(lambda: not any(alive(p) for p in old), timeout=30)
+    assert not sup.workers(2) & old
+    sup.proc.signal(signal.SIGTERM)
+    assert sup.proc.wait(30) == 0
 
 
 def test_workers_stop_by_themselves_when_the_supervisor_is_killed(

@@ -75,6 +75,11 @@ class Store(ABC):
         """Release connections and threads."""
         return None
 
+    def after_fork(self) -> None:
+        """Called in a forked child before its first use: drop what belongs
+        to the parent (its connections, locks its threads may have held)."""
+        return None
+
     def healthy(self) -> bool:
         """Whether the store answers now (within a short timeout)."""
         return True

@@ -30,6 +30,11 @@ class MemoryStore(Store):
     def __repr__(self) -> str:
         return "<MemoryStore>"
 
+    def after_fork(self) -> None:
+        # A parent's thread may have held the lock at the fork; the values
+        # are this process's copy from now on.
+        self._lock = threading.Lock()
+
     def get(self, ns: str, key: str, default: Any = None) -> Any:
         with self._lock:
             return self._spaces.get(ns, {}).get(key, default)

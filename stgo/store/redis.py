@@ -524,6 +524,20 @@ class RedisStore(Store):
         for conn in spare:
             conn.disconnect()
 
+    def after_fork(self) -> None:
+        # The parent's client, pool and spare connections share its sockets
+        # (unclosed here: their redis-py objects shut down no socket of
+        # another process); its open events and kept event locks are its own.
+        self._redis = None
+        self._scripts = {}
+        self._spare = []
+        self._txns = {}
+        self._sent = {}
+        self._local = threading.local()
+        self._holds = {}
+        self._contended = {}
+        self._holds_lock = threading.Lock()
+
     def keep_for(self, idle: float, max_age: float | None) -> None:
         margin = self.ttl_margin
         self._ttl = [_num(idle + margin), "" if max_age is None else _num(max_age + margin)]
