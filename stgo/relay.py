@@ -402,14 +402,18 @@ class Relay:
                 self._passed_over.discard(key)
         attrs, version = self._store.load_global(key)
         self._seen(version)
+        widget = app.global_with_key(key)
         with self._lock:
             if version <= self._versions.get(key, 0):
                 return
             self._versions[key] = version
-        widget = app.global_with_key(key)
-        if widget is None or not isinstance(attrs, dict):
-            return
-        apply_attrs(widget, attrs)
+            if widget is None or not isinstance(attrs, dict):
+                return
+            # Checked and applied in one step: two threads applying two
+            # versions (the listener, and the saver after a refused write)
+            # would otherwise check in one order and apply in the other,
+            # leaving this process on the older one for good.
+            apply_attrs(widget, attrs)
         app.metrics.inc("stgo_relay_applied_total", "global")
         with app.hub.batch() as batch:
             batch.local_only = True

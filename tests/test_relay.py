@@ -95,3 +95,48 @@ class _NoConn:
 
         if final is not None:
             _NoConn.sent.append(json.loads(final)["token"])
+
+
+def test_two_versions_applied_at_once_leave_the_newer_one_shown(
+    pair: list[stgo.App], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The saver (its write refused) and the listener (a notice) apply the
+    # stored value of one widget at once.  The one that read the older
+    # version is slow between reading and applying; the newer one is applied
+    # meanwhile.  The process must end on the newer one, not on the older
+    # one applied last (issue 22, the flaky two-process convergence test:
+    # all tabs of one process stayed on 119 with 120 stored).
+    import threading
+    import time
+
+    from stgo.persist import snapshot
+
+    _, two = pair
+    relay, store = two._relay, two.store
+    assert relay is not None and isinstance(store, RedisStore)
+    widget = two.widget("total")
+    attrs = snapshot(widget, store)
+    head = f"g {relay.origin} {time.time():.6f}"  # its own: the listener skips it
+    older = relay.stamp() + 1_000_000
+    store.save_global("total", {**attrs, "_value": 119}, older, head)
+
+    looking, go_on = threading.Event(), threading.Event()
+    find = two.global_with_key
+
+    def slow_find(key: str) -> object:
+        if threading.current_thread() is not threading.main_thread():
+            looking.set()
+            assert go_on.wait(10)
+        return find(key)
+
+    monkeypatch.setattr(two, "global_with_key", slow_find)
+    slow = threading.Thread(target=relay._apply_global, args=("total",),
+                            kwargs={"mine_pending": True})
+    slow.start()
+    assert looking.wait(10)  # it read 119: the older version
+    store.save_global("total", {**attrs, "_value": 120}, older + 1, head)
+    relay._apply_global("total", mine_pending=True)  # reads and applies 120
+    go_on.set()
+    slow.join(10)
+    assert not slow.is_alive()
+    assert _value(two) == 120
