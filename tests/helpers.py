@@ -217,11 +217,26 @@ class Stalling(Text):
             self._go_on.wait(10)
         return body
 
-    def cross(self, older: str, newer: str) -> None:
+    def cross(self, older: str, newer: str, *,
+              along: Callable[[], Any] | None = None) -> None:
         """Set *older* from a thread that stalls while drawing it, then
-        *newer* from here: the drawing of *older* is sent last."""
+        *newer* from here: the drawing of *older* is sent last.
+
+        :param along: makes a change in the same batch as *older* (an
+            ``app.batch()`` around both), so that the stale drawing travels
+            in a message of two ops, which an outbox cannot drop as a whole:
+            the tab itself must skip the stale op.
+        """
         self._stall = True
-        thread = threading.Thread(target=self.set_text, args=(older,))
+
+        def draw_older() -> None:
+            if along is None:
+                self.set_text(older)
+                return
+            with along():
+                self.set_text(older)
+
+        thread = threading.Thread(target=draw_older)
         thread.start()
         assert self._stalled.wait(5)
         self.set_text(newer)

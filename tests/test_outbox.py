@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
+from collections.abc import Iterator
 
-from stgo import App
+from stgo import App, protocol
 
 from .helpers import Stalling, applied, wait_until
 from .test_slow_clients import SMALL_RCVBUF
@@ -114,16 +116,76 @@ def test_two_drawings_of_a_shared_widget_that_cross_leave_the_tab_on_the_newer(
     serve, client_for
 ) -> None:
     # One thread draws "one", and stalls before it sends; meanwhile another
-    # sets "two" and sends it.  The older drawing reaches the tab last, and
-    # the tab drops it: it was numbered before the newer one read the widget.
+    # sets "two" and sends it.  The older drawing reaches the tab's outbox
+    # last, which drops it: it was numbered before the newer one read the
+    # widget, and the newer one went out already (issue 22 item 12).
     app = App()
     total = app.add_widget(Stalling("zero", key="total"))
+    marker = app.text("", key="marker")
     sock = client_for(serve(app)).connect()
-    total.cross("one", "two")
+    total.cross("one", "two")  # the older drawing's send is over when it returns
+    marker.set_text("after")  # in order after both
+    sock.recv_until(lambda m: "after" in str(m), timeout=5)
+    *arrived, kept = _shown(sock, total)
+    assert arrived == [kept] and "two" in kept  # the older one never reached the tab
+
+
+def test_a_stale_drawing_in_a_message_of_many_ops_is_skipped_by_the_tab(
+    serve, client_for
+) -> None:
+    # The stale drawing travels with another change in one message, which
+    # the outbox cannot drop: it reaches the tab, whose rule (stgo.js, which
+    # tests.helpers.applied mirrors) skips the op drawn before the one it has.
+    app = App()
+    total = app.add_widget(Stalling("zero", key="total"))
+    other = app.text("", key="other")
+    sock = client_for(serve(app)).connect()
+
+    @contextlib.contextmanager
+    def with_other() -> Iterator[None]:
+        with app.batch():
+            other.set_text("along")
+            yield
+
+    total.cross("one", "two", along=with_other)
     sock.recv_until(lambda m: "one" in str(m), timeout=5)
     *arrived, kept = _shown(sock, total)
     assert ["two" in arrived[0], "one" in arrived[1]] == [True, True]  # they crossed
     assert "two" in kept
+
+
+def test_an_op_drawn_before_one_the_tab_has_is_dropped_by_its_outbox(
+    serve, client_for
+) -> None:
+    # The outbox alone, handed numbered ops of one widget out of order, each
+    # read by the tab before the next (so none merges with one that waits):
+    # what was drawn before an op of the same kind, or a whole update,
+    # already sent to this tab never goes out; later and unnumbered ones do.
+    app = App()
+    field = app.text_input("Name", "v0", key="name", shared=True)
+    sock = client_for(serve(app)).connect()
+    (conn,) = app.hub.connections()
+    marks = iter(range(1, 100))
+
+    def reaches_the_tab(op: dict, draw: int) -> bool:
+        op = {**op, "g": draw} if draw else op
+        conn.send(protocol.encode(protocol.patch_message([op])), (op["op"], field.id, draw))
+        mark = f"mark{next(marks)}"  # unkeyed: sent after it, never merged
+        conn.send(protocol.encode(protocol.patch_message([protocol.op_remove(mark)])))
+        got = []
+        while not got or got[-1] != mark:
+            got += [o["id"] if o["op"] == "remove" else o
+                    for o in sock.recv(5).get("ops", [])]
+        return op in got
+
+    update, value = protocol.op_update, protocol.op_value
+    assert reaches_the_tab(update(field.id, "<i>2</i>"), 1002)
+    assert not reaches_the_tab(update(field.id, "<i>1</i>"), 1001)
+    assert not reaches_the_tab(value(field.id, "1"), 1001)  # an update read after it
+    assert reaches_the_tab(value(field.id, "3"), 1003)
+    assert not reaches_the_tab(value(field.id, "2"), 1002)
+    assert reaches_the_tab(update(field.id, "<i>2b</i>"), 1002)  # a value covers no update
+    assert reaches_the_tab(value(field.id, "mine"), 0)  # unnumbered (a session's): in order
 
 
 def test_an_older_drawing_does_not_replace_a_newer_one_waiting_in_the_outbox(
