@@ -406,6 +406,15 @@ class Relay:
         with self._lock:
             if version <= self._versions.get(key, 0):
                 return
+            if not mine_pending and saver is not None and saver.pending(key):
+                # A change made here while we read the store, stamped after
+                # everything seen here: its write looks again once done
+                # (global_written).  Applied now, this older value would stay
+                # on show under our write's newer version.  (A change marked
+                # only after this look is saved from the widget as applied:
+                # this process and the store still agree.)
+                self._passed_over.add(key)
+                return
             self._versions[key] = version
             if widget is None or not isinstance(attrs, dict):
                 return

@@ -140,3 +140,56 @@ def test_two_versions_applied_at_once_leave_the_newer_one_shown(
     slow.join(10)
     assert not slow.is_alive()
     assert _value(two) == 120
+
+
+def test_a_change_made_here_while_an_older_one_is_read_from_the_store_stays(
+    pair: list[stgo.App], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The listener hears another process's change (118) and reads it from
+    # the store; meanwhile a click here sets 120, and its write is on its
+    # way.  The read value, older, must not be applied over it: the process
+    # would show 118 for good under the version of its own write of 120
+    # (issue 22: the two-process convergence test, seen in a trace).
+    import threading
+    import time
+
+    from stgo.persist import snapshot
+
+    _, two = pair
+    relay, store, saver = two._relay, two.store, two._saver
+    assert relay is not None and isinstance(store, RedisStore) and saver is not None
+    widget = two.widget("total")
+    head = f"g {relay.origin} {time.time():.6f}"  # its own: the listener skips it
+    store.save_global("total", {**snapshot(widget, store), "_value": 118}, relay.stamp(), head)
+
+    read, apply = threading.Event(), threading.Event()
+    written, finish = threading.Event(), threading.Event()
+    load, save = store.load_global, store.save_global
+
+    def slow_load(key: str) -> tuple[object, int]:
+        got = load(key)
+        if threading.current_thread().name == "hears":
+            read.set()
+            assert apply.wait(10)
+        return got
+
+    def slow_save(*args: object) -> bool:
+        done = save(*args)  # type: ignore[arg-type]
+        written.set()
+        assert finish.wait(10)
+        return done
+
+    monkeypatch.setattr(store, "load_global", slow_load)
+    monkeypatch.setattr(store, "save_global", slow_save)
+    hears = threading.Thread(target=relay._apply_global, args=("total",), name="hears")
+    hears.start()
+    assert read.wait(10)  # it read 118
+    widget.set_value(120)  # type: ignore[attr-defined]
+    assert written.wait(10)  # 120 is in the store, its write not yet answered
+    apply.set()
+    hears.join(10)
+    finish.set()
+    wait_until(lambda: not saver.pending("total"))
+    assert not hears.is_alive()
+    assert _value(two) == 120
+    assert load("total")[0]["_value"] == 120
