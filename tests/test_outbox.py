@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from stgo import App, protocol
 
-from .helpers import Stalling, applied, wait_until
+from .helpers import Stalling, StallingInput, applied, wait_until
 from .test_slow_clients import SMALL_RCVBUF
 
 
@@ -152,6 +152,22 @@ def test_a_stale_drawing_in_a_message_of_many_ops_is_skipped_by_the_tab(
     *arrived, kept = _shown(sock, total)
     assert ["two" in arrived[0], "one" in arrived[1]] == [True, True]  # they crossed
     assert "two" in kept
+
+
+def test_an_older_whole_redraw_after_a_newer_value_shows_both(serve, client_for) -> None:
+    # One thread relabels a shared input and stalls while drawing it whole
+    # (with the old value); meanwhile another sets a new value, sent first.
+    # The older whole redraw alone has the new label, so it is not dropped
+    # (by the outbox nor the tab), and the newer value goes back on after it.
+    app = App()
+    field = app.add_widget(StallingInput("Name", "v0", key="name"))
+    sock = client_for(serve(app)).connect()
+    field.relabel_across("New label", "v2")
+    sock.recv_until(lambda m: "New label" in str(m), timeout=5)
+    shown = [op for op in applied(sock.messages) if op.get("id") == field.id]
+    assert [op["op"] for op in shown] == ["value", "update", "value"]
+    assert "New label" in shown[1]["html"] and 'value="v0"' in shown[1]["html"]
+    assert shown[-1]["value"] == "v2"
 
 
 def test_an_op_drawn_before_one_the_tab_has_is_dropped_by_its_outbox(
