@@ -92,11 +92,11 @@ _REPEATABLE = frozenset({"value", "figure", "update"})
 # Draw generations.  Two threads may redraw one shared widget at once and
 # queue their ops in the other order than they read it (a click's flush and
 # the relay's, say): the older value would land last and stay.  So a redraw
-# takes the next number *before* it reads the widget, the op carries it as
-# ``g``, and a tab (and an outbox, see Connection.send) keeps the op with the
-# highest number: the one that read last, after every change whose own
-# redraw it overtook.  A full render carries one too, below which ops are old.
-_draws = itertools.count(1)
+# takes the next number of its hub's counter (Hub._draws) *before* it reads
+# the widget, the op carries it as ``g``, and a tab's outbox (see
+# Connection.send) and the tab itself keep the op with the highest number:
+# the one that read last, after every change whose own redraw it overtook.
+# A full render carries one too, below which ops are old.
 
 
 # How a new change combines with one already pending for the same widget.
@@ -130,12 +130,13 @@ def _collapse(changes: dict[Widget, str]) -> list[tuple[Widget, str]]:
 
 
 def _ops(
-    widget: Widget, change: str, state: StateReader | None, root: str
+    widget: Widget, change: str, state: StateReader | None, root: str,
+    draws: Iterator[int] | None = None,
 ) -> list[dict[str, Any]]:
     if change == "remove":
         return [protocol.op_remove(widget.id)]
-    if change in _REPEATABLE and state is None:
-        draw = next(_draws)  # before the widget is read: see _draws
+    if change in _REPEATABLE and state is None and draws is not None:
+        draw = next(draws)  # before the widget is read: see "Draw generations"
         ops = _redraw(widget, change, None)
         for op in ops:
             op["g"] = draw
@@ -258,6 +259,8 @@ class Hub:
         self._lock = threading.Lock()
         self._conns: dict[Session, list[Outlet]] = {}
         self._local = threading.local()
+        # Draw generations of this hub's redraws (see "Draw generations").
+        self._draws = itertools.count(1)
         #: Called with the sessions whose private state or widgets a batch
         #: changed (the relay tells the other processes); ``None``: nobody.
         self.on_sessions_changed: Callable[[set[Session]], None] | None = None
@@ -339,7 +342,7 @@ class Hub:
             view = self._page.page_view(session, c)
             key = (view.path, tuple(sorted(view.query.items())))
             if key not in texts:
-                draw = next(_draws)  # ops numbered below are older than this render
+                draw = next(self._draws)  # ops numbered below are older than this render
                 msg = protocol.render_message(
                     view.title, self._page.render_roots(session, view.path), path=view.path,
                     query=view.query, status=view.status, push=push, draw=draw)
@@ -527,7 +530,8 @@ class Hub:
             else:
                 scope = None if change == "remove" else self._page.scope_of(widget)
                 shared.extend((scope, op)
-                              for op in _ops(widget, change, None, self._root_of(widget)))
+                              for op in _ops(widget, change, None, self._root_of(widget),
+                                             self._draws))
         # page -> the shared message (its ops, text and outbox key), made once
         shared_out: dict[str, _Out] = {}
         shared_anywhere = all(where is None for where, _ in shared)

@@ -115,6 +115,9 @@ class Relay:
         self._versions: dict[str, int] = {}
         # Global widgets whose notice came while a change of ours was pending.
         self._passed_over: set[str] = set()
+        # Keys with a write of ours on its way to the store (how many): they
+        # count as pending whatever the saver says.
+        self._saving: dict[str, int] = {}
         self._clock = 0  # the last stamp given or seen (hybrid logical clock)
         self._outbox: dict[str, str] = {}  # notices waiting to be sent (ordered, no repeats)
         self._wake = threading.Event()
@@ -273,11 +276,20 @@ class Relay:
         """Save a global widget's attributes under *version* and tell the
         others (the GlobalSaver's thread calls this).  When a newer change
         is stored already, this process shows that one instead."""
-        if self._store.save_global(key, attrs, version, self._head("g")):
-            self._app.metrics.inc("stgo_relay_sent_total", "global")
+        with self._lock:
+            self._saving[key] = self._saving.get(key, 0) + 1
+        stored = False
+        try:
+            stored = bool(self._store.save_global(key, attrs, version, self._head("g")))
+        finally:
             with self._lock:
-                if version > self._versions.get(key, 0):
+                if stored and version > self._versions.get(key, 0):
                     self._versions[key] = version
+                left = self._saving.pop(key) - 1
+                if left:
+                    self._saving[key] = left
+        if stored:
+            self._app.metrics.inc("stgo_relay_sent_total", "global")
         else:
             self._apply_global(key, mine_pending=True)
 
@@ -469,14 +481,28 @@ class Relay:
                 self._passed_over.discard(key)
         attrs, version = self._store.load_global(key)
         self._seen(version)
+        widget = find_global(app, key)  # on any page ("<path> <key>" off "/")
         with self._lock:
             if version <= self._versions.get(key, 0):
                 return
+            if not mine_pending and (key in self._saving or (
+                    saver is not None and saver.pending(key))):
+                # A change made here while we read the store, stamped after
+                # everything seen here: its write looks again once done
+                # (global_written).  Applied now, this older value would stay
+                # on show under our write's newer version.  (A change marked
+                # only after this look is saved from the widget as applied:
+                # this process and the store still agree.)
+                self._passed_over.add(key)
+                return
             self._versions[key] = version
-        widget = find_global(app, key)  # on any page ("<path> <key>" off "/")
-        if widget is None or not isinstance(attrs, dict):
-            return
-        apply_attrs(widget, attrs)
+            if widget is None or not isinstance(attrs, dict):
+                return
+            # Checked and applied in one step: two threads applying two
+            # versions (the listener, and the saver after a refused write)
+            # would otherwise check in one order and apply in the other,
+            # leaving this process on the older one for good.
+            apply_attrs(widget, attrs)
         app.metrics.inc("stgo_relay_applied_total", "global")
         with app.hub.batch() as batch:
             batch.local_only = True

@@ -144,6 +144,9 @@ class Connection:
         self._outbox: list[list[Any]] = []
         # (op, widget ID) -> its waiting entry.
         self._latest: dict[tuple[str, str], list[Any]] = {}
+        # (op, widget ID) -> the highest draw generation queued for this tab
+        # (sent or waiting): an op drawn before it is older (see send).
+        self._drawn: dict[tuple[str, str], int] = {}
         self._outbox_bytes = 0
         # Frames on their way to the socket, in order; the first is partly
         # written (``_offset`` bytes of it).
@@ -255,8 +258,11 @@ class Connection:
             while the older one still waits, replaces it: a background loop
             that moves a progress bar 10,000 times queues one message per
             widget, not 10,000.  Newer is by the draw generation (see
-            ``stgo.hub._draws``): an op drawn before the waiting one is
-            dropped; an op without a number (a session's own) is newer.
+            ``stgo.hub``, "Draw generations"): an op drawn before one of the
+            same op, or a whole ``update``, of the same widget already
+            queued for this tab (waiting, or sent) is dropped, so a redraw
+            that lost a race to a newer one never reaches the tab; an op
+            without a number (a session's own) is newer.
             :data:`RENDER_KEY` marks a full render: while one waits, another
             is dropped (the waiting one, with the patches queued after it,
             already brings the page up to date).
@@ -265,6 +271,12 @@ class Connection:
             if self.state is not ConnectionState.OPEN:
                 return False
             if key is not None:
+                if key[2]:
+                    drawn = self._drawn
+                    newest = max(drawn.get(key[:2], 0), drawn.get(("update", key[1]), 0))
+                    if key[2] < newest:
+                        return True  # drawn before what this tab has: older
+                    drawn[key[:2]] = key[2]
                 waiting = self._latest.get(key[:2])
                 if waiting is not None:
                     # Only a numbered op can be older (unnumbered: in order).
@@ -360,6 +372,7 @@ class Connection:
         self.dropped_reason = self.dropped_reason or reason
         self._outbox.clear()
         self._latest.clear()
+        self._drawn.clear()
         self._outbox_bytes = 0
         self._kick()
 
@@ -596,6 +609,7 @@ class Connection:
         with self._lock:
             self._outbox.clear()
             self._latest.clear()
+            self._drawn.clear()
             self._chunks.clear()
             self._outbox_bytes = self._chunk_bytes = self._offset = 0
             self._reactor = None

@@ -25,6 +25,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import make_server
 
 from stgo.server import RequestHandler
+from stgo.widgets.inputs import TextInput
 from stgo.widgets.text import Text
 
 if TYPE_CHECKING:
@@ -184,18 +185,34 @@ class Socket:
 def applied(messages: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """The renders and ops a tab applies of *messages*, in order, by stgo.js's
     rule for draw generations: an op numbered (``g``) below the last render's
-    number, or below an op already applied to its widget, is dropped."""
-    floor, drawn = 0, {}
+    number, or below a whole redraw (``update``) already applied to its
+    widget, is dropped; so is a part (``value``, ``figure``) numbered below
+    the last part applied, which is applied again after an older update.
+    (Containers' children are not followed here.)"""
+    floor: int = 0
+    drawn: dict[str, int] = {}
+    parts: dict[str, dict[str, Any]] = {}
     for msg in messages:
         if msg.get("type") == "render":
-            floor, drawn = msg.get("g", 0), {}
+            floor, drawn, parts = msg.get("g", 0), {}, {}
             yield msg
         for op in msg.get("ops", ()) if msg.get("type") == "patch" else ():
             draw = op.get("g")
-            if draw is not None:
-                if draw < floor or draw < drawn.get(op["id"], 0):
-                    continue
+            if draw is None:
+                yield op
+                continue
+            if draw < floor or draw < drawn.get(op["id"], 0):
+                continue
+            if op["op"] == "update":
                 drawn[op["id"]] = draw
+                yield op
+                newer = parts.get(op["id"])
+                if newer is not None and newer["g"] > draw:
+                    yield newer
+                continue
+            if op["id"] in parts and draw < parts[op["id"]]["g"]:
+                continue
+            parts[op["id"]] = op
             yield op
 
 
@@ -217,14 +234,62 @@ class Stalling(Text):
             self._go_on.wait(10)
         return body
 
-    def cross(self, older: str, newer: str) -> None:
+    def cross(self, older: str, newer: str, *,
+              along: Callable[[], Any] | None = None) -> None:
         """Set *older* from a thread that stalls while drawing it, then
-        *newer* from here: the drawing of *older* is sent last."""
+        *newer* from here: the drawing of *older* is sent last.
+
+        :param along: makes a change in the same batch as *older* (an
+            ``app.batch()`` around both), so that the stale drawing travels
+            in a message of two ops, which an outbox cannot drop as a whole:
+            the tab itself must skip the stale op.
+        """
         self._stall = True
-        thread = threading.Thread(target=self.set_text, args=(older,))
+
+        def draw_older() -> None:
+            if along is None:
+                self.set_text(older)
+                return
+            with along():
+                self.set_text(older)
+
+        thread = threading.Thread(target=draw_older)
         thread.start()
         assert self._stalled.wait(5)
         self.set_text(newer)
+        self._go_on.set()
+        thread.join(5)
+        assert not thread.is_alive()
+
+
+
+class StallingInput(TextInput):
+    """A shared text input whose next drawing stops once it has read itself,
+    until let go (see :class:`Stalling`)."""
+
+    def __init__(self, label: str, value: str, *, key: str) -> None:
+        super().__init__(label, value, key=key, shared=True)
+        self._stall = False
+        self._stalled = threading.Event()
+        self._go_on = threading.Event()
+
+    def render_body(self, state: Any) -> str:
+        body = super().render_body(state)
+        if self._stall:
+            self._stall = False
+            self._stalled.set()
+            self._go_on.wait(10)
+        return body
+
+    def relabel_across(self, label: str, value: str) -> None:
+        """Set *label* from a thread that stalls while redrawing the input
+        whole (with its old value), then *value* from here: the newer value
+        goes out first, the older whole redraw (which alone has the label) last."""
+        self._stall = True
+        thread = threading.Thread(target=self.set_label, args=(label,))
+        thread.start()
+        assert self._stalled.wait(5)
+        self.set_value(value)
         self._go_on.set()
         thread.join(5)
         assert not thread.is_alive()

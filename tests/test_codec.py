@@ -90,3 +90,39 @@ def test_a_stored_upload_round_trips_as_a_reference_and_a_forged_one_is_refused(
     for forged in ('{"$file": [1, 2, 3, 4]}', '{"$file": ["a", 1, "t"]}'):
         with pytest.raises(CodecError):
             codec.decode(forged)
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "leaf"
+    for i in range(depth):
+        value = [value] if i % 2 else {"k": value}
+    return value
+
+
+def test_nesting_is_bounded_with_a_clear_error_both_ways() -> None:
+    from stgo.store.codec import MAX_DEPTH
+
+    codec = Codec()
+    deepest = _nested(MAX_DEPTH)
+    assert codec.decode(codec.encode(deepest, "tree")) == deepest
+    for value in (_nested(MAX_DEPTH + 1), _nested(5000), _tuples(500)):
+        with pytest.raises(CodecError, match=rf"'tree'.*deeper than {MAX_DEPTH}"):
+            codec.encode(value, "tree")
+    looped: list[Any] = []
+    looped.append(looped)
+    with pytest.raises(CodecError, match="contains itself"):
+        codec.encode(looped, "loop")
+    # Stored text (forged, or from elsewhere) nested too deep is undecodable,
+    # never a RecursionError: past the bound, and past json's own limit.
+    for text in ("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1),
+                 '{"$tuple":[' * (MAX_DEPTH + 1) + "]}" * (MAX_DEPTH + 1),
+                 "[" * 100_000 + "]" * 100_000, '{"a":' * 100_000 + "1" + "}" * 100_000):
+        with pytest.raises(CodecError, match="undecodable value"):
+            codec.decode(text)
+
+
+def _tuples(depth: int) -> Any:
+    value: Any = ()
+    for _ in range(depth):
+        value = (value,)
+    return value

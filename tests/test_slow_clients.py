@@ -18,6 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -109,10 +110,12 @@ def test_a_client_that_ignores_pings_is_closed(
     serve: Serve, client_for: MakeClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="stgo")
-    # Long enough that the healthy client (a thread of this busy process)
-    # always answers in time, even on a loaded machine.
-    ping_interval = 1.0
-    app = counting_app(ping_interval=ping_interval)
+    # The test times the pings: with an interval of an hour none is due by
+    # itself, and _ping makes a connection's next one due now (the loop runs
+    # it as its timer).  The healthy client, a thread of this busy process,
+    # is so never judged before the server has read its answer; with real
+    # intervals (0.25 s, then 1 s) a loaded machine once made it miss one.
+    app = counting_app(ping_interval=3600)
     server = serve(app)
     ignorer, healthy = client_for(server), client_for(server)
     ignorer.get("/")
@@ -120,17 +123,22 @@ def test_a_client_that_ignores_pings_is_closed(
     listener = Listener(ws_from(server.url, healthy.session_id or ""))  # answers pings
     try:
         listener.wait_for(lambda m: m["type"] == "render")
-        began = time.monotonic()
         status, raw, head = raw_upgrade(server.url, ignorer.session_id or "")
         assert status == 101
-        # Never read, never answer: after one unanswered ping the server hangs up.
-        wait_until(lambda: len(app.hub) == 1, timeout=3 * ping_interval + 3)
+        answers, quiet = (_conn(app, client) for client in (healthy, ignorer))
+        for _ in range(4):
+            _ping(answers)
+            wait_until(lambda: answers._ws.pong_received)  # its answer was read
+        _ping(quiet)
+        # Never read, never answer: at the next ping the server hangs up.
+        _ping(quiet)
+        wait_until(lambda: len(app.hub) == 1)
         frames = parse_frames(head + read_to_eof(raw, 5))
         raw.close()
         assert OP_PING in [opcode for opcode, _ in frames]
         assert close_code(frames) == 1008
-        # The healthy client, which answers, outlives several intervals.
-        wait_until(lambda: time.monotonic() - began > 6 * ping_interval)
+        # The healthy client, which answers, outlives every ping.
+        _ping(answers)
         listener.send_event(app.widget("mine").id, 1)
         assert listener.wait_for(lambda m: m.get("ack") == 1)["type"] == "patch"
         assert not listener.closed.is_set()
@@ -141,6 +149,25 @@ def test_a_client_that_ignores_pings_is_closed(
     assert app.metrics.get("stgo_dropped_clients_total") == 1
     session = app.sessions.get(ignorer.session_id)
     assert session is not None and not session.ended
+
+
+def _conn(app: Any, client: Client) -> Any:
+    """The server's connection of *client*'s (only) tab."""
+    session = app.sessions.get(client.session_id or "")
+    wait_until(lambda: len(app.hub.connections(session)) == 1)
+    conn = app.hub.connections(session)[0]
+    wait_until(lambda: conn._reactor is not None)  # the loop has adopted it
+    return conn
+
+
+def _ping(conn: Any) -> None:
+    """Make *conn*'s next ping due now, and wait until the loop has run it
+    (it judges the answer to the last ping, then pings again)."""
+    conn._next_ping = 0.0
+    conn._reactor.notify(conn)  # the loop looks at its timer again
+    # Its timer ran (the next ping is an hour off) and was set again after
+    # it (so on_timer, which clears then sends, is over).
+    wait_until(lambda: (conn._next_ping > 0 and bool(conn.timer_due)) or not conn.open)
 
 
 def _handler_threads() -> int:

@@ -216,6 +216,76 @@ def test_an_undecodable_value_drops_that_key_with_a_warning_not_the_session(
     assert s.id not in caplog.text
 
 
+
+@pytest.mark.parametrize("corrupt", ["bad times", "no times", "wrong type"])
+def test_a_corrupt_record_in_the_expiry_index_ends_alone_and_expiry_goes_on(
+    store: RedisStore, caplog: pytest.LogCaptureFixture, corrupt: str
+) -> None:
+    clock = FakeClock()
+    m = SessionManager(session_timeout=10, clock=clock, store=store)
+    ended: list[tuple[str, str]] = []
+    m.on_session_end(lambda session, reason: ended.append((session.id, reason)))
+    bad, expired = m.create(), m.create()
+    expired.set("n", 1)
+    raw = store._r()
+    meta = f"{store.prefix}m:{bad.id}"
+    if corrupt == "bad times":
+        raw.hset(meta, "a", "yesterday")
+    elif corrupt == "no times":
+        raw.hdel(meta, "a", "c")
+    else:
+        raw.delete(meta)
+        raw.set(meta, "not a hash")
+    raw.zadd(f"{store.prefix}idle", {bad.id: 0})  # first in the index: looked at first
+    clock.advance(11)
+    with caplog.at_level(logging.WARNING, logger="stgo"):
+        assert m.cleanup_expired() == 2
+    assert sorted(ended) == sorted([(bad.id, "timeout"), (expired.id, "timeout")])
+    assert store.session_ids() == [] and not raw.exists(meta)
+    assert "bad times" in caplog.text and bad.id not in caplog.text
+    assert m.cleanup_expired() == 0  # nothing left behind to trip on
+
+
+def test_a_value_nested_too_deep_is_refused_at_set_and_never_breaks_a_page(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    from stgo.store.codec import MAX_DEPTH
+
+    app = App(title="Deep", store=redis_server.url, new_session_rate=None)
+
+    @app.session_page
+    def page(session: stgo.Session) -> None:
+        session.text(f"motd: {app.state.get('motd', 'none')}", key="motd")
+
+    deep: Any = []
+    for _ in range(MAX_DEPTH + 1):
+        deep = [deep]
+    with pytest.raises(CodecError, match=rf"cannot store 'motd'.*deeper than {MAX_DEPTH}"):
+        app.state.set("motd", deep)
+    server = Server(app, "127.0.0.1", 0)
+    server.start()
+    try:
+        first = Client(server.url)
+        first.get("/")
+        session = app.sessions.get(first.session_id or "")
+        assert session is not None
+        with pytest.raises(CodecError, match="cannot store 'tree'"):
+            session.set("tree", deep)
+        # A deep value already in the store (forged, or written by other code)
+        # is undecodable: dropped with a warning, the page drawn without it.
+        store = app.store
+        assert isinstance(store, RedisStore)
+        store._r().hset(store._hash("app"), "motd", "[" * 100_000 + "]" * 100_000)
+        with caplog.at_level(logging.WARNING, logger="stgo"):
+            for client in (Client(server.url), Client(server.url), first):
+                page = client.get("/")
+                assert page.status == 200 and "motd: none" in page.body
+        assert "dropped key 'motd'" in caplog.text
+    finally:
+        server.stop()
+        app.stop()
+
+
 def session_page_app(url: str) -> App:
     app = App(title="Restart", store=url, new_session_rate=None)
     shared = app.metric("Everybody", 0, key="total")

@@ -263,7 +263,7 @@
   function handle(msg) {
     if (msg.ack) acknowledge(msg.ack, msg.type === "error");
     switch (msg.type) {
-      case "render": followRender(msg); drawFloor = msg.g || 0; drawn = {}; renderAll(msg); break;
+      case "render": followRender(msg); drawFloor = msg.g || 0; drawn = {}; parts = {}; renderAll(msg); break;
       case "url": onUrl(msg); break;
       case "patch": (msg.ops || []).forEach(applyOp); syncLayout(); break;
       case "error": showAlert(msg.message || "error", "error"); break;
@@ -450,12 +450,18 @@
   // shared widget carries the number it took before reading the widget; of
   // two that crossed on their way here, the higher one read it last, so an
   // older one arriving after it (or after a newer full render) is dropped.
+  // A whole redraw ("update") is judged against whole redraws only: an older
+  // one still brings what a newer part ("value", "figure") does not carry (a
+  // label), and the newer part is applied again after it.
   var drawFloor = 0;
-  var drawn = {};
+  var drawn = {};  // id -> the number of its last whole redraw
+  var parts = {};  // id -> the last numbered op that redrew a part of it
 
   function fresh(op) {
     if (op.g < drawFloor || op.g < (drawn[op.id] || 0)) return false;
-    drawn[op.id] = op.g;
+    if (op.op === "update") { drawn[op.id] = op.g; return true; }
+    if (parts[op.id] && op.g < parts[op.id].g) return false;
+    parts[op.id] = op;
     return true;
   }
 
@@ -467,10 +473,15 @@
       if (el) replaceWidget(el, op.html);
       el = op.g && document.getElementById(op.id);
       if (el) {
-        // A container's redraw drew its children too, as they were then.
-        el.querySelectorAll(".stgo-w[id]").forEach(function (w) {
-          if ((drawn[w.id] || 0) < op.g) drawn[w.id] = op.g;
-        });
+        // A container's redraw drew its children too, as they were then;
+        // a newer part of one of them goes back on.
+        var again = [];
+        [el].concat(Array.prototype.slice.call(el.querySelectorAll(".stgo-w[id]")))
+          .forEach(function (w) {
+            if ((drawn[w.id] || 0) < op.g) drawn[w.id] = op.g;
+            if (parts[w.id] && parts[w.id].g > op.g) again.push(parts[w.id]);
+          });
+        again.forEach(applyOp);
       }
     } else if (op.op === "value") {
       el = document.getElementById(op.id);

@@ -12,6 +12,10 @@ every pickled value is signed with HMAC-SHA256: a record somebody forged in
 the store is refused, not unpickled.  A value that cannot be decoded (a forged
 record, a type a new deploy no longer knows) raises :class:`CodecError` on
 decode; the stores drop that key with a warning instead of losing the session.
+
+Values nest at most :data:`MAX_DEPTH` containers deep, both ways: a deeper
+one is refused when stored, and a deeper stored text is undecodable, so that
+no value can make Python's recursion limit fail the page that reads it.
 """
 
 from __future__ import annotations
@@ -30,7 +34,11 @@ from typing import Any
 from ..errors import StgoError
 from .files import BlobSource, UploadedFile
 
-__all__ = ["Codec", "CodecError"]
+__all__ = ["Codec", "CodecError", "MAX_DEPTH"]
+
+#: How many containers deep a stored value may nest (a list in a dict is 2).
+#: Far below Python's recursion limit, with room for the caller's own stack.
+MAX_DEPTH = 100
 
 # Tagged values are one-key objects {"$TAG": payload}; a plain dict that
 # happens to have one key starting with "$" is escaped as "$map".
@@ -62,22 +70,31 @@ class Codec:
     def encode(self, value: Any, key: str = "?") -> str:
         """Encode *value* (stored under *key*, for the error message) to text.
 
-        :raises CodecError: *value* holds a type the codec does not store.
+        :raises CodecError: *value* holds a type the codec does not store, or
+            nests deeper than :data:`MAX_DEPTH`.
         """
         try:
-            tree = self._to_tree(value)
+            tree = self._to_tree(value, 0)
+            return json.dumps(tree, separators=(",", ":"), allow_nan=True)
+        except (_TooDeep, RecursionError):  # the latter: a caller already deep in its stack
+            raise CodecError(
+                f"cannot store {key!r}: the value nests deeper than {MAX_DEPTH} levels of "
+                "lists, dicts, tuples or sets (or contains itself)") from None
         except _Unsupported as exc:
             raise CodecError(
                 f"cannot store {key!r}: values of type {exc.type_name} are not supported by "
                 "the store (use JSON-like values, tuple, set, bytes, datetime, date, time, "
                 "timedelta, Decimal or UUID; or App(store_pickle_key=...) to allow pickle)"
             ) from None
-        return json.dumps(tree, separators=(",", ":"), allow_nan=True)
 
-    def _to_tree(self, v: Any) -> Any:
+    def _to_tree(self, v: Any, depth: int) -> Any:
         # Exact types first: bool is an int, and subclasses (an IntEnum, a
         # str subclass) would not come back as themselves.
         t = type(v)
+        if t in _CONTAINERS:
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _TooDeep
         if v is None or t in (bool, int, str):
             if t is str:
                 _check_text(v)
@@ -87,18 +104,19 @@ class Codec:
                 return v
             return {"$float": repr(v)}
         if t is list:
-            return [self._to_tree(x) for x in v]
+            return [self._to_tree(x, depth) for x in v]
         if t is dict:
             if all(type(k) is str for k in v) and not (
                     len(v) == 1 and next(iter(v)).startswith(_TAG)):
                 for k in v:
                     _check_text(k)
-                return {k: self._to_tree(x) for k, x in v.items()}
-            return {"$map": [[self._to_tree(k), self._to_tree(x)] for k, x in v.items()]}
+                return {k: self._to_tree(x, depth) for k, x in v.items()}
+            return {"$map": [[self._to_tree(k, depth), self._to_tree(x, depth)]
+                             for k, x in v.items()]}
         if t is tuple:
-            return {"$tuple": [self._to_tree(x) for x in v]}
+            return {"$tuple": [self._to_tree(x, depth) for x in v]}
         if t is set or t is frozenset:
-            items = [self._to_tree(x) for x in v]
+            items = [self._to_tree(x, depth) for x in v]
             return {"$set" if t is set else "$frozenset": items}
         if t is bytes:
             return {"$bytes": base64.b64encode(v).decode("ascii")}
@@ -134,32 +152,49 @@ class Codec:
             corrupt, or pickled with another key / without opt-in).
         """
         try:
-            return self._from_tree(json.loads(text))
+            return self._from_tree(json.loads(text), 0)
         except CodecError:
             raise
+        except _TooDeep:
+            raise CodecError(f"undecodable value (nested deeper than {MAX_DEPTH})") from None
+        except RecursionError:
+            # json's own parser on a text nested thousands deep.
+            raise CodecError("undecodable value (nested too deep)") from None
         except (ValueError, TypeError, KeyError, IndexError, ArithmeticError) as exc:
             raise CodecError(f"undecodable value ({type(exc).__name__})") from None
 
-    def _from_tree(self, v: Any) -> Any:
+    def _from_tree(self, v: Any, depth: int) -> Any:
+        # Depth counted as _to_tree counts it: what encode made decodes.
         if isinstance(v, list):
-            return [self._from_tree(x) for x in v]
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _TooDeep
+            return [self._from_tree(x, depth) for x in v]
         if not isinstance(v, dict):
             return v
         if len(v) == 1:
             tag, payload = next(iter(v.items()))
             if tag.startswith(_TAG):
-                return self._tagged(tag, payload)
-        return {k: self._from_tree(x) for k, x in v.items()}
+                return self._tagged(tag, payload, depth)
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise _TooDeep
+        return {k: self._from_tree(x, depth) for k, x in v.items()}
 
-    def _tagged(self, tag: str, p: Any) -> Any:
+    def _tagged(self, tag: str, p: Any, depth: int) -> Any:
+        if tag in _CONTAINER_TAGS:
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _TooDeep
         if tag == "$map":
-            return {_hashable(self._from_tree(k)): self._from_tree(x) for k, x in p}
+            return {_hashable(self._from_tree(k, depth)): self._from_tree(x, depth)
+                    for k, x in p}
         if tag == "$tuple":
-            return tuple(self._from_tree(x) for x in p)
+            return tuple(self._from_tree(x, depth) for x in p)
         if tag == "$set":
-            return {_hashable(self._from_tree(x)) for x in p}
+            return {_hashable(self._from_tree(x, depth)) for x in p}
         if tag == "$frozenset":
-            return frozenset(_hashable(self._from_tree(x)) for x in p)
+            return frozenset(_hashable(self._from_tree(x, depth)) for x in p)
         if tag == "$float":
             return float(p)
         if tag == "$file":
@@ -196,6 +231,15 @@ class Codec:
             except Exception as exc:
                 raise CodecError(f"a pickled value that no longer loads ({exc})") from None
         raise CodecError(f"unknown tag {tag!r}")
+
+
+# Python types that nest, and the tags of the ones JSON has no container for.
+_CONTAINERS = frozenset({list, dict, tuple, set, frozenset})
+_CONTAINER_TAGS = frozenset({"$map", "$tuple", "$set", "$frozenset"})
+
+
+class _TooDeep(Exception):
+    """A value nests deeper than MAX_DEPTH."""
 
 
 class _Unsupported(Exception):

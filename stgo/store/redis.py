@@ -31,6 +31,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import secrets
 import threading
 import time
@@ -38,6 +39,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
+from ..ids import redact
 from .base import MISSING, SessionRecord, Store, StoreError, StoreUnavailable
 from .codec import Codec, CodecError
 from .files import StagingFull, UploadedFile
@@ -272,33 +274,51 @@ return 0
 
 # KEYS: meta, data, idle, born, pend, uploads, staged uploads; ARGV: id,
 # idle_before, created_before, pending_idle_before ('' for none).  Returns
-# {c, a, p, state...} or false.
+# {c, a, p, state...} or false.  A record that cannot be judged (its times
+# are not numbers, or its keys are of the wrong type: corrupt or forged) is
+# ended like an expired one, with c and a as found: a script error here would
+# stop every expiry pass at this record, on every process, for good (no
+# process can load such a record anyway: see load_session).
 _CLAIM = """
-if redis.call('EXISTS', KEYS[1]) == 0 then
+local kind = redis.call('TYPE', KEYS[1])['ok']
+if kind == 'none' then
   -- Gone (another claim, or expired by the safety net): no index keeps it.
   redis.call('ZREM', KEYS[3], ARGV[1])
   redis.call('ZREM', KEYS[4], ARGV[1])
   redis.call('ZREM', KEYS[5], ARGV[1])
   return false
 end
-local c = redis.call('HGET', KEYS[1], 'c')
-local a = redis.call('HGET', KEYS[1], 'a')
-local p = redis.call('HGET', KEYS[1], 'p')
-local expired = (ARGV[2] == '' and ARGV[3] == '')
-if ARGV[2] ~= '' then
+local c, a, p = false, false, false
+if kind == 'hash' then
+  c = redis.call('HGET', KEYS[1], 'c')
+  a = redis.call('HGET', KEYS[1], 'a')
+  p = redis.call('HGET', KEYS[1], 'p')
+end
+local function num(x)  -- a finite number, or nil
+  local n = tonumber(x)
+  if n and n == n and n > -math.huge and n < math.huge then return n end
+  return nil
+end
+local cn, an = num(c), num(a)
+local expired = (ARGV[2] == '' and ARGV[3] == '') or not cn or not an
+if ARGV[2] ~= '' and an then
   local lim = tonumber(ARGV[2])
   if p == '1' and ARGV[4] ~= '' then lim = math.max(lim, tonumber(ARGV[4])) end
-  if tonumber(a) < lim then expired = true end
+  if an < lim then expired = true end
 end
-if ARGV[3] ~= '' and tonumber(c) < tonumber(ARGV[3]) then expired = true end
+if ARGV[3] ~= '' and cn and cn < tonumber(ARGV[3]) then expired = true end
 if not expired then return false end
-local d = redis.call('HGETALL', KEYS[2])
-for _, blob in ipairs(redis.call('SMEMBERS', KEYS[6])) do redis.call('DEL', blob) end
+local d = redis.pcall('HGETALL', KEYS[2])
+if type(d) ~= 'table' or d['err'] then d = {} end
+local ups = redis.pcall('SMEMBERS', KEYS[6])
+if type(ups) == 'table' and not ups['err'] then
+  for _, blob in ipairs(ups) do redis.call('DEL', blob) end
+end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[6], KEYS[7])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('ZREM', KEYS[5], ARGV[1])
-local out = {c, a, p}
+local out = {c or '', a or '', p or ''}
 for i = 1, #d do out[#out + 1] = d[i] end
 return out
 """
@@ -370,6 +390,15 @@ _hiredis = _import_hiredis()
 
 def _num(x: float) -> str:
     return repr(float(x))
+
+
+def _times(created: bytes, accessed: bytes) -> tuple[float, float] | None:
+    """A record's created and last-access times, or ``None`` if either is no number."""
+    try:
+        times = float(created), float(accessed)
+    except ValueError:
+        return None
+    return times if all(math.isfinite(t) for t in times) else None
 
 
 #: Seconds after another process last asked for a session's event lock (or
@@ -791,7 +820,13 @@ class RedisStore(Store):
         return bool(done == 1)
 
     def load_session(self, session_id: str) -> SessionRecord | None:
-        meta = self._call(lambda r: r.hgetall(self._meta(session_id)))
+        import redis
+
+        try:
+            meta = self._call(lambda r: r.hgetall(self._meta(session_id)))
+        except redis.exceptions.ResponseError:  # not a hash: corrupt, like bad times below
+            log.warning("a session record of the wrong type in the store: ignored")
+            return None
         if not meta:
             return None
         try:
@@ -826,7 +861,12 @@ class RedisStore(Store):
             value = self._decode(ns, key, v)
             if value is not MISSING:
                 state[key] = value
-        return SessionRecord(float(c), float(a), p != b"1", state)
+        times = _times(c, a)
+        if times is None:
+            log.warning("ended session %s: its record in the store had bad times (corrupt?)",
+                        redact(session_id))
+            times = (0.0, 0.0)
+        return SessionRecord(times[0], times[1], p != b"1", state)
 
     def rename_session(self, old_id: str, new_id: str) -> bool:
         self._drop_hold(old_id)

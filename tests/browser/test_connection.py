@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from playwright.sync_api import expect
 
 import stgo
 
-from ..helpers import Stalling
+from ..helpers import Stalling, StallingInput
 from .conftest import cookie_of, wait_connected
 
 
@@ -157,19 +159,48 @@ def test_strict_idle_timeout_expires_an_open_tab(serve, new_page) -> None:
 def test_a_stale_drawing_that_arrives_last_is_not_shown(serve, new_page) -> None:
     # Two drawings of a shared widget cross on their way (one thread drew
     # "one" and stalled before sending it; "two" went out first): the tab
-    # keeps "two", the drawing numbered later.
+    # keeps "two", the drawing numbered later.  The stale one travels with
+    # another change in one message, which the server's outbox cannot drop
+    # (a lone stale op it drops itself: tests/test_outbox.py), so stgo.js's
+    # own rule is what is tried here.
     app = stgo.App(title="Crossing")
     total = app.add_widget(Stalling("zero", key="total"))
     marker = app.text("", key="marker")
+    other = app.text("", key="other")
     server = serve(app)
     page = new_page(server.url)
     frames: list[str] = []
     page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(str(f))))
     page.reload()
     wait_connected(page)
-    total.cross("one", "two")
+
+    @contextlib.contextmanager
+    def with_other() -> Iterator[None]:
+        with app.batch():
+            other.set_text("along")
+            yield
+
+    total.cross("one", "two", along=with_other)
     marker.set_text("done")  # after both, in order
     expect(page.locator("[data-key=marker]")).to_have_text("done")
     drawn = [f for f in frames if total.id in f and ("one" in f or "two" in f)]
     assert ["<p>two" in drawn[0], "<p>one" in drawn[-1]] == [True, True], drawn
     expect(page.locator("[data-key=total]")).to_have_text("two")
+
+
+def test_an_older_whole_redraw_after_a_newer_value_shows_both(serve, new_page) -> None:
+    # A shared input is relabelled by a thread that stalls while drawing it
+    # whole (with its old value); meanwhile a newer value goes out first.
+    # The page shows the new label (only the older redraw has it) and keeps
+    # the newer value.
+    app = stgo.App(title="Relabel")
+    field = app.add_widget(StallingInput("Name", "v0", key="name"))
+    marker = app.text("", key="marker")
+    server = serve(app)
+    page = new_page(server.url)
+    wait_connected(page)
+    field.relabel_across("New label", "v2")
+    marker.set_text("done")  # after both, in order
+    expect(page.locator("[data-key=marker]")).to_have_text("done")
+    expect(page.locator("[data-key=name] label")).to_have_text("New label")
+    expect(page.locator("[data-key=name] input")).to_have_value("v2")
