@@ -158,7 +158,9 @@ class GlobalSaver:
         self._interval = interval
         self._lock = threading.Lock()
         self._dirty: dict[str, tuple[Widget, int]] = {}
-        self._writing: set[str] = set()
+        # Keys being written, with how many flushes write each (two flushes at
+        # once must not clear each other's note: the relay asks pending()).
+        self._writing: dict[str, int] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -191,7 +193,7 @@ class GlobalSaver:
         writes what it marked)."""
         self._lock = threading.Lock()
         self._dirty = {}
-        self._writing = set()
+        self._writing = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = None
@@ -209,7 +211,9 @@ class GlobalSaver:
         """Write every marked widget now."""
         with self._lock:
             dirty, self._dirty = self._dirty, {}
-            self._writing = set(dirty)
+            for key in dirty:
+                self._writing[key] = self._writing.get(key, 0) + 1
+        left = set(dirty)  # what this flush still counts as being written
         try:
             for key, (widget, stamp) in dirty.items():
                 try:
@@ -220,12 +224,20 @@ class GlobalSaver:
                         self._dirty.setdefault(key, (widget, stamp))  # try again next time
                     return
                 with self._lock:
-                    self._writing.discard(key)
+                    self._done_writing(key)
+                left.discard(key)
                 if self._written is not None:
                     self._written(key)
         finally:
             with self._lock:
-                self._writing = set()
+                for key in left:
+                    self._done_writing(key)
+
+    def _done_writing(self, key: str) -> None:
+        # Under self._lock: one flush fewer writes *key*.
+        count = self._writing.pop(key) - 1
+        if count:
+            self._writing[key] = count
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -180,6 +180,7 @@ class Relay:
         self._pubsub = None
         self._threads = []
         self._listening = threading.Event()
+        self._saving = {}
         self._redrawing = set()
         self._next_redraw = weakref.WeakKeyDictionary()
         self._due = {}

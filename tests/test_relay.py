@@ -198,3 +198,34 @@ def test_a_change_made_here_while_an_older_one_is_read_from_the_store_stays(
     assert not hears.is_alive()
     assert _value(two) == 120
     assert load("total")[0]["_value"] == 120
+
+
+def test_two_flushes_at_once_keep_each_others_writes_pending() -> None:
+    # The relay asks pending() before it applies another process's value: a
+    # second flush finishing while the first still writes must not clear the
+    # first one's note (the older value would be shown over the change).
+    import threading
+
+    from stgo.persist import GlobalSaver
+    from stgo.store.memory import MemoryStore
+
+    entered, release = threading.Event(), threading.Event()
+
+    def write(key: str, attrs: dict[str, object], stamp: int) -> None:
+        if key == "slow":
+            entered.set()
+            assert release.wait(10)
+
+    saver = GlobalSaver(MemoryStore(), write=write)
+    saver.mark(stgo.Metric("Slow", 1, key="slow"))
+    first = threading.Thread(target=saver.flush)
+    first.start()
+    try:
+        assert entered.wait(10)
+        saver.mark(stgo.Metric("Fast", 2, key="fast"))
+        saver.flush()  # a second flush, done while the first one writes
+        assert saver.pending("slow") and not saver.pending("fast")
+    finally:
+        release.set()
+        first.join(10)
+    assert not saver.pending("slow")
