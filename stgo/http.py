@@ -476,6 +476,11 @@ class Endpoints:
         parts = name.split("/")
         if not name or any(p in ("", ".", "..") or "\\" in p for p in parts):
             return Response("not found\n", status=404, mimetype="text/plain")
+        if len(parts) > 2 and parts[0] == "v":
+            # static/v/<version>/<file>: the version keys the browser's cache
+            # (as ?v= does), in the path so that the client's modules import
+            # each other (relative URLs) at the same version.
+            parts = parts[2:]
         target = self._static.joinpath(*parts)
         if not target.is_file():
             return Response("not found\n", status=404, mimetype="text/plain")

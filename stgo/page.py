@@ -59,7 +59,7 @@ def render_page(title: str, roots: dict[str, str], *, version: str, path: str = 
 <div id="stgo-session" data-children>{roots.get("session", "")}</div>
 </main>
 </div>
-<script src="static/stgo.js?v={esc(version)}" defer></script>
+<script type="module" src="static/v/{esc(version)}/stgo.js"></script>
 </body>
 </html>
 """

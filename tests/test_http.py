@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import http.client
+import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from werkzeug.test import Client as WerkzeugClient
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from stgo import App
+import stgo
+from stgo import App, __version__
 from stgo.errors import ConfigurationError
 from stgo.http import Endpoints
 from stgo.ids import is_valid_session_id, new_session_id
@@ -307,12 +310,14 @@ def test_trust_proxy_believes_the_entry_the_proxy_added_not_the_clients(serve: S
 
 
 @pytest.mark.parametrize(
-    ("name", "mime"), [("stgo.css", "text/css"), ("stgo.js", "javascript")]
+    ("name", "mime", "pointer"),
+    [("stgo.css", "text/css", "static/stgo.css?v="),
+     ("stgo.js", "javascript", f'<script type="module" src="static/v/{__version__}/stgo.js">')],
 )
-def test_static_files_are_served(serve: Serve, name: str, mime: str) -> None:
+def test_static_files_are_served(serve: Serve, name: str, mime: str, pointer: str) -> None:
     server = serve(make_app())
     page = request(server.url, "/").body
-    assert f'static/{name}?v=' in page  # the page points at them, relative to its URL
+    assert pointer in page  # the page points at them, relative to its URL
     resp = request(server.url, f"/static/{name}")
     assert resp.status == 200, f"stgo/static/{name} is missing"
     assert mime in resp.headers["Content-Type"]
@@ -320,9 +325,36 @@ def test_static_files_are_served(serve: Serve, name: str, mime: str) -> None:
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_client_modules_import_each_other_at_the_page_s_version(serve: Serve) -> None:
+    # The page loads stgo.js from static/v/<version>/: the modules it imports
+    # (relative URLs) come from there too, so the browser caches them per
+    # version, never an old one beside a new one.
+    server = serve(make_app())
+    static = Path(stgo.__file__).parent / "static"
+    entry = request(server.url, f"/static/v/{__version__}/stgo.js")
+    assert entry.status == 200 and "javascript" in entry.headers["Content-Type"]
+    seen, todo = set(), ["stgo.js"]
+    while todo:
+        name = todo.pop()
+        seen.add(name)
+        text = (static / name).read_text()
+        for spec in re.findall(r'^(?:import|export) [^;]*? from "([^"]+)";$', text, re.M):
+            assert re.fullmatch(r"\./[\w-]+\.js", spec), f"{name} imports {spec}: not a sibling"
+            if spec[2:] not in seen:
+                todo.append(spec[2:])
+    assert len(seen) > 5
+    for name in seen:
+        resp = request(server.url, f"/static/v/{__version__}/{name}")
+        assert resp.status == 200 and "javascript" in resp.headers["Content-Type"], name
+        assert resp.headers["Cache-Control"] == "public, max-age=3600"
+        assert len((static / name).read_text().splitlines()) <= 400, name
+
+
 @pytest.mark.parametrize(
     "path",
     [
+        "/static/v/0/../app.py",
+        "/static/v/../../app.py",
         "/static/../app.py",           # stgo/app.py exists: a traversal would serve it
         "/static/%2e%2e/app.py",
         "/static/..%2fapp.py",

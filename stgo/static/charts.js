@@ -1,6 +1,7 @@
 // stgo chart adapter: draws chart widgets with plotly.js (served by the app
 // from the installed plotly package) and applies their "figure" and "extend"
-// ops.  Loaded by stgo.js only on pages that show a chart (data-requires).
+// ops.  Loaded by the client (adapters.js) only on pages that show a chart
+// (data-requires).
 (function () {
   "use strict";
 

@@ -1,5 +1,5 @@
 // stgo file adapter: uploads with a progress bar, and downloads.
-// Loaded by stgo.js only on pages with a file widget (data-requires).
+// Loaded by the client (adapters.js) only on pages with a file widget (data-requires).
 // Bytes go over HTTP, never the WebSocket: see stgo/transfers.py.
 (function () {
   "use strict";

@@ -1,0 +1,89 @@
+// What the page does by itself, without the server: tabs, expanders,
+// popovers, dialogs (a dialog the user closes tells the server), and the
+// sidebar's room.
+import { root, widgetOf } from "./dom.js";
+import { sendEvent } from "./events.js";
+
+var closingDialogs = [];      // dialogs the server closed (their close event is not the user's)
+
+export function setDialog(id, open) {
+  var w = document.getElementById(id);
+  var d = w && w.querySelector("dialog");
+  if (!d) return;
+  if (open) {
+    d.setAttribute("data-open", "");
+    if (!d.open) d.showModal();
+  } else {
+    d.removeAttribute("data-open");
+    if (d.open) { closingDialogs.push(d); d.close(); }
+  }
+}
+
+// The sidebar takes room only while it shows something.
+export function syncLayout() {
+  var side = document.getElementById("stgo-sidebar");
+  var filled = !!(side && side.querySelector(".stgo-w .stgo-w"));
+  root.classList.toggle("stgo-has-sidebar", filled);
+}
+
+export function closePopovers(target) {
+  root.querySelectorAll(".stgo-popover-details[open]").forEach(function (d) {
+    if (!d.contains(target)) d.open = false;
+  });
+}
+
+export function selectTab(tab, focus) {
+  var list = tab.closest("[role=tablist]");
+  if (!list) return;
+  list.querySelectorAll("[data-tab-target]").forEach(function (t) {
+    var on = t === tab;
+    t.setAttribute("aria-selected", on ? "true" : "false");
+    t.tabIndex = on ? 0 : -1;
+    var panel = document.getElementById(t.getAttribute("data-tab-target"));
+    if (panel) panel.hidden = !on;
+  });
+  if (focus !== false) tab.focus();
+}
+
+// The listeners for dialogs, popovers (Escape closes), expanders (the
+// user's choice is kept over redraws) and tabs (the arrow keys move).
+export function listen() {
+  // A dialog closed by the user (Escape, its x button) tells the server.
+  document.addEventListener("close", function (ev) {
+    var d = ev.target;
+    if (d.tagName !== "DIALOG") return;
+    var i = closingDialogs.indexOf(d);
+    if (i >= 0) { closingDialogs.splice(i, 1); return; }
+    d.removeAttribute("data-open");
+    var w = widgetOf(d);
+    if (w && d.isConnected) sendEvent(w.id, "close", true);
+  }, true);
+
+  document.addEventListener("cancel", function (ev) {
+    // A dialog without a close button cannot be closed with Escape either.
+    if (ev.target.tagName === "DIALOG" && !ev.target.querySelector("[data-dialog-close]")) {
+      ev.preventDefault();
+    }
+  }, true);
+
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Escape") return;
+    var open = ev.target.closest && ev.target.closest(".stgo-popover-details[open]");
+    if (!open) return;
+    open.open = false;
+    open.querySelector("summary").focus();
+  });
+
+  document.addEventListener("toggle", function (ev) {
+    if (ev.target.tagName === "DETAILS") ev.target.setAttribute("data-user-toggled", "");
+  }, true);
+
+  document.addEventListener("keydown", function (ev) {
+    var tab = ev.target.closest && ev.target.closest("[data-tab-target]");
+    if (!tab || (ev.key !== "ArrowRight" && ev.key !== "ArrowLeft")) return;
+    var tabs = Array.prototype.slice.call(tab.closest("[role=tablist]").querySelectorAll("[data-tab-target]"));
+    var i = tabs.indexOf(tab) + (ev.key === "ArrowRight" ? 1 : -1);
+    selectTab(tabs[(i + tabs.length) % tabs.length]);
+    ev.preventDefault();
+  });
+}
