@@ -343,6 +343,12 @@ def test_client_modules_import_each_other_at_the_page_s_version(serve: Serve) ->
             if spec[2:] not in seen:
                 todo.append(spec[2:])
     assert len(seen) > 5
+    # ... and the page names every one of them, fetched at once, not a level a time.
+    page = request(server.url, "/").body
+    preloaded = set(re.findall(
+        rf'<link rel="modulepreload" href="static/v/{re.escape(__version__)}/([\w-]+\.js)">',
+        page))
+    assert preloaded == seen - {"stgo.js"}
     for name in seen:
         resp = request(server.url, f"/static/v/{__version__}/{name}")
         assert resp.status == 200 and "javascript" in resp.headers["Content-Type"], name
