@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import re
 import shutil
 import signal
@@ -26,10 +27,38 @@ __all__ = ["RedisServer", "redis_server", "NginxServer", "nginx_server", "free_p
            "require_service", "documented_nginx", "MANY_PROCESSES"]
 
 
+def _ephemeral_start() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+#: Ports handed out by free_port in this test process (never twice).
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port free now for a server the test starts itself, later.
+
+    Picked below the kernel's ephemeral range: a port the kernel gave out
+    (bind to 0) is one any client socket of the run may be given next while
+    the test still waits to bind it ("Address already in use", seen in a
+    chaos test restarting a process on its port)."""
+    top = _ephemeral_start()
+    pick = random.SystemRandom()
+    while True:
+        port = pick.randrange(max(1024, top - 20000), top)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
 
 
 def require_service(binary: str, why: str) -> str:
