@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, Any
 
 from .ids import redact
 from .persist import apply_attrs, find_global
-from .store.txn import EVENT_LEASE, KEEP_LEASE, StateCache
+from .store.redis import EVENT_LEASE, KEEP_LEASE, StateCache
 
 if TYPE_CHECKING:
     from .app import App
@@ -209,7 +209,7 @@ class Relay:
         that copy and its state writes are buffered.  At the end the writes,
         the ``s`` notice and the lock's fate are sent to Redis as one script
         before the event is acknowledged; :meth:`settle` reads the answer
-        after.  The lock is kept for :data:`~stgo.store.txn.KEEP_LEASE`
+        after.  The lock is kept for :data:`~stgo.store.redis.KEEP_LEASE`
         seconds unless another process waits for it (or this one's link is
         down), so that the session's next event here needs no round trip
         before its callback.

@@ -57,7 +57,7 @@ def test_a_change_in_one_app_reaches_the_other_and_the_latest_wins(
     store = RedisStore(redis_server.url)
     store.open()
     resyncs = two.metrics.get("stgo_relay_resyncs_total")
-    assert store._call(lambda r: r.client_kill_filter(_type="pubsub")) == 2
+    assert store._link.call(lambda r: r.client_kill_filter(_type="pubsub")) == 2
     one.widget("motd").set_text("while you were away")  # type: ignore[attr-defined]
     wait_until(lambda: two.widget("motd").text == "while you were away",  # type: ignore[attr-defined]
                timeout=10)

@@ -121,7 +121,7 @@ def test_concurrent_changes_on_two_processes_converge_even_across_a_pubsub_kill(
     halfway.wait(30)
     store = RedisStore(redis_server.url)
     store.open()
-    killed = store._call(lambda r: r.client_kill_filter(_type="pubsub"))
+    killed = store._link.call(lambda r: r.client_kill_filter(_type="pubsub"))
     assert killed >= 2  # every process's link went down
     halfway.wait(30)
     for t in threads:

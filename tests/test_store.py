@@ -206,7 +206,7 @@ def test_an_undecodable_value_drops_that_key_with_a_warning_not_the_session(
     s = m.create()
     s.set("good", 1)
     s.set("bad", 2)
-    raw = store._r()
+    raw = store._link.client()
     raw.hset(f"{store.prefix}d:{s.id}", "bad", '{"$pickle": ["AAAA", "00"]}')
     raw.hset(f"{store.prefix}d:{s.id}", "junk", b"\xff\x00not json")
     with caplog.at_level(logging.WARNING, logger="stgo"):
@@ -227,7 +227,7 @@ def test_a_corrupt_record_in_the_expiry_index_ends_alone_and_expiry_goes_on(
     m.on_session_end(lambda session, reason: ended.append((session.id, reason)))
     bad, expired = m.create(), m.create()
     expired.set("n", 1)
-    raw = store._r()
+    raw = store._link.client()
     meta = f"{store.prefix}m:{bad.id}"
     if corrupt == "bad times":
         raw.hset(meta, "a", "yesterday")
@@ -275,7 +275,8 @@ def test_a_value_nested_too_deep_is_refused_at_set_and_never_breaks_a_page(
         # is undecodable: dropped with a warning, the page drawn without it.
         store = app.store
         assert isinstance(store, RedisStore)
-        store._r().hset(store._hash("app"), "motd", "[" * 100_000 + "]" * 100_000)
+        deep = "[" * 100_000 + "]" * 100_000
+        store._link.client().hset(store._layout.hash("app"), "motd", deep)
         with caplog.at_level(logging.WARNING, logger="stgo"):
             for client in (Client(server.url), Client(server.url), first):
                 page = client.get("/")
@@ -312,7 +313,7 @@ def test_a_forged_session_record_never_crashes_a_page(redis_server: RedisServer)
         client = Client(server.url)
         assert client.get("/").status == 200
         sid = client.session_id
-        raw = app.store._r()  # type: ignore[attr-defined]
+        raw = app.store._link.client()  # type: ignore[attr-defined]
         raw.hset(f"stgo:d:{sid}", "mine", "{not json")
         raw.hset(f"stgo:m:{sid}", "a", "yesterday")  # bad times: the record is ignored
         page = request(server.url, "/", {"Cookie": f"{COOKIE}={sid}"})

@@ -1,4 +1,4 @@
-"""An event's state writes with the Redis store (stgo.store.txn): the lock and a
+"""An event's state writes with the Redis store (stgo.store.redis.txn): the lock and a
 current copy of the state in one round trip, the writes buffered and sent with
 the unlock, background writers never lost, retries applied once; and the TTL
 safety net on session records.  Two RedisStore objects on one real Redis stand
@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 
 from stgo import SessionManager
-from stgo.store.redis import RedisStore
-from stgo.store.txn import StateCache
+from stgo.store.redis import RedisStore, StateCache
 
 from .helpers import wait_until
 from .services import RedisServer
@@ -136,9 +135,9 @@ def test_a_commit_sent_twice_is_applied_once(stores: tuple[RedisStore, RedisStor
     txn = here.begin_event(sid, "token-1", 10, StateCache())
     assert txn is not None
     here.increment(ns, "n", 1)
-    keys, args = here._commit_words(txn, txn.ops, lock="0", notice="")
-    assert here._script("commit", keys, args)[0] > 0
-    assert here._script("commit", keys, args)[0] == -3  # its answer was lost: resent
+    keys, args = here._events.commit_words(txn, txn.ops, lock="0", notice="")
+    assert here._link.script("commit", keys, args)[0] > 0
+    assert here._link.script("commit", keys, args)[0] == -3  # its answer was lost: resent
     assert there.get(ns, "n") == 1
 
 
@@ -171,7 +170,7 @@ def _kept(store: RedisStore, sid: str, cache: StateCache, n: int, keep: float = 
 
 def _commands(store: RedisStore) -> int:
     """Commands Redis has run so far (this INFO call included)."""
-    return int(store._call(lambda r: r.info("stats"))["total_commands_processed"])
+    return int(store._link.call(lambda r: r.info("stats"))["total_commands_processed"])
 
 
 @pytest.fixture
@@ -204,7 +203,7 @@ def test_a_kept_lock_starts_the_next_event_with_no_round_trip(
     sid = _session(here)
     cache = StateCache()
     _kept(here, sid, cache, 1)
-    assert here._call(lambda r: r.get(f"stgo:lk:{sid}")) == b"here.1+"
+    assert here._link.call(lambda r: r.get(f"stgo:lk:{sid}")) == b"here.1+"
     before = _commands(here)
     txn = here.begin_event(sid, "here.2", 10, cache)
     assert txn is not None and txn.kept
@@ -238,12 +237,12 @@ def test_a_kept_lock_is_given_back_when_asked_and_then_let_go_after_each_event(
     # Wanted by two processes, the lock is let go after each event for a
     # while, not kept and handed over at every turn.
     lock = f"stgo:lk:{sid}"
-    assert not there._call(lambda r: r.exists(lock))
+    assert not there._link.call(lambda r: r.exists(lock))
     mine = here.begin_event(sid, "here.3", 10, cache)
     assert mine is not None and not mine.kept and here.get(f"s:{sid}", "n") == 1
     here.end_event(mine, "", 60)
     here.settle()
-    assert not here._call(lambda r: r.exists(lock))
+    assert not here._link.call(lambda r: r.exists(lock))
 
 
 def test_a_write_elsewhere_waits_for_a_kept_lock_and_the_next_event_sees_it(
@@ -290,7 +289,7 @@ def test_a_kept_lock_of_a_process_that_stopped_listening_is_void(
     cache = StateCache()
     _kept(here, sid, cache, 1)
     listening[here].close()  # killed, or its relay's link dropped
-    assert wait_until(lambda: here._call(
+    assert wait_until(lambda: here._link.call(
         lambda r: r.pubsub_numsub(here.presence))[0][1] == 0, 5)
     # Nobody waits for the 60 s kept lease to lapse.
     theirs = there.begin_event(sid, "there.1", 10, StateCache())
@@ -319,12 +318,12 @@ def test_an_event_on_a_kept_lock_that_runs_long_gets_a_full_lease(
     lock = f"stgo:lk:{sid}"
     txn = here.begin_event(sid, "here.2", 10, cache)
     assert txn is not None and txn.kept
-    assert here._call(lambda r: r.pttl(lock)) <= 2000
+    assert here._link.call(lambda r: r.pttl(lock)) <= 2000
     here.keep_leases(10, after=0)  # what the relay's sender does for a long event
-    assert here._call(lambda r: r.pttl(lock)) > 2000
+    assert here._link.call(lambda r: r.pttl(lock)) > 2000
     here.end_event(txn, "")
     here.settle()
-    assert here._call(lambda r: r.exists(lock)) == 0
+    assert here._link.call(lambda r: r.exists(lock)) == 0
 
 
 def test_kept_locks_are_given_back_on_close_and_forgotten_once_lapsed(
@@ -334,9 +333,9 @@ def test_kept_locks_are_given_back_on_close_and_forgotten_once_lapsed(
     kept, short = _session(here), _session(here)
     _kept(here, kept, StateCache(), 1, keep=60)
     _kept(here, short, StateCache(), 1, keep=0.05)
-    assert wait_until(lambda: not here._call(lambda r: r.exists(f"stgo:lk:{short}")), 5)
+    assert wait_until(lambda: not here._link.call(lambda r: r.exists(f"stgo:lk:{short}")), 5)
     here.keep_leases(10)  # the relay's sender, a few times a second
-    assert list(here._holds) == [kept]  # the lapsed one is not remembered forever
+    assert list(here._events.holds) == [kept]  # the lapsed one is not remembered forever
     here.close()  # a process stopping lets go of what it keeps
     txn = there.begin_event(kept, "there.1", 10, StateCache())
     assert txn is not None and there.get(f"s:{kept}", "n") == 1
@@ -364,14 +363,14 @@ def test_session_keys_carry_a_ttl_past_the_idle_timeout(store_url: str) -> None:
         manager = SessionManager(session_timeout=60, store=store)
         session = manager.create()
         session.set("k", 1)
-        meta, data = store._meta(session.id), store._data(session.id)
-        ttls = store._call(lambda r: [r.pttl(meta), r.pttl(data)])
+        meta, data = store._layout.meta(session.id), store._layout.data(session.id)
+        ttls = store._link.call(lambda r: [r.pttl(meta), r.pttl(data)])
         low, high = (60 + store.ttl_margin - 5) * 1000, (60 + store.ttl_margin) * 1000
         assert all(low < t <= high for t in ttls), ttls
         manager.session_max_age = 120
         manager.cleanup_expired()  # tells the store
         session.set("k", 2)
-        ttls = store._call(lambda r: [r.pttl(meta), r.pttl(data)])
+        ttls = store._link.call(lambda r: [r.pttl(meta), r.pttl(data)])
         assert all(60 * 1000 < t <= (120 + store.ttl_margin) * 1000 for t in ttls), ttls
     finally:
         store.close()
@@ -388,8 +387,8 @@ def test_records_nobody_is_left_to_end_expire_by_themselves(store_url: str) -> N
         session = first.create()
         session.set("k", 1)
         # Every process is gone (nobody runs a cleanup pass): Redis frees the keys.
-        keys = [store._meta(session.id), store._data(session.id)]
-        wait_until(lambda: store._call(lambda r: r.exists(*keys)) == 0, 10)
+        keys = [store._layout.meta(session.id), store._layout.data(session.id)]
+        wait_until(lambda: store._link.call(lambda r: r.exists(*keys)) == 0, 10)
         assert store.session_count() == 1  # only an index entry is left...
         later = SessionManager(session_timeout=1, store=store)
         later.on_session_end(lambda s, reason: ended.append(reason))
@@ -447,7 +446,7 @@ def test_a_rotation_from_another_thread_keeps_a_running_events_writes(
         here.end_event(txn, "")
         want = {"before": 1, "after": 2}
     elif when == "between making and sending the commit":
-        made = here._commit_words
+        made = here._events.commit_words
 
         def then_rotate(*args: Any, **kwargs: Any) -> Any:
             words = made(*args, **kwargs)
@@ -459,7 +458,7 @@ def test_a_rotation_from_another_thread_keeps_a_running_events_writes(
             return words
 
         rotated: list[bool] = []
-        monkeypatch.setattr(here, "_commit_words", then_rotate)
+        monkeypatch.setattr(here._events, "commit_words", then_rotate)
         here.end_event(txn, "")
         assert rotated
         want = {"before": 1}

@@ -294,12 +294,12 @@ def test_an_upload_to_one_process_is_read_by_the_tab_and_a_click_on_another(
     store = RedisStore(redis_server.url)
     store.open()
     try:
-        blobs = store._call(lambda r: list(r.scan_iter(match="stgo:up:*")))
-        assert len(blobs) == 1 and store._call(lambda r: r.pttl(blobs[0])) > 0
+        blobs = store._link.call(lambda r: list(r.scan_iter(match="stgo:up:*")))
+        assert len(blobs) == 1 and store._link.call(lambda r: r.pttl(blobs[0])) > 0
         from stgo import SessionManager
 
         assert SessionManager(store=store).delete(browser.session_id or "")
-        assert store._call(lambda r: list(r.scan_iter(match="stgo:up*"))) == []
+        assert store._link.call(lambda r: list(r.scan_iter(match="stgo:up*"))) == []
     finally:
         store.close()
         browser.close()

@@ -11,7 +11,8 @@ every read nor pay a round trip for every write:
   applying them to the cache so it reads its own writes;
 - letting go of the lock (one script) applies the buffered writes, moves the
   version, unlocks and publishes the relay's notice, in one step, sent before
-  the event's acknowledgement (see :meth:`~stgo.store.redis.RedisStore.end_event`);
+  the event's acknowledgement (see :meth:`~stgo.store.redis.RedisStore.end_event`,
+  and :mod:`stgo.store.redis.events` for the lock and the commit);
 - or, instead of unlocking, the process *keeps* the lock for
   :data:`KEEP_LEASE` seconds: while it does and nobody else wrote, the
   session's next event here starts with no round trip at all (its commit
@@ -33,14 +34,12 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from .base import MISSING
+from ..base import MISSING
+from ..codec import Codec
 
-if TYPE_CHECKING:
-    from .redis import RedisStore
-
-__all__ = ["StateCache", "EventTxn", "EVENT_LEASE", "KEEP_LEASE", "KEEP_USABLE"]
+__all__ = ["StateCache", "EventTxn", "Direct", "EVENT_LEASE", "KEEP_LEASE", "KEEP_USABLE"]
 
 T = TypeVar("T")
 
@@ -84,16 +83,41 @@ class StateCache:
         self.raw = {}
 
 
+class Direct(Protocol):
+    """What an event's transaction needs of the store's direct state operations
+    (:class:`~stgo.store.redis.state.Namespaces`): decoding, and the writes it
+    cannot buffer exactly."""
+
+    codec: Codec
+
+    def decode(self, ns: str, key: str, raw: bytes | str) -> Any:
+        """*raw* decoded, or MISSING if it cannot be."""
+
+    def increment(self, ns: str, key: str, amount: float,
+                  now: float | None = None) -> Any:
+        """Add *amount* in Redis now; return the new value."""
+
+    def update(self, ns: str, key: str, fn: Callable[[Any], T], default: Any = None,
+               now: float | None = None) -> T:
+        """Replace the value with ``fn(old)`` in Redis now."""
+
+
 class EventTxn:
     """The buffered writes of one event of one session, on the thread running it.
 
     Made by :meth:`RedisStore.begin_event`; the store routes the session's
     state operations made on this thread here while it is open.
+
+    :param direct: the writes past the buffer, and decoding.
+    :param commit: writes the given ops of this event now, keeping the lock
+        (what :meth:`flush` calls).
     """
 
-    def __init__(self, store: RedisStore, session_id: str, token: str,
-                 cache: StateCache, *, kept: bool = False, event_id: str = "") -> None:
-        self.store = store
+    def __init__(self, direct: Direct, commit: Callable[[EventTxn, list[str | int]], None],
+                 session_id: str, token: str, cache: StateCache, *, kept: bool = False,
+                 event_id: str = "") -> None:
+        self._direct_ops = direct
+        self._commit = commit
         self.session_id = session_id
         #: The event lock's holder token.
         self.token = token
@@ -130,14 +154,14 @@ class EventTxn:
         raw = self.cache.raw.get(key)
         if raw is None:
             return default
-        value = self.store._decode(f"s:{self.session_id}", key, raw)
+        value = self._direct_ops.decode(f"s:{self.session_id}", key, raw)
         return default if value is MISSING else value
 
     def items(self) -> dict[str, Any]:
         ns = f"s:{self.session_id}"
         out: dict[str, Any] = {}
         for key, raw in list(self.cache.raw.items()):
-            value = self.store._decode(ns, key, raw)
+            value = self._direct_ops.decode(ns, key, raw)
             if value is not MISSING:
                 out[key] = value
         return out
@@ -172,13 +196,13 @@ class EventTxn:
             self.changed = True
             return new
         self.flush()
-        return self._direct(key, lambda: self.store._increment_now(
+        return self._direct(key, lambda: self._direct_ops.increment(
             f"s:{self.session_id}", key, amount))
 
     def update(self, key: str, fn: Callable[[Any], T], default: Any) -> T:
         """``fn(old)``, compared and set in Redis now (*fn* may run again)."""
         self.flush()
-        return self._direct(key, lambda: self.store._update_now(
+        return self._direct(key, lambda: self._direct_ops.update(
             f"s:{self.session_id}", key, fn, default))
 
     def _direct(self, key: str, run: Callable[[], T]) -> T:
@@ -186,14 +210,14 @@ class EventTxn:
         new = run()
         self.changed = True
         self.cache.version = ""
-        self.cache.raw[key] = self.store.codec.encode(new, key).encode("utf-8")
+        self.cache.raw[key] = self._direct_ops.codec.encode(new, key).encode("utf-8")
         return new
 
     def flush(self) -> None:
         """Write what is buffered now, keeping the lock (before a direct write)."""
         if self.ops:
             ops, self.ops = self.ops, []
-            self.store._commit_now(self, ops, notice="")
+            self._commit(self, ops)
 
     def rekeyed(self, new_id: str) -> None:
         """The session was renamed (rotation) mid-event: write on under *new_id*."""
