@@ -44,7 +44,7 @@ from .limits import UploadLimits
 from .session import Session
 from .store import StoreUnavailable
 from .store.files import StagingFull
-from .widgets.base import StateReader, Widget
+from .widgets.base import Parent, StateReader, Widget
 from .widgets.files import (
     STAGED_TTL,
     DownloadButton,
@@ -104,7 +104,7 @@ def _cut_off(exc: ClientDisconnected, length: int) -> tuple[int, str]:
 def shown_to(widget: Widget, state: StateReader | None = None) -> bool:
     """Whether *widget* and every container around it are shown to the session
     *state* (``None``: to anyone; a dialog is shown only to who opened it)."""
-    node: Widget | None = widget
+    node: Widget | Parent | None = widget
     while node is not None:
         if not node.shown_to(state):
             return False
