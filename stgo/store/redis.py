@@ -22,7 +22,7 @@ Redis): create under a limit, write to a session that must still exist,
 claim a session's end, rename on rotation.  Connections come from a sized
 :class:`redis.BlockingConnectionPool` with socket timeouts and health checks,
 so a paused or restarted Redis makes calls fail fast with
-:class:`~stgo.store.base.StoreUnavailable` instead of hanging, and the next
+:class:`~stgo.errors.StoreUnavailableError` instead of hanging, and the next
 call after Redis is back simply works.
 """
 
@@ -39,10 +39,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
+from ..errors import CodecError, StagingFullError, StoreError, StoreUnavailableError
 from ..ids import redact
-from .base import MISSING, SessionRecord, Store, StoreError, StoreUnavailable
-from .codec import Codec, CodecError
-from .files import StagingFull, UploadedFile
+from .base import MISSING, SessionRecord, Store
+from .codec import Codec
+from .files import UploadedFile
 from .txn import EVENT_LEASE, KEEP_USABLE, EventTxn, StateCache
 
 __all__ = ["RedisStore"]
@@ -579,25 +580,25 @@ class RedisStore(Store):
 
     def is_connection_error(self, exc: BaseException) -> bool:
         """Whether *exc* is Redis being unreachable (not a bug)."""
-        return isinstance(exc, (StoreUnavailable, *self._errors))
+        return isinstance(exc, (StoreUnavailableError, *self._errors))
 
     def _r(self) -> Any:
         if self._redis is None:
             if self._closed:
-                raise StoreUnavailable("the store is closed")
+                raise StoreUnavailableError("the store is closed")
             try:
                 self.open()
             except StoreError as exc:
-                raise StoreUnavailable(str(exc)) from None
+                raise StoreUnavailableError(str(exc)) from None
         return self._redis
 
     def _call(self, fn: Callable[[Any], T]) -> T:
-        """Run *fn(client)*, turning connection trouble into StoreUnavailable."""
+        """Run *fn(client)*, turning connection trouble into StoreUnavailableError."""
         client = self._r()
         try:
             return fn(client)
         except self._errors as exc:
-            raise StoreUnavailable(f"Redis is unavailable: {exc}") from None
+            raise StoreUnavailableError(f"Redis is unavailable: {exc}") from None
 
     def _script(self, name: str, keys: list[str], args: list[Any]) -> Any:
         script = self._scripts.get(name) if self._scripts else None
@@ -1044,7 +1045,7 @@ class RedisStore(Store):
         needs no round trip, as long as the answer says nobody else wrote
         meanwhile.
 
-        :raises StoreUnavailable: it could not be sent (the writes are lost).
+        :raises StoreUnavailableError: it could not be sent (the writes are lost).
         """
         self._sent[txn.session_id] = txn
         if self._txns.get(txn.session_id) is txn:
@@ -1066,7 +1067,7 @@ class RedisStore(Store):
                 if attempt == 2:
                     txn.cache.invalidate()
                     self._unsent(txn)
-                    raise StoreUnavailable(f"Redis is unavailable: {exc}") from None
+                    raise StoreUnavailableError(f"Redis is unavailable: {exc}") from None
                 continue
             self._pending().append((conn, txn, keys, args))
             return
@@ -1307,7 +1308,7 @@ class RedisStore(Store):
         session, those being received included.  Whatever stops it (cut
         short, an exception, Redis gone) leaves no bytes and no place taken.
 
-        :raises StagingFull: the session is at a limit (nothing was read), or
+        :raises StagingFullError: the session is at a limit (nothing was read), or
             Redis is at its ``maxmemory`` (``"memory"``: nothing is kept).
         """
         import redis
@@ -1321,7 +1322,7 @@ class RedisStore(Store):
         except redis.exceptions.OutOfMemoryError:
             raise _full() from None
         if int(full):
-            raise StagingFull("count" if int(full) == 1 else "bytes")
+            raise StagingFullError("count" if int(full) == 1 else "bytes")
         got = 0
         done = False
 
@@ -1363,7 +1364,7 @@ class RedisStore(Store):
 
         try:
             self._call(drop)
-        except StoreUnavailable:
+        except StoreUnavailableError:
             # Both expire with the staging TTL; nothing else to do.
             log.warning("could not drop a cut-short upload: Redis is unavailable")
 
@@ -1443,10 +1444,10 @@ class RedisStore(Store):
         self._call(drop)
 
 
-def _full() -> StagingFull:
+def _full() -> StagingFullError:
     """What an upload meets when Redis is at its ``maxmemory`` (``noeviction``)."""
     log.warning("Redis is at its maxmemory: an upload was refused")
-    return StagingFull("memory")
+    return StagingFullError("memory")
 
 
 def _safe_url(url: str) -> str:
