@@ -23,11 +23,18 @@ from werkzeug.serving import make_server
 import stgo
 from stgo import App
 
-from .helpers import Client, ServerProcess, handler_threads, request, stgo_run, wait_until
+from .helpers import (
+    APPS,
+    Client,
+    ServerProcess,
+    handler_threads,
+    request,
+    stgo_run,
+    wait_until,
+)
 from .hostile import frame, raw_upgrade
 from .test_embedding import widget_id
 
-APPS = Path(__file__).parent / "apps"
 OP_TEXT = 0x1
 
 

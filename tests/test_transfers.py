@@ -16,9 +16,7 @@ from stgo.limits import UploadLimits
 from stgo.server import Server
 from stgo.transfers import DOWNLOAD_TTL
 
-from .helpers import Client, handler_threads, wait_until
-
-COOKIE = "stgo_session"
+from .helpers import COOKIE, Client, handler_threads, wait_until
 
 
 class Post:
