@@ -6,10 +6,12 @@ from .app import App, Sidebar
 from .errors import (
     AppLoadError,
     CapacityError,
+    CodecError,
     ConfigurationError,
     MissingExtraError,
     ProtocolError,
     StgoError,
+    StoreError,
     WidgetError,
 )
 from .limits import UploadLimits
@@ -86,7 +88,7 @@ __all__ = [
     "__version__",
     "App", "Sidebar", "Session", "SessionManager",
     "StgoError", "CapacityError", "ConfigurationError", "AppLoadError", "ProtocolError",
-    "WidgetError", "MissingExtraError",
+    "WidgetError", "MissingExtraError", "StoreError", "CodecError",
     "Widget", "InputWidget",
     "Title", "Header", "Subheader", "Text", "Caption", "Code", "Markdown", "Json", "Write",
     "Button", "TextInput", "TextArea", "NumberInput", "Checkbox", "Slider",

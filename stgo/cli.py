@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .app import App
-from .errors import AppLoadError, ConfigurationError
+from .errors import AppLoadError, ConfigurationError, StoreError
 from .server import RequestHandler, listen, reloader_port
-from .store import StoreError
 from .workers import WORKER_FDS_OPTION, Supervisor, keep_worker_fds, serve_worker
 
 if TYPE_CHECKING:

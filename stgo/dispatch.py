@@ -8,11 +8,10 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import protocol
-from .errors import ProtocolError
+from .errors import ProtocolError, SessionBusyError
 from .failures import generic_message
 from .ids import redact
 from .limits import TokenBucket
-from .relay import SessionBusy
 from .session import Session
 from .widgets.base import Event
 from .widgets.forms import form_of
@@ -302,7 +301,7 @@ class Dispatcher:
                 try:
                     with app.event_lock(session):
                         self._handle(event, widget, value, earlier)
-                except SessionBusy as exc:
+                except SessionBusyError as exc:
                     self._error(str(exc), event.seq, kind="busy")
         finally:
             app.event_settled()

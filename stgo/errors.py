@@ -1,10 +1,28 @@
-"""The exception tree: everything stgo raises on purpose is a :class:`StgoError`."""
+"""The exception tree: everything stgo raises on purpose is a :class:`StgoError`.
+
+Every stgo exception is defined here, so that any module can raise or catch
+one without importing the module that raises it::
+
+    StgoError
+    ├── ConfigurationError (also a ValueError)
+    ├── AppLoadError
+    ├── ProtocolError (also a ValueError)
+    ├── WidgetError
+    ├── CapacityError
+    │   └── StagingFullError
+    ├── MissingExtraError (also an ImportError)
+    ├── SessionBusyError
+    ├── CodecError (also a TypeError)
+    └── StoreError
+        └── StoreUnavailableError
+"""
 
 from __future__ import annotations
 
 __all__ = [
     "StgoError", "CapacityError", "ConfigurationError", "AppLoadError", "ProtocolError",
-    "WidgetError", "MissingExtraError",
+    "WidgetError", "MissingExtraError", "StagingFullError", "SessionBusyError", "CodecError",
+    "StoreError", "StoreUnavailableError",
 ]
 
 
@@ -42,3 +60,33 @@ class CapacityError(StgoError):
 
 class MissingExtraError(StgoError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
+
+
+class StagingFullError(CapacityError):
+    """A session already has as many uploads, or bytes, staged as it may.
+
+    :ivar reason: ``"count"`` or ``"bytes"``.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"too many staged uploads ({reason})")
+        self.reason = reason
+
+
+class SessionBusyError(StgoError):
+    """Another process held the session's event lock for a whole lease."""
+
+
+class CodecError(StgoError, TypeError):
+    """A value cannot be stored (its type is not supported) or decoded."""
+
+
+class StoreError(StgoError):
+    """The store is misconfigured (a bad URL) or refused an operation."""
+
+
+class StoreUnavailableError(StoreError):
+    """The store cannot be reached right now (Redis down or paused).
+
+    The server keeps serving what it can; ``/health`` says ``degraded``.
+    """

@@ -19,12 +19,11 @@ from werkzeug.wrappers import Request, Response
 
 from . import __version__
 from .dispatch import Dispatcher
-from .errors import CapacityError
+from .errors import CapacityError, StoreUnavailableError
 from .ids import is_valid_session_id, redact
 from .limits import LogOnce
 from .page import base_href, render_error_page, render_page
 from .session import Session
-from .store import StoreUnavailable
 from .tabs import BrowserTab, Headers, RequestInfo, clean_query
 from .transfers import refusal
 from .widgets.charts import plotly_js_path
@@ -296,7 +295,7 @@ class Endpoints:
     def page(self, request: Request) -> Response:
         try:
             return self._page(request)
-        except StoreUnavailable:
+        except StoreUnavailableError:
             log.warning("page load failed: the session store is unavailable")
             html = render_error_page(503, "Temporarily unavailable",
                                      "The app cannot reach its data right now. "
@@ -535,7 +534,7 @@ class Endpoints:
             )(environ, start_response)
         try:
             session, refusal = self._session_of(request)
-        except StoreUnavailable:
+        except StoreUnavailableError:
             return Response("unavailable: the session store does not answer\n", status=503,
                             mimetype="text/plain",
                             headers={"Retry-After": "5"})(environ, start_response)

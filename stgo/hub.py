@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from . import protocol
 from .session import Session
-from .widgets.base import InputWidget, StateReader, Widget
+from .widgets.base import InputWidget, Parent, StateReader, Widget
 from .ws import CLOSE_GOING_AWAY, RENDER_KEY, Outlet
 
 __all__ = ["Hub", "Batch", "Page", "PageView", "Shown"]
@@ -121,7 +121,7 @@ def _collapse(changes: dict[Widget, str]) -> list[tuple[Widget, str]]:
     redrawn = {w for w, c in changes.items() if c in ("insert", "reinsert", "update")}
     kept = []
     for widget, change in changes.items():
-        parent = widget.parent
+        parent: Widget | Parent | None = widget.parent
         while parent is not None and parent not in redrawn:
             parent = parent.parent
         if parent is None:
@@ -574,7 +574,7 @@ class Hub:
             self.full_update(session, c)
 
     def _root_of(self, widget: Widget) -> str:
-        top = widget
+        top: Widget | Parent = widget
         while top.parent is not None:
             top = top.parent
         if getattr(top, "is_sidebar", False):

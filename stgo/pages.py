@@ -288,7 +288,7 @@ class Scopes:
     def of(self, widget: Widget) -> str | None:
         """The page *widget* (or its top ancestor) is on; ``None`` for every page."""
         top = widget
-        while top.parent is not None:
+        while isinstance(top.parent, Widget):  # every container is a widget
             top = top.parent
         if isinstance(top, PagePrivate):
             return top.page_path

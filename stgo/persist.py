@@ -27,8 +27,8 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from .errors import CodecError
 from .store.base import Store
-from .store.codec import CodecError
 from .widgets.base import Widget
 
 if TYPE_CHECKING:

@@ -55,6 +55,7 @@ import weakref
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from .errors import SessionBusyError
 from .ids import redact
 from .persist import apply_attrs, find_global
 from .store.redis import EVENT_LEASE, KEEP_LEASE, StateCache
@@ -66,7 +67,7 @@ if TYPE_CHECKING:
     from .store.redis import RedisStore
     from .widgets.base import Widget
 
-__all__ = ["Relay", "SessionBusy", "EVENT_LEASE"]
+__all__ = ["Relay", "EVENT_LEASE"]
 
 
 #: Seconds between the sender's looks at long events on kept locks (well
@@ -87,9 +88,6 @@ REDRAW_MAX_DELAY = 1.0
 #: for that request while the resync lets go of the ones it holds.
 _START_WAIT = 2.0
 
-
-class SessionBusy(Exception):
-    """Another process held the session's event lock for a whole lease."""
 
 log = logging.getLogger("stgo")
 
@@ -214,7 +212,7 @@ class Relay:
         down), so that the session's next event here needs no round trip
         before its callback.
 
-        :raises SessionBusy: not had within :data:`EVENT_LEASE` seconds.
+        :raises SessionBusyError: not had within :data:`EVENT_LEASE` seconds.
         """
         store = self._store
         token = f"{self.origin}.{next(self._tokens)}"  # unique in every process, no syscall
@@ -225,7 +223,7 @@ class Relay:
         delay = 0.001
         while (txn := store.begin_event(session.id, token, EVENT_LEASE, cache)) is None:
             if time.monotonic() > deadline:
-                raise SessionBusy("this session is busy in another process")
+                raise SessionBusyError("this session is busy in another process")
             time.sleep(delay)  # waiting for another process's event: no lock held
             delay = min(delay * 2, 0.02)
         try:

@@ -216,7 +216,7 @@ class Session(Factory):
 
         :raises WidgetError: the value does not suit that input (a string for
             a number input, an option that is not offered...).
-        :raises ~stgo.store.CodecError: a persistent store cannot keep the
+        :raises ~stgo.errors.CodecError: a persistent store cannot keep the
             value's type (the key and the type are named).
         """
         value = self._checked_input(key, value)

@@ -39,12 +39,11 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
+from .errors import StagingFullError, StoreUnavailableError
 from .ids import redact
 from .limits import UploadLimits
 from .session import Session
-from .store import StoreUnavailable
-from .store.files import StagingFull
-from .widgets.base import StateReader, Widget
+from .widgets.base import Parent, StateReader, Widget
 from .widgets.files import (
     STAGED_TTL,
     DownloadButton,
@@ -104,7 +103,7 @@ def _cut_off(exc: ClientDisconnected, length: int) -> tuple[int, str]:
 def shown_to(widget: Widget, state: StateReader | None = None) -> bool:
     """Whether *widget* and every container around it are shown to the session
     *state* (``None``: to anyone; a dialog is shown only to who opened it)."""
-    node: Widget | None = widget
+    node: Widget | Parent | None = widget
     while node is not None:
         if not node.shown_to(state):
             return False
@@ -298,7 +297,7 @@ class Transfers:
             got = store.put_upload(session.id, token, entry, stream, length, STAGED_TTL,
                                    max_staged=limits.max_staged,
                                    max_bytes=limits.max_session_bytes)
-        except StagingFull as full:
+        except StagingFullError as full:
             if full.reason == "count":
                 return 429, "too many uploads waiting: try again in a moment"
             if full.reason == "memory":
@@ -307,7 +306,7 @@ class Transfers:
                          f"{_size_text(limits.max_session_bytes)}: use them first")
         except ClientDisconnected as exc:
             return _cut_off(exc, length)
-        except StoreUnavailable:
+        except StoreUnavailableError:
             return 503, "the server could not store the file"
         if got != length:
             return 400, f"the upload was cut short ({got} of {length} bytes)"

@@ -13,7 +13,7 @@ import pytest
 from stgo import App
 from stgo.server import Server
 
-from .helpers import Client, ServerProcess, wait_until
+from .helpers import Client, FakeClock, ServerProcess, wait_until
 from .services import nginx_server, redis_server  # noqa: F401  (fixtures for every test module)
 
 
@@ -77,6 +77,27 @@ def _leftovers(app: App) -> dict[str, int]:
         "cleanup thread": int(app.sessions.running),
     }
     return {what: n for what, n in held.items() if n}
+
+
+@pytest.fixture
+def make_app() -> Iterator[Callable[..., App]]:
+    """``make_app(**kwargs)``: an App, stopped (its store closed) after the test."""
+    apps: list[App] = []
+
+    def make(**kwargs: Any) -> App:
+        app = App(**kwargs)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.stop()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A :class:`~tests.helpers.FakeClock` at ``T0``: epoch seconds moved by hand."""
+    return FakeClock()
 
 
 @pytest.fixture

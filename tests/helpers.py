@@ -51,6 +51,11 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, interval: flo
         time.sleep(interval)
 
 
+def handler_threads() -> int:
+    """How many of werkzeug's request-handler threads are running now."""
+    return sum("process_request_thread" in t.name for t in threading.enumerate())
+
+
 def session_cookie(set_cookies: list[str]) -> tuple[str, str]:
     """The session ID and the whole header of the ``stgo_session`` Set-Cookie."""
     for header in set_cookies:

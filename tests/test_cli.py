@@ -19,6 +19,7 @@ from urllib.parse import quote
 import pytest
 
 from .helpers import (
+    APPS,
     COOKIE,
     Client,
     Response,
@@ -31,7 +32,6 @@ from .helpers import (
     ws_status,
 )
 
-APPS = Path(__file__).parent / "apps"
 RECORDER = str(APPS / "recorder.py")
 
 Start = Callable[..., ServerProcess]

@@ -36,7 +36,7 @@ def cookie_of(resp: Response, name: str = COOKIE) -> tuple[str, dict[str, str]]:
     return value.split("=", 1)[1], parsed
 
 
-def make_app(**kwargs: object) -> App:
+def cookie_app(**kwargs: object) -> App:
     app = App(title="Cookie <jar>", **kwargs)  # type: ignore[arg-type]
     app.text("hello everybody", key="hello")
     return app
@@ -46,7 +46,7 @@ def make_app(**kwargs: object) -> App:
 
 
 def test_page_issues_a_browser_session_cookie(serve: Serve) -> None:
-    server = serve(make_app())
+    server = serve(cookie_app())
     resp = request(server.url, "/")
     assert resp.status == 200
     assert resp.headers["Content-Type"].startswith("text/html")
@@ -65,7 +65,7 @@ def test_page_issues_a_browser_session_cookie(serve: Serve) -> None:
 
 
 def test_second_visit_keeps_the_session_and_sets_no_cookie(serve: Serve) -> None:
-    app = make_app()
+    app = cookie_app()
     server = serve(app)
     client = Client(server.url)
     client.get("/")
@@ -80,7 +80,7 @@ def test_second_visit_keeps_the_session_and_sets_no_cookie(serve: Serve) -> None
 
 
 def test_secure_cookie_behind_a_trusted_https_proxy(serve: Serve) -> None:
-    app = make_app(trust_proxy=True)
+    app = cookie_app(trust_proxy=True)
     server = serve(app)
     https = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "app.example"}
     resp = request(server.url, "/", https)
@@ -107,7 +107,7 @@ def test_secure_cookie_behind_a_trusted_https_proxy(serve: Serve) -> None:
 def test_secure_cookie_under_a_prefix_is_secure_prefixed_with_the_prefix_path() -> None:
     # __Host- demands Path=/, which would make two apps on one host share a
     # cookie: under a prefix over HTTPS the cookie is __Secure- instead.
-    app = make_app()
+    app = cookie_app()
     client = WerkzeugClient(app)
     try:
         resp = client.get("/", base_url="https://app.example/tools")
@@ -124,13 +124,13 @@ def test_forwarded_host_and_prefix_are_believed_only_from_a_trusted_proxy(serve:
     hosts = ["apps.example.com"]
     # No trust_proxy: a client's X-Forwarded-Host passes nothing, and its
     # X-Forwarded-Prefix sets no cookie path.
-    direct = serve(make_app(allowed_hosts=hosts))
+    direct = serve(cookie_app(allowed_hosts=hosts))
     forged = {"Host": "evil.example", "X-Forwarded-Host": "apps.example.com"}
     assert request(direct.url, "/", forged).status == 400
     resp = request(direct.url, "/", {"Host": "apps.example.com", "X-Forwarded-Prefix": "/app"})
     assert cookie_of(resp)[1]["path"] == "/"
     # trust_proxy: the proxy's (last) entry decides.
-    app = make_app(allowed_hosts=hosts, trust_proxy=True)
+    app = cookie_app(allowed_hosts=hosts, trust_proxy=True)
     proxied = serve(app)
     for said, status in [("apps.example.com", 200), ("evil.example", 400),
                          ("evil.example, apps.example.com", 200),
@@ -148,7 +148,7 @@ def test_forwarded_host_and_prefix_are_believed_only_from_a_trusted_proxy(serve:
 
 
 def test_forwarded_proto_is_ignored_without_trust_proxy(serve: Serve) -> None:
-    server = serve(make_app())
+    server = serve(cookie_app())
     resp = request(server.url, "/", {"X-Forwarded-Proto": "https"})
     _, attrs = cookie_of(resp)
     assert "secure" not in attrs
@@ -164,7 +164,7 @@ def test_forwarded_proto_is_ignored_without_trust_proxy(serve: Serve) -> None:
     ],
 )
 def test_cookie_the_server_did_not_issue_is_never_adopted(serve: Serve, claimed: str) -> None:
-    app = make_app()
+    app = cookie_app()
     server = serve(app)
     resp = request(server.url, "/", {"Cookie": f"{COOKIE}={claimed}"})
     assert resp.status == 200
@@ -178,7 +178,7 @@ def test_cookie_the_server_did_not_issue_is_never_adopted(serve: Serve, claimed:
 def test_expired_cookie_gets_a_new_session(serve: Serve) -> None:
     now = [1_000_000.0]
     ended: list[tuple[str, str]] = []
-    app = make_app(session_timeout=10.0, clock=lambda: now[0])
+    app = cookie_app(session_timeout=10.0, clock=lambda: now[0])
     app.on_session_end(lambda s, reason: ended.append((s.id, reason)))
     server = serve(app)
     client = Client(server.url)
@@ -194,7 +194,7 @@ def test_expired_cookie_gets_a_new_session(serve: Serve) -> None:
 
 
 def test_session_ended_manually_is_not_revived(serve: Serve) -> None:
-    app = make_app()
+    app = cookie_app()
     server = serve(app)
     client = Client(server.url)
     client.get("/")
@@ -209,7 +209,7 @@ def test_session_ended_manually_is_not_revived(serve: Serve) -> None:
 
 
 def test_health_says_ok_and_tells_nobody_how_many_sessions(serve: Serve) -> None:
-    app = make_app()
+    app = cookie_app()
     server = serve(app)
     resp = request(server.url, "/health")
     assert resp.status == 200
@@ -224,7 +224,7 @@ def test_health_says_ok_and_tells_nobody_how_many_sessions(serve: Serve) -> None
 
 
 def test_the_server_header_names_no_version(serve: Serve) -> None:
-    server = serve(make_app())
+    server = serve(cookie_app())
     for path in ("/", "/health", "/nowhere"):
         header = request(server.url, path).headers["Server"]
         assert header == "stgo", header
@@ -247,7 +247,7 @@ def _upgrade_status(server: Server, host: str, cookie: str = "") -> int:
 def test_on_loopback_only_local_host_names_are_served(serve: Serve) -> None:
     # DNS rebinding: evil.example resolves to 127.0.0.1 a moment after the
     # victim's browser loaded its page, whose scripts then read ours.
-    app = make_app()
+    app = cookie_app()
     server = serve(app)
     port = server.port
     for host in (f"evil.example:{port}", "evil.example", f"127.0.0.1.evil.example:{port}"):
@@ -267,22 +267,22 @@ def test_on_loopback_only_local_host_names_are_served(serve: Serve) -> None:
 
 
 def test_allowed_hosts_names_the_hosts_served(serve: Serve) -> None:
-    server = serve(make_app(allowed_hosts=["App.Example", ".corp.example"]))
+    server = serve(cookie_app(allowed_hosts=["App.Example", ".corp.example"]))
     for host, status in {"app.example": 200, "app.example:443": 200, "corp.example": 200,
                          "a.b.corp.example": 200, "localhost": 400, "evil.example": 400,
                          "xcorp.example": 400}.items():
         assert request(server.url, "/", {"Host": host}).status == status, host
     assert _upgrade_status(server, "evil.example") == 400
-    anything = serve(make_app(allowed_hosts=["*"]))
+    anything = serve(cookie_app(allowed_hosts=["*"]))
     assert request(anything.url, "/", {"Host": "evil.example"}).status == 200
     with pytest.raises(ConfigurationError):
-        make_app(allowed_hosts=[])
+        cookie_app(allowed_hosts=[])
     with pytest.raises(ConfigurationError):
-        make_app(allowed_hosts="app.example")
+        cookie_app(allowed_hosts="app.example")
 
 
 def test_trust_proxy_believes_the_entry_the_proxy_added_not_the_clients(serve: Serve) -> None:
-    app = make_app(trust_proxy=True, allowed_hosts=["app.example"])
+    app = cookie_app(trust_proxy=True, allowed_hosts=["app.example"])
     server = serve(app)
     # The client forged the first entries; the proxy appended the last.
     forged = {"X-Forwarded-Proto": "https, http", "X-Forwarded-Host": "app.example, evil.example",
@@ -315,7 +315,7 @@ def test_trust_proxy_believes_the_entry_the_proxy_added_not_the_clients(serve: S
      ("stgo.js", "javascript", f'<script type="module" src="static/v/{__version__}/stgo.js">')],
 )
 def test_static_files_are_served(serve: Serve, name: str, mime: str, pointer: str) -> None:
-    server = serve(make_app())
+    server = serve(cookie_app())
     page = request(server.url, "/").body
     assert pointer in page  # the page points at them, relative to its URL
     resp = request(server.url, f"/static/{name}")
@@ -329,7 +329,7 @@ def test_client_modules_import_each_other_at_the_page_s_version(serve: Serve) ->
     # The page loads stgo.js from static/v/<version>/: the modules it imports
     # (relative URLs) come from there too, so the browser caches them per
     # version, never an old one beside a new one.
-    server = serve(make_app())
+    server = serve(cookie_app())
     static = Path(stgo.__file__).parent / "static"
     entry = request(server.url, f"/static/v/{__version__}/stgo.js")
     assert entry.status == 200 and "javascript" in entry.headers["Content-Type"]
@@ -372,21 +372,21 @@ def test_client_modules_import_each_other_at_the_page_s_version(serve: Serve) ->
     ],
 )
 def test_static_refuses_traversal_and_unknown_files(serve: Serve, path: str) -> None:
-    server = serve(make_app())
+    server = serve(cookie_app())
     resp = request(server.url, path)
     assert resp.status == 404
     assert "import" not in resp.body
 
 
 def test_unknown_path_is_404(serve: Serve) -> None:
-    server = serve(make_app())
+    server = serve(cookie_app())
     for path in ("/nope", "/index.html", "/health/x"):
         assert request(server.url, path).status == 404
 
 
 @pytest.mark.parametrize("path", ["/", "/health", "/static/stgo.css"])
 def test_post_is_405(serve: Serve, path: str) -> None:
-    app = make_app()
+    app = cookie_app()
     server = serve(app)
     resp = request(server.url, path, method="POST")
     assert resp.status == 405
@@ -396,7 +396,7 @@ def test_post_is_405(serve: Serve, path: str) -> None:
 
 def test_head_of_the_page_has_no_body_and_makes_no_session(serve: Serve) -> None:
     # Load balancers and link checkers probe with HEAD: no session for them.
-    app = make_app()
+    app = cookie_app()
     server = serve(app)
     resp = request(server.url, "/", method="HEAD")
     assert resp.status == 200
@@ -406,7 +406,7 @@ def test_head_of_the_page_has_no_body_and_makes_no_session(serve: Serve) -> None
 
 
 def test_the_page_forbids_framing_by_other_origins_and_inline_script(serve: Serve) -> None:
-    resp = request(serve(make_app()).url, "/")
+    resp = request(serve(cookie_app()).url, "/")
     policy = resp.headers["Content-Security-Policy"]
     directives = {d.split()[0]: d.split()[1:] for d in policy.split(";") if d.strip()}
     assert directives["frame-ancestors"] == ["'self'"]
@@ -415,8 +415,8 @@ def test_the_page_forbids_framing_by_other_origins_and_inline_script(serve: Serv
     assert resp.headers["X-Frame-Options"] == "SAMEORIGIN"
     # The client needs no inline script or style: the page has none.
     assert "<script>" not in resp.body and "style=" not in resp.body
-    custom = request(serve(make_app(content_security_policy="frame-ancestors 'none'")).url, "/")
+    custom = request(serve(cookie_app(content_security_policy="frame-ancestors 'none'")).url, "/")
     assert custom.headers["Content-Security-Policy"] == "frame-ancestors 'none'"
-    none = request(serve(make_app(content_security_policy=None)).url, "/")
+    none = request(serve(cookie_app(content_security_policy=None)).url, "/")
     assert "Content-Security-Policy" not in none.headers
     assert none.headers["X-Frame-Options"] == "SAMEORIGIN"

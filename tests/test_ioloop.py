@@ -23,11 +23,18 @@ from werkzeug.serving import make_server
 import stgo
 from stgo import App
 
-from .helpers import Client, ServerProcess, request, stgo_run, wait_until
+from .helpers import (
+    APPS,
+    Client,
+    ServerProcess,
+    handler_threads,
+    request,
+    stgo_run,
+    wait_until,
+)
 from .hostile import frame, raw_upgrade
 from .test_embedding import widget_id
 
-APPS = Path(__file__).parent / "apps"
 OP_TEXT = 0x1
 
 
@@ -262,8 +269,7 @@ def test_a_server_without_take_over_serves_each_tab_on_its_thread_and_says_so_on
         for sock in socks:
             sock.ack(sock.event(button.id))
         assert len(clicks) == 2
-        handlers = sum("process_request_thread" in t.name for t in threading.enumerate())
-        assert handlers == 2
+        assert handler_threads() == 2
         warnings = [r.getMessage() for r in caplog.records
                     if "cannot take over the socket" in r.getMessage()]
         assert len(warnings) == 1

@@ -35,11 +35,6 @@ class Ends:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def manager(clock: FakeClock) -> Iterator[SessionManager]:
     m = SessionManager(session_timeout=300, cleanup_interval=60, clock=clock)
     yield m

@@ -31,11 +31,6 @@ class Recorder:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def session(clock: FakeClock) -> Session:
     return Session(new_session_id(clock()), clock=clock)
 

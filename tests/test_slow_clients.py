@@ -24,7 +24,7 @@ import pytest
 
 from stgo.server import Server
 
-from .helpers import Client, wait_until
+from .helpers import Client, handler_threads, wait_until
 from .hostile import OP_PING, Listener, close_code, parse_frames, raw_upgrade, read_to_eof, ws_from
 from .test_limits import counting_app, round_trip
 
@@ -170,17 +170,13 @@ def _ping(conn: Any) -> None:
     wait_until(lambda: (conn._next_ping > 0 and bool(conn.timer_due)) or not conn.open)
 
 
-def _handler_threads() -> int:
-    return sum("process_request_thread" in t.name for t in threading.enumerate())
-
-
 def test_slow_loris_holds_no_thread_and_is_cut_at_the_head_deadline(
     serve: Serve, client_for: MakeClient
 ) -> None:
     head_timeout = 2.0
     app = counting_app()
     server = serve(app, head_timeout=head_timeout)
-    baseline = _handler_threads()
+    baseline = handler_threads()
     slow: list[socket.socket] = []
     stop = threading.Event()
 
@@ -209,7 +205,7 @@ def test_slow_loris_holds_no_thread_and_is_cut_at_the_head_deadline(
         began = time.monotonic()
         feeder = threading.Thread(target=trickle, daemon=True)
         feeder.start()
-        wait_until(lambda: _handler_threads() >= baseline + 1)  # big's thread
+        wait_until(lambda: handler_threads() >= baseline + 1)  # big's thread
         slow.append(big)
 
         # A normal visitor is served at once, and the 200 hold no thread each.
@@ -217,7 +213,7 @@ def test_slow_loris_holds_no_thread_and_is_cut_at_the_head_deadline(
         sock = client.connect()
         round_trip(sock, app, timeout=1.0)
         assert server.waiting_heads == 200
-        assert _handler_threads() < baseline + 10
+        assert handler_threads() < baseline + 10
         sock.close()
 
         # Each is closed by the server at the deadline, bytes still coming.
@@ -247,7 +243,7 @@ def test_slow_loris_holds_no_thread_and_is_cut_at_the_head_deadline(
         # The gate answers 408; past it, the handler's deadline just hangs up.
         assert len(answers) == 200 and all(a.startswith(b"HTTP/1.1 408") for a in answers)
         assert server.waiting_heads == 0
-        wait_until(lambda: _handler_threads() <= baseline, timeout=5)
+        wait_until(lambda: handler_threads() <= baseline, timeout=5)
     finally:
         stop.set()
         for s in slow:

@@ -68,21 +68,6 @@ def store(redis_server: RedisServer) -> Iterator[RedisStore]:
     s.close()
 
 
-@pytest.fixture
-def make_app() -> Iterator[Callable[..., App]]:
-    """``make_app(**kwargs)``: an App, stopped (its store closed) after the test."""
-    apps: list[App] = []
-
-    def make(**kwargs: Any) -> App:
-        app = App(**kwargs)
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        app.stop()
-
-
 def test_app_state_in_redis_is_atomic_between_two_apps(
     redis_server: RedisServer, make_app: Callable[..., App]
 ) -> None:

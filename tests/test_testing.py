@@ -18,7 +18,7 @@ from stgo.testing import AppTester, LocalConnection, app_tester
 Make = Callable[[Any], AppTester]
 
 
-def make_app(**kwargs: Any) -> stgo.App:
+def sample_app(**kwargs: Any) -> stgo.App:
     """A small app with one of everything AppTester reads or drives."""
     app = stgo.App(title="Tested", **kwargs)
     app.title("Tested")
@@ -57,7 +57,7 @@ def make_app(**kwargs: Any) -> stgo.App:
 
 
 def test_fixture_makes_testers_from_apps_and_files(app_tester: Make, tmp_path: Path) -> None:
-    assert isinstance(app_tester(make_app()), AppTester)
+    assert isinstance(app_tester(sample_app()), AppTester)
     file = tmp_path / "tiny.py"
     file.write_text("import stgo\napp = stgo.App(title='Tiny')\napp.text('tiny text')\n")
     tab = app_tester(str(file)).new_session()
@@ -65,7 +65,7 @@ def test_fixture_makes_testers_from_apps_and_files(app_tester: Make, tmp_path: P
 
 
 def test_fixture_closes_its_testers_after_the_test() -> None:
-    app = make_app()
+    app = sample_app()
     fixture = app_tester()
     make = next(fixture)
     tab = make(app).new_session()
@@ -109,7 +109,7 @@ def test_fixture_is_registered_by_the_entry_point(tmp_path: Path) -> None:
 
 
 def test_find_by_key_label_and_text(app_tester: Make) -> None:
-    tab = app_tester(make_app()).new_session()
+    tab = app_tester(sample_app()).new_session()
     go = tab.find("go")
     assert tab.find("Go") is go  # label
     assert tab.find("Mine: 0").key == "mine"  # text
@@ -122,7 +122,7 @@ def test_find_by_key_label_and_text(app_tester: Make) -> None:
 
 
 def test_find_sees_only_this_sessions_widgets(app_tester: Make) -> None:
-    tester = app_tester(make_app())
+    tester = app_tester(sample_app())
     alice, bob = tester.new_session(), tester.new_session()
     alice.session.text("alice only", key="secret")
     assert alice.text("secret") == "alice only"
@@ -131,7 +131,7 @@ def test_find_sees_only_this_sessions_widgets(app_tester: Make) -> None:
 
 
 def test_value_text_and_texts(app_tester: Make) -> None:
-    tab = app_tester(make_app()).new_session()
+    tab = app_tester(sample_app()).new_session()
     assert tab.value("name") == "" and tab.value("Age") == 30 and tab.value("fruit") == "apple"
     assert tab.value("total") == 0  # a metric's own value
     assert tab.text("mine") == "Mine: 0"
@@ -143,7 +143,7 @@ def test_value_text_and_texts(app_tester: Make) -> None:
 
 
 def test_html_is_the_server_render_and_escapes(app_tester: Make) -> None:
-    tab = app_tester(make_app()).new_session()
+    tab = app_tester(sample_app()).new_session()
     tab.type("name", "<b>Ann</b>")
     html = tab.html()
     assert 'value="&lt;b&gt;Ann&lt;/b&gt;"' in html and "<b>Ann" not in html
@@ -154,7 +154,7 @@ def test_html_is_the_server_render_and_escapes(app_tester: Make) -> None:
 
 
 def test_click_runs_the_handler_in_the_right_session(app_tester: Make) -> None:
-    tester = app_tester(make_app())
+    tester = app_tester(sample_app())
     alice, bob = tester.new_session(), tester.new_session()
     caused = alice.click("Go")
     assert caused[-1]["type"] == "patch" and caused[-1]["ack"] == 1  # its first event
@@ -165,7 +165,7 @@ def test_click_runs_the_handler_in_the_right_session(app_tester: Make) -> None:
 
 
 def test_typing_and_choosing_store_in_session_state(app_tester: Make) -> None:
-    tester = app_tester(make_app())
+    tester = app_tester(sample_app())
     alice, bob = tester.new_session(), tester.new_session()
     alice.type("Name", "Ann")
     alice.set_value("Fruit", "cherry")  # by option...
@@ -175,7 +175,7 @@ def test_typing_and_choosing_store_in_session_state(app_tester: Make) -> None:
 
 
 def test_bad_values_and_events_are_refused_with_an_error(app_tester: Make) -> None:
-    tab = app_tester(make_app()).new_session()
+    tab = app_tester(sample_app()).new_session()
     tab.set_value("age", 200)
     tab.set_value("age", "old")
     tab.send("name", "click")
@@ -186,7 +186,7 @@ def test_bad_values_and_events_are_refused_with_an_error(app_tester: Make) -> No
 
 
 def test_a_raising_callback_shows_an_error_to_that_session_only(app_tester: Make) -> None:
-    tester = app_tester(make_app(show_error_details=True))
+    tester = app_tester(sample_app(show_error_details=True))
     alice, bob = tester.new_session(), tester.new_session()
     alice.click("Boom")
     assert len(alice.errors) == 1
@@ -198,7 +198,7 @@ def test_a_raising_callback_shows_an_error_to_that_session_only(app_tester: Make
 
 
 def test_another_sessions_widget_is_refused(app_tester: Make) -> None:
-    tester = app_tester(make_app())
+    tester = app_tester(sample_app())
     alice, bob = tester.new_session(), tester.new_session()
     bob.send(alice.find("mine"), "click")
     assert "unknown widget" in bob.errors[-1]
@@ -208,7 +208,7 @@ def test_another_sessions_widget_is_refused(app_tester: Make) -> None:
 
 
 def test_new_tab_shares_the_session(app_tester: Make) -> None:
-    tester = app_tester(make_app())
+    tester = app_tester(sample_app())
     first = tester.new_session()
     second = first.new_tab()
     assert second.session is first.session and second.conn is not first.conn
@@ -224,7 +224,7 @@ def test_new_tab_shares_the_session(app_tester: Make) -> None:
 
 
 def test_expire_idle_spares_open_tabs_and_ends_closed_ones(app_tester: Make) -> None:
-    app = make_app()
+    app = sample_app()
     tester = app_tester(app)
     kept, left = tester.new_session(), tester.new_session()
     left.close()
@@ -236,7 +236,7 @@ def test_expire_idle_spares_open_tabs_and_ends_closed_ones(app_tester: Make) -> 
 
 
 def test_expire_idle_with_strict_idle_tells_the_tab(app_tester: Make) -> None:
-    app = make_app(strict_idle=True)
+    app = sample_app(strict_idle=True)
     tester = app_tester(app)
     tab = tester.new_session()
     assert tester.expire_idle(app.sessions.session_timeout + 1) == 1
@@ -245,7 +245,7 @@ def test_expire_idle_with_strict_idle_tells_the_tab(app_tester: Make) -> None:
 
 
 def test_close_ends_every_session_once(app_tester: Make) -> None:
-    app = make_app()
+    app = sample_app()
     with AppTester(app) as tester:
         tester.new_session().new_tab()
         tester.new_session()

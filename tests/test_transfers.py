@@ -16,9 +16,7 @@ from stgo.limits import UploadLimits
 from stgo.server import Server
 from stgo.transfers import DOWNLOAD_TTL
 
-from .helpers import Client, wait_until
-
-COOKIE = "stgo_session"
+from .helpers import COOKIE, Client, handler_threads, wait_until
 
 
 class Post:
@@ -446,10 +444,6 @@ def test_bytes_staged_per_session_and_per_process_are_capped(
         assert _upload(server, bob, up, "e.csv", b"e" * 50)[0] == 201
 
 
-def _handler_threads() -> int:
-    return sum("process_request_thread" in t.name for t in threading.enumerate())
-
-
 def test_slow_upload_bodies_hold_few_threads_and_a_trickle_is_cut_off(
         serve: Callable[..., Server], tmp_path: Any) -> None:
     app = _limited_app(None, str(tmp_path), max_bodies=3, max_session_bodies=2,
@@ -459,7 +453,7 @@ def test_slow_upload_bodies_hold_few_threads_and_a_trickle_is_cut_off(
     for client in clients:
         client.get("/")
     up = app.widget("up")
-    before = _handler_threads()
+    before = handler_threads()
     # Ten clients trickle 2,000-byte bodies (a byte each): three are received,
     # seven are refused at once and their threads end.
     posts = [Post(server, f"/upload?widget={up.id}", upload_headers(c, "slow.csv", 2_000))
@@ -472,7 +466,7 @@ def test_slow_upload_bodies_hold_few_threads_and_a_trickle_is_cut_off(
     for post in refused:
         status, data, _ = post.answer()
         assert status == 503 and "receiving too many uploads" in data["error"]
-    wait_until(lambda: _handler_threads() <= before + 3)
+    wait_until(lambda: handler_threads() <= before + 3)
     # The trickles (1 byte of 2,000 at 1,000 bytes/s after 3 s) are cut off
     # well before the 30 s a silent client is given.
     for post in [p for p in posts if p not in refused]:

@@ -13,7 +13,7 @@ import stgo
 from stgo import App, Session, WidgetError
 from stgo.widgets.data import table_data
 
-from .test_widgets_text import XSS, Node, assert_inert, parse, recorded
+from .markup import XSS, Node, assert_inert, parse, recorded
 
 
 def grid(widget: stgo.Table) -> tuple[list[str], list[list[str]]]:

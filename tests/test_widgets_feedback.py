@@ -12,7 +12,7 @@ import stgo
 from stgo import App, Session, WidgetError
 from stgo.widgets.feedback import image_src, sniff_image
 
-from .test_widgets_text import XSS, Node, assert_inert, recorded
+from .markup import XSS, Node, assert_inert, recorded
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 16

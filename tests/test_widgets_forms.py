@@ -11,7 +11,7 @@ import stgo
 from stgo import WidgetError
 from stgo.testing import AppTester
 
-from .test_widgets_text import XSS, assert_inert
+from .markup import XSS, assert_inert
 
 
 def signup_app(clear: bool = False) -> tuple[stgo.App, list[dict[str, Any]]]:

@@ -12,7 +12,7 @@ import stgo
 from stgo import App, ProtocolError, Session, WidgetError
 from stgo.widgets.base import InputWidget, Widget
 
-from .test_widgets_text import XSS, Node, assert_inert, recorded
+from .markup import XSS, Node, assert_inert, recorded
 
 
 def root_of(widget: Widget, state: Any = None) -> Node:

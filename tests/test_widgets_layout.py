@@ -10,7 +10,7 @@ import stgo
 from stgo import App, Session, WidgetError
 from stgo.widgets.layout import Group
 
-from .test_widgets_text import XSS, Node, assert_inert, parse, recorded
+from .markup import XSS, Node, assert_inert, parse, recorded
 
 
 def root_of(html: str, widget_id: str) -> Node:

@@ -10,7 +10,7 @@ import stgo
 from stgo import WidgetError
 from stgo.testing import AppTester
 
-from .test_widgets_text import XSS, assert_inert
+from .markup import XSS, assert_inert
 
 
 def kinds(messages: list[dict[str, Any]]) -> list[str]:

@@ -11,7 +11,7 @@ import stgo
 from stgo import WidgetError
 from stgo.testing import AppTester, SessionTester
 
-from .test_widgets_text import XSS, assert_inert
+from .markup import XSS, assert_inert
 
 
 @pytest.fixture

@@ -18,13 +18,13 @@ from stgo import App
 from stgo.ids import new_session_id
 from stgo.server import Server
 
-from .helpers import COOKIE, Client, request, wait_until, ws_status
+from .helpers import COOKIE, Client, handler_threads, request, wait_until, ws_status
 
 Serve = Callable[[App], Server]
 MakeClient = Callable[[Server], Client]
 
 
-def make_app(**kwargs: Any) -> App:
+def ws_app(**kwargs: Any) -> App:
     app = App(title="WS", **kwargs)
     app.title("WS")
     button = app.button("Go", key="go")
@@ -47,7 +47,7 @@ def make_app(**kwargs: Any) -> App:
 
 
 def test_first_message_is_a_full_render(serve: Serve, client_for: MakeClient) -> None:
-    app = make_app()
+    app = ws_app()
     client = client_for(serve(app))
     sock = client.connect(wait_render=False)
     first = sock.recv()
@@ -63,7 +63,7 @@ def test_first_message_is_a_full_render(serve: Serve, client_for: MakeClient) ->
 
 
 def test_cross_origin_upgrade_is_refused(serve: Serve, client_for: MakeClient) -> None:
-    app = make_app()
+    app = ws_app()
     server = serve(app)
     client = client_for(server)
     client.get("/")
@@ -78,7 +78,7 @@ def test_cross_origin_upgrade_is_refused(serve: Serve, client_for: MakeClient) -
 
 
 def test_allowed_origins_may_connect(serve: Serve, client_for: MakeClient) -> None:
-    server = serve(make_app(allowed_origins=["https://app.example/"]))
+    server = serve(ws_app(allowed_origins=["https://app.example/"]))
     client = client_for(server)
     client.get("/")
     query = ""
@@ -89,7 +89,7 @@ def test_allowed_origins_may_connect(serve: Serve, client_for: MakeClient) -> No
 
 @pytest.mark.parametrize("trust_proxy", [True, False])
 def test_origin_behind_a_proxy(serve: Serve, client_for: MakeClient, trust_proxy: bool) -> None:
-    server = serve(make_app(trust_proxy=trust_proxy))
+    server = serve(ws_app(trust_proxy=trust_proxy))
     client = client_for(server)
     client.get("/")
     query = ""
@@ -108,7 +108,7 @@ def test_a_refused_origin_is_logged_with_what_came_and_what_was_expected_once_pe
     # A proxy that drops the port from Host (nginx's $host) refuses every
     # WebSocket: the log must say which Origin came and which one was expected.
     caplog.set_level(logging.WARNING, logger="stgo")
-    server = serve(make_app(allowed_origins=["https://extra.example"]))
+    server = serve(ws_app(allowed_origins=["https://extra.example"]))
     client = client_for(server)
     client.get("/")
     cookie = f"{COOKIE}={client.session_id}"
@@ -129,7 +129,7 @@ def test_a_refused_origin_is_logged_with_what_came_and_what_was_expected_once_pe
 def test_the_socket_belongs_to_the_cookies_session_never_to_the_url(
     serve: Serve, client_for: MakeClient
 ) -> None:
-    app = make_app()
+    app = ws_app()
     server = serve(app)
     alice, bob = client_for(server), client_for(server)
     alice.get("/")
@@ -158,7 +158,7 @@ def test_the_socket_belongs_to_the_cookies_session_never_to_the_url(
 
 
 def test_ended_session_cannot_connect(serve: Serve, client_for: MakeClient) -> None:
-    app = make_app()
+    app = ws_app()
     server = serve(app)
     client = client_for(server)
     client.get("/")
@@ -168,7 +168,7 @@ def test_ended_session_cannot_connect(serve: Serve, client_for: MakeClient) -> N
 
 
 def test_plain_get_to_ws_is_426(serve: Serve) -> None:
-    server = serve(make_app())
+    server = serve(ws_app())
     resp = request(server.url, "/ws")
     assert resp.status == 426
     assert resp.headers["Upgrade"].lower() == "websocket"
@@ -183,7 +183,7 @@ def test_plain_get_to_ws_is_426(serve: Serve) -> None:
 def test_broken_handshake_is_4xx_not_500(
     serve: Serve, client_for: MakeClient, drop: str
 ) -> None:
-    app = make_app()
+    app = ws_app()
     server = serve(app)
     client = client_for(server)
     client.get("/")
@@ -212,7 +212,7 @@ def test_broken_handshake_is_4xx_not_500(
 def test_oversized_message_closes_1009_and_the_server_carries_on(
     serve: Serve, client_for: MakeClient
 ) -> None:
-    app = make_app()
+    app = ws_app()
     server = serve(app)
     client = client_for(server)
     sock = client.connect()
@@ -236,7 +236,7 @@ def test_oversized_message_closes_1009_and_the_server_carries_on(
 
 
 def test_message_just_under_the_limit_is_accepted(serve: Serve, client_for: MakeClient) -> None:
-    app = make_app(max_message_size=4096)
+    app = ws_app(max_message_size=4096)
     client = client_for(serve(app))
     sock = client.connect()
     seq = sock.event(app.widget("go").id, value="y" * 3900)
@@ -251,7 +251,7 @@ def test_message_just_under_the_limit_is_accepted(serve: Serve, client_for: Make
 def test_malformed_message_gets_an_error_and_the_connection_survives(
     serve: Serve, client_for: MakeClient, raw: str
 ) -> None:
-    app = make_app()
+    app = ws_app()
     client = client_for(serve(app))
     sock = client.connect()
     sock.ws.send(raw)
@@ -263,7 +263,7 @@ def test_malformed_message_gets_an_error_and_the_connection_survives(
 
 
 def test_binary_garbage_gets_an_error(serve: Serve, client_for: MakeClient) -> None:
-    app = make_app()
+    app = ws_app()
     client = client_for(serve(app))
     sock = client.connect()
     sock.ws.send_binary(b"\xff\xfe\x00garbage")
@@ -273,7 +273,7 @@ def test_binary_garbage_gets_an_error(serve: Serve, client_for: MakeClient) -> N
 
 
 def test_unknown_widget_is_an_error(serve: Serve, client_for: MakeClient) -> None:
-    app = make_app()
+    app = ws_app()
     client = client_for(serve(app))
     sock = client.connect()
     seq = sock.event("w000000000000")
@@ -284,7 +284,7 @@ def test_unknown_widget_is_an_error(serve: Serve, client_for: MakeClient) -> Non
 
 
 def test_unknown_event_is_an_error(serve: Serve, client_for: MakeClient) -> None:
-    app = make_app()
+    app = ws_app()
     client = client_for(serve(app))
     sock = client.connect()
     seq = sock.event(app.widget("go").id, "change", "x")
@@ -297,7 +297,7 @@ def test_unknown_event_is_an_error(serve: Serve, client_for: MakeClient) -> None
 def test_wrong_value_type_is_an_error_and_state_is_unchanged(
     serve: Serve, client_for: MakeClient, value: Any
 ) -> None:
-    app = make_app()
+    app = ws_app()
     client = client_for(serve(app))
     sock = client.connect()
     name = app.widget("name")
@@ -316,7 +316,7 @@ def test_wrong_value_type_is_an_error_and_state_is_unchanged(
 def test_large_message_reaches_a_slow_reader_intact(
     serve: Serve, client_for: MakeClient
 ) -> None:
-    app = make_app()
+    app = ws_app()
     board = app.text("start", key="board")
     other = app.text("other", key="other")
     client = client_for(serve(app))
@@ -335,7 +335,7 @@ def test_large_message_reaches_a_slow_reader_intact(
 
 
 def test_resync_sends_a_full_render(serve: Serve, client_for: MakeClient) -> None:
-    app = make_app()
+    app = ws_app()
     client = client_for(serve(app))
     sock = client.connect()
     sock.send_json({"v": 1, "type": "resync"})
@@ -345,7 +345,7 @@ def test_resync_sends_a_full_render(serve: Serve, client_for: MakeClient) -> Non
 
 
 def test_closing_the_socket_detaches_the_session(serve: Serve, client_for: MakeClient) -> None:
-    app = make_app()
+    app = ws_app()
     client = client_for(serve(app))
     sock = client.connect()
     session = app.sessions.get(client.session_id)
@@ -358,7 +358,7 @@ def test_closing_the_socket_detaches_the_session(serve: Serve, client_for: MakeC
 def test_server_initiated_close_ends_the_tcp_connection(
     serve: Serve, client_for: MakeClient
 ) -> None:
-    app = make_app()
+    app = ws_app()
     server = serve(app)
     client = client_for(server)
     sock = client.connect()
@@ -373,7 +373,7 @@ def test_server_initiated_close_ends_the_tcp_connection(
 def test_client_initiated_close_ends_the_tcp_connection(
     serve: Serve, client_for: MakeClient
 ) -> None:
-    app = make_app()
+    app = ws_app()
     server = serve(app)
     client = client_for(server)
     sock = client.connect()
@@ -384,22 +384,18 @@ def test_client_initiated_close_ends_the_tcp_connection(
     wait_until(lambda: len(app.hub) == 0)
 
 
-def _handler_threads() -> int:
-    return sum("process_request_thread" in t.name for t in threading.enumerate())
-
-
 def test_an_open_tab_costs_no_thread(serve: Serve, client_for: MakeClient) -> None:
     # After the handshake the WSGI thread hands the socket to the App's I/O
     # loop and goes back to the server: three open tabs, two threads in all
     # (the pool thread leading the loop, and its watcher).
-    server = serve(make_app())
+    server = serve(ws_app())
     browsers = [client_for(server) for _ in range(3)]
     for browser in browsers:
         browser.get("/")
-    wait_until(lambda: _handler_threads() == 0)
+    wait_until(lambda: handler_threads() == 0)
     before = threading.active_count()
     socks = [browser.connect() for browser in browsers]
-    wait_until(lambda: _handler_threads() == 0)
+    wait_until(lambda: handler_threads() == 0)
     assert threading.active_count() == before + 2
     assert sum(t.name.startswith("stgo-worker-") for t in threading.enumerate()) == 1
     assert sum(t.name == "stgo-watch" for t in threading.enumerate()) == 1

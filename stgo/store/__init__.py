@@ -11,12 +11,13 @@ See docs/scaling.md for what is stored and what a restart loses.
 
 from __future__ import annotations
 
-from .base import SessionRecord, StateView, Store, StoreError, StoreUnavailable
-from .codec import Codec, CodecError
+from ..errors import CodecError, StoreError, StoreUnavailableError
+from .base import SessionRecord, StateView, Store
+from .codec import Codec
 from .memory import MemoryStore
 
 __all__ = [
-    "Store", "StoreError", "StoreUnavailable", "SessionRecord", "StateView",
+    "Store", "StoreError", "StoreUnavailableError", "SessionRecord", "StateView",
     "Codec", "CodecError", "MemoryStore", "open_store",
 ]
 

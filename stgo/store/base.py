@@ -23,23 +23,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from ..errors import StgoError
-
-__all__ = ["Store", "StoreError", "StoreUnavailable", "SessionRecord", "StateView"]
+__all__ = ["Store", "SessionRecord", "StateView"]
 
 T = TypeVar("T")
 MISSING: Any = object()
-
-
-class StoreError(StgoError):
-    """The store is misconfigured (a bad URL) or refused an operation."""
-
-
-class StoreUnavailable(StoreError):
-    """The store cannot be reached right now (Redis down or paused).
-
-    The server keeps serving what it can; ``/health`` says ``degraded``.
-    """
 
 
 @dataclass

@@ -31,10 +31,10 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from ..errors import StgoError
+from ..errors import CodecError
 from .files import BlobSource, UploadedFile
 
-__all__ = ["Codec", "CodecError", "MAX_DEPTH"]
+__all__ = ["Codec", "MAX_DEPTH"]
 
 #: How many containers deep a stored value may nest (a list in a dict is 2).
 #: Far below Python's recursion limit, with room for the caller's own stack.
@@ -43,10 +43,6 @@ MAX_DEPTH = 100
 # Tagged values are one-key objects {"$TAG": payload}; a plain dict that
 # happens to have one key starting with "$" is escaped as "$map".
 _TAG = "$"
-
-
-class CodecError(StgoError, TypeError):
-    """A value cannot be stored (its type is not supported) or decoded."""
 
 
 class Codec:

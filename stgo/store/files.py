@@ -16,18 +16,7 @@ import threading
 from pathlib import Path
 from typing import Protocol
 
-__all__ = ["UploadedFile", "BlobSource", "StagingFull"]
-
-
-class StagingFull(Exception):
-    """A session already has as many uploads, or bytes, staged as it may.
-
-    :ivar reason: ``"count"`` or ``"bytes"``.
-    """
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"too many staged uploads ({reason})")
-        self.reason = reason
+__all__ = ["UploadedFile", "BlobSource"]
 
 
 class BlobSource(Protocol):

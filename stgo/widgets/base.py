@@ -23,15 +23,12 @@ import re
 import secrets
 import threading
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from ..errors import ProtocolError, WidgetError
 
-if TYPE_CHECKING:
-    from .layout import Group
-
 __all__ = [
-    "Widget", "InputWidget", "StateReader", "Handler", "Notify", "Event", "esc",
+    "Widget", "InputWidget", "StateReader", "Parent", "Handler", "Notify", "Event", "esc",
     "check_callback", "valid_unicode", "check_unique_keys", "positive_int",
 ]
 
@@ -86,6 +83,38 @@ class StateReader(Protocol):
     """What rendering needs from a session: read a value by key."""
 
     def get(self, key: str, default: Any = None) -> Any: ...
+
+
+class Parent(Protocol):
+    """What a widget needs from the container it sits in (a
+    :class:`~stgo.widgets.layout.Group`): who it is, the container around
+    it, whether it is shown, and taking the widget out.
+
+    Defined here so that this module never imports the containers, which
+    are widgets themselves.
+    """
+
+    @property
+    def id(self) -> str:
+        """The container's DOM id."""
+
+    @property
+    def key(self) -> str:
+        """The container's key."""
+
+    @property
+    def kind(self) -> str:
+        """The container's type name."""
+
+    @property
+    def parent(self) -> Parent | None:
+        """The container around this one; ``None`` at the top."""
+
+    def shown_to(self, state: StateReader | None) -> bool:
+        """Whether the container itself is shown to the session *state*."""
+
+    def remove_child(self, widget: Widget) -> bool:
+        """Remove the direct child *widget*; return whether it was there."""
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -191,7 +220,7 @@ class Widget:
             raise WidgetError(f"key must be a non-empty string, got {key!r}")
         self.key: str = key if key is not None else self.id
         self._visible = visible
-        self.parent: Group | None = None
+        self.parent: Parent | None = None
         self._notify: Notify | None = None
         self._handlers: dict[str, list[Handler]] = {}
         self._lock = threading.RLock()
@@ -201,7 +230,7 @@ class Widget:
 
     # -- ownership ------------------------------------------------------------
 
-    def attach(self, parent: Group | None, notify: Notify) -> None:
+    def attach(self, parent: Parent | None, notify: Notify) -> None:
         """Called by the owner when the widget joins a page."""
         if self._notify is not None and self._notify != notify:
             raise WidgetError(
@@ -322,7 +351,7 @@ class Widget:
         """
         if getattr(self, "disabled", False):
             return f"widget {self.key!r} is disabled"
-        node: Widget | None = self
+        node: Widget | Parent | None = self
         while node is not None:
             if not node.shown_to(state):
                 where = "" if node is self else f" (in {node.kind} {node.key!r})"

@@ -17,7 +17,7 @@ from numbers import Real
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import WidgetError
-from .base import Notify, StateReader, Widget, esc
+from .base import Notify, Parent, StateReader, Widget, esc
 from .factory import WidgetFactory
 from .nav import NavFactory
 
@@ -91,7 +91,7 @@ class Group(Widget):
         for child in self.children:
             self.remove_child(child)
 
-    def attach(self, parent: Group | None, notify: Notify) -> None:
+    def attach(self, parent: Parent | None, notify: Notify) -> None:
         super().attach(parent, notify)
         for child in self.children:
             child.attach(self, notify)
@@ -147,7 +147,8 @@ class Factory(WidgetFactory, NavFactory):
         return self._make(Tabs(labels, **kwargs)).tabs
 
     # The containers below live in modules that import this one (they are
-    # Containers), hence the imports inside the methods.
+    # Containers), hence the imports inside the methods: the one import
+    # circle of the widgets, kept on purpose (docs/architecture.md).
 
     def form(self, key: str, *, clear_on_submit: bool = False, enter_to_submit: bool = True,
              **kwargs: Any) -> Form:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar
 
+from ..errors import WidgetError
 from .base import StateReader, Widget, esc
 
 __all__ = ["PageLink", "Navigation", "NavEntry", "NavFactory", "relative_href"]
@@ -96,8 +97,6 @@ class NavFactory:
         :param icon: a short text (an emoji) shown before it.
         """
         if not isinstance(path, str) or not path.startswith("/"):
-            from ..errors import WidgetError
-
             raise WidgetError(f"page_link needs a path like '/reports', got {path!r}")
         link = PageLink(path, label, icon=icon, key=key, visible=visible)
         self._add(link)

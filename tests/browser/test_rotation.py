@@ -14,10 +14,9 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from ..helpers import wait_until
+from ..helpers import COOKIE, wait_until
 from .conftest import cookie_of, wait_connected
 
-COOKIE = "stgo_session"
 LOGIN = Path(__file__).resolve().parents[2] / "examples" / "login.py"
 
 

@@ -308,7 +308,7 @@ class RedisStore(Store):
         needs no round trip, as long as the answer says nobody else wrote
         meanwhile.
 
-        :raises StoreUnavailable: it could not be sent (the writes are lost).
+        :raises StoreUnavailableError: it could not be sent (the writes are lost).
         """
         self._events.end(txn, notice, keep)
 
@@ -357,7 +357,7 @@ class RedisStore(Store):
         session, those being received included.  Whatever stops it (cut
         short, an exception, Redis gone) leaves no bytes and no place taken.
 
-        :raises StagingFull: the session is at a limit (nothing was read), or
+        :raises StagingFullError: the session is at a limit (nothing was read), or
             Redis is at its ``maxmemory`` (``"memory"``: nothing is kept).
         """
         return self._blobs.put_upload(session_id, token, entry, stream, length, ttl, chunk,

@@ -14,8 +14,8 @@ import logging
 import secrets
 from typing import Any
 
-from ..base import StoreUnavailable
-from ..files import StagingFull, UploadedFile
+from ...errors import StagingFullError, StoreUnavailableError
+from ..files import UploadedFile
 from .layout import Layout
 from .link import Link
 from .scripts import RESERVE_UPLOAD
@@ -25,10 +25,10 @@ __all__ = ["Blobs"]
 log = logging.getLogger("stgo")
 
 
-def _full() -> StagingFull:
+def _full() -> StagingFullError:
     """What an upload meets when Redis is at its ``maxmemory`` (``noeviction``)."""
     log.warning("Redis is at its maxmemory: an upload was refused")
-    return StagingFull("memory")
+    return StagingFullError("memory")
 
 
 class Blobs:
@@ -54,7 +54,7 @@ class Blobs:
         except redis.exceptions.OutOfMemoryError:
             raise _full() from None
         if int(full):
-            raise StagingFull("count" if int(full) == 1 else "bytes")
+            raise StagingFullError("count" if int(full) == 1 else "bytes")
         got = 0
         done = False
 
@@ -96,7 +96,7 @@ class Blobs:
 
         try:
             self._link.call(drop)
-        except StoreUnavailable:
+        except StoreUnavailableError:
             # Both expire with the staging TTL; nothing else to do.
             log.warning("could not drop a cut-short upload: Redis is unavailable")
 

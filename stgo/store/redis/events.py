@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..base import StoreError, StoreUnavailable
+from ...errors import StoreError, StoreUnavailableError
 from .holds import WANT_MS, Hold, Holds, want_notice
 from .layout import Layout
 from .link import Link
@@ -173,7 +173,7 @@ class Events:
                 if attempt == 2:
                     txn.cache.invalidate()
                     self._unsent(txn)
-                    raise StoreUnavailable(f"Redis is unavailable: {exc}") from None
+                    raise StoreUnavailableError(f"Redis is unavailable: {exc}") from None
                 continue
             self._pending().append((conn, txn, keys, args))
             return

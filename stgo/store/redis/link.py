@@ -4,7 +4,7 @@ Needs redis-py, the optional extra ``pip install 'stgo[redis]'``; it is
 imported here only, when a ``redis://`` store is opened.  Connections come
 from a sized :class:`redis.BlockingConnectionPool` with socket timeouts and
 health checks, so a paused or restarted Redis makes calls fail fast with
-:class:`~stgo.store.base.StoreUnavailable` instead of hanging, and the next
+:class:`~stgo.store.base.StoreUnavailableError` instead of hanging, and the next
 call after Redis is back simply works.
 
 The event path (:mod:`stgo.store.redis.events`) sends its commits on
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
-from ..base import StoreError, StoreUnavailable
+from ...errors import StoreError, StoreUnavailableError
 from .scripts import SCRIPTS
 
 __all__ = ["Link", "parse_url", "safe_url"]
@@ -150,7 +150,7 @@ class Link:
         self._redis = client
 
     def close(self) -> None:
-        """Disconnect; a later call raises StoreUnavailable (no reconnecting)."""
+        """Disconnect; a later call raises StoreUnavailableError (no reconnecting)."""
         self._closed = True  # a late caller (a closing tab) must not reconnect
         client, self._redis = self._redis, None
         if client is not None:
@@ -170,24 +170,24 @@ class Link:
     def client(self) -> Any:
         """The redis-py client, connecting if need be.
 
-        :raises StoreUnavailable: closed, or the server cannot be reached.
+        :raises StoreUnavailableError: closed, or the server cannot be reached.
         """
         if self._redis is None:
             if self._closed:
-                raise StoreUnavailable("the store is closed")
+                raise StoreUnavailableError("the store is closed")
             try:
                 self.open()
             except StoreError as exc:
-                raise StoreUnavailable(str(exc)) from None
+                raise StoreUnavailableError(str(exc)) from None
         return self._redis
 
     def call(self, fn: Callable[[Any], T]) -> T:
-        """Run *fn(client)*, turning connection trouble into StoreUnavailable."""
+        """Run *fn(client)*, turning connection trouble into StoreUnavailableError."""
         client = self.client()
         try:
             return fn(client)
         except self.errors as exc:
-            raise StoreUnavailable(f"Redis is unavailable: {exc}") from None
+            raise StoreUnavailableError(f"Redis is unavailable: {exc}") from None
 
     def script(self, name: str, keys: list[str], args: list[Any]) -> Any:
         """Run the script *name* (of :data:`~.scripts.SCRIPTS`) and return its answer."""
@@ -210,7 +210,7 @@ class Link:
 
     def is_connection_error(self, exc: BaseException) -> bool:
         """Whether *exc* is Redis being unreachable (not a bug)."""
-        return isinstance(exc, (StoreUnavailable, *self.errors))
+        return isinstance(exc, (StoreUnavailableError, *self.errors))
 
     @staticmethod
     def is_script_error(exc: BaseException) -> bool:

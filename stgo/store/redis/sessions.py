@@ -12,8 +12,9 @@ import logging
 import math
 from typing import Any
 
+from ...errors import StoreError
 from ...ids import redact
-from ..base import MISSING, SessionRecord, StoreError
+from ..base import MISSING, SessionRecord
 from ..codec import Codec
 from .events import Events
 from .layout import Layout

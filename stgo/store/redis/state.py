@@ -17,8 +17,9 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ...errors import CodecError
 from ..base import MISSING
-from ..codec import Codec, CodecError
+from ..codec import Codec
 from .holds import WANT_MS, Holds, want_notice
 from .layout import Layout
 from .link import Link
