@@ -14,9 +14,9 @@ from .ids import redact
 from .limits import TokenBucket
 from .relay import SessionBusy
 from .session import Session
+from .transport.ws import CLOSE_POLICY, Outlet
 from .widgets.base import Event
 from .widgets.forms import form_of
-from .ws import CLOSE_POLICY, Outlet
 
 if TYPE_CHECKING:
     from .app import App

@@ -27,9 +27,9 @@ from .session import Session
 from .store import StoreUnavailable
 from .tabs import BrowserTab, Headers, RequestInfo, clean_query
 from .transfers import refusal
+from .transport.ws import Connection
+from .transport.wsio import take_over
 from .widgets.charts import plotly_js_path
-from .ws import Connection
-from .wsio import take_over
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -585,7 +585,7 @@ class Endpoints:
 
         Returns as soon as the page is queued, and this thread goes back to
         the server.  On a server whose socket cannot be taken over (see
-        :func:`~stgo.wsio.take_over`), the connection is served on this
+        :func:`~stgo.transport.wsio.take_over`), the connection is served on this
         thread until it ends instead (said once in the log).
         """
         app = self.app

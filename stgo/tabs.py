@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .session import Session
-    from .ws import Outlet
+    from .transport.ws import Outlet
 
 __all__ = ["BrowserTab", "TabRegistry", "RequestInfo", "TabState", "Headers",
            "TAB_ID_PATTERN", "MAX_TABS_PER_SESSION"]

@@ -34,6 +34,7 @@ from .cli import load_app
 from .dispatch import Dispatcher
 from .session import Session
 from .transfers import shown_to
+from .transport.ws import OutKey
 from .widgets.base import InputWidget, Widget
 from .widgets.charts import Chart
 from .widgets.chat import ChatInput
@@ -41,7 +42,6 @@ from .widgets.choice import Choice
 from .widgets.dataframe import Dataframe
 from .widgets.files import DownloadButton, FileUploader
 from .widgets.forms import Form, SubmitButton, form_of
-from .ws import OutKey
 
 __all__ = ["AppTester", "SessionTester", "LocalConnection", "app_tester"]
 

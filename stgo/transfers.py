@@ -44,6 +44,7 @@ from .limits import UploadLimits
 from .session import Session
 from .store import StoreUnavailable
 from .store.files import StagingFull
+from .transport.wsio import BODY_DEADLINE
 from .widgets.base import StateReader, Widget
 from .widgets.files import (
     STAGED_TTL,
@@ -54,7 +55,6 @@ from .widgets.files import (
     safe_file_name,
     shared_uploads,
 )
-from .wsio import BODY_DEADLINE
 
 __all__ = ["Transfers", "DOWNLOAD_TTL", "MAX_STAGED"]
 

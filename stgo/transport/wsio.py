@@ -1,6 +1,6 @@
-"""Socket plumbing under :mod:`stgo.ws`: waking, taking a socket over, frames.
+"""Socket plumbing under :mod:`stgo.transport.ws`: waking, taking a socket over, frames.
 
-:class:`~stgo.ws.Connection` runs simple-websocket's protocol handling on an
+:class:`~stgo.transport.ws.Connection` runs simple-websocket's protocol handling on an
 I/O loop; these small pieces replace the parts of simple-websocket that
 assume a reader thread of its own, wake the loop, and take the socket from
 the WSGI server.
@@ -50,7 +50,7 @@ class InputFlag:
 
 class NoReader:
     """Stands in for simple-websocket's reader thread: never started, as the
-    I/O loop reads (:mod:`stgo.ioloop`)."""
+    I/O loop reads (:mod:`stgo.transport.ioloop`)."""
 
     __slots__ = ("name",)
 

@@ -1,7 +1,7 @@
 """One WebSocket connection: a bounded outbox, driven by an I/O loop.
 
 A connection costs no thread of its own.  After the handshake the socket is
-non-blocking and a :class:`~stgo.ioloop.Reactor` (the App's I/O loop, or the
+non-blocking and a :class:`~stgo.transport.ioloop.Reactor` (the App's I/O loop, or the
 WSGI thread itself where the server's socket cannot be taken over) calls
 :meth:`Connection.on_readable`, :meth:`Connection.on_writable` and
 :meth:`Connection.on_timer`: it reads frames (simple-websocket's and
@@ -422,7 +422,7 @@ class Connection:
     def on_readable(self) -> None:
         """Take what the client sent: messages go to :attr:`on_message`; pings
         and a close are answered (simple-websocket's handling of frames, after
-        :class:`~stgo.wsio.FrameReader` for the common ones)."""
+        :class:`~stgo.transport.wsio.FrameReader` for the common ones)."""
         try:
             data = self._sock.recv(_RECEIVE_BYTES)
             pending = getattr(self._sock, "pending", None)
