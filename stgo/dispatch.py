@@ -12,9 +12,9 @@ from .errors import ProtocolError
 from .failures import generic_message
 from .ids import redact
 from .limits import TokenBucket
+from .protocol import CLOSE_POLICY, Outlet
 from .relay import SessionBusy
 from .session import Session
-from .transport.ws import CLOSE_POLICY, Outlet
 from .widgets.base import Event
 from .widgets.forms import form_of
 

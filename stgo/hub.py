@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from . import protocol
+from .protocol import CLOSE_GOING_AWAY, RENDER_KEY, Outlet
 from .session import Session
-from .transport.ws import CLOSE_GOING_AWAY, RENDER_KEY, Outlet
 from .widgets.base import InputWidget, StateReader, Widget
 
 __all__ = ["Hub", "Batch", "Page", "PageView", "Shown"]
@@ -329,7 +329,7 @@ class Hub:
         """Send *session* (or only *conn*) a full render of the page each tab shows.
 
         A tab that still has a full render waiting (it does not read) gets
-        no second one: see :data:`~stgo.transport.ws.RENDER_KEY`.
+        no second one: see :data:`~stgo.protocol.RENDER_KEY`.
 
         :param push: the server moved the tab there (a history entry).
         """

@@ -32,9 +32,9 @@ from . import protocol
 from .app import App
 from .cli import load_app
 from .dispatch import Dispatcher
+from .protocol import OutKey
 from .session import Session
 from .transfers import shown_to
-from .transport.ws import OutKey
 from .widgets.base import InputWidget, Widget
 from .widgets.charts import Chart
 from .widgets.chat import ChatInput

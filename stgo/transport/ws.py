@@ -29,7 +29,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import simple_websocket
 from wsproto.connection import ConnectionState as _WSState
@@ -37,30 +37,15 @@ from wsproto.events import Ping
 from wsproto.frame_protocol import CloseReason
 from wsproto.utilities import LocalProtocolError
 
+from ..protocol import CLOSE_NORMAL, CLOSE_POLICY, RENDER_KEY, OutKey
 from .wsio import FrameReader, InputFlag, NoReader, text_frame
 
 if TYPE_CHECKING:
     from .ioloop import Reactor
 
-__all__ = [
-    "Connection", "Outlet", "OutKey", "ConnectionState", "RENDER_KEY", "CLOSE_GOING_AWAY",
-    "CLOSE_POLICY", "CLOSE_TOO_BIG", "MAX_QUEUED_BYTES",
-]
+__all__ = ["Connection", "ConnectionState", "MAX_QUEUED_BYTES", "CLOSE_LINGER"]
 
 log = logging.getLogger("stgo")
-
-CLOSE_NORMAL = 1000
-CLOSE_GOING_AWAY = 1001
-CLOSE_POLICY = 1008
-CLOSE_TOO_BIG = 1009
-CLOSE_TRY_AGAIN = 1013
-
-#: The outbox key of a message holding one op on one widget: ``(op, widget ID,
-#: draw generation)`` (see :meth:`Connection.send`).
-OutKey = tuple[str, str, int]
-
-#: The outbox key of a full render: one may wait per connection (see :meth:`Connection.send`).
-RENDER_KEY: OutKey = ("render", "", 0)
 
 #: Default bound on the bytes waiting for one client (``App(max_queued_bytes=)``).
 MAX_QUEUED_BYTES = 8 << 20
@@ -80,15 +65,6 @@ _WRITE_BYTES = 1 << 20
 CLOSE_LINGER = 2.0
 
 _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
-
-
-class Outlet(Protocol):
-    """What the hub and the dispatcher need of a connection (a test double has it too)."""
-
-    def send(self, text: str, key: OutKey | None = None) -> bool: ...
-
-    def close(self, code: int = CLOSE_NORMAL, reason: str = "", final: str | None = None) -> None:
-        ...
 
 
 class ConnectionState(enum.Enum):
