@@ -30,14 +30,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from .wsio import Waker
 
-if TYPE_CHECKING:
-    from .ws import Connection
-
-__all__ = ["IOLoop", "Reactor", "WorkerPool"]
+__all__ = ["IOLoop", "Pollable", "Reactor", "WorkerPool"]
 
 log = logging.getLogger("stgo")
 
@@ -54,6 +51,65 @@ WATCH_TICK = 0.01
 
 #: Seconds a turn's events may hold their output back (see :meth:`Reactor._run_inline`).
 FLUSH_EVERY = 0.002
+
+
+class Pollable(Protocol):
+    """What the loop needs of a connection (:class:`~stgo.transport.ws.Connection` has it).
+
+    The loop calls these on its own thread only; a connection tells the loop
+    of new output from any thread through :meth:`Reactor.notify`.
+    """
+
+    #: The loop's note of the deadline it has queued for this connection (the loop's business).
+    timer_due: float | None
+
+    def fileno(self) -> int:
+        """The socket's descriptor, to wait on."""
+        ...
+
+    def attached(self, reactor: Reactor) -> None:
+        """*reactor* serves this connection from now on."""
+        ...
+
+    def on_readable(self) -> None:
+        """The socket has input (or an end of stream)."""
+        ...
+
+    def on_writable(self) -> None:
+        """The socket takes output, or output waits (after :meth:`Reactor.notify`)."""
+        ...
+
+    def on_timer(self, now: float) -> None:
+        """:attr:`deadline` has come (*now*: the loop's clock)."""
+        ...
+
+    @property
+    def finished(self) -> bool:
+        """Whether the connection is over (the loop then forgets it and calls :meth:`release`)."""
+        ...
+
+    @property
+    def wants_read(self) -> bool:
+        """Whether to wait for input."""
+        ...
+
+    @property
+    def wants_write(self) -> bool:
+        """Whether to wait until the socket takes output."""
+        ...
+
+    @property
+    def deadline(self) -> float | None:
+        """When :meth:`on_timer` is due next (the loop's clock), or ``None``."""
+        ...
+
+    def abort(self, why: str) -> None:
+        """End at once, without a closing handshake (the loop is going away)."""
+        ...
+
+    def release(self) -> None:
+        """Let go of the socket (once)."""
+        ...
 
 
 class Reactor:
@@ -79,15 +135,15 @@ class Reactor:
         self._selector.register(self._waker.fileno(), selectors.EVENT_READ, None)
         self._lock = threading.Lock()
         # Connections to adopt, and connections with something new to write.
-        self._new: list[Connection] = []
-        self._dirty: list[Connection] = []
+        self._new: list[Pollable] = []
+        self._dirty: list[Pollable] = []
         self._woken = False
         # Interest registered per connection (a selectors mask; 0: none).
-        self._masks: dict[Connection, int] = {}
+        self._masks: dict[Pollable, int] = {}
         # Each connection's descriptor, as registered (its socket may be closed later).
-        self._fds: dict[Connection, int] = {}
+        self._fds: dict[Pollable, int] = {}
         # (deadline, tie-breaker, connection); stale entries are skipped.
-        self._timers: list[tuple[float, int, Connection]] = []
+        self._timers: list[tuple[float, int, Pollable]] = []
         self._order = itertools.count()
         self._stopping = False
         self._stop_by: float | None = None
@@ -111,13 +167,13 @@ class Reactor:
 
     # -- any thread --------------------------------------------------------------------
 
-    def add(self, conn: Connection) -> None:
+    def add(self, conn: Pollable) -> None:
         """Adopt *conn*: from now on this reactor reads and writes it."""
         with self._lock:
             self._new.append(conn)
             self._wake()
 
-    def notify(self, conn: Connection) -> None:
+    def notify(self, conn: Pollable) -> None:
         """*conn* has output (or a close) waiting."""
         with self._lock:
             self._dirty.append(conn)
@@ -293,7 +349,7 @@ class Reactor:
         with self._lock:
             self._watch_cond.notify_all()
 
-    def serve_one(self, conn: Connection) -> None:
+    def serve_one(self, conn: Pollable) -> None:
         """Serve just *conn*, on this thread, until it ends (the fallback)."""
         self._adopt(conn)
         self.run(until=lambda: conn not in self._masks)
@@ -330,7 +386,7 @@ class Reactor:
                 conn.on_writable()
                 self._settle(conn)
 
-    def _adopt(self, conn: Connection) -> None:
+    def _adopt(self, conn: Pollable) -> None:
         try:
             fd = conn.fileno()
             self._selector.register(fd, selectors.EVENT_READ, conn)
@@ -343,7 +399,7 @@ class Reactor:
         conn.on_writable()
         self._settle(conn)
 
-    def _settle(self, conn: Connection) -> None:
+    def _settle(self, conn: Pollable) -> None:
         """After *conn* ran: forget it if it ended, else watch what it now waits for."""
         if conn.finished:
             self._forget(conn)
@@ -370,7 +426,7 @@ class Reactor:
             conn.timer_due = due
             heapq.heappush(self._timers, (due, next(self._order), conn))
 
-    def _forget(self, conn: Connection) -> None:
+    def _forget(self, conn: Pollable) -> None:
         mask = self._masks.pop(conn, None)
         fd = self._fds.pop(conn, None)
         if mask and fd is not None:
@@ -424,7 +480,7 @@ class IOLoop:
         self._lock = threading.Lock()
         self._reactor: Reactor | None = None
 
-    def add(self, conn: Connection) -> None:
+    def add(self, conn: Pollable) -> None:
         """Serve *conn* on the loop from now on (starting the loop if needed)."""
         with self._lock:
             reactor = self._reactor

@@ -29,7 +29,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import simple_websocket
 from wsproto.connection import ConnectionState as _WSState
@@ -38,10 +38,8 @@ from wsproto.frame_protocol import CloseReason
 from wsproto.utilities import LocalProtocolError
 
 from ..protocol import CLOSE_NORMAL, CLOSE_POLICY, RENDER_KEY, OutKey
+from .ioloop import Reactor
 from .wsio import FrameReader, InputFlag, NoReader, text_frame
-
-if TYPE_CHECKING:
-    from .ioloop import Reactor
 
 __all__ = ["Connection", "ConnectionState", "MAX_QUEUED_BYTES", "CLOSE_LINGER"]
 
@@ -605,8 +603,6 @@ class Connection:
 
     def serve(self, on_message: Callable[[str | bytes], None]) -> None:
         """Run the connection on this thread until it ends (thread-per-connection)."""
-        from .ioloop import Reactor
-
         self.on_message = on_message
         Reactor().serve_one(self)
 
