@@ -37,8 +37,9 @@ from wsproto.events import Ping
 from wsproto.frame_protocol import CloseReason
 from wsproto.utilities import LocalProtocolError
 
-from ..protocol import CLOSE_NORMAL, CLOSE_POLICY, RENDER_KEY, OutKey
+from ..protocol import CLOSE_NORMAL, CLOSE_POLICY, OutKey
 from .ioloop import Reactor
+from .outbox import Outbox
 from .wsio import FrameReader, InputFlag, NoReader, text_frame
 
 __all__ = ["Connection", "ConnectionState", "MAX_QUEUED_BYTES", "CLOSE_LINGER"]
@@ -114,14 +115,8 @@ class Connection:
         max_queued_bytes: int = MAX_QUEUED_BYTES,
     ) -> None:
         self._lock = threading.Lock()
-        # Entries are [key, text] lists so that a waiting one can be replaced.
-        self._outbox: list[list[Any]] = []
-        # (op, widget ID) -> its waiting entry.
-        self._latest: dict[tuple[str, str], list[Any]] = {}
-        # (op, widget ID) -> the highest draw generation queued for this tab
-        # (sent or waiting): an op drawn before it is older (see send).
-        self._drawn: dict[tuple[str, str], int] = {}
-        self._outbox_bytes = 0
+        # Messages waiting to become frames (guarded by the lock).
+        self._outbox = Outbox(max_queued, max_queued_bytes)
         # Frames on their way to the socket, in order; the first is partly
         # written (``_offset`` bytes of it).
         self._chunks: list[bytes] = []
@@ -133,7 +128,6 @@ class Connection:
         # The loop has been told there is something to write.
         self._kicked = False
         self._max_message_size = max_message_size
-        self._max_queued = max_queued
         self._max_queued_bytes = max_queued_bytes
         self._ping_interval = ping_interval
         self._send_timeout = send_timeout
@@ -217,7 +211,7 @@ class Connection:
     def queued_bytes(self) -> int:
         """Bytes waiting for this client (its outbox and frames on their way)."""
         with self._lock:
-            return self._outbox_bytes + self._chunk_bytes - self._offset
+            return self._outbox.bytes + self._chunk_bytes - self._offset
 
     def send(self, text: str, key: OutKey | None = None) -> bool:
         """Send or queue *text*; return ``False`` if the connection is closing.
@@ -228,36 +222,16 @@ class Connection:
         reading) with 1008.
 
         :param key: ``(op, widget_id, draw)`` when *text* is one op on one
-            widget.  A newer message for the same op and widget, arriving
-            while the older one still waits, replaces it: a background loop
-            that moves a progress bar 10,000 times queues one message per
-            widget, not 10,000.  Newer is by the draw generation (see
-            ``stgo.hub``, "Draw generations"): an op drawn before one of the
-            same op, or a whole ``update``, of the same widget already
-            queued for this tab (waiting, or sent) is dropped, so a redraw
-            that lost a race to a newer one never reaches the tab; an op
-            without a number (a session's own) is newer.
-            :data:`RENDER_KEY` marks a full render: while one waits, another
-            is dropped (the waiting one, with the patches queued after it,
-            already brings the page up to date).
+            widget (:data:`~stgo.protocol.OutKey`), or
+            :data:`~stgo.protocol.RENDER_KEY` for a full render: a newer
+            message of the same op and widget replaces one that waits, an
+            older one is dropped (see :mod:`stgo.transport.outbox`).
         """
         with self._lock:
             if self.state is not ConnectionState.OPEN:
                 return False
-            if key is not None:
-                if key[2]:
-                    drawn = self._drawn
-                    newest = max(drawn.get(key[:2], 0), drawn.get(("update", key[1]), 0))
-                    if key[2] < newest:
-                        return True  # drawn before what this tab has: older
-                    drawn[key[:2]] = key[2]
-                waiting = self._latest.get(key[:2])
-                if waiting is not None:
-                    # Only a numbered op can be older (unnumbered: in order).
-                    if key != RENDER_KEY and (not key[2] or key[2] >= waiting[0][2]):
-                        self._outbox_bytes += len(text) - len(waiting[1])
-                        waiting[0], waiting[1] = key, text
-                    return True
+            if self._outbox.merge(text, key):
+                return True
             reactor = self._reactor
             if not (self._direct and not self._outbox and not self._chunks
                     and not self._writing) or (
@@ -270,29 +244,13 @@ class Connection:
     def render_waiting(self) -> bool:
         """Whether a full render waits in the outbox."""
         with self._lock:
-            return RENDER_KEY[:2] in self._latest
+            return self._outbox.render_waiting
 
     def _queue(self, text: str, key: OutKey | None) -> bool:
-        # Called with the condition held.
-        waiting = self._outbox_bytes + self._chunk_bytes - self._offset
-        if len(self._outbox) >= self._max_queued or (
-                waiting and waiting + len(text) > self._max_queued_bytes):
+        # Called with the lock held.
+        if not self._outbox.add(text, key, self._chunk_bytes - self._offset):
             self._drop("outbox full")
             return False
-        entry = [key, text]
-        self._outbox.append(entry)
-        self._outbox_bytes += len(text)
-        if key is None or key == RENDER_KEY:
-            # A message on many widgets: nothing queued before it may be
-            # replaced any more, or an older state would land after it.
-            self._latest.clear()
-            if key is not None:
-                self._latest[key[:2]] = entry
-        else:
-            self._latest[key[:2]] = entry
-            if key[0] == "update":
-                # A redraw carries the value; a later value op must follow it.
-                self._latest.pop(("value", key[1]), None)
         self._kick()
         return True
 
@@ -331,8 +289,7 @@ class Connection:
             if self.state is not ConnectionState.OPEN:
                 return
             if final is not None:
-                self._outbox.append([None, final])
-                self._outbox_bytes += len(final)
+                self._outbox.add_final(final)
             self.state = ConnectionState.CLOSING
             self._close_request = (code, reason)
             self._kick()
@@ -345,9 +302,6 @@ class Connection:
         self._close_request = (CLOSE_POLICY, "client too slow")
         self.dropped_reason = self.dropped_reason or reason
         self._outbox.clear()
-        self._latest.clear()
-        self._drawn.clear()
-        self._outbox_bytes = 0
         self._kick()
 
     def _append(self, data: bytes) -> None:
@@ -457,12 +411,9 @@ class Connection:
                     # Frames as soon as little is on its way (what waits in the
                     # outbox can still merge), or before the count bound is hit.
                     if (self._chunk_bytes - self._offset < _LOW_WATER
-                            or len(self._outbox) >= self._max_queued // 2):
+                            or self._outbox.pressing):
                         if self._outbox:
-                            texts = [text for _, text in self._outbox]
-                            self._outbox.clear()
-                            self._latest.clear()
-                            self._outbox_bytes = 0
+                            texts = self._outbox.take()
                         elif self._close_request is not None and not self._close_sent:
                             close, self._close_sent = self._close_request, True
                     head = self._chunks[0] if self._chunks else None
@@ -503,7 +454,7 @@ class Connection:
                 elif progressed or self._stalled_since is None:
                     self._stalled_since = time.monotonic()
                 drained = not self._chunks
-                queued = self._outbox_bytes + self._chunk_bytes - self._offset
+                queued = self._outbox.bytes + self._chunk_bytes - self._offset
         if failed:
             self._ws.connected = False
             self._end()
@@ -582,10 +533,8 @@ class Connection:
                 writing = self._writing
         with self._lock:
             self._outbox.clear()
-            self._latest.clear()
-            self._drawn.clear()
             self._chunks.clear()
-            self._outbox_bytes = self._chunk_bytes = self._offset = 0
+            self._chunk_bytes = self._offset = 0
             self._reactor = None
         with contextlib.suppress(OSError):
             if self._owned:
