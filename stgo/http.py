@@ -594,6 +594,7 @@ class Endpoints:
                 environ, max_message_size=app.max_message_size,
                 ping_interval=app.ping_interval, send_timeout=app.send_timeout,
                 max_queued=app.max_queued, max_queued_bytes=app.max_queued_bytes,
+                clock=app.io.clock,
             )
         except BaseException:
             app.connection_limits.release(address)  # the connection's slot, taken for it

@@ -23,8 +23,9 @@ from typing import Any
 import pytest
 
 from stgo.server import Server
+from stgo.transport.ws import CLOSE_LINGER
 
-from .helpers import Client, wait_until
+from .helpers import Client, FakeClock, wait_until
 from .hostile import OP_PING, Listener, close_code, parse_frames, raw_upgrade, read_to_eof, ws_from
 from .test_limits import counting_app, round_trip
 
@@ -110,12 +111,14 @@ def test_a_client_that_ignores_pings_is_closed(
     serve: Serve, client_for: MakeClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="stgo")
-    # The test times the pings: with an interval of an hour none is due by
-    # itself, and _ping makes a connection's next one due now (the loop runs
-    # it as its timer).  The healthy client, a thread of this busy process,
-    # is so never judged before the server has read its answer; with real
-    # intervals (0.25 s, then 1 s) a loaded machine once made it miss one.
-    app = counting_app(ping_interval=3600)
+    # The test moves the transport's clock: a ping is due only when it says
+    # so, and the healthy client, a thread of this busy process, is never
+    # judged before the server has read its answer (with real intervals a
+    # loaded machine once made it miss one).
+    interval = 10.0
+    clock = FakeClock(1000.0)
+    app = counting_app(ping_interval=interval)
+    app.io.clock = clock
     server = serve(app)
     ignorer, healthy = client_for(server), client_for(server)
     ignorer.get("/")
@@ -126,22 +129,25 @@ def test_a_client_that_ignores_pings_is_closed(
         status, raw, head = raw_upgrade(server.url, ignorer.session_id or "")
         assert status == 101
         answers, quiet = (_conn(app, client) for client in (healthy, ignorer))
-        for _ in range(4):
-            _ping(answers)
-            wait_until(lambda: answers._ws.pong_received)  # its answer was read
-        _ping(quiet)
-        # Never read, never answer: at the next ping the server hangs up.
-        _ping(quiet)
+        _tick(app, clock, interval, answers, quiet)  # both pinged
+        wait_until(lambda: not answers.awaiting_pong)  # its answer was read
+        assert quiet.awaiting_pong and quiet.open
+        # Never read, never answered: at the next ping the server hangs up.
+        _tick(app, clock, interval, answers, quiet)
+        assert not quiet.open and len(app.hub) == 2  # closing: waits for the client's close
+        _tick(app, clock, CLOSE_LINGER)  # which never comes: the linger ends
         wait_until(lambda: len(app.hub) == 1)
         frames = parse_frames(head + read_to_eof(raw, 5))
         raw.close()
         assert OP_PING in [opcode for opcode, _ in frames]
         assert close_code(frames) == 1008
         # The healthy client, which answers, outlives every ping.
-        _ping(answers)
+        for _ in range(3):
+            wait_until(lambda: not answers.awaiting_pong)
+            _tick(app, clock, interval, answers)
         listener.send_event(app.widget("mine").id, 1)
         assert listener.wait_for(lambda m: m.get("ack") == 1)["type"] == "patch"
-        assert not listener.closed.is_set()
+        assert not listener.closed.is_set() and answers.open
     finally:
         listener.close()
     lines = drop_lines(caplog)
@@ -152,22 +158,22 @@ def test_a_client_that_ignores_pings_is_closed(
 
 
 def _conn(app: Any, client: Client) -> Any:
-    """The server's connection of *client*'s (only) tab."""
+    """The server's connection of *client*'s (only) tab, once the loop serves it."""
     session = app.sessions.get(client.session_id or "")
     wait_until(lambda: len(app.hub.connections(session)) == 1)
     conn = app.hub.connections(session)[0]
-    wait_until(lambda: conn._reactor is not None)  # the loop has adopted it
+    wait_until(lambda: conn.deadline is not None)  # the loop has adopted it
     return conn
 
 
-def _ping(conn: Any) -> None:
-    """Make *conn*'s next ping due now, and wait until the loop has run it
-    (it judges the answer to the last ping, then pings again)."""
-    conn._next_ping = 0.0
-    conn._reactor.notify(conn)  # the loop looks at its timer again
-    # Its timer ran (the next ping is an hour off) and was set again after
-    # it (so on_timer, which clears then sends, is over).
-    wait_until(lambda: (conn._next_ping > 0 and bool(conn.timer_due)) or not conn.open)
+def _tick(app: Any, clock: FakeClock, seconds: float, *conns: Any) -> None:
+    """Move the transport's clock on by *seconds* and wait until the loop
+    has run the timers of *conns* that came due (each judges the answer to
+    its last ping, then pings again: its next deadline is in the future)."""
+    clock.advance(seconds)
+    app.io.wake()
+    for conn in conns:
+        wait_until(lambda conn=conn: not conn.open or conn.deadline > clock())
 
 
 def _handler_threads() -> int:

@@ -122,7 +122,13 @@ class Reactor:
 
     def __init__(self, inline_jobs: int | None = None,
                  hold: Callable[[], None] | None = None,
-                 release: Callable[[], None] | None = None) -> None:
+                 release: Callable[[], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        #: Monotonic seconds for the connections' timers (their deadlines and
+        #: :meth:`Pollable.on_timer`'s *now*).  The loop's own bounds (the
+        #: inline budget, the flush interval, the stop grace) stay in real
+        #: time: they bound how long threads are held.
+        self.clock = clock
         #: How many of a turn's jobs run on the loop's thread (the rest on
         #: the pool); ``None``: all of them.
         self.inline_jobs = inline_jobs
@@ -185,6 +191,11 @@ class Reactor:
         if not self._woken:
             self._woken = True
             self._waker.wake()
+
+    def wake(self) -> None:
+        """Have the loop look at its timers now (after a test moved :attr:`clock`)."""
+        with self._lock:
+            self._wake()
 
     def request_stop(self) -> None:
         with self._lock:
@@ -440,12 +451,12 @@ class Reactor:
             if conn not in self._masks or conn.timer_due != due:
                 heapq.heappop(timers)  # stale: the connection moved its deadline
                 continue
-            return max(0.0, due - time.monotonic())
+            return max(0.0, due - self.clock())
         return 60.0
 
     def _run_timers(self) -> None:
         timers = self._timers
-        now = time.monotonic()
+        now = self.clock()
         while timers and timers[0][0] <= now:
             due, _, conn = heapq.heappop(timers)
             if conn not in self._masks or conn.timer_due != due:
@@ -472,7 +483,13 @@ class IOLoop:
 
     def __init__(self, pool: WorkerPool, inline_jobs: int | None = None,
                  hold: Callable[[], None] | None = None,
-                 release: Callable[[], None] | None = None) -> None:
+                 release: Callable[[], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        #: Monotonic seconds for the connections' pings, send timeouts and
+        #: lingers: give every connection served here the same one
+        #: (``Connection(clock=io.clock)``).  A test may set it before the
+        #: first connection, to move time without sleeping (then :meth:`wake`).
+        self.clock = clock
         self._pool = pool
         self._inline_jobs = inline_jobs
         self._hold = hold
@@ -485,7 +502,8 @@ class IOLoop:
         with self._lock:
             reactor = self._reactor
             if reactor is None:
-                reactor = self._reactor = Reactor(self._inline_jobs, self._hold, self._release)
+                reactor = self._reactor = Reactor(self._inline_jobs, self._hold, self._release,
+                                                  self.clock)
                 self._pool.submit(lambda: reactor.lead(self._pool), first=True)
                 threading.Thread(target=reactor.watch, args=(self._pool,), daemon=True,
                                  name="stgo-watch").start()
@@ -498,6 +516,14 @@ class IOLoop:
             self._pool.submit(job)
         else:
             reactor.defer(job)
+
+    def wake(self) -> None:
+        """Have the loop look at its connections' timers now (after a test
+        moved :attr:`clock`)."""
+        with self._lock:
+            reactor = self._reactor
+        if reactor is not None:
+            reactor.wake()
 
     def stop(self, timeout: float = STOP_GRACE + 2.0) -> None:
         """Let the connections finish closing (bounded), then end the loop."""

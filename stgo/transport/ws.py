@@ -102,6 +102,9 @@ class Connection:
     :param max_queued_bytes: bytes that may wait for the client (outbox and
         frames on their way); past that it is dropped.  One message bigger
         than this still goes out when nothing else waits.
+    :param clock: monotonic seconds, for pings, the send timeout and the
+        close linger; the loop that serves the connection must use the same
+        one (injectable for tests: see :class:`~stgo.transport.ioloop.IOLoop`).
     """
 
     def __init__(
@@ -113,6 +116,7 @@ class Connection:
         send_timeout: float = 10.0,
         max_queued: int = 1000,
         max_queued_bytes: int = MAX_QUEUED_BYTES,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._lock = threading.Lock()
         # Messages waiting to become frames (guarded by the lock).
@@ -142,7 +146,8 @@ class Connection:
         #: The reactor's note of this connection's timer (the reactor's business).
         self.timer_due: float | None = None
         self._reactor: Reactor | None = None
-        self._next_ping = time.monotonic() + ping_interval
+        self._clock = clock
+        self._next_ping = clock() + ping_interval
         # When waiting output last made no progress (send timeout), and how
         # long we still wait for the client's answering close.
         self._stalled_since: float | None = None
@@ -278,7 +283,7 @@ class Connection:
                 self._chunks.insert(0, frame[n:] if n else frame)
                 self._chunk_bytes += len(frame) - n
                 if self._stalled_since is None:
-                    self._stalled_since = time.monotonic()
+                    self._stalled_since = self._clock()
             if failed or self._chunks or self._outbox or self._close_request is not None:
                 self._kick()
         return not failed
@@ -452,7 +457,7 @@ class Connection:
                 if not self._chunks:
                     self._stalled_since = None
                 elif progressed or self._stalled_since is None:
-                    self._stalled_since = time.monotonic()
+                    self._stalled_since = self._clock()
                 drained = not self._chunks
                 queued = self._outbox.bytes + self._chunk_bytes - self._offset
         if failed:
@@ -469,7 +474,7 @@ class Connection:
                 # Our close went out: give the client a moment to answer it.
                 self._read_paused = False
                 if self._linger_until is None:
-                    self._linger_until = time.monotonic() + CLOSE_LINGER
+                    self._linger_until = self._clock() + CLOSE_LINGER
             else:
                 self._end()
 
@@ -553,7 +558,12 @@ class Connection:
     def serve(self, on_message: Callable[[str | bytes], None]) -> None:
         """Run the connection on this thread until it ends (thread-per-connection)."""
         self.on_message = on_message
-        Reactor().serve_one(self)
+        Reactor(clock=self._clock).serve_one(self)
+
+    @property
+    def awaiting_pong(self) -> bool:
+        """Whether a ping went out whose answer has not been read yet."""
+        return not self._ws.pong_received
 
     @property
     def too_big(self) -> bool:
