@@ -30,7 +30,8 @@ from .store import StateView, Store, open_store
 from .store.redis import RedisStore
 from .tabs import TabRegistry
 from .transfers import Transfers
-from .transport.ioloop import STOP_GRACE, IOLoop, WorkerPool
+from .transport.ioloop import STOP_GRACE, IOLoop
+from .transport.pool import WorkerPool
 from .transport.ws import MAX_QUEUED_BYTES
 from .widgets.base import Widget, check_callback, check_unique_keys
 from .widgets.layout import Container
