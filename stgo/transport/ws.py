@@ -4,9 +4,10 @@ A connection costs no thread of its own.  After the handshake the socket is
 non-blocking and a :class:`~stgo.transport.ioloop.Reactor` (the App's I/O loop, or the
 WSGI thread itself where the server's socket cannot be taken over) calls
 :meth:`Connection.on_readable`, :meth:`Connection.on_writable` and
-:meth:`Connection.on_timer`: it reads frames (simple-websocket's and
-wsproto's frame handling), answers pings and closes, pings the client and
-judges its pongs, and writes what waits.
+:meth:`Connection.on_timer`: it reads frames (stgo's
+:class:`~stgo.transport.wsio.FrameReader`, then wsproto through
+:class:`~stgo.transport.wsproto_server.ServerProtocol`), answers pings and
+closes, pings the client and judges its pongs, and writes what waits.
 
 :meth:`Connection.send` never blocks: when nothing is waiting it writes the
 frame at once from the calling thread, as far as the socket takes it (a
@@ -31,16 +32,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import simple_websocket
-from wsproto.connection import ConnectionState as _WSState
-from wsproto.events import Ping
-from wsproto.frame_protocol import CloseReason
-from wsproto.utilities import LocalProtocolError
-
 from ..protocol import CLOSE_NORMAL, CLOSE_POLICY, OutKey
 from .ioloop import Reactor
 from .outbox import Outbox
-from .wsio import FrameReader, InputFlag, NoReader, text_frame
+from .wsio import FrameReader, text_frame
+from .wsproto_server import ServerProtocol, socket_of
 
 __all__ = ["Connection", "ConnectionState", "MAX_QUEUED_BYTES", "CLOSE_LINGER"]
 
@@ -72,20 +68,6 @@ class ConnectionState(enum.Enum):
     OPEN = "open"
     CLOSING = "closing"
     CLOSED = "closed"
-
-
-class _Sink:
-    """The socket as simple-websocket sees it: what it writes (the handshake
-    answer, pongs, close frames) joins the connection's output, in order."""
-
-    __slots__ = ("_conn",)
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-
-    def send(self, data: bytes) -> int:
-        self._conn._append(data)
-        return len(data)
 
 
 class Connection:
@@ -160,17 +142,12 @@ class Connection:
         # negotiates permessage-deflate (CPU and memory per connection, and a
         # known side channel for secrets in the same stream).
         clean = {k: v for k, v in environ.items() if k != "HTTP_SEC_WEBSOCKET_EXTENSIONS"}
-        self._ws = simple_websocket.Server.accept(
-            clean,
-            ping_interval=ping_interval,
-            max_message_size=max_message_size,
-            event_class=InputFlag,
-            thread_class=NoReader,
-        )
-        clean.clear()  # the handshake is done; simple-websocket keeps the dict
-        self.mode: str = self._ws.mode
-        self._sock: socket.socket = self._ws.sock
-        self._ws.sock = _Sink(self)
+        sock, self.mode = socket_of(clean)
+        self._ws = ServerProtocol(max_message_size)
+        answer = self._ws.handshake(clean)
+        del clean
+        sock.sendall(answer)  # still a blocking socket (see _prepare)
+        self._sock: socket.socket = sock
         self._direct = False
         # Text and pong frames, nearly all a client sends, are read by stgo
         # itself until a frame it leaves to wsproto (which from then on
@@ -310,9 +287,9 @@ class Connection:
         self._kick()
 
     def _append(self, data: bytes) -> None:
-        # simple-websocket's writes (see _Sink), on the loop's thread.
+        # The protocol's own frames (pongs, pings, closes), on the loop's thread.
         with self._lock:
-            if self.state is ConnectionState.CLOSED:
+            if self.state is ConnectionState.CLOSED or not data:
                 return
             self._chunks.append(data)
             self._chunk_bytes += len(data)
@@ -354,7 +331,8 @@ class Connection:
 
     def on_readable(self) -> None:
         """Take what the client sent: messages go to :attr:`on_message`; pings
-        and a close are answered (simple-websocket's handling of frames, after
+        and a close are answered (by
+        :class:`~stgo.transport.wsproto_server.ServerProtocol`, after
         :class:`~stgo.transport.wsio.FrameReader` for the common ones)."""
         try:
             data = self._sock.recv(_RECEIVE_BYTES)
@@ -373,26 +351,19 @@ class Connection:
             return
         if not ws.connected:
             self._reader.active = False  # lingering after our close: wsproto's
-        data, pong = self._reader.feed(data, ws.input_buffer)
+        data, pong = self._reader.feed(data, ws.messages)
         if pong:
             ws.pong_received = True
         if data:
-            try:
-                ws.ws.receive_data(data)
-                if ws.connected:
-                    ws.connected = ws._handle_events()
-                else:
-                    # Lingering for the client's answer to our close: take it.
-                    for _ in ws.ws.events():
-                        pass
-            except LocalProtocolError:
-                ws.connected = False
+            # (Lingering for the client's answer to our close: it is taken.)
+            answer = ws.receive(data)
+            if answer:
+                self._append(answer)
         # Stop handing on messages once a close is requested (abuse, a full
         # outbox): a client flooding faster than we dispatch would otherwise
         # keep the close waiting.
-        while ws.input_buffer and self.state is ConnectionState.OPEN:
-            data = ws.input_buffer.pop(0)
-            self.on_message(data)
+        while ws.messages and self.state is ConnectionState.OPEN:
+            self.on_message(ws.messages.pop(0))
         if not ws.connected:
             with self._lock:
                 if self.state is ConnectionState.OPEN:
@@ -429,9 +400,7 @@ class Connection:
                     self._append(data)
                     continue
                 if close is not None:
-                    if self._ws.connected:
-                        with contextlib.suppress(simple_websocket.ConnectionClosed):
-                            self._ws.close(close[0], close[1])
+                    self._append(self._ws.close(close[0], close[1]))
                     continue
                 if head is None:
                     break
@@ -470,7 +439,7 @@ class Connection:
         elif queued <= self._max_queued_bytes // 4:
             self._read_paused = False
         if drained and (self._close_sent or not self._ws.connected):
-            if self._ws.ws.state is _WSState.LOCAL_CLOSING:
+            if self._ws.closing:
                 # Our close went out: give the client a moment to answer it.
                 self._read_paused = False
                 if self._linger_until is None:
@@ -502,11 +471,9 @@ class Connection:
                 if self.state is ConnectionState.OPEN:
                     self.state = ConnectionState.CLOSING
                 self._close_sent = True
-            with contextlib.suppress(simple_websocket.ConnectionClosed):
-                ws.close(reason=CloseReason.POLICY_VIOLATION, message="Ping/Pong timeout")
+            self._append(ws.close(CLOSE_POLICY, "Ping/Pong timeout"))
         else:
-            ws.pong_received = False
-            self._append(ws.ws.send(Ping()))
+            self._append(ws.ping())
         self.on_writable()
 
     def _end(self) -> None:
@@ -568,13 +535,12 @@ class Connection:
     @property
     def too_big(self) -> bool:
         """Whether the client was closed (1009) for a message over the size limit."""
-        return bool(self._ws.incoming_message_len > self._max_message_size)
+        return self._ws.too_big
 
     @property
     def close_code(self) -> int | None:
         """The close code the client sent, if it closed."""
-        code = getattr(self._ws, "close_reason", None)
-        return int(code) if code is not None else None
+        return int(self._ws.close_code)
 
 
 def _ignore(data: str | bytes) -> None:
