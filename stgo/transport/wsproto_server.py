@@ -11,6 +11,7 @@ and without reaching into its internals.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from typing import Any
 
@@ -33,17 +34,27 @@ __all__ = ["ServerProtocol", "socket_of"]
 
 
 def socket_of(environ: dict[str, Any]) -> tuple[socket.socket, str]:
-    """The upgraded request's socket and the server it came from (``"werkzeug"``
-    or ``"gunicorn"``, the servers that hand it over in the environ).
+    """The upgraded request's socket and the server it came from:
+    ``"werkzeug"``, ``"gunicorn"``, ``"eventlet"`` or ``"gevent"`` (where
+    each server leaves it in the environ, as simple-websocket finds it).
 
     :raises RuntimeError: the environ holds no socket.
     """
-    sock = environ.get("werkzeug.socket")
-    if sock is not None:
-        return sock, "werkzeug"
-    sock = environ.get("gunicorn.socket")
-    if sock is not None:
-        return sock, "gunicorn"
+    if "werkzeug.socket" in environ:
+        return environ["werkzeug.socket"], "werkzeug"
+    if "gunicorn.socket" in environ:
+        return environ["gunicorn.socket"], "gunicorn"
+    if "eventlet.input" in environ:  # pragma: no cover - not installed here
+        return environ["eventlet.input"].get_socket(), "eventlet"
+    if str(environ.get("SERVER_SOFTWARE", "")).startswith("gevent"):  # pragma: no cover
+        wsgi_input = environ["wsgi.input"]
+        if not hasattr(wsgi_input, "raw") and hasattr(wsgi_input, "rfile"):
+            wsgi_input = wsgi_input.rfile
+        if hasattr(wsgi_input, "raw"):
+            sock = wsgi_input.raw._sock  # gevent's own layout (there is no public way)
+            with contextlib.suppress(NotImplementedError):
+                sock = sock.dup()
+            return sock, "gevent"
     raise RuntimeError("Cannot obtain socket from WSGI environment.")
 
 
