@@ -18,7 +18,6 @@ from .errors import ConfigurationError, WidgetError
 from .failures import FailureLog
 from .hub import Batch, Hub
 from .ids import new_session_id, redact
-from .ioloop import STOP_GRACE, IOLoop, WorkerPool
 from .limits import AddressRateLimiter, ConnectionLimiter, LogOnce, UploadLimits
 from .manager import SessionManager
 from .metrics import Metrics
@@ -31,9 +30,11 @@ from .store import StateView, Store, open_store
 from .store.redis import RedisStore
 from .tabs import TabRegistry
 from .transfers import Transfers
+from .transport.ioloop import STOP_GRACE, IOLoop
+from .transport.pool import WorkerPool
+from .transport.ws import MAX_QUEUED_BYTES
 from .widgets.base import Widget, check_callback, check_unique_keys
 from .widgets.layout import Container
-from .ws import MAX_QUEUED_BYTES
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment

@@ -12,10 +12,10 @@ from .errors import ProtocolError, SessionBusyError
 from .failures import generic_message
 from .ids import redact
 from .limits import TokenBucket
+from .protocol import CLOSE_POLICY, Outlet
 from .session import Session
 from .widgets.base import Event
 from .widgets.forms import form_of
-from .ws import CLOSE_POLICY, Outlet
 
 if TYPE_CHECKING:
     from .app import App

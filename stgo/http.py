@@ -26,9 +26,9 @@ from .page import base_href, render_error_page, render_page
 from .session import Session
 from .tabs import BrowserTab, Headers, RequestInfo, clean_query
 from .transfers import refusal
+from .transport.ws import Connection
+from .transport.wsio import take_over
 from .widgets.charts import plotly_js_path
-from .ws import Connection
-from .wsio import take_over
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -589,7 +589,7 @@ class Endpoints:
 
         Returns as soon as the page is queued, and this thread goes back to
         the server.  On a server whose socket cannot be taken over (see
-        :func:`~stgo.wsio.take_over`), the connection is served on this
+        :func:`~stgo.transport.wsio.take_over`), the connection is served on this
         thread until it ends instead (said once in the log).
         """
         app = self.app
@@ -598,6 +598,7 @@ class Endpoints:
                 environ, max_message_size=app.max_message_size,
                 ping_interval=app.ping_interval, send_timeout=app.send_timeout,
                 max_queued=app.max_queued, max_queued_bytes=app.max_queued_bytes,
+                clock=app.io.clock,
             )
         except BaseException:
             app.connection_limits.release(address)  # the connection's slot, taken for it

@@ -5,7 +5,7 @@ or per ``app.batch()`` block; a change made outside any batch is flushed at
 once).  A flush turns the batch into protocol ops, rendering each changed
 global widget once when no per-session value is involved, and queues one
 message per connection.  Queuing never touches a socket (see
-:class:`~stgo.ws.Connection`), and no session or manager lock is held here.
+:class:`~stgo.transport.ws.Connection`), and no session or manager lock is held here.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from . import protocol
+from .protocol import CLOSE_GOING_AWAY, RENDER_KEY, Outlet
 from .session import Session
 from .widgets.base import InputWidget, Parent, StateReader, Widget
-from .ws import CLOSE_GOING_AWAY, RENDER_KEY, Outlet
 
 __all__ = ["Hub", "Batch", "Page", "PageView", "Shown"]
 
@@ -329,7 +329,7 @@ class Hub:
         """Send *session* (or only *conn*) a full render of the page each tab shows.
 
         A tab that still has a full render waiting (it does not read) gets
-        no second one: see :data:`~stgo.ws.RENDER_KEY`.
+        no second one: see :data:`~stgo.protocol.RENDER_KEY`.
 
         :param push: the server moved the tab there (a history entry).
         """

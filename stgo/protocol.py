@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import ProtocolError
 
@@ -29,7 +29,8 @@ __all__ = [
     "VERSION", "ClientEvent", "Resync", "Navigate", "QueryChange", "decode", "encode",
     "render_message", "url_message", "patch_message", "error_message", "expired_message",
     "op_update", "op_value", "op_insert", "op_remove",
-    "cookie_message", "CLOSE_ROTATED", "CLOSE_MOVED",
+    "cookie_message", "CLOSE_ROTATED", "CLOSE_MOVED", "CLOSE_NORMAL", "CLOSE_GOING_AWAY",
+    "CLOSE_POLICY", "CLOSE_TOO_BIG", "CLOSE_TRY_AGAIN", "OutKey", "RENDER_KEY", "Outlet",
 ]
 
 VERSION = 1
@@ -227,6 +228,34 @@ CLOSE_ROTATED = 4001
 #: Close code after a rotation made outside any event (no tab holds a token):
 #: reload at once (a fresh session).
 CLOSE_MOVED = 4002
+
+#: WebSocket close codes (RFC 6455 section 7.4.1) stgo sends.
+CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001
+CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009
+CLOSE_TRY_AGAIN = 1013
+
+#: The outbox key of a message holding one op on one widget: ``(op, widget ID,
+#: draw generation)`` (see :meth:`stgo.transport.ws.Connection.send`).
+OutKey = tuple[str, str, int]
+
+#: The outbox key of a full render: one may wait per connection (see
+#: :meth:`stgo.transport.ws.Connection.send`).
+RENDER_KEY: OutKey = ("render", "", 0)
+
+
+class Outlet(Protocol):
+    """What the hub and the dispatcher need of a connection (a test double has it too)."""
+
+    def send(self, text: str, key: OutKey | None = None) -> bool:
+        """Send or queue *text* (keyed by *key*, see :data:`OutKey`); ``False``
+        if the connection is closing."""
+        ...
+
+    def close(self, code: int = CLOSE_NORMAL, reason: str = "", final: str | None = None) -> None:
+        """Send *final* (if any) after what waits, then close with *code*."""
+        ...
 
 
 def op_update(widget_id: str, html: str) -> dict[str, Any]:

@@ -25,8 +25,8 @@ from werkzeug.serving import (
 )
 
 from .ids import redact
-from .ws import CLOSE_LINGER
-from .wsio import BODY_DEADLINE, TAKE_OVER
+from .transport.ws import CLOSE_LINGER
+from .transport.wsio import BODY_DEADLINE, TAKE_OVER
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment

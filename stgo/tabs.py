@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .protocol import Outlet
     from .session import Session
-    from .ws import Outlet
 
 __all__ = ["BrowserTab", "TabRegistry", "RequestInfo", "TabState", "Headers",
            "TAB_ID_PATTERN", "MAX_TABS_PER_SESSION"]

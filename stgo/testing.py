@@ -32,6 +32,7 @@ from . import protocol
 from .app import App
 from .cli import load_app
 from .dispatch import Dispatcher
+from .protocol import OutKey
 from .session import Session
 from .transfers import shown_to
 from .widgets.base import InputWidget, Widget
@@ -41,7 +42,6 @@ from .widgets.choice import Choice
 from .widgets.dataframe import Dataframe
 from .widgets.files import DownloadButton, FileUploader
 from .widgets.forms import Form, SubmitButton, form_of
-from .ws import OutKey
 
 __all__ = ["AppTester", "SessionTester", "LocalConnection", "app_tester"]
 

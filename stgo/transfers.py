@@ -43,6 +43,7 @@ from .errors import StagingFullError, StoreUnavailableError
 from .ids import redact
 from .limits import UploadLimits
 from .session import Session
+from .transport.wsio import BODY_DEADLINE
 from .widgets.base import Parent, StateReader, Widget
 from .widgets.files import (
     STAGED_TTL,
@@ -53,7 +54,6 @@ from .widgets.files import (
     safe_file_name,
     shared_uploads,
 )
-from .wsio import BODY_DEADLINE
 
 __all__ = ["Transfers", "DOWNLOAD_TTL", "MAX_STAGED"]
 

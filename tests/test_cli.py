@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -117,7 +116,8 @@ def test_settings_precedence(
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_stops_gracefully(start: Start, tmp_path: Path, signum: int) -> None:
     record = tmp_path / "ended.txt"
-    proc = start(RECORDER, env={"STGO_TEST_RECORD": str(record)})
+    proc = start(RECORDER, env={"STGO_TEST_RECORD": str(record),
+                                "STGO_TEST_APP_INTERVAL": "3600"})
     browser = Client(proc.url)
     tabs = [browser.connect(), browser.connect()]
     other = Client(proc.url)
@@ -125,12 +125,12 @@ def test_signal_stops_gracefully(start: Start, tmp_path: Path, signum: int) -> N
     page_only = Client(proc.url)
     page_only.get("/")
     try:
-        began = time.monotonic()
         proc.signal(signum)
+        # Every open tab is told (1001), and the process ends by itself:
+        # neither its tabs nor the cleanup thread's hour-long wait hold it.
         for tab in tabs:
             assert tab.recv_close(5) == 1001
         assert proc.wait(10) == 0
-        assert time.monotonic() - began < 5
     finally:
         browser.close()
         other.close()

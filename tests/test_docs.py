@@ -28,7 +28,6 @@ import re
 import signal
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,6 +207,9 @@ def test_gunicorn_config_from_the_deployment_guide(tmp_path: Path) -> None:
     record = tmp_path / "ended.txt"
     proc = ServerProcess(
         [sys.executable, "-m", "gunicorn", "-c", str(tmp_path / "gunicorn.conf.py"),
+         # A worker held by its open WebSocket would stop only when the
+         # master gives up on it: far past the wait below, on any machine.
+         "--graceful-timeout", "600",
          "-b", "127.0.0.1:0", "--chdir", str(ROOT / "tests" / "apps"), "recorder:app"],
         env={"STGO_TEST_RECORD": str(record), "STGO_TEST_APP_TIMEOUT": "1",
              "STGO_TEST_APP_INTERVAL": "0.1"},
@@ -221,11 +223,9 @@ def test_gunicorn_config_from_the_deployment_guide(tmp_path: Path) -> None:
         live.connect()  # an open tab: kept alive until shutdown
         wait_until(lambda: record.exists() and record.read_text(), timeout=10)
         assert record.read_text().split() == [idle.session_id, "timeout"]
-        stopping = time.monotonic()
         proc.signal(signal.SIGTERM)
+        # Not held for graceful_timeout (600 s here) by the open WebSocket.
         assert proc.wait(30) == 0, proc.output()
-        # Not held for graceful_timeout (10 s) by the open WebSocket.
-        assert time.monotonic() - stopping < 5, proc.output()
         lines = record.read_text().splitlines()
         assert lines[1].split() == [live.session_id, "shutdown"], lines
     finally:

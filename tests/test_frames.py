@@ -1,4 +1,4 @@
-"""stgo's own reading of a client's common frames (:mod:`stgo.wsio`:
+"""stgo's own reading of a client's common frames (:mod:`stgo.transport.wsio`:
 ``read_frames`` and a connection's ``FrameReader``).
 
 The loop reads masked text and pong frames itself (holding the start of one
@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from wsproto.frame_protocol import FrameProtocol, Opcode, ParseFailed
 
 from stgo.server import Server
-from stgo.wsio import FrameReader, read_frames
+from stgo.transport.wsio import FrameReader, read_frames
 
 from .helpers import Client, wait_until
 from .hostile import OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, frame

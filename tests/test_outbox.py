@@ -1,4 +1,8 @@
-"""The connection outbox: bounded, and merging waiting updates of one widget."""
+"""The connection outbox: bounded, and merging waiting updates of one widget.
+
+The pure rules are tested on :class:`stgo.transport.outbox.Outbox` alone;
+the rest, over real sockets, through a live connection.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ import socket
 import threading
 from collections.abc import Iterator
 
-from stgo import App, protocol
+from stgo import App
+from stgo.protocol import RENDER_KEY, OutKey
+from stgo.transport.outbox import Outbox
 
 from .helpers import Stalling, StallingInput, applied, wait_until
 from .test_slow_clients import SMALL_RCVBUF
@@ -170,38 +176,102 @@ def test_an_older_whole_redraw_after_a_newer_value_shows_both(serve, client_for)
     assert shown[-1]["value"] == "v2"
 
 
-def test_an_op_drawn_before_one_the_tab_has_is_dropped_by_its_outbox(
-    serve, client_for
-) -> None:
-    # The outbox alone, handed numbered ops of one widget out of order, each
-    # read by the tab before the next (so none merges with one that waits):
-    # what was drawn before an op of the same kind, or a whole update,
-    # already sent to this tab never goes out; later and unnumbered ones do.
-    app = App()
-    field = app.text_input("Name", "v0", key="name", shared=True)
-    sock = client_for(serve(app)).connect()
-    (conn,) = app.hub.connections()
-    marks = iter(range(1, 100))
+def _sent(box: Outbox, text: str, key: OutKey | None = None) -> bool:
+    """Offer *text* as Connection.send does; whether it goes to the tab (now,
+    or by waiting in *box*)."""
+    if box.merge(text, key):
+        return False
+    assert box.add(text, key)
+    return text in box.take()  # read by the tab before the next: none merges
 
-    def reaches_the_tab(op: dict, draw: int) -> bool:
-        op = {**op, "g": draw} if draw else op
-        conn.send(protocol.encode(protocol.patch_message([op])), (op["op"], field.id, draw))
-        mark = f"mark{next(marks)}"  # unkeyed: sent after it, never merged
-        conn.send(protocol.encode(protocol.patch_message([protocol.op_remove(mark)])))
-        got = []
-        while not got or got[-1] != mark:
-            got += [o["id"] if o["op"] == "remove" else o
-                    for o in sock.recv(5).get("ops", [])]
-        return op in got
 
-    update, value = protocol.op_update, protocol.op_value
-    assert reaches_the_tab(update(field.id, "<i>2</i>"), 1002)
-    assert not reaches_the_tab(update(field.id, "<i>1</i>"), 1001)
-    assert not reaches_the_tab(value(field.id, "1"), 1001)  # an update read after it
-    assert reaches_the_tab(value(field.id, "3"), 1003)
-    assert not reaches_the_tab(value(field.id, "2"), 1002)
-    assert reaches_the_tab(update(field.id, "<i>2b</i>"), 1002)  # a value covers no update
-    assert reaches_the_tab(value(field.id, "mine"), 0)  # unnumbered (a session's): in order
+def test_an_op_drawn_before_one_the_tab_has_is_dropped_by_its_outbox() -> None:
+    # Numbered ops of one widget out of order, each read by the tab before
+    # the next (so none merges with one that waits): what was drawn before
+    # an op of the same kind, or a whole update, already sent to this tab
+    # never goes out; later and unnumbered ones do.
+    box = Outbox(100, 1 << 20)
+    assert _sent(box, "update 2", ("update", "w", 1002))
+    assert not _sent(box, "update 1", ("update", "w", 1001))
+    assert not _sent(box, "value 1", ("value", "w", 1001))  # an update read after it
+    assert _sent(box, "value 3", ("value", "w", 1003))
+    assert not _sent(box, "value 2", ("value", "w", 1002))
+    assert _sent(box, "update 2b", ("update", "w", 1002))  # a value covers no update
+    assert _sent(box, "value mine", ("value", "w", 0))  # unnumbered (a session's): in order
+    assert _sent(box, "value 1 of another", ("value", "v", 1001))  # per widget
+
+
+def test_a_waiting_op_is_replaced_by_a_newer_one_of_the_same_op_and_widget() -> None:
+    box = Outbox(100, 1 << 20)
+    assert box.add("a1", ("update", "a", 0))
+    assert box.add("b1", ("update", "b", 0))
+    assert box.merge("a22", ("update", "a", 0))  # replaces a1, in its place
+    assert box.merge("b0", ("update", "b", 0))
+    assert not box.merge("a-value", ("value", "a", 0))  # another op: its own entry
+    assert box.bytes == len("a22") + len("b0")
+    assert box.take() == ["a22", "b0"]
+    assert len(box) == 0 and box.bytes == 0
+
+
+def test_an_older_drawing_never_replaces_a_newer_waiting_one() -> None:
+    box = Outbox(100, 1 << 20)
+    assert box.add("two", ("update", "w", 7))
+    assert box.merge("one", ("update", "w", 5))  # dropped
+    assert box.merge("mine", ("update", "w", 0))  # unnumbered: newer, replaces
+    assert box.take() == ["mine"]
+
+
+def test_a_message_on_many_widgets_is_never_overtaken() -> None:
+    # update(a) waits; a patch on a and b follows; a newer update(a) must not
+    # replace the first one (it would then land before the patch's older a).
+    box = Outbox(100, 1 << 20)
+    assert box.add("a1", ("update", "a", 0))
+    assert box.add("a2+b2", None)
+    assert not box.merge("a3", ("update", "a", 0))
+    assert box.add("a3", ("update", "a", 0))
+    assert box.take() == ["a1", "a2+b2", "a3"]
+
+
+def test_a_value_after_a_waiting_redraw_follows_it() -> None:
+    box = Outbox(100, 1 << 20)
+    assert box.add("value v1", ("value", "f", 0))
+    assert box.add("update (v1)", ("update", "f", 0))
+    assert not box.merge("value v2", ("value", "f", 0))  # not into the one before the redraw
+    assert box.add("value v2", ("value", "f", 0))
+    assert box.take() == ["value v1", "update (v1)", "value v2"]
+
+
+def test_one_full_render_waits_at_most() -> None:
+    box = Outbox(100, 1 << 20)
+    assert box.add("render 1", RENDER_KEY)
+    assert box.render_waiting
+    assert box.merge("render 2", RENDER_KEY)  # dropped: the waiting one brings the page
+    assert box.add("patch", ("update", "w", 0))
+    assert box.merge("render 3", RENDER_KEY)
+    assert box.take() == ["render 1", "patch"]
+    assert not box.render_waiting
+
+
+def test_the_bounds_refuse_what_would_pass_them() -> None:
+    box = Outbox(3, 10)
+    assert box.add("x" * 20, None)  # bigger than the bound, but alone: taken
+    assert not box.add("y", None)  # bytes
+    box.take()
+    assert not box.add("y" * 5, None, in_flight=6)  # what is on its way counts too
+    assert box.add("1", None) and box.add("2", None)
+    assert box.pressing  # half the message bound: time to make frames
+    assert box.add("3", None)
+    assert not box.add("4", None)  # messages
+    box.add_final("bye")  # the last one before a close passes the bounds
+    assert box.take() == ["1", "2", "3", "bye"]
+
+
+def test_clear_forgets_what_was_drawn_take_does_not() -> None:
+    box = Outbox(100, 1 << 20)
+    assert _sent(box, "two", ("update", "w", 2))
+    assert box.merge("one", ("update", "w", 1))  # older than what was sent: dropped
+    box.clear()
+    assert not box.merge("one", ("update", "w", 1))
 
 
 def test_an_older_drawing_does_not_replace_a_newer_one_waiting_in_the_outbox(

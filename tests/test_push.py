@@ -14,7 +14,7 @@ import stgo
 from stgo import App
 from stgo.server import Server
 
-from .helpers import Client, Socket, request, wait_until
+from .helpers import Client, FakeClock, Socket, request, wait_until
 
 Serve = Callable[[App], Server]
 MakeClient = Callable[[Server], Client]
@@ -403,7 +403,13 @@ def test_a_slow_session_does_not_block_another(serve: Serve, client_for: MakeCli
 def test_a_client_that_stops_reading_is_dropped_without_slowing_others(
     serve: Serve, client_for: MakeClient
 ) -> None:
-    app = App(title="Slow reader", send_timeout=0.5, max_queued=8)
+    # The transport's clock stands still until the end: the stuck client
+    # cannot be dropped meanwhile, so a push that waited for its socket would
+    # wait forever and the reader would miss its round.
+    send_timeout = 0.5
+    clock = FakeClock(1000.0)
+    app = App(title="Slow reader", send_timeout=send_timeout, max_queued=8)
+    app.io.clock = clock
     board = app.text("start", key="board")
     server = serve(app)
     stuck_browser, reader_browser = client_for(server), client_for(server)
@@ -412,16 +418,16 @@ def test_a_client_that_stops_reading_is_dropped_without_slowing_others(
     stuck_session = app.sessions.get(stuck_browser.session_id)
     assert stuck_session is not None
     rounds, blob = 200, "x" * 65536  # 13 MB: more than the socket buffers hold
-    slowest = 0.0
     for i in range(rounds):
-        began = time.monotonic()
         board.set_text(f"{i} {blob}")  # only queues: never waits for a socket
-        slowest = max(slowest, time.monotonic() - began)
         # Paced by the healthy reader, so only the stuck client falls behind.
         mark = f"<p>{i} x"
         reader.recv_until(lambda m, mark=mark: any(mark in o.get("html", "") for o in ops_of(m)),
                           timeout=10)
-    assert slowest < 0.5, f"a push took {slowest:.2f} s: the stuck client blocked it"
+    (waiting,) = app.hub.connections(stuck_session)
+    assert waiting.queued_bytes > 0  # it fell behind, and every push went on
+    clock.advance(send_timeout)
+    app.io.wake()
     wait_until(lambda: not app.hub.connections(stuck_session), timeout=10)
     assert not stuck_session.ended  # its session lives on; a reload reconnects
     stuck.close()

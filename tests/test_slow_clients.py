@@ -23,8 +23,9 @@ from typing import Any
 import pytest
 
 from stgo.server import Server
+from stgo.transport.ws import CLOSE_LINGER
 
-from .helpers import Client, handler_threads, wait_until
+from .helpers import Client, FakeClock, handler_threads, wait_until
 from .hostile import OP_PING, Listener, close_code, parse_frames, raw_upgrade, read_to_eof, ws_from
 from .test_limits import counting_app, round_trip
 
@@ -40,34 +41,40 @@ def drop_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
             if r.name == "stgo" and r.getMessage().startswith("dropped a client")]
 
 
-def test_a_reader_that_stops_is_dropped_within_the_send_timeout(
+def test_a_reader_that_stops_is_dropped_at_the_send_timeout(
     serve: Serve, client_for: MakeClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="stgo")
+    # The transport's clock moves only when the test says so: however slow
+    # the machine, the stuck client is dropped exactly when its output has
+    # waited send_timeout, and not before.
     send_timeout = 1.0
+    clock = FakeClock(1000.0)
     app = counting_app(send_timeout=send_timeout)
+    app.io.clock = clock
     server = serve(app)
     stuck_browser, healthy_browser = client_for(server), client_for(server)
     stuck_browser.connect(sockopt=SMALL_RCVBUF)  # reads its first render, then never again
     healthy = healthy_browser.connect()
     stuck_session = app.sessions.get(stuck_browser.session_id)
     assert stuck_session is not None
+    stuck = _conn(app, stuck_browser)
     blob = stuck_session.text("", key="blob")  # pushed to the stuck client only
 
-    began = time.monotonic()
-    pushes, slowest = 0, 0.0
-    while app.hub.connections(stuck_session):
-        assert time.monotonic() - began < send_timeout + 5, "the stuck client was never dropped"
-        start = time.monotonic()
+    # With the clock stopped the stuck client is never dropped, so a push
+    # that waited for its socket would wait forever: each push returns, and
+    # the healthy tab is served all through the stall.
+    for pushes in range(5):
         blob.set_text(f"{pushes} " + "x" * 1_000_000)  # only queues: never waits on a socket
-        slowest = max(slowest, time.monotonic() - start)
-        pushes += 1
-        round_trip(healthy, app, timeout=1.0)  # served at once, all through the stall
-    dropped_after = time.monotonic() - began
+        round_trip(healthy, app, timeout=5.0)
+    assert stuck.queued_bytes > 0 and stuck.open  # its output waits, unread
 
-    assert dropped_after < send_timeout + 2.5, f"dropped after {dropped_after:.1f} s"
-    assert pushes >= 5  # round trips went on while the stuck write waited
-    assert slowest < 0.5, f"a push took {slowest:.2f} s"
+    _tick(app, clock, send_timeout * 0.9)
+    round_trip(healthy, app, timeout=5.0)  # the loop has run its timers since
+    assert app.hub.connections(stuck_session), "dropped before the send timeout"
+    _tick(app, clock, send_timeout * 0.2)
+    wait_until(lambda: not app.hub.connections(stuck_session))
+
     assert not stuck_session.ended  # only the connection goes; a reload reconnects
     assert app.metrics.get("stgo_dropped_clients_total") == 1
     lines = drop_lines(caplog)
@@ -110,12 +117,14 @@ def test_a_client_that_ignores_pings_is_closed(
     serve: Serve, client_for: MakeClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="stgo")
-    # The test times the pings: with an interval of an hour none is due by
-    # itself, and _ping makes a connection's next one due now (the loop runs
-    # it as its timer).  The healthy client, a thread of this busy process,
-    # is so never judged before the server has read its answer; with real
-    # intervals (0.25 s, then 1 s) a loaded machine once made it miss one.
-    app = counting_app(ping_interval=3600)
+    # The test moves the transport's clock: a ping is due only when it says
+    # so, and the healthy client, a thread of this busy process, is never
+    # judged before the server has read its answer (with real intervals a
+    # loaded machine once made it miss one).
+    interval = 10.0
+    clock = FakeClock(1000.0)
+    app = counting_app(ping_interval=interval)
+    app.io.clock = clock
     server = serve(app)
     ignorer, healthy = client_for(server), client_for(server)
     ignorer.get("/")
@@ -126,22 +135,25 @@ def test_a_client_that_ignores_pings_is_closed(
         status, raw, head = raw_upgrade(server.url, ignorer.session_id or "")
         assert status == 101
         answers, quiet = (_conn(app, client) for client in (healthy, ignorer))
-        for _ in range(4):
-            _ping(answers)
-            wait_until(lambda: answers._ws.pong_received)  # its answer was read
-        _ping(quiet)
-        # Never read, never answer: at the next ping the server hangs up.
-        _ping(quiet)
+        _tick(app, clock, interval, answers, quiet)  # both pinged
+        wait_until(lambda: not answers.awaiting_pong)  # its answer was read
+        assert quiet.awaiting_pong and quiet.open
+        # Never read, never answered: at the next ping the server hangs up.
+        _tick(app, clock, interval, answers, quiet)
+        assert not quiet.open and len(app.hub) == 2  # closing: waits for the client's close
+        _tick(app, clock, CLOSE_LINGER)  # which never comes: the linger ends
         wait_until(lambda: len(app.hub) == 1)
         frames = parse_frames(head + read_to_eof(raw, 5))
         raw.close()
         assert OP_PING in [opcode for opcode, _ in frames]
         assert close_code(frames) == 1008
         # The healthy client, which answers, outlives every ping.
-        _ping(answers)
+        for _ in range(3):
+            wait_until(lambda: not answers.awaiting_pong)
+            _tick(app, clock, interval, answers)
         listener.send_event(app.widget("mine").id, 1)
         assert listener.wait_for(lambda m: m.get("ack") == 1)["type"] == "patch"
-        assert not listener.closed.is_set()
+        assert not listener.closed.is_set() and answers.open
     finally:
         listener.close()
     lines = drop_lines(caplog)
@@ -152,22 +164,22 @@ def test_a_client_that_ignores_pings_is_closed(
 
 
 def _conn(app: Any, client: Client) -> Any:
-    """The server's connection of *client*'s (only) tab."""
+    """The server's connection of *client*'s (only) tab, once the loop serves it."""
     session = app.sessions.get(client.session_id or "")
     wait_until(lambda: len(app.hub.connections(session)) == 1)
     conn = app.hub.connections(session)[0]
-    wait_until(lambda: conn._reactor is not None)  # the loop has adopted it
+    wait_until(lambda: conn.deadline is not None)  # the loop has adopted it
     return conn
 
 
-def _ping(conn: Any) -> None:
-    """Make *conn*'s next ping due now, and wait until the loop has run it
-    (it judges the answer to the last ping, then pings again)."""
-    conn._next_ping = 0.0
-    conn._reactor.notify(conn)  # the loop looks at its timer again
-    # Its timer ran (the next ping is an hour off) and was set again after
-    # it (so on_timer, which clears then sends, is over).
-    wait_until(lambda: (conn._next_ping > 0 and bool(conn.timer_due)) or not conn.open)
+def _tick(app: Any, clock: FakeClock, seconds: float, *conns: Any) -> None:
+    """Move the transport's clock on by *seconds* and wait until the loop
+    has run the timers of *conns* that came due (each judges the answer to
+    its last ping, then pings again: its next deadline is in the future)."""
+    clock.advance(seconds)
+    app.io.wake()
+    for conn in conns:
+        wait_until(lambda conn=conn: not conn.open or conn.deadline > clock())
 
 
 def test_slow_loris_holds_no_thread_and_is_cut_at_the_head_deadline(

@@ -28,16 +28,13 @@ import logging
 import selectors
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from .pool import WorkerPool
 from .wsio import Waker
 
-if TYPE_CHECKING:
-    from .ws import Connection
-
-__all__ = ["IOLoop", "Reactor", "WorkerPool"]
+__all__ = ["IOLoop", "Pollable", "Reactor"]
 
 log = logging.getLogger("stgo")
 
@@ -56,6 +53,65 @@ WATCH_TICK = 0.01
 FLUSH_EVERY = 0.002
 
 
+class Pollable(Protocol):
+    """What the loop needs of a connection (:class:`~stgo.transport.ws.Connection` has it).
+
+    The loop calls these on its own thread only; a connection tells the loop
+    of new output from any thread through :meth:`Reactor.notify`.
+    """
+
+    #: The loop's note of the deadline it has queued for this connection (the loop's business).
+    timer_due: float | None
+
+    def fileno(self) -> int:
+        """The socket's descriptor, to wait on."""
+        ...
+
+    def attached(self, reactor: Reactor) -> None:
+        """*reactor* serves this connection from now on."""
+        ...
+
+    def on_readable(self) -> None:
+        """The socket has input (or an end of stream)."""
+        ...
+
+    def on_writable(self) -> None:
+        """The socket takes output, or output waits (after :meth:`Reactor.notify`)."""
+        ...
+
+    def on_timer(self, now: float) -> None:
+        """:attr:`deadline` has come (*now*: the loop's clock)."""
+        ...
+
+    @property
+    def finished(self) -> bool:
+        """Whether the connection is over (the loop then forgets it and calls :meth:`release`)."""
+        ...
+
+    @property
+    def wants_read(self) -> bool:
+        """Whether to wait for input."""
+        ...
+
+    @property
+    def wants_write(self) -> bool:
+        """Whether to wait until the socket takes output."""
+        ...
+
+    @property
+    def deadline(self) -> float | None:
+        """When :meth:`on_timer` is due next (the loop's clock), or ``None``."""
+        ...
+
+    def abort(self, why: str) -> None:
+        """End at once, without a closing handshake (the loop is going away)."""
+        ...
+
+    def release(self) -> None:
+        """Let go of the socket (once)."""
+        ...
+
+
 class Reactor:
     """Waits on many connections at once and drives them (one thread).
 
@@ -66,7 +122,13 @@ class Reactor:
 
     def __init__(self, inline_jobs: int | None = None,
                  hold: Callable[[], None] | None = None,
-                 release: Callable[[], None] | None = None) -> None:
+                 release: Callable[[], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        #: Monotonic seconds for the connections' timers (their deadlines and
+        #: :meth:`Pollable.on_timer`'s *now*).  The loop's own bounds (the
+        #: inline budget, the flush interval, the stop grace) stay in real
+        #: time: they bound how long threads are held.
+        self.clock = clock
         #: How many of a turn's jobs run on the loop's thread (the rest on
         #: the pool); ``None``: all of them.
         self.inline_jobs = inline_jobs
@@ -79,15 +141,15 @@ class Reactor:
         self._selector.register(self._waker.fileno(), selectors.EVENT_READ, None)
         self._lock = threading.Lock()
         # Connections to adopt, and connections with something new to write.
-        self._new: list[Connection] = []
-        self._dirty: list[Connection] = []
+        self._new: list[Pollable] = []
+        self._dirty: list[Pollable] = []
         self._woken = False
         # Interest registered per connection (a selectors mask; 0: none).
-        self._masks: dict[Connection, int] = {}
+        self._masks: dict[Pollable, int] = {}
         # Each connection's descriptor, as registered (its socket may be closed later).
-        self._fds: dict[Connection, int] = {}
+        self._fds: dict[Pollable, int] = {}
         # (deadline, tie-breaker, connection); stale entries are skipped.
-        self._timers: list[tuple[float, int, Connection]] = []
+        self._timers: list[tuple[float, int, Pollable]] = []
         self._order = itertools.count()
         self._stopping = False
         self._stop_by: float | None = None
@@ -111,13 +173,13 @@ class Reactor:
 
     # -- any thread --------------------------------------------------------------------
 
-    def add(self, conn: Connection) -> None:
+    def add(self, conn: Pollable) -> None:
         """Adopt *conn*: from now on this reactor reads and writes it."""
         with self._lock:
             self._new.append(conn)
             self._wake()
 
-    def notify(self, conn: Connection) -> None:
+    def notify(self, conn: Pollable) -> None:
         """*conn* has output (or a close) waiting."""
         with self._lock:
             self._dirty.append(conn)
@@ -129,6 +191,11 @@ class Reactor:
         if not self._woken:
             self._woken = True
             self._waker.wake()
+
+    def wake(self) -> None:
+        """Have the loop look at its timers now (after a test moved :attr:`clock`)."""
+        with self._lock:
+            self._wake()
 
     def request_stop(self) -> None:
         with self._lock:
@@ -293,7 +360,7 @@ class Reactor:
         with self._lock:
             self._watch_cond.notify_all()
 
-    def serve_one(self, conn: Connection) -> None:
+    def serve_one(self, conn: Pollable) -> None:
         """Serve just *conn*, on this thread, until it ends (the fallback)."""
         self._adopt(conn)
         self.run(until=lambda: conn not in self._masks)
@@ -330,7 +397,7 @@ class Reactor:
                 conn.on_writable()
                 self._settle(conn)
 
-    def _adopt(self, conn: Connection) -> None:
+    def _adopt(self, conn: Pollable) -> None:
         try:
             fd = conn.fileno()
             self._selector.register(fd, selectors.EVENT_READ, conn)
@@ -343,7 +410,7 @@ class Reactor:
         conn.on_writable()
         self._settle(conn)
 
-    def _settle(self, conn: Connection) -> None:
+    def _settle(self, conn: Pollable) -> None:
         """After *conn* ran: forget it if it ended, else watch what it now waits for."""
         if conn.finished:
             self._forget(conn)
@@ -370,7 +437,7 @@ class Reactor:
             conn.timer_due = due
             heapq.heappush(self._timers, (due, next(self._order), conn))
 
-    def _forget(self, conn: Connection) -> None:
+    def _forget(self, conn: Pollable) -> None:
         mask = self._masks.pop(conn, None)
         fd = self._fds.pop(conn, None)
         if mask and fd is not None:
@@ -384,12 +451,12 @@ class Reactor:
             if conn not in self._masks or conn.timer_due != due:
                 heapq.heappop(timers)  # stale: the connection moved its deadline
                 continue
-            return max(0.0, due - time.monotonic())
+            return max(0.0, due - self.clock())
         return 60.0
 
     def _run_timers(self) -> None:
         timers = self._timers
-        now = time.monotonic()
+        now = self.clock()
         while timers and timers[0][0] <= now:
             due, _, conn = heapq.heappop(timers)
             if conn not in self._masks or conn.timer_due != due:
@@ -416,7 +483,13 @@ class IOLoop:
 
     def __init__(self, pool: WorkerPool, inline_jobs: int | None = None,
                  hold: Callable[[], None] | None = None,
-                 release: Callable[[], None] | None = None) -> None:
+                 release: Callable[[], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        #: Monotonic seconds for the connections' pings, send timeouts and
+        #: lingers: give every connection served here the same one
+        #: (``Connection(clock=io.clock)``).  A test may set it before the
+        #: first connection, to move time without sleeping (then :meth:`wake`).
+        self.clock = clock
         self._pool = pool
         self._inline_jobs = inline_jobs
         self._hold = hold
@@ -424,12 +497,13 @@ class IOLoop:
         self._lock = threading.Lock()
         self._reactor: Reactor | None = None
 
-    def add(self, conn: Connection) -> None:
+    def add(self, conn: Pollable) -> None:
         """Serve *conn* on the loop from now on (starting the loop if needed)."""
         with self._lock:
             reactor = self._reactor
             if reactor is None:
-                reactor = self._reactor = Reactor(self._inline_jobs, self._hold, self._release)
+                reactor = self._reactor = Reactor(self._inline_jobs, self._hold, self._release,
+                                                  self.clock)
                 self._pool.submit(lambda: reactor.lead(self._pool), first=True)
                 threading.Thread(target=reactor.watch, args=(self._pool,), daemon=True,
                                  name="stgo-watch").start()
@@ -442,6 +516,14 @@ class IOLoop:
             self._pool.submit(job)
         else:
             reactor.defer(job)
+
+    def wake(self) -> None:
+        """Have the loop look at its connections' timers now (after a test
+        moved :attr:`clock`)."""
+        with self._lock:
+            reactor = self._reactor
+        if reactor is not None:
+            reactor.wake()
 
     def stop(self, timeout: float = STOP_GRACE + 2.0) -> None:
         """Let the connections finish closing (bounded), then end the loop."""
@@ -456,83 +538,3 @@ class IOLoop:
     def running(self) -> bool:
         with self._lock:
             return self._reactor is not None
-
-
-class WorkerPool:
-    """At most *size* threads (``stgo-worker-N``) running queued jobs, plus
-    one for leading the I/O loop.
-
-    Threads are started as work arrives and end after *idle* seconds with
-    nothing to do, so an idle App holds none.
-    """
-
-    def __init__(self, size: int, idle: float = 10.0) -> None:
-        self._limit = max(1, size) + 1  # + the loop's leader
-        self._idle = idle
-        self._cond = threading.Condition(threading.Lock())
-        self._jobs: deque[Callable[[], None]] = deque()
-        self._threads: set[threading.Thread] = set()
-        self._waiting = 0
-        self._stopping = False
-        self._names = itertools.count(1)
-
-    def submit(self, job: Callable[[], None], *, first: bool = False) -> None:
-        """Run *job* on a pool thread, after the jobs queued before it (before
-        them all if *first*)."""
-        with self._cond:
-            if first:
-                self._jobs.appendleft(job)
-            else:
-                self._jobs.append(job)
-            if self._waiting:
-                self._cond.notify()
-            # Leading the loop may always start a thread (a leader deposed in
-            # a slow callback still holds its own).
-            if len(self._jobs) > self._waiting and (first or len(self._threads) < self._limit):
-                self._stopping = False
-                thread = threading.Thread(target=self._work, daemon=True,
-                                          name=f"stgo-worker-{next(self._names)}")
-                self._threads.add(thread)
-                thread.start()
-
-    def spare(self) -> bool:
-        """Whether a thread is idle, or one more may start (nothing would wait)."""
-        with self._cond:
-            return self._waiting > len(self._jobs) or len(self._threads) < self._limit
-
-    def _work(self) -> None:
-        me = threading.current_thread()
-        try:
-            while True:
-                with self._cond:
-                    while not self._jobs:
-                        if self._stopping:
-                            return
-                        self._waiting += 1
-                        woke = self._cond.wait(self._idle)
-                        self._waiting -= 1
-                        if not woke and not self._jobs:
-                            return
-                    job = self._jobs.popleft()
-                try:
-                    job()
-                except Exception:  # a job should catch its own; keep the thread
-                    log.exception("a queued job raised")
-        finally:
-            with self._cond:
-                self._threads.discard(me)
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Let the queued jobs run, then end the threads (waiting up to *timeout*)."""
-        with self._cond:
-            self._stopping = True
-            self._cond.notify_all()
-            threads = list(self._threads)
-        deadline = time.monotonic() + timeout
-        for thread in threads:
-            if thread is not threading.current_thread():
-                thread.join(max(0.0, deadline - time.monotonic()))
-
-    def __len__(self) -> int:
-        with self._cond:
-            return len(self._threads)

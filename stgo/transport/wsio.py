@@ -1,9 +1,9 @@
-"""Socket plumbing under :mod:`stgo.ws`: waking, taking a socket over, frames.
+"""Socket plumbing under :mod:`stgo.transport.ws`: waking, taking a socket over, frames.
 
-:class:`~stgo.ws.Connection` runs simple-websocket's protocol handling on an
-I/O loop; these small pieces replace the parts of simple-websocket that
-assume a reader thread of its own, wake the loop, and take the socket from
-the WSGI server.
+:class:`~stgo.transport.ws.Connection` runs wsproto's protocol handling on an
+I/O loop; these small pieces wake the loop, take the socket from the WSGI
+server, and read and write the common frames faster than wsproto's general
+machinery.
 """
 
 from __future__ import annotations
@@ -15,50 +15,9 @@ import struct
 from typing import Any
 
 __all__ = [
-    "InputFlag", "NoReader", "Waker", "TAKE_OVER", "take_over", "text_frame", "read_frames",
+    "Waker", "TAKE_OVER", "take_over", "text_frame", "read_frames",
     "FrameReader", "BODY_DEADLINE",
 ]
-
-
-class InputFlag:
-    """simple-websocket's "input arrived" event, as a plain flag.
-
-    Our own thread reads the socket and only ever asks ``receive(timeout=0)``,
-    so this needs no lock or condition (``threading.Event`` costs about 1 KB
-    per connection).
-    """
-
-    __slots__ = ("_flag",)
-
-    def __init__(self) -> None:
-        self._flag = False
-
-    def set(self) -> None:
-        self._flag = True
-
-    def clear(self) -> None:
-        self._flag = False
-
-    def is_set(self) -> bool:
-        return self._flag
-
-    def wait(self, timeout: float | None = None) -> bool:
-        if timeout != 0:
-            raise RuntimeError("stgo reads a connection with receive(timeout=0) only")
-        return self._flag
-
-
-class NoReader:
-    """Stands in for simple-websocket's reader thread: never started, as the
-    I/O loop reads (:mod:`stgo.ioloop`)."""
-
-    __slots__ = ("name",)
-
-    def __init__(self, **kwargs: Any) -> None:
-        self.name = "stgo-ws-reader"
-
-    def start(self) -> None:
-        pass
 
 
 class Waker:
@@ -168,7 +127,7 @@ _TEXT = 0x81  # FIN + text
 
 
 def read_frames(data: bytes | bytearray, limit: int,
-                messages: list[str]) -> tuple[int, bool, bool]:
+                messages: list[str | bytes]) -> tuple[int, bool, bool]:
     """Read the whole, masked text and pong frames at the start of *data*.
 
     A client's traffic is nearly all such frames, and taking them here costs
@@ -238,7 +197,7 @@ class FrameReader:
         self.active = True
         self._held: bytearray | None = None
 
-    def feed(self, data: bytes, messages: list[str]) -> tuple[bytes, bool]:
+    def feed(self, data: bytes, messages: list[str | bytes]) -> tuple[bytes, bool]:
         """Read what it can of *data*, appending each message to *messages*.
 
         :returns: ``(rest, pong)``: the bytes for wsproto, and whether a pong came.

@@ -1,12 +1,13 @@
 """One WebSocket connection: a bounded outbox, driven by an I/O loop.
 
 A connection costs no thread of its own.  After the handshake the socket is
-non-blocking and a :class:`~stgo.ioloop.Reactor` (the App's I/O loop, or the
+non-blocking and a :class:`~stgo.transport.ioloop.Reactor` (the App's I/O loop, or the
 WSGI thread itself where the server's socket cannot be taken over) calls
 :meth:`Connection.on_readable`, :meth:`Connection.on_writable` and
-:meth:`Connection.on_timer`: it reads frames (simple-websocket's and
-wsproto's frame handling), answers pings and closes, pings the client and
-judges its pongs, and writes what waits.
+:meth:`Connection.on_timer`: it reads frames (stgo's
+:class:`~stgo.transport.wsio.FrameReader`, then wsproto through
+:class:`~stgo.transport.wsproto_server.ServerProtocol`), answers pings and
+closes, pings the client and judges its pongs, and writes what waits.
 
 :meth:`Connection.send` never blocks: when nothing is waiting it writes the
 frame at once from the calling thread, as far as the socket takes it (a
@@ -29,38 +30,17 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
-import simple_websocket
-from wsproto.connection import ConnectionState as _WSState
-from wsproto.events import Ping
-from wsproto.frame_protocol import CloseReason
-from wsproto.utilities import LocalProtocolError
+from ..protocol import CLOSE_NORMAL, CLOSE_POLICY, OutKey
+from .ioloop import Reactor
+from .outbox import Outbox
+from .wsio import FrameReader, text_frame
+from .wsproto_server import ServerProtocol, socket_of
 
-from .wsio import FrameReader, InputFlag, NoReader, text_frame
-
-if TYPE_CHECKING:
-    from .ioloop import Reactor
-
-__all__ = [
-    "Connection", "Outlet", "OutKey", "ConnectionState", "RENDER_KEY", "CLOSE_GOING_AWAY",
-    "CLOSE_POLICY", "CLOSE_TOO_BIG", "MAX_QUEUED_BYTES",
-]
+__all__ = ["Connection", "ConnectionState", "MAX_QUEUED_BYTES", "CLOSE_LINGER"]
 
 log = logging.getLogger("stgo")
-
-CLOSE_NORMAL = 1000
-CLOSE_GOING_AWAY = 1001
-CLOSE_POLICY = 1008
-CLOSE_TOO_BIG = 1009
-CLOSE_TRY_AGAIN = 1013
-
-#: The outbox key of a message holding one op on one widget: ``(op, widget ID,
-#: draw generation)`` (see :meth:`Connection.send`).
-OutKey = tuple[str, str, int]
-
-#: The outbox key of a full render: one may wait per connection (see :meth:`Connection.send`).
-RENDER_KEY: OutKey = ("render", "", 0)
 
 #: Default bound on the bytes waiting for one client (``App(max_queued_bytes=)``).
 MAX_QUEUED_BYTES = 8 << 20
@@ -82,35 +62,12 @@ CLOSE_LINGER = 2.0
 _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 
 
-class Outlet(Protocol):
-    """What the hub and the dispatcher need of a connection (a test double has it too)."""
-
-    def send(self, text: str, key: OutKey | None = None) -> bool: ...
-
-    def close(self, code: int = CLOSE_NORMAL, reason: str = "", final: str | None = None) -> None:
-        ...
-
-
 class ConnectionState(enum.Enum):
     """Where a connection is in its life."""
 
     OPEN = "open"
     CLOSING = "closing"
     CLOSED = "closed"
-
-
-class _Sink:
-    """The socket as simple-websocket sees it: what it writes (the handshake
-    answer, pongs, close frames) joins the connection's output, in order."""
-
-    __slots__ = ("_conn",)
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-
-    def send(self, data: bytes) -> int:
-        self._conn._append(data)
-        return len(data)
 
 
 class Connection:
@@ -127,6 +84,9 @@ class Connection:
     :param max_queued_bytes: bytes that may wait for the client (outbox and
         frames on their way); past that it is dropped.  One message bigger
         than this still goes out when nothing else waits.
+    :param clock: monotonic seconds, for pings, the send timeout and the
+        close linger; the loop that serves the connection must use the same
+        one (injectable for tests: see :class:`~stgo.transport.ioloop.IOLoop`).
     """
 
     def __init__(
@@ -138,16 +98,11 @@ class Connection:
         send_timeout: float = 10.0,
         max_queued: int = 1000,
         max_queued_bytes: int = MAX_QUEUED_BYTES,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._lock = threading.Lock()
-        # Entries are [key, text] lists so that a waiting one can be replaced.
-        self._outbox: list[list[Any]] = []
-        # (op, widget ID) -> its waiting entry.
-        self._latest: dict[tuple[str, str], list[Any]] = {}
-        # (op, widget ID) -> the highest draw generation queued for this tab
-        # (sent or waiting): an op drawn before it is older (see send).
-        self._drawn: dict[tuple[str, str], int] = {}
-        self._outbox_bytes = 0
+        # Messages waiting to become frames (guarded by the lock).
+        self._outbox = Outbox(max_queued, max_queued_bytes)
         # Frames on their way to the socket, in order; the first is partly
         # written (``_offset`` bytes of it).
         self._chunks: list[bytes] = []
@@ -159,7 +114,6 @@ class Connection:
         # The loop has been told there is something to write.
         self._kicked = False
         self._max_message_size = max_message_size
-        self._max_queued = max_queued
         self._max_queued_bytes = max_queued_bytes
         self._ping_interval = ping_interval
         self._send_timeout = send_timeout
@@ -174,7 +128,8 @@ class Connection:
         #: The reactor's note of this connection's timer (the reactor's business).
         self.timer_due: float | None = None
         self._reactor: Reactor | None = None
-        self._next_ping = time.monotonic() + ping_interval
+        self._clock = clock
+        self._next_ping = clock() + ping_interval
         # When waiting output last made no progress (send timeout), and how
         # long we still wait for the client's answering close.
         self._stalled_since: float | None = None
@@ -187,17 +142,12 @@ class Connection:
         # negotiates permessage-deflate (CPU and memory per connection, and a
         # known side channel for secrets in the same stream).
         clean = {k: v for k, v in environ.items() if k != "HTTP_SEC_WEBSOCKET_EXTENSIONS"}
-        self._ws = simple_websocket.Server.accept(
-            clean,
-            ping_interval=ping_interval,
-            max_message_size=max_message_size,
-            event_class=InputFlag,
-            thread_class=NoReader,
-        )
-        clean.clear()  # the handshake is done; simple-websocket keeps the dict
-        self.mode: str = self._ws.mode
-        self._sock: socket.socket = self._ws.sock
-        self._ws.sock = _Sink(self)
+        sock, self.mode = socket_of(clean)
+        self._ws = ServerProtocol(max_message_size)
+        answer = self._ws.handshake(clean)
+        del clean
+        sock.sendall(answer)  # still a blocking socket (see _prepare)
+        self._sock: socket.socket = sock
         self._direct = False
         # Text and pong frames, nearly all a client sends, are read by stgo
         # itself until a frame it leaves to wsproto (which from then on
@@ -243,7 +193,7 @@ class Connection:
     def queued_bytes(self) -> int:
         """Bytes waiting for this client (its outbox and frames on their way)."""
         with self._lock:
-            return self._outbox_bytes + self._chunk_bytes - self._offset
+            return self._outbox.bytes + self._chunk_bytes - self._offset
 
     def send(self, text: str, key: OutKey | None = None) -> bool:
         """Send or queue *text*; return ``False`` if the connection is closing.
@@ -254,36 +204,16 @@ class Connection:
         reading) with 1008.
 
         :param key: ``(op, widget_id, draw)`` when *text* is one op on one
-            widget.  A newer message for the same op and widget, arriving
-            while the older one still waits, replaces it: a background loop
-            that moves a progress bar 10,000 times queues one message per
-            widget, not 10,000.  Newer is by the draw generation (see
-            ``stgo.hub``, "Draw generations"): an op drawn before one of the
-            same op, or a whole ``update``, of the same widget already
-            queued for this tab (waiting, or sent) is dropped, so a redraw
-            that lost a race to a newer one never reaches the tab; an op
-            without a number (a session's own) is newer.
-            :data:`RENDER_KEY` marks a full render: while one waits, another
-            is dropped (the waiting one, with the patches queued after it,
-            already brings the page up to date).
+            widget (:data:`~stgo.protocol.OutKey`), or
+            :data:`~stgo.protocol.RENDER_KEY` for a full render: a newer
+            message of the same op and widget replaces one that waits, an
+            older one is dropped (see :mod:`stgo.transport.outbox`).
         """
         with self._lock:
             if self.state is not ConnectionState.OPEN:
                 return False
-            if key is not None:
-                if key[2]:
-                    drawn = self._drawn
-                    newest = max(drawn.get(key[:2], 0), drawn.get(("update", key[1]), 0))
-                    if key[2] < newest:
-                        return True  # drawn before what this tab has: older
-                    drawn[key[:2]] = key[2]
-                waiting = self._latest.get(key[:2])
-                if waiting is not None:
-                    # Only a numbered op can be older (unnumbered: in order).
-                    if key != RENDER_KEY and (not key[2] or key[2] >= waiting[0][2]):
-                        self._outbox_bytes += len(text) - len(waiting[1])
-                        waiting[0], waiting[1] = key, text
-                    return True
+            if self._outbox.merge(text, key):
+                return True
             reactor = self._reactor
             if not (self._direct and not self._outbox and not self._chunks
                     and not self._writing) or (
@@ -296,29 +226,13 @@ class Connection:
     def render_waiting(self) -> bool:
         """Whether a full render waits in the outbox."""
         with self._lock:
-            return RENDER_KEY[:2] in self._latest
+            return self._outbox.render_waiting
 
     def _queue(self, text: str, key: OutKey | None) -> bool:
-        # Called with the condition held.
-        waiting = self._outbox_bytes + self._chunk_bytes - self._offset
-        if len(self._outbox) >= self._max_queued or (
-                waiting and waiting + len(text) > self._max_queued_bytes):
+        # Called with the lock held.
+        if not self._outbox.add(text, key, self._chunk_bytes - self._offset):
             self._drop("outbox full")
             return False
-        entry = [key, text]
-        self._outbox.append(entry)
-        self._outbox_bytes += len(text)
-        if key is None or key == RENDER_KEY:
-            # A message on many widgets: nothing queued before it may be
-            # replaced any more, or an older state would land after it.
-            self._latest.clear()
-            if key is not None:
-                self._latest[key[:2]] = entry
-        else:
-            self._latest[key[:2]] = entry
-            if key[0] == "update":
-                # A redraw carries the value; a later value op must follow it.
-                self._latest.pop(("value", key[1]), None)
         self._kick()
         return True
 
@@ -346,7 +260,7 @@ class Connection:
                 self._chunks.insert(0, frame[n:] if n else frame)
                 self._chunk_bytes += len(frame) - n
                 if self._stalled_since is None:
-                    self._stalled_since = time.monotonic()
+                    self._stalled_since = self._clock()
             if failed or self._chunks or self._outbox or self._close_request is not None:
                 self._kick()
         return not failed
@@ -357,8 +271,7 @@ class Connection:
             if self.state is not ConnectionState.OPEN:
                 return
             if final is not None:
-                self._outbox.append([None, final])
-                self._outbox_bytes += len(final)
+                self._outbox.add_final(final)
             self.state = ConnectionState.CLOSING
             self._close_request = (code, reason)
             self._kick()
@@ -371,15 +284,12 @@ class Connection:
         self._close_request = (CLOSE_POLICY, "client too slow")
         self.dropped_reason = self.dropped_reason or reason
         self._outbox.clear()
-        self._latest.clear()
-        self._drawn.clear()
-        self._outbox_bytes = 0
         self._kick()
 
     def _append(self, data: bytes) -> None:
-        # simple-websocket's writes (see _Sink), on the loop's thread.
+        # The protocol's own frames (pongs, pings, closes), on the loop's thread.
         with self._lock:
-            if self.state is ConnectionState.CLOSED:
+            if self.state is ConnectionState.CLOSED or not data:
                 return
             self._chunks.append(data)
             self._chunk_bytes += len(data)
@@ -421,8 +331,9 @@ class Connection:
 
     def on_readable(self) -> None:
         """Take what the client sent: messages go to :attr:`on_message`; pings
-        and a close are answered (simple-websocket's handling of frames, after
-        :class:`~stgo.wsio.FrameReader` for the common ones)."""
+        and a close are answered (by
+        :class:`~stgo.transport.wsproto_server.ServerProtocol`, after
+        :class:`~stgo.transport.wsio.FrameReader` for the common ones)."""
         try:
             data = self._sock.recv(_RECEIVE_BYTES)
             pending = getattr(self._sock, "pending", None)
@@ -440,26 +351,19 @@ class Connection:
             return
         if not ws.connected:
             self._reader.active = False  # lingering after our close: wsproto's
-        data, pong = self._reader.feed(data, ws.input_buffer)
+        data, pong = self._reader.feed(data, ws.messages)
         if pong:
             ws.pong_received = True
         if data:
-            try:
-                ws.ws.receive_data(data)
-                if ws.connected:
-                    ws.connected = ws._handle_events()
-                else:
-                    # Lingering for the client's answer to our close: take it.
-                    for _ in ws.ws.events():
-                        pass
-            except LocalProtocolError:
-                ws.connected = False
+            # (Lingering for the client's answer to our close: it is taken.)
+            answer = ws.receive(data)
+            if answer:
+                self._append(answer)
         # Stop handing on messages once a close is requested (abuse, a full
         # outbox): a client flooding faster than we dispatch would otherwise
         # keep the close waiting.
-        while ws.input_buffer and self.state is ConnectionState.OPEN:
-            data = ws.input_buffer.pop(0)
-            self.on_message(data)
+        while ws.messages and self.state is ConnectionState.OPEN:
+            self.on_message(ws.messages.pop(0))
         if not ws.connected:
             with self._lock:
                 if self.state is ConnectionState.OPEN:
@@ -483,12 +387,9 @@ class Connection:
                     # Frames as soon as little is on its way (what waits in the
                     # outbox can still merge), or before the count bound is hit.
                     if (self._chunk_bytes - self._offset < _LOW_WATER
-                            or len(self._outbox) >= self._max_queued // 2):
+                            or self._outbox.pressing):
                         if self._outbox:
-                            texts = [text for _, text in self._outbox]
-                            self._outbox.clear()
-                            self._latest.clear()
-                            self._outbox_bytes = 0
+                            texts = self._outbox.take()
                         elif self._close_request is not None and not self._close_sent:
                             close, self._close_sent = self._close_request, True
                     head = self._chunks[0] if self._chunks else None
@@ -499,9 +400,7 @@ class Connection:
                     self._append(data)
                     continue
                 if close is not None:
-                    if self._ws.connected:
-                        with contextlib.suppress(simple_websocket.ConnectionClosed):
-                            self._ws.close(close[0], close[1])
+                    self._append(self._ws.close(close[0], close[1]))
                     continue
                 if head is None:
                     break
@@ -527,9 +426,9 @@ class Connection:
                 if not self._chunks:
                     self._stalled_since = None
                 elif progressed or self._stalled_since is None:
-                    self._stalled_since = time.monotonic()
+                    self._stalled_since = self._clock()
                 drained = not self._chunks
-                queued = self._outbox_bytes + self._chunk_bytes - self._offset
+                queued = self._outbox.bytes + self._chunk_bytes - self._offset
         if failed:
             self._ws.connected = False
             self._end()
@@ -540,11 +439,11 @@ class Connection:
         elif queued <= self._max_queued_bytes // 4:
             self._read_paused = False
         if drained and (self._close_sent or not self._ws.connected):
-            if self._ws.ws.state is _WSState.LOCAL_CLOSING:
+            if self._ws.closing:
                 # Our close went out: give the client a moment to answer it.
                 self._read_paused = False
                 if self._linger_until is None:
-                    self._linger_until = time.monotonic() + CLOSE_LINGER
+                    self._linger_until = self._clock() + CLOSE_LINGER
             else:
                 self._end()
 
@@ -572,11 +471,9 @@ class Connection:
                 if self.state is ConnectionState.OPEN:
                     self.state = ConnectionState.CLOSING
                 self._close_sent = True
-            with contextlib.suppress(simple_websocket.ConnectionClosed):
-                ws.close(reason=CloseReason.POLICY_VIOLATION, message="Ping/Pong timeout")
+            self._append(ws.close(CLOSE_POLICY, "Ping/Pong timeout"))
         else:
-            ws.pong_received = False
-            self._append(ws.ws.send(Ping()))
+            self._append(ws.ping())
         self.on_writable()
 
     def _end(self) -> None:
@@ -608,10 +505,8 @@ class Connection:
                 writing = self._writing
         with self._lock:
             self._outbox.clear()
-            self._latest.clear()
-            self._drawn.clear()
             self._chunks.clear()
-            self._outbox_bytes = self._chunk_bytes = self._offset = 0
+            self._chunk_bytes = self._offset = 0
             self._reactor = None
         with contextlib.suppress(OSError):
             if self._owned:
@@ -629,21 +524,23 @@ class Connection:
 
     def serve(self, on_message: Callable[[str | bytes], None]) -> None:
         """Run the connection on this thread until it ends (thread-per-connection)."""
-        from .ioloop import Reactor
-
         self.on_message = on_message
-        Reactor().serve_one(self)
+        Reactor(clock=self._clock).serve_one(self)
+
+    @property
+    def awaiting_pong(self) -> bool:
+        """Whether a ping went out whose answer has not been read yet."""
+        return not self._ws.pong_received
 
     @property
     def too_big(self) -> bool:
         """Whether the client was closed (1009) for a message over the size limit."""
-        return bool(self._ws.incoming_message_len > self._max_message_size)
+        return self._ws.too_big
 
     @property
     def close_code(self) -> int | None:
         """The close code the client sent, if it closed."""
-        code = getattr(self._ws, "close_reason", None)
-        return int(code) if code is not None else None
+        return int(self._ws.close_code)
 
 
 def _ignore(data: str | bytes) -> None:
