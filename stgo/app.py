@@ -757,9 +757,10 @@ class App(SharedWidgets, Routing):
                       inline_jobs=1 if isinstance(self.store, RedisStore) else None,
                       hold=self.hub.hold, release=self.hub.release)
 
-    def _handed_over(self) -> None:
-        """This process handed its sessions to the next one (``--reload``):
-        nothing is left to stop at its exit (stop() would end them)."""
+    def handed_over(self) -> None:
+        """Told by stgo's reloader: this process handed its sessions to the
+        next one (``--reload``), nothing is left to stop at its exit (stop()
+        would end them)."""
         self._running = False
         atexit.unregister(self._stop_at_exit)
 
