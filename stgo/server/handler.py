@@ -84,7 +84,7 @@ class RequestHandler(WSGIRequestHandler):
         return environ
 
     def _body_deadline(self, seconds: float) -> None:
-        # An upload's body must be in by then (see stgo.transfers): a client
+        # An upload's body must be in by then (see stgo.web.transfers): a client
         # that trickles it frees its thread.
         if self._head is not None:
             self._head.deadline = time.monotonic() + seconds

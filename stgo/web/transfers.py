@@ -3,7 +3,7 @@
 ``POST upload?widget=<id>`` takes one file as the raw request body, its name
 in ``X-Stgo-Filename`` (percent-encoded) and its type in ``Content-Type``.
 Everything is checked before a byte of the body is read: the caller (the
-:class:`~stgo.http.Endpoints`) has checked Origin and the session cookie;
+:class:`~stgo.web.endpoints.Endpoints`) has checked Origin and the session cookie;
 here the widget must be an uploader that session can see and use, the
 ``Content-Length`` must be given and within ``max_size``, the name plain and
 of an accepted type, and the upload must fit the :class:`~stgo.limits.UploadLimits`
@@ -39,13 +39,13 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
-from .ids import redact
-from .limits import UploadLimits
-from .session import Session
-from .store import StoreUnavailable
-from .store.files import StagingFull
-from .widgets.base import StateReader, Widget
-from .widgets.files import (
+from ..ids import redact
+from ..limits import UploadLimits
+from ..session import Session
+from ..store import StoreUnavailable
+from ..store.files import StagingFull
+from ..widgets.base import StateReader, Widget
+from ..widgets.files import (
     STAGED_TTL,
     DownloadButton,
     FileUploader,
@@ -54,7 +54,7 @@ from .widgets.files import (
     safe_file_name,
     shared_uploads,
 )
-from .wsio import BODY_DEADLINE
+from ..wsio import BODY_DEADLINE
 
 __all__ = ["Transfers", "DOWNLOAD_TTL", "MAX_STAGED"]
 
