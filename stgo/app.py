@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from . import protocol
+from .dispatch import Dispatcher
 from .errors import ConfigurationError, WidgetError
 from .failures import FailureLog
 from .hub import Batch, Hub
@@ -29,10 +31,11 @@ from .session import Session, toast_message
 from .store import StateView, Store, open_store
 from .store.redis import RedisStore
 from .tabs import TabRegistry
-from .transfers import Transfers
 from .transport.ioloop import STOP_GRACE, IOLoop
 from .transport.pool import WorkerPool
 from .transport.ws import MAX_QUEUED_BYTES
+from .web.endpoints import Endpoints
+from .web.transfers import Transfers
 from .widgets.base import Widget, check_callback, check_unique_keys
 from .widgets.layout import Container
 
@@ -315,9 +318,13 @@ class App(SharedWidgets, Routing):
                            self.sessions.pending_count)
         self.metrics.gauge("stgo_connections_open", "Open WebSocket connections.",
                            lambda: len(self.hub))
-        from .http import Endpoints
-
-        self._endpoints = Endpoints(self)
+        self._endpoints = Endpoints(
+            settings=self, site=self, sessions=self.sessions, transfers=self.transfers,
+            store=self.store, redeem_rotation=self.redeem_rotation,
+            new_session_limits=self.new_session_limits,
+            connection_limits=self.connection_limits, metrics=self.metrics,
+            suspicious=self.suspicious, tabs=self.tab_registry, hub=self.hub,
+            open_page=self.open_page, handlers=functools.partial(Dispatcher, self), loops=self)
 
     def __repr__(self) -> str:
         return f"<App {self.page_title!r} sessions={len(self.sessions)}>"
@@ -434,7 +441,7 @@ class App(SharedWidgets, Routing):
         if status == 200:
             main = "".join(w.render(session) for w in self._page_widgets(page))
         else:
-            from .page import render_refusal
+            from .web.page import render_refusal
 
             main = render_refusal(status, path)
         roots = {
@@ -646,7 +653,7 @@ class App(SharedWidgets, Routing):
         """Told by stgo's server which address it listens on: with
         ``allowed_hosts`` unset, a loopback one limits the app to
         :data:`LOCAL_HOSTS` (a page on this machine, asked for by its name)."""
-        from .http import is_loopback
+        from .web.hosts import is_loopback
 
         self._loopback_only = is_loopback(host)
 
@@ -758,9 +765,10 @@ class App(SharedWidgets, Routing):
                       inline_jobs=1 if isinstance(self.store, RedisStore) else None,
                       hold=self.hub.hold, release=self.hub.release)
 
-    def _handed_over(self) -> None:
-        """This process handed its sessions to the next one (``--reload``):
-        nothing is left to stop at its exit (stop() would end them)."""
+    def handed_over(self) -> None:
+        """Told by stgo's reloader: this process handed its sessions to the
+        next one (``--reload``), nothing is left to stop at its exit (stop()
+        would end them)."""
         self._running = False
         atexit.unregister(self._stop_at_exit)
 
@@ -810,7 +818,7 @@ def _token_hash(token: str) -> str:
 
 def _host_patterns(hosts: Iterable[str]) -> frozenset[str]:
     """``allowed_hosts`` as compared: lower-case names, no port or brackets."""
-    from .http import host_name
+    from .web.hosts import host_name
 
     if isinstance(hosts, str):
         raise ConfigurationError("allowed_hosts must be a list of names, not one string")

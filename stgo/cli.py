@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 from .app import App
 from .errors import AppLoadError, ConfigurationError, StoreError
-from .server import RequestHandler, listen, reloader_port
+from .server.binding import listen, reloader_port
+from .server.handler import RequestHandler
 from .workers import WORKER_FDS_OPTION, Supervisor, keep_worker_fds, serve_worker
 
 if TYPE_CHECKING:
@@ -168,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.reload:
             # Before anything can fail: every reloaded child, the one showing
             # a load error included, then shares one file of sessions.
-            from .devstore import prepare_dev_store
+            from .server.devstore import prepare_dev_store
 
             prepare_dev_store()
         try:

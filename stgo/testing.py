@@ -34,7 +34,7 @@ from .cli import load_app
 from .dispatch import Dispatcher
 from .protocol import OutKey
 from .session import Session
-from .transfers import shown_to
+from .web.transfers import shown_to
 from .widgets.base import InputWidget, Widget
 from .widgets.charts import Chart
 from .widgets.chat import ChatInput

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import stgo
-from stgo.devstore import DevStore
+from stgo.server.devstore import DevStore
 
 from .helpers import FakeClock
 

@@ -15,9 +15,9 @@ from werkzeug.wrappers import Request
 import stgo
 from stgo import App, __version__
 from stgo.errors import ConfigurationError
-from stgo.http import Endpoints
 from stgo.ids import is_valid_session_id, new_session_id
 from stgo.server import Server
+from stgo.web.hosts import Hosts
 
 from .helpers import COOKIE, Client, Response, request, ws_status
 
@@ -301,12 +301,12 @@ def test_trust_proxy_believes_the_entry_the_proxy_added_not_the_clients(serve: S
     standard = {"Forwarded": "for=10.9.9.9;host=app.example, for=10.0.0.1;host=evil.example"}
     assert request(server.url, "/", {**standard, "Host": "internal:8080"}).status == 400
     # The address: the proxy's entry, for both forms.
-    endpoints = Endpoints(app)
+    hosts = Hosts(app)
     environ = EnvironBuilder(headers={**forged}).get_environ()
-    assert endpoints.client_address(Request(environ)) == "203.0.113.7"
+    assert hosts.client_address(Request(environ)) == "203.0.113.7"
     environ = EnvironBuilder(headers={"Forwarded": standard["Forwarded"].replace(
         "10.0.0.1", '"[2001:db8::1]:4711"')}).get_environ()
-    assert endpoints.client_address(Request(environ)) == "2001:db8::1"
+    assert hosts.client_address(Request(environ)) == "2001:db8::1"
 
 
 @pytest.mark.parametrize(

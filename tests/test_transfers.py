@@ -14,7 +14,7 @@ import pytest
 import stgo
 from stgo.limits import UploadLimits
 from stgo.server import Server
-from stgo.transfers import DOWNLOAD_TTL
+from stgo.web.transfers import DOWNLOAD_TTL
 
 from .helpers import COOKIE, Client, handler_threads, wait_until
 

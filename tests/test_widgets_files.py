@@ -8,7 +8,7 @@ import pytest
 
 import stgo
 from stgo.testing import AppTester
-from stgo.transfers import upload_type
+from stgo.web.transfers import upload_type
 from stgo.widgets.files import safe_file_name
 
 

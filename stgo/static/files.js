@@ -1,6 +1,6 @@
 // stgo file adapter: uploads with a progress bar, and downloads.
 // Loaded by the client (adapters.js) only on pages with a file widget (data-requires).
-// Bytes go over HTTP, never the WebSocket: see stgo/transfers.py.
+// Bytes go over HTTP, never the WebSocket: see stgo/web/transfers.py.
 (function () {
   "use strict";
 

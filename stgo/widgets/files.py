@@ -1,7 +1,7 @@
 """File widgets: the uploader and the download button.
 
 Bytes never travel over the WebSocket.  An upload is a ``POST upload`` of the
-raw file (see :mod:`stgo.transfers`, which checks the cookie, Origin, widget,
+raw file (see :mod:`stgo.web.transfers`, which checks the cookie, Origin, widget,
 size, type and name before reading the body and spools it to the session's
 own temporary directory); the server answers with a token, and the client then
 sends the uploader's ``change`` event with the tokens of the files it chose,

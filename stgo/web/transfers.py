@@ -3,7 +3,7 @@
 ``POST upload?widget=<id>`` takes one file as the raw request body, its name
 in ``X-Stgo-Filename`` (percent-encoded) and its type in ``Content-Type``.
 Everything is checked before a byte of the body is read: the caller (the
-:class:`~stgo.http.Endpoints`) has checked Origin and the session cookie;
+:class:`~stgo.web.endpoints.Endpoints`) has checked Origin and the session cookie;
 here the widget must be an uploader that session can see and use, the
 ``Content-Length`` must be given and within ``max_size``, the name plain and
 of an accepted type, and the upload must fit the :class:`~stgo.limits.UploadLimits`
@@ -39,13 +39,13 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
-from .errors import StagingFullError, StoreUnavailableError
-from .ids import redact
-from .limits import UploadLimits
-from .session import Session
-from .transport.wsio import BODY_DEADLINE
-from .widgets.base import Parent, StateReader, Widget
-from .widgets.files import (
+from ..errors import StagingFullError, StoreUnavailableError
+from ..ids import redact
+from ..limits import UploadLimits
+from ..session import Session
+from ..transport.wsio import BODY_DEADLINE
+from ..widgets.base import Parent, StateReader, Widget
+from ..widgets.files import (
     STAGED_TTL,
     DownloadButton,
     FileUploader,

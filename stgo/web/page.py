@@ -1,13 +1,42 @@
-"""The HTML shell of a page: server-rendered widgets plus the client script."""
+"""The HTML shell of a page (server-rendered widgets plus the client script),
+and what the web layer asks the app about its pages (:class:`Site`)."""
 
 from __future__ import annotations
 
 import re
 from importlib import resources
+from typing import TYPE_CHECKING, Protocol
 
-from .widgets.base import esc
+from ..widgets.base import esc
 
-__all__ = ["render_page", "render_error_page", "render_refusal", "base_href"]
+if TYPE_CHECKING:
+    from ..session import Session
+
+__all__ = ["render_page", "render_error_page", "render_refusal", "base_href", "Site", "Located"]
+
+
+class Located(Protocol):
+    """A page, as far as the web layer cares: where it is."""
+
+    @property
+    def path(self) -> str:
+        """Its path, as registered (``/reports``)."""
+
+
+class Site(Protocol):
+    """The app's pages (the App is one): which exist, who may see them, their HTML."""
+
+    def get_page(self, path: str) -> Located | None:
+        """The page at *path* (``None`` for ``"/"``, the App's own, or for no page)."""
+
+    def resolve(self, path: str, session: Session | None) -> tuple[int, Located | None]:
+        """``(200 | 403 | 404, page)`` for the page at *path* and *session*."""
+
+    def render_roots(self, session: Session, path: str = "/") -> dict[str, str]:
+        """HTML of each page root for *session* on the page at *path*."""
+
+    def title_of(self, path: str) -> str:
+        """The document title of the page at *path*."""
 
 
 def _client_modules(entry: str = "stgo.js") -> tuple[str, ...]:

@@ -33,16 +33,17 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .ids import redact
-from .persist import apply_attrs, snapshot
+from ..ids import redact
+from ..persist import apply_attrs, snapshot
 
 if TYPE_CHECKING:
-    from .app import App
-    from .widgets.base import Widget
+    from ..manager import SessionManager
+    from ..store import StateView, Store
+    from ..widgets.base import Widget
 
-__all__ = ["DevStore", "ENV_VAR", "dev_store_from_env", "prepare_dev_store"]
+__all__ = ["DevStore", "Kept", "ENV_VAR", "dev_store_from_env", "prepare_dev_store"]
 
 log = logging.getLogger("stgo")
 
@@ -50,6 +51,21 @@ log = logging.getLogger("stgo")
 ENV_VAR = "STGO_DEV_STORE"
 
 _FORMAT = 2
+
+
+class Kept(Protocol):
+    """What a :class:`DevStore` keeps of an app (the App is one)."""
+
+    @property
+    def sessions(self) -> SessionManager: ...
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def state(self) -> StateView: ...
+
+    def every_global_widget(self) -> list[Widget]: ...
 
 
 class DevStore:
@@ -64,7 +80,7 @@ class DevStore:
         # only what changed at run time is kept, so an edited label wins.
         self._built: dict[str, dict[str, bytes | None]] = {}
 
-    def save(self, app: App) -> int:
+    def save(self, app: Kept) -> int:
         """Write *app*'s live sessions, ``app.state`` and its keyed global
         widgets' run-time changes (since :meth:`load`, which notes what the
         module built); return how many sessions.  Atomic: a reader sees the
@@ -94,7 +110,7 @@ class DevStore:
         log.info("--reload: kept %d session(s) for the next process", len(records))
         return len(records)
 
-    def load(self, app: App) -> int:
+    def load(self, app: Kept) -> int:
         """Bring the saved sessions back into *app*; return how many.  Call
         it before the app starts: global widgets are set without a push."""
         self._built = {widget.key: {name: _pickled(value)
@@ -128,7 +144,7 @@ class DevStore:
         return restored
 
 
-def _keyed_globals(app: App) -> Iterator[Widget]:
+def _keyed_globals(app: Kept) -> Iterator[Widget]:
     """The global widgets of every page that have a key (what a next process
     can find again)."""
     for top in app.every_global_widget():
