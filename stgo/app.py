@@ -23,7 +23,7 @@ from .limits import AddressRateLimiter, ConnectionLimiter, LogOnce, UploadLimits
 from .manager import SessionManager
 from .metrics import Metrics
 from .pages import Scopes, SharedWidgets
-from .persist import GlobalSaver, restore_globals, stored_name
+from .persist import GlobalSaver, find_global, restore_globals, stored_name
 from .relay import Relay
 from .routing import Routing
 from .session import Session, toast_message
@@ -282,7 +282,9 @@ class App(SharedWidgets, Routing):
         # With Redis, the link to the other processes of this app (stgo.relay).
         self._relay: Relay | None = None
         if isinstance(self.store, RedisStore):
-            self._relay = Relay(self, self.store)
+            self._relay = Relay(self.store, metrics=self.metrics, sessions=self.sessions,
+                                hub=self.hub, find_global=lambda name: find_global(self, name),
+                                redraw=self._redraw_session)
             self.hub.on_sessions_changed = self._relay.sessions_changed
         # Saves global widgets' run-time changes (persistent stores only).
         self._saver: GlobalSaver | None = (
@@ -292,6 +294,8 @@ class App(SharedWidgets, Routing):
             if self.store.persistent else None)
         if self._saver is not None:
             self.hub.before_ack = self._saver.flush
+            if self._relay is not None:
+                self._relay.pending = self._saver.pending
         self.sidebar = Sidebar()
         self.sidebar.attach(None, self._changed)
         #: A row above every page, empty (and not drawn) until something is put in it.
@@ -525,6 +529,14 @@ class App(SharedWidgets, Routing):
         if page is not None:
             self._call_hook(page, session)
 
+    def _redraw_session(self, session: Session) -> bool:
+        """Draw *session*'s private widgets anew from its state (another
+        process changed it); ``False`` if no ``session_page`` draws them."""
+        if self._session_page is None:
+            return False
+        session.clear_widgets()
+        self._draw_session(session)
+        return True
 
     def _session_ended(self, session: Session, reason: str) -> None:
         self.metrics.inc("stgo_sessions_ended_total", reason)

@@ -22,6 +22,7 @@ from .widgets.nav import NavEntry, Navigation
 if TYPE_CHECKING:
     from .hub import Hub
     from .widgets.layout import Container
+    from .ws import Outlet
 
 __all__ = ["Routing"]
 
@@ -216,6 +217,21 @@ class Routing:
         for t in tabs:
             t.navigate(path, query)
         return len(tabs)
+
+    def follow_client(self, session: Session, conn: Outlet, path: str | None,
+                      query: dict[str, str] | None) -> None:
+        """The tab on *conn* followed a link or went back (to *path*), or
+        changed its query itself (*path* ``None``): record it, and draw the
+        page it moved to."""
+        tab = self.tab_registry.of(conn)
+        if tab is None:  # a connection made without a tab (stgo.testing)
+            tab = self.tab_registry.open(session, None)
+            tab._drawn("/")  # where such a connection is drawn (page_view)
+            self.tab_registry.bind(tab, conn)
+        if path is None:
+            tab._moved(None, query)
+        else:
+            self._tab_moved(tab, path, query, False)
 
     def _tab_moved(self, tab: BrowserTab, path: str | None, query: dict[str, str] | None,
                    push: bool) -> None:
