@@ -182,7 +182,7 @@ class BrowserTab:
         self._conn: Outlet | None = None
         # The page whose live changes this tab gets: its path once it was
         # drawn there with its session's leave (access=), None before that
-        # or when refused.  Decided per draw, not per push (see Routing.page_of).
+        # or when refused.  Decided per draw, not per push (see Router.page_of).
         self._granted: str | None = None
         # Set by the App: sends a URL or page change to this tab's client.
         self._navigator: Navigator | None = None

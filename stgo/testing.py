@@ -124,9 +124,10 @@ class SessionTester:
     # -- finding widgets ---------------------------------------------------------
 
     def _visible_widgets(self) -> Iterator[Widget]:
-        app = self.tester.app
+        router = self.tester.app.router
         path = self.path
-        for top in [*app._shared_tops(self.session, path), *app._private_tops(self.session, path)]:
+        for top in [*router.shared_tops(self.session, path),
+                    *router.private_tops(self.session, path)]:
             yield from top.walk()
 
     @property
