@@ -312,7 +312,7 @@ class App(SharedWidgets):
             self.router.keep = lambda widget, path: saver.mark(
                 widget, stored_name(widget.key, path))
         #: The browser tabs of every session (see :class:`~stgo.tabs.BrowserTab`).
-        self.tab_registry: TabRegistry = self.router.tabs
+        self.tab_registry: TabRegistry[Session] = self.router.tabs
         self.sessions.on_session_start(self._session_started)
         self.sessions.on_session_restore(self._session_restored)
         self.sessions.on_session_revive(self._session_revived)
@@ -515,7 +515,7 @@ class App(SharedWidgets):
         (for the hub): the ``(session, conn)`` of those no longer allowed."""
         return self.router.recheck_access(sessions)
 
-    def current_tab(self, session: Session) -> BrowserTab | None:
+    def current_tab(self, session: Session) -> BrowserTab[Session] | None:
         """The tab whose event is being handled for *session* (inside a
         callback), or ``None``."""
         return self.router.current_tab(session)
@@ -526,7 +526,7 @@ class App(SharedWidgets):
         the event; elsewhere, every open tab.  Return how many moved."""
         return self.router.navigate(session, path, query)
 
-    def open_page(self, tab: BrowserTab) -> None:
+    def open_page(self, tab: BrowserTab[Session]) -> None:
         """Run the ``on_open`` hooks of the page *tab* shows (if it may)."""
         self.router.open_page(tab)
 

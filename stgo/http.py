@@ -367,7 +367,7 @@ class Endpoints:
             url = self._origin(request) + self.prefix(request) + path
         return RequestInfo(headers, cookies, self.client_address(request), url)
 
-    def open_tab(self, request: Request, session: Session) -> BrowserTab:
+    def open_tab(self, request: Request, session: Session) -> BrowserTab[Session]:
         """The tab a WebSocket handshake names (``ws?tab=..&path=..&query=..``)."""
         from urllib.parse import parse_qsl
 
@@ -577,7 +577,7 @@ class Endpoints:
         return session, ""
 
     def serve_connection(self, environ: dict[str, Any], session: Session,
-                         address: str = "?", tab: BrowserTab | None = None) -> None:
+                         address: str = "?", tab: BrowserTab[Session] | None = None) -> None:
         """Accept the upgrade and hand the connection to the App's I/O loop.
 
         The connection releases *address*'s slot in ``app.connection_limits``

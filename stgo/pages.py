@@ -39,7 +39,7 @@ log = logging.getLogger("stgo")
 #: ``access(session) -> bool``: whether the session may open the page.
 AccessCheck = Callable[["Session"], bool]
 #: ``fn(session, tab)``: a tab opened the page.
-OpenHook = Callable[["Session", "BrowserTab"], None]
+OpenHook = Callable[["Session", "BrowserTab[Session]"], None]
 
 # A page path: "/" and segments of URL-safe characters.
 _PATH = re.compile(r"^/(?:[A-Za-z0-9._~!$&'()*+,;=:@%-]+(?:/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*)?$")

@@ -60,7 +60,7 @@ class Router:
         #: Which page each top-level shared widget is on.
         self.scopes = Scopes()
         #: The browser tabs of every session (see :class:`~stgo.tabs.BrowserTab`).
-        self.tabs = TabRegistry(self._tab_moved)
+        self.tabs: TabRegistry[Session] = TabRegistry(self._tab_moved)
         #: Saves a shared widget's run-time change (a persistent store's
         #: saver, set by the App; ``None``: nothing is saved).
         self.keep: Keeper | None = None
@@ -254,7 +254,7 @@ class Router:
                     lost.append((session, conn))
         return lost
 
-    def current_tab(self, session: Session) -> BrowserTab | None:
+    def current_tab(self, session: Session) -> BrowserTab[Session] | None:
         """The tab whose event is being handled for *session* (inside a
         callback), or ``None``."""
         event = self.hub.current_event(session)
@@ -285,7 +285,7 @@ class Router:
         else:
             self._tab_moved(tab, path, query, False)
 
-    def _tab_moved(self, tab: BrowserTab, path: str | None, query: dict[str, str] | None,
+    def _tab_moved(self, tab: BrowserTab[Session], path: str | None, query: dict[str, str] | None,
                    push: bool) -> None:
         """A tab changes page or query (its navigator): tell its client."""
         conn = tab.conn
@@ -303,7 +303,7 @@ class Router:
         if conn is not None:
             self.hub.full_update(tab.session, conn, push=push)
 
-    def open_page(self, tab: BrowserTab) -> None:
+    def open_page(self, tab: BrowserTab[Session]) -> None:
         """Run the ``on_open`` hooks of the page *tab* shows (if it may)."""
         status, page = self.resolve(tab.path, tab.session)
         if status != 200 or page is None:

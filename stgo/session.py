@@ -18,9 +18,10 @@ from typing import Any, Protocol, TypeVar
 
 from .errors import WidgetError
 from .limits import TokenBucket
+from .request import RequestInfo
 from .serial import SerialQueue
 from .store.base import Store
-from .tabs import BrowserTab, RequestInfo
+from .tabs import BrowserTab
 from .widgets.base import InputWidget, Widget, check_unique_keys
 from .widgets.layout import Factory
 
@@ -466,7 +467,7 @@ class Session(Factory):
     # -- tabs and pages -----------------------------------------------------------
 
     @property
-    def tab(self) -> BrowserTab | None:
+    def tab(self) -> BrowserTab[Session] | None:
         """The :class:`~stgo.tabs.BrowserTab` whose event is being handled
         (inside a callback), else ``None``: its page, query and own state."""
         observer = self._observer
@@ -475,7 +476,7 @@ class Session(Factory):
         return tab if isinstance(tab, BrowserTab) else None
 
     @property
-    def open_tabs(self) -> list[BrowserTab]:
+    def open_tabs(self) -> list[BrowserTab[Session]]:
         """The session's open :class:`~stgo.tabs.BrowserTab` objects (one per browser tab)."""
         observer = self._observer
         tabs_of = getattr(observer, "tabs_of", None)
