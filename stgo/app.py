@@ -295,8 +295,6 @@ class App(SharedWidgets):
             if self.store.persistent else None)
         if self._saver is not None:
             self.hub.before_ack = self._saver.flush
-            if self._relay is not None:
-                self._relay.pending = self._saver.pending
         self.sidebar = Sidebar()
         self.sidebar.attach(None, self._changed)
         #: A row above every page, empty (and not drawn) until something is put in it.
@@ -311,6 +309,11 @@ class App(SharedWidgets):
             saver = self._saver
             self.router.keep = lambda widget, path: saver.mark(
                 widget, stored_name(widget.key, path))
+        if self._relay is not None:
+            # Others' changes, read from the store, come in through the same door.
+            self._relay.door = self.router.shared_changed
+            if self._saver is not None:
+                self._relay.pending = self._saver.pending
         #: The browser tabs of every session (see :class:`~stgo.tabs.BrowserTab`).
         self.tab_registry: TabRegistry[Session] = self.router.tabs
         self.sessions.on_session_start(self._session_started)

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from .tabs import BrowserTab
 
 __all__ = ["Page", "SharedWidgets", "PagePrivate", "normalize_path", "AccessCheck", "OpenHook",
-           "Site", "Scopes"]
+           "Site", "Scopes", "Door"]
 
 log = logging.getLogger("stgo")
 
@@ -80,6 +80,15 @@ class PagePrivate(Container):
         super().__init__(key=private_key(path))
         #: The page these widgets belong to.
         self.page_path = path
+
+
+class Door(Protocol):
+    """``door(widget, change, applied=False)``: the one door of every change of
+    a shared widget, on any page (see :meth:`stgo.router.Router.shared_changed`):
+    pushed by the hub, and saved by a persistent store unless *applied* (read
+    from the store: another process's change)."""
+
+    def __call__(self, widget: Widget, change: str, *, applied: bool = False) -> None: ...
 
 
 class Site(Protocol):

@@ -63,6 +63,7 @@ if TYPE_CHECKING:
     from .hub import Batch, Hub
     from .manager import SessionManager
     from .metrics import Metrics
+    from .pages import Door
     from .session import Session
     from .store.redis import RedisStore
     from .widgets.base import Widget
@@ -118,6 +119,10 @@ class Relay:
         self._hub = hub
         self._find_global = find_global
         self._redraw = redraw
+        #: The one door of every shared widget's change (the App's router's,
+        #: set by the App): what is applied here from the store goes through
+        #: it, as ``applied`` (pushed, not saved again nor told onward).
+        self.door: Door | None = None
         #: ``pending(name)``: whether a change of this process to the shared
         #: widget stored as *name* still waits to be saved (the saver's, set
         #: by the App once it has one; ``None``: no saver).
@@ -521,9 +526,9 @@ class Relay:
             # leaving this process on the older one for good.
             apply_attrs(widget, attrs)
         self._metrics.inc("stgo_relay_applied_total", "global")
-        with self._hub.batch() as batch:
-            batch.local_only = True
-            self._hub.global_changed(widget, "update")
+        door = self.door
+        if door is not None:
+            door(widget, "update", applied=True)
 
     def _session_changed(self, session_id: str) -> None:
         session = self._sessions.cached(session_id)
