@@ -14,22 +14,22 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from . import protocol
+from .cluster.persist import GlobalSaver, find_global, restore_globals, stored_name
+from .cluster.relay import Relay
+from .core.hub import Batch, Hub, PageView
+from .core.manager import SessionManager
+from .core.pages import Page, SharedWidgets, Site
+from .core.router import Router
+from .core.session import Session, toast_message
+from .core.tabs import BrowserTab, TabRegistry
 from .errors import ConfigurationError, WidgetError
 from .failures import FailureLog
-from .hub import Batch, Hub, PageView
 from .ids import new_session_id, redact
 from .ioloop import STOP_GRACE, IOLoop, WorkerPool
 from .limits import AddressRateLimiter, ConnectionLimiter, LogOnce, UploadLimits
-from .manager import SessionManager
 from .metrics import Metrics
-from .pages import Page, SharedWidgets, Site
-from .persist import GlobalSaver, find_global, restore_globals, stored_name
-from .relay import Relay
-from .router import Router
-from .session import Session, toast_message
 from .store import StateView, Store, open_store
 from .store.redis import RedisStore
-from .tabs import BrowserTab, TabRegistry
 from .transfers import Transfers
 from .widgets.base import Widget, check_callback, check_unique_keys
 from .widgets.layout import Container
@@ -247,7 +247,7 @@ class App(SharedWidgets):
         #: Shared, app-wide state: ``get``/``set``/``delete``/``has``/``items``/
         #: ``update``/``increment``, atomic in the store.
         self.state: StateView = self.store.view("app")
-        #: The App's :class:`~stgo.manager.SessionManager`.
+        #: The App's :class:`~stgo.core.manager.SessionManager`.
         self.sessions = SessionManager(
             session_timeout, cleanup_interval, clock=clock,
             strict_idle=strict_idle, session_max_age=session_max_age,
@@ -280,7 +280,7 @@ class App(SharedWidgets):
         self._end_hooks: list[EndHook] = []
         self._event_hooks: list[EventHook] = []
         self._session_page: StartHook | None = None
-        # With Redis, the link to the other processes of this app (stgo.relay).
+        # With Redis, the link to the other processes of this app (stgo.cluster.relay).
         self._relay: Relay | None = None
         if isinstance(self.store, RedisStore):
             self._relay = Relay(self.store, metrics=self.metrics, sessions=self.sessions,
@@ -301,7 +301,7 @@ class App(SharedWidgets):
         self.topbar = Topbar()
         self.topbar.attach(None, self._changed)
         #: The pages other than "/" (the App's own), the open tabs, and the
-        #: one door of every shared widget's change (:class:`~stgo.router.Router`).
+        #: one door of every shared widget's change (:class:`~stgo.core.router.Router`).
         self.router = Router(hub=self.hub, home=lambda: self.widgets, sidebar=self.sidebar,
                              topbar=self.topbar, title=lambda: self.page_title,
                              call_hook=self._call_hook)
@@ -314,7 +314,7 @@ class App(SharedWidgets):
             self._relay.door = self.router.shared_changed
             if self._saver is not None:
                 self._relay.pending = self._saver.pending
-        #: The browser tabs of every session (see :class:`~stgo.tabs.BrowserTab`).
+        #: The browser tabs of every session (see :class:`~stgo.core.tabs.BrowserTab`).
         self.tab_registry: TabRegistry[Session] = self.router.tabs
         self.sessions.on_session_start(self._session_started)
         self.sessions.on_session_restore(self._session_restored)
@@ -745,7 +745,7 @@ class App(SharedWidgets):
 
     def event_lock(self, session: Session) -> contextlib.AbstractContextManager[None]:
         """Hold while running an event of *session*: with many processes on
-        one Redis, a lock across them (:meth:`stgo.relay.Relay.event_lock`);
+        one Redis, a lock across them (:meth:`stgo.cluster.relay.Relay.event_lock`);
         otherwise nothing (the session's event queue orders them already)."""
         if self._relay is None:
             return contextlib.nullcontext()
@@ -754,7 +754,7 @@ class App(SharedWidgets):
     def event_settled(self) -> None:
         """Call after an event's batch is pushed (its ack is on its way):
         with many processes, reads what Redis answered to the event's commit
-        (:meth:`stgo.relay.Relay.settle`)."""
+        (:meth:`stgo.cluster.relay.Relay.settle`)."""
         if self._relay is not None:
             self._relay.settle()
 

@@ -35,8 +35,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .cluster.persist import apply_attrs, snapshot
 from .ids import redact
-from .persist import apply_attrs, snapshot
 
 if TYPE_CHECKING:
     from .app import App

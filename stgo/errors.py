@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "StgoError", "CapacityError", "ConfigurationError", "AppLoadError", "ProtocolError",
-    "WidgetError", "MissingExtraError",
+    "WidgetError", "MissingExtraError", "SessionBusyError",
 ]
 
 
@@ -38,6 +38,11 @@ class WidgetError(StgoError):
 
 class CapacityError(StgoError):
     """A limit is reached (``max_sessions``, say); nothing was changed."""
+
+
+class SessionBusyError(StgoError):
+    """With many processes, another one held the session's event lock for a
+    whole lease (:data:`stgo.cluster.relay.EVENT_LEASE`): the event was not run."""
 
 
 class MissingExtraError(StgoError, ImportError):

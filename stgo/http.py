@@ -18,14 +18,14 @@ from urllib.parse import quote as url_quote
 from werkzeug.wrappers import Request, Response
 
 from . import __version__
-from .dispatch import Dispatcher
+from .core.dispatch import Dispatcher
+from .core.session import Session
+from .core.tabs import BrowserTab, Headers, RequestInfo, clean_query
 from .errors import CapacityError
 from .ids import is_valid_session_id, redact
 from .limits import LogOnce
 from .page import base_href, render_error_page, render_page
-from .session import Session
 from .store import StoreUnavailable
-from .tabs import BrowserTab, Headers, RequestInfo, clean_query
 from .transfers import refusal
 from .widgets.charts import plotly_js_path
 from .ws import Connection

@@ -1,7 +1,7 @@
 """Drive an app headlessly in tests: sessions, clicks, typing, reading the page.
 
 :class:`AppTester` goes through the same path as the server — the
-:class:`~stgo.dispatch.Dispatcher`, session state, the hub's batching and the
+:class:`~stgo.core.dispatch.Dispatcher`, session state, the hub's batching and the
 widgets' HTML — with an in-memory connection instead of a WebSocket::
 
     from stgo.testing import AppTester
@@ -31,8 +31,8 @@ from typing import Any
 from . import protocol
 from .app import App
 from .cli import load_app
-from .dispatch import Dispatcher
-from .session import Session
+from .core.dispatch import Dispatcher
+from .core.session import Session
 from .transfers import shown_to
 from .widgets.base import InputWidget, Widget
 from .widgets.charts import Chart
@@ -138,7 +138,7 @@ class SessionTester:
 
     @property
     def tab(self) -> Any:
-        """This tab's :class:`~stgo.tabs.BrowserTab` (``None`` until it navigates)."""
+        """This tab's :class:`~stgo.core.tabs.BrowserTab` (``None`` until it navigates)."""
         return self.tester.app.tab_registry.of(self.conn)
 
     def navigate(self, path: str, query: dict[str, str] | None = None) -> list[dict[str, Any]]:

@@ -39,9 +39,9 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
+from .core.session import Session
 from .ids import redact
 from .limits import UploadLimits
-from .session import Session
 from .store import StoreUnavailable
 from .store.files import StagingFull
 from .widgets.base import StateReader, Widget

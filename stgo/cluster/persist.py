@@ -8,7 +8,7 @@ thread of its own; before the event that changed it is acknowledged, so an
 acknowledged change outlives a killed process), and applied again when a
 process starts, so a restarted process shows the current shared page, not
 the one its module built.  With many processes the save is versioned and
-announced to the others (:mod:`stgo.relay`).
+announced to the others (:mod:`stgo.cluster.relay`).
 
 What is saved is the widget's plain attributes that the store's codec can
 hold (not its ID, parent, handlers or children).  Widgets without a key, and
@@ -27,10 +27,10 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
-from .pages import Page
-from .store.base import Store
-from .store.codec import CodecError
-from .widgets.base import Widget
+from ..core.pages import Page
+from ..store.base import Store
+from ..store.codec import CodecError
+from ..widgets.base import Widget
 
 __all__ = ["snapshot", "apply_attrs", "restore_globals", "GlobalSaver", "stored_name",
            "keyed_globals", "find_global", "SharedPages"]

@@ -21,10 +21,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from . import protocol
+from .. import protocol
+from ..widgets.base import InputWidget, StateReader, Widget
+from ..ws import CLOSE_GOING_AWAY, RENDER_KEY, Outlet
 from .session import Session
-from .widgets.base import InputWidget, StateReader, Widget
-from .ws import CLOSE_GOING_AWAY, RENDER_KEY, Outlet
 
 __all__ = ["Hub", "Batch", "Page", "PageView", "Shown"]
 

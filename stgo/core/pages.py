@@ -23,9 +23,9 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from .errors import ConfigurationError, WidgetError
-from .widgets.base import Widget, check_unique_keys
-from .widgets.layout import Container, Factory
+from ..errors import ConfigurationError, WidgetError
+from ..widgets.base import Widget, check_unique_keys
+from ..widgets.layout import Container, Factory
 
 if TYPE_CHECKING:
     from .session import Session
@@ -84,7 +84,7 @@ class PagePrivate(Container):
 
 class Door(Protocol):
     """``door(widget, change, applied=False)``: the one door of every change of
-    a shared widget, on any page (see :meth:`stgo.router.Router.shared_changed`):
+    a shared widget, on any page (see :meth:`stgo.core.router.Router.shared_changed`):
     pushed by the hub, and saved by a persistent store unless *applied* (read
     from the store: another process's change)."""
 
@@ -93,7 +93,7 @@ class Door(Protocol):
 
 class Site(Protocol):
     """What a page needs of the app it is part of (the App's
-    :class:`~stgo.router.Router` is one)."""
+    :class:`~stgo.core.router.Router` is one)."""
 
     @property
     def page_title(self) -> str:

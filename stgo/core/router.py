@@ -2,8 +2,8 @@
 moving tabs between pages, and the one door of every shared widget's change.
 
 The :class:`Router` is an object the App owns (``app.page(...)`` and the
-rest delegate to it).  See :mod:`stgo.pages` for a page itself and
-:mod:`stgo.tabs` for a tab.
+rest delegate to it).  See :mod:`stgo.core.pages` for a page itself and
+:mod:`stgo.core.tabs` for a tab.
 """
 
 from __future__ import annotations
@@ -12,19 +12,19 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from . import protocol
-from .errors import ConfigurationError
+from .. import protocol
+from ..errors import ConfigurationError
+from ..widgets.base import Widget
+from ..widgets.nav import NavEntry, Navigation
 from .hub import PageView
 from .pages import Page, PagePrivate, Scopes, normalize_path
 from .session import Session
 from .tabs import BrowserTab, TabRegistry
-from .widgets.base import Widget
-from .widgets.nav import NavEntry, Navigation
 
 if TYPE_CHECKING:
+    from ..widgets.layout import Container
+    from ..ws import Outlet
     from .hub import Hub
-    from .widgets.layout import Container
-    from .ws import Outlet
 
 __all__ = ["Router", "Keeper"]
 
@@ -59,7 +59,7 @@ class Router:
         self._pages: dict[str, Page] = {}
         #: Which page each top-level shared widget is on.
         self.scopes = Scopes()
-        #: The browser tabs of every session (see :class:`~stgo.tabs.BrowserTab`).
+        #: The browser tabs of every session (see :class:`~stgo.core.tabs.BrowserTab`).
         self.tabs: TabRegistry[Session] = TabRegistry(self._tab_moved)
         #: Saves a shared widget's run-time change (a persistent store's
         #: saver, set by the App; ``None``: nothing is saved).
@@ -77,7 +77,7 @@ class Router:
 
     def shared_changed(self, widget: Widget, change: str, *, applied: bool = False) -> None:
         """The one door of every change of a shared widget, on any page
-        (the App's own, each :class:`~stgo.pages.Page`'s, the sidebar and
+        (the App's own, each :class:`~stgo.core.pages.Page`'s, the sidebar and
         top bar), made here by a callback or a background thread, or
         *applied* from elsewhere (another process's change, read from the
         store): pushed by the hub, and kept by a persistent store under the

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from .request import Headers, RequestInfo
 
 if TYPE_CHECKING:
-    from .ws import Outlet
+    from ..ws import Outlet
 
 __all__ = ["BrowserTab", "TabRegistry", "RequestInfo", "TabState", "Headers",
            "TAB_ID_PATTERN", "MAX_TABS_PER_SESSION"]
 
-# The session a tab belongs to (a :class:`~stgo.session.Session`; this module
+# The session a tab belongs to (a :class:`~stgo.core.session.Session`; this module
 # does not import it: the session knows its tabs, not the other way round).
 S = TypeVar("S")
 

@@ -7,7 +7,7 @@ late notice costs only latency, never correctness (see docs/scaling.md):
 
 ``g <origin> <time> <version> <name>``
     a keyed shared widget's attributes were saved under *version* (*name*:
-    :func:`stgo.persist.stored_name`, which says its page): the
+    :func:`stgo.cluster.persist.stored_name`, which says its page): the
     change's stamp on a hybrid logical clock (microseconds of wall time,
     moved past every stamp this process has seen), taken when the change was
     made.  The store keeps a write only if its version is newer than the
@@ -55,18 +55,19 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .ids import redact
+from ..errors import SessionBusyError
+from ..ids import redact
+from ..store.txn import EVENT_LEASE, KEEP_LEASE, StateCache
 from .persist import apply_attrs
-from .store.txn import EVENT_LEASE, KEEP_LEASE, StateCache
 
 if TYPE_CHECKING:
-    from .hub import Batch, Hub
-    from .manager import SessionManager
-    from .metrics import Metrics
-    from .pages import Door
-    from .session import Session
-    from .store.redis import RedisStore
-    from .widgets.base import Widget
+    from ..core.hub import Batch, Hub
+    from ..core.manager import SessionManager
+    from ..core.pages import Door
+    from ..core.session import Session
+    from ..metrics import Metrics
+    from ..store.redis import RedisStore
+    from ..widgets.base import Widget
 
 __all__ = ["Relay", "SessionBusy", "EVENT_LEASE"]
 
@@ -90,8 +91,8 @@ REDRAW_MAX_DELAY = 1.0
 _START_WAIT = 2.0
 
 
-class SessionBusy(Exception):
-    """Another process held the session's event lock for a whole lease."""
+#: Another process held the session's event lock for a whole lease.
+SessionBusy = SessionBusyError
 
 log = logging.getLogger("stgo")
 
@@ -105,7 +106,7 @@ class Relay:
         when another process says so).
     :param hub: the app's connections, whose tabs follow the others' changes.
     :param find_global: ``find_global(name)``: the keyed shared widget stored
-        as *name* (see :func:`stgo.persist.stored_name`), or ``None``.
+        as *name* (see :func:`stgo.cluster.persist.stored_name`), or ``None``.
     :param redraw: ``redraw(session)``: draw *session*'s private widgets anew
         from its state (``session_page``); ``False`` if the app draws none.
     :param max_backoff: longest wait in seconds between reconnect attempts (5).
@@ -544,7 +545,7 @@ class Relay:
             self._sessions.forget(session)
 
     def _session_rotated(self, old_id: str) -> None:
-        from .protocol import CLOSE_ROTATED
+        from ..protocol import CLOSE_ROTATED
 
         session = self._sessions.cached(old_id)
         if session is None:

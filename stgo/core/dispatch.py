@@ -8,22 +8,21 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from . import protocol
-from .errors import ProtocolError
-from .failures import FailureLog, generic_message
+from .. import protocol
+from ..errors import ProtocolError, SessionBusyError
+from ..failures import FailureLog, generic_message
+from ..ids import redact
+from ..limits import LogOnce, TokenBucket
+from ..metrics import Metrics
+from ..widgets.base import Event
+from ..widgets.forms import form_of
+from ..ws import CLOSE_POLICY, Outlet
 from .hub import Hub
-from .ids import redact
-from .limits import LogOnce, TokenBucket
-from .metrics import Metrics
-from .relay import SessionBusy
 from .session import Session
 from .tabs import TabRegistry
-from .widgets.base import Event
-from .widgets.forms import form_of
-from .ws import CLOSE_POLICY, Outlet
 
 if TYPE_CHECKING:
-    from .widgets.base import Widget
+    from ..widgets.base import Widget
 
 __all__ = ["Dispatcher", "EventHost"]
 
@@ -353,7 +352,7 @@ class Dispatcher:
                 try:
                     with app.event_lock(session):
                         self._handle(event, widget, value, earlier)
-                except SessionBusy as exc:
+                except SessionBusyError as exc:
                     self._error(str(exc), event.seq, kind="busy")
         finally:
             app.event_settled()
