@@ -55,6 +55,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from ..core.context import Slot
 from ..errors import SessionBusyError
 from ..ids import redact
 from ..store.txn import EVENT_LEASE, KEEP_LEASE, StateCache
@@ -159,7 +160,7 @@ class Relay:
         # This process's copy of each session's state, for its events.
         self._caches: weakref.WeakKeyDictionary[Session, StateCache] = (
             weakref.WeakKeyDictionary())
-        self._local = threading.local()
+        self._announced_slot: Slot[set[Session]] = Slot("announced")
         self.connected = False
         #: Seconds from publish to receipt of the last notice heard.
         self.lag = 0.0
@@ -209,7 +210,7 @@ class Relay:
         self._due = {}
         self._due_changed = threading.Event()
         self._caches = weakref.WeakKeyDictionary()
-        self._local = threading.local()
+        self._announced_slot = Slot("announced")
         self.connected = False
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -279,9 +280,10 @@ class Relay:
 
     def _announced(self) -> set[Session]:
         """Sessions whose ``s`` notice this thread's event sent with its commit."""
-        announced: set[Session] | None = getattr(self._local, "announced", None)
+        announced = self._announced_slot.get()
         if announced is None:
-            announced = self._local.announced = set()
+            announced = set()
+            self._announced_slot.set(announced)
         return announced
 
     # -- telling the others ---------------------------------------------------------------
