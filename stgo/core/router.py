@@ -220,7 +220,7 @@ class Router:
         status, _ = self.resolve(path, session)
         # Decided here, once per full render, as the render itself is: a tab
         # refused its page gets none of that page's live changes either.
-        tab._drawn(path if status == 200 else None)
+        self.tabs.drawn(tab, path if status == 200 else None)
         return PageView(path, self.title_of(path), tab.query, status)
 
     def page_of(self, conn: object) -> str:
@@ -250,7 +250,7 @@ class Router:
                     continue
                 page = self.get_page(granted)
                 if page is not None and page.access is not None and not page.allows(session):
-                    tab._drawn(None)
+                    self.tabs.drawn(tab, None)
                     lost.append((session, conn))
         return lost
 
@@ -278,10 +278,10 @@ class Router:
         tab = self.tabs.of(conn)
         if tab is None:  # a connection made without a tab (stgo.testing)
             tab = self.tabs.open(session, None)
-            tab._drawn("/")  # where such a connection is drawn (page_view)
+            self.tabs.drawn(tab, "/")  # where such a connection is drawn (page_view)
             self.tabs.bind(tab, conn)
         if path is None:
-            tab._moved(None, query)
+            self.tabs.moved(tab, None, query)
         else:
             self._tab_moved(tab, path, query, False)
 
@@ -290,7 +290,7 @@ class Router:
         """A tab changes page or query (its navigator): tell its client."""
         conn = tab.conn
         if path is None:
-            tab._moved(None, query)
+            self.tabs.moved(tab, None, query)
             if conn is not None:
                 conn.send(protocol.encode(protocol.url_message(tab.path, tab.query)))
             return
@@ -298,7 +298,7 @@ class Router:
             clean = normalize_path(path)
         except ConfigurationError:
             clean = path if path.startswith("/") else "/" + path
-        tab._moved(clean, {} if query is None else query)
+        self.tabs.moved(tab, clean, {} if query is None else query)
         self.open_page(tab)
         if conn is not None:
             self.hub.full_update(tab.session, conn, push=push)

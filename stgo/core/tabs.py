@@ -255,6 +255,16 @@ class TabRegistry(Generic[S]):
                     tab.request = request
         return tab
 
+    def moved(self, tab: BrowserTab[S], path: str | None,
+              query: dict[str, str] | None) -> None:
+        """Record where *tab* is now (its page, if *path*; its query, if *query*)."""
+        tab._moved(path, query)
+
+    def drawn(self, tab: BrowserTab[S], granted: str | None) -> None:
+        """*tab* was drawn on page *granted* (its session may see it), or
+        refused (``None``): the page whose live changes it gets."""
+        tab._drawn(granted)
+
     def bind(self, tab: BrowserTab[S], conn: Outlet) -> None:
         """*conn* is *tab*'s connection now."""
         with self._lock:
