@@ -3,6 +3,8 @@
 __version__ = "0.1.0"
 
 from .app import App, Sidebar
+from .core.manager import SessionManager
+from .core.session import Session
 from .errors import (
     AppLoadError,
     CapacityError,
@@ -15,8 +17,6 @@ from .errors import (
     WidgetError,
 )
 from .limits import UploadLimits
-from .manager import SessionManager
-from .session import Session
 from .widgets import (
     Alert,
     AreaChart,

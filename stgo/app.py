@@ -15,22 +15,23 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from . import protocol
-from .dispatch import Dispatcher
+from .cluster.persist import GlobalSaver, find_global, restore_globals, stored_name
+from .cluster.relay import Relay
+from .core.dispatch import Dispatcher
+from .core.hub import Batch, Hub, PageView
+from .core.manager import SessionManager
+from .core.pages import Page, SharedWidgets, Site
+from .core.router import Router
+from .core.session import Session, toast_message
+from .core.tabs import BrowserTab, TabRegistry
 from .errors import ConfigurationError, WidgetError
 from .failures import FailureLog
-from .hub import Batch, Hub
 from .ids import new_session_id, redact
 from .limits import AddressRateLimiter, ConnectionLimiter, LogOnce, UploadLimits
-from .manager import SessionManager
 from .metrics import Metrics
-from .pages import Scopes, SharedWidgets
-from .persist import GlobalSaver, restore_globals, stored_name
-from .relay import Relay
-from .routing import Routing
-from .session import Session, toast_message
+from .protocol import Outlet
 from .store import StateView, Store, open_store
 from .store.redis import RedisStore
-from .tabs import TabRegistry
 from .transport.ioloop import STOP_GRACE, IOLoop
 from .transport.pool import WorkerPool
 from .transport.ws import MAX_QUEUED_BYTES
@@ -38,6 +39,7 @@ from .web.endpoints import Endpoints
 from .web.transfers import Transfers
 from .widgets.base import Widget, check_callback, check_unique_keys
 from .widgets.layout import Container
+from .widgets.nav import Navigation
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -86,7 +88,7 @@ class Topbar(Container):
     is_topbar = True
 
 
-class App(SharedWidgets, Routing):
+class App(SharedWidgets):
     """A stgo application: build its page with the factory methods, then serve it.
 
     Widgets added to the App are *global*: every session sees the same object,
@@ -250,7 +252,7 @@ class App(SharedWidgets, Routing):
         #: Shared, app-wide state: ``get``/``set``/``delete``/``has``/``items``/
         #: ``update``/``increment``, atomic in the store.
         self.state: StateView = self.store.view("app")
-        #: The App's :class:`~stgo.manager.SessionManager`.
+        #: The App's :class:`~stgo.core.manager.SessionManager`.
         self.sessions = SessionManager(
             session_timeout, cleanup_interval, clock=clock,
             strict_idle=strict_idle, session_max_age=session_max_age,
@@ -283,10 +285,12 @@ class App(SharedWidgets, Routing):
         self._end_hooks: list[EndHook] = []
         self._event_hooks: list[EventHook] = []
         self._session_page: StartHook | None = None
-        # With Redis, the link to the other processes of this app (stgo.relay).
+        # With Redis, the link to the other processes of this app (stgo.cluster.relay).
         self._relay: Relay | None = None
         if isinstance(self.store, RedisStore):
-            self._relay = Relay(self, self.store)
+            self._relay = Relay(self.store, metrics=self.metrics, sessions=self.sessions,
+                                hub=self.hub, find_global=lambda name: find_global(self, name),
+                                redraw=self._redraw_session)
             self.hub.on_sessions_changed = self._relay.sessions_changed
         # Saves global widgets' run-time changes (persistent stores only).
         self._saver: GlobalSaver | None = (
@@ -301,12 +305,22 @@ class App(SharedWidgets, Routing):
         #: A row above every page, empty (and not drawn) until something is put in it.
         self.topbar = Topbar()
         self.topbar.attach(None, self._changed)
-        # Pages other than "/" (the App's own), by path; which page each
-        # top-level shared widget is on; the open tabs.
-        self._pages = {}
-        self._scopes = Scopes()
-        #: The browser tabs of every session (see :class:`~stgo.tabs.BrowserTab`).
-        self.tab_registry = TabRegistry(self._tab_moved)
+        #: The pages other than "/" (the App's own), the open tabs, and the
+        #: one door of every shared widget's change (:class:`~stgo.core.router.Router`).
+        self.router = Router(hub=self.hub, home=lambda: self.widgets, sidebar=self.sidebar,
+                             topbar=self.topbar, title=lambda: self.page_title,
+                             call_hook=self._call_hook)
+        if self._saver is not None:
+            saver = self._saver
+            self.router.keep = lambda widget, path: saver.mark(
+                widget, stored_name(widget.key, path))
+        if self._relay is not None:
+            # Others' changes, read from the store, come in through the same door.
+            self._relay.door = self.router.shared_changed
+            if self._saver is not None:
+                self._relay.pending = self._saver.pending
+        #: The browser tabs of every session (see :class:`~stgo.core.tabs.BrowserTab`).
+        self.tab_registry: TabRegistry[Session] = self.router.tabs
         self.sessions.on_session_start(self._session_started)
         self.sessions.on_session_restore(self._session_restored)
         self.sessions.on_session_revive(self._session_revived)
@@ -347,8 +361,8 @@ class App(SharedWidgets, Routing):
 
     # -- global widgets (SharedWidgets: the App's own page) ------------------------------------
 
-    def _routing(self) -> Routing:
-        return self
+    def _site(self) -> Site:
+        return self.router
 
     def clear_widgets(self) -> None:
         """Remove every global widget of the App's own page (the sidebar and
@@ -384,22 +398,7 @@ class App(SharedWidgets, Routing):
         if change == "adopt":  # a global container takes *widget* in
             check_unique_keys(widget, self.with_key)
             return
-        self._global_changed(widget, change)
-
-    def _global_changed(self, widget: Widget, change: str) -> None:
-        """The one door of every page's shared widgets' changes (the App's
-        own and each :class:`~stgo.pages.Page`'s): pushed by the hub, and
-        kept by a persistent store under the name of its page and key."""
-        column = widget.parent
-        if change == "insert" and isinstance(column, (Sidebar, Topbar)) and len(
-                column.children) == 1:
-            # The sidebar (or top bar) is not drawn while empty: its first
-            # widget draws it whole, into its place on every page.
-            widget = column
-        self.hub.global_changed(widget, change)
-        if self._saver is not None and change in ("update", "value"):
-            # A persistent store keeps it (keys are unique per page: the name says which).
-            self._saver.mark(widget, stored_name(widget.key, self._scopes.of(widget)))
+        self.router.shared_changed(widget, change)  # the one door: pushed and saved
 
     def widget(self, key: str) -> Widget:
         """The global widget with *key*; raise KeyError if none."""
@@ -424,9 +423,10 @@ class App(SharedWidgets, Routing):
         at *path*, if given: what a tab on that page can click; else on any
         page its ``access`` lets it open), or ``None``."""
         if path is None:
-            tops = self._reachable_tops(session)
+            tops = self.router.reachable_tops(session)
         else:
-            tops = [*self._shared_tops(session, path), *self._private_tops(session, path)]
+            tops = [*self.router.shared_tops(session, path),
+                    *self.router.private_tops(session, path)]
         for top in tops:
             for w in top.walk():
                 if w.id == widget_id:
@@ -439,7 +439,7 @@ class App(SharedWidgets, Routing):
         topbar = self.topbar.render(session) if self.topbar.children else ""
         status, page = self.resolve(path, session)
         if status == 200:
-            main = "".join(w.render(session) for w in self._page_widgets(page))
+            main = "".join(w.render(session) for w in self.router.page_widgets(page))
         else:
             from .web.page import render_refusal
 
@@ -448,7 +448,7 @@ class App(SharedWidgets, Routing):
             "global": main,
             "sidebar": sidebar,
             # Slot contents (``mount``) are drawn inside their slot instead.
-            "session": "".join(w.render(session) for w in self._private_tops(session, path)
+            "session": "".join(w.render(session) for w in self.router.private_tops(session, path)
                                if getattr(w, "mount", None) is None),
         }
         if topbar:  # only when used: the roots of an app without one stay as they were
@@ -467,6 +467,85 @@ class App(SharedWidgets, Routing):
         """Group changes made in the block (say, in a background thread) into one push."""
         with self.hub.batch() as b:
             yield b
+
+    # -- pages and tabs (the router's) -------------------------------------------------------
+
+    def page(self, path: str, *, title: str | None = None, label: str | None = None,
+             access: Callable[[Session], bool] | None = None,
+             icon: str | None = None) -> Page:
+        """Make the page at *path* (the App itself is ``"/"``): fill it with
+        its factory methods (``reports.table(...)``), like the App.
+
+        :param title: the document title there (default: the App's).
+        :param label: its name in :meth:`navigation` (default: the title).
+        :param access: ``access(session) -> bool``, asked on every visit; a
+            refused session gets a 403 page.
+        :param icon: a short text (an emoji) before its label.
+        :raises ConfigurationError: a bad or reserved path, ``"/"``, or one
+            that is taken.
+        """
+        return self.router.page(path, title=title, label=label, access=access, icon=icon)
+
+    @property
+    def pages(self) -> list[Page]:
+        """The pages made with :meth:`page`, in order (not the App's own ``/``)."""
+        return self.router.pages
+
+    def get_page(self, path: str) -> Page | None:
+        """The page at *path* (``None`` for ``"/"``, the App's own, or for no page)."""
+        return self.router.get_page(path)
+
+    def resolve(self, path: str, session: Session | None) -> tuple[int, Page | None]:
+        """``(200, page)`` for the page at *path* (``page`` ``None`` for ``/``),
+        ``(403, page)`` when *session* may not open it, ``(404, None)`` for no page."""
+        return self.router.resolve(path, session)
+
+    def title_of(self, path: str) -> str:
+        """The document title of the page at *path*."""
+        return self.router.title_of(path)
+
+    def navigation(self, *, position: str = "sidebar", key: str | None = None) -> Navigation:
+        """A list of links to every page (``/`` first), the current one marked;
+        in the sidebar (default) or on top (``position="top"``).  Pages a
+        session may not open are left out of its list."""
+        return self.router.navigation(position=position, key=key)
+
+    def scope_of(self, widget: Widget) -> str | None:
+        """The page path *widget* is drawn on, ``None`` for every page (for the hub)."""
+        return self.router.scope_of(widget)
+
+    def page_view(self, session: Session, conn: Outlet) -> PageView:
+        """Where the tab on *conn* is (for the hub's full renders)."""
+        return self.router.page_view(session, conn)
+
+    def page_of(self, conn: object) -> str:
+        """The page whose live changes the tab on *conn* gets (for the hub)."""
+        return self.router.page_of(conn)
+
+    def recheck_access(self, sessions: set[Session]) -> list[tuple[Session, object]]:
+        """Ask again whether the tabs of *sessions* may still see their page
+        (for the hub): the ``(session, conn)`` of those no longer allowed."""
+        return self.router.recheck_access(sessions)
+
+    def current_tab(self, session: Session) -> BrowserTab[Session] | None:
+        """The tab whose event is being handled for *session* (inside a
+        callback), or ``None``."""
+        return self.router.current_tab(session)
+
+    def navigate(self, session: Session, path: str,
+                 query: dict[str, str] | None = None) -> int:
+        """Move *session*'s tabs to *path*: from a callback, the tab that sent
+        the event; elsewhere, every open tab.  Return how many moved."""
+        return self.router.navigate(session, path, query)
+
+    def open_page(self, tab: BrowserTab[Session]) -> None:
+        """Run the ``on_open`` hooks of the page *tab* shows (if it may)."""
+        self.router.open_page(tab)
+
+    def follow_client(self, session: Session, conn: Outlet, path: str | None,
+                      query: dict[str, str] | None) -> None:
+        """The tab on *conn* moved to *path* (``None``: changed its query only)."""
+        self.router.follow_client(session, conn, path, query)
 
     # -- hooks -------------------------------------------------------------------------------
 
@@ -533,6 +612,14 @@ class App(SharedWidgets, Routing):
         if page is not None:
             self._call_hook(page, session)
 
+    def _redraw_session(self, session: Session) -> bool:
+        """Draw *session*'s private widgets anew from its state (another
+        process changed it); ``False`` if no ``session_page`` draws them."""
+        if self._session_page is None:
+            return False
+        session.clear_widgets()
+        self._draw_session(session)
+        return True
 
     def _session_ended(self, session: Session, reason: str) -> None:
         self.metrics.inc("stgo_sessions_ended_total", reason)
@@ -667,7 +754,7 @@ class App(SharedWidgets, Routing):
 
     def event_lock(self, session: Session) -> contextlib.AbstractContextManager[None]:
         """Hold while running an event of *session*: with many processes on
-        one Redis, a lock across them (:meth:`stgo.relay.Relay.event_lock`);
+        one Redis, a lock across them (:meth:`stgo.cluster.relay.Relay.event_lock`);
         otherwise nothing (the session's event queue orders them already)."""
         if self._relay is None:
             return contextlib.nullcontext()
@@ -676,7 +763,7 @@ class App(SharedWidgets, Routing):
     def event_settled(self) -> None:
         """Call after an event's batch is pushed (its ack is on its way):
         with many processes, reads what Redis answered to the event's commit
-        (:meth:`stgo.relay.Relay.settle`)."""
+        (:meth:`stgo.cluster.relay.Relay.settle`)."""
         if self._relay is not None:
             self._relay.settle()
 

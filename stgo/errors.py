@@ -58,6 +58,11 @@ class CapacityError(StgoError):
     """A limit is reached (``max_sessions``, say); nothing was changed."""
 
 
+class SessionBusyError(StgoError):
+    """With many processes, another one held the session's event lock for a
+    whole lease (:data:`stgo.cluster.relay.EVENT_LEASE`): the event was not run."""
+
+
 class MissingExtraError(StgoError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
 
@@ -71,10 +76,6 @@ class StagingFullError(CapacityError):
     def __init__(self, reason: str) -> None:
         super().__init__(f"too many staged uploads ({reason})")
         self.reason = reason
-
-
-class SessionBusyError(StgoError):
-    """Another process held the session's event lock for a whole lease."""
 
 
 class CodecError(StgoError, TypeError):

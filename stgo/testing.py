@@ -1,7 +1,7 @@
 """Drive an app headlessly in tests: sessions, clicks, typing, reading the page.
 
 :class:`AppTester` goes through the same path as the server — the
-:class:`~stgo.dispatch.Dispatcher`, session state, the hub's batching and the
+:class:`~stgo.core.dispatch.Dispatcher`, session state, the hub's batching and the
 widgets' HTML — with an in-memory connection instead of a WebSocket::
 
     from stgo.testing import AppTester
@@ -31,9 +31,9 @@ from typing import Any
 from . import protocol
 from .app import App
 from .cli import load_app
-from .dispatch import Dispatcher
+from .core.dispatch import Dispatcher
+from .core.session import Session
 from .protocol import OutKey
-from .session import Session
 from .web.transfers import shown_to
 from .widgets.base import InputWidget, Widget
 from .widgets.charts import Chart
@@ -124,9 +124,10 @@ class SessionTester:
     # -- finding widgets ---------------------------------------------------------
 
     def _visible_widgets(self) -> Iterator[Widget]:
-        app = self.tester.app
+        router = self.tester.app.router
         path = self.path
-        for top in [*app._shared_tops(self.session, path), *app._private_tops(self.session, path)]:
+        for top in [*router.shared_tops(self.session, path),
+                    *router.private_tops(self.session, path)]:
             yield from top.walk()
 
     @property
@@ -137,7 +138,7 @@ class SessionTester:
 
     @property
     def tab(self) -> Any:
-        """This tab's :class:`~stgo.tabs.BrowserTab` (``None`` until it navigates)."""
+        """This tab's :class:`~stgo.core.tabs.BrowserTab` (``None`` until it navigates)."""
         return self.tester.app.tab_registry.of(self.conn)
 
     def navigate(self, path: str, query: dict[str, str] | None = None) -> list[dict[str, Any]]:

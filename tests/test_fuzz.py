@@ -101,7 +101,7 @@ def fuzz_setup(
     caplog.set_level(logging.WARNING)
     # What each frame does, not the budget that closes a client sending
     # malformed ones by the hundred (tests/test_ioloop.py has that one).
-    monkeypatch.setattr(stgo.dispatch, "_BAD_MESSAGE_ABUSE", 10**9)
+    monkeypatch.setattr(stgo.core.dispatch, "_BAD_MESSAGE_ABUSE", 10**9)
     app = FuzzApp()
     server = serve(app)
     fuzzer, watcher = client_for(server), client_for(server)

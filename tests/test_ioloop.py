@@ -142,7 +142,7 @@ def test_resyncs_past_the_burst_are_refused_and_one_render_waits_at_most(
     for _ in range(30):
         sock.send_json({"type": "resync"})
     sock.ack(sock.event(hello))
-    assert 2 <= renders() <= 1 + stgo.dispatch.RESYNC_BURST
+    assert 2 <= renders() <= 1 + stgo.core.dispatch.RESYNC_BURST
     # Asked one after another: past the burst, refused.  At most 20, so that
     # with what the first volley may have had refused (up to 30 - burst, as
     # its resyncs and the render's send interleave) the total stays under the
@@ -151,7 +151,7 @@ def test_resyncs_past_the_burst_are_refused_and_one_render_waits_at_most(
     for _ in range(20):
         sock.send_json({"type": "resync"})
         sock.ack(sock.event(hello))
-    assert 30 - stgo.dispatch.RESYNC_BURST + 20 <= stgo.dispatch._RESYNC_ABUSE
+    assert 30 - stgo.core.dispatch.RESYNC_BURST + 20 <= stgo.core.dispatch._RESYNC_ABUSE
     assert renders() - before < 20
     assert app.metrics.get("stgo_refused_total", "resync_rate") >= 1
     assert all(c.open for c in app.hub.connections())  # refused, not closed
@@ -188,7 +188,7 @@ def test_a_navigate_flood_is_refused_past_the_render_budget_and_closed(
     assert sock.recv_close(10) == 1008
     elapsed = time.monotonic() - began
     # Within the budget shared with resync: a burst, then one per second.
-    allowed = stgo.dispatch.RESYNC_BURST + stgo.dispatch.RESYNC_RATE * elapsed + 1
+    allowed = stgo.core.dispatch.RESYNC_BURST + stgo.core.dispatch.RESYNC_RATE * elapsed + 1
     renders = [m for m in sock.messages if m["type"] == "render"]
     assert len(renders) - 1 <= allowed, (len(renders), elapsed)  # (- the one on connect)
     assert len(opened) <= allowed, (len(opened), elapsed)
@@ -196,7 +196,7 @@ def test_a_navigate_flood_is_refused_past_the_render_budget_and_closed(
     # Told why, a bounded number of times (up to the close).
     told = [m for m in sock.messages if m["type"] == "error"]
     assert told and all("too many page changes" in m["message"] for m in told)
-    assert len(told) <= stgo.dispatch._RESYNC_ABUSE + 1
+    assert len(told) <= stgo.core.dispatch._RESYNC_ABUSE + 1
     # The session lives on: a new tab of it is served.
     assert client.connect().messages[0]["type"] == "render"
     assert not app.sessions.get(client.session_id or "").ended
@@ -238,8 +238,9 @@ def test_empty_frames_by_the_thousand_get_few_errors_and_a_close(
     elapsed = time.monotonic() - began
     errors = [m for m in sock.messages if m["type"] == "error"]
     assert errors, sock.messages
-    assert len(errors) <= (stgo.dispatch.BAD_MESSAGE_BURST
-                           + stgo.dispatch.BAD_MESSAGE_RATE * elapsed + 1), (len(errors), elapsed)
+    dispatch = stgo.core.dispatch
+    assert len(errors) <= (dispatch.BAD_MESSAGE_BURST
+                           + dispatch.BAD_MESSAGE_RATE * elapsed + 1), (len(errors), elapsed)
     assert app.metrics.get("stgo_refused_total", "malformed") >= 1
     # The session lives on: a new tab of it is served.
     assert client.connect().messages[0]["type"] == "render"

@@ -209,3 +209,21 @@ def test_a_tab_refused_a_page_gets_none_of_its_live_changes(serve) -> None:
     finally:
         alice.close()
         mallory.close()
+
+
+def test_every_shared_change_goes_through_one_door_applied_ones_are_not_saved_again() -> None:
+    app = app_with_pages()
+    kept: list[tuple[str, str | None]] = []
+    app.router.keep = lambda widget, path: kept.append((widget.key, path))
+    flushed: list[Any] = []
+    app.hub.flush = flushed.append  # type: ignore[method-assign]
+    app.widget("home").set_text("home, changed")  # the App's own page
+    app.get_page("/reports").widget("rtext").set_text("reports, changed")  # another page
+    app.sidebar.text("side", key="side").set_text("side, changed")  # on every page
+    assert kept == [("home", "/"), ("rtext", "/reports"), ("side", None)]
+    # Another process's change, read from the store: pushed (and not told
+    # onward), not saved again.
+    app.router.shared_changed(app.widget("home"), "update", applied=True)
+    assert kept == [("home", "/"), ("rtext", "/reports"), ("side", None)]
+    assert flushed[-1].local_only and list(flushed[-1].global_changes.values()) == ["update"]
+    assert not any(batch.local_only for batch in flushed[:-1])

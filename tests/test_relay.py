@@ -109,7 +109,7 @@ def test_two_versions_applied_at_once_leave_the_newer_one_shown(
     import threading
     import time
 
-    from stgo.persist import snapshot
+    from stgo.cluster.persist import snapshot
 
     _, two = pair
     relay, store = two._relay, two.store
@@ -156,7 +156,7 @@ def test_a_change_made_here_while_an_older_one_is_read_from_the_store_stays(
     import threading
     import time
 
-    from stgo.persist import snapshot
+    from stgo.cluster.persist import snapshot
 
     _, two = pair
     relay, store, saver = two._relay, two.store, two._saver
@@ -206,7 +206,7 @@ def test_two_flushes_at_once_keep_each_others_writes_pending() -> None:
     # first one's note (the older value would be shown over the change).
     import threading
 
-    from stgo.persist import GlobalSaver
+    from stgo.cluster.persist import GlobalSaver
     from stgo.store.memory import MemoryStore
 
     entered, release = threading.Event(), threading.Event()

@@ -35,11 +35,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..cluster.persist import apply_attrs, snapshot
 from ..ids import redact
-from ..persist import apply_attrs, snapshot
 
 if TYPE_CHECKING:
-    from ..manager import SessionManager
+    from ..core.manager import SessionManager
     from ..store import StateView, Store
     from ..widgets.base import Widget
 

@@ -6,7 +6,7 @@ from urllib.parse import quote as url_quote
 
 from werkzeug.wrappers import Request, Response
 
-from ..tabs import Headers, RequestInfo
+from ..core.tabs import Headers, RequestInfo
 from .hosts import Hosts
 
 __all__ = ["Cookies", "COOKIE_NAME", "SECURE_COOKIE_NAME", "PREFIXED_COOKIE_NAME"]

@@ -13,14 +13,14 @@ from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from .. import __version__
+from ..core.hub import Hub
+from ..core.manager import SessionManager
+from ..core.session import Session
+from ..core.tabs import BrowserTab, TabRegistry
 from ..errors import CapacityError, StoreUnavailableError
-from ..hub import Hub
 from ..ids import is_valid_session_id
 from ..limits import AddressRateLimiter, ConnectionLimiter, LogOnce
-from ..manager import SessionManager
 from ..metrics import Metrics
-from ..session import Session
-from ..tabs import BrowserTab, TabRegistry
 from .assets import Assets
 from .cookies import Cookies
 from .health import Health, HealthProbe
@@ -116,7 +116,8 @@ class Endpoints:
                  redeem_rotation: Callable[[str], str | None],
                  new_session_limits: AddressRateLimiter | None,
                  connection_limits: ConnectionLimiter, metrics: Metrics, suspicious: LogOnce,
-                 tabs: TabRegistry, hub: Hub, open_page: Callable[[BrowserTab], None],
+                 tabs: TabRegistry[Session], hub: Hub,
+                 open_page: Callable[[BrowserTab[Session]], None],
                  handlers: FrameHandlers, loops: Loops) -> None:
         self._settings = settings
         self._site = site

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 from ..widgets.base import esc
 
 if TYPE_CHECKING:
-    from ..session import Session
+    from ..core.session import Session
 
 __all__ = ["render_page", "render_error_page", "render_refusal", "base_href", "Site", "Located"]
 

@@ -39,10 +39,10 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
+from ..core.session import Session
 from ..errors import StagingFullError, StoreUnavailableError
 from ..ids import redact
 from ..limits import UploadLimits
-from ..session import Session
 from ..transport.wsio import BODY_DEADLINE
 from ..widgets.base import Parent, StateReader, Widget
 from ..widgets.files import (

@@ -11,14 +11,14 @@ from urllib.parse import parse_qsl
 
 from werkzeug.wrappers import Request, Response
 
+from ..core.hub import Hub
+from ..core.manager import SessionManager
+from ..core.session import Session
+from ..core.tabs import BrowserTab, TabRegistry, clean_query
 from ..errors import StoreUnavailableError
-from ..hub import Hub
 from ..ids import is_valid_session_id, redact
 from ..limits import ConnectionLimiter, LogOnce
-from ..manager import SessionManager
 from ..metrics import Metrics
-from ..session import Session
-from ..tabs import BrowserTab, TabRegistry, clean_query
 from ..transport.ioloop import IOLoop
 from ..transport.pool import WorkerPool
 from ..transport.ws import Connection
@@ -94,8 +94,8 @@ class Upgrade:
     """
 
     def __init__(self, *, hosts: Hosts, cookies: Cookies, refusals: Refusals,
-                 sessions: SessionManager, site: Site, tabs: TabRegistry, hub: Hub,
-                 open_page: Callable[[BrowserTab], None], handlers: FrameHandlers,
+                 sessions: SessionManager, site: Site, tabs: TabRegistry[Session], hub: Hub,
+                 open_page: Callable[[BrowserTab[Session]], None], handlers: FrameHandlers,
                  loops: Loops, options: SocketOptions, limits: ConnectionLimiter,
                  metrics: Metrics, suspicious: LogOnce) -> None:
         self._hosts = hosts
@@ -183,7 +183,7 @@ class Upgrade:
             return None, "unknown or expired session cookie"
         return session, ""
 
-    def open_tab(self, request: Request, session: Session) -> BrowserTab:
+    def open_tab(self, request: Request, session: Session) -> BrowserTab[Session]:
         """The tab a WebSocket handshake names (``ws?tab=..&path=..&query=..``)."""
         path = request.args.get("path", "/")
         if not path.startswith("/") or len(path) > 2048:
@@ -200,7 +200,7 @@ class Upgrade:
                                request=info)
 
     def serve_connection(self, environ: dict[str, Any], session: Session,
-                         address: str = "?", tab: BrowserTab | None = None) -> None:
+                         address: str = "?", tab: BrowserTab[Session] | None = None) -> None:
         """Accept the upgrade and hand the connection to the App's I/O loop.
 
         The connection releases *address*'s slot in the connection limits

@@ -1,6 +1,6 @@
 """One browser's server-side session: private state and private widgets.
 
-A :class:`Session` is created by the :class:`~stgo.manager.SessionManager` and
+A :class:`Session` is created by the :class:`~stgo.core.manager.SessionManager` and
 guarded by a private :class:`threading.RLock`.  Observers (the App) hear about
 state and widget changes through the small :class:`SessionObserver` protocol,
 always *after* the lock is released, so an observer may freely read the session
@@ -16,13 +16,14 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TypeVar
 
-from .errors import WidgetError
-from .limits import TokenBucket
-from .serial import SerialQueue
-from .store.base import Store
-from .tabs import BrowserTab, RequestInfo
-from .widgets.base import InputWidget, Widget, check_unique_keys
-from .widgets.layout import Factory
+from ..errors import WidgetError
+from ..limits import TokenBucket
+from ..serial import SerialQueue
+from ..store.base import Store
+from ..widgets.base import InputWidget, Widget, check_unique_keys
+from ..widgets.layout import Factory
+from .request import RequestInfo
+from .tabs import BrowserTab
 
 __all__ = ["Session", "SessionObserver"]
 
@@ -103,7 +104,7 @@ class Session(Factory):
         self.request = RequestInfo()
 
     def __repr__(self) -> str:
-        from .ids import redact
+        from ..ids import redact
 
         return f"<Session {redact(self._id)} keys={len(self._state)}>"
 
@@ -466,8 +467,8 @@ class Session(Factory):
     # -- tabs and pages -----------------------------------------------------------
 
     @property
-    def tab(self) -> BrowserTab | None:
-        """The :class:`~stgo.tabs.BrowserTab` whose event is being handled
+    def tab(self) -> BrowserTab[Session] | None:
+        """The :class:`~stgo.core.tabs.BrowserTab` whose event is being handled
         (inside a callback), else ``None``: its page, query and own state."""
         observer = self._observer
         current = getattr(observer, "current_tab", None)
@@ -475,8 +476,8 @@ class Session(Factory):
         return tab if isinstance(tab, BrowserTab) else None
 
     @property
-    def open_tabs(self) -> list[BrowserTab]:
-        """The session's open :class:`~stgo.tabs.BrowserTab` objects (one per browser tab)."""
+    def open_tabs(self) -> list[BrowserTab[Session]]:
+        """The session's open :class:`~stgo.core.tabs.BrowserTab` objects (one per browser tab)."""
         observer = self._observer
         tabs_of = getattr(observer, "tabs_of", None)
         tabs = tabs_of(self) if tabs_of is not None else []

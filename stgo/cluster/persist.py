@@ -8,7 +8,7 @@ thread of its own; before the event that changed it is acknowledged, so an
 acknowledged change outlives a killed process), and applied again when a
 process starts, so a restarted process shows the current shared page, not
 the one its module built.  With many processes the save is versioned and
-announced to the others (:mod:`stgo.relay`).
+announced to the others (:mod:`stgo.cluster.relay`).
 
 What is saved is the widget's plain attributes that the store's codec can
 hold (not its ID, parent, handlers or children).  Widgets without a key, and
@@ -24,18 +24,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
 
-from .errors import CodecError
-from .store.base import Store
-from .widgets.base import Widget
-
-if TYPE_CHECKING:
-    from .app import App
+from ..core.pages import Page
+from ..errors import CodecError
+from ..store.base import Store
+from ..widgets.base import Widget
 
 __all__ = ["snapshot", "apply_attrs", "restore_globals", "GlobalSaver", "stored_name",
-           "keyed_globals", "find_global"]
+           "keyed_globals", "find_global", "SharedPages"]
 
 log = logging.getLogger("stgo")
 
@@ -84,7 +82,24 @@ def stored_name(key: str, path: str | None) -> str:
     return key if path is None or path == "/" else f"{path} {key}"
 
 
-def keyed_globals(app: App) -> Iterator[tuple[str, Widget]]:
+class SharedPages(Protocol):
+    """The shared widgets of every page of an app (the :class:`~stgo.app.App` is one)."""
+
+    def global_widgets(self) -> list[Widget]:
+        """Top-level shared widgets of the page ``/``, the sidebar and top bar included."""
+
+    @property
+    def pages(self) -> Sequence[Page]:
+        """The pages other than ``/``."""
+
+    def get_page(self, path: str) -> Page | None:
+        """The page at *path*, or ``None``."""
+
+    def global_with_key(self, key: str) -> Widget | None:
+        """The shared widget of ``/`` (sidebar and top bar included) whose key is *key*."""
+
+
+def keyed_globals(app: SharedPages) -> Iterator[tuple[str, Widget]]:
     """Every keyed shared widget of every page of *app*, with its stored name."""
     for top in app.global_widgets():
         for widget in top.walk():
@@ -97,7 +112,7 @@ def keyed_globals(app: App) -> Iterator[tuple[str, Widget]]:
                     yield stored_name(widget.key, page.path), widget
 
 
-def find_global(app: App, name: str) -> Widget | None:
+def find_global(app: SharedPages, name: str) -> Widget | None:
     """The keyed shared widget stored as *name* (see :func:`stored_name`), or ``None``."""
     path, _, key = name.partition(" ")
     page = app.get_page(path) if key and path.startswith("/") else None
@@ -110,7 +125,7 @@ def find_global(app: App, name: str) -> Widget | None:
     return found if found is not None and found.key != found.id else None
 
 
-def restore_globals(app: App, store: Store) -> int:
+def restore_globals(app: SharedPages, store: Store) -> int:
     """Apply the saved changes to the keyed shared widgets of every page of
     *app*; return how many were restored."""
     try:

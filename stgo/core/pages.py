@@ -21,25 +21,25 @@ import logging
 import re
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from .errors import ConfigurationError, WidgetError
-from .widgets.base import Widget, check_unique_keys
-from .widgets.layout import Container, Factory
+from ..errors import ConfigurationError, WidgetError
+from ..widgets.base import Widget, check_unique_keys
+from ..widgets.layout import Container, Factory
 
 if TYPE_CHECKING:
-    from .routing import Routing
     from .session import Session
     from .tabs import BrowserTab
 
-__all__ = ["Page", "SharedWidgets", "PagePrivate", "normalize_path", "AccessCheck", "OpenHook"]
+__all__ = ["Page", "SharedWidgets", "PagePrivate", "normalize_path", "AccessCheck", "OpenHook",
+           "Site", "Scopes", "Door"]
 
 log = logging.getLogger("stgo")
 
 #: ``access(session) -> bool``: whether the session may open the page.
 AccessCheck = Callable[["Session"], bool]
 #: ``fn(session, tab)``: a tab opened the page.
-OpenHook = Callable[["Session", "BrowserTab"], None]
+OpenHook = Callable[["Session", "BrowserTab[Session]"], None]
 
 # A page path: "/" and segments of URL-safe characters.
 _PATH = re.compile(r"^/(?:[A-Za-z0-9._~!$&'()*+,;=:@%-]+(?:/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*)?$")
@@ -82,13 +82,46 @@ class PagePrivate(Container):
         self.page_path = path
 
 
+class Door(Protocol):
+    """``door(widget, change, applied=False)``: the one door of every change of
+    a shared widget, on any page (see :meth:`stgo.core.router.Router.shared_changed`):
+    pushed by the hub, and saved by a persistent store unless *applied* (read
+    from the store: another process's change)."""
+
+    def __call__(self, widget: Widget, change: str, *, applied: bool = False) -> None: ...
+
+
+class Site(Protocol):
+    """What a page needs of the app it is part of (the App's
+    :class:`~stgo.core.router.Router` is one)."""
+
+    @property
+    def page_title(self) -> str:
+        """The App's title (a page's default)."""
+
+    @property
+    def sidebar(self) -> Container:
+        """The sidebar, on every page."""
+
+    @property
+    def topbar(self) -> Container:
+        """The top bar, on every page."""
+
+    @property
+    def scopes(self) -> Scopes:
+        """Which page each top-level shared widget is on."""
+
+    def shared_changed(self, widget: Widget, change: str, *, applied: bool = False) -> None:
+        """The one door of every shared widget's change (pushed, and saved)."""
+
+
 class SharedWidgets(Factory):
     """The top-level shared widgets of one page, in order: the App's own (at
     ``"/"``) or a :class:`Page`'s.  Everybody on the page sees the same
     objects; each change is pushed through the App's hub.
 
     The App and :class:`Page` say where they are (:attr:`path`), which App
-    they belong to (:meth:`_routing`), and what a change of one of their
+    site they belong to (:meth:`_site`), and what a change of one of their
     widgets does (:meth:`_changed`).
     """
 
@@ -97,8 +130,8 @@ class SharedWidgets(Factory):
     _lock: threading.RLock
     _widgets: list[Widget]
 
-    def _routing(self) -> Routing:  # pragma: no cover - abstract
-        """The App this page belongs to."""
+    def _site(self) -> Site:  # pragma: no cover - abstract
+        """The app this page belongs to."""
         raise NotImplementedError
 
     def _changed(self, widget: Widget, change: str) -> None:  # pragma: no cover - abstract
@@ -124,9 +157,9 @@ class SharedWidgets(Factory):
                 return widget
             widget.attach(None, self._changed)
             self._widgets.append(widget)
-        routing = self._routing()
-        routing._scopes.set(widget, self.path)
-        routing.hub.global_changed(widget, "insert")
+        site = self._site()
+        site.scopes.set(widget, self.path)
+        site.shared_changed(widget, "insert")
         return widget
 
     def _add(self, widget: Widget) -> Widget:
@@ -143,9 +176,9 @@ class SharedWidgets(Factory):
             if not any(w is target for w in self._widgets):
                 return False
             self._widgets.remove(target)
-        routing = self._routing()
-        routing.hub.global_changed(target, "remove")
-        routing._scopes.drop(target)
+        site = self._site()
+        site.shared_changed(target, "remove")
+        site.scopes.drop(target)
         target.detach()
         return True
 
@@ -163,8 +196,8 @@ class SharedWidgets(Factory):
     def with_key(self, key: str) -> Widget | None:
         """The widget on this page whose key is *key* (not its ID; sidebar
         and top bar included), or ``None``."""
-        routing = self._routing()
-        for top in [*self.widgets, routing.sidebar, routing.topbar]:
+        site = self._site()
+        for top in [*self.widgets, site.sidebar, site.topbar]:
             for w in top.walk():
                 if w.key == key:
                     return w
@@ -174,7 +207,7 @@ class SharedWidgets(Factory):
 class Page(SharedWidgets):
     """One page of the app, at its own path.  Made by :meth:`App.page`.
 
-    :param app: the App it belongs to.
+    :param site: the app it belongs to (the App's router).
     :param path: its path (``"/reports"``), normalised.
     :param title: the browser tab's title on this page (default: the App's).
     :param label: its name in links and :meth:`App.navigation` (default: the title).
@@ -183,10 +216,10 @@ class Page(SharedWidgets):
         that happens later opens the page.
     """
 
-    def __init__(self, app: Routing, path: str, *, title: str | None = None,
+    def __init__(self, site: Site, path: str, *, title: str | None = None,
                  label: str | None = None, access: AccessCheck | None = None,
                  icon: str | None = None) -> None:
-        self.app = app
+        self._owner = site
         self.path = path
         self._title = title
         self.label = label or title or path.strip("/").replace("-", " ").capitalize() or "Home"
@@ -202,12 +235,12 @@ class Page(SharedWidgets):
     @property
     def page_title(self) -> str:
         """The document title on this page (``page.title(...)`` adds a heading)."""
-        return self._title or self.app.page_title
+        return self._title or self._owner.page_title
 
     # -- shared widgets (SharedWidgets: like the App's) ------------------------------------
 
-    def _routing(self) -> Routing:
-        return self.app
+    def _site(self) -> Site:
+        return self._owner
 
     def _changed(self, widget: Widget, change: str) -> None:
         # The notify callback of this page's widgets (one bound method: a
@@ -215,7 +248,7 @@ class Page(SharedWidgets):
         if change == "adopt":  # a container of this page takes *widget* in
             check_unique_keys(widget, self.with_key)
         else:
-            self.app._global_changed(widget, change)  # the App's door: pushed and saved
+            self._owner.shared_changed(widget, change)  # the one door: pushed and saved
 
     def get_widget(self, key: str) -> Widget | None:
         """The page's shared widget with *key* (or ID), or ``None``."""
@@ -278,10 +311,12 @@ class Scopes:
         self._page_of: dict[Widget, str] = {}
 
     def set(self, widget: Widget, path: str) -> None:
+        """*widget* is a top-level shared widget of the page at *path*."""
         with self._lock:
             self._page_of[widget] = path
 
     def drop(self, widget: Widget) -> None:
+        """*widget* left its page."""
         with self._lock:
             self._page_of.pop(widget, None)
 

@@ -11,17 +11,22 @@ session ID: it only tells one tab of a session from another.
 from __future__ import annotations
 
 import re
+import secrets
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from .request import Headers, RequestInfo
 
 if TYPE_CHECKING:
-    from .protocol import Outlet
-    from .session import Session
+    from ..protocol import Outlet
 
 __all__ = ["BrowserTab", "TabRegistry", "RequestInfo", "TabState", "Headers",
            "TAB_ID_PATTERN", "MAX_TABS_PER_SESSION"]
+
+# The session a tab belongs to (a :class:`~stgo.core.session.Session`; this module
+# does not import it: the session knows its tabs, not the other way round).
+S = TypeVar("S")
 
 #: What a client-made tab ID may look like.
 TAB_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -32,59 +37,6 @@ MAX_TABS_PER_SESSION = 32
 # Query strings a client may hand us: this many parameters, this long each.
 _MAX_PARAMS = 64
 _MAX_PARAM_LEN = 2048
-
-
-@dataclass(frozen=True)
-class RequestInfo:
-    """What a request told about its browser: headers, cookies, address.
-
-    The session cookie is never in it (not in :attr:`cookies`, and the
-    ``Cookie`` header is left out of :attr:`headers`): app code may show any
-    of this to the user without leaking the session ID.
-
-    :param headers: request headers, case-insensitive names.
-    :param cookies: the request's cookies but the session cookie.
-    :param client_address: the client's address (behind ``trust_proxy``,
-        the one the proxy saw).
-    :param url: the URL the browser asked for (no query string).
-    """
-
-    headers: Mapping[str, str] = field(default_factory=dict)
-    cookies: Mapping[str, str] = field(default_factory=dict)
-    client_address: str = "?"
-    url: str = ""
-
-    @property
-    def remote_addr(self) -> str:
-        """Alias of :attr:`client_address` (Flask's name)."""
-        return self.client_address
-
-
-class Headers(Mapping[str, str]):
-    """A read-only, case-insensitive copy of request headers."""
-
-    def __init__(self, pairs: Iterator[tuple[str, str]] | list[tuple[str, str]]) -> None:
-        self._items: dict[str, tuple[str, str]] = {}
-        for name, value in pairs:
-            lower = name.lower()
-            if lower in self._items:
-                value = f"{self._items[lower][1]}, {value}"
-            self._items[lower] = (name, value)
-
-    def __getitem__(self, name: str) -> str:
-        return self._items[name.lower()][1]
-
-    def __iter__(self) -> Iterator[str]:
-        return (name for name, _ in self._items.values())
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._items
-
-    def __repr__(self) -> str:
-        return f"Headers({dict(self)!r})"
 
 
 def clean_query(query: object) -> dict[str, str]:
@@ -152,10 +104,10 @@ class TabState:
 
 
 #: ``navigator(tab, path, query, push)``: move a tab (the App's), see :meth:`BrowserTab.navigate`.
-Navigator = Callable[["BrowserTab", "str | None", "dict[str, str] | None", bool], None]
+Navigator = Callable[["BrowserTab[S]", "str | None", "dict[str, str] | None", bool], None]
 
 
-class BrowserTab:
+class BrowserTab(Generic[S]):
     """One browser tab of a session: its page, its URL query and its own state.
 
     Get the tab whose event is being handled with ``session.tab`` (inside a
@@ -168,7 +120,7 @@ class BrowserTab:
     :param request: the WebSocket handshake's :class:`RequestInfo`.
     """
 
-    def __init__(self, tab_id: str, session: Session, path: str = "/",
+    def __init__(self, tab_id: str, session: S, path: str = "/",
                  query: Mapping[str, str] | None = None,
                  request: RequestInfo | None = None) -> None:
         self.id = tab_id
@@ -182,10 +134,10 @@ class BrowserTab:
         self._conn: Outlet | None = None
         # The page whose live changes this tab gets: its path once it was
         # drawn there with its session's leave (access=), None before that
-        # or when refused.  Decided per draw, not per push (see Routing.page_of).
+        # or when refused.  Decided per draw, not per push (see Router.page_of).
         self._granted: str | None = None
         # Set by the App: sends a URL or page change to this tab's client.
-        self._navigator: Navigator | None = None
+        self._navigator: Navigator[S] | None = None
 
     def __repr__(self) -> str:
         return f"<BrowserTab {self.id[:6]}… {self._path!r}>"
@@ -269,21 +221,19 @@ class BrowserTab:
             return self._conn
 
 
-class TabRegistry:
+class TabRegistry(Generic[S]):
     """The App's tabs: by connection, and by session (for ``session.open_tabs``)."""
 
-    def __init__(self, navigator: Navigator | None = None) -> None:
+    def __init__(self, navigator: Navigator[S] | None = None) -> None:
         self._navigator = navigator
         self._lock = threading.Lock()
-        self._by_conn: dict[Outlet, BrowserTab] = {}
-        self._by_session: dict[Session, dict[str, BrowserTab]] = {}
+        self._by_conn: dict[Outlet, BrowserTab[S]] = {}
+        self._by_session: dict[S, dict[str, BrowserTab[S]]] = {}
 
-    def open(self, session: Session, tab_id: str | None, *, path: str = "/",
+    def open(self, session: S, tab_id: str | None, *, path: str = "/",
              query: Mapping[str, str] | None = None,
-             request: RequestInfo | None = None) -> BrowserTab:
+             request: RequestInfo | None = None) -> BrowserTab[S]:
         """The session's tab *tab_id* (made if new, or if the ID is unusable)."""
-        import secrets
-
         if not tab_id or not TAB_ID_PATTERN.match(tab_id):
             tab_id = secrets.token_urlsafe(12)
         with self._lock:
@@ -305,7 +255,17 @@ class TabRegistry:
                     tab.request = request
         return tab
 
-    def bind(self, tab: BrowserTab, conn: Outlet) -> None:
+    def moved(self, tab: BrowserTab[S], path: str | None,
+              query: dict[str, str] | None) -> None:
+        """Record where *tab* is now (its page, if *path*; its query, if *query*)."""
+        tab._moved(path, query)
+
+    def drawn(self, tab: BrowserTab[S], granted: str | None) -> None:
+        """*tab* was drawn on page *granted* (its session may see it), or
+        refused (``None``): the page whose live changes it gets."""
+        tab._drawn(granted)
+
+    def bind(self, tab: BrowserTab[S], conn: Outlet) -> None:
         """*conn* is *tab*'s connection now."""
         with self._lock:
             self._by_conn[conn] = tab
@@ -318,7 +278,7 @@ class TabRegistry:
         if tab is not None and tab.conn is conn:
             tab._connect(None)
 
-    def of(self, conn: Outlet | None) -> BrowserTab | None:
+    def of(self, conn: Outlet | None) -> BrowserTab[S] | None:
         """The tab of *conn*, or ``None`` (a connection without one: tests, old clients)."""
         if conn is None:
             return None
@@ -328,12 +288,12 @@ class TabRegistry:
         # A single dict lookup is atomic in CPython; bind/unbind keep the lock.
         return self._by_conn.get(conn)
 
-    def of_session(self, session: Session) -> list[BrowserTab]:
+    def of_session(self, session: S) -> list[BrowserTab[S]]:
         """The session's open tabs."""
         with self._lock:
             return [t for t in self._by_session.get(session, {}).values() if t.conn is not None]
 
-    def forget(self, session: Session) -> None:
+    def forget(self, session: S) -> None:
         """The session ended: drop its tabs."""
         with self._lock:
             self._by_session.pop(session, None)

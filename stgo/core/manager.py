@@ -9,10 +9,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
-from .errors import CapacityError, ConfigurationError
-from .ids import is_valid_session_id, new_session_id, redact
+from ..errors import CapacityError, ConfigurationError
+from ..ids import is_valid_session_id, new_session_id, redact
+from ..store.base import SessionRecord, Store
 from .session import Session
-from .store.base import SessionRecord, Store
 
 __all__ = ["SessionManager", "EndReason"]
 

@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from . import protocol
-from .errors import ProtocolError, SessionBusyError
-from .failures import generic_message
-from .ids import redact
-from .limits import TokenBucket
-from .protocol import CLOSE_POLICY, Outlet
+from .. import protocol
+from ..errors import ProtocolError, SessionBusyError
+from ..failures import FailureLog, generic_message
+from ..ids import redact
+from ..limits import LogOnce, TokenBucket
+from ..metrics import Metrics
+from ..protocol import CLOSE_POLICY, Outlet
+from ..widgets.base import Event
+from ..widgets.forms import form_of
+from .hub import Hub
 from .session import Session
-from .widgets.base import Event
-from .widgets.forms import form_of
+from .tabs import TabRegistry
 
 if TYPE_CHECKING:
-    from .app import App
-    from .widgets.base import Widget
+    from ..widgets.base import Widget
 
-__all__ = ["Dispatcher"]
+__all__ = ["Dispatcher", "EventHost"]
 
 log = logging.getLogger("stgo")
 
@@ -51,6 +54,53 @@ FOLDED_EVENTS = frozenset({"sort"})
 _FOLD_MAX = 16
 
 
+class EventHost(Protocol):
+    """What a :class:`Dispatcher` needs of the app whose events it runs
+    (the :class:`~stgo.app.App` is one): its hub and counters, its limits,
+    where a widget is, and how an event is run with many processes."""
+
+    @property
+    def hub(self) -> Hub: ...
+
+    @property
+    def metrics(self) -> Metrics: ...
+
+    @property
+    def suspicious(self) -> LogOnce: ...
+
+    @property
+    def failures(self) -> FailureLog: ...
+
+    @property
+    def show_error_details(self) -> bool: ...
+
+    @property
+    def event_rate(self) -> float | None: ...
+
+    @property
+    def event_burst(self) -> int: ...
+
+    @property
+    def tab_registry(self) -> TabRegistry[Session]: ...
+
+    def find_widget(self, session: Session, widget_id: str,
+                    path: str | None = None) -> Widget | None:
+        """The widget with DOM *widget_id* that *session* sees on the page at *path*."""
+
+    def event_lock(self, session: Session) -> contextlib.AbstractContextManager[None]:
+        """Held while one event of *session* runs."""
+
+    def event_settled(self) -> None:
+        """Called after an event's batch is pushed."""
+
+    def event_hooks(self) -> Sequence[Callable[..., object]]:
+        """The ``on_event`` hooks, run before a widget's handlers."""
+
+    def follow_client(self, session: Session, conn: Outlet, path: str | None,
+                      query: dict[str, str] | None) -> None:
+        """The tab on *conn* moved to *path* (``None``: changed its query only)."""
+
+
 class Dispatcher:
     """Handles the frames of one connection.
 
@@ -58,12 +108,13 @@ class Dispatcher:
     so a session's events run one at a time in arrival order, whichever tab
     sent them, while other sessions run in parallel.
 
+    :param app: the app whose events these are (see :class:`EventHost`).
     :param run: where the session's queue runs (a worker pool's ``submit``,
         when frames arrive on the I/O loop, which must never run user code);
         ``None`` runs it on the calling thread.
     """
 
-    def __init__(self, app: App, session: Session, conn: Outlet, client: str = "",
+    def __init__(self, app: EventHost, session: Session, conn: Outlet, client: str = "",
                  run: Callable[[Callable[[], None]], None] | None = None) -> None:
         self.app = app
         self.session = session
@@ -330,17 +381,10 @@ class Dispatcher:
         session, app = self.session, self.app
         if session.ended:
             return
-        tab = app.tab_registry.of(self.conn)
-        if tab is None:  # a connection made without a tab (stgo.testing)
-            tab = app.tab_registry.open(session, None)
-            tab._drawn("/")  # where such a connection is drawn (Routing.page_view)
-            app.tab_registry.bind(tab, self.conn)
         session.touch()
         with app.hub.batch(origin=session, conn=self.conn, client=self.client or None):
-            if isinstance(msg, protocol.QueryChange):
-                tab._moved(None, msg.query)
-            else:
-                app._tab_moved(tab, msg.path, msg.query, False)
+            path = None if isinstance(msg, protocol.QueryChange) else msg.path
+            app.follow_client(session, self.conn, path, msg.query)
 
     def _call(self, fn: Callable[..., object], seq: int | None, *args: object) -> bool:
         try:

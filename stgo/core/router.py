@@ -1,52 +1,103 @@
 """The App's pages and tabs: which page a path is, what a tab on it sees,
-and moving tabs between pages (mixed into :class:`~stgo.app.App`).
+moving tabs between pages, and the one door of every shared widget's change.
 
-See :mod:`stgo.pages` for a page itself and :mod:`stgo.tabs` for a tab.
+The :class:`Router` is an object the App owns (``app.page(...)`` and the
+rest delegate to it).  See :mod:`stgo.core.pages` for a page itself and
+:mod:`stgo.core.tabs` for a tab.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from . import protocol
-from .errors import ConfigurationError
+from .. import protocol
+from ..errors import ConfigurationError
+from ..widgets.base import Widget
+from ..widgets.nav import NavEntry, Navigation
 from .hub import PageView
 from .pages import Page, PagePrivate, Scopes, normalize_path
 from .session import Session
 from .tabs import BrowserTab, TabRegistry
-from .widgets.base import Widget
-from .widgets.nav import NavEntry, Navigation
 
 if TYPE_CHECKING:
+    from ..protocol import Outlet
+    from ..widgets.layout import Container
     from .hub import Hub
-    from .widgets.layout import Container
 
-__all__ = ["Routing"]
+__all__ = ["Router", "Keeper"]
+
+#: ``keep(widget, path)``: a persistent store saves shared *widget*'s
+#: run-time change (it is on the page at *path*; ``None``: on every page).
+Keeper = Callable[[Widget, "str | None"], None]
 
 
-class Routing:
-    """Pages, navigation and tabs of an App (the App sets the attributes below)."""
+class Router:
+    """The pages, navigation and tabs of an App.
 
-    page_title: str
-    hub: Hub
-    sidebar: Container
-    topbar: Container
-    tab_registry: TabRegistry
-    _lock: threading.RLock
-    _pages: dict[str, Page]
-    _scopes: Scopes
+    :param hub: the App's hub (the tab whose event runs, full renders, pushes).
+    :param home: the top-level shared widgets of the App's own page ``/``.
+    :param sidebar: the App's sidebar (on every page).
+    :param topbar: the App's top bar (on every page).
+    :param title: the App's title (the document title of ``/`` and the
+        default of every page), asked each time.
+    :param call_hook: runs a user hook (``call_hook(fn, *args)``), logging
+        what it raises.
+    """
+
+    def __init__(self, *, hub: Hub, home: Callable[[], list[Widget]], sidebar: Container,
+                 topbar: Container, title: Callable[[], str],
+                 call_hook: Callable[..., None]) -> None:
+        self.hub = hub
+        self.sidebar = sidebar
+        self.topbar = topbar
+        self._home = home
+        self._title = title
+        self._call_hook = call_hook
+        self._lock = threading.RLock()
+        self._pages: dict[str, Page] = {}
+        #: Which page each top-level shared widget is on.
+        self.scopes = Scopes()
+        #: The browser tabs of every session (see :class:`~stgo.core.tabs.BrowserTab`).
+        self.tabs: TabRegistry[Session] = TabRegistry(self._tab_moved)
+        #: Saves a shared widget's run-time change (a persistent store's
+        #: saver, set by the App; ``None``: nothing is saved).
+        self.keep: Keeper | None = None
 
     @property
-    def widgets(self) -> list[Widget]:  # pragma: no cover - the App's
-        raise NotImplementedError
+    def page_title(self) -> str:
+        """The App's title."""
+        return self._title()
 
-    def _call_hook(self, hook: Callable[..., None], *args: Any) -> None:  # pragma: no cover
-        raise NotImplementedError
+    @property
+    def widgets(self) -> list[Widget]:
+        """The top-level shared widgets of the App's own page ``/``."""
+        return self._home()
 
-    def _global_changed(self, widget: Widget, change: str) -> None:  # pragma: no cover
-        raise NotImplementedError
+    def shared_changed(self, widget: Widget, change: str, *, applied: bool = False) -> None:
+        """The one door of every change of a shared widget, on any page
+        (the App's own, each :class:`~stgo.core.pages.Page`'s, the sidebar and
+        top bar), made here by a callback or a background thread, or
+        *applied* from elsewhere (another process's change, read from the
+        store): pushed by the hub, and kept by a persistent store under the
+        name of its page and key unless it was *applied* (it is stored already,
+        and not told onward)."""
+        column = widget.parent
+        if change == "insert" and column is not None and (
+                column is self.sidebar or column is self.topbar) and len(column.children) == 1:
+            # The sidebar (or top bar) is not drawn while empty: its first
+            # widget draws it whole, into its place on every page.
+            widget = column
+        if applied:
+            with self.hub.batch() as batch:
+                batch.local_only = True
+                self.hub.global_changed(widget, change)
+            return
+        self.hub.global_changed(widget, change)
+        keep = self.keep
+        if keep is not None and change in ("update", "value"):
+            keep(widget, self.scopes.of(widget))
 
     def page(self, path: str, *, title: str | None = None, label: str | None = None,
              access: Callable[[Session], bool] | None = None,
@@ -122,15 +173,17 @@ class Routing:
                 entries.append((page.path, page.label, page.icon))
         return entries
 
-    def _page_widgets(self, page: Page | None) -> list[Widget]:
+    def page_widgets(self, page: Page | None) -> list[Widget]:
+        """The top-level shared widgets of *page* (``None``: the App's own)."""
         return self.widgets if page is None else page.widgets
 
-    def _shared_tops(self, session: Session, path: str) -> list[Widget]:
+    def shared_tops(self, session: Session, path: str) -> list[Widget]:
+        """The top-level shared widgets *session* sees on *path*, sidebar and top bar included."""
         status, page = self.resolve(path, session)
-        main = self._page_widgets(page) if status == 200 else []
+        main = self.page_widgets(page) if status == 200 else []
         return [*main, self.sidebar, self.topbar]
 
-    def _reachable_tops(self, session: Session) -> list[Widget]:
+    def reachable_tops(self, session: Session) -> list[Widget]:
         """The top-level widgets of every page *session* may open, its own
         included: what a request that names no page (an upload, a download)
         may reach.  A page whose ``access`` refuses the session is left out."""
@@ -143,7 +196,7 @@ class Routing:
                 tops.append(w)
         return tops
 
-    def _private_tops(self, session: Session, path: str) -> list[Widget]:
+    def private_tops(self, session: Session, path: str) -> list[Widget]:
         """*session*'s widgets shown on *path*: the session-wide ones, and
         that page's private box (unless the session is refused there)."""
         tops = []
@@ -156,18 +209,18 @@ class Routing:
 
     def scope_of(self, widget: Widget) -> str | None:
         """The page path *widget* is drawn on, ``None`` for every page (for the hub)."""
-        return self._scopes.of(widget)
+        return self.scopes.of(widget)
 
     def page_view(self, session: Session, conn: object) -> PageView:
         """Where the tab on *conn* is (for the hub's full renders)."""
-        tab = self.tab_registry.of(conn)  # type: ignore[arg-type]
+        tab = self.tabs.of(conn)  # type: ignore[arg-type]
         if tab is None:
             return PageView("/", self.page_title, {})
         path = tab.path
         status, _ = self.resolve(path, session)
         # Decided here, once per full render, as the render itself is: a tab
         # refused its page gets none of that page's live changes either.
-        tab._drawn(path if status == 200 else None)
+        self.tabs.drawn(tab, path if status == 200 else None)
         return PageView(path, self.title_of(path), tab.query, status)
 
     def page_of(self, conn: object) -> str:
@@ -179,7 +232,7 @@ class Routing:
         navigates, reconnects, resyncs) and when its session's state changes
         (:meth:`recheck_access`), never per push.
         """
-        tab = self.tab_registry.of(conn)  # type: ignore[arg-type]
+        tab = self.tabs.of(conn)  # type: ignore[arg-type]
         if tab is None:
             return "/"
         return tab.granted or ""
@@ -191,38 +244,53 @@ class Routing:
         those tabs, for the hub to redraw (as a refusal)."""
         lost: list[tuple[Session, object]] = []
         for session in sessions:
-            for tab in self.tab_registry.of_session(session):
+            for tab in self.tabs.of_session(session):
                 granted, conn = tab.granted, tab.conn
                 if granted is None or granted == "/" or conn is None:
                     continue
                 page = self.get_page(granted)
                 if page is not None and page.access is not None and not page.allows(session):
-                    tab._drawn(None)
+                    self.tabs.drawn(tab, None)
                     lost.append((session, conn))
         return lost
 
-    def current_tab(self, session: Session) -> BrowserTab | None:
+    def current_tab(self, session: Session) -> BrowserTab[Session] | None:
         """The tab whose event is being handled for *session* (inside a
         callback), or ``None``."""
         event = self.hub.current_event(session)
-        return self.tab_registry.of(event.conn) if event is not None else None
+        return self.tabs.of(event.conn) if event is not None else None
 
     def navigate(self, session: Session, path: str,
                  query: dict[str, str] | None = None) -> int:
         """Move *session*'s tabs to *path*: from a callback, the tab that sent
         the event; elsewhere, every open tab.  Return how many moved."""
         tab = self.current_tab(session)
-        tabs = [tab] if tab is not None else self.tab_registry.of_session(session)
+        tabs = [tab] if tab is not None else self.tabs.of_session(session)
         for t in tabs:
             t.navigate(path, query)
         return len(tabs)
 
-    def _tab_moved(self, tab: BrowserTab, path: str | None, query: dict[str, str] | None,
+    def follow_client(self, session: Session, conn: Outlet, path: str | None,
+                      query: dict[str, str] | None) -> None:
+        """The tab on *conn* followed a link or went back (to *path*), or
+        changed its query itself (*path* ``None``): record it, and draw the
+        page it moved to."""
+        tab = self.tabs.of(conn)
+        if tab is None:  # a connection made without a tab (stgo.testing)
+            tab = self.tabs.open(session, None)
+            self.tabs.drawn(tab, "/")  # where such a connection is drawn (page_view)
+            self.tabs.bind(tab, conn)
+        if path is None:
+            self.tabs.moved(tab, None, query)
+        else:
+            self._tab_moved(tab, path, query, False)
+
+    def _tab_moved(self, tab: BrowserTab[Session], path: str | None, query: dict[str, str] | None,
                    push: bool) -> None:
         """A tab changes page or query (its navigator): tell its client."""
         conn = tab.conn
         if path is None:
-            tab._moved(None, query)
+            self.tabs.moved(tab, None, query)
             if conn is not None:
                 conn.send(protocol.encode(protocol.url_message(tab.path, tab.query)))
             return
@@ -230,12 +298,12 @@ class Routing:
             clean = normalize_path(path)
         except ConfigurationError:
             clean = path if path.startswith("/") else "/" + path
-        tab._moved(clean, {} if query is None else query)
+        self.tabs.moved(tab, clean, {} if query is None else query)
         self.open_page(tab)
         if conn is not None:
             self.hub.full_update(tab.session, conn, push=push)
 
-    def open_page(self, tab: BrowserTab) -> None:
+    def open_page(self, tab: BrowserTab[Session]) -> None:
         """Run the ``on_open`` hooks of the page *tab* shows (if it may)."""
         status, page = self.resolve(tab.path, tab.session)
         if status != 200 or page is None:

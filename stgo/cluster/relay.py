@@ -7,7 +7,7 @@ late notice costs only latency, never correctness (see docs/scaling.md):
 
 ``g <origin> <time> <version> <name>``
     a keyed shared widget's attributes were saved under *version* (*name*:
-    :func:`stgo.persist.stored_name`, which says its page): the
+    :func:`stgo.cluster.persist.stored_name`, which says its page): the
     change's stamp on a hybrid logical clock (microseconds of wall time,
     moved past every stamp this process has seen), taken when the change was
     made.  The store keeps a write only if its version is newer than the
@@ -52,20 +52,23 @@ import secrets
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .errors import SessionBusyError
-from .ids import redact
-from .persist import apply_attrs, find_global
-from .store.redis import EVENT_LEASE, KEEP_LEASE, StateCache
+from ..core.context import Slot
+from ..errors import SessionBusyError
+from ..ids import redact
+from ..store.redis import EVENT_LEASE, KEEP_LEASE, StateCache
+from .persist import apply_attrs
 
 if TYPE_CHECKING:
-    from .app import App
-    from .hub import Batch
-    from .session import Session
-    from .store.redis import RedisStore
-    from .widgets.base import Widget
+    from ..core.hub import Batch, Hub
+    from ..core.manager import SessionManager
+    from ..core.pages import Door
+    from ..core.session import Session
+    from ..metrics import Metrics
+    from ..store.redis import RedisStore
+    from ..widgets.base import Widget
 
 __all__ = ["Relay", "EVENT_LEASE"]
 
@@ -95,13 +98,34 @@ log = logging.getLogger("stgo")
 class Relay:
     """The pub/sub link of one process to the other processes of its app.
 
-    :param app: the App whose tabs follow the others' changes.
-    :param store: its Redis store.
+    :param store: the app's Redis store.
+    :param metrics: the app's counters.
+    :param sessions: the app's sessions (redrawn, dropped or rotated here
+        when another process says so).
+    :param hub: the app's connections, whose tabs follow the others' changes.
+    :param find_global: ``find_global(name)``: the keyed shared widget stored
+        as *name* (see :func:`stgo.cluster.persist.stored_name`), or ``None``.
+    :param redraw: ``redraw(session)``: draw *session*'s private widgets anew
+        from its state (``session_page``); ``False`` if the app draws none.
     :param max_backoff: longest wait in seconds between reconnect attempts (5).
     """
 
-    def __init__(self, app: App, store: RedisStore, *, max_backoff: float = 5.0) -> None:
-        self._app = app
+    def __init__(self, store: RedisStore, *, metrics: Metrics, sessions: SessionManager,
+                 hub: Hub, find_global: Callable[[str], Widget | None],
+                 redraw: Callable[[Session], bool], max_backoff: float = 5.0) -> None:
+        self._metrics = metrics
+        self._sessions = sessions
+        self._hub = hub
+        self._find_global = find_global
+        self._redraw = redraw
+        #: The one door of every shared widget's change (the App's router's,
+        #: set by the App): what is applied here from the store goes through
+        #: it, as ``applied`` (pushed, not saved again nor told onward).
+        self.door: Door | None = None
+        #: ``pending(name)``: whether a change of this process to the shared
+        #: widget stored as *name* still waits to be saved (the saver's, set
+        #: by the App once it has one; ``None``: no saver).
+        self.pending: Callable[[str], bool] | None = None
         self._store = store
         self.max_backoff = max_backoff
         #: This process's name on the channel (its own notices are skipped).
@@ -133,11 +157,10 @@ class Relay:
         # This process's copy of each session's state, for its events.
         self._caches: weakref.WeakKeyDictionary[Session, StateCache] = (
             weakref.WeakKeyDictionary())
-        self._local = threading.local()
+        self._announced_slot: Slot[set[Session]] = Slot("announced")
         self.connected = False
         #: Seconds from publish to receipt of the last notice heard.
         self.lag = 0.0
-        metrics = app.metrics
         metrics.gauge("stgo_relay_connected",
                       "1 while the pub/sub link to the other processes is up.",
                       lambda: 1.0 if self.connected else 0.0)
@@ -184,7 +207,7 @@ class Relay:
         self._due = {}
         self._due_changed = threading.Event()
         self._caches = weakref.WeakKeyDictionary()
-        self._local = threading.local()
+        self._announced_slot = Slot("announced")
         self.connected = False
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -233,7 +256,7 @@ class Relay:
             if txn.changed or self._touched_in_batch(session):
                 notice = f"{self._head('s')} {session.id}"
                 self._announced().add(session)
-                self._app.metrics.inc("stgo_relay_sent_total", "session")
+                self._metrics.inc("stgo_relay_sent_total", "session")
             # Kept only while others can ask for it (a lock kept by a process
             # that does not listen is void to them).
             store.end_event(txn, notice, KEEP_LEASE if self.connected else 0.0)
@@ -248,15 +271,16 @@ class Relay:
             self._redis_error("commit", exc)
 
     def _touched_in_batch(self, session: Session) -> bool:
-        batch = self._app.hub.current_event(session)
+        batch = self._hub.current_event(session)
         return batch is not None and (session in batch.session_changes
                                       or session in batch.state_keys)
 
     def _announced(self) -> set[Session]:
         """Sessions whose ``s`` notice this thread's event sent with its commit."""
-        announced: set[Session] | None = getattr(self._local, "announced", None)
+        announced = self._announced_slot.get()
         if announced is None:
-            announced = self._local.announced = set()
+            announced = set()
+            self._announced_slot.set(announced)
         return announced
 
     # -- telling the others ---------------------------------------------------------------
@@ -288,7 +312,7 @@ class Relay:
                 if left:
                     self._saving[key] = left
         if stored:
-            self._app.metrics.inc("stgo_relay_sent_total", "global")
+            self._metrics.inc("stgo_relay_sent_total", "global")
         else:
             self._apply_global(key, mine_pending=True)
 
@@ -364,7 +388,7 @@ class Relay:
                     for left in notices[i:]:
                         self._outbox.setdefault(left, left)
                 return False
-            self._app.metrics.inc("stgo_relay_sent_total",
+            self._metrics.inc("stgo_relay_sent_total",
                                   {"s": "session", "r": "rotation", "e": "end"}.get(kind, kind))
         return True
 
@@ -412,7 +436,7 @@ class Relay:
                 log.debug("closing the relay's pub/sub link failed", exc_info=True)
 
     def _redis_error(self, where: str, exc: Exception) -> None:
-        self._app.metrics.inc("stgo_redis_errors_total", where)
+        self._metrics.inc("stgo_redis_errors_total", where)
         log.warning("relay: %s failed (%s: %s); retrying", where, type(exc).__name__, exc)
 
     def _hear(self, data: bytes | str) -> None:
@@ -425,7 +449,7 @@ class Relay:
             self.lag = max(0.0, time.time() - float(parts[2]))
         except ValueError:
             return
-        self._app.metrics.inc("stgo_relay_received_total", {
+        self._metrics.inc("stgo_relay_received_total", {
             "g": "global", "s": "session", "r": "rotation", "e": "end",
             "l": "lock"}.get(kind, "other"))
         try:
@@ -452,14 +476,14 @@ class Relay:
             log.exception("relay: applying a notice failed")
 
     def _resync(self) -> None:
-        self._app.metrics.inc("stgo_relay_resyncs_total")
+        self._metrics.inc("stgo_relay_resyncs_total")
         for key, version in self._store.global_versions().items():
             self._seen(version)
             with self._lock:
                 stale = version <= self._versions.get(key, 0)
             if not stale:
                 self._apply_global(key)
-        for session in self._app.sessions.sessions():
+        for session in self._sessions.sessions():
             self._refresh(session)
 
     def _apply_global(self, key: str, *, mine_pending: bool = False) -> None:
@@ -467,25 +491,24 @@ class Relay:
 
         A local change still waiting to be saved wins over a notice (it is
         newer, or its save is refused and lands here with *mine_pending*)."""
-        app = self._app
-        saver = app._saver
-        if not mine_pending and saver is not None:
+        pending = self.pending
+        if not mine_pending and pending is not None:
             # Noted before the look, so that a write finishing in between
             # still finds it (global_written).
             with self._lock:
                 self._passed_over.add(key)
-            if saver.pending(key):
+            if pending(key):
                 return
             with self._lock:
                 self._passed_over.discard(key)
         attrs, version = self._store.load_global(key)
         self._seen(version)
-        widget = find_global(app, key)  # on any page ("<path> <key>" off "/")
+        widget = self._find_global(key)  # on any page ("<path> <key>" off "/")
         with self._lock:
             if version <= self._versions.get(key, 0):
                 return
             if not mine_pending and (key in self._saving or (
-                    saver is not None and saver.pending(key))):
+                    pending is not None and pending(key))):
                 # A change made here while we read the store, stamped after
                 # everything seen here: its write looks again once done
                 # (global_written).  Applied now, this older value would stay
@@ -502,41 +525,41 @@ class Relay:
             # would otherwise check in one order and apply in the other,
             # leaving this process on the older one for good.
             apply_attrs(widget, attrs)
-        app.metrics.inc("stgo_relay_applied_total", "global")
-        with app.hub.batch() as batch:
-            batch.local_only = True
-            app.hub.global_changed(widget, "update")
+        self._metrics.inc("stgo_relay_applied_total", "global")
+        door = self.door
+        if door is not None:
+            door(widget, "update", applied=True)
 
     def _session_changed(self, session_id: str) -> None:
-        session = self._app.sessions.cached(session_id)
+        session = self._sessions.cached(session_id)
         if session is not None:
             self._refresh(session)
 
     def _refresh(self, session: Session) -> None:
         """*session* may have changed elsewhere: redraw its tabs here, or, with
         none open here, let go of it (the next request rebuilds it from the store)."""
-        if session.connections or self._app.hub.connections(session):
+        if session.connections or self._hub.connections(session):
             self._redraw_soon(session)
         else:
-            self._app.sessions.forget(session)
+            self._sessions.forget(session)
 
     def _session_rotated(self, old_id: str) -> None:
-        from .protocol import CLOSE_ROTATED
+        from ..protocol import CLOSE_ROTATED
 
-        session = self._app.sessions.cached(old_id)
+        session = self._sessions.cached(old_id)
         if session is None:
             return
-        for conn in self._app.hub.connections(session):
+        for conn in self._hub.connections(session):
             conn.close(CLOSE_ROTATED, "session rotated")
         log.debug("relay: session %s rotated elsewhere", redact(old_id))
-        self._app.sessions.get(old_id)  # no record any more: dropped from the cache
+        self._sessions.get(old_id)  # no record any more: dropped from the cache
 
     def _session_ended(self, session_id: str) -> None:
-        if self._app.sessions.cached(session_id) is None:
+        if self._sessions.cached(session_id) is None:
             return
         # No record any more: dropped from the cache here, and its tabs are
         # told "session expired" and closed (the manager's gone hooks).
-        self._app.sessions.get(session_id)
+        self._sessions.get(session_id)
         log.debug("relay: session %s ended elsewhere", redact(session_id))
 
     def _redraw_soon(self, session: Session) -> None:
@@ -571,7 +594,7 @@ class Relay:
             self._due_changed.wait(wait)
 
     def _queue_redraw(self, session: Session) -> None:
-        app = self._app
+        hub = self._hub
 
         def redraw() -> None:
             began = time.monotonic()
@@ -593,20 +616,18 @@ class Relay:
         def draw() -> None:
             if session.ended:
                 return
-            app.metrics.inc("stgo_relay_applied_total", "session")
+            self._metrics.inc("stgo_relay_applied_total", "session")
             # From now on the hub notes what this session's tabs have, and
             # sends them only what differs (a burst of changes elsewhere
             # must not cost a whole page per change here).
-            app.hub.shown.track(session)
-            with app.hub.batch() as batch:
+            hub.shown.track(session)
+            with hub.batch() as batch:
                 batch.local_only = True
                 batch.skip_unchanged = True
-                if app._session_page is not None:
-                    before = session.widgets
-                    session.clear_widgets()
-                    app._draw_session(session)
+                before = session.widgets
+                if self._redraw(session):  # cleared, and drawn anew from the state
                     _keep_places(batch, session, before, session.widgets)
-                app.hub.state_changed(session, None)  # inputs bound to state follow
+                hub.state_changed(session, None)  # inputs bound to state follow
 
         def guarded() -> None:
             try:

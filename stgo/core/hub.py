@@ -21,10 +21,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from . import protocol
-from .protocol import CLOSE_GOING_AWAY, RENDER_KEY, Outlet
+from .. import protocol
+from ..protocol import CLOSE_GOING_AWAY, RENDER_KEY, Outlet
+from ..widgets.base import InputWidget, Parent, StateReader, Widget
+from .context import Slot
 from .session import Session
-from .widgets.base import InputWidget, Parent, StateReader, Widget
 
 __all__ = ["Hub", "Batch", "Page", "PageView", "Shown"]
 
@@ -258,7 +259,9 @@ class Hub:
         self._page = page
         self._lock = threading.Lock()
         self._conns: dict[Session, list[Outlet]] = {}
-        self._local = threading.local()
+        # This hub's batch and held-back redraws in the event context.
+        self._batch: Slot[Batch] = Slot("batch")
+        self._held: Slot[dict[Widget, str]] = Slot("held")
         # Draw generations of this hub's redraws (see "Draw generations").
         self._draws = itertools.count(1)
         #: Called with the sessions whose private state or widgets a batch
@@ -380,7 +383,7 @@ class Hub:
         """The batch of the event being handled on this thread for *session*
         (its connection and client), or ``None`` (a background thread, a
         hook, another session's event)."""
-        current: Batch | None = getattr(self._local, "batch", None)
+        current = self._batch.get()
         if current is None or current.origin is not session:
             return None
         return current
@@ -404,20 +407,20 @@ class Hub:
         Nested blocks join the outer one.  The flush happens even if the
         block raises, so that what did change is still shown.
         """
-        current: Batch | None = getattr(self._local, "batch", None)
+        current = self._batch.get()
         if current is not None:
             yield current
             return
         current = Batch(origin, conn, ack, client=client)
-        self._local.batch = current
+        self._batch.set(current)
         try:
             yield current
         finally:
-            self._local.batch = None
+            self._batch.set(None)
             self.flush(current)
 
     def _note(self, record: Callable[[Batch], None]) -> None:
-        current: Batch | None = getattr(self._local, "batch", None)
+        current = self._batch.get()
         if current is not None:
             record(current)
             return
@@ -464,7 +467,7 @@ class Hub:
         The batch's ack still waits for its end: the tab that sent the event
         learns it is handled only when its callback returns.
         """
-        current: Batch | None = getattr(self._local, "batch", None)
+        current = self._batch.get()
         if current is None:
             return
         early = Batch(current.origin, current.conn, None, client=current.client,
@@ -482,19 +485,19 @@ class Hub:
         Only redraws that can be sent twice are held (``value``, ``update``,
         ``figure``); inserts, removals and new points go out at once.
         """
-        self._local.held = {}
+        self._held.set({})
 
     def release(self) -> None:
         """Push what :meth:`hold` kept back, to everybody, and stop holding."""
-        held: dict[Widget, str] | None = getattr(self._local, "held", None)
-        self._local.held = None
+        held = self._held.get()
+        self._held.set(None)
         if held:
             self.flush(Batch(global_changes=held))
 
     def _hold_back(self, batch: Batch) -> bool:
         """Keep *batch*'s repeatable shared redraws for :meth:`release`;
         whether the others may wait for it (this thread holds)."""
-        held: dict[Widget, str] | None = getattr(self._local, "held", None)
+        held = self._held.get()
         if held is None or batch.origin is None:
             return False
         changes = batch.global_changes

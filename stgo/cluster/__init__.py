@@ -1,0 +1,6 @@
+"""Many processes, one app: shared widgets' changes saved to a persistent
+store (:mod:`~stgo.cluster.persist`) and told to the other processes
+(:mod:`~stgo.cluster.relay`).
+
+Modules here import the core and below, never the App.
+"""
