@@ -290,3 +290,20 @@ def test_two_apps_behind_the_guides_prefix_stripping_nginx_keep_a_cookie_each(
             browser.close()
         assert len(apps[prefix].sessions) == 1
     assert paths == {"/a/": "/a/", "/b/": "/b/"}
+
+
+def test_no_file_holds_a_merge_conflict() -> None:
+    # A conflict left in a doc reads as text to every other test; say it here.
+    found = []
+    for top in ("stgo", "tests", "docs", "examples", "bench", "scripts"):
+        for path in (ROOT / top).rglob("*"):
+            if path.suffix not in {".py", ".md", ".js", ".css", ".cfg", ".toml", ".txt"}:
+                continue
+            for n, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+                if line.startswith(("<<<<<<< ", ">>>>>>> ")):
+                    found.append(f"{path.relative_to(ROOT)}:{n}")
+    for name in ("README.md", "setup.cfg", "pyproject.toml", "Makefile"):
+        text = (ROOT / name).read_text()
+        found += [f"{name}:{n}" for n, line in enumerate(text.splitlines(), 1)
+                  if line.startswith(("<<<<<<< ", ">>>>>>> "))]
+    assert not found, f"merge conflict markers in {found}"
