@@ -280,6 +280,13 @@ def test_download_of_a_failing_callable_is_a_clear_500(serve: Callable[..., Serv
 # -- page access (issue 22, item 15) -------------------------------------------------------
 
 
+def _mint(server: Server, client: Client, button: stgo.DownloadButton) -> int:
+    """The status of asking a download link for *button* as *client*."""
+    return Post(server, f"/download?widget={button.id}", {
+        "Cookie": f"{COOKIE}={client.session_id}", "Origin": client.origin,
+        "Content-Length": "0"}).answer()[0]
+
+
 def test_a_page_whose_access_refuses_gives_neither_its_download_nor_its_uploader(
         serve: Callable[..., Server]) -> None:
     app = stgo.App(title="access")
@@ -292,16 +299,11 @@ def test_a_page_whose_access_refuses_gives_neither_its_download_nor_its_uploader
     session = app.sessions.get(alice.session_id)
     assert session is not None
 
-    def mint() -> int:
-        return Post(server, f"/download?widget={payroll.id}", {
-            "Cookie": f"{COOKIE}={alice.session_id}", "Origin": alice.origin,
-            "Content-Length": "0"}).answer()[0]
-
-    assert mint() == 404
+    assert _mint(server, alice, payroll) == 404
     assert _upload(server, alice, intake, "a.txt", b"x")[0] == 404
     assert app.transfers.sessions_with_files() == 0
     session.set("admin", True)  # now the page lets her in: both work
-    assert mint() == 201
+    assert _mint(server, alice, payroll) == 201
     assert _upload(server, alice, intake, "a.txt", b"x")[0] == 201
     _, answer, _ = Post(server, f"/download?widget={payroll.id}", {
         "Cookie": f"{COOKIE}={alice.session_id}", "Origin": alice.origin,
@@ -330,15 +332,10 @@ def test_a_dialog_the_session_never_opened_gives_neither_its_download_nor_its_up
     session = app.sessions.get(alice.session_id)
     assert session is not None
 
-    def mint() -> int:
-        return Post(server, f"/download?widget={report.id}", {
-            "Cookie": f"{COOKIE}={alice.session_id}", "Origin": alice.origin,
-            "Content-Length": "0"}).answer()[0]
-
-    assert mint() == 404
+    assert _mint(server, alice, report) == 404
     assert _upload(server, alice, intake, "a.txt", b"x")[0] == 404
     box.open(session)
-    assert mint() == 201
+    assert _mint(server, alice, report) == 201
     assert _upload(server, alice, intake, "a.txt", b"x")[0] == 201
 
 

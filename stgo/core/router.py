@@ -102,17 +102,8 @@ class Router:
     def page(self, path: str, *, title: str | None = None, label: str | None = None,
              access: Callable[[Session], bool] | None = None,
              icon: str | None = None) -> Page:
-        """Make the page at *path* (the App itself is ``"/"``): fill it with
-        its factory methods (``reports.table(...)``), like the App.
-
-        :param title: the document title there (default: the App's).
-        :param label: its name in :meth:`navigation` (default: the title).
-        :param access: ``access(session) -> bool``, asked on every visit; a
-            refused session gets a 403 page.
-        :param icon: a short text (an emoji) before its label.
-        :raises ConfigurationError: a bad or reserved path, ``"/"``, or one
-            that is taken.
-        """
+        """Make the page at *path*: what :meth:`stgo.App.page` does (its
+        docstring says the parameters)."""
         clean = normalize_path(path)
         if clean == "/":
             raise ConfigurationError("the App itself is the page at '/': add its widgets "
