@@ -62,7 +62,8 @@ from ..store.redis import EVENT_LEASE, KEEP_LEASE, StateCache
 from .persist import apply_attrs
 
 if TYPE_CHECKING:
-    from ..core.hub import Batch, Hub
+    from ..core.batch import Batch
+    from ..core.hub import Hub
     from ..core.manager import SessionManager
     from ..core.pages import Door
     from ..core.session import Session
