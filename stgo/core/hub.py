@@ -72,7 +72,8 @@ class Hub:
         self._lock = threading.Lock()
         self._conns: dict[Session, list[Outlet]] = {}
         # This hub's batch and held-back redraws (in the event context).
-        self._batches = Batches(self.flush)
+        # (flush looked up at each call: it may be replaced on the instance)
+        self._batches = Batches(lambda batch: self.flush(batch))
         # Draw generations of this hub's redraws (see "Draw generations").
         self._draws = itertools.count(1)
         #: Called with the sessions whose private state or widgets a batch
