@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 from . import protocol
 from .cluster.persist import GlobalSaver, find_global, restore_globals, stored_name
 from .cluster.relay import Relay
+from .core.batch import Batch
 from .core.dispatch import Dispatcher
-from .core.hub import Batch, Hub, PageView
+from .core.hub import Hub, PageView
 from .core.manager import SessionManager
 from .core.pages import Page, SharedWidgets, Site
 from .core.router import Router

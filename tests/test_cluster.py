@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import stgo
-from stgo.cluster.relay import REDRAW_INTERVAL
+from stgo.cluster.redraw import REDRAW_INTERVAL
 from stgo.server import Server
 
 from .helpers import Client, Socket, applied, request, wait_until

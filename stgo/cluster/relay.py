@@ -19,7 +19,7 @@ late notice costs only latency, never correctness (see docs/scaling.md):
     a session's private state or widgets changed.  A process with a tab of
     that session open redraws it from the state (``session_page``), in the
     session's own event queue, and sends its tabs only what changed; a burst
-    of notices is coalesced (see :data:`REDRAW_SHARE`).
+    of notices is coalesced (see :mod:`stgo.cluster.redraw`).
 ``r <origin> <time> <old session id>``
     a session was rotated: tabs on the old ID are closed everywhere.
 ``e <origin> <time> <session id>``
@@ -60,9 +60,10 @@ from ..errors import SessionBusyError
 from ..ids import redact
 from ..store.redis import EVENT_LEASE, KEEP_LEASE, StateCache
 from .persist import apply_attrs
+from .redraw import Redraws
 
 if TYPE_CHECKING:
-    from ..core.hub import Batch, Hub
+    from ..core.hub import Hub
     from ..core.manager import SessionManager
     from ..core.pages import Door
     from ..core.session import Session
@@ -77,15 +78,6 @@ __all__ = ["Relay", "EVENT_LEASE"]
 #: under the margin the rest of a kept lease leaves them).
 _KEEP_CHECK = 0.25
 
-#: Redraws of one session for other processes' changes take this share of
-#: the time at most: one that took 20 ms lets the next begin 100 ms after it
-#: began, and the notices meanwhile are one redraw then (it reads the newest
-#: state anyway).  A change after a quiet spell is drawn at once.
-REDRAW_SHARE = 0.2
-#: ... and begin at least this many seconds apart,
-REDRAW_INTERVAL = 0.005
-#: ... and no change waits more than this many seconds for its redraw.
-REDRAW_MAX_DELAY = 1.0
 #: Seconds :meth:`Relay.start` waits for the listener's first subscription
 #: and resync: a process started by its first request then loads no session
 #: for that request while the resync lets go of the ones it holds.
@@ -117,7 +109,8 @@ class Relay:
         self._sessions = sessions
         self._hub = hub
         self._find_global = find_global
-        self._redraw = redraw
+        # The throttled redraws of sessions changed elsewhere (their thread).
+        self._redraws = Redraws(hub=hub, metrics=metrics, redraw=redraw)
         #: The one door of every shared widget's change (the App's router's,
         #: set by the App): what is applied here from the store goes through
         #: it, as ``applied`` (pushed, not saved again nor told onward).
@@ -147,13 +140,6 @@ class Relay:
         self._pubsub: Any = None
         self._threads: list[threading.Thread] = []
         self._listening = threading.Event()  # subscribed and resynced
-        self._redrawing: set[Session] = set()  # a redraw is queued for these
-        # When each session's next redraw may begin (REDRAW_SHARE), and the
-        # redraws waiting for that (by the time they are due).
-        self._next_redraw: weakref.WeakKeyDictionary[Session, float] = (
-            weakref.WeakKeyDictionary())
-        self._due: dict[Session, float] = {}
-        self._due_changed = threading.Event()
         # This process's copy of each session's state, for its events.
         self._caches: weakref.WeakKeyDictionary[Session, StateCache] = (
             weakref.WeakKeyDictionary())
@@ -179,7 +165,7 @@ class Relay:
         self._threads = [
             threading.Thread(target=self._listen, name="stgo-relay", daemon=True),
             threading.Thread(target=self._send, name="stgo-relay-send", daemon=True),
-            threading.Thread(target=self._schedule, name="stgo-relay-redraw", daemon=True),
+            self._redraws.thread(),
         ]
         for thread in self._threads:
             thread.start()
@@ -202,19 +188,16 @@ class Relay:
         self._threads = []
         self._listening = threading.Event()
         self._saving = {}
-        self._redrawing = set()
-        self._next_redraw = weakref.WeakKeyDictionary()
-        self._due = {}
-        self._due_changed = threading.Event()
+        self._redraws.after_fork()
         self._caches = weakref.WeakKeyDictionary()
         self._announced_slot = Slot("announced")
         self.connected = False
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Send what is queued, then stop both threads and join them."""
+        """Send what is queued, then stop the threads and join them."""
         self._stop.set()
         self._wake.set()
-        self._due_changed.set()
+        self._redraws.stop()
         threads, self._threads = self._threads, []
         for thread in threads:
             thread.join(timeout)
@@ -539,7 +522,7 @@ class Relay:
         """*session* may have changed elsewhere: redraw its tabs here, or, with
         none open here, let go of it (the next request rebuilds it from the store)."""
         if session.connections or self._hub.connections(session):
-            self._redraw_soon(session)
+            self._redraws.soon(session)
         else:
             self._sessions.forget(session)
 
@@ -561,112 +544,3 @@ class Relay:
         # told "session expired" and closed (the manager's gone hooks).
         self._sessions.get(session_id)
         log.debug("relay: session %s ended elsewhere", redact(session_id))
-
-    def _redraw_soon(self, session: Session) -> None:
-        """Redraw *session*'s tabs here from its state, in its event queue
-        (so never in the middle of one of its events): at once, or, while its
-        last redraw's share of time (:data:`REDRAW_SHARE`) runs, once at its end."""
-        now = time.monotonic()
-        with self._lock:
-            if session in self._redrawing or session in self._due:
-                return  # the coming redraw will read the newest state anyway
-            due = self._next_redraw.get(session, now)
-            if due > now:
-                self._due[session] = due
-                self._due_changed.set()
-                return
-            self._redrawing.add(session)
-        self._queue_redraw(session)
-
-    def _schedule(self) -> None:
-        """Queue the redraws whose time has come (the ``stgo-relay-redraw`` thread)."""
-        while not self._stop.is_set():
-            self._due_changed.clear()
-            now = time.monotonic()
-            with self._lock:
-                ready = [s for s, due in self._due.items() if due <= now]
-                for session in ready:
-                    del self._due[session]
-                    self._redrawing.add(session)
-                wait = min(self._due.values(), default=now + 60.0) - now
-            for session in ready:
-                self._queue_redraw(session)
-            self._due_changed.wait(wait)
-
-    def _queue_redraw(self, session: Session) -> None:
-        hub = self._hub
-
-        def redraw() -> None:
-            began = time.monotonic()
-            with self._lock:
-                self._redrawing.discard(session)
-                # Notices from now on wait for this one's end, at least.
-                self._next_redraw[session] = began + REDRAW_MAX_DELAY
-            try:
-                draw()
-            finally:
-                took = time.monotonic() - began
-                pause = min(REDRAW_MAX_DELAY, max(REDRAW_INTERVAL, took / REDRAW_SHARE))
-                with self._lock:
-                    self._next_redraw[session] = began + pause
-                    if session in self._due:
-                        self._due[session] = min(self._due[session], began + pause)
-                self._due_changed.set()
-
-        def draw() -> None:
-            if session.ended:
-                return
-            self._metrics.inc("stgo_relay_applied_total", "session")
-            # From now on the hub notes what this session's tabs have, and
-            # sends them only what differs (a burst of changes elsewhere
-            # must not cost a whole page per change here).
-            hub.shown.track(session)
-            with hub.batch() as batch:
-                batch.local_only = True
-                batch.skip_unchanged = True
-                before = session.widgets
-                if self._redraw(session):  # cleared, and drawn anew from the state
-                    _keep_places(batch, session, before, session.widgets)
-                hub.state_changed(session, None)  # inputs bound to state follow
-
-        def guarded() -> None:
-            try:
-                redraw()
-            except Exception:
-                log.exception("relay: redrawing session %s failed", redact(session.id))
-
-        session.events.submit(guarded)
-
-
-def _shape(widget: Widget) -> list[tuple[type, str | None]]:
-    """What a widget tree is made of: each widget's type and key (if it has one)."""
-    return [(type(w), w.key if w.key != w.id else None) for w in widget.walk()]
-
-
-def _keep_places(batch: Batch, session: Session, before: list[Widget],
-                 after: list[Widget]) -> None:
-    """Turn a session's redraw (every widget removed, every one drawn anew)
-    into updates in place where the new widgets are the old ones redrawn.
-
-    Along the common start of both lists, a new tree of the same shape
-    (types and keys) as the old one takes the old widgets' IDs.  Drawn as
-    the old one (the tabs show the old widgets), it is not sent at all;
-    otherwise its change is an ``update`` of the element the tabs have
-    (which the hub skips too when its HTML is what they were last sent:
-    ``skip_unchanged``).  Values bound to state are the state pass's.
-    The rest is removed and inserted as drawn, in order.
-    """
-    changes = batch.session_changes.get(session)
-    if changes is None:
-        return
-    for old, new in zip(before, after, strict=False):
-        if _shape(old) != _shape(new):
-            break
-        for was, now in zip(old.walk(), new.walk(), strict=True):
-            now.id = was.id  # the tab's element, and its events, stay valid
-        changes.pop(old, None)
-        if new.render(session) == old.render(session):
-            for inner in new.walk():
-                changes.pop(inner, None)
-        else:
-            changes[new] = "update"
