@@ -5,18 +5,16 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
-import hashlib
 import logging
 import os
-import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from . import protocol
 from .cluster.persist import GlobalSaver, find_global, restore_globals, stored_name
 from .cluster.relay import Relay
+from .cluster.rotation import ROTATION_TOKEN_TTL, Rotations
 from .core.dispatch import Dispatcher
 from .core.hub import Batch, Hub, PageView
 from .core.manager import SessionManager
@@ -26,7 +24,7 @@ from .core.session import Session, toast_message
 from .core.tabs import BrowserTab, TabRegistry
 from .errors import ConfigurationError, WidgetError
 from .failures import FailureLog
-from .ids import new_session_id, redact
+from .ids import redact
 from .limits import AddressRateLimiter, ConnectionLimiter, LogOnce, UploadLimits
 from .metrics import Metrics
 from .protocol import Outlet
@@ -53,9 +51,6 @@ LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 #: Seconds :meth:`App.stop` waits, in all, for its threads to end (each
 #: is a daemon: one still stuck on an unreachable Redis is left behind).
 STOP_JOIN_TIMEOUT = 6.0
-
-#: Seconds a rotation token may wait to be traded for the new cookie.
-ROTATION_TOKEN_TTL = 60.0
 
 #: The page's ``Content-Security-Policy`` unless the App is given another:
 #: scripts, styles and connections from the app's own origin only (stgo's
@@ -245,7 +240,6 @@ class App(SharedWidgets):
         self.show_error_details = show_error_details
         #: Callback failures: one traceback per kind, with the id users see.
         self.failures = FailureLog(log)
-        self._rotations: dict[str, tuple[Session, str, float]] = {}
         #: Where sessions and shared state live (:mod:`stgo.store`).
         self.store = open_store(os.environ.get("STGO_STORE") or store,
                                 pickle_key=store_pickle_key)
@@ -268,7 +262,7 @@ class App(SharedWidgets):
         self.workers = WorkerPool(event_threads)
         #: The loop that serves every open WebSocket (started by the first).
         self.io = self._new_io()
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the shared widgets' (SharedWidgets)
         # What runs in which process (see _ensure_started): the process whose
         # threads and connections the App's parts hold, whether it was started
         # (and not stopped since) there, whether stop() was called there, one
@@ -300,6 +294,8 @@ class App(SharedWidgets):
             if self.store.persistent else None)
         if self._saver is not None:
             self.hub.before_ack = self._saver.flush
+        self._rotations = Rotations(self.sessions, self.hub, self.store,
+                                    rotated=self._relay.rotated if self._relay else None)
         self.sidebar = Sidebar()
         self.sidebar.attach(None, self._changed)
         #: A row above every page, empty (and not drawn) until something is put in it.
@@ -665,56 +661,11 @@ class App(SharedWidgets):
         and reloads into a fresh session, and the rotated session is left to
         whoever the app hands it to (nobody, usually: it expires unused).
         """
-        old_id = session.id
-        new_id = new_session_id(self.sessions.clock())
-        self.sessions.rekey(session, new_id)
-        event = self.hub.current_event(session)
-        rotating = event.conn if event is not None else None
-        final: str | None = None
-        if self._relay is not None:
-            self._relay.rotated(old_id)  # its tabs on other processes close too
-        if rotating is not None:
-            token = secrets.token_urlsafe(32)
-            now = self.sessions.clock()
-            if isinstance(self.store, RedisStore):
-                # Any process may be asked to trade it: the store keeps it.
-                self.store.put_token(_token_hash(token), new_id, ROTATION_TOKEN_TTL)
-            with self._lock:
-                # Tokens expire in insertion order (a fixed TTL): drop the stale
-                # ones from the front instead of rebuilding the map each time.
-                while self._rotations:
-                    first = next(iter(self._rotations))
-                    if self._rotations[first][2] > now:
-                        break
-                    del self._rotations[first]
-                self._rotations[token] = (session, new_id, now + ROTATION_TOKEN_TTL)
-            final = protocol.encode(protocol.cookie_message(token))
-        for conn in self.hub.connections(session):
-            if rotating is None:
-                conn.close(protocol.CLOSE_MOVED, "session moved")
-            else:
-                # The token goes out before the close frame, to its own tab only.
-                conn.close(protocol.CLOSE_ROTATED, "session rotated",
-                           final=final if conn is rotating else None)
-        log.info("session %s rotated to %s", redact(old_id), redact(new_id))
-        return new_id
+        return self._rotations.rotate(session)
 
     def redeem_rotation(self, token: str) -> str | None:
         """Trade a rotation token for the session's new ID (once), or ``None``."""
-        with self._lock:
-            entry = self._rotations.pop(token, None)
-        if isinstance(self.store, RedisStore):
-            stored = self.store.take_token(_token_hash(token))  # once, on any process
-            if stored is None:
-                return None
-            session = self.sessions.get(stored)
-            return None if session is None or session.ended else stored
-        if entry is None:
-            return None
-        session, new_id, expires = entry
-        if expires < self.sessions.clock() or session.ended or session.id != new_id:
-            return None
-        return new_id
+        return self._rotations.redeem(token)
 
     @property
     def allowed_hosts(self) -> frozenset[str] | None:
@@ -838,6 +789,7 @@ class App(SharedWidgets):
         self._pid = pid
         self._running = self._stopped = False
         self._lock = threading.RLock()
+        self._rotations.after_fork()
         self.workers = WorkerPool(self._event_threads)
         self.io = self._new_io()
         self.store.after_fork()
@@ -896,11 +848,6 @@ class App(SharedWidgets):
         from .server import serve
 
         serve(self, host=host, port=port, **kwargs)
-
-
-def _token_hash(token: str) -> str:
-    """How a rotation token is named in the store (never the token itself)."""
-    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
 def _host_patterns(hosts: Iterable[str]) -> frozenset[str]:
