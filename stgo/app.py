@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import functools
 import logging
@@ -25,12 +24,13 @@ from .core.tabs import BrowserTab, TabRegistry
 from .errors import ConfigurationError, WidgetError
 from .failures import FailureLog
 from .ids import redact
+from .lifecycle import Lifecycle
 from .limits import AddressRateLimiter, ConnectionLimiter, LogOnce, UploadLimits
 from .metrics import Metrics
 from .protocol import Outlet
 from .store import StateView, Store, open_store
 from .store.redis import RedisStore
-from .transport.ioloop import STOP_GRACE, IOLoop
+from .transport.ioloop import IOLoop
 from .transport.pool import WorkerPool
 from .transport.ws import MAX_QUEUED_BYTES
 from .web.endpoints import Endpoints
@@ -47,10 +47,6 @@ __all__ = ["App", "Sidebar", "Topbar", "ROTATION_TOKEN_TTL", "DEFAULT_CONTENT_SE
 
 #: The names a page on loopback may be asked for (see ``App(allowed_hosts=)``).
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
-
-#: Seconds :meth:`App.stop` waits, in all, for its threads to end (each
-#: is a daemon: one still stuck on an unreachable Redis is left behind).
-STOP_JOIN_TIMEOUT = 6.0
 
 #: The page's ``Content-Security-Policy`` unless the App is given another:
 #: scripts, styles and connections from the app's own origin only (stgo's
@@ -257,23 +253,7 @@ class App(SharedWidgets):
         #: Uploaded files and download links, per session.
         self.transfers = Transfers(self.find_widget, upload_dir=upload_dir,
                                    limits=upload_limits)
-        self._event_threads = event_threads
-        #: The threads that run the events arriving on :attr:`io`, and lead it.
-        self.workers = WorkerPool(event_threads)
-        #: The loop that serves every open WebSocket (started by the first).
-        self.io = self._new_io()
         self._lock = threading.RLock()  # the shared widgets' (SharedWidgets)
-        # What runs in which process (see _ensure_started): the process whose
-        # threads and connections the App's parts hold, whether it was started
-        # (and not stopped since) there, whether stop() was called there, one
-        # start lock per process (a forked child must not wait on a lock a
-        # thread of its parent held at the fork), and when a failed automatic
-        # start may be tried again.
-        self._pid = os.getpid()
-        self._running = False
-        self._stopped = False
-        self._start_locks: dict[int, threading.Lock] = {}
-        self._retry_start_at = 0.0
         self._widgets: list[Widget] = []
         self._start_hooks: list[StartHook] = []
         self._end_hooks: list[EndHook] = []
@@ -296,6 +276,11 @@ class App(SharedWidgets):
             self.hub.before_ack = self._saver.flush
         self._rotations = Rotations(self.sessions, self.hub, self.store,
                                     rotated=self._relay.rotated if self._relay else None)
+        # Starts and stops the parts in each process (a forked worker included).
+        self._life = Lifecycle(store=self.store, sessions=self.sessions, hub=self.hub,
+                               event_threads=event_threads, saver=self._saver,
+                               relay=self._relay, restore=lambda: restore_globals(self, self.store),
+                               after_fork=self._after_fork)
         self.sidebar = Sidebar()
         self.sidebar.attach(None, self._changed)
         #: A row above every page, empty (and not drawn) until something is put in it.
@@ -352,7 +337,7 @@ class App(SharedWidgets):
         in that process if nobody did (:meth:`start`), whatever the server.
         """
         if environ.get("PATH_INFO") != "/health":  # a probe must not wait for Redis
-            self._ensure_started()
+            self._life.ensure_started()
         return self._endpoints(environ, start_response)
 
     # -- global widgets (SharedWidgets: the App's own page) ------------------------------------
@@ -736,84 +721,27 @@ class App(SharedWidgets):
 
         :raises StoreError: the store cannot be used (bad URL, Redis unreachable).
         """
-        with self._start_lock():
-            self._adopt_process()
-            if not self._running:
-                self._start_here()
+        self._life.start()
 
-    def _start_here(self) -> None:
-        self.store.open()
-        if self._saver is not None:
-            restore_globals(self, self.store)
-            self._saver.start()
-        if self._relay is not None:
-            self._relay.start()
-        self.sessions.start()
-        self._running = True
-        self._stopped = False
-        # Stop at the process's exit if nobody does before (a WSGI server
-        # that never calls stop()); stop() unregisters it.
-        atexit.register(self._stop_at_exit)
-
-    def _ensure_started(self) -> None:
-        """Start the App in this process unless it runs here, was stopped
-        here, or failed to start less than a second ago (a request then goes
-        on without it, as it would have before: what it asks of the store
-        fails on its own path)."""
-        if self._running and self._pid == os.getpid():
-            return  # the hot path: one comparison per request
-        with self._start_lock():
-            self._adopt_process()
-            if self._running or self._stopped or time.monotonic() < self._retry_start_at:
-                return
-            try:
-                self._start_here()
-            except Exception as exc:
-                self._retry_start_at = time.monotonic() + 1.0
-                log.warning("could not start the app in process %d (%s: %s); "
-                            "serving without it and trying again",
-                            os.getpid(), type(exc).__name__, exc)
-            else:
-                log.info("started the app in process %d on its first request", os.getpid())
-
-    def _start_lock(self) -> threading.Lock:
-        # setdefault is atomic: two threads of a new process get the same lock.
-        return self._start_locks.setdefault(os.getpid(), threading.Lock())
-
-    def _adopt_process(self) -> None:
-        """After a fork, give this process parts of its own: the threads,
-        Redis connections, locks and relay identity held are the parent's."""
-        pid = os.getpid()
-        if pid == self._pid:
-            return
-        self._pid = pid
-        self._running = self._stopped = False
+    def _after_fork(self) -> None:
         self._lock = threading.RLock()
         self._rotations.after_fork()
-        self.workers = WorkerPool(self._event_threads)
-        self.io = self._new_io()
-        self.store.after_fork()
-        self.sessions.after_fork()
-        if self._saver is not None:
-            self._saver.after_fork()
-        if self._relay is not None:
-            self._relay.after_fork()  # a new name on the channel, too
 
-    def _new_io(self) -> IOLoop:
-        return IOLoop(self.workers,
-                      inline_jobs=1 if isinstance(self.store, RedisStore) else None,
-                      hold=self.hub.hold, release=self.hub.release)
+    @property
+    def io(self) -> IOLoop:
+        """The loop that serves every open WebSocket (started by the first)."""
+        return self._life.io
+
+    @property
+    def workers(self) -> WorkerPool:
+        """The threads that run the events arriving on :attr:`io`, and lead it."""
+        return self._life.workers
 
     def handed_over(self) -> None:
         """Told by stgo's reloader: this process handed its sessions to the
         next one (``--reload``), nothing is left to stop at its exit (stop()
         would end them)."""
-        self._running = False
-        atexit.unregister(self._stop_at_exit)
-
-    def _stop_at_exit(self) -> None:
-        if self._running and self._pid == os.getpid():  # not a parent's App
-            self.stop()
+        self._life.handed_over()
 
     def stop(self) -> None:
         """Stop: close every connection (1001), end every session with reason
@@ -821,27 +749,7 @@ class App(SharedWidgets):
         closes went out, bounded) and the event threads.  With a persistent store
         sessions are *not* ended: they wait in the store for the next start.
         No request starts the App again in this process (:meth:`start` does)."""
-        with self._start_lock():
-            self._adopt_process()
-            self._running = False
-            self._stopped = True
-        atexit.unregister(self._stop_at_exit)
-        # One deadline for every join: threads that a Redis outage holds are
-        # held by the same outage, and waiting for each in turn added up.
-        deadline = time.monotonic() + STOP_JOIN_TIMEOUT
-
-        def left(most: float) -> float:
-            return max(0.1, min(most, deadline - time.monotonic()))
-
-        self.hub.close_all()
-        self.sessions.stop(timeout=left(5.0))
-        self.io.stop(timeout=left(STOP_GRACE + 2.0))
-        self.workers.stop(timeout=left(5.0))
-        if self._saver is not None:
-            self._saver.stop(timeout=left(5.0))
-        if self._relay is not None:
-            self._relay.stop(timeout=left(5.0))
-        self.store.close()
+        self._life.stop()
 
     def run(self, host: str = "127.0.0.1", port: int = 8501, **kwargs: Any) -> None:
         """Serve with the built-in threaded server until SIGINT/SIGTERM."""
