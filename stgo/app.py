@@ -34,6 +34,7 @@ from .transport.ioloop import IOLoop
 from .transport.pool import WorkerPool
 from .transport.ws import MAX_QUEUED_BYTES
 from .web.endpoints import Endpoints
+from .web.hosts import LOCAL_HOSTS, AllowedHosts, host_patterns
 from .web.transfers import Transfers
 from .widgets.base import Widget, check_callback, check_unique_keys
 from .widgets.layout import Container
@@ -44,9 +45,6 @@ if TYPE_CHECKING:
 
 __all__ = ["App", "Sidebar", "Topbar", "ROTATION_TOKEN_TTL", "DEFAULT_CONTENT_SECURITY_POLICY",
            "LOCAL_HOSTS"]
-
-#: The names a page on loopback may be asked for (see ``App(allowed_hosts=)``).
-LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 #: The page's ``Content-Security-Policy`` unless the App is given another:
 #: scripts, styles and connections from the app's own origin only (stgo's
@@ -213,10 +211,7 @@ class App(SharedWidgets):
         self.max_queued = max_queued
         self.max_queued_bytes = max_queued_bytes
         self.trust_proxy = trust_proxy
-        self._allowed_hosts: frozenset[str] | None = None
-        self.allowed_hosts = allowed_hosts
-        # Set by stgo's server: it listens on a loopback address.
-        self._loopback_only = False
+        self._hosts = AllowedHosts(allowed_hosts)
         self.max_sessions = max_sessions
         self.event_rate = event_rate
         self.event_burst = event_burst
@@ -655,11 +650,11 @@ class App(SharedWidgets):
     @property
     def allowed_hosts(self) -> frozenset[str] | None:
         """The ``allowed_hosts`` patterns (normalised), or ``None`` (see the class)."""
-        return self._allowed_hosts
+        return self._hosts.patterns
 
     @allowed_hosts.setter
     def allowed_hosts(self, hosts: Iterable[str] | None) -> None:
-        self._allowed_hosts = None if hosts is None else _host_patterns(hosts)
+        self._hosts.patterns = None if hosts is None else host_patterns(hosts)
 
     def client_address(self, session: Session) -> str | None:
         """The address of the client whose event is being handled for
@@ -676,17 +671,11 @@ class App(SharedWidgets):
         """Told by stgo's server which address it listens on: with
         ``allowed_hosts`` unset, a loopback one limits the app to
         :data:`LOCAL_HOSTS` (a page on this machine, asked for by its name)."""
-        from .web.hosts import is_loopback
-
-        self._loopback_only = is_loopback(host)
+        self._hosts.listening_on(host)
 
     def effective_allowed_hosts(self) -> frozenset[str] | None:
         """The host names this app answers to now, or ``None`` for any."""
-        if self.allowed_hosts is not None:
-            return None if "*" in self.allowed_hosts else self.allowed_hosts
-        if self._loopback_only and not self.trust_proxy:
-            return LOCAL_HOSTS
-        return None
+        return self._hosts.effective(self.trust_proxy)
 
     def event_lock(self, session: Session) -> contextlib.AbstractContextManager[None]:
         """Hold while running an event of *session*: with many processes on
@@ -757,22 +746,3 @@ class App(SharedWidgets):
 
         serve(self, host=host, port=port, **kwargs)
 
-
-def _host_patterns(hosts: Iterable[str]) -> frozenset[str]:
-    """``allowed_hosts`` as compared: lower-case names, no port or brackets."""
-    from .web.hosts import host_name
-
-    if isinstance(hosts, str):
-        raise ConfigurationError("allowed_hosts must be a list of names, not one string")
-    patterns = set()
-    for host in hosts:
-        name = host.strip().lower()
-        if name not in ("*", "") and not name.startswith("."):
-            name = host_name(name)
-        if not name:
-            raise ConfigurationError(f"allowed_hosts: empty host name in {hosts!r}")
-        patterns.add(name)
-    if not patterns:
-        raise ConfigurationError("allowed_hosts is empty: nobody could reach the app "
-                                 "(None means the default)")
-    return frozenset(patterns)
