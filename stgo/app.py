@@ -15,6 +15,7 @@ from .cluster.persist import GlobalSaver, find_global, restore_globals, stored_n
 from .cluster.relay import Relay
 from .cluster.rotation import ROTATION_TOKEN_TTL, Rotations
 from .core.dispatch import Dispatcher
+from .core.hooks import EndHook, EventHook, SessionHooks, StartHook, call_hook
 from .core.hub import Batch, Hub, PageView
 from .core.manager import SessionManager
 from .core.pages import Page, SharedWidgets, Site
@@ -23,7 +24,6 @@ from .core.session import Session, toast_message
 from .core.tabs import BrowserTab, TabRegistry
 from .errors import ConfigurationError, WidgetError
 from .failures import FailureLog
-from .ids import redact
 from .lifecycle import Lifecycle
 from .limits import AddressRateLimiter, ConnectionLimiter, LogOnce, UploadLimits
 from .metrics import Metrics
@@ -57,10 +57,6 @@ DEFAULT_CONTENT_SECURITY_POLICY = (
 )
 
 log = logging.getLogger("stgo")
-
-StartHook = Callable[[Session], None]
-EndHook = Callable[[Session, str], None]
-EventHook = Callable[[Session, Widget, str, Any], None]
 
 
 class Sidebar(Container):
@@ -250,16 +246,12 @@ class App(SharedWidgets):
                                    limits=upload_limits)
         self._lock = threading.RLock()  # the shared widgets' (SharedWidgets)
         self._widgets: list[Widget] = []
-        self._start_hooks: list[StartHook] = []
-        self._end_hooks: list[EndHook] = []
-        self._event_hooks: list[EventHook] = []
-        self._session_page: StartHook | None = None
         # With Redis, the link to the other processes of this app (stgo.cluster.relay).
         self._relay: Relay | None = None
         if isinstance(self.store, RedisStore):
             self._relay = Relay(self.store, metrics=self.metrics, sessions=self.sessions,
                                 hub=self.hub, find_global=lambda name: find_global(self, name),
-                                redraw=self._redraw_session)
+                                redraw=lambda session: self._hooks.redraw(session))
             self.hub.on_sessions_changed = self._relay.sessions_changed
         # Saves global widgets' run-time changes (persistent stores only).
         self._saver: GlobalSaver | None = (
@@ -285,7 +277,7 @@ class App(SharedWidgets):
         #: one door of every shared widget's change (:class:`~stgo.core.router.Router`).
         self.router = Router(hub=self.hub, home=lambda: self.widgets, sidebar=self.sidebar,
                              topbar=self.topbar, title=lambda: self.page_title,
-                             call_hook=self._call_hook)
+                             call_hook=call_hook)
         if self._saver is not None:
             saver = self._saver
             self.router.keep = lambda widget, path: saver.mark(
@@ -297,11 +289,16 @@ class App(SharedWidgets):
                 self._relay.pending = self._saver.pending
         #: The browser tabs of every session (see :class:`~stgo.core.tabs.BrowserTab`).
         self.tab_registry: TabRegistry[Session] = self.router.tabs
-        self.sessions.on_session_start(self._session_started)
-        self.sessions.on_session_restore(self._session_restored)
-        self.sessions.on_session_revive(self._session_revived)
+        # The app's hooks, run around each session's life.
+        self._hooks = SessionHooks(hub=self.hub, metrics=self.metrics,
+                                   shared_widget=self.global_with_key,
+                                   forget=self.tab_registry.forget, discard=self.transfers.discard,
+                                   ended_elsewhere=self._relay.ended if self._relay else None)
+        self.sessions.on_session_start(self._hooks.started)
+        self.sessions.on_session_restore(self._hooks.restored)
+        self.sessions.on_session_revive(self._hooks.revived)
         self.sessions.on_session_gone(self.hub.expire)
-        self.sessions.on_session_end(self._session_ended)
+        self.sessions.on_session_end(self._hooks.ended)
         self.metrics.gauge("stgo_sessions_active", "Live sessions.", lambda: len(self.sessions))
         self.metrics.gauge("stgo_sessions_pending",
                            "Live sessions no connection has activated yet.",
@@ -528,19 +525,19 @@ class App(SharedWidgets):
     def on_session_start(self, fn: StartHook) -> StartHook:
         """Register ``fn(session)``, run once per new session; usable as a decorator."""
         check_callback(fn, ("session",), "an on_session_start hook")
-        self._start_hooks.append(fn)
+        self._hooks.start.append(fn)
         return fn
 
     def on_session_end(self, fn: EndHook) -> EndHook:
         """Register ``fn(session, reason)``, run once when a session ends."""
         check_callback(fn, ("session", "reason"), "an on_session_end hook")
-        self._end_hooks.append(fn)
+        self._hooks.end.append(fn)
         return fn
 
     def on_event(self, fn: EventHook) -> EventHook:
         """Register ``fn(session, widget, event, value)``, run before every widget handler."""
         check_callback(fn, ("session", "widget", "event", "value"), "an on_event hook")
-        self._event_hooks.append(fn)
+        self._hooks.event.append(fn)
         return fn
 
     def session_page(self, fn: StartHook) -> StartHook:
@@ -553,70 +550,8 @@ class App(SharedWidgets):
         restart, or in another process).  Widgets a callback adds later are
         not redrawn by it unless the state says they should be.
         """
-        self._session_page = fn
+        self._hooks.page = fn
         return fn
-
-    def _session_started(self, session: Session) -> None:
-        self.metrics.inc("stgo_sessions_created_total")
-        self._session_revived(session, {})
-
-    def _session_revived(self, session: Session, state: dict[str, Any]) -> None:
-        """Start *session*; a session a previous process saved (``--reload``)
-        has its *state* laid over what the start hooks set before
-        ``session_page`` draws it, so the new code draws the old values."""
-        session._bind(self.hub)
-        session.shared_widget = self.global_with_key
-        with self.hub.batch():
-            for hook in list(self._start_hooks):
-                self._call_hook(hook, session)
-            for key, value in state.items():
-                try:
-                    session.set(key, value)
-                except Exception:  # a start hook's input refuses the old value
-                    log.warning("--reload: %s of session %s not brought back",
-                                key, redact(session.id), exc_info=True)
-            self._draw_session(session)
-
-    def _session_restored(self, session: Session) -> None:
-        session._bind(self.hub)
-        with self.hub.batch() as batch:
-            batch.local_only = True  # drawn from the state: nothing changed
-            self._draw_session(session)
-
-    def _draw_session(self, session: Session) -> None:
-        page = self._session_page
-        if page is not None:
-            self._call_hook(page, session)
-
-    def _redraw_session(self, session: Session) -> bool:
-        """Draw *session*'s private widgets anew from its state (another
-        process changed it); ``False`` if no ``session_page`` draws them."""
-        if self._session_page is None:
-            return False
-        session.clear_widgets()
-        self._draw_session(session)
-        return True
-
-    def _session_ended(self, session: Session, reason: str) -> None:
-        self.metrics.inc("stgo_sessions_ended_total", reason)
-        if reason == "shutdown":
-            for conn in self.hub.connections(session):
-                conn.close(1001, "server shutdown")
-        else:
-            self.hub.expire(session)
-            if self._relay is not None:
-                self._relay.ended(session.id)  # its tabs on other processes are told too
-        self.tab_registry.forget(session)
-        for hook in list(self._end_hooks):
-            self._call_hook(hook, session, reason)
-        self.transfers.discard(session)
-        session._bind(None)
-
-    def _call_hook(self, hook: Callable[..., None], *args: Any) -> None:
-        try:
-            hook(*args)
-        except Exception:
-            log.exception("hook %s raised", getattr(hook, "__qualname__", hook))
 
     # -- session ID rotation ----------------------------------------------------------------
 
@@ -694,7 +629,7 @@ class App(SharedWidgets):
 
     def event_hooks(self) -> list[EventHook]:
         """The ``on_event`` hooks (a copy)."""
-        return list(self._event_hooks)
+        return list(self._hooks.event)
 
     # -- running -------------------------------------------------------------------------------
 
