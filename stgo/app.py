@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .cluster.persist import GlobalSaver, find_global, restore_globals, stored_name
 from .cluster.relay import Relay
 from .cluster.rotation import ROTATION_TOKEN_TTL, Rotations
+from .config import DEFAULT_CONTENT_SECURITY_POLICY, MAX_QUEUED_BYTES, Option, Settings
 from .core.dispatch import Dispatcher
 from .core.hooks import EndHook, EventHook, SessionHooks, StartHook, call_hook
 from .core.hub import Batch, Hub, PageView
@@ -22,7 +23,7 @@ from .core.pages import Page, SharedWidgets, Site
 from .core.router import Router
 from .core.session import Session, toast_message
 from .core.tabs import BrowserTab, TabRegistry
-from .errors import ConfigurationError, WidgetError
+from .errors import WidgetError
 from .failures import FailureLog
 from .lifecycle import Lifecycle
 from .limits import AddressRateLimiter, ConnectionLimiter, LogOnce, UploadLimits
@@ -32,7 +33,6 @@ from .store import StateView, Store, open_store
 from .store.redis import RedisStore
 from .transport.ioloop import IOLoop
 from .transport.pool import WorkerPool
-from .transport.ws import MAX_QUEUED_BYTES
 from .web.endpoints import Endpoints
 from .web.hosts import LOCAL_HOSTS, AllowedHosts, host_patterns
 from .web.transfers import Transfers
@@ -45,16 +45,6 @@ if TYPE_CHECKING:
 
 __all__ = ["App", "Sidebar", "Topbar", "ROTATION_TOKEN_TTL", "DEFAULT_CONTENT_SECURITY_POLICY",
            "LOCAL_HOSTS"]
-
-#: The page's ``Content-Security-Policy`` unless the App is given another:
-#: scripts, styles and connections from the app's own origin only (stgo's
-#: client has no inline script or style), images also from ``data:`` and
-#: https URLs (``st.image``), no plugins, and framing by the same origin only.
-DEFAULT_CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; "
-    "img-src 'self' data: blob: https:; font-src 'self' data:; connect-src 'self'; "
-    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
-)
 
 log = logging.getLogger("stgo")
 
@@ -80,74 +70,24 @@ class App(SharedWidgets):
     and a change to one is pushed to everybody.  Widgets added to a session
     (``session.text(...)`` or :meth:`add_widget_to_session`) are private.
 
-    :param title: the browser tab's title.
-    :param session_timeout: seconds of inactivity before a session expires (300).
-    :param cleanup_interval: seconds between expiry passes (60).
-    :param allowed_origins: extra origins (``"https://example.com"``) allowed
-        to open WebSockets; the page's own origin is always allowed.
-    :param max_message_size: largest client message in bytes (1 MiB); a bigger
-        one closes the connection with 1009.
-    :param ping_interval: seconds between WebSocket pings (20); a client that
-        misses a pong is dropped.
-    :param send_timeout: seconds a write to one client may block (10) before
-        that client is dropped.
-    :param max_queued: messages that may wait for one slow client (1000).
-    :param max_queued_bytes: bytes that may wait for one slow client (8 MiB);
-        past either bound the client is dropped.  While more than half of it
-        waits, the client's input is not read.
-    :param trust_proxy: believe the last entry of ``X-Forwarded-For`` /
-        ``-Proto`` / ``-Host`` / ``-Prefix`` (or of ``Forwarded``): the one
-        your proxy added (only behind a proxy you run, which is the only way
-        in).  ``-Prefix`` is the path prefix a proxy strips: the cookie's path.
+    Every option is a keyword argument.  The plain ones (``title``,
+    ``session_timeout``, ``max_message_size``, ``event_rate``, ... all but the
+    four below) are kept in one :class:`~stgo.config.Settings` object,
+    ``app.settings``, which documents each (units, defaults, what ``None``
+    means) and validates them; the App's attributes of the same names read
+    and write it (``app.show_error_details = True``).
+
     :param allowed_hosts: the host names the app answers to (the ``Host``
         header, or the proxy's forwarded host); another gets a 400, page and
         WebSocket alike, which defeats DNS rebinding.  ``".example.com"``
         matches the domain and its subdomains, ``"*"`` any name.  ``None``
         (default): on stgo's own server listening on a loopback address only
         :data:`LOCAL_HOSTS`, otherwise any.
-    :param strict_idle: an open tab does not keep its session alive.
-    :param session_max_age: absolute session lifetime in seconds; ``None`` (default)
-        for none.
-    :param max_sessions: live sessions at most (100,000).  At it, the oldest
-        session that no connection ever activated is evicted to make room; when
-        none is left a new visitor gets a 503 page, and no activated session is
-        evicted.  ``None`` for no limit.
-    :param pending_timeout: seconds after which a session made by a page load
-        but never activated by a WebSocket expires (30).  Anyone can load the
-        page, so such sessions must lapse fast.
-    :param new_session_rate: new sessions per second one client address may
-        make on average (5); past it the page answers 429.  Behind
-        ``trust_proxy`` the address is the one the proxy saw.  ``None`` for
-        no limit.
-    :param new_session_burst: new sessions one address may make back to back (100).
-    :param max_connections: open WebSockets at most (4,096).  An open tab
-        holds no thread: the App's I/O loop serves them all.
-    :param max_connections_per_address: open WebSockets from one client
-        address at most (1,024).  ``None`` for no limit.
-    :param event_rate: events per second one session may send on average
-        (1,000); past it the client gets an error, and a client that keeps
-        going after ``event_burst`` refusals is closed (1008).
-    :param event_burst: events one session may send back to back (2,000).
-    :param event_threads: threads at most that run events and renders
-        asked for over WebSockets (32); a session's events run one at a time,
-        in order, on one of them.
     :param store: where sessions and ``app.state`` live: ``"memory"`` (the
         default: this process, as fast as ever) or ``"redis://host:port/db"``
         (they outlive the process; needs ``pip install 'stgo[redis]'``), or a
         :class:`~stgo.store.Store`.  The ``STGO_STORE`` environment variable
         (which ``--store`` sets) wins over this argument.
-    :param store_pickle_key: a secret that lets a persistent store keep values
-        of any picklable type, HMAC-signed (off: only the codec's types).
-    :param metrics: serve Prometheus counters at ``GET /metrics`` (off).
-    :param content_security_policy: the page's ``Content-Security-Policy``
-        header (:data:`DEFAULT_CONTENT_SECURITY_POLICY`); ``None`` sends none
-        (a proxy sets it).  ``X-Frame-Options: SAMEORIGIN`` is always sent.
-    :param show_error_details: tell the user what a failing callback raised
-        (its exception's text) instead of only an error id (off: the text may
-        hold paths, SQL or secrets).  ``python -m stgo run --reload`` turns it on.
-    :param upload_dir: where each session's uploaded files are kept, in a
-        directory of its own removed when the session ends (``None``: the
-        system's temporary directory).
     :param upload_limits: caps on uploads (:class:`~stgo.limits.UploadLimits`):
         files and bytes staged per session and per process, bodies received
         at once, the slowest rate accepted.
@@ -156,6 +96,23 @@ class App(SharedWidgets):
 
     #: The App's own page is ``/`` (:meth:`page` makes the others).
     path = "/"
+
+    # The options the App's parts read from it (each a field of ``settings``).
+    page_title = Option[str]("title")
+    allowed_origins = Option[frozenset[str]]()
+    max_message_size = Option[int]()
+    ping_interval = Option[float]()
+    send_timeout = Option[float]()
+    max_queued = Option[int]()
+    max_queued_bytes = Option[int]()
+    trust_proxy = Option[bool]()
+    max_sessions = Option[int | None]()
+    event_rate = Option[float | None]()
+    event_burst = Option[int]()
+    metrics_enabled = Option[bool]("metrics")
+    content_security_policy = Option[str | None]()
+    #: Show users a failing callback's exception text, not only its error id.
+    show_error_details = Option[bool]()
 
     def __init__(
         self,
@@ -191,28 +148,21 @@ class App(SharedWidgets):
         upload_limits: UploadLimits | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if max_message_size < 1024:
-            raise ConfigurationError("max_message_size must be at least 1024 bytes")
-        if not ping_interval > 0:
-            raise ConfigurationError("ping_interval must be > 0 seconds")
-        if max_queued_bytes < 1024:
-            raise ConfigurationError("max_queued_bytes must be at least 1024 bytes")
-        if event_threads < 1:
-            raise ConfigurationError("event_threads must be at least 1")
-        self.page_title = title
-        self.allowed_origins = frozenset(o.rstrip("/") for o in allowed_origins)
-        self.max_message_size = max_message_size
-        self.ping_interval = ping_interval
-        self.send_timeout = send_timeout
-        self.max_queued = max_queued
-        self.max_queued_bytes = max_queued_bytes
-        self.trust_proxy = trust_proxy
+        #: The plain options (:class:`~stgo.config.Settings`), validated.
+        self.settings = Settings(
+            title=title, session_timeout=session_timeout, cleanup_interval=cleanup_interval,
+            allowed_origins=allowed_origins, max_message_size=max_message_size,
+            ping_interval=ping_interval, send_timeout=send_timeout, max_queued=max_queued,
+            max_queued_bytes=max_queued_bytes, trust_proxy=trust_proxy, strict_idle=strict_idle,
+            session_max_age=session_max_age, max_sessions=max_sessions,
+            pending_timeout=pending_timeout, new_session_rate=new_session_rate,
+            new_session_burst=new_session_burst, max_connections=max_connections,
+            max_connections_per_address=max_connections_per_address, event_rate=event_rate,
+            event_burst=event_burst, event_threads=event_threads, metrics=metrics,
+            content_security_policy=content_security_policy,
+            show_error_details=show_error_details, store_pickle_key=store_pickle_key,
+            upload_dir=upload_dir)
         self._hosts = AllowedHosts(allowed_hosts)
-        self.max_sessions = max_sessions
-        self.event_rate = event_rate
-        self.event_burst = event_burst
-        self.metrics_enabled = metrics
-        self.content_security_policy = content_security_policy
         #: Counters behind ``GET /metrics`` (kept even when it is not served).
         self.metrics = Metrics()
         #: New sessions per client address (``None``: no limit).
@@ -223,8 +173,6 @@ class App(SharedWidgets):
         self.connection_limits = ConnectionLimiter(max_connections, max_connections_per_address)
         #: Warns once per (client, reason) about suspicious input.
         self.suspicious = LogOnce(log)
-        #: Show users a failing callback's exception text, not only its error id.
-        self.show_error_details = show_error_details
         #: Callback failures: one traceback per kind, with the id users see.
         self.failures = FailureLog(log)
         #: Where sessions and shared state live (:mod:`stgo.store`).
