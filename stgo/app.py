@@ -35,9 +35,10 @@ from .transport.ioloop import IOLoop
 from .transport.pool import WorkerPool
 from .web.endpoints import Endpoints
 from .web.hosts import LOCAL_HOSTS, AllowedHosts, host_patterns
+from .web.page import render_refusal
 from .web.transfers import Transfers
+from .widgets.bars import Sidebar, Topbar
 from .widgets.base import Widget, check_callback, check_unique_keys
-from .widgets.layout import Container
 from .widgets.nav import Navigation
 
 if TYPE_CHECKING:
@@ -47,20 +48,6 @@ __all__ = ["App", "Sidebar", "Topbar", "ROTATION_TOKEN_TTL", "DEFAULT_CONTENT_SE
            "LOCAL_HOSTS"]
 
 log = logging.getLogger("stgo")
-
-
-class Sidebar(Container):
-    """The App's sidebar: a container drawn in the left column."""
-
-    kind = "sidebar"
-    is_sidebar = True
-
-
-class Topbar(Container):
-    """A row above every page (``app.navigation(position="top")`` goes here)."""
-
-    kind = "topbar"
-    is_topbar = True
 
 
 class App(SharedWidgets):
@@ -225,7 +212,7 @@ class App(SharedWidgets):
         #: one door of every shared widget's change (:class:`~stgo.core.router.Router`).
         self.router = Router(hub=self.hub, home=lambda: self.widgets, sidebar=self.sidebar,
                              topbar=self.topbar, title=lambda: self.page_title,
-                             call_hook=call_hook)
+                             call_hook=call_hook, refusal=render_refusal)
         if self._saver is not None:
             saver = self._saver
             self.router.keep = lambda widget, path: saver.mark(
@@ -341,40 +328,12 @@ class App(SharedWidgets):
     def find_widget(self, session: Session, widget_id: str,
                     path: str | None = None) -> Widget | None:
         """The widget with DOM *widget_id* that *session* can see (on the page
-        at *path*, if given: what a tab on that page can click; else on any
-        page its ``access`` lets it open), or ``None``."""
-        if path is None:
-            tops = self.router.reachable_tops(session)
-        else:
-            tops = [*self.router.shared_tops(session, path),
-                    *self.router.private_tops(session, path)]
-        for top in tops:
-            for w in top.walk():
-                if w.id == widget_id:
-                    return w
-        return None
+        at *path*, if given; else on any page its ``access`` lets it open), or ``None``."""
+        return self.router.find_widget(session, widget_id, path)
 
     def render_roots(self, session: Session, path: str = "/") -> dict[str, str]:
         """HTML of each page root for *session* on the page at *path*."""
-        sidebar = self.sidebar.render(session) if self.sidebar.children else ""
-        topbar = self.topbar.render(session) if self.topbar.children else ""
-        status, page = self.resolve(path, session)
-        if status == 200:
-            main = "".join(w.render(session) for w in self.router.page_widgets(page))
-        else:
-            from .web.page import render_refusal
-
-            main = render_refusal(status, path)
-        roots = {
-            "global": main,
-            "sidebar": sidebar,
-            # Slot contents (``mount``) are drawn inside their slot instead.
-            "session": "".join(w.render(session) for w in self.router.private_tops(session, path)
-                               if getattr(w, "mount", None) is None),
-        }
-        if topbar:  # only when used: the roots of an app without one stay as they were
-            roots["topbar"] = topbar
-        return roots
+        return self.router.render_roots(session, path)
 
     def toast(self, text: Any, *, icon: str | None = None, duration: float = 4.0) -> int:
         """Show a short notice on every open tab; return how many took it.
