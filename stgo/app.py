@@ -1,4 +1,6 @@
-"""The App: global widgets, hooks, configuration, and the WSGI callable."""
+"""The App, the composition root: it builds the parts (store, sessions, hub,
+router, relay, saver, rotations, lifecycle, endpoints), hands each the narrow
+collaborators it needs, and offers the factory methods, hooks, state and run()."""
 
 from __future__ import annotations
 
