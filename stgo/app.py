@@ -1,45 +1,47 @@
-"""The App: global widgets, hooks, configuration, and the WSGI callable."""
+"""The App, the composition root: it builds the parts (store, sessions, hub,
+router, relay, saver, rotations, lifecycle, endpoints), hands each the narrow
+collaborators it needs, and offers the factory methods, hooks, state and run()."""
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import functools
-import hashlib
 import logging
 import os
-import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from . import protocol
 from .cluster.persist import GlobalSaver, find_global, restore_globals, stored_name
 from .cluster.relay import Relay
+from .cluster.rotation import ROTATION_TOKEN_TTL, Rotations
+from .config import DEFAULT_CONTENT_SECURITY_POLICY, MAX_QUEUED_BYTES, Option, Settings
 from .core.batch import Batch
 from .core.dispatch import Dispatcher
+from .core.hooks import EndHook, EventHook, SessionHooks, StartHook, call_hook
 from .core.hub import Hub, PageView
 from .core.manager import SessionManager
 from .core.pages import Page, SharedWidgets, Site
 from .core.router import Router
 from .core.session import Session, toast_message
 from .core.tabs import BrowserTab, TabRegistry
-from .errors import ConfigurationError, WidgetError
+from .errors import WidgetError
 from .failures import FailureLog
-from .ids import new_session_id, redact
+from .lifecycle import Lifecycle
 from .limits import AddressRateLimiter, ConnectionLimiter, LogOnce, UploadLimits
 from .metrics import Metrics
 from .protocol import Outlet
 from .store import StateView, Store, open_store
 from .store.redis import RedisStore
-from .transport.ioloop import STOP_GRACE, IOLoop
+from .transport.ioloop import IOLoop
 from .transport.pool import WorkerPool
-from .transport.ws import MAX_QUEUED_BYTES
 from .web.endpoints import Endpoints
+from .web.hosts import LOCAL_HOSTS, AllowedHosts, host_patterns
+from .web.page import render_refusal
 from .web.transfers import Transfers
+from .widgets.bars import Sidebar, Topbar
 from .widgets.base import Widget, check_callback, check_unique_keys
-from .widgets.layout import Container
 from .widgets.nav import Navigation
 
 if TYPE_CHECKING:
@@ -48,45 +50,7 @@ if TYPE_CHECKING:
 __all__ = ["App", "Sidebar", "Topbar", "ROTATION_TOKEN_TTL", "DEFAULT_CONTENT_SECURITY_POLICY",
            "LOCAL_HOSTS"]
 
-#: The names a page on loopback may be asked for (see ``App(allowed_hosts=)``).
-LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
-
-#: Seconds :meth:`App.stop` waits, in all, for its threads to end (each
-#: is a daemon: one still stuck on an unreachable Redis is left behind).
-STOP_JOIN_TIMEOUT = 6.0
-
-#: Seconds a rotation token may wait to be traded for the new cookie.
-ROTATION_TOKEN_TTL = 60.0
-
-#: The page's ``Content-Security-Policy`` unless the App is given another:
-#: scripts, styles and connections from the app's own origin only (stgo's
-#: client has no inline script or style), images also from ``data:`` and
-#: https URLs (``st.image``), no plugins, and framing by the same origin only.
-DEFAULT_CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; "
-    "img-src 'self' data: blob: https:; font-src 'self' data:; connect-src 'self'; "
-    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
-)
-
 log = logging.getLogger("stgo")
-
-StartHook = Callable[[Session], None]
-EndHook = Callable[[Session, str], None]
-EventHook = Callable[[Session, Widget, str, Any], None]
-
-
-class Sidebar(Container):
-    """The App's sidebar: a container drawn in the left column."""
-
-    kind = "sidebar"
-    is_sidebar = True
-
-
-class Topbar(Container):
-    """A row above every page (``app.navigation(position="top")`` goes here)."""
-
-    kind = "topbar"
-    is_topbar = True
 
 
 class App(SharedWidgets):
@@ -96,74 +60,24 @@ class App(SharedWidgets):
     and a change to one is pushed to everybody.  Widgets added to a session
     (``session.text(...)`` or :meth:`add_widget_to_session`) are private.
 
-    :param title: the browser tab's title.
-    :param session_timeout: seconds of inactivity before a session expires (300).
-    :param cleanup_interval: seconds between expiry passes (60).
-    :param allowed_origins: extra origins (``"https://example.com"``) allowed
-        to open WebSockets; the page's own origin is always allowed.
-    :param max_message_size: largest client message in bytes (1 MiB); a bigger
-        one closes the connection with 1009.
-    :param ping_interval: seconds between WebSocket pings (20); a client that
-        misses a pong is dropped.
-    :param send_timeout: seconds a write to one client may block (10) before
-        that client is dropped.
-    :param max_queued: messages that may wait for one slow client (1000).
-    :param max_queued_bytes: bytes that may wait for one slow client (8 MiB);
-        past either bound the client is dropped.  While more than half of it
-        waits, the client's input is not read.
-    :param trust_proxy: believe the last entry of ``X-Forwarded-For`` /
-        ``-Proto`` / ``-Host`` / ``-Prefix`` (or of ``Forwarded``): the one
-        your proxy added (only behind a proxy you run, which is the only way
-        in).  ``-Prefix`` is the path prefix a proxy strips: the cookie's path.
+    Every option is a keyword argument.  The plain ones (``title``,
+    ``session_timeout``, ``max_message_size``, ``event_rate``, ... all but the
+    four below) are kept in one :class:`~stgo.config.Settings` object,
+    ``app.settings``, which documents each (units, defaults, what ``None``
+    means) and validates them; the App's attributes of the same names read
+    and write it (``app.show_error_details = True``).
+
     :param allowed_hosts: the host names the app answers to (the ``Host``
         header, or the proxy's forwarded host); another gets a 400, page and
         WebSocket alike, which defeats DNS rebinding.  ``".example.com"``
         matches the domain and its subdomains, ``"*"`` any name.  ``None``
         (default): on stgo's own server listening on a loopback address only
         :data:`LOCAL_HOSTS`, otherwise any.
-    :param strict_idle: an open tab does not keep its session alive.
-    :param session_max_age: absolute session lifetime in seconds; ``None`` (default)
-        for none.
-    :param max_sessions: live sessions at most (100,000).  At it, the oldest
-        session that no connection ever activated is evicted to make room; when
-        none is left a new visitor gets a 503 page, and no activated session is
-        evicted.  ``None`` for no limit.
-    :param pending_timeout: seconds after which a session made by a page load
-        but never activated by a WebSocket expires (30).  Anyone can load the
-        page, so such sessions must lapse fast.
-    :param new_session_rate: new sessions per second one client address may
-        make on average (5); past it the page answers 429.  Behind
-        ``trust_proxy`` the address is the one the proxy saw.  ``None`` for
-        no limit.
-    :param new_session_burst: new sessions one address may make back to back (100).
-    :param max_connections: open WebSockets at most (4,096).  An open tab
-        holds no thread: the App's I/O loop serves them all.
-    :param max_connections_per_address: open WebSockets from one client
-        address at most (1,024).  ``None`` for no limit.
-    :param event_rate: events per second one session may send on average
-        (1,000); past it the client gets an error, and a client that keeps
-        going after ``event_burst`` refusals is closed (1008).
-    :param event_burst: events one session may send back to back (2,000).
-    :param event_threads: threads at most that run events and renders
-        asked for over WebSockets (32); a session's events run one at a time,
-        in order, on one of them.
     :param store: where sessions and ``app.state`` live: ``"memory"`` (the
         default: this process, as fast as ever) or ``"redis://host:port/db"``
         (they outlive the process; needs ``pip install 'stgo[redis]'``), or a
         :class:`~stgo.store.Store`.  The ``STGO_STORE`` environment variable
         (which ``--store`` sets) wins over this argument.
-    :param store_pickle_key: a secret that lets a persistent store keep values
-        of any picklable type, HMAC-signed (off: only the codec's types).
-    :param metrics: serve Prometheus counters at ``GET /metrics`` (off).
-    :param content_security_policy: the page's ``Content-Security-Policy``
-        header (:data:`DEFAULT_CONTENT_SECURITY_POLICY`); ``None`` sends none
-        (a proxy sets it).  ``X-Frame-Options: SAMEORIGIN`` is always sent.
-    :param show_error_details: tell the user what a failing callback raised
-        (its exception's text) instead of only an error id (off: the text may
-        hold paths, SQL or secrets).  ``python -m stgo run --reload`` turns it on.
-    :param upload_dir: where each session's uploaded files are kept, in a
-        directory of its own removed when the session ends (``None``: the
-        system's temporary directory).
     :param upload_limits: caps on uploads (:class:`~stgo.limits.UploadLimits`):
         files and bytes staged per session and per process, bodies received
         at once, the slowest rate accepted.
@@ -172,6 +86,23 @@ class App(SharedWidgets):
 
     #: The App's own page is ``/`` (:meth:`page` makes the others).
     path = "/"
+
+    # The options the App's parts read from it (each a field of ``settings``).
+    page_title = Option[str]("title")
+    allowed_origins = Option[frozenset[str]]()
+    max_message_size = Option[int]()
+    ping_interval = Option[float]()
+    send_timeout = Option[float]()
+    max_queued = Option[int]()
+    max_queued_bytes = Option[int]()
+    trust_proxy = Option[bool]()
+    max_sessions = Option[int | None]()
+    event_rate = Option[float | None]()
+    event_burst = Option[int]()
+    metrics_enabled = Option[bool]("metrics")
+    content_security_policy = Option[str | None]()
+    #: Show users a failing callback's exception text, not only its error id.
+    show_error_details = Option[bool]()
 
     def __init__(
         self,
@@ -207,31 +138,21 @@ class App(SharedWidgets):
         upload_limits: UploadLimits | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if max_message_size < 1024:
-            raise ConfigurationError("max_message_size must be at least 1024 bytes")
-        if not ping_interval > 0:
-            raise ConfigurationError("ping_interval must be > 0 seconds")
-        if max_queued_bytes < 1024:
-            raise ConfigurationError("max_queued_bytes must be at least 1024 bytes")
-        if event_threads < 1:
-            raise ConfigurationError("event_threads must be at least 1")
-        self.page_title = title
-        self.allowed_origins = frozenset(o.rstrip("/") for o in allowed_origins)
-        self.max_message_size = max_message_size
-        self.ping_interval = ping_interval
-        self.send_timeout = send_timeout
-        self.max_queued = max_queued
-        self.max_queued_bytes = max_queued_bytes
-        self.trust_proxy = trust_proxy
-        self._allowed_hosts: frozenset[str] | None = None
-        self.allowed_hosts = allowed_hosts
-        # Set by stgo's server: it listens on a loopback address.
-        self._loopback_only = False
-        self.max_sessions = max_sessions
-        self.event_rate = event_rate
-        self.event_burst = event_burst
-        self.metrics_enabled = metrics
-        self.content_security_policy = content_security_policy
+        #: The plain options (:class:`~stgo.config.Settings`), validated.
+        self.settings = Settings(
+            title=title, session_timeout=session_timeout, cleanup_interval=cleanup_interval,
+            allowed_origins=allowed_origins, max_message_size=max_message_size,
+            ping_interval=ping_interval, send_timeout=send_timeout, max_queued=max_queued,
+            max_queued_bytes=max_queued_bytes, trust_proxy=trust_proxy, strict_idle=strict_idle,
+            session_max_age=session_max_age, max_sessions=max_sessions,
+            pending_timeout=pending_timeout, new_session_rate=new_session_rate,
+            new_session_burst=new_session_burst, max_connections=max_connections,
+            max_connections_per_address=max_connections_per_address, event_rate=event_rate,
+            event_burst=event_burst, event_threads=event_threads, metrics=metrics,
+            content_security_policy=content_security_policy,
+            show_error_details=show_error_details, store_pickle_key=store_pickle_key,
+            upload_dir=upload_dir)
+        self._hosts = AllowedHosts(allowed_hosts)
         #: Counters behind ``GET /metrics`` (kept even when it is not served).
         self.metrics = Metrics()
         #: New sessions per client address (``None``: no limit).
@@ -242,11 +163,8 @@ class App(SharedWidgets):
         self.connection_limits = ConnectionLimiter(max_connections, max_connections_per_address)
         #: Warns once per (client, reason) about suspicious input.
         self.suspicious = LogOnce(log)
-        #: Show users a failing callback's exception text, not only its error id.
-        self.show_error_details = show_error_details
         #: Callback failures: one traceback per kind, with the id users see.
         self.failures = FailureLog(log)
-        self._rotations: dict[str, tuple[Session, str, float]] = {}
         #: Where sessions and shared state live (:mod:`stgo.store`).
         self.store = open_store(os.environ.get("STGO_STORE") or store,
                                 pickle_key=store_pickle_key)
@@ -264,34 +182,14 @@ class App(SharedWidgets):
         #: Uploaded files and download links, per session.
         self.transfers = Transfers(self.find_widget, upload_dir=upload_dir,
                                    limits=upload_limits)
-        self._event_threads = event_threads
-        #: The threads that run the events arriving on :attr:`io`, and lead it.
-        self.workers = WorkerPool(event_threads)
-        #: The loop that serves every open WebSocket (started by the first).
-        self.io = self._new_io()
-        self._lock = threading.RLock()
-        # What runs in which process (see _ensure_started): the process whose
-        # threads and connections the App's parts hold, whether it was started
-        # (and not stopped since) there, whether stop() was called there, one
-        # start lock per process (a forked child must not wait on a lock a
-        # thread of its parent held at the fork), and when a failed automatic
-        # start may be tried again.
-        self._pid = os.getpid()
-        self._running = False
-        self._stopped = False
-        self._start_locks: dict[int, threading.Lock] = {}
-        self._retry_start_at = 0.0
+        self._lock = threading.RLock()  # the shared widgets' (SharedWidgets)
         self._widgets: list[Widget] = []
-        self._start_hooks: list[StartHook] = []
-        self._end_hooks: list[EndHook] = []
-        self._event_hooks: list[EventHook] = []
-        self._session_page: StartHook | None = None
         # With Redis, the link to the other processes of this app (stgo.cluster.relay).
         self._relay: Relay | None = None
         if isinstance(self.store, RedisStore):
             self._relay = Relay(self.store, metrics=self.metrics, sessions=self.sessions,
                                 hub=self.hub, find_global=lambda name: find_global(self, name),
-                                redraw=self._redraw_session)
+                                redraw=lambda session: self._hooks.redraw(session))
             self.hub.on_sessions_changed = self._relay.sessions_changed
         # Saves global widgets' run-time changes (persistent stores only).
         self._saver: GlobalSaver | None = (
@@ -301,6 +199,13 @@ class App(SharedWidgets):
             if self.store.persistent else None)
         if self._saver is not None:
             self.hub.before_ack = self._saver.flush
+        self._rotations = Rotations(self.sessions, self.hub, self.store,
+                                    rotated=self._relay.rotated if self._relay else None)
+        # Starts and stops the parts in each process (a forked worker included).
+        self._life = Lifecycle(store=self.store, sessions=self.sessions, hub=self.hub,
+                               event_threads=event_threads, saver=self._saver,
+                               relay=self._relay, restore=lambda: restore_globals(self, self.store),
+                               after_fork=self._after_fork)
         self.sidebar = Sidebar()
         self.sidebar.attach(None, self._changed)
         #: A row above every page, empty (and not drawn) until something is put in it.
@@ -310,7 +215,7 @@ class App(SharedWidgets):
         #: one door of every shared widget's change (:class:`~stgo.core.router.Router`).
         self.router = Router(hub=self.hub, home=lambda: self.widgets, sidebar=self.sidebar,
                              topbar=self.topbar, title=lambda: self.page_title,
-                             call_hook=self._call_hook)
+                             call_hook=call_hook, refusal=render_refusal)
         if self._saver is not None:
             saver = self._saver
             self.router.keep = lambda widget, path: saver.mark(
@@ -322,11 +227,16 @@ class App(SharedWidgets):
                 self._relay.pending = self._saver.pending
         #: The browser tabs of every session (see :class:`~stgo.core.tabs.BrowserTab`).
         self.tab_registry: TabRegistry[Session] = self.router.tabs
-        self.sessions.on_session_start(self._session_started)
-        self.sessions.on_session_restore(self._session_restored)
-        self.sessions.on_session_revive(self._session_revived)
+        # The app's hooks, run around each session's life.
+        self._hooks = SessionHooks(hub=self.hub, metrics=self.metrics,
+                                   shared_widget=self.global_with_key,
+                                   forget=self.tab_registry.forget, discard=self.transfers.discard,
+                                   ended_elsewhere=self._relay.ended if self._relay else None)
+        self.sessions.on_session_start(self._hooks.started)
+        self.sessions.on_session_restore(self._hooks.restored)
+        self.sessions.on_session_revive(self._hooks.revived)
         self.sessions.on_session_gone(self.hub.expire)
-        self.sessions.on_session_end(self._session_ended)
+        self.sessions.on_session_end(self._hooks.ended)
         self.metrics.gauge("stgo_sessions_active", "Live sessions.", lambda: len(self.sessions))
         self.metrics.gauge("stgo_sessions_pending",
                            "Live sessions no connection has activated yet.",
@@ -357,7 +267,7 @@ class App(SharedWidgets):
         in that process if nobody did (:meth:`start`), whatever the server.
         """
         if environ.get("PATH_INFO") != "/health":  # a probe must not wait for Redis
-            self._ensure_started()
+            self._life.ensure_started()
         return self._endpoints(environ, start_response)
 
     # -- global widgets (SharedWidgets: the App's own page) ------------------------------------
@@ -421,40 +331,12 @@ class App(SharedWidgets):
     def find_widget(self, session: Session, widget_id: str,
                     path: str | None = None) -> Widget | None:
         """The widget with DOM *widget_id* that *session* can see (on the page
-        at *path*, if given: what a tab on that page can click; else on any
-        page its ``access`` lets it open), or ``None``."""
-        if path is None:
-            tops = self.router.reachable_tops(session)
-        else:
-            tops = [*self.router.shared_tops(session, path),
-                    *self.router.private_tops(session, path)]
-        for top in tops:
-            for w in top.walk():
-                if w.id == widget_id:
-                    return w
-        return None
+        at *path*, if given; else on any page its ``access`` lets it open), or ``None``."""
+        return self.router.find_widget(session, widget_id, path)
 
     def render_roots(self, session: Session, path: str = "/") -> dict[str, str]:
         """HTML of each page root for *session* on the page at *path*."""
-        sidebar = self.sidebar.render(session) if self.sidebar.children else ""
-        topbar = self.topbar.render(session) if self.topbar.children else ""
-        status, page = self.resolve(path, session)
-        if status == 200:
-            main = "".join(w.render(session) for w in self.router.page_widgets(page))
-        else:
-            from .web.page import render_refusal
-
-            main = render_refusal(status, path)
-        roots = {
-            "global": main,
-            "sidebar": sidebar,
-            # Slot contents (``mount``) are drawn inside their slot instead.
-            "session": "".join(w.render(session) for w in self.router.private_tops(session, path)
-                               if getattr(w, "mount", None) is None),
-        }
-        if topbar:  # only when used: the roots of an app without one stay as they were
-            roots["topbar"] = topbar
-        return roots
+        return self.router.render_roots(session, path)
 
     def toast(self, text: Any, *, icon: str | None = None, duration: float = 4.0) -> int:
         """Show a short notice on every open tab; return how many took it.
@@ -553,19 +435,19 @@ class App(SharedWidgets):
     def on_session_start(self, fn: StartHook) -> StartHook:
         """Register ``fn(session)``, run once per new session; usable as a decorator."""
         check_callback(fn, ("session",), "an on_session_start hook")
-        self._start_hooks.append(fn)
+        self._hooks.start.append(fn)
         return fn
 
     def on_session_end(self, fn: EndHook) -> EndHook:
         """Register ``fn(session, reason)``, run once when a session ends."""
         check_callback(fn, ("session", "reason"), "an on_session_end hook")
-        self._end_hooks.append(fn)
+        self._hooks.end.append(fn)
         return fn
 
     def on_event(self, fn: EventHook) -> EventHook:
         """Register ``fn(session, widget, event, value)``, run before every widget handler."""
         check_callback(fn, ("session", "widget", "event", "value"), "an on_event hook")
-        self._event_hooks.append(fn)
+        self._hooks.event.append(fn)
         return fn
 
     def session_page(self, fn: StartHook) -> StartHook:
@@ -578,70 +460,8 @@ class App(SharedWidgets):
         restart, or in another process).  Widgets a callback adds later are
         not redrawn by it unless the state says they should be.
         """
-        self._session_page = fn
+        self._hooks.page = fn
         return fn
-
-    def _session_started(self, session: Session) -> None:
-        self.metrics.inc("stgo_sessions_created_total")
-        self._session_revived(session, {})
-
-    def _session_revived(self, session: Session, state: dict[str, Any]) -> None:
-        """Start *session*; a session a previous process saved (``--reload``)
-        has its *state* laid over what the start hooks set before
-        ``session_page`` draws it, so the new code draws the old values."""
-        session._bind(self.hub)
-        session.shared_widget = self.global_with_key
-        with self.hub.batch():
-            for hook in list(self._start_hooks):
-                self._call_hook(hook, session)
-            for key, value in state.items():
-                try:
-                    session.set(key, value)
-                except Exception:  # a start hook's input refuses the old value
-                    log.warning("--reload: %s of session %s not brought back",
-                                key, redact(session.id), exc_info=True)
-            self._draw_session(session)
-
-    def _session_restored(self, session: Session) -> None:
-        session._bind(self.hub)
-        with self.hub.batch() as batch:
-            batch.local_only = True  # drawn from the state: nothing changed
-            self._draw_session(session)
-
-    def _draw_session(self, session: Session) -> None:
-        page = self._session_page
-        if page is not None:
-            self._call_hook(page, session)
-
-    def _redraw_session(self, session: Session) -> bool:
-        """Draw *session*'s private widgets anew from its state (another
-        process changed it); ``False`` if no ``session_page`` draws them."""
-        if self._session_page is None:
-            return False
-        session.clear_widgets()
-        self._draw_session(session)
-        return True
-
-    def _session_ended(self, session: Session, reason: str) -> None:
-        self.metrics.inc("stgo_sessions_ended_total", reason)
-        if reason == "shutdown":
-            for conn in self.hub.connections(session):
-                conn.close(1001, "server shutdown")
-        else:
-            self.hub.expire(session)
-            if self._relay is not None:
-                self._relay.ended(session.id)  # its tabs on other processes are told too
-        self.tab_registry.forget(session)
-        for hook in list(self._end_hooks):
-            self._call_hook(hook, session, reason)
-        self.transfers.discard(session)
-        session._bind(None)
-
-    def _call_hook(self, hook: Callable[..., None], *args: Any) -> None:
-        try:
-            hook(*args)
-        except Exception:
-            log.exception("hook %s raised", getattr(hook, "__qualname__", hook))
 
     # -- session ID rotation ----------------------------------------------------------------
 
@@ -666,65 +486,20 @@ class App(SharedWidgets):
         and reloads into a fresh session, and the rotated session is left to
         whoever the app hands it to (nobody, usually: it expires unused).
         """
-        old_id = session.id
-        new_id = new_session_id(self.sessions.clock())
-        self.sessions.rekey(session, new_id)
-        event = self.hub.current_event(session)
-        rotating = event.conn if event is not None else None
-        final: str | None = None
-        if self._relay is not None:
-            self._relay.rotated(old_id)  # its tabs on other processes close too
-        if rotating is not None:
-            token = secrets.token_urlsafe(32)
-            now = self.sessions.clock()
-            if isinstance(self.store, RedisStore):
-                # Any process may be asked to trade it: the store keeps it.
-                self.store.put_token(_token_hash(token), new_id, ROTATION_TOKEN_TTL)
-            with self._lock:
-                # Tokens expire in insertion order (a fixed TTL): drop the stale
-                # ones from the front instead of rebuilding the map each time.
-                while self._rotations:
-                    first = next(iter(self._rotations))
-                    if self._rotations[first][2] > now:
-                        break
-                    del self._rotations[first]
-                self._rotations[token] = (session, new_id, now + ROTATION_TOKEN_TTL)
-            final = protocol.encode(protocol.cookie_message(token))
-        for conn in self.hub.connections(session):
-            if rotating is None:
-                conn.close(protocol.CLOSE_MOVED, "session moved")
-            else:
-                # The token goes out before the close frame, to its own tab only.
-                conn.close(protocol.CLOSE_ROTATED, "session rotated",
-                           final=final if conn is rotating else None)
-        log.info("session %s rotated to %s", redact(old_id), redact(new_id))
-        return new_id
+        return self._rotations.rotate(session)
 
     def redeem_rotation(self, token: str) -> str | None:
         """Trade a rotation token for the session's new ID (once), or ``None``."""
-        with self._lock:
-            entry = self._rotations.pop(token, None)
-        if isinstance(self.store, RedisStore):
-            stored = self.store.take_token(_token_hash(token))  # once, on any process
-            if stored is None:
-                return None
-            session = self.sessions.get(stored)
-            return None if session is None or session.ended else stored
-        if entry is None:
-            return None
-        session, new_id, expires = entry
-        if expires < self.sessions.clock() or session.ended or session.id != new_id:
-            return None
-        return new_id
+        return self._rotations.redeem(token)
 
     @property
     def allowed_hosts(self) -> frozenset[str] | None:
         """The ``allowed_hosts`` patterns (normalised), or ``None`` (see the class)."""
-        return self._allowed_hosts
+        return self._hosts.patterns
 
     @allowed_hosts.setter
     def allowed_hosts(self, hosts: Iterable[str] | None) -> None:
-        self._allowed_hosts = None if hosts is None else _host_patterns(hosts)
+        self._hosts.patterns = None if hosts is None else host_patterns(hosts)
 
     def client_address(self, session: Session) -> str | None:
         """The address of the client whose event is being handled for
@@ -741,17 +516,11 @@ class App(SharedWidgets):
         """Told by stgo's server which address it listens on: with
         ``allowed_hosts`` unset, a loopback one limits the app to
         :data:`LOCAL_HOSTS` (a page on this machine, asked for by its name)."""
-        from .web.hosts import is_loopback
-
-        self._loopback_only = is_loopback(host)
+        self._hosts.listening_on(host)
 
     def effective_allowed_hosts(self) -> frozenset[str] | None:
         """The host names this app answers to now, or ``None`` for any."""
-        if self.allowed_hosts is not None:
-            return None if "*" in self.allowed_hosts else self.allowed_hosts
-        if self._loopback_only and not self.trust_proxy:
-            return LOCAL_HOSTS
-        return None
+        return self._hosts.effective(self.trust_proxy)
 
     def event_lock(self, session: Session) -> contextlib.AbstractContextManager[None]:
         """Hold while running an event of *session*: with many processes on
@@ -770,7 +539,7 @@ class App(SharedWidgets):
 
     def event_hooks(self) -> list[EventHook]:
         """The ``on_event`` hooks (a copy)."""
-        return list(self._event_hooks)
+        return list(self._hooks.event)
 
     # -- running -------------------------------------------------------------------------------
 
@@ -786,83 +555,27 @@ class App(SharedWidgets):
 
         :raises StoreError: the store cannot be used (bad URL, Redis unreachable).
         """
-        with self._start_lock():
-            self._adopt_process()
-            if not self._running:
-                self._start_here()
+        self._life.start()
 
-    def _start_here(self) -> None:
-        self.store.open()
-        if self._saver is not None:
-            restore_globals(self, self.store)
-            self._saver.start()
-        if self._relay is not None:
-            self._relay.start()
-        self.sessions.start()
-        self._running = True
-        self._stopped = False
-        # Stop at the process's exit if nobody does before (a WSGI server
-        # that never calls stop()); stop() unregisters it.
-        atexit.register(self._stop_at_exit)
-
-    def _ensure_started(self) -> None:
-        """Start the App in this process unless it runs here, was stopped
-        here, or failed to start less than a second ago (a request then goes
-        on without it, as it would have before: what it asks of the store
-        fails on its own path)."""
-        if self._running and self._pid == os.getpid():
-            return  # the hot path: one comparison per request
-        with self._start_lock():
-            self._adopt_process()
-            if self._running or self._stopped or time.monotonic() < self._retry_start_at:
-                return
-            try:
-                self._start_here()
-            except Exception as exc:
-                self._retry_start_at = time.monotonic() + 1.0
-                log.warning("could not start the app in process %d (%s: %s); "
-                            "serving without it and trying again",
-                            os.getpid(), type(exc).__name__, exc)
-            else:
-                log.info("started the app in process %d on its first request", os.getpid())
-
-    def _start_lock(self) -> threading.Lock:
-        # setdefault is atomic: two threads of a new process get the same lock.
-        return self._start_locks.setdefault(os.getpid(), threading.Lock())
-
-    def _adopt_process(self) -> None:
-        """After a fork, give this process parts of its own: the threads,
-        Redis connections, locks and relay identity held are the parent's."""
-        pid = os.getpid()
-        if pid == self._pid:
-            return
-        self._pid = pid
-        self._running = self._stopped = False
+    def _after_fork(self) -> None:
         self._lock = threading.RLock()
-        self.workers = WorkerPool(self._event_threads)
-        self.io = self._new_io()
-        self.store.after_fork()
-        self.sessions.after_fork()
-        if self._saver is not None:
-            self._saver.after_fork()
-        if self._relay is not None:
-            self._relay.after_fork()  # a new name on the channel, too
+        self._rotations.after_fork()
 
-    def _new_io(self) -> IOLoop:
-        return IOLoop(self.workers,
-                      inline_jobs=1 if isinstance(self.store, RedisStore) else None,
-                      hold=self.hub.hold, release=self.hub.release)
+    @property
+    def io(self) -> IOLoop:
+        """The loop that serves every open WebSocket (started by the first)."""
+        return self._life.io
+
+    @property
+    def workers(self) -> WorkerPool:
+        """The threads that run the events arriving on :attr:`io`, and lead it."""
+        return self._life.workers
 
     def handed_over(self) -> None:
         """Told by stgo's reloader: this process handed its sessions to the
         next one (``--reload``), nothing is left to stop at its exit (stop()
         would end them)."""
-        self._running = False
-        atexit.unregister(self._stop_at_exit)
-
-    def _stop_at_exit(self) -> None:
-        if self._running and self._pid == os.getpid():  # not a parent's App
-            self.stop()
+        self._life.handed_over()
 
     def stop(self) -> None:
         """Stop: close every connection (1001), end every session with reason
@@ -870,27 +583,7 @@ class App(SharedWidgets):
         closes went out, bounded) and the event threads.  With a persistent store
         sessions are *not* ended: they wait in the store for the next start.
         No request starts the App again in this process (:meth:`start` does)."""
-        with self._start_lock():
-            self._adopt_process()
-            self._running = False
-            self._stopped = True
-        atexit.unregister(self._stop_at_exit)
-        # One deadline for every join: threads that a Redis outage holds are
-        # held by the same outage, and waiting for each in turn added up.
-        deadline = time.monotonic() + STOP_JOIN_TIMEOUT
-
-        def left(most: float) -> float:
-            return max(0.1, min(most, deadline - time.monotonic()))
-
-        self.hub.close_all()
-        self.sessions.stop(timeout=left(5.0))
-        self.io.stop(timeout=left(STOP_GRACE + 2.0))
-        self.workers.stop(timeout=left(5.0))
-        if self._saver is not None:
-            self._saver.stop(timeout=left(5.0))
-        if self._relay is not None:
-            self._relay.stop(timeout=left(5.0))
-        self.store.close()
+        self._life.stop()
 
     def run(self, host: str = "127.0.0.1", port: int = 8501, **kwargs: Any) -> None:
         """Serve with the built-in threaded server until SIGINT/SIGTERM."""
@@ -898,27 +591,3 @@ class App(SharedWidgets):
 
         serve(self, host=host, port=port, **kwargs)
 
-
-def _token_hash(token: str) -> str:
-    """How a rotation token is named in the store (never the token itself)."""
-    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
-
-
-def _host_patterns(hosts: Iterable[str]) -> frozenset[str]:
-    """``allowed_hosts`` as compared: lower-case names, no port or brackets."""
-    from .web.hosts import host_name
-
-    if isinstance(hosts, str):
-        raise ConfigurationError("allowed_hosts must be a list of names, not one string")
-    patterns = set()
-    for host in hosts:
-        name = host.strip().lower()
-        if name not in ("*", "") and not name.startswith("."):
-            name = host_name(name)
-        if not name:
-            raise ConfigurationError(f"allowed_hosts: empty host name in {hosts!r}")
-        patterns.add(name)
-    if not patterns:
-        raise ConfigurationError("allowed_hosts is empty: nobody could reach the app "
-                                 "(None means the default)")
-    return frozenset(patterns)

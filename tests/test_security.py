@@ -21,7 +21,7 @@ import websocket
 
 import stgo
 from stgo import App
-from stgo.app import ROTATION_TOKEN_TTL
+from stgo.cluster.rotation import ROTATION_TOKEN_TTL
 from stgo.ids import is_valid_session_id, new_session_id, redact
 from stgo.protocol import CLOSE_MOVED, CLOSE_ROTATED
 from stgo.server import Server

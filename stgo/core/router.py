@@ -44,17 +44,21 @@ class Router:
         default of every page), asked each time.
     :param call_hook: runs a user hook (``call_hook(fn, *args)``), logging
         what it raises.
+    :param refusal: the main area of a page a session may not see
+        (``refusal(status, path)``: 403, or 404 for no page).
     """
 
     def __init__(self, *, hub: Hub, home: Callable[[], list[Widget]], sidebar: Container,
                  topbar: Container, title: Callable[[], str],
-                 call_hook: Callable[..., None]) -> None:
+                 call_hook: Callable[..., None],
+                 refusal: Callable[[int, str], str]) -> None:
         self.hub = hub
         self.sidebar = sidebar
         self.topbar = topbar
         self._home = home
         self._title = title
         self._call_hook = call_hook
+        self._refusal = refusal
         self._lock = threading.RLock()
         self._pages: dict[str, Page] = {}
         #: Which page each top-level shared widget is on.
@@ -197,6 +201,41 @@ class Router:
                 continue
             tops.append(w)
         return tops
+
+    def find_widget(self, session: Session, widget_id: str,
+                    path: str | None = None) -> Widget | None:
+        """The widget with DOM *widget_id* that *session* can see (on the page
+        at *path*, if given: what a tab on that page can click; else on any
+        page its ``access`` lets it open), or ``None``."""
+        if path is None:
+            tops = self.reachable_tops(session)
+        else:
+            tops = [*self.shared_tops(session, path), *self.private_tops(session, path)]
+        for top in tops:
+            for w in top.walk():
+                if w.id == widget_id:
+                    return w
+        return None
+
+    def render_roots(self, session: Session, path: str = "/") -> dict[str, str]:
+        """HTML of each page root for *session* on the page at *path*."""
+        sidebar = self.sidebar.render(session) if self.sidebar.children else ""
+        topbar = self.topbar.render(session) if self.topbar.children else ""
+        status, page = self.resolve(path, session)
+        if status == 200:
+            main = "".join(w.render(session) for w in self.page_widgets(page))
+        else:
+            main = self._refusal(status, path)
+        roots = {
+            "global": main,
+            "sidebar": sidebar,
+            # Slot contents (``mount``) are drawn inside their slot instead.
+            "session": "".join(w.render(session) for w in self.private_tops(session, path)
+                               if getattr(w, "mount", None) is None),
+        }
+        if topbar:  # only when used: the roots of an app without one stay as they were
+            roots["topbar"] = topbar
+        return roots
 
     def scope_of(self, widget: Widget) -> str | None:
         """The page path *widget* is drawn on, ``None`` for every page (for the hub)."""

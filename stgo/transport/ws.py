@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..config import MAX_QUEUED_BYTES
 from ..protocol import CLOSE_NORMAL, CLOSE_POLICY, OutKey
 from .ioloop import Reactor
 from .outbox import Outbox
@@ -42,8 +43,6 @@ __all__ = ["Connection", "ConnectionState", "MAX_QUEUED_BYTES", "CLOSE_LINGER"]
 
 log = logging.getLogger("stgo")
 
-#: Default bound on the bytes waiting for one client (``App(max_queued_bytes=)``).
-MAX_QUEUED_BYTES = 8 << 20
 
 # Bytes read from the socket at a time.
 _RECEIVE_BYTES = 16384

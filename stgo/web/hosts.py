@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 from typing import Protocol
 
 from werkzeug.wrappers import Request
 
-__all__ = ["HostPolicy", "Hosts", "host_name", "is_loopback"]
+from ..errors import ConfigurationError
+
+__all__ = ["HostPolicy", "Hosts", "AllowedHosts", "LOCAL_HOSTS", "host_name", "is_loopback"]
+
+#: The names a page on loopback may be asked for (see ``App(allowed_hosts=)``).
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 # A path prefix a proxy may name (X-Forwarded-Prefix): segments of URL-safe
 # characters, no "." or ".." segment.
@@ -146,3 +152,53 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
+
+
+class AllowedHosts:
+    """The ``allowed_hosts`` setting (see :class:`stgo.App`), and the host
+    names it means now.
+
+    :param hosts: host name patterns (``".example.com"`` a domain and its
+        subdomains, ``"*"`` any), or ``None`` for the default.
+    """
+
+    def __init__(self, hosts: Iterable[str] | None = None) -> None:
+        #: The patterns, normalised, or ``None`` (the default).
+        self.patterns = None if hosts is None else host_patterns(hosts)
+        #: Set by stgo's server: it listens on a loopback address.
+        self.loopback_only = False
+
+    def listening_on(self, host: str) -> None:
+        """The server listens on *host*: a loopback one limits the default
+        to :data:`LOCAL_HOSTS`."""
+        self.loopback_only = is_loopback(host)
+
+    def effective(self, trust_proxy: bool) -> frozenset[str] | None:
+        """The host names served now, or ``None`` for any."""
+        if self.patterns is not None:
+            return None if "*" in self.patterns else self.patterns
+        if self.loopback_only and not trust_proxy:
+            return LOCAL_HOSTS
+        return None
+
+
+def host_patterns(hosts: Iterable[str]) -> frozenset[str]:
+    """``allowed_hosts`` as compared: lower-case names, no port or brackets.
+
+    :raises ConfigurationError: one string instead of a list, an empty name,
+        or no name at all.
+    """
+    if isinstance(hosts, str):
+        raise ConfigurationError("allowed_hosts must be a list of names, not one string")
+    patterns = set()
+    for host in hosts:
+        name = host.strip().lower()
+        if name not in ("*", "") and not name.startswith("."):
+            name = host_name(name)
+        if not name:
+            raise ConfigurationError(f"allowed_hosts: empty host name in {hosts!r}")
+        patterns.add(name)
+    if not patterns:
+        raise ConfigurationError("allowed_hosts is empty: nobody could reach the app "
+                                 "(None means the default)")
+    return frozenset(patterns)

@@ -1,7 +1,7 @@
 """Widgets: a base module and one module per family."""
 
 from .base import Event, InputWidget, Widget
-from .charts import AreaChart, BarChart, Chart, LineChart, PlotlyChart, Pyplot, ScatterChart
+from .charts import AreaChart, BarChart, Chart, LineChart, PlotlyChart, ScatterChart
 from .chat import ChatInput, ChatMessage
 from .choice import Choice, Radio, Selectbox
 from .data import Metric, Table
@@ -29,6 +29,7 @@ from .pickers import (
     TimeInput,
     Toggle,
 )
+from .pyplot import Pyplot
 from .slots import Slot, SlotContent
 from .text import Caption, Code, Header, Json, Markdown, Subheader, Text, Title, Write
 

@@ -1,4 +1,4 @@
-"""Charts: line, area, bar and scatter charts, any plotly figure, and matplotlib.
+"""Charts: line, area, bar and scatter charts, and any plotly figure.
 
 The browser draws with plotly.js, served by the app from the installed
 ``plotly`` package (``pip install 'stgo[charts]'``) and loaded only on pages
@@ -12,16 +12,14 @@ are numbered from the chart's first row on, and every op says which rows it
 carries, so a tab that already has them (a full render raced the push)
 ignores them.
 
-:func:`pyplot` figures are rendered on the server to SVG (``stgo[pyplot]``).
+matplotlib figures (:class:`~stgo.widgets.pyplot.Pyplot`) are in :mod:`stgo.widgets.pyplot`.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import decimal
 import importlib.util
-import io
 import json
 import math
 import sys
@@ -34,7 +32,7 @@ from .base import StateReader, Widget, esc
 from .data import table_data
 
 __all__ = ["Chart", "LineChart", "AreaChart", "BarChart", "ScatterChart", "PlotlyChart",
-           "Pyplot", "plotly_js_path", "chart_columns", "CHART_SCRIPTS"]
+           "plotly_js_path", "chart_columns", "CHART_SCRIPTS"]
 
 #: What a page needs to draw charts, loaded in order by the client.
 CHART_SCRIPTS = "static/charts-style.js static/vendor/plotly.min.js static/charts.js"
@@ -552,56 +550,3 @@ class PlotlyChart(_Figure):
         title = self._figure["layout"].get("title")
         text = title.get("text") if isinstance(title, dict) else title
         return str(text) if text else "chart"
-
-
-class Pyplot(Widget):
-    """A matplotlib figure, rendered on the server as SVG (``stgo[pyplot]``).
-
-    :param figure: a matplotlib ``Figure``; ``None`` takes pyplot's current one.
-    :param clear_figure: clear the figure once drawn (default: only when
-        *figure* was ``None``, as pyplot's current figure would pile up).
-    """
-
-    kind: ClassVar[str] = "pyplot"
-
-    def __init__(self, figure: Any = None, *, clear_figure: bool | None = None,
-                 alt: str = "chart", key: str | None = None, visible: bool = True) -> None:
-        super().__init__(key=key, visible=visible)
-        self.alt = alt
-        self._svg = self._draw(figure, clear_figure)
-
-    @staticmethod
-    def _draw(figure: Any, clear_figure: bool | None) -> bytes:
-        if figure is None:
-            try:
-                import matplotlib.pyplot as plt
-            except ImportError:
-                raise MissingExtraError(
-                    "pyplot() needs matplotlib: pip install 'stgo[pyplot]'"
-                ) from None
-            figure = plt.gcf()
-            clear_figure = True if clear_figure is None else clear_figure
-        if not callable(getattr(figure, "savefig", None)):
-            raise WidgetError(f"pyplot takes a matplotlib Figure, got {type(figure).__name__}")
-        out = io.BytesIO()
-        figure.savefig(out, format="svg", bbox_inches="tight")
-        if clear_figure:
-            figure.clear()
-        return out.getvalue()
-
-    @property
-    def svg(self) -> bytes:
-        """The figure as SVG."""
-        return self._svg
-
-    def set_figure(self, figure: Any, *, clear_figure: bool | None = None) -> None:
-        """Draw another figure and push it."""
-        self._svg = self._draw(figure, clear_figure)
-        self.changed()
-
-    def render_body(self, state: StateReader | None) -> str:
-        # An <img> and not inline SVG: whatever the figure holds cannot script
-        # the page, and two figures' element IDs cannot collide.
-        data = base64.b64encode(self._svg).decode("ascii")
-        return (f'<img class="stgo-pyplot-img" alt="{esc(self.alt)}" '
-                f'src="data:image/svg+xml;base64,{data}">')

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from .base import Handler, Widget
-from .charts import AreaChart, BarChart, LineChart, PlotlyChart, Pyplot, ScatterChart
+from .charts import AreaChart, BarChart, LineChart, PlotlyChart, ScatterChart
 from .choice import Radio, Selectbox
 from .data import Metric, Table
 from .dataframe import Dataframe
@@ -31,6 +31,7 @@ from .pickers import (
     TimeInput,
     Toggle,
 )
+from .pyplot import Pyplot
 from .text import Caption, Code, Header, Json, Markdown, Subheader, Text, Title, Write
 
 __all__ = ["WidgetFactory"]
