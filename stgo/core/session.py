@@ -543,6 +543,14 @@ class Session(Factory):
             self._ended = True
             return True
 
+    def _bind_store(self, store: Store, accessed_at: float | None) -> None:
+        """Keep the state in *store* (the record exists there); *accessed_at*
+        is the access time it has, if known."""
+        with self._lock:
+            self._store = store
+            if accessed_at is not None:
+                self._stored_access = accessed_at
+
     def _detach_store(self, state: dict[str, Any] | None) -> None:
         """Stop using the store: the record is gone from it (ended, here or
         elsewhere); *state* is its last state, kept readable for end hooks."""
