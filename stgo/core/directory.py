@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from ..errors import CapacityError
 from ..ids import redact
 from ..store.base import SessionRecord, Store
+from ..store.sessionstate import StoredState
 from .session import Session
 
 __all__ = ["Directory", "StoredDirectory", "Ends"]
@@ -270,7 +271,7 @@ class StoredDirectory(Directory):
             self._end_ids([victim], "evicted")
         else:
             raise _full(limit)
-        session._bind_store(store, session.created_at)
+        session.bind(StoredState(store, lambda: session.id, written=session.created_at))
         with self._lock:
             self._put(session, pending)
         return True
@@ -327,7 +328,8 @@ class StoredDirectory(Directory):
             local._restore_times(local.created_at, record.last_accessed_at)
             return local
         session = self._rebuild(session_id, record)
-        session._bind_store(self._store, None)
+        session.bind(StoredState(self._store, lambda: session.id,
+                                 written=record.last_accessed_at))
         with self._lock:
             raced = self._sessions.get(session_id)
             if raced is not None:
