@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .. import protocol
+from ..context import Slot
 from ..protocol import CLOSE_GOING_AWAY, RENDER_KEY, Outlet
 from ..widgets.base import InputWidget, Parent, StateReader, Widget
-from .context import Slot
 from .session import Session
 
 __all__ = ["Hub", "Batch", "Page", "PageView", "Shown"]
