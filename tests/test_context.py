@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from stgo.core.context import Slot, current
+from stgo.context import Slot, current
 
 
 def test_a_slot_holds_its_value_for_this_thread_only() -> None:

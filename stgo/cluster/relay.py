@@ -55,7 +55,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..core.context import Slot
+from ..context import Slot
 from ..errors import SessionBusyError
 from ..ids import redact
 from ..store.redis import EVENT_LEASE, KEEP_LEASE, StateCache

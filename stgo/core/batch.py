@@ -3,7 +3,7 @@
 Widget and state changes are collected in a :class:`Batch` (one per callback,
 or per ``app.batch()`` block; a change made outside any batch is flushed at
 once).  :class:`Batches` keeps the batch of the event being handled in the
-one event context (see :mod:`stgo.core.context`), joins nested blocks, and
+one event context (see :mod:`stgo.context`), joins nested blocks, and
 holds back the redraws of shared widgets while the I/O loop runs a turn's
 events (:meth:`Batches.hold`).  Turning a batch into messages is the hub's
 (:meth:`stgo.core.hub.Hub.flush`).
@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..context import Slot
 from ..protocol import Outlet
-from .context import Slot
 
 if TYPE_CHECKING:
     from ..widgets.base import Parent, Widget

@@ -19,7 +19,7 @@ from typing import Any, Protocol, TypeVar
 from ..errors import WidgetError
 from ..limits import TokenBucket
 from ..serial import SerialQueue
-from ..store.base import Store
+from ..store.sessionstate import DictState, SessionState
 from ..widgets.base import InputWidget, Widget, check_unique_keys
 from ..widgets.layout import Factory
 from .request import RequestInfo
@@ -77,7 +77,8 @@ class Session(Factory):
         self._lock = threading.RLock()
         self._id = session_id
         self._clock = clock
-        self._state: dict[str, Any] = {}
+        # The keys: in a dict here, or a persistent store's namespace (a strategy).
+        self._data: SessionState = DictState()
         self._widgets: list[Widget] = []
         now = clock()
         self._created_at = now
@@ -86,10 +87,6 @@ class Session(Factory):
         self._activated = activated
         self._on_activate = None if activated else on_activate
         self._ended = False
-        # With a persistent store the state lives there (self._state stays
-        # empty) and activity is written there too, at most once a second.
-        self._store: Store | None = None
-        self._stored_access = 0.0
         self._observer: SessionObserver | None = None
         #: Events of this session run through here, one at a time.
         self.events = SerialQueue()
@@ -106,7 +103,7 @@ class Session(Factory):
     def __repr__(self) -> str:
         from ..ids import redact
 
-        return f"<Session {redact(self._id)} keys={len(self._state)}>"
+        return f"<Session {redact(self._id)} keys={len(self._data)}>"
 
     # -- identity and times -------------------------------------------------
 
@@ -139,21 +136,10 @@ class Session(Factory):
                 self._last_accessed_at = stamp
         self._sync_access()
 
-    # Writes to the store at most this often (seconds): activity is judged in
-    # seconds anyway, and a page load or event must not cost a round trip each.
-    _ACCESS_WRITE_INTERVAL = 1.0
-
-    def _sync_access(self, *, activate: bool = False, force: bool = False) -> None:
-        store = self._store
-        if store is None:
-            return
+    def _sync_access(self, *, activate: bool = False) -> None:
         with self._lock:
             stamp = self._last_accessed_at
-            due = force or activate or stamp - self._stored_access >= self._ACCESS_WRITE_INTERVAL
-            if due:
-                self._stored_access = stamp
-        if due:
-            store.touch_session(self._id, stamp, activate=activate)
+        self._data.touch(stamp, activate=activate)
 
     # -- connections ----------------------------------------------------------
 
@@ -221,35 +207,19 @@ class Session(Factory):
             value's type (the key and the type are named).
         """
         value = self._checked_input(key, value)
-        store = self._store
-        if store is not None:
-            now = self._clock()
-            store.set(self._ns, key, value, now=now)
-            self._accessed(now)
-        else:
-            with self._lock:
-                self._state[key] = value
-                self._last_accessed_at = max(self._last_accessed_at, self._clock())
+        now = self._clock()
+        self._data.set(key, value, now)
+        self._accessed(now)
         self._state_changed(key)
 
-    @property
-    def _ns(self) -> str:
-        return f"s:{self._id}"
-
     def _accessed(self, now: float) -> None:
-        # The store recorded the access with the write itself.
         with self._lock:
             if now > self._last_accessed_at:
                 self._last_accessed_at = now
-            self._stored_access = max(self._stored_access, now)
 
     def get(self, key: str, default: Any = None) -> Any:
         """Return the value under *key*, or *default* when there is none."""
-        store = self._store
-        if store is not None:
-            return store.get(self._ns, key, default)
-        with self._lock:
-            return self._state.get(key, default)
+        return self._data.get(key, default)
 
     def __getitem__(self, key: str) -> Any:
         value = self.get(key, _MISSING)
@@ -271,42 +241,24 @@ class Session(Factory):
 
     def delete(self, key: str) -> bool:
         """Remove *key*; return whether it was there."""
-        store = self._store
-        if store is not None:
-            now = self._clock()
-            found = store.delete(self._ns, key, now=now)
-            self._accessed(now)
-            if not found:
-                return False
-        else:
-            with self._lock:
-                if key not in self._state:
-                    return False
-                del self._state[key]
-                self._last_accessed_at = max(self._last_accessed_at, self._clock())
+        now = self._clock()
+        found = self._data.delete(key, now)
+        if not found:
+            return False
+        self._accessed(now)
         self._state_changed(key)
         return True
 
     def clear(self) -> None:
         """Remove every key."""
-        store = self._store
-        if store is not None:
-            now = self._clock()
-            store.clear(self._ns, now=now)
-            self._accessed(now)
-        else:
-            with self._lock:
-                self._state.clear()
-                self._last_accessed_at = max(self._last_accessed_at, self._clock())
+        now = self._clock()
+        self._data.clear(now)
+        self._accessed(now)
         self._state_changed(None)
 
     def items(self) -> dict[str, Any]:
         """Return a shallow copy of all state."""
-        store = self._store
-        if store is not None:
-            return store.items(self._ns)
-        with self._lock:
-            return dict(self._state)
+        return self._data.items()
 
     def keys(self) -> list[str]:
         """Return the keys, as a list (a snapshot)."""
@@ -322,35 +274,19 @@ class Session(Factory):
 
         :returns: the new value.
         """
-        store = self._store
-        if store is not None:
-            now = self._clock()
-            new: T = store.update(self._ns, key, fn, default, now=now)
-            self._accessed(now)
-            self._state_changed(key)
-            return new
-        while True:
-            with self._lock:
-                old = self._state.get(key, _MISSING)
-            new = fn(default if old is _MISSING else old)
-            with self._lock:
-                if self._state.get(key, _MISSING) is old:
-                    self._state[key] = new
-                    self._last_accessed_at = max(self._last_accessed_at, self._clock())
-                    break
+        now = self._clock()
+        new: T = self._data.update(key, fn, default, now)
+        self._accessed(now)
         self._state_changed(key)
         return new
 
     def increment(self, key: str, amount: float = 1) -> Any:
         """Atomically add *amount* to the number under *key* (missing: 0)."""
-        store = self._store
-        if store is not None:
-            now = self._clock()
-            new = store.increment(self._ns, key, amount, now=now)
-            self._accessed(now)
-            self._state_changed(key)
-            return new
-        return self.update(key, lambda old: old + amount, 0)
+        now = self._clock()
+        new = self._data.increment(key, amount, now)
+        self._accessed(now)
+        self._state_changed(key)
+        return new
 
     def _checked_input(self, key: str, value: Any) -> Any:
         widget = self.get_widget(key)
@@ -543,25 +479,35 @@ class Session(Factory):
             self._ended = True
             return True
 
+    def bind(self, state: SessionState) -> None:
+        """Keep the keys in *state* from now on (the owner's wiring: a
+        persistent store's namespace for this session)."""
+        with self._lock:
+            self._data = state
+
+    @property
+    def blob_store(self) -> Any:
+        """The persistent store keeping this session's uploads for every
+        process, or ``None`` (they stay in this process)."""
+        return self._data.blobs
+
     def _detach_store(self, state: dict[str, Any] | None) -> None:
         """Stop using the store: the record is gone from it (ended, here or
         elsewhere); *state* is its last state, kept readable for end hooks."""
-        with self._lock:
-            self._store = None
-            self._state = dict(state or {})
+        self.bind(DictState(state))
 
     def _restore_times(self, created_at: float, last_accessed_at: float) -> None:
         """Take the times of a record loaded from the store."""
         with self._lock:
             self._created_at = created_at
             self._last_accessed_at = max(self._last_accessed_at, last_accessed_at)
-            self._stored_access = last_accessed_at
+            data = self._data
+        data.seen(last_accessed_at)
 
     def _release(self) -> None:
         """Drop state and widgets once ended, so memory goes back at once."""
         with self._lock:
-            self._store = None
-            self._state.clear()
+            self._data = DictState()
             widgets, self._widgets = self._widgets, []
         for widget in widgets:
             widget.detach()

@@ -247,8 +247,7 @@ class FileUploader(InputWidget):
 def shared_uploads(session: Any) -> Any:
     """*session*'s persistent store when it keeps uploads for every process
     (:meth:`~stgo.store.redis.RedisStore.put_upload`), else ``None``."""
-    store = getattr(session, "_store", None)
-    return store if store is not None and hasattr(store, "put_upload") else None
+    return getattr(session, "blob_store", None)
 
 
 def _as_list(value: Any) -> list[UploadedFile]:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ...context import Slot
 from ...errors import StoreError, StoreUnavailableError
 from .holds import WANT_MS, Hold, Holds, want_notice
 from .layout import Layout
@@ -53,13 +54,20 @@ class Events:
         # Ended events whose commit is made or sent, its answer not yet read
         # (a rename from another thread meanwhile must find them: settle).
         self._sent: dict[str, EventTxn] = {}
-        self._local = threading.local()
+        self._slots()
+
+    def _slots(self) -> None:
+        # This thread's open event and its commits sent but not yet answered,
+        # in the one event context (new slots after a fork: the parent's
+        # values are its own).
+        self._txn: Slot[EventTxn] = Slot("store event")
+        self._sending: Slot[list[_Pending]] = Slot("store commits sent")
 
     def after_fork(self) -> None:
         """Forget the parent's open events and kept locks: they are its own."""
         self._txns = {}
         self._sent = {}
-        self._local = threading.local()
+        self._slots()
         self.holds.after_fork()
 
     # -- the open event ----------------------------------------------------------------
@@ -73,7 +81,7 @@ class Events:
             txn = self._txns.get(ns[2:])
             if txn is not None and txn.thread == threading.get_ident():
                 return txn
-        current: EventTxn | None = getattr(self._local, "txn", None)
+        current = self._txn.get()
         if writing and current is not None and current.ops:
             current.flush()
         return None
@@ -125,7 +133,7 @@ class Events:
                 self.holds.contend(session_id)
                 return None
         self._txns[session_id] = txn
-        self._local.txn = txn
+        self._txn.set(txn)
         return txn
 
     def _take_lock(self, session_id: str, token: str, lease: float,
@@ -155,7 +163,7 @@ class Events:
         self._sent[txn.session_id] = txn
         if self._txns.get(txn.session_id) is txn:
             del self._txns[txn.session_id]
-        self._local.txn = None
+        self._txn.set(None)
         renamed = txn.lock_id != txn.session_id  # the old ID's lock is of no more use
         if renamed or self.holds.contended_lately(txn.session_id):
             keep = 0.0
@@ -190,9 +198,10 @@ class Events:
                 self._unsent(txn)
 
     def _pending(self) -> list[_Pending]:
-        pending: list[_Pending] | None = getattr(self._local, "pending", None)
+        pending = self._sending.get()
         if pending is None:
-            pending = self._local.pending = []
+            pending = []
+            self._sending.set(pending)
         return pending
 
     def _unsent(self, txn: EventTxn) -> None:

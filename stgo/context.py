@@ -3,15 +3,16 @@
 An event (a click, a background thread's ``app.batch()`` block, the relay
 applying another process's change) gathers a few things while it runs: the
 hub's batch of changes, what the I/O loop holds back for the end of its
-turn, the sessions whose change the relay announced with the event's commit.
+turn, the sessions whose change the relay announced with the event's commit, the
+store's open transaction and its commits awaiting their answer.
 They live in ONE :class:`EventContext` in a :class:`contextvars.ContextVar`,
 not in thread-locals spread over modules that must agree.
 
-Each owner (a hub, a relay: two Apps in one process never share them) has
-its typed place in it, a :class:`Slot`.  A thread starts with an empty
-context, and a worker thread keeps its own between the jobs it runs, as a
-thread-local did.  The store's transaction can join it the same way: the App
-hands the store a ``Slot`` (the store imports nothing of the core).
+Each owner (a hub, a relay, a store: two Apps in one process never share
+them) has its typed place in it, a :class:`Slot`.  A thread starts with an
+empty context, and a worker thread keeps its own between the jobs it runs, as
+a thread-local did.  It sits at the ground layer (it imports nothing of
+stgo), so the store below the core uses it too.
 """
 
 from __future__ import annotations
