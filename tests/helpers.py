@@ -221,23 +221,32 @@ def applied(messages: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             yield op
 
 
-class Stalling(Text):
-    """A text whose next drawing stops once it has read its text, until let
-    go: a slow custom widget, whose two drawings can cross on their way out."""
+class _StallsOnce:
+    """Mixed in before a widget class: its next drawing, once asked for with
+    ``_stall = True``, stops after reading the widget until ``_go_on`` is set."""
 
-    def __init__(self, text: str = "", *, key: str | None = None) -> None:
-        super().__init__(text, key=key)
-        self._stall = False
+    _stall = False
+
+    def _stall_events(self) -> None:
         self._stalled = threading.Event()
         self._go_on = threading.Event()
 
     def render_body(self, state: Any) -> str:
-        body = super().render_body(state)
+        body: str = super().render_body(state)  # type: ignore[misc]
         if self._stall:
             self._stall = False
             self._stalled.set()
             self._go_on.wait(10)
         return body
+
+
+class Stalling(_StallsOnce, Text):
+    """A text whose next drawing stops once it has read its text, until let
+    go: a slow custom widget, whose two drawings can cross on their way out."""
+
+    def __init__(self, text: str = "", *, key: str | None = None) -> None:
+        super().__init__(text, key=key)
+        self._stall_events()
 
     def cross(self, older: str, newer: str, *,
               along: Callable[[], Any] | None = None) -> None:
@@ -268,23 +277,13 @@ class Stalling(Text):
 
 
 
-class StallingInput(TextInput):
+class StallingInput(_StallsOnce, TextInput):
     """A shared text input whose next drawing stops once it has read itself,
     until let go (see :class:`Stalling`)."""
 
     def __init__(self, label: str, value: str, *, key: str) -> None:
         super().__init__(label, value, key=key, shared=True)
-        self._stall = False
-        self._stalled = threading.Event()
-        self._go_on = threading.Event()
-
-    def render_body(self, state: Any) -> str:
-        body = super().render_body(state)
-        if self._stall:
-            self._stall = False
-            self._stalled.set()
-            self._go_on.wait(10)
-        return body
+        self._stall_events()
 
     def relabel_across(self, label: str, value: str) -> None:
         """Set *label* from a thread that stalls while redrawing the input
