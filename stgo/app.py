@@ -405,7 +405,7 @@ class App(SharedWidgets):
         """The page whose live changes the tab on *conn* gets (for the hub)."""
         return self.router.page_of(conn)
 
-    def recheck_access(self, sessions: set[Session]) -> list[tuple[Session, object]]:
+    def recheck_access(self, sessions: set[Session]) -> list[tuple[Session, Outlet]]:
         """Ask again whether the tabs of *sessions* may still see their page
         (for the hub): the ``(session, conn)`` of those no longer allowed."""
         return self.router.recheck_access(sessions)

@@ -47,6 +47,8 @@ class Page(Protocol):
 
     def page_view(self, session: Session, conn: Outlet) -> PageView: ...
 
+    def recheck_access(self, sessions: set[Session]) -> list[tuple[Session, Outlet]]: ...
+
     @property
     def page_title(self) -> str: ...
 
@@ -311,8 +313,7 @@ class Hub:
             self.on_sessions_changed(touched)
         # A state change may take a page away (a sign-out): asked once per
         # changed session here, not per op; such tabs are redrawn below.
-        recheck = getattr(self._page, "recheck_access", None)
-        lost = recheck(set(batch.state_keys)) if batch.state_keys and recheck else []
+        lost = self._page.recheck_access(set(batch.state_keys)) if batch.state_keys else []
         only: set[Session] | None = None
         if (not shared and not per_session) or self._batches.hold_back(batch):
             # Nothing global changed (or the others get it at the release):

@@ -267,12 +267,12 @@ class Router:
             return "/"
         return tab.granted or ""
 
-    def recheck_access(self, sessions: set[Session]) -> list[tuple[Session, object]]:
+    def recheck_access(self, sessions: set[Session]) -> list[tuple[Session, Outlet]]:
         """Ask again whether the tabs of *sessions* (whose state changed: a
         sign-out, say) may still see their page; a tab no longer allowed
         gets no more of its live changes.  Return ``(session, conn)`` of
         those tabs, for the hub to redraw (as a refusal)."""
-        lost: list[tuple[Session, object]] = []
+        lost: list[tuple[Session, Outlet]] = []
         for session in sessions:
             for tab in self.tabs.of_session(session):
                 granted, conn = tab.granted, tab.conn
