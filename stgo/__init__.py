@@ -1,10 +1,19 @@
-"""stgo: session-centric interactive web apps, with live shared widgets."""
+"""stgo: session-centric interactive web apps, with live shared widgets.
+
+The public API is what this package exports (``__all__``) plus the modules
+:mod:`stgo.config`, :mod:`stgo.store`, :mod:`stgo.server`, :mod:`stgo.testing`
+and :mod:`stgo.cli` (each its own ``__all__``); every other module is internal
+and may change (docs/architecture.md, "Public API").
+"""
 
 __version__ = "0.1.0"
 
 from .app import App, Sidebar
 from .core.manager import SessionManager
+from .core.pages import Page
+from .core.request import RequestInfo
 from .core.session import Session
+from .core.tabs import BrowserTab
 from .errors import (
     AppLoadError,
     CapacityError,
@@ -83,10 +92,12 @@ from .widgets import (
     Widget,
     Write,
 )
+from .widgets.bars import Topbar
+from .widgets.nav import Navigation, PageLink
 
 __all__ = [
     "__version__",
-    "App", "Sidebar", "Session", "SessionManager",
+    "App", "Sidebar", "Topbar", "Session", "SessionManager", "Page", "BrowserTab", "RequestInfo",
     "StgoError", "CapacityError", "ConfigurationError", "AppLoadError", "ProtocolError",
     "WidgetError", "MissingExtraError", "StoreError", "CodecError",
     "Widget", "InputWidget",
@@ -100,5 +111,5 @@ __all__ = [
     "Progress", "Alert", "InfoAlert", "SuccessAlert", "WarningAlert", "ErrorAlert", "Image",
     "Event", "DateInput", "TimeInput", "Multiselect", "Toggle", "ColorPicker", "SelectSlider",
     "RangeSlider", "Form", "SubmitButton", "Dialog", "Popover", "Status",
-    "ChatInput", "ChatMessage", "Slot", "SlotContent",
+    "ChatInput", "ChatMessage", "Slot", "SlotContent", "PageLink", "Navigation",
 ]

@@ -23,7 +23,7 @@ from .workers import WORKER_FDS_OPTION, Supervisor, keep_worker_fds, serve_worke
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-__all__ = ["main", "load_app", "LoadErrorPage"]
+__all__ = ["main", "load_app", "hello_app"]
 
 EXIT_USAGE = 2
 

@@ -16,7 +16,8 @@ from typing import Any, Generic, Protocol, TypeVar, overload
 
 from .errors import ConfigurationError
 
-__all__ = ["Settings", "Option", "DEFAULT_CONTENT_SECURITY_POLICY", "MAX_QUEUED_BYTES"]
+# Public: Settings and the default policy; Option and MAX_QUEUED_BYTES are the App's.
+__all__ = ["Settings", "DEFAULT_CONTENT_SECURITY_POLICY"]
 
 #: The page's ``Content-Security-Policy`` unless the App is given another:
 #: scripts, styles and connections from the app's own origin only (stgo's

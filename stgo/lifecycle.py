@@ -21,7 +21,6 @@ from .cluster.relay import Relay
 from .core.hub import Hub
 from .core.manager import SessionManager
 from .store import Store
-from .store.redis import RedisStore
 from .transport.ioloop import STOP_GRACE, IOLoop
 from .transport.pool import WorkerPool
 
@@ -139,8 +138,10 @@ class Lifecycle:
             self._relay.after_fork()  # a new name on the channel, too
 
     def _new_io(self) -> IOLoop:
+        # With a shared store an event mostly waits on the network: only the
+        # turn's first runs on the loop's thread (docs/architecture.md).
         return IOLoop(self.workers,
-                      inline_jobs=1 if isinstance(self._store, RedisStore) else None,
+                      inline_jobs=1 if self._store.shared else None,
                       hold=self._hub.hold, release=self._hub.release)
 
     def handed_over(self) -> None:

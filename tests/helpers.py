@@ -24,7 +24,7 @@ import websocket  # websocket-client
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import make_server
 
-from stgo.server import RequestHandler
+from stgo.server.handler import RequestHandler
 from stgo.widgets.inputs import TextInput
 from stgo.widgets.text import Text
 

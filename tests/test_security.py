@@ -25,6 +25,7 @@ from stgo.cluster.rotation import ROTATION_TOKEN_TTL
 from stgo.ids import is_valid_session_id, new_session_id, redact
 from stgo.protocol import CLOSE_MOVED, CLOSE_ROTATED
 from stgo.server import Server
+from stgo.store import MemoryStore
 
 from .helpers import COOKIE, Client, Socket, request, session_cookie, wait_until, ws_status
 from .hostile import http_from
@@ -202,6 +203,37 @@ def test_rotation_without_an_event_closes_every_tab_and_sends_no_token(
     assert ws_status(server.url, cookie=f"{COOKIE}={old}") == 403
     fresh, _ = session_cookie(request(server.url, "/", {"Cookie": f"{COOKIE}={old}"}).cookies())
     assert fresh not in (old, new)
+
+
+class TokenStore(MemoryStore):
+    """A store that says it is shared: rotation keeps its tokens here, by hash."""
+
+    shared = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tokens: dict[str, str] = {}
+
+    def put_token(self, token_hash: str, new_id: str, ttl: float) -> None:
+        self.tokens[token_hash] = new_id
+
+    def take_token(self, token_hash: str) -> str | None:
+        return self.tokens.pop(token_hash, None)
+
+
+def test_a_shared_store_keeps_the_rotation_tokens_whatever_its_class(
+    serve: Serve, client_for: MakeClient
+) -> None:
+    # Rotation asks the store's capability (Store.shared), not whether it is Redis.
+    store = TokenStore()
+    app = Accounts(store=store)
+    server = serve(app)
+    cookie, _ = log_in(client_for(server).connect(), app)
+    assert list(store.tokens.values()) == [app.rotations[-1]]
+    assert cookie["token"] not in repr(store.tokens)  # kept by its hash only
+    assert trade(server, cookie) == app.rotations[-1]
+    assert store.tokens == {}
+    assert redeem(server, cookie["token"]).status == 403  # once
 
 
 # -- logs ------------------------------------------------------------------------------------

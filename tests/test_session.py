@@ -387,7 +387,7 @@ def test_two_sessions_do_not_share_anything(clock: FakeClock) -> None:
 
 def test_observer_hears_state_changes(session: Session) -> None:
     rec = Recorder()
-    session._bind(rec)
+    session.observe(rec)
     session.set("a", 1)
     session["b"] = 2
     session.delete("a")
@@ -399,7 +399,7 @@ def test_observer_hears_state_changes(session: Session) -> None:
 
 def test_observer_hears_widget_changes(session: Session) -> None:
     rec = Recorder()
-    session._bind(rec)
+    session.observe(rec)
     t = session.add_widget(Text("a", key="t"))
     t.set_text("b")
     session.remove_widget(t)
@@ -420,7 +420,7 @@ def test_observer_is_called_outside_the_lock(session: Session) -> None:
         def widget_changed(self, s: Session, widget: Widget, change: str) -> None:
             reads.append(run_in_thread(lambda: (s.widgets, s.get_widget(widget.key)), 2))
 
-    session._bind(Reader())
+    session.observe(Reader())
     session.set("k", 1)
     session.increment("n")
     session.delete("n")
@@ -434,9 +434,9 @@ def test_observer_is_called_outside_the_lock(session: Session) -> None:
 
 def test_no_observer_calls_after_the_session_ended(session: Session) -> None:
     rec = Recorder()
-    session._bind(rec)
-    assert session._end() is True
-    assert session._end() is False  # only once
+    session.observe(rec)
+    assert session.mark_ended() is True
+    assert session.mark_ended() is False  # only once
     assert session.ended
     session.set("k", 1)
     session.add_widget(Text("x"))
@@ -446,8 +446,8 @@ def test_no_observer_calls_after_the_session_ended(session: Session) -> None:
 def test_release_drops_state_and_widgets(session: Session) -> None:
     w = session.add_widget(Text("x"))
     session.set("k", 1)
-    session._end()
-    session._release()
+    session.mark_ended()
+    session.release()
     assert session.items() == {}
     assert session.widgets == []
     assert not w.attached

@@ -28,6 +28,7 @@ from .services import RedisServer, free_port
 def test_app_state_in_memory_keeps_any_value_and_counts_exactly_across_threads() -> None:
     app = App(title="State")
     assert isinstance(app.store, MemoryStore) and not app.store.persistent
+    assert not app.store.shared  # tokens and events stay in this process
     marker = object()
     app.state.set("thing", marker)  # any Python value in memory
     assert app.state.get("thing") is marker and app.state.has("thing") and "thing" in app.state
@@ -72,6 +73,7 @@ def test_app_state_in_redis_is_atomic_between_two_apps(
     redis_server: RedisServer, make_app: Callable[..., App]
 ) -> None:
     one, two = (make_app(title="a", store=redis_server.url) for _ in range(2))
+    assert one.store.persistent and one.store.shared  # any process trades a rotation token
 
     def bump(app: App) -> None:
         for _ in range(100):

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from stgo.server import listen
+from stgo.server.binding import listen
 from stgo.store.redis import RedisStore
 
 from .helpers import ServerProcess, Socket, request, wait_until

@@ -1,8 +1,9 @@
 """Session ID rotation: a session gets a new ID, its tabs trade a one-time
 token for the new cookie (see :meth:`stgo.App.rotate_session`).
 
-With a Redis store the token is kept in the store, so that any process may
-be asked to trade it; otherwise in this process, in insertion order.
+With a shared store (:attr:`~stgo.store.Store.shared`: Redis) the token is
+kept in the store, so that any process may be asked to trade it; otherwise in
+this process, in insertion order.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from ..core.manager import SessionManager
 from ..core.session import Session
 from ..ids import new_session_id, redact
 from ..store import Store
-from ..store.redis import RedisStore
 
 __all__ = ["Rotations", "ROTATION_TOKEN_TTL"]
 
@@ -34,7 +34,7 @@ class Rotations:
 
     :param sessions: the sessions (rekeyed here; their clock dates tokens).
     :param hub: the connections, and the event being handled for a session.
-    :param store: with a :class:`~stgo.store.redis.RedisStore`, where tokens
+    :param store: if :attr:`~stgo.store.Store.shared` (Redis), where tokens
         are kept for every process.
     :param rotated: told a rotated session's old ID (the relay closes its
         tabs on other processes), or ``None`` with one process.
@@ -44,7 +44,7 @@ class Rotations:
                  rotated: Callable[[str], None] | None = None) -> None:
         self._sessions = sessions
         self._hub = hub
-        self._store = store if isinstance(store, RedisStore) else None
+        self._store = store if store.shared else None
         self._rotated = rotated
         self._lock = threading.Lock()
         self._tokens: dict[str, tuple[Session, str, float]] = {}

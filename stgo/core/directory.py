@@ -124,7 +124,7 @@ class Directory:
                 raise KeyError("session is not live")
             del self._sessions[session.id]
             was_pending = self._pending.pop(session.id, _ABSENT) is not _ABSENT
-            session._id = new_id
+            session.rekey(new_id)
             self._put(session, was_pending)
 
     def _end(self, sessions: list[Session], reason: str) -> int:
@@ -292,16 +292,16 @@ class StoredDirectory(Directory):
                     self._drop(sid)
             if record is None:
                 if local is not None and not conditions:
-                    local._detach_store(None)  # ended by another process
+                    local.detach_store(None)  # ended by another process
                 continue
             session = local or self._rebuild(sid, record)
-            session._detach_store(record.state)
+            session.detach_store(record.state)
             won.append(session)
         return self._ends.finish(won, reason)
 
     def _rebuild(self, session_id: str, record: SessionRecord) -> Session:
         session = self._ends.make(session_id, activated=record.activated)
-        session._restore_times(record.created_at, record.last_accessed_at)
+        session.restore_times(record.created_at, record.last_accessed_at)
         return session
 
     def _gone(self, session_id: str, local: Session | None) -> None:
@@ -311,7 +311,7 @@ class StoredDirectory(Directory):
             if dropped:
                 self._drop(session_id)
         if dropped and local is not None:
-            local._detach_store(None)
+            local.detach_store(None)
             self._ends.gone(local)
 
     def lookup(self, session_id: str) -> Session | None:
@@ -325,7 +325,7 @@ class StoredDirectory(Directory):
             self._gone(session_id, local)
             return None
         if local is not None:
-            local._restore_times(local.created_at, record.last_accessed_at)
+            local.restore_times(local.created_at, record.last_accessed_at)
             return local
         session = self._rebuild(session_id, record)
         session.bind(StoredState(self._store, lambda: session.id,
@@ -372,7 +372,7 @@ class StoredDirectory(Directory):
                 with self._lock:
                     gone = self._drop(session.id)
                 if gone is not None:
-                    gone._detach_store(None)
+                    gone.detach_store(None)
                     self._ends.gone(gone)
         candidates = store.expired_sessions(
             idle_before=bounds["idle_before"], pending_idle_before=bounds["pending_idle_before"],
@@ -391,8 +391,8 @@ class StoredDirectory(Directory):
             held, self._sessions = list(self._sessions.values()), {}
             self._pending.clear()
         for session in held:
-            session._detach_store(None)
-            session._release()
+            session.detach_store(None)
+            session.release()
 
     def after_fork(self) -> None:
         # The cached sessions are the parent's (the child loads its own).

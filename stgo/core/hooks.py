@@ -76,7 +76,7 @@ class SessionHooks:
         """Start *session*; a session a previous process saved (``--reload``)
         has its *state* laid over what the start hooks set before
         ``session_page`` draws it, so the new code draws the old values."""
-        session._bind(self._hub)
+        session.observe(self._hub)
         session.shared_widget = self._shared_widget
         with self._hub.batch():
             for hook in list(self.start):
@@ -91,7 +91,7 @@ class SessionHooks:
 
     def restored(self, session: Session) -> None:
         """A session loaded from the store: draw it from its state."""
-        session._bind(self._hub)
+        session.observe(self._hub)
         with self._hub.batch() as batch:
             batch.local_only = True  # drawn from the state: nothing changed
             self.draw(session)
@@ -125,4 +125,4 @@ class SessionHooks:
         for hook in list(self.end):
             call_hook(hook, session, reason)
         self._discard(session)
-        session._bind(None)
+        session.observe(None)

@@ -193,7 +193,7 @@ class SessionManager:
 
     def _gone(self, session: Session) -> None:
         """*session* was ended by another process: end it here, gone hooks only."""
-        session._end()  # its queued events run nothing here
+        session.mark_ended()  # its queued events run nothing here
         for hook in list(self._gone_hooks):
             self._call_hook(hook, session)
 
@@ -222,7 +222,7 @@ class SessionManager:
             return None
         session = self._make(session_id, activated=not pending)
         if created_at is not None:
-            session._restore_times(min(created_at, session.created_at), session.last_accessed_at)
+            session.restore_times(min(created_at, session.created_at), session.last_accessed_at)
         if not self._directory.revive(session, pending):
             return None  # live already, or a persistent store keeps its own
         saved = dict(state or {})
@@ -341,14 +341,14 @@ class SessionManager:
         ended = 0
         debug = log.isEnabledFor(logging.DEBUG)
         for session in sessions:
-            if not session._end():
+            if not session.mark_ended():
                 continue
             ended += 1
             if debug:
                 log.debug("session %s ended (%s)", redact(session.id), reason)
             for hook in list(self._end_hooks):
                 self._call_hook(hook, session, reason)
-            session._release()
+            session.release()
         return ended
 
     def _call_hook(self, hook: Callable[..., None], *args: object) -> None:

@@ -466,13 +466,20 @@ class Session(Factory):
         finally:
             self.send_client({"type": "spinner", "id": token, "done": True})
 
-    # -- owner's hooks ----------------------------------------------------------
+    # -- the owner's wiring: internal, for the SessionManager and its directory
+    #    (apps use App.rotate_session and SessionManager.delete instead) --------
 
-    def _bind(self, observer: SessionObserver | None) -> None:
+    def observe(self, observer: SessionObserver | None) -> None:
+        """Internal: report changes to *observer* (the hub), or to nobody."""
         self._observer = observer
 
-    def _end(self) -> bool:
-        """Mark the session ended; return ``False`` if it already was."""
+    def rekey(self, new_id: str) -> None:
+        """Internal: take *new_id* (the directory, under its lock, moves its
+        map entry with it)."""
+        self._id = new_id
+
+    def mark_ended(self) -> bool:
+        """Internal: mark the session ended; return ``False`` if it already was."""
         with self._lock:
             if self._ended:
                 return False
@@ -480,8 +487,8 @@ class Session(Factory):
             return True
 
     def bind(self, state: SessionState) -> None:
-        """Keep the keys in *state* from now on (the owner's wiring: a
-        persistent store's namespace for this session)."""
+        """Internal: keep the keys in *state* from now on (a persistent
+        store's namespace for this session)."""
         with self._lock:
             self._data = state
 
@@ -491,21 +498,21 @@ class Session(Factory):
         process, or ``None`` (they stay in this process)."""
         return self._data.blobs
 
-    def _detach_store(self, state: dict[str, Any] | None) -> None:
-        """Stop using the store: the record is gone from it (ended, here or
-        elsewhere); *state* is its last state, kept readable for end hooks."""
+    def detach_store(self, state: dict[str, Any] | None) -> None:
+        """Internal: stop using the store, the record is gone from it (ended,
+        here or elsewhere); *state* is its last state, kept readable for end hooks."""
         self.bind(DictState(state))
 
-    def _restore_times(self, created_at: float, last_accessed_at: float) -> None:
-        """Take the times of a record loaded from the store."""
+    def restore_times(self, created_at: float, last_accessed_at: float) -> None:
+        """Internal: take the times of a record loaded from the store."""
         with self._lock:
             self._created_at = created_at
             self._last_accessed_at = max(self._last_accessed_at, last_accessed_at)
             data = self._data
         data.seen(last_accessed_at)
 
-    def _release(self) -> None:
-        """Drop state and widgets once ended, so memory goes back at once."""
+    def release(self) -> None:
+        """Internal: drop state and widgets once ended, so memory goes back at once."""
         with self._lock:
             self._data = DictState()
             widgets, self._widgets = self._widgets, []

@@ -1,5 +1,7 @@
 """stgo's own server: Werkzeug's threaded WSGI server, made fit to run for long.
 
+Public: :class:`Server` and :func:`serve`; the submodules are internal.
+
 - :mod:`~stgo.server.serving`: :class:`Server` and :func:`serve` (graceful stop);
 - :mod:`~stgo.server.handler`: the :class:`RequestHandler` (timeouts, scrubbed logs);
 - :mod:`~stgo.server.headgate`: request heads read on one thread, with a deadline;
@@ -11,8 +13,6 @@ Nothing here imports the App; :meth:`App.run <stgo.App.run>` imports this
 package inside the method, as Flask's ``run`` does.
 """
 
-from .binding import listen
-from .handler import HEAD_TIMEOUT, RequestHandler
 from .serving import Server, serve
 
-__all__ = ["serve", "Server", "RequestHandler", "listen", "HEAD_TIMEOUT"]
+__all__ = ["serve", "Server"]

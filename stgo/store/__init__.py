@@ -2,7 +2,7 @@
 
 - ``memory`` (:class:`MemoryStore`, the default): everything in this process,
   as fast as ever; a restart forgets it.
-- ``redis://host:port/db`` (:class:`~stgo.store.redis.RedisStore`): session
+- ``redis://host:port/db`` (:class:`RedisStore`): session
   records, ``app.state`` and global widget changes in Redis, so that they
   outlive the process.  Needs ``pip install 'stgo[redis]'``.
 
@@ -15,10 +15,11 @@ from ..errors import CodecError, StoreError, StoreUnavailableError
 from .base import SessionRecord, StateView, Store
 from .codec import Codec
 from .memory import MemoryStore
+from .redis import RedisStore  # redis-py itself is imported only when one opens
 
 __all__ = [
     "Store", "StoreError", "StoreUnavailableError", "SessionRecord", "StateView",
-    "Codec", "CodecError", "MemoryStore", "open_store",
+    "Codec", "CodecError", "MemoryStore", "RedisStore", "open_store",
 ]
 
 
@@ -35,8 +36,6 @@ def open_store(spec: str | Store | None, *, pickle_key: bytes | None = None) -> 
         return MemoryStore()
     text = spec.strip()
     if text.startswith(("redis://", "rediss://", "unix://")):
-        from .redis import RedisStore
-
         return RedisStore(text, codec=Codec(pickle_key))
     raise StoreError(
         f"unknown store {spec!r}: use 'memory' or a URL like redis://127.0.0.1:6379/0")

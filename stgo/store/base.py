@@ -50,6 +50,10 @@ class Store(ABC):
 
     #: Whether records outlive the process (and may be shared with others).
     persistent: bool = False
+    #: Whether other processes use the same store at once, over the network
+    #: (Redis): rotation tokens are then kept here (:meth:`put_token`), so
+    #: any process trades them, and an event mostly waits on the store.
+    shared: bool = False
 
     def open(self) -> None:
         """Connect and check the store is usable (called once at start).
@@ -165,6 +169,16 @@ class Store(ABC):
 
     def sessions_exist(self, session_ids: list[str]) -> list[bool]:
         """For each ID, whether its record exists (one round trip)."""
+        raise NotImplementedError
+
+    # -- rotation tokens (shared stores only) ------------------------------------------
+
+    def put_token(self, token_hash: str, new_id: str, ttl: float) -> None:
+        """Keep a rotation token (by its hash) for *ttl* seconds, for any process."""
+        raise NotImplementedError
+
+    def take_token(self, token_hash: str) -> str | None:
+        """The new session ID of a rotation token, once, or ``None``."""
         raise NotImplementedError
 
     # -- views --------------------------------------------------------------------------

@@ -63,6 +63,7 @@ class RedisStore(Store):
     """
 
     persistent = True
+    shared = True
 
     #: Seconds past a session's idle timeout (or max age) after which Redis
     #: drops its keys by itself if no process claimed its end (all stopped).
