@@ -62,7 +62,7 @@ class Waker:
 
 
 #: The WSGI environ key of a callable by which a server lets the app take the
-#: request's socket over (stgo's :class:`~stgo.server.RequestHandler` sets it).
+#: request's socket over (stgo's :class:`~stgo.server.handler.RequestHandler` sets it).
 TAKE_OVER = "stgo.take_over"
 
 #: The WSGI environ key of ``fn(seconds)``, by which a server lets the app
