@@ -103,7 +103,8 @@ class _Side:
 
 
 def _protocol(baseline: str | None, turns: int, seconds: float, rounds: int,
-              sections: tuple[str, ...], log: Callable[[str], None]) -> dict[str, Any]:
+              sections: tuple[str, ...], log: Callable[[str], None],
+              counts: tuple[int, ...] = COUNTS) -> dict[str, Any]:
     """Per metric and server: the value of each turn (events/s, or p50 ms).
 
     All servers run at once; each turn samples each of them, one after another.
@@ -139,7 +140,7 @@ def _protocol(baseline: str | None, turns: int, seconds: float, rounds: int,
             for side in sides.values():
                 side.drop()
         if "fanout" in sections:
-            for count in COUNTS:
+            for count in counts:
                 for side in sides.values():
                     side.connect(count)
                     side.fan(3, -1)  # warm-up
@@ -261,14 +262,15 @@ def _shared(baseline: str | None, turns: int, rounds: int,
 
 def measure(baseline: str | None, turns: int = 4, seconds: float = 3.0, rounds: int = 20,
             browser_rounds: int = 10, sections: tuple[str, ...] = SECTIONS,
-            log: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
+            log: Callable[[str], None] = lambda m: None,
+            counts: tuple[int, ...] = COUNTS) -> dict[str, Any]:
     """Every metric of *sections*: per server, the value of each turn.
 
     :returns: ``{metric: {"floor"|"stgo"|"baseline": [value per turn]}}``.
     """
     values: dict[str, Any] = {}
     if "throughput" in sections or "fanout" in sections:
-        values.update(_protocol(baseline, turns, seconds, rounds, sections, log))
+        values.update(_protocol(baseline, turns, seconds, rounds, sections, log, counts))
     if "shared" in sections:
         values.update(_shared(baseline, turns, browser_rounds, log))
     return values
@@ -308,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="throughput: seconds per phase (make bench: 3)")
     parser.add_argument("--rounds", type=int, default=20,
                         help="fan-out: rounds per count (make bench: 20)")
+    parser.add_argument("--counts", default=",".join(map(str, COUNTS)),
+                        help="fan-out: connected sessions, comma-separated")
     parser.add_argument("--browser-rounds", type=int, default=10,
                         help="shared change: rounds per server per turn")
     parser.add_argument("--only", default=",".join(SECTIONS),
@@ -323,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     values = measure(args.baseline, args.turns, args.seconds, args.rounds,
-                     args.browser_rounds, sections, log)
+                     args.browser_rounds, sections, log,
+                     tuple(int(c) for c in args.counts.split(",") if c.strip()))
     print(f"{args.turns} turns; median over turns (lowest-highest), "
           "median of the per-turn ratios")
     print("\n".join(report(values)))
