@@ -84,6 +84,10 @@ from .widgets import (
     Write,
 )
 
+# data editor and column configuration (issue 26)
+from . import column
+from .widgets.editor import DataEditor, EditedRows
+
 __all__ = [
     "__version__",
     "App", "Sidebar", "Session", "SessionManager",
@@ -101,4 +105,6 @@ __all__ = [
     "Event", "DateInput", "TimeInput", "Multiselect", "Toggle", "ColorPicker", "SelectSlider",
     "RangeSlider", "Form", "SubmitButton", "Dialog", "Popover", "Status",
     "ChatInput", "ChatMessage", "Slot", "SlotContent",
+    # data editor and column configuration (issue 26)
+    "DataEditor", "EditedRows", "column",
 ]
