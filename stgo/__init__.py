@@ -2,6 +2,8 @@
 
 __version__ = "0.1.0"
 
+# data editor and column configuration (issue 26): stgo.column, and below
+from . import column
 from .app import App, Sidebar
 from .core.manager import SessionManager
 from .core.session import Session
@@ -85,7 +87,6 @@ from .widgets import (
 )
 
 # data editor and column configuration (issue 26)
-from . import column
 from .widgets.editor import DataEditor, EditedRows
 
 __all__ = [

@@ -116,12 +116,13 @@ class ColumnConfig:
         """Whether the column is right-aligned."""
         return False
 
-    def header_html(self, name: str, extra: str = "") -> str:
-        """The column's ``<th>`` (label, help, width)."""
+    def header_html(self, name: str, extra: str = "", *, numeric: bool | None = None) -> str:
+        """The column's ``<th>`` (label, help, width); *extra* attributes, each
+        with a leading space; right-aligned if *numeric* (``None``: if a number column)."""
         tip = f' title="{esc(self.help)}"' if self.help else ""
         width = WIDTHS.get(self.width, self.width) if isinstance(self.width, str) else self.width
         style = f' data-stgo-style="min-width: {int(width)}px"' if width else ""
-        cls = ' class="stgo-num"' if self.numeric else ""
+        cls = ' class="stgo-num"' if (self.numeric if numeric is None else numeric) else ""
         return f'<th scope="col"{cls}{tip}{style}{extra}>{esc(self.label or name)}</th>'
 
 

@@ -306,21 +306,25 @@ class DataEditor(InputWidget):
         self.changed()
 
     def to_client(self, value: Any) -> Any:
-        """Rows as a client sends them in a ``change`` (select cells as indexes)."""
+        """Rows as a client sends them in a ``change`` (without the cells a
+        user cannot edit)."""
         out = []
         for row in value if isinstance(value, list) else []:
-            wire = {}
-            for column, cell in row.items():
-                config = self.configs.get(column)
-                if config is None or config.hidden or config.disabled:
-                    continue
-                if isinstance(config, SelectColumn):
-                    cell = config.index_of(cell) if cell is not None else None
-                elif cell is not None and config.type == "date":
-                    cell = config.to_client(cell)
-                wire[column] = cell
-            out.append(wire)
+            out.append({column: self.cell_to_client(column, cell) for column, cell in row.items()
+                        if column in self.configs and not self.configs[column].hidden
+                        and not self.configs[column].disabled})
         return out
+
+    def cell_to_client(self, column: str, value: Any) -> Any:
+        """A cell's value as the browser sends it: a select cell's option as
+        its index, a date as ``"YYYY-MM-DD"``; anything else as it is."""
+        config = self.configs.get(column)
+        if isinstance(config, SelectColumn) and value is not None:
+            i = config.index_of(value)
+            return i if i >= 0 else value
+        if config is not None and config.type == "date" and value is not None:
+            return config.to_client(value)
+        return value
 
     # -- rendering ------------------------------------------------------------------------
 
@@ -337,7 +341,7 @@ class DataEditor(InputWidget):
             cells = "".join(self._cell_html(i, j, c, row.get(c)) for j, c in shown)
             if dynamic:
                 cells += (f'<td class="stgo-editor-action"><button type="button" '
-                          f'class="stgo-editor-delete" data-delete-row '
+                          f'id="{self.id}-r{i}-del" class="stgo-editor-delete" data-delete-row '
                           f'aria-label="Delete row {i + 1}">\u2715</button></td>')
             body.append(f'<tr data-row="{i}">{cells}</tr>')
         if self.label:
@@ -355,8 +359,9 @@ class DataEditor(InputWidget):
         )
         if dynamic:
             full = " disabled" if len(rows) >= self.max_rows else ""
-            html += ('<div class="stgo-editor-bar"><button type="button" class="stgo-btn '
-                     f'stgo-btn-secondary" data-add-row{full}>+ Add row</button></div>')
+            html += (f'<div class="stgo-editor-bar"><button type="button" id="{self.id}-add" '
+                     f'class="stgo-btn stgo-btn-secondary" data-add-row{full}>+ Add row</button>'
+                     '</div>')
         return html
 
     def _cell_html(self, row: int, col: int, column: str, value: Any) -> str:
