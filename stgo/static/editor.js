@@ -14,6 +14,9 @@
 
   // seq of an edit -> the id of its cell, until the server answers it.
   var pending = {};
+  // cell id -> what the user is typing there: a redraw of the table (another
+  // tab's edit, a push) draws a new field, which gets the text back.
+  var drafts = {};
   var NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
 
   function editorOf(el) {
@@ -60,7 +63,8 @@
     if (!msg.ack) return;
     var id = pending[msg.ack];
     Object.keys(pending).forEach(function (k) { if (Number(k) <= msg.ack) delete pending[k]; });
-    if (msg.type !== "error" || !id) return;
+    if (!id) return;
+    if (msg.type !== "error") { delete drafts[id]; return; }
     var el = document.getElementById(id);
     if (!el) return;
     // Not stored: a tick or an option goes back to what the server holds;
@@ -92,13 +96,20 @@
 
   function commit(el) {
     var raw = el.getAttribute("data-raw");
-    if (el.value === raw) { clearError(el); el.removeAttribute("data-sent"); return; }
+    if (el.value === raw) {
+      delete drafts[el.id];
+      clearError(el);
+      el.removeAttribute("data-sent");
+      return;
+    }
     if (el.value === el.getAttribute("data-sent")) return;  // sent already, answer awaited
     el.setAttribute("data-sent", el.value);
+    drafts[el.id] = el.value;  // until stored: a refused text stays through redraws
     send(el, typedValue(el));
   }
 
   function cancel(el) {
+    delete drafts[el.id];
     if (isTyped(el)) el.value = el.getAttribute("data-raw");
     else if (el.type === "date") el.value = el.defaultValue;
     el.removeAttribute("data-sent");
@@ -158,16 +169,27 @@
     var el = ev.target;
     if (!isCell(el) || !isTyped(el) || el.hasAttribute("data-editing")) return;
     el.setAttribute("data-editing", "");
+    if (drafts[el.id] !== undefined && el.value === el.defaultValue) {
+      el.value = drafts[el.id];  // redrawn while typing: the caret is put back after this
+      return;
+    }
     // The raw value while editing ("1.5", not "$1.50"); a refused text stays.
     if (!el.hasAttribute("aria-invalid")) el.value = el.getAttribute("data-raw");
     el.select();
   });
 
+  document.addEventListener("input", function (ev) {
+    var el = ev.target;
+    if (isCell(el) && isTyped(el)) drafts[el.id] = el.value;
+  });
+
   document.addEventListener("focusout", function (ev) {
     var el = ev.target;
-    if (!isCell(el) || !isTyped(el)) return;
+    // (A field taken out by a redraw is not the user leaving it.)
+    if (!isCell(el) || !isTyped(el) || !el.isConnected) return;
     el.removeAttribute("data-editing");
     commit(el);
+    delete drafts[el.id];  // kept only while the user is in the cell
     if (el.value === el.getAttribute("data-raw")) el.value = el.defaultValue;  // formatted again
   });
 

@@ -231,6 +231,8 @@ class NumberColumn(ColumnConfig):
             if isinstance(value, float) and not value.is_integer():
                 raise ValueError(f"expected a whole number, got {_fmt(value)}")
             return int(value)
+        if self.whole is False:
+            return float(value)  # (a browser sends 2.0 as 2)
         return value
 
     def to_client(self, value: Any) -> str:
