@@ -254,3 +254,22 @@ def test_dataframe_column_config_formats_labels_and_hides() -> None:
         assert 'title="incl. tax"' in html and ">Price</th>" in html and ">Cost</th>" in html
         tab.sort("t", "price")  # sorting still counts every column, hidden or not
         assert tab.errors == []
+
+
+def test_factory_on_sessions_and_containers_but_not_forms() -> None:
+    app = stgo.App()
+    box = app.container()
+    assert isinstance(box.data_editor([{"a": 1}], key="in_box"), stgo.DataEditor)
+    form = app.form("f")
+    with pytest.raises(stgo.WidgetError, match="cannot be in form 'f'"):
+        form.data_editor([{"a": 1}], key="in_form")
+
+    @app.session_page
+    def page(session: stgo.Session) -> None:
+        session.data_editor([{"a": 1}], key="mine", num_rows="dynamic")
+
+    with AppTester(app) as tester:
+        tab = tester.new_session()
+        tab.edit_cell("in_box", 0, "a", 5)
+        tab.add_row("mine", {"a": 2})
+        assert tab.value("in_box") == [{"a": 5}] and tab.value("mine") == [{"a": 1}, {"a": 2}]
