@@ -146,3 +146,20 @@ def test_typing_survives_a_redraw_from_another_tab(serve, new_page) -> None:
     page.keyboard.press("Enter")
     wait_until(lambda: got[-1][1][0]["item"] == "pear")
     expect(item).to_have_value("pear")
+
+
+def test_the_gallery_editor_works(serve, new_page) -> None:
+    from .test_gallery import gallery
+
+    app = gallery.make_app()
+    server = serve(app)
+    page = new_page(server.url)
+    stock = page.get_by_label("In stock, row 2")
+    expect(stock).to_have_value("3")
+    stock.fill("4")
+    stock.press("Enter")
+    wait_until(lambda: (session_of(app, page).get("menu") or [{}, {}])[1].get("stock") == 4)
+    stock.fill("x")
+    stock.press("Enter")
+    expect(stock).to_have_attribute("aria-invalid", "true")
+    assert session_of(app, page).get("menu")[1]["stock"] == 4
