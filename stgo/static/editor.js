@@ -185,12 +185,19 @@
 
   document.addEventListener("focusout", function (ev) {
     var el = ev.target;
-    // (A field taken out by a redraw is not the user leaving it.)
-    if (!isCell(el) || !isTyped(el) || !el.isConnected) return;
+    if (!isCell(el) || !isTyped(el)) return;
     el.removeAttribute("data-editing");
-    commit(el);
-    delete drafts[el.id];  // kept only while the user is in the cell
-    if (el.value === el.getAttribute("data-raw")) el.value = el.defaultValue;  // formatted again
+    // Chromium also says focusout when a redraw takes the field out (before
+    // it is gone): only a field still on the page a moment later was left
+    // by the user; a redrawn one lives on in its successor (see focusin).
+    window.setTimeout(function () {
+      if (!el.isConnected) return;
+      commit(el);
+      delete drafts[el.id];  // kept only while the user is in the cell
+      if (document.activeElement !== el && el.value === el.getAttribute("data-raw")) {
+        el.value = el.defaultValue;  // formatted again
+      }
+    }, 0);
   });
 
   document.addEventListener("change", function (ev) {
@@ -200,6 +207,14 @@
     else if (el.tagName === "SELECT") send(el, el.value === "" ? null : Number(el.value));
     else if (el.type === "date") send(el, el.value || null);
   });
+
+  // A row added or deleted renumbers the rows: an edit still unsent (its
+  // focusout waits a moment, above) goes first, numbered as the user saw it.
+  document.addEventListener("pointerdown", function (ev) {
+    var button = ev.target.closest && ev.target.closest("[data-add-row], [data-delete-row]");
+    var el = document.activeElement;
+    if (button && el && isCell(el) && isTyped(el)) commit(el);
+  }, true);
 
   document.addEventListener("click", function (ev) {
     var button = ev.target.closest && ev.target.closest("[data-add-row], [data-delete-row]");

@@ -146,6 +146,8 @@ def test_typing_survives_a_redraw_from_another_tab(serve, new_page) -> None:
     page.keyboard.press("Enter")
     wait_until(lambda: got[-1][1][0]["item"] == "pear")
     expect(item).to_have_value("pear")
+    # The redraw did not send the half-typed text.
+    assert [rows[0]["item"] for event, rows in got] == ["apple", "pear"]
 
 
 def test_the_gallery_editor_works(serve, new_page) -> None:
@@ -163,3 +165,15 @@ def test_the_gallery_editor_works(serve, new_page) -> None:
     stock.press("Enter")
     expect(stock).to_have_attribute("aria-invalid", "true")
     assert session_of(app, page).get("menu")[1]["stock"] == 4
+
+
+def test_an_edit_left_for_a_delete_applies_to_its_own_row(serve, new_page) -> None:
+    got: list[tuple[str, Any]] = []
+    app = editor_app(got)
+    server = serve(app)
+    page = new_page(server.url)
+    cell(page, 1, "item").fill("chard")  # typed, not sent yet...
+    page.get_by_role("button", name="Delete row 1").click()  # ...when row 1 goes
+    wait_until(lambda: len(got) == 2)
+    assert [event for event, _ in got] == ["edited", "deleted"]
+    assert [r["item"] for r in session_of(app, page).get("ed")] == ["chard"]
