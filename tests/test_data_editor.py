@@ -273,3 +273,22 @@ def test_factory_on_sessions_and_containers_but_not_forms() -> None:
         tab.edit_cell("in_box", 0, "a", 5)
         tab.add_row("mine", {"a": 2})
         assert tab.value("in_box") == [{"a": 5}] and tab.value("mine") == [{"a": 1}, {"a": 2}]
+
+
+def test_drafts_live_in_the_redis_store_for_every_process(redis_server: Any,
+                                                          make_app: Any) -> None:
+    def build(title: str) -> stgo.App:
+        app = make_app(title=title, store=redis_server.url)
+        app.data_editor(ROWS, key="ed", num_rows="dynamic")
+        return app
+
+    first, second = build("a"), build("b")
+    with AppTester(first) as tester:
+        tab = tester.new_session()
+        tab.edit_cell("ed", 0, "when", dt.date(2026, 6, 1))
+        tab.add_row("ed", {"item": "kale", "price": 3.5})
+        elsewhere = second.sessions.get(tab.session.id)  # the same session, another process
+        assert elsewhere is not None
+        rows = elsewhere.get("ed")
+        assert rows[0]["when"] == dt.date(2026, 6, 1) and rows[2]["item"] == "kale"
+        assert rows == tab.session.get("ed") and len(rows) == 3
