@@ -292,3 +292,23 @@ def test_drafts_live_in_the_redis_store_for_every_process(redis_server: Any,
         rows = elsewhere.get("ed")
         assert rows[0]["when"] == dt.date(2026, 6, 1) and rows[2]["item"] == "kale"
         assert rows == tab.session.get("ed") and len(rows) == 3
+
+
+def test_a_long_table_is_drawn_a_page_at_a_time_per_session() -> None:
+    app = stgo.App()
+    app.data_editor([{"n": i} for i in range(250)], key="ed", num_rows="dynamic",
+                    page_size=100, shared=True)
+    with AppTester(app) as tester:
+        alice, bob = tester.new_session(), tester.new_session()
+        assert alice.html().count("<tr data-row=") == 100 and "Rows 1\u2013100 of 250" in \
+            alice.html()
+        alice.send("ed", "page", 2)
+        assert 'data-row="249"' in alice.html() and 'data-row="0"' not in alice.html()
+        assert 'data-row="0"' in bob.html()  # bob's page is his own
+        alice.edit_cell("ed", 249, "n", 1)   # rows are numbered in the whole table
+        assert alice.value("ed")[249] == {"n": 1}
+        bob.add_row("ed")                    # a new row: its adder sees the last page
+        assert 'data-row="250"' in bob.html() and "of 251" in alice.html()
+        for bad in (3, -1, "1", 1.0):
+            alice.send("ed", "page", bad)
+        assert len(alice.errors) == 4

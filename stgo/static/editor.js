@@ -217,10 +217,12 @@
   }, true);
 
   document.addEventListener("click", function (ev) {
-    var button = ev.target.closest && ev.target.closest("[data-add-row], [data-delete-row]");
+    var button = ev.target.closest &&
+      ev.target.closest("[data-add-row], [data-delete-row], [data-page]");
     var w = button && !button.disabled && editorOf(button);
     if (!w) return;
-    if (button.hasAttribute("data-add-row")) stgo.send(w.id, "added", null);
+    if (button.hasAttribute("data-page")) stgo.send(w.id, "page", Number(button.getAttribute("data-page")));
+    else if (button.hasAttribute("data-add-row")) stgo.send(w.id, "added", null);
     else stgo.send(w.id, "deleted", [rowOf(button)]);
   });
 })();

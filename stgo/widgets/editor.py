@@ -12,7 +12,8 @@ The client (``static/editor.js``) sends one event per change:
 - ``added``: ``null`` or ``{column: value}`` for the new row's cells
   (``num_rows="dynamic"`` only; other cells get their column's ``default``);
 - ``deleted``: the row numbers to delete (``num_rows="dynamic"`` only);
-- ``change``: the whole table, a list of dicts (``stgo.testing``'s ``set_value``).
+- ``change``: the whole table, a list of dicts (``stgo.testing``'s ``set_value``);
+- ``page``: a page number from 0 (each session pages on its own; no handlers).
 
 Each value is checked by its column (:mod:`.columns`) before anything is
 stored; a refused one is an error to that tab, which the client shows on the
@@ -22,6 +23,8 @@ change, *rows* an :class:`EditedRows`.
 
 from __future__ import annotations
 
+import math
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any, ClassVar
@@ -93,23 +96,28 @@ class DataEditor(InputWidget):
         columns that cannot be edited.
     :param label: a caption above the table (also its accessible name).
     :param height: the scroll box's largest height in CSS pixels.
+    :param page_size: rows drawn at a time (100); a longer table gets a pager,
+        each session its own page.
     """
 
     kind: ClassVar[str] = "data_editor"
-    events: ClassVar[tuple[str, ...]] = CHANGES
+    events: ClassVar[tuple[str, ...]] = (*CHANGES, "page")
     redraw_on_state: ClassVar[bool] = True
 
     def __init__(
         self, data: Any = None, *, column_config: Mapping[str, Any] | None = None,
         num_rows: str = "fixed", max_rows: int = DEFAULT_MAX_ROWS,
         disabled: bool | Sequence[str] = False, label: str = "", height: int = 400,
-        columns: Sequence[Any] | None = None, key: str | None = None, **kwargs: Any,
+        page_size: int = 100, columns: Sequence[Any] | None = None, key: str | None = None,
+        **kwargs: Any,
     ) -> None:
         try:
             if num_rows not in NUM_ROWS:
                 raise WidgetError(f'num_rows must be "fixed" or "dynamic", got {num_rows!r}')
             if not positive_int(max_rows):
                 raise WidgetError(f"max_rows must be a positive number, got {max_rows!r}")
+            if not positive_int(page_size):
+                raise WidgetError(f"page_size must be a positive number of rows, got {page_size!r}")
             if not positive_int(height):
                 raise WidgetError(f"height must be a positive number of pixels, got {height!r}")
             table = table_data(data, columns)
@@ -131,6 +139,9 @@ class DataEditor(InputWidget):
             self.num_rows = num_rows
             self.max_rows = max_rows
             self.height = height
+            self.page_size = page_size
+            # The page each session is on (a session that never paged: the first).
+            self._pages: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
             rows = [dict(zip(names, row, strict=False)) for row in table.rows]
             super().__init__(label, rows, key=key, disabled=disabled is True, **kwargs)
         except WidgetError as exc:
@@ -191,9 +202,26 @@ class DataEditor(InputWidget):
             return f
         return register if fn is None else register(fn)
 
+    @property
+    def per_session(self) -> bool:
+        return not self.shared or bool(len(self._pages))
+
+    def pages(self, rows: Sequence[Any]) -> int:
+        """How many pages *rows* fill (at least 1)."""
+        return max(1, math.ceil(len(rows) / self.page_size))
+
+    def page_of(self, session: Any) -> int:
+        """The page (from 0) *session* is on."""
+        with self._lock:
+            return self._pages.get(session, 0) if session is not None else 0
+
     def coerce(self, event: str, value: Any) -> Any:
         if event not in self.events:
             raise ProtocolError(f"widget {self.key!r} has no event {event!r}")
+        if event == "page":
+            if type(value) is not int or value < 0:
+                raise ProtocolError(f"bad page for {self.key!r}: {str(value)[:20]!r}")
+            return value
         try:
             if event == "edited":
                 return self._coerce_edit(value)
@@ -249,8 +277,18 @@ class DataEditor(InputWidget):
         return out
 
     def receive(self, session: Any, event: str, value: Any) -> Any:
+        if event == "page":
+            if value >= self.pages(self.rows(session)):
+                raise ProtocolError(f"bad page for {self.key!r}: {value}")
+            with self._lock:
+                self._pages[session] = value
+            session.redraw(self)
+            return value
         if event not in CHANGES:
             return value
+        if event == "added":  # the new row is on the last page: show it
+            with self._lock:
+                self._pages[session] = self.pages(range(len(self.rows(session)) + 1)) - 1
         if self.shared:
             with self._lock:  # one read-modify-write at a time across sessions
                 result = self._change(self._shared_value, event, value)
@@ -330,6 +368,9 @@ class DataEditor(InputWidget):
 
     def render_body(self, state: StateReader | None) -> str:
         rows = self.rows(state)
+        pages = self.pages(rows)
+        page = min(self.page_of(state), pages - 1)
+        first = page * self.page_size
         shown = [(j, c) for j, c in enumerate(self.columns) if not self.configs[c].hidden]
         dynamic = self.num_rows == "dynamic" and not self.disabled
         head = "".join(self.configs[c].header_html(c) for _, c in shown)
@@ -337,7 +378,8 @@ class DataEditor(InputWidget):
             head += '<th scope="col" class="stgo-editor-action"><span class="stgo-sr">delete' \
                     '</span></th>'
         body = []
-        for i, row in enumerate(rows):
+        for i in range(first, min(first + self.page_size, len(rows))):
+            row = rows[i]
             cells = "".join(self._cell_html(i, j, c, row.get(c)) for j, c in shown)
             if dynamic:
                 cells += (f'<td class="stgo-editor-action"><button type="button" '
@@ -357,6 +399,15 @@ class DataEditor(InputWidget):
             f'<table class="stgo-datatable stgo-editor-table"{name}>'
             f'<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
         )
+        if pages > 1:
+            last = min(first + self.page_size, len(rows))
+            html += (
+                '<div class="stgo-pager">'
+                f'<button type="button" class="stgo-btn stgo-btn-secondary" data-page="{page - 1}"'
+                f'{" disabled" if page == 0 else ""}>\u2039 Previous</button>'
+                f'<span class="stgo-page-info">Rows {first + 1}\u2013{last} of {len(rows)}</span>'
+                f'<button type="button" class="stgo-btn stgo-btn-secondary" data-page="{page + 1}"'
+                f'{" disabled" if page >= pages - 1 else ""}>Next \u203a</button></div>')
         if dynamic:
             full = " disabled" if len(rows) >= self.max_rows else ""
             html += (f'<div class="stgo-editor-bar"><button type="button" id="{self.id}-add" '

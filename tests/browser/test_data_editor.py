@@ -177,3 +177,20 @@ def test_an_edit_left_for_a_delete_applies_to_its_own_row(serve, new_page) -> No
     wait_until(lambda: len(got) == 2)
     assert [event for event, _ in got] == ["edited", "deleted"]
     assert [r["item"] for r in session_of(app, page).get("ed")] == ["chard"]
+
+
+def test_pages_of_a_long_table(serve, new_page) -> None:
+    app = stgo.App(title="Pages")
+    app.data_editor([{"n": i} for i in range(5)], key="ed", num_rows="dynamic", page_size=2)
+    server = serve(app)
+    page = new_page(server.url)
+    rows = page.locator("[data-key=ed] tbody tr")
+    expect(rows).to_have_count(2)
+    page.get_by_role("button", name="Next \u203a").click()
+    expect(page.locator("[data-key=ed] .stgo-page-info")).to_have_text("Rows 3\u20134 of 5")
+    cell(page, 3, "n").fill("30")
+    cell(page, 3, "n").press("Enter")
+    wait_until(lambda: (session_of(app, page).get("ed") or [{}] * 4)[3] == {"n": 30})
+    page.get_by_role("button", name="+ Add row").click()
+    expect(page.locator("[data-key=ed] .stgo-page-info")).to_have_text("Rows 5\u20136 of 6")
+    expect(rows).to_have_count(2)
