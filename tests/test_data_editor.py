@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 
 import stgo
+from stgo.server import Server
 from stgo.testing import AppTester
+
+from .helpers import Client, wait_until
 
 ROWS = [
     {"item": "apple", "price": 1.5, "qty": 3, "ok": True, "kind": "fruit",
@@ -312,3 +315,27 @@ def test_a_long_table_is_drawn_a_page_at_a_time_per_session() -> None:
         for bad in (3, -1, "1", 1.0):
             alice.send("ed", "page", bad)
         assert len(alice.errors) == 4
+
+
+def test_a_shared_editor_is_saved_and_relayed_to_another_process(redis_server: Any) -> None:
+    def build(title: str) -> Server:
+        app = stgo.App(title=title, store=redis_server.url)
+        app.data_editor(ROWS, key="team", shared=True, num_rows="dynamic")
+        server = Server(app, "127.0.0.1", 0)
+        server.start()
+        servers.append(server)
+        return server
+
+    servers: list[Server] = []
+    try:
+        here, there = build("a"), build("b")
+        tab = Client(here.url).connect()
+        widget = here.app.widget("team")
+        tab.ack(tab.event(widget.id, "edited", {"row": 1, "column": "qty", "value": 7}))
+        wait_until(lambda: there.app.widget("team").value[1]["qty"] == 7)
+        tab.close()
+        later = build("c")  # a process started afterwards restores it
+        assert later.app.widget("team").value[1]["qty"] == 7
+    finally:
+        for server in servers:
+            server.stop()
