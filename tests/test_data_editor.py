@@ -339,3 +339,17 @@ def test_a_shared_editor_is_saved_and_relayed_to_another_process(redis_server: A
     finally:
         for server in servers:
             server.stop()
+
+
+def test_a_read_only_table_still_pages() -> None:
+    app = stgo.App()
+    app.data_editor([{"n": i} for i in range(5)], key="ed", disabled=True, page_size=2,
+                    num_rows="dynamic")
+    with AppTester(app) as tester:
+        tab = tester.new_session()
+        assert "data-cell" not in tab.html() and "Add row" not in tab.html()
+        tab.edit_cell("ed", 0, "n", 9)
+        tab.add_row("ed")
+        assert len(tab.errors) == 2 and "read-only" in tab.errors[0]
+        tab.send("ed", "page", 2)
+        assert len(tab.errors) == 2 and 'data-row="4"' in tab.html()

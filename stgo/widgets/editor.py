@@ -143,7 +143,9 @@ class DataEditor(InputWidget):
             # The page each session is on (a session that never paged: the first).
             self._pages: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
             rows = [dict(zip(names, row, strict=False)) for row in table.rows]
-            super().__init__(label, rows, key=key, disabled=disabled is True, **kwargs)
+            # A read-only table still pages: its cells are disabled, not the widget.
+            self.read_only = disabled is True
+            super().__init__(label, rows, key=key, **kwargs)
         except WidgetError as exc:
             if getattr(exc, "names_widget", False):
                 raise
@@ -215,9 +217,14 @@ class DataEditor(InputWidget):
         with self._lock:
             return self._pages.get(session, 0) if session is not None else 0
 
+    def _locked(self) -> bool:
+        return self.read_only or bool(self.disabled)
+
     def coerce(self, event: str, value: Any) -> Any:
         if event not in self.events:
             raise ProtocolError(f"widget {self.key!r} has no event {event!r}")
+        if self.read_only and event != "page":
+            raise ProtocolError(f"{self._name()} is read-only")
         if event == "page":
             if type(value) is not int or value < 0:
                 raise ProtocolError(f"bad page for {self.key!r}: {str(value)[:20]!r}")
@@ -372,7 +379,7 @@ class DataEditor(InputWidget):
         page = min(self.page_of(state), pages - 1)
         first = page * self.page_size
         shown = [(j, c) for j, c in enumerate(self.columns) if not self.configs[c].hidden]
-        dynamic = self.num_rows == "dynamic" and not self.disabled
+        dynamic = self.num_rows == "dynamic" and not self._locked()
         head = "".join(self.configs[c].header_html(c) for _, c in shown)
         if dynamic:
             head += '<th scope="col" class="stgo-editor-action"><span class="stgo-sr">delete' \
@@ -420,7 +427,7 @@ class DataEditor(InputWidget):
         named for screen readers by column and row."""
         config = self.configs[column]
         num = ' class="stgo-num"' if config.numeric else ""
-        if config.disabled or self.disabled:
+        if config.disabled or self._locked():
             return f"<td{num}>{esc(config.display(value))}</td>"
         attrs = (f'id="{self.id}-r{row}-c{col}" class="stgo-cell" data-cell '
                  f'data-type="{config.type}" data-column="{esc(column)}" '
