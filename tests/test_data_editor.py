@@ -353,3 +353,11 @@ def test_a_read_only_table_still_pages() -> None:
         assert len(tab.errors) == 2 and "read-only" in tab.errors[0]
         tab.send("ed", "page", 2)
         assert len(tab.errors) == 2 and 'data-row="4"' in tab.html()
+
+
+def test_a_dataframe_refuses_config_of_a_column_it_lacks() -> None:
+    with pytest.raises(stgo.WidgetError, match="'prize', which the data does not have"):
+        stgo.Dataframe([{"price": 1}], column_config={"prize": stgo.column.number()})
+    table = stgo.Dataframe(None, column_config={"price": stgo.column.number(format="%.1f")})
+    table.set_data([{"price": 2}])  # no columns yet: judged by nobody, applied once they come
+    assert ">2.0</td>" in table.render()

@@ -28,7 +28,8 @@ from .inputs import _LARGEST, _exact, _fmt, _is_num
 
 __all__ = [
     "ColumnConfig", "TextColumn", "NumberColumn", "CheckboxColumn", "SelectColumn",
-    "DateColumn", "column_configs", "infer_column", "DEFAULT_CELL_CHARS", "WIDTHS",
+    "DateColumn", "column_configs", "unknown_columns", "infer_column", "whole_numbers",
+    "DEFAULT_CELL_CHARS", "WIDTHS",
 ]
 
 #: A text cell's default ``max_chars``: what one cell of a client's draft may grow to.
@@ -387,6 +388,18 @@ def whole_numbers(config: ColumnConfig, cells: Iterable[Any]) -> ColumnConfig:
     numbers = [config.step, config.min, config.max, *cells]
     whole = not any(isinstance(n, float) for n in numbers if n is not None)
     return replace(config, whole=whole)
+
+
+def unknown_columns(configs: Mapping[str, Any], names: Sequence[str]) -> None:
+    """Refuse a configuration of a column that data with columns *names* lacks
+    (a typo); data with no columns yet is not judged.
+
+    :raises WidgetError: naming the first such column.
+    """
+    unknown = [n for n in configs if n not in names]
+    if unknown and names:
+        raise WidgetError(f"column_config names {unknown[0]!r}, which the data does not have "
+                          f"(its columns: {list(names)})")
 
 
 def column_configs(config: Mapping[str, Any] | None) -> dict[str, ColumnConfig]:

@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 from ..errors import ProtocolError, WidgetError
 from ..limits import TokenBucket
 from .base import StateReader, esc, positive_int
-from .columns import ColumnConfig, column_configs
+from .columns import ColumnConfig, column_configs, unknown_columns
 from .data import Table, TableData, format_cell
 
 __all__ = ["Dataframe", "SelectedRows", "STYLE_NAMES", "SORT_ROWS_RATE", "SORT_ROWS_BURST"]
@@ -124,6 +124,7 @@ class Dataframe(Table):
         self.column_config: dict[str, ColumnConfig] = column_configs(column_config)
         styler = _styler_data(data)
         super().__init__(styler if styler is not None else data, **kwargs)
+        unknown_columns(self.column_config, self._table.columns)
         if not positive_int(height):
             raise WidgetError(f"height must be a positive number of pixels, got {height!r}")
         if selection not in _SELECTION:

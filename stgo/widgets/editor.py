@@ -31,7 +31,14 @@ from typing import Any, ClassVar
 
 from ..errors import ProtocolError, WidgetError
 from .base import InputWidget, StateReader, _named, esc, positive_int, widget_name
-from .columns import ColumnConfig, SelectColumn, column_configs, infer_column, whole_numbers
+from .columns import (
+    ColumnConfig,
+    SelectColumn,
+    column_configs,
+    infer_column,
+    unknown_columns,
+    whole_numbers,
+)
 from .data import table_data
 
 __all__ = ["DataEditor", "EditedRows", "NUM_ROWS", "DEFAULT_MAX_ROWS", "CHANGES"]
@@ -122,11 +129,8 @@ class DataEditor(InputWidget):
                 raise WidgetError(f"height must be a positive number of pixels, got {height!r}")
             table = table_data(data, columns)
             configs = column_configs(column_config)
+            unknown_columns(configs, table.columns)
             names = table.columns or list(configs)
-            unknown = [n for n in configs if n not in names]
-            if unknown:
-                raise WidgetError(f"column_config names {unknown[0]!r}, which the data does "
-                                  f"not have (its columns: {names})")
             locked = set() if isinstance(disabled, bool) else {str(n) for n in disabled}
             self.columns: list[str] = names
             self.configs: dict[str, ColumnConfig] = {}
