@@ -161,11 +161,11 @@ def test_each_session_edits_its_own_draft_unless_shared() -> None:
         assert 'value="pear"' in alice.html() and 'value="pear"' not in bob.html()
         alice.edit_cell("team", 1, "qty", 9)
         assert shared.value[1]["qty"] == 9 and bob.value("team")[1]["qty"] == 9
-        bob.messages.clear()
+        seen = len(bob.messages)
         # Everybody's page shows the shared table's change.
         alice.edit_cell("team", 1, "qty", 10)
-        assert any(m["type"] == "patch" and 'data-key="team"' in str(m)
-                   for m in bob.messages)
+        assert any(m["type"] == "patch" and 'data-key="team"' in str(m) and 'value="10"' in str(m)
+                   for m in bob.messages[seen:])
         # The app replaces a session's draft with session.set, checked like any value.
         alice.session.set("ed", [{"item": "fig"}])
         assert alice.value("ed") == [{"item": "fig", "price": None, "qty": None, "ok": None,
@@ -361,3 +361,17 @@ def test_a_dataframe_refuses_config_of_a_column_it_lacks() -> None:
     table = stgo.Dataframe(None, column_config={"price": stgo.column.number(format="%.1f")})
     table.set_data([{"price": 2}])  # no columns yet: judged by nobody, applied once they come
     assert ">2.0</td>" in table.render()
+
+
+def test_set_value_of_a_shared_editor_redraws_it_for_everybody() -> None:
+    app = stgo.App()
+    team = app.data_editor(ROWS, key="team", shared=True)
+    mine = app.data_editor(ROWS, key="mine")
+    with AppTester(app) as tester:
+        tab = tester.new_session()
+        seen = len(tab.messages)
+        team.set_value([{"item": "fig"}])
+        ops = [op for m in tab.messages[seen:] if m["type"] == "patch" for op in m["ops"]]
+        assert [op["op"] for op in ops] == ["update"] and 'value="fig"' in ops[0]["html"]
+        with pytest.raises(stgo.WidgetError, match="one value per session"):
+            mine.set_value([{"item": "fig"}])

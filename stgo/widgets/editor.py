@@ -350,9 +350,12 @@ class DataEditor(InputWidget):
             session.set(self.key, value)
 
     def set_value(self, value: Any) -> None:
-        """Replace the shared rows and push them (``shared=True`` only)."""
-        super().set_value(value)
-        self.changed()
+        """Replace the shared rows and push them (``shared=True`` only; a
+        session's own rows: ``session.set(key, rows)``)."""
+        if not self.shared:
+            super().set_value(value)  # (raises, saying so)
+        self._shared_value = self._checked(value, "value")
+        self.changed()  # redrawn whole: a table has no one element to set
 
     def to_client(self, value: Any) -> Any:
         """Rows as a client sends them in a ``change`` (without the cells a
