@@ -73,7 +73,8 @@
     if (el.tagName === "SELECT") {
       Array.prototype.forEach.call(el.options, function (o) { o.selected = o.defaultSelected; });
     }
-    showError(el, msg.message || "refused");
+    // The cell says what is wrong; where it is ("'Stock': Price, row 2: ") it shows.
+    showError(el, (msg.message || "refused").replace(/^.*?, row \d+: /, ""));
   });
 
   // -- sending edits ---------------------------------------------------------------------
