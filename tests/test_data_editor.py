@@ -375,3 +375,20 @@ def test_set_value_of_a_shared_editor_redraws_it_for_everybody() -> None:
         assert [op["op"] for op in ops] == ["update"] and 'value="fig"' in ops[0]["html"]
         with pytest.raises(stgo.WidgetError, match="one value per session"):
             mine.set_value([{"item": "fig"}])
+
+
+def test_handlers_by_keyword_decorator_arguments_and_event_widget() -> None:
+    seen: list[Any] = []
+    app = stgo.App()
+    editor = app.data_editor([{"a": 1}], key="ed", num_rows="dynamic",
+                             on_change=lambda s, e, rows: seen.append(("kw", str(e))))
+
+    @editor.on_change(args=("extra",))
+    def tagged(session: stgo.Session, event: Any, rows: Any, tag: str) -> None:
+        seen.append((tag, event.widget.key, rows.change))
+
+    with pytest.raises(stgo.WidgetError, match="must be a function taking"):
+        editor.on_change(lambda session: None)
+    with AppTester(app) as tester:
+        tester.new_session().add_row("ed")
+    assert seen == [("kw", "added"), ("extra", "ed", "added")]
