@@ -170,6 +170,17 @@ def make_app() -> stgo.App:
     app.dataframe({"x": [1, 2, 3, 4], "x squared": [1, 4, 9, 16], "even": [False, True,
                                                                               False, True]},
                   selection="multi", row_style=lambda row: "highlight" if row["even"] else None)
+    app.data_editor(
+        [{"item": "Tea", "price": 3.5, "stock": 12, "organic": True, "kind": "drink"},
+         {"item": "Cake", "price": 4.25, "stock": 3, "organic": False, "kind": "food"}],
+        key="menu", label="Menu (edit me: each visitor edits their own copy)",
+        num_rows="dynamic", column_config={
+            "item": stgo.column.text("Item", max_chars=30, required=True, default="New item"),
+            "price": stgo.column.number("Price", format="$%.2f", min=0, max=100),
+            "stock": stgo.column.number("In stock", min=0, step=1, default=0),
+            "organic": stgo.column.checkbox("Organic"),
+            "kind": stgo.column.select(["drink", "food"], label="Kind", default="food"),
+        })
 
     # -- charts and files ------------------------------------------------------------------
     app.header("Charts and files", divider=True)

@@ -8,6 +8,7 @@ and may change (docs/architecture.md, "Public API").
 
 __version__ = "0.1.0"
 
+from . import column
 from .app import App, Sidebar
 from .core.manager import SessionManager
 from .core.pages import Page
@@ -93,6 +94,7 @@ from .widgets import (
     Write,
 )
 from .widgets.bars import Topbar
+from .widgets.editor import DataEditor, EditedRows
 from .widgets.nav import Navigation, PageLink
 
 __all__ = [
@@ -112,4 +114,6 @@ __all__ = [
     "Event", "DateInput", "TimeInput", "Multiselect", "Toggle", "ColorPicker", "SelectSlider",
     "RangeSlider", "Form", "SubmitButton", "Dialog", "Popover", "Status",
     "ChatInput", "ChatMessage", "Slot", "SlotContent", "PageLink", "Navigation",
+    # data editor and column configuration (issue 26)
+    "DataEditor", "EditedRows", "column",
 ]

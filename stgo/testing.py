@@ -40,6 +40,7 @@ from .widgets.charts import Chart
 from .widgets.chat import ChatInput
 from .widgets.choice import Choice
 from .widgets.dataframe import Dataframe
+from .widgets.editor import DataEditor
 from .widgets.files import DownloadButton, FileUploader
 from .widgets.forms import Form, SubmitButton, form_of
 
@@ -332,6 +333,27 @@ class SessionTester:
             cells = re.findall(r"<t[dh](?![^>]*stgo-select)[^>]*>(.*?)</t[dh]>", row, re.S)
             out.append([unescape(c) for c in cells])
         return out
+
+    def edit_cell(self, editor: Widget | str, row: int, column: str,
+                  value: Any) -> list[dict[str, Any]]:
+        """Edit one cell of a data editor (row from 0, column by name) as a user
+        would: a select cell by its option, a date cell by a date."""
+        target = self.find(editor) if isinstance(editor, str) else editor
+        if isinstance(target, DataEditor):
+            value = target.cell_to_client(column, value)
+        return self.send(target, "edited", {"row": row, "column": column, "value": value})
+
+    def add_row(self, editor: Widget | str,
+                values: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Add a row to a data editor (``num_rows="dynamic"``), with *values* typed in."""
+        target = self.find(editor) if isinstance(editor, str) else editor
+        if isinstance(target, DataEditor) and values:
+            values = {c: target.cell_to_client(c, v) for c, v in values.items()}
+        return self.send(target, "added", values or None)
+
+    def delete_rows(self, editor: Widget | str, rows: list[int]) -> list[dict[str, Any]]:
+        """Delete rows of a data editor by row number (from 0)."""
+        return self.send(editor, "deleted", list(rows))
 
     def chart_data(self, chart: Widget | str) -> dict[str, list[Any]]:
         """A chart's data as columns (x first), as its tabs show it."""

@@ -28,7 +28,8 @@ SOURCES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
            *sorted((ROOT / "examples").glob("*.py"))]
 
 #: The public modules: what each exports (its ``__all__``) is the public API.
-PUBLIC_MODULES = ("stgo", "stgo.config", "stgo.store", "stgo.server", "stgo.testing", "stgo.cli")
+PUBLIC_MODULES = ("stgo", "stgo.column", "stgo.config", "stgo.store", "stgo.server", "stgo.testing",
+                  "stgo.cli")
 
 _DOTTED = re.compile(r"(?<![\w./-])stgo(?:\.[A-Za-z_]\w*)+")
 _FROM_IMPORT = re.compile(

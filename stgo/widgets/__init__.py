@@ -6,6 +6,7 @@ from .chat import ChatInput, ChatMessage
 from .choice import Choice, Radio, Selectbox
 from .data import Metric, Table
 from .dataframe import Dataframe, SelectedRows
+from .editor import DataEditor, EditedRows
 from .feedback import (
     Alert,
     ErrorAlert,
@@ -45,5 +46,5 @@ __all__ = [
     "Progress", "Alert", "InfoAlert", "SuccessAlert", "WarningAlert", "ErrorAlert", "Image",
     "DateInput", "TimeInput", "Multiselect", "Toggle", "ColorPicker", "SelectSlider",
     "RangeSlider", "Form", "SubmitButton", "Dialog", "Popover", "Status",
-    "ChatInput", "ChatMessage", "Slot", "SlotContent",
+    "ChatInput", "ChatMessage", "Slot", "SlotContent", "DataEditor", "EditedRows",
 ]

@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 from ..errors import ProtocolError, WidgetError
 from ..limits import TokenBucket
 from .base import StateReader, esc, positive_int
+from .columns import ColumnConfig, column_configs, unknown_columns
 from .data import Table, TableData, format_cell
 
 __all__ = ["Dataframe", "SelectedRows", "STYLE_NAMES", "SORT_ROWS_RATE", "SORT_ROWS_BURST"]
@@ -103,6 +104,9 @@ class Dataframe(Table):
         highlight a row, say, above a threshold the user set.
     :param cell_style: ``fn(value, column)`` or ``fn(session, value, column)``,
         the same for single cells.
+    :param column_config: ``{name: stgo.column.number(format="$%.2f") ...}``:
+        a column's label, help, width, number or date format; ``hidden=True``
+        (or ``None`` for the column) leaves it out.
     """
 
     kind: ClassVar[str] = "dataframe"
@@ -114,10 +118,13 @@ class Dataframe(Table):
         page_size: int = 100, sortable: bool = True,
         row_style: Callable[..., str | None] | None = None,
         cell_style: Callable[..., str | None] | None = None,
-        on_select: Callable[[Any, str, Any], None] | None = None, **kwargs: Any,
+        on_select: Callable[[Any, str, Any], None] | None = None,
+        column_config: dict[str, Any] | None = None, **kwargs: Any,
     ) -> None:
+        self.column_config: dict[str, ColumnConfig] = column_configs(column_config)
         styler = _styler_data(data)
         super().__init__(styler if styler is not None else data, **kwargs)
+        unknown_columns(self.column_config, self._table.columns)
         if not positive_int(height):
             raise WidgetError(f"height must be a positive number of pixels, got {height!r}")
         if selection not in _SELECTION:
@@ -324,6 +331,7 @@ class Dataframe(Table):
         show_index = table.index is not None if show_index is None else show_index
         index = table.index if table.index is not None else list(range(len(table.rows)))
         numeric = self._numeric()
+        configs = [self.column_config.get(name) for name in table.columns]
         head = []
         if self.selection:
             head.append('<th scope="col" class="stgo-select"><span class="stgo-sr">select'
@@ -331,12 +339,17 @@ class Dataframe(Table):
         if show_index:
             head.append(f'<th scope="col" class="stgo-index">{esc(table.index_name)}</th>')
         for i, name in enumerate(table.columns):
-            attrs = ' class="stgo-num"' if numeric[i] else ""
+            config = configs[i]
+            if config is not None and config.hidden:
+                continue
+            num = numeric[i] or (config is not None and config.numeric)
+            attrs = ' class="stgo-num"' if num and config is None else ""
             if self.sortable:
                 state_ = ("ascending" if not descending else "descending") if sort == i \
                     else "none"
                 attrs += f' data-sort="{i}" aria-sort="{state_}" tabindex="0"'
-            head.append(f'<th scope="col"{attrs}>{esc(name)}</th>')
+            head.append(config.header_html(name, attrs, numeric=num) if config is not None
+                        else f'<th scope="col"{attrs}>{esc(name)}</th>')
         body = []
         kind = "radio" if self.selection == "single" else "checkbox"
         for i in shown:
@@ -356,12 +369,17 @@ class Dataframe(Table):
             if show_index:
                 cells.append(f'<th scope="row">{esc(format_cell(index[i]))}</th>')
             for c, value in enumerate(row):
-                classes = ["stgo-num"] if numeric[c] else []
+                config = configs[c] if c < len(configs) else None
+                if config is not None and config.hidden:
+                    continue
+                num = numeric[c] or (config is not None and config.numeric)
+                classes = ["stgo-num"] if num else []
                 cell = self._style(self.cell_style, state, value, table.columns[c])
                 if cell:
                     classes.append(f"stgo-cell-{cell}")
                 cls = f' class="{" ".join(classes)}"' if classes else ""
-                cells.append(f"<td{cls}>{esc(format_cell(value))}</td>")
+                text = config.display(value) if config is not None else format_cell(value)
+                cells.append(f"<td{cls}>{esc(text)}</td>")
             body.append(f"<tr{attrs}>{''.join(cells)}</tr>")
         multi = ' aria-multiselectable="true"' if self.selection == "multi" else ""
         if self.selection:

@@ -19,6 +19,7 @@ from .charts import AreaChart, BarChart, LineChart, PlotlyChart, ScatterChart
 from .choice import Radio, Selectbox
 from .data import Metric, Table
 from .dataframe import Dataframe
+from .editor import DataEditor
 from .feedback import ErrorAlert, Image, InfoAlert, Progress, SuccessAlert, WarningAlert
 from .files import DownloadButton, FileUploader
 from .inputs import Button, Checkbox, NumberInput, Slider, TextArea, TextInput
@@ -185,8 +186,15 @@ class WidgetFactory:
 
     def dataframe(self, data: Any = None, **kwargs: Any) -> Dataframe:
         """Add a scrolling table: sortable by header, paged (``page_size=``), with row
-        ``selection="single"|"multi"`` (``@table.on_select``) and ``row_style=``."""
+        ``selection="single"|"multi"`` (``@table.on_select``), ``row_style=`` and
+        ``column_config=`` (:mod:`stgo.column`: formats, labels, hidden columns)."""
         return self._make(Dataframe(data, **kwargs))
+
+    def data_editor(self, data: Any = None, **kwargs: Any) -> DataEditor:
+        """Add an editable table (``num_rows="dynamic"`` to add and delete rows,
+        ``column_config=`` with :mod:`stgo.column`); each session edits its own
+        rows (``session.get(key)``) unless ``shared=True``."""
+        return self._make(DataEditor(data, **kwargs))
 
     def metric(self, label: str, value: Any = None, delta: Any = None, **kwargs: Any) -> Metric:
         """Add a big number with a label and an optional delta."""

@@ -82,6 +82,8 @@ class Form(Container):
 
     def _adopt(self, widget: Widget) -> Widget:
         for w in widget.walk():
+            if w.kind == "data_editor":  # (it sends each edit as it is made)
+                raise WidgetError(f"{w!r} cannot be in form {self.key!r}: put it beside the form")
             if isinstance(w, InputWidget) and w.handlers("change"):
                 raise WidgetError(
                     f"{w!r} is in form {self.key!r}: its value comes with the submit, so "
