@@ -84,6 +84,12 @@ from .widgets import (
     Write,
 )
 
+# isort: split
+# long-running work (issue 24): tasks, live changes, caching
+from .cache import cache_data, cache_resource
+from .core.tasks import Task
+from .errors import Cancelled
+
 __all__ = [
     "__version__",
     "App", "Sidebar", "Session", "SessionManager",
@@ -101,4 +107,6 @@ __all__ = [
     "Event", "DateInput", "TimeInput", "Multiselect", "Toggle", "ColorPicker", "SelectSlider",
     "RangeSlider", "Form", "SubmitButton", "Dialog", "Popover", "Status",
     "ChatInput", "ChatMessage", "Slot", "SlotContent",
+    # long-running work (issue 24)
+    "Cancelled", "Task", "cache_data", "cache_resource",
 ]

@@ -12,12 +12,15 @@ events (:meth:`Batches.hold`).  Turning a batch into messages is the hub's
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..context import Slot
+from ..errors import Cancelled
 from ..protocol import Outlet
+from .live import LIVE_INTERVAL, LiveFlusher, LiveState
 
 if TYPE_CHECKING:
     from ..widgets.base import Parent, Widget
@@ -44,6 +47,12 @@ class Batch:
     #: that its tabs have already (see :class:`~stgo.core.shown.Shown`) is not
     #: sent again.
     skip_unchanged: bool = False
+    #: A live batch (an event's, a task's) is pushed while it runs, at most
+    #: every :data:`~stgo.core.live.LIVE_INTERVAL` (see :mod:`stgo.core.live`).
+    live: LiveState | None = None
+    #: A task's: returns ``True`` once it is cancelled (changes then raise
+    #: :class:`~stgo.errors.Cancelled`).
+    cancelled: Callable[[], bool] | None = None
 
 
 # Changes that redraw more win over those that redraw less: a full "update"
@@ -90,10 +99,16 @@ class Batches:
 
     :param flush: ``flush(batch)``: turn *batch* into messages and queue them
         (the hub's).
+    :param interval: seconds between two flushes of a live batch.
+    :param clock: monotonic seconds, for live batches (injectable).
     """
 
-    def __init__(self, flush: Callable[[Batch], None]) -> None:
+    def __init__(self, flush: Callable[[Batch], None], *, interval: float = LIVE_INTERVAL,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._flush = flush
+        self.interval = interval
+        self._clock = clock
+        self._flusher = LiveFlusher(self._flush_due, clock)
         # The batch and held-back redraws in the event context (a Slot each:
         # two hubs in one process never share them).
         self._batch: Slot[Batch] = Slot("batch")
@@ -106,30 +121,58 @@ class Batches:
     @contextlib.contextmanager
     def batch(
         self, origin: Session | None = None, conn: Outlet | None = None, ack: int | None = None,
-        client: str | None = None,
+        client: str | None = None, *, live: bool = False,
+        cancelled: Callable[[], bool] | None = None,
     ) -> Iterator[Batch]:
         """Collect every change made here and flush them at the end.
 
         Nested blocks join the outer one.  The flush happens even if the
         block raises, so that what did change is still shown.
+
+        :param live: also flush while the block runs (see :mod:`stgo.core.live`).
+        :param cancelled: a task's: changes raise :class:`~stgo.errors.Cancelled`
+            once it returns ``True``.
         """
         current = self._batch.get()
         if current is not None:
             yield current
             return
-        current = Batch(origin, conn, ack, client=client)
+        current = Batch(origin, conn, ack, client=client, cancelled=cancelled)
+        if live:
+            current.live = LiveState(self._clock())
         self._batch.set(current)
         try:
             yield current
         finally:
             self._batch.set(None)
-            self._flush(current)
+            state = current.live
+            if state is None:
+                self._flush(current)
+            else:
+                with state.flushing:  # after a flush in progress elsewhere, never before
+                    state.closed = True
+                    self._flush(current)
 
     def note(self, record: Callable[[Batch], None]) -> None:
         """Record a change in the current batch, or flush it at once outside any."""
         current = self._batch.get()
         if current is not None:
-            record(current)
+            if current.cancelled is not None and current.cancelled():
+                raise Cancelled("this task was cancelled: its changes are not shown")
+            state = current.live
+            if state is None:
+                record(current)
+                return
+            with state.guard:
+                record(current)
+                due = state.flushed_at + self.interval
+                now = self._clock() >= due
+                arm = not now and not state.armed
+                state.armed = state.armed or arm
+            if now:
+                self._flush_live(current, state)
+            elif arm:
+                self._flusher.arm(current, due)
             return
         single = Batch()
         record(single)
@@ -144,10 +187,50 @@ class Batches:
         current = self._batch.get()
         if current is None:
             return
-        early = Batch(current.origin, current.conn, None, client=current.client,
-                      global_changes=current.global_changes,
-                      session_changes=current.session_changes, state_keys=current.state_keys)
-        current.global_changes, current.session_changes, current.state_keys = {}, {}, {}
+        if current.live is not None:
+            self._flush_live(current, current.live)
+            return
+        self._flush(_take(current, state=True))
+
+    def _flush_live(self, batch: Batch, state: LiveState) -> None:
+        """On the batch's own thread: flush what it holds now, unless the
+        flusher thread is at it (then that thread flushes it next, at once)."""
+        if not state.flushing.acquire(blocking=False):
+            with state.guard:
+                state.armed = True
+            self._flusher.arm(batch, self._clock())
+            return
+        try:
+            if not state.closed:
+                self._flush_early(batch, state, own=True)
+        finally:
+            state.flushing.release()
+
+    def _flush_due(self, item: object) -> None:
+        """On the flusher thread: a live batch's interval is up."""
+        assert isinstance(item, Batch) and item.live is not None
+        state = item.live
+        with state.flushing:
+            if state.closed:
+                return
+            with state.guard:
+                due = state.flushed_at + self.interval
+                # Flushed by its own thread meanwhile: come back when due, if
+                # anything waits (else the next change arms it again).
+                again = self._clock() < due and bool(
+                    item.global_changes or item.session_changes or item.state_keys)
+                state.armed = again
+            if again:
+                self._flusher.arm(item, due)
+            elif self._clock() >= due:
+                self._flush_early(item, state, own=False)
+
+    def _flush_early(self, batch: Batch, state: LiveState, *, own: bool) -> None:
+        with state.guard:
+            early = _take(batch, state=own)
+            if not (early.global_changes or early.session_changes or early.state_keys):
+                return
+            state.flushed_at = self._clock()
         self._flush(early)
 
     def hold(self) -> None:
@@ -176,3 +259,15 @@ class Batches:
         for widget, change in changes.items():
             merge(held, widget, change)
         return True
+
+
+def _take(batch: Batch, *, state: bool) -> Batch:
+    """A batch of what *batch* holds so far (its state keys too if *state*),
+    without its ack; *batch* keeps batching from empty."""
+    early = Batch(batch.origin, batch.conn, None, client=batch.client,
+                  global_changes=batch.global_changes, session_changes=batch.session_changes,
+                  state_keys=batch.state_keys if state else {})
+    batch.global_changes, batch.session_changes = {}, {}
+    if state:
+        batch.state_keys = {}
+    return early
