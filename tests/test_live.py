@@ -106,7 +106,7 @@ def test_live_flushes_are_coalesced_by_the_clock() -> None:
     """However many changes, one early flush per interval (injected clock)."""
     clock = FakeClock(100.0)
     flushed: list[Batch] = []
-    batches = Batches(flushed.append, interval=1.0, clock=clock)
+    batches = Batches(flushed.append, interval=1.0, first=1.0, clock=clock)
     widget = Text("x")
     with batches.batch(live=True):
         _noting(batches, widget, 1000)
@@ -123,7 +123,7 @@ def test_live_flushes_are_coalesced_by_the_clock() -> None:
 def test_a_plain_batch_is_one_flush_however_long() -> None:
     clock = FakeClock(100.0)
     flushed: list[Batch] = []
-    batches = Batches(flushed.append, interval=1.0, clock=clock)
+    batches = Batches(flushed.append, interval=1.0, first=1.0, clock=clock)
     widget = Text("x")
     with batches.batch():  # app.batch(): one message, as before
         _noting(batches, widget, 10)
@@ -136,7 +136,7 @@ def test_a_plain_batch_is_one_flush_however_long() -> None:
 def test_the_flusher_thread_pushes_a_change_followed_by_silence() -> None:
     """A change, then a long wait in the callback: it goes out on the timer."""
     flushed: list[Batch] = []
-    batches = Batches(flushed.append, interval=0.01)
+    batches = Batches(flushed.append, interval=0.01, first=0.01)
     widget = Text("x")
     with batches.batch(live=True):
         _noting(batches, widget, 3)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from ..context import Slot
 from ..errors import Cancelled
 from ..protocol import Outlet
-from .live import LIVE_INTERVAL, LiveFlusher, LiveState
+from .live import LIVE_FIRST, LIVE_INTERVAL, LiveFlusher, LiveState
 
 if TYPE_CHECKING:
     from ..widgets.base import Parent, Widget
@@ -100,13 +100,15 @@ class Batches:
     :param flush: ``flush(batch)``: turn *batch* into messages and queue them
         (the hub's).
     :param interval: seconds between two flushes of a live batch.
+    :param first: seconds after it opened before a live batch's first flush.
     :param clock: monotonic seconds, for live batches (injectable).
     """
 
     def __init__(self, flush: Callable[[Batch], None], *, interval: float = LIVE_INTERVAL,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 first: float = LIVE_FIRST, clock: Callable[[], float] = time.monotonic) -> None:
         self._flush = flush
         self.interval = interval
+        self.first = first
         self._clock = clock
         self._flusher = LiveFlusher(self._flush_due, clock)
         # The batch and held-back redraws in the event context (a Slot each:
@@ -139,7 +141,8 @@ class Batches:
             return
         current = Batch(origin, conn, ack, client=client, cancelled=cancelled)
         if live:
-            current.live = LiveState(self._clock())
+            # As if flushed when it opened, the first flush is due *first* later.
+            current.live = LiveState(self._clock() + self.first - self.interval)
         self._batch.set(current)
         try:
             yield current
@@ -151,13 +154,14 @@ class Batches:
             else:
                 with state.flushing:  # after a flush in progress elsewhere, never before
                     state.closed = True
-                    self._flush(current)
+                    if not _cancelled(current):  # a cancelled task's changes never show
+                        self._flush(current)
 
     def note(self, record: Callable[[Batch], None]) -> None:
         """Record a change in the current batch, or flush it at once outside any."""
         current = self._batch.get()
         if current is not None:
-            if current.cancelled is not None and current.cancelled():
+            if _cancelled(current):
                 raise Cancelled("this task was cancelled: its changes are not shown")
             state = current.live
             if state is None:
@@ -187,8 +191,15 @@ class Batches:
         current = self._batch.get()
         if current is None:
             return
-        if current.live is not None:
-            self._flush_live(current, current.live)
+        if _cancelled(current):  # a toast, a spinner: a change like the others
+            raise Cancelled("this task was cancelled: its changes are not shown")
+        state = current.live
+        if state is not None:
+            # Asked for now (a spinner, a streamed chunk): after a flush in
+            # progress on the flusher thread (no widget lock is held here).
+            with state.flushing:
+                if not state.closed:
+                    self._flush_early(current, state, own=True)
             return
         self._flush(_take(current, state=True))
 
@@ -228,7 +239,8 @@ class Batches:
     def _flush_early(self, batch: Batch, state: LiveState, *, own: bool) -> None:
         with state.guard:
             early = _take(batch, state=own)
-            if not (early.global_changes or early.session_changes or early.state_keys):
+            if _cancelled(batch) or not (
+                    early.global_changes or early.session_changes or early.state_keys):
                 return
             state.flushed_at = self._clock()
         self._flush(early)
@@ -271,3 +283,7 @@ def _take(batch: Batch, *, state: bool) -> Batch:
     if state:
         batch.state_keys = {}
     return early
+
+
+def _cancelled(batch: Batch) -> bool:
+    return batch.cancelled is not None and batch.cancelled()

@@ -3,7 +3,8 @@
 A batch opened *live* (every event's, every task's) is flushed while its
 block runs, at most once every :data:`LIVE_INTERVAL` seconds, instead of only
 at its end: a progress bar set in a loop moves.  A short callback still sends
-one message (the first flush is due one interval after the batch opened).
+one message: the first flush is due :data:`LIVE_FIRST` seconds after the
+batch opened.
 
 Two ways lead to a flush, both coalesced:
 
@@ -19,9 +20,11 @@ Two ways lead to a flush, both coalesced:
 
 The ``flushing`` lock orders them: the batch's final flush (with its ``ack``)
 waits for a flush in progress on the other thread, so nothing of the batch
-arrives after its ack.  The owner never waits for it mid-callback (it may
-hold a widget's lock the other thread needs to draw); it leaves the flush to
-the other thread instead.
+arrives after its ack, and so does a flush asked for by name (a ``Status``
+step, a streamed chunk: stgo's widgets ask for those outside their locks).
+Recording a change never waits for it (a widget may hold its lock while it
+notifies, and the other thread may need that lock to draw): the owner then
+leaves the flush to the other thread.
 """
 
 from __future__ import annotations
@@ -34,13 +37,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["LIVE_INTERVAL", "LiveState", "LiveFlusher"]
+__all__ = ["LIVE_FIRST", "LIVE_INTERVAL", "LiveState", "LiveFlusher"]
 
 log = logging.getLogger("stgo")
 
 #: Seconds between two flushes of one live batch: at most ~30 pushes a second
 #: per tab, whatever the callback changes.
 LIVE_INTERVAL = 1 / 30
+
+#: Seconds after a live batch opened before its first flush: a callback
+#: shorter than that sends one message (with its ack), even on a busy machine.
+LIVE_FIRST = 0.1
 
 # Seconds the flusher thread waits with nothing due before it ends.
 _IDLE = 1.0

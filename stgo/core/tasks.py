@@ -47,6 +47,10 @@ log = logging.getLogger("stgo")
 TASK_THREADS = 16
 #: Tasks one session may have waiting or running at once, by default.
 TASKS_PER_SESSION = 8
+#: Seconds a task started with the key of a running one waits for that one
+#: to stop (it stops at its next change or check) before it starts anyway:
+#: the old one's last change cannot then land after the new one's.
+REPLACE_GRACE = 1.0
 
 
 class Session(Protocol):
@@ -89,6 +93,8 @@ class Task:
         self._error: BaseException | None = None
         # The tab whose event started it (its failure is shown there).
         self.conn: Outlet | None = None
+        # The task with the same key it cancelled (it waits for it to stop).
+        self.replaces: Task | None = None
 
     def __repr__(self) -> str:
         state = "done" if self.done else "running" if self._started else "queued"
@@ -299,6 +305,7 @@ class TaskRunner:
         old = tasks.add(task, self.per_session)
         if old is not None:
             old.cancel()
+            task.replaces = old
         self._metrics.inc("stgo_tasks_started_total")
         if self.pool.submit(lambda: self._run(task, tasks)):
             self._full.clear()
@@ -314,6 +321,9 @@ class TaskRunner:
     def _run(self, task: Task, tasks: SessionTasks) -> None:
         session = task.session
         try:
+            if task.replaces is not None:
+                task.replaces.wait(REPLACE_GRACE)
+                task.replaces = None
             if task.cancelled:
                 return  # cancelled while it waited: it never runs
             task._started = True
