@@ -270,3 +270,28 @@ def test_a_resource_is_made_once_and_released_once_after_the_end_hooks(
     assert events.count("released") == 1
     with pytest.raises(stgo.WidgetError, match="has ended"):
         session.resource(connect)
+
+
+def test_a_task_with_the_redis_store_writes_through_it(redis_server: Any,
+                                                       make_app: Callable[..., App]) -> None:
+    """A task runs in this process; its state writes go to the store as a
+    background thread's do (another process reads them)."""
+    app = make_app(store=redis_server.url)
+    app.start()
+    session = app.sessions.create()
+    gate = threading.Event()
+
+    def count(task: stgo.Task, n: int) -> int:
+        for i in range(n):
+            session.set("progress", i + 1)
+        gate.wait(5)
+        return n
+
+    task = session.run_task(count, 3, key="count")
+    other = make_app(store=redis_server.url)  # as another process would
+    other.start()
+    wait_until(lambda: (other.sessions.get(session.id) or {}).get("progress") == 3)
+    gate.set()
+    assert task.wait(5) and task.result == 3
+    app.sessions.delete(session.id, "logout")
+    assert task.cancelled
