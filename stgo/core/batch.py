@@ -208,8 +208,9 @@ class Batches:
         flusher thread is at it (then that thread flushes it next, at once)."""
         if not state.flushing.acquire(blocking=False):
             with state.guard:
-                state.armed = True
-            self._flusher.arm(batch, self._clock())
+                arm, state.armed = not state.armed, True
+            if arm:  # once: a busy flusher must not be handed a flood of deadlines
+                self._flusher.arm(batch, self._clock())
             return
         try:
             if not state.closed:
