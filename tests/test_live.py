@@ -158,3 +158,19 @@ def test_a_socket_reader_sees_no_extra_message(serve: Serve, client_for: MakeCli
         gate.set()
     first.ack(seq)
     other.recv_until(shows(app.status.id, "finished"))
+
+
+def test_an_app_batch_block_inside_a_live_batch_is_one_message() -> None:
+    clock = FakeClock(100.0)
+    flushed: list[Batch] = []
+    batches = Batches(flushed.append, interval=1.0, first=1.0, clock=clock)
+    a, b = Text("a"), Text("b")
+    with batches.batch(live=True):
+        clock.advance(5.0)
+        with batches.batch():  # app.batch() in a callback: not split by a live flush
+            _noting(batches, a, 1)
+            clock.advance(5.0)
+            _noting(batches, b, 1)
+            assert flushed == []
+        _noting(batches, a, 1)  # live again: due, flushed at once, both together
+        assert len(flushed) == 1 and set(flushed[0].global_changes) == {a, b}

@@ -137,7 +137,19 @@ class Batches:
         """
         current = self._batch.get()
         if current is not None:
-            yield current
+            state = current.live
+            if state is None or live:
+                yield current
+                return
+            # An app.batch() block inside a callback or a task: one message
+            # for the block, so no live flush until it ends.
+            with state.guard:
+                state.paused += 1
+            try:
+                yield current
+            finally:
+                with state.guard:
+                    state.paused -= 1
             return
         current = Batch(origin, conn, ack, client=client, cancelled=cancelled)
         if live:
@@ -170,7 +182,7 @@ class Batches:
             with state.guard:
                 record(current)
                 due = state.flushed_at + self.interval
-                now = self._clock() >= due
+                now = not state.paused and self._clock() >= due
                 arm = not now and not state.armed
                 state.armed = state.armed or arm
             if now:
@@ -226,15 +238,18 @@ class Batches:
             if state.closed:
                 return
             with state.guard:
+                now = self._clock()
                 due = state.flushed_at + self.interval
-                # Flushed by its own thread meanwhile: come back when due, if
-                # anything waits (else the next change arms it again).
-                again = self._clock() < due and bool(
+                if state.paused:  # inside an app.batch() block: look again later
+                    due = max(due, now + self.interval)
+                # Flushed by its own thread meanwhile (or paused): come back
+                # when due, if anything waits (else the next change arms it).
+                again = now < due and bool(
                     item.global_changes or item.session_changes or item.state_keys)
                 state.armed = again
             if again:
                 self._flusher.arm(item, due)
-            elif self._clock() >= due:
+            elif now >= due:
                 self._flush_early(item, state, own=False)
 
     def _flush_early(self, batch: Batch, state: LiveState, *, own: bool) -> None:

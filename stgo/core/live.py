@@ -67,6 +67,8 @@ class LiveState:
     closed: bool = False
     #: A deadline with the flusher thread is pending.
     armed: bool = False
+    #: ``app.batch()`` blocks open inside it: no live flush meanwhile.
+    paused: int = 0
 
 
 class LiveFlusher:
