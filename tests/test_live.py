@@ -174,3 +174,19 @@ def test_an_app_batch_block_inside_a_live_batch_is_one_message() -> None:
             assert flushed == []
         _noting(batches, a, 1)  # live again: due, flushed at once, both together
         assert len(flushed) == 1 and set(flushed[0].global_changes) == {a, b}
+
+
+def test_an_ack_still_waits_for_the_save_of_changes_pushed_early(
+        make_app: Callable[..., App]) -> None:
+    """With a persistent store an acked shared change is saved first (Hub.before_ack),
+    also when it went out in a live flush before the ack."""
+    app = make_app()
+    text = app.text("before", key="shared")
+    saves: list[str] = []
+    app.hub.before_ack = lambda: saves.append("saved")
+    session = app.sessions.create()
+    with app.hub.batch(origin=session, ack=1, live=True):
+        text.set_text("after")
+        app.hub.flush_pending()  # pushed early, as a long callback's are
+        assert saves == []
+    assert saves == ["saved"]

@@ -53,6 +53,9 @@ class Batch:
     #: A task's: returns ``True`` once it is cancelled (changes then raise
     #: :class:`~stgo.errors.Cancelled`).
     cancelled: Callable[[], bool] | None = None
+    #: Global changes of it went out early: its ack still waits for their
+    #: save (``Hub.before_ack``), as if they were in it.
+    flushed_global: bool = False
 
 
 # Changes that redraw more win over those that redraw less: a full "update"
@@ -295,6 +298,7 @@ def _take(batch: Batch, *, state: bool) -> Batch:
     early = Batch(batch.origin, batch.conn, None, client=batch.client,
                   global_changes=batch.global_changes, session_changes=batch.session_changes,
                   state_keys=batch.state_keys if state else {})
+    batch.flushed_global = batch.flushed_global or bool(batch.global_changes)
     batch.global_changes, batch.session_changes = {}, {}
     if state:
         batch.state_keys = {}

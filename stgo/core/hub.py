@@ -296,7 +296,8 @@ class Hub:
         the sidebar's and session-wide widgets'); a tab gets the ops of the
         page it shows.
         """
-        if batch.ack is not None and batch.global_changes and self.before_ack is not None:
+        if (batch.ack is not None and (batch.global_changes or batch.flushed_global)
+                and self.before_ack is not None):
             self.before_ack()
         global_changes = collapse(batch.global_changes)
         shared: list[Scoped] = []
