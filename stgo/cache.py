@@ -240,7 +240,10 @@ class CachedFunction(Generic[R]):
 def _digest(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
     """The arguments as a key: equal values give equal keys (objects
     without a stable ``repr`` give keys of their own)."""
-    text = json.dumps([args, sorted(kwargs.items())], default=_plain, sort_keys=True)
+    try:
+        text = json.dumps([args, sorted(kwargs.items())], default=_plain, sort_keys=True)
+    except (TypeError, ValueError):  # dict keys JSON cannot order or hold: their repr
+        text = repr((args, sorted(kwargs.items())))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

@@ -53,6 +53,8 @@ def test_ten_threads_asking_at_once_compute_once() -> None:
     assert results == [{"region": "eu"}] * 10
     assert load("us") == {"region": "us"} and calls == ["eu", "us"]  # by arguments
     assert load(region="eu") is not None and calls[-1] == "eu"  # keywords are other arguments
+    assert load({(1, 2): "a tuple key", 3: None}) == {"region": {(1, 2): "a tuple key", 3: None}}
+    assert load({(1, 2): "a tuple key", 3: None}) and len(calls) == 4  # cached by value too
 
 
 def test_ttl_with_an_injected_clock_max_entries_and_clear() -> None:

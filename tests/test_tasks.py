@@ -187,8 +187,16 @@ def test_per_session_limit_and_bad_input(make_app: Callable[..., App]) -> None:
     with pytest.raises(stgo.CapacityError, match="already runs 2 tasks"):
         session.run_task(lambda task: None)
     replaced = session.run_task(lambda task: gate.wait(5), key="k")  # replaces one: allowed
-    with pytest.raises(stgo.WidgetError, match="needs a function"):
+    with pytest.raises(stgo.WidgetError, match="must be a function taking"):
         session.run_task("not callable")  # type: ignore[arg-type]
+    with pytest.raises(stgo.WidgetError, match=r"taking \(task, arg1\)"):
+        session.run_task(lambda: None, "one argument too many")
+
+    async def coroutine(task: stgo.Task) -> None:
+        pass
+
+    with pytest.raises(stgo.WidgetError, match="not coroutines"):
+        session.run_task(coroutine)
     gate.set()
     assert first.wait(5) and replaced.wait(5)
 

@@ -22,6 +22,7 @@ docs/tasks.md for what a process's death means for it.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import logging
 import threading
@@ -33,6 +34,7 @@ from ..errors import Cancelled, CapacityError, WidgetError
 from ..failures import FailureLog, generic_message
 from ..ids import redact
 from ..metrics import Metrics
+from ..widgets.base import check_callback
 
 if TYPE_CHECKING:
     import contextlib
@@ -51,6 +53,11 @@ TASKS_PER_SESSION = 8
 #: to stop (it stops at its next change or check) before it starts anyway:
 #: the old one's last change cannot then land after the new one's.
 REPLACE_GRACE = 1.0
+
+
+def task_name(fn: object) -> str:
+    """*fn*'s qualified name (for logs and errors)."""
+    return getattr(fn, "__qualname__", None) or type(fn).__qualname__
 
 
 class Session(Protocol):
@@ -104,7 +111,7 @@ class Task:
     @property
     def name(self) -> str:
         """The function's name (for logs and errors)."""
-        return getattr(self.fn, "__qualname__", None) or type(self.fn).__qualname__
+        return task_name(self.fn)
 
     @property
     def cancelled(self) -> bool:
@@ -291,8 +298,11 @@ class TaskRunner:
     def run(self, session: Session, tasks: SessionTasks, fn: Callable[..., Any],
             args: tuple[Any, ...], key: str | None) -> Task:
         """Start ``fn(task, *args)`` for *session* (see :meth:`stgo.Session.run_task`)."""
-        if not callable(fn):
-            raise WidgetError(f"run_task needs a function fn(task, ...), got {fn!r}")
+        params = ("task", *(f"arg{i + 1}" for i in range(len(args))))
+        check_callback(fn, params, "run_task's fn")  # a wrong signature fails here, not later
+        if inspect.iscoroutinefunction(fn):
+            raise WidgetError(f"run_task runs plain functions on a thread, not coroutines: "
+                              f"make {task_name(fn)} a def, not an async def")
         if key is not None and not isinstance(key, str):
             raise WidgetError(f"a task's key must be a str or None, got {key!r}")
         task = Task(fn, args, key, session)
