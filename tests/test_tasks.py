@@ -303,3 +303,25 @@ def test_a_task_with_the_redis_store_writes_through_it(redis_server: Any,
     assert task.wait(5) and task.result == 3
     app.sessions.delete(session.id, "logout")
     assert task.cancelled
+
+
+def test_a_task_that_never_checks_cancelled_stops_at_its_next_change(
+        make_app: Callable[..., App]) -> None:
+    app = make_app()
+    out = app.text("0", key="out")
+    session = app.sessions.create()
+    steps: list[int] = []
+    pace = threading.Event()
+
+    def forever(task: stgo.Task) -> None:
+        for i in range(1_000_000):  # never looks at task.cancelled
+            steps.append(i)
+            out.set_text(str(i))
+            pace.wait(0.005)
+
+    task = session.run_task(forever)
+    wait_until(lambda: len(steps) > 3)
+    task.cancel()
+    assert task.wait(5) and task.error is None and task.result is None
+    assert out.text == str(steps[-1])  # its last change was made, then refused (not pushed)
+    assert len(steps) < 1_000_000
