@@ -10,13 +10,16 @@ __version__ = "0.1.0"
 
 from . import column
 from .app import App, Sidebar
+from .cache import cache_data, cache_resource
 from .core.manager import SessionManager
 from .core.pages import Page
 from .core.request import RequestInfo
 from .core.session import Session
 from .core.tabs import BrowserTab
+from .core.tasks import Task
 from .errors import (
     AppLoadError,
+    Cancelled,
     CapacityError,
     CodecError,
     ConfigurationError,
@@ -116,4 +119,6 @@ __all__ = [
     "ChatInput", "ChatMessage", "Slot", "SlotContent", "PageLink", "Navigation",
     # data editor and column configuration (issue 26)
     "DataEditor", "EditedRows", "column",
+    # long-running work (issue 24)
+    "Cancelled", "Task", "cache_data", "cache_resource",
 ]

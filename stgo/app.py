@@ -42,6 +42,7 @@ from .web.page import render_refusal
 from .web.transfers import Transfers
 from .widgets.bars import Sidebar, Topbar
 from .widgets.base import Widget, check_callback, check_unique_keys
+from .work import wire_work
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -128,6 +129,7 @@ class App(PageMethods, SharedWidgets):
         event_rate: float | None = 1000.0,
         event_burst: int = 2000,
         event_threads: int = 32,
+        task_threads: int = 16,
         metrics: bool = False,
         content_security_policy: str | None = DEFAULT_CONTENT_SECURITY_POLICY,
         show_error_details: bool = False,
@@ -147,7 +149,8 @@ class App(PageMethods, SharedWidgets):
             pending_timeout=pending_timeout, new_session_rate=new_session_rate,
             new_session_burst=new_session_burst, max_connections=max_connections,
             max_connections_per_address=max_connections_per_address, event_rate=event_rate,
-            event_burst=event_burst, event_threads=event_threads, metrics=metrics,
+            event_burst=event_burst, event_threads=event_threads, task_threads=task_threads,
+            metrics=metrics,
             content_security_policy=content_security_policy,
             show_error_details=show_error_details, store_pickle_key=store_pickle_key,
             upload_dir=upload_dir)
@@ -231,6 +234,8 @@ class App(PageMethods, SharedWidgets):
                                    shared_widget=self.global_with_key,
                                    forget=self.tab_registry.forget, discard=self.transfers.discard,
                                    ended_elsewhere=self._relay.ended if self._relay else None)
+        #: Runs sessions' tasks (``session.run_task``) on a pool of their own.
+        self.task_runner = wire_work(self, threads=task_threads)
         self.sessions.on_session_start(self._hooks.started)
         self.sessions.on_session_restore(self._hooks.restored)
         self.sessions.on_session_revive(self._hooks.revived)

@@ -86,6 +86,8 @@ class Settings:
     :param event_threads: threads at most that run events and renders asked
         for over WebSockets (32, at least 1); a session's events run one at a
         time, in order, on one of them.
+    :param task_threads: threads at most that run sessions' tasks
+        (``session.run_task``; 16, at least 1); more tasks wait in line.
     :param metrics: serve Prometheus counters at ``GET /metrics`` (off).
     :param content_security_policy: the page's ``Content-Security-Policy``
         header (:data:`DEFAULT_CONTENT_SECURITY_POLICY`); ``None`` sends none
@@ -122,6 +124,7 @@ class Settings:
     event_rate: float | None = 1000.0
     event_burst: int = 2000
     event_threads: int = 32
+    task_threads: int = 16
     metrics: bool = False
     content_security_policy: str | None = DEFAULT_CONTENT_SECURITY_POLICY
     show_error_details: bool = False
@@ -137,6 +140,9 @@ class Settings:
             raise ConfigurationError("max_queued_bytes must be at least 1024 bytes")
         if self.event_threads < 1:
             raise ConfigurationError("event_threads must be at least 1")
+        if isinstance(self.task_threads, bool) or not isinstance(self.task_threads, int) \
+                or self.task_threads < 1:
+            raise ConfigurationError(f"task_threads must be an int >= 1, got {self.task_threads!r}")
         self.allowed_origins = frozenset(o.rstrip("/") for o in self.allowed_origins)
 
 

@@ -13,8 +13,9 @@ one without importing the module that raises it::
     ├── MissingExtraError (also an ImportError)
     ├── SessionBusyError
     ├── CodecError (also a TypeError)
-    └── StoreError
-        └── StoreUnavailableError
+    ├── StoreError
+    │   └── StoreUnavailableError
+    └── Cancelled
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from __future__ import annotations
 __all__ = [
     "StgoError", "CapacityError", "ConfigurationError", "AppLoadError", "ProtocolError",
     "WidgetError", "MissingExtraError", "StagingFullError", "SessionBusyError", "CodecError",
-    "StoreError", "StoreUnavailableError",
+    "StoreError", "StoreUnavailableError", "Cancelled",
 ]
 
 
@@ -91,3 +92,10 @@ class StoreUnavailableError(StoreError):
 
     The server keeps serving what it can; ``/health`` says ``degraded``.
     """
+
+
+class Cancelled(StgoError):
+    """Raised inside a task (``session.run_task``) that changes a widget after
+    it was cancelled: by ``task.cancel()``, by a newer task with the same
+    key, or by its session's end.  The change is not pushed; let it end the
+    task (the task runner does not report it as a failure)."""

@@ -48,6 +48,7 @@ EXPECTED: dict[str, list[str]] = {
                 "stgo-slot", "stgo-form"],
     "todo.py": ["To-do", "Task", "Due", "Tags", "Add", "Hide done tasks", "Nothing to do yet."],
     "chatbot.py": ["Chat bot", "Ask me anything", "stgo-chat_input"],
+    "jobs.py": ["Jobs", "Plotting demo", "Animation demo"],
     "layout.py": ["Layout and data", "stgo-columns", "stgo-sidebar", "stgo-expander",
                   "stgo-tabs", "stgo-table", "stgo-dataframe", "Lisbon", "Your view"],
 }
@@ -633,3 +634,31 @@ def test_chatbot_streams_its_answer_into_the_session(app_tester: Make, monkeypat
     assert not tester.app.get_widget("ask") and not alice.find("ask").disabled
     alice.chat("ask", "   ")
     assert "empty" in alice.errors[-1]
+
+
+# -- jobs.py ------------------------------------------------------------------------------------
+
+
+def test_jobs_run_as_tasks_restart_on_a_slider_and_stop_on_leaving(
+        app_tester: Make, monkeypatch) -> None:
+    monkeypatch.setenv("JOBS_STEP_DELAY", "0")
+    monkeypatch.setenv("JOBS_FRAME_DELAY", "0.2")  # 20 s of frames: stopped, not finished
+    tester = app_tester(example("jobs.py"))
+    alice = tester.new_session()
+    alice.navigate("/plotting")
+    wait_until(lambda: "Done" in alice.texts(), timeout=20)
+    assert "100% complete" not in alice.texts()  # "Done" replaced it
+    chart = alice.session.widget("stgo-page:/plotting").children[2]
+    assert len(alice.chart_data(chart)["value"]) == 501  # the first point and 100 x 5
+    assert alice.session.tasks() == []
+    alice.navigate("/animation")
+    wait_until(lambda: alice.session.tasks() and any("@" in t for t in alice.texts()))
+    [first] = alice.session.tasks()
+    alice.set_value("Number of iterations", 5)  # restarts the job: the first is cancelled
+    assert first.cancelled
+    wait_until(lambda: first.done)
+    [second] = alice.session.tasks()
+    assert second.args[3] == 5 and not second.done
+    alice.navigate("/")  # leaving the page stops it (long before its 20 s)
+    wait_until(lambda: second.done and alice.session.tasks() == [])
+    assert not alice.errors

@@ -12,12 +12,15 @@ events (:meth:`Batches.hold`).  Turning a batch into messages is the hub's
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..context import Slot
+from ..errors import Cancelled
 from ..protocol import Outlet
+from .live import LIVE_FIRST, LIVE_INTERVAL, LiveFlusher, LiveState
 
 if TYPE_CHECKING:
     from ..widgets.base import Parent, Widget
@@ -44,6 +47,15 @@ class Batch:
     #: that its tabs have already (see :class:`~stgo.core.shown.Shown`) is not
     #: sent again.
     skip_unchanged: bool = False
+    #: A live batch (an event's, a task's) is pushed while it runs, at most
+    #: every :data:`~stgo.core.live.LIVE_INTERVAL` (see :mod:`stgo.core.live`).
+    live: LiveState | None = None
+    #: A task's: returns ``True`` once it is cancelled (changes then raise
+    #: :class:`~stgo.errors.Cancelled`).
+    cancelled: Callable[[], bool] | None = None
+    #: Global changes of it went out early: its ack still waits for their
+    #: save (``Hub.before_ack``), as if they were in it.
+    flushed_global: bool = False
 
 
 # Changes that redraw more win over those that redraw less: a full "update"
@@ -90,10 +102,18 @@ class Batches:
 
     :param flush: ``flush(batch)``: turn *batch* into messages and queue them
         (the hub's).
+    :param interval: seconds between two flushes of a live batch.
+    :param first: seconds after it opened before a live batch's first flush.
+    :param clock: monotonic seconds, for live batches (injectable).
     """
 
-    def __init__(self, flush: Callable[[Batch], None]) -> None:
+    def __init__(self, flush: Callable[[Batch], None], *, interval: float = LIVE_INTERVAL,
+                 first: float = LIVE_FIRST, clock: Callable[[], float] = time.monotonic) -> None:
         self._flush = flush
+        self.interval = interval
+        self.first = first
+        self._clock = clock
+        self._flusher = LiveFlusher(self._flush_due, clock)
         # The batch and held-back redraws in the event context (a Slot each:
         # two hubs in one process never share them).
         self._batch: Slot[Batch] = Slot("batch")
@@ -106,30 +126,72 @@ class Batches:
     @contextlib.contextmanager
     def batch(
         self, origin: Session | None = None, conn: Outlet | None = None, ack: int | None = None,
-        client: str | None = None,
+        client: str | None = None, *, live: bool = False,
+        cancelled: Callable[[], bool] | None = None,
     ) -> Iterator[Batch]:
         """Collect every change made here and flush them at the end.
 
         Nested blocks join the outer one.  The flush happens even if the
         block raises, so that what did change is still shown.
+
+        :param live: also flush while the block runs (see :mod:`stgo.core.live`).
+        :param cancelled: a task's: changes raise :class:`~stgo.errors.Cancelled`
+            once it returns ``True``.
         """
         current = self._batch.get()
         if current is not None:
-            yield current
+            state = current.live
+            if state is None or live:
+                yield current
+                return
+            # An app.batch() block inside a callback or a task: one message
+            # for the block, so no live flush until it ends.
+            with state.guard:
+                state.paused += 1
+            try:
+                yield current
+            finally:
+                with state.guard:
+                    state.paused -= 1
             return
-        current = Batch(origin, conn, ack, client=client)
+        current = Batch(origin, conn, ack, client=client, cancelled=cancelled)
+        if live:
+            # As if flushed when it opened, the first flush is due *first* later.
+            current.live = LiveState(self._clock() + self.first - self.interval)
         self._batch.set(current)
         try:
             yield current
         finally:
             self._batch.set(None)
-            self._flush(current)
+            state = current.live
+            if state is None:
+                self._flush(current)
+            else:
+                with state.flushing:  # after a flush in progress elsewhere, never before
+                    state.closed = True
+                    if not _cancelled(current):  # a cancelled task's changes never show
+                        self._flush(current)
 
     def note(self, record: Callable[[Batch], None]) -> None:
         """Record a change in the current batch, or flush it at once outside any."""
         current = self._batch.get()
         if current is not None:
-            record(current)
+            if _cancelled(current):
+                raise Cancelled("this task was cancelled: its changes are not shown")
+            state = current.live
+            if state is None:
+                record(current)
+                return
+            with state.guard:
+                record(current)
+                due = state.flushed_at + self.interval
+                now = not state.paused and self._clock() >= due
+                arm = not now and not state.armed
+                state.armed = state.armed or arm
+            if now:
+                self._flush_live(current, state)
+            elif arm:
+                self._flusher.arm(current, due)
             return
         single = Batch()
         record(single)
@@ -144,10 +206,62 @@ class Batches:
         current = self._batch.get()
         if current is None:
             return
-        early = Batch(current.origin, current.conn, None, client=current.client,
-                      global_changes=current.global_changes,
-                      session_changes=current.session_changes, state_keys=current.state_keys)
-        current.global_changes, current.session_changes, current.state_keys = {}, {}, {}
+        if _cancelled(current):  # a toast, a spinner: a change like the others
+            raise Cancelled("this task was cancelled: its changes are not shown")
+        state = current.live
+        if state is not None:
+            # Asked for now (a spinner, a streamed chunk): after a flush in
+            # progress on the flusher thread (no widget lock is held here).
+            with state.flushing:
+                if not state.closed:
+                    self._flush_early(current, state, own=True)
+            return
+        self._flush(_take(current, state=True))
+
+    def _flush_live(self, batch: Batch, state: LiveState) -> None:
+        """On the batch's own thread: flush what it holds now, unless the
+        flusher thread is at it (then that thread flushes it next, at once)."""
+        if not state.flushing.acquire(blocking=False):
+            with state.guard:
+                arm, state.armed = not state.armed, True
+            if arm:  # once: a busy flusher must not be handed a flood of deadlines
+                self._flusher.arm(batch, self._clock())
+            return
+        try:
+            if not state.closed:
+                self._flush_early(batch, state, own=True)
+        finally:
+            state.flushing.release()
+
+    def _flush_due(self, item: object) -> None:
+        """On the flusher thread: a live batch's interval is up."""
+        assert isinstance(item, Batch) and item.live is not None
+        state = item.live
+        with state.flushing:
+            if state.closed:
+                return
+            with state.guard:
+                now = self._clock()
+                due = state.flushed_at + self.interval
+                if state.paused:  # inside an app.batch() block: look again later
+                    due = max(due, now + self.interval)
+                # Flushed by its own thread meanwhile (or paused): come back
+                # when due, if anything waits (else the next change arms it).
+                again = now < due and bool(
+                    item.global_changes or item.session_changes or item.state_keys)
+                state.armed = again
+            if again:
+                self._flusher.arm(item, due)
+            elif now >= due:
+                self._flush_early(item, state, own=False)
+
+    def _flush_early(self, batch: Batch, state: LiveState, *, own: bool) -> None:
+        with state.guard:
+            early = _take(batch, state=own)
+            if _cancelled(batch) or not (
+                    early.global_changes or early.session_changes or early.state_keys):
+                return
+            state.flushed_at = self._clock()
         self._flush(early)
 
     def hold(self) -> None:
@@ -176,3 +290,20 @@ class Batches:
         for widget, change in changes.items():
             merge(held, widget, change)
         return True
+
+
+def _take(batch: Batch, *, state: bool) -> Batch:
+    """A batch of what *batch* holds so far (its state keys too if *state*),
+    without its ack; *batch* keeps batching from empty."""
+    early = Batch(batch.origin, batch.conn, None, client=batch.client,
+                  global_changes=batch.global_changes, session_changes=batch.session_changes,
+                  state_keys=batch.state_keys if state else {})
+    batch.flushed_global = batch.flushed_global or bool(batch.global_changes)
+    batch.global_changes, batch.session_changes = {}, {}
+    if state:
+        batch.state_keys = {}
+    return early
+
+
+def _cancelled(batch: Batch) -> bool:
+    return batch.cancelled is not None and batch.cancelled()

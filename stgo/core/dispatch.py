@@ -344,7 +344,7 @@ class Dispatcher:
         app.metrics.inc("stgo_events_total")
         try:
             with app.hub.batch(origin=session, conn=self.conn, ack=event.seq,
-                               client=self.client or None):
+                               client=self.client or None, live=True):
                 # With many processes, one event of a session at a time in all
                 # of them; its writes and the unlock are sent to Redis before
                 # the batch is pushed (a kill after the ack loses nothing and

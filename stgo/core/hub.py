@@ -213,14 +213,18 @@ class Hub:
 
     def batch(
         self, origin: Session | None = None, conn: Outlet | None = None, ack: int | None = None,
-        client: str | None = None,
+        client: str | None = None, *, live: bool = False,
+        cancelled: Callable[[], bool] | None = None,
     ) -> contextlib.AbstractContextManager[Batch]:
         """Collect every change made on this thread and push them at the end.
 
         Nested blocks join the outer one.  The flush happens even if the
-        block raises, so that what did change is still shown.
+        block raises, so that what did change is still shown.  A *live* one
+        (an event's, a task's) is also pushed while it runs, coalesced
+        (:mod:`stgo.core.live`); *cancelled* is a task's (see
+        :meth:`stgo.core.batch.Batches.batch`).
         """
-        return self._batches.batch(origin, conn, ack, client)
+        return self._batches.batch(origin, conn, ack, client, live=live, cancelled=cancelled)
 
     def global_changed(self, widget: Widget, change: str) -> None:
         """A global widget changed (the App's widgets' notify callback).
@@ -292,7 +296,8 @@ class Hub:
         the sidebar's and session-wide widgets'); a tab gets the ops of the
         page it shows.
         """
-        if batch.ack is not None and batch.global_changes and self.before_ack is not None:
+        if (batch.ack is not None and (batch.global_changes or batch.flushed_global)
+                and self.before_ack is not None):
             self.before_ack()
         global_changes = collapse(batch.global_changes)
         shared: list[Scoped] = []

@@ -196,6 +196,7 @@ class SessionManager:
         session.mark_ended()  # its queued events run nothing here
         for hook in list(self._gone_hooks):
             self._call_hook(hook, session)
+        session.free()  # its tasks stop, its resources are released
 
     def _restored(self, session: Session) -> None:
         """*session* was loaded from the store: run the restore hooks."""

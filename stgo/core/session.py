@@ -23,7 +23,9 @@ from ..store.sessionstate import DictState, SessionState
 from ..widgets.base import InputWidget, Widget, check_unique_keys
 from ..widgets.layout import Factory
 from .request import RequestInfo
+from .resources import Resources
 from .tabs import BrowserTab
+from .tasks import SessionTasks, Task, TaskRunner
 
 __all__ = ["Session", "SessionObserver"]
 
@@ -99,6 +101,10 @@ class Session(Factory):
         #: What the browser's latest page request said: headers, cookies (but
         #: the session cookie), client address.  Empty until a page is served.
         self.request = RequestInfo()
+        #: Runs this session's tasks (the App's, set when it starts the session).
+        self.task_runner: TaskRunner | None = None
+        self._tasks = SessionTasks()
+        self._resources = Resources()
 
     def __repr__(self) -> str:
         from ..ids import redact
@@ -469,6 +475,46 @@ class Session(Factory):
     # -- the owner's wiring: internal, for the SessionManager and its directory
     #    (apps use App.rotate_session and SessionManager.delete instead) --------
 
+    # -- long-running work (stgo.core.tasks, stgo.core.resources) ---------------------
+
+    def run_task(self, fn: Callable[..., Any], *args: Any, key: str | None = None) -> Task:
+        """Run ``fn(task, *args)`` on a task thread, off this session's event
+        queue (its other events go on); return the :class:`~stgo.core.tasks.Task`.
+
+        Its changes are pushed while it runs.  A task started with the *key*
+        of a running one cancels that one.  ``task.cancelled`` turns true on
+        ``task.cancel()``, a newer task with its key, or this session's end;
+        from then on its widget changes raise :class:`~stgo.Cancelled`.  See
+        docs/tasks.md.
+
+        :raises CapacityError: this session runs as many tasks as it may.
+        """
+        runner = self.task_runner
+        if runner is None:
+            raise WidgetError("run_task needs a session served by an App")
+        return runner.run(self, self._tasks, fn, args, key)
+
+    def tasks(self) -> list[Task]:
+        """This session's tasks that are not done (running or waiting), oldest first."""
+        return self._tasks.running()
+
+    def resource(self, factory: Callable[[], T], *, on_release: Callable[[T], object] | None = None,
+                 key: Any = None) -> T:
+        """This session's one value made by ``factory()`` (a connection, a
+        client), made on first use; ``on_release(value)`` is called once when
+        the session ends, after its end hooks.
+
+        :param key: one value per key (default: per *factory*).
+        :raises WidgetError: the session has ended.
+        """
+        return self._resources.get(factory, on_release=on_release, key=key)
+
+    def free(self) -> None:
+        """Internal: stop its tasks and release its resources (it ended, or this
+        process lets it go)."""
+        self._tasks.cancel_all()
+        self._resources.release()
+
     def observe(self, observer: SessionObserver | None) -> None:
         """Internal: report changes to *observer* (the hub), or to nobody."""
         self._observer = observer
@@ -484,7 +530,8 @@ class Session(Factory):
             if self._ended:
                 return False
             self._ended = True
-            return True
+        self._tasks.cancel_all()  # asked to stop before the end hooks run
+        return True
 
     def bind(self, state: SessionState) -> None:
         """Internal: keep the keys in *state* from now on (a persistent
@@ -513,6 +560,7 @@ class Session(Factory):
 
     def release(self) -> None:
         """Internal: drop state and widgets once ended, so memory goes back at once."""
+        self.free()
         with self._lock:
             self._data = DictState()
             widgets, self._widgets = self._widgets, []

@@ -21,9 +21,9 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-__all__ = ["Store", "SessionRecord", "StateView"]
+__all__ = ["Store", "SessionRecord", "StateView", "SharedCache"]
 
 T = TypeVar("T")
 MISSING: Any = object()
@@ -38,6 +38,32 @@ class SessionRecord:
     activated: bool = True
     #: The session's state; ``None`` when not loaded.
     state: dict[str, Any] | None = field(default=None)
+
+
+class SharedCache(Protocol):
+    """What ``@stgo.cache_data`` needs of a shared store (see
+    :class:`stgo.store.redis.cache.RedisCache`): values as text, with a
+    lock per value so that one process computes it."""
+
+    codec: Any
+
+    @property
+    def open(self) -> bool: ...
+
+    def load(self, name: str, digest: str) -> str | None: ...
+
+    def try_lock(self, name: str, digest: str, token: str, lease: float) -> bool: ...
+
+    def locked(self, name: str, digest: str) -> bool: ...
+
+    def unlock(self, name: str, digest: str, token: str) -> None: ...
+
+    def save(self, name: str, digest: str, text: str, ttl: float | None,
+             max_entries: int | None) -> None: ...
+
+    def clear(self, name: str) -> int: ...
+
+    def drop(self, name: str, digest: str) -> None: ...
 
 
 class Store(ABC):
@@ -74,6 +100,11 @@ class Store(ABC):
     def healthy(self) -> bool:
         """Whether the store answers now (within a short timeout)."""
         return True
+
+    def shared_cache(self) -> SharedCache | None:
+        """Where ``@stgo.cache_data`` keeps values for every process of the
+        app, or ``None`` (this store is not shared: process memory does)."""
+        return None
 
     def keep_for(self, idle: float, max_age: float | None) -> None:
         """How long session records live: *idle* seconds after their last

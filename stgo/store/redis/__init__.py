@@ -33,6 +33,7 @@ from ..base import SessionRecord, Store
 from ..codec import Codec
 from ..files import UploadedFile
 from .blobs import Blobs
+from .cache import RedisCache
 from .events import Events
 from .globals import Globals
 from .holds import Holds
@@ -84,6 +85,7 @@ class RedisStore(Store):
         self._blobs = Blobs(self._link, self._layout)
         self._tokens = Tokens(self._link, self._layout)
         self.codec.blobs = self._blobs  # decoded uploads read their bytes from here
+        self._cache = RedisCache(self._link, self._layout, self.codec)
 
     def __repr__(self) -> str:
         return f"<RedisStore {safe_url(self._link.url)}>"
@@ -151,6 +153,10 @@ class RedisStore(Store):
 
     def healthy(self) -> bool:
         return self._link.healthy()
+
+    def shared_cache(self) -> RedisCache | None:
+        """``@stgo.cache_data``'s values for every process (see :mod:`.cache`)."""
+        return self._cache
 
     def is_connection_error(self, exc: BaseException) -> bool:
         """Whether *exc* is Redis being unreachable (not a bug)."""
