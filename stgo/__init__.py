@@ -84,6 +84,11 @@ from .widgets import (
     Write,
 )
 
+# isort: split
+# sign-in (issue 25: docs/auth.md)
+from .auth import OIDC, ProxyAuth, User, signed_in
+from .errors import AuthError, SignInError
+
 __all__ = [
     "__version__",
     "App", "Sidebar", "Session", "SessionManager",
@@ -101,4 +106,6 @@ __all__ = [
     "Event", "DateInput", "TimeInput", "Multiselect", "Toggle", "ColorPicker", "SelectSlider",
     "RangeSlider", "Form", "SubmitButton", "Dialog", "Popover", "Status",
     "ChatInput", "ChatMessage", "Slot", "SlotContent",
+    # sign-in (issue 25: docs/auth.md)
+    "OIDC", "ProxyAuth", "User", "signed_in", "AuthError", "SignInError",
 ]

@@ -13,8 +13,10 @@ one without importing the module that raises it::
     ├── MissingExtraError (also an ImportError)
     ├── SessionBusyError
     ├── CodecError (also a TypeError)
-    └── StoreError
-        └── StoreUnavailableError
+    ├── StoreError
+    │   └── StoreUnavailableError
+    └── AuthError
+        └── SignInError
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 __all__ = [
     "StgoError", "CapacityError", "ConfigurationError", "AppLoadError", "ProtocolError",
     "WidgetError", "MissingExtraError", "StagingFullError", "SessionBusyError", "CodecError",
-    "StoreError", "StoreUnavailableError",
+    "StoreError", "StoreUnavailableError", "AuthError", "SignInError",
 ]
 
 
@@ -91,3 +93,24 @@ class StoreUnavailableError(StoreError):
 
     The server keeps serving what it can; ``/health`` says ``degraded``.
     """
+
+
+class AuthError(StgoError):
+    """Sign-in misuse: nobody is signed in where a user is needed
+    (``session.user_state``), or the app has no ``auth=``."""
+
+
+class SignInError(AuthError):
+    """A sign-in that failed (the provider unreachable, consent denied, a
+    wrong or replayed ``state`` or ``code``, a token failing verification).
+
+    :ivar status: the HTTP status of the page the user is shown.
+    :ivar title: that page's title; the message is the exception's text.
+    :ivar detail: what the log says (never a token or a session ID).
+    """
+
+    def __init__(self, status: int, title: str, message: str, detail: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.title = title
+        self.detail = detail

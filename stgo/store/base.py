@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from .users import MemoryUserIndex, UserIndex
+
 __all__ = ["Store", "SessionRecord", "StateView"]
 
 T = TypeVar("T")
@@ -166,6 +168,13 @@ class Store(ABC):
     def sessions_exist(self, session_ids: list[str]) -> list[bool]:
         """For each ID, whether its record exists (one round trip)."""
         raise NotImplementedError
+
+    # -- the user index (stgo.auth) -----------------------------------------------------
+
+    def user_index(self) -> UserIndex:
+        """Which sessions are signed in as whom (:mod:`stgo.store.users`):
+        in this process here; a shared store keeps it for every process."""
+        return MemoryUserIndex()
 
     # -- views --------------------------------------------------------------------------
 
