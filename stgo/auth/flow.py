@@ -243,6 +243,17 @@ class AuthFlow:
         session = web.current_session(request)
         state = request.args.get("state", "")
         pending = self._take_pending(session, state) if session is not None and state else None
+        error = request.args.get("error")
+        if error is not None:
+            # Nothing is signed in either way: said even when the provider
+            # sent no state back (some do not with an error).
+            if error == "access_denied":
+                raise SignInError(403, "Sign-in cancelled",
+                                  "You did not allow this app to sign you in, so you are "
+                                  "not signed in.", "provider says access_denied")
+            raise SignInError(400, "Sign-in failed",
+                              "The sign-in service could not sign you in. Please try again.",
+                              f"provider says {error[:64]!r}")
         if pending is None:
             web.refused(request, "sign-in callback with an unknown or used state")
             raise SignInError(
@@ -252,15 +263,6 @@ class AuthFlow:
                 "callback refused: unknown, used or expired state"
                 + ("" if session is not None else " (no session cookie)"))
         assert session is not None
-        error = request.args.get("error")
-        if error is not None:
-            if error == "access_denied":
-                raise SignInError(403, "Sign-in cancelled",
-                                  "You did not allow this app to sign you in, so you are "
-                                  "not signed in.", "provider says access_denied")
-            raise SignInError(400, "Sign-in failed",
-                              "The sign-in service could not sign you in. Please try again.",
-                              f"provider says {error[:64]!r}")
         code = request.args.get("code", "")
         if not code or len(code) > 4096:
             raise SignInError(400, "Sign-in failed", "The sign-in service sent no code.",

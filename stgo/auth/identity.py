@@ -303,7 +303,14 @@ def _sweep_loop(ref: weakref.ref[Identity]) -> None:
             log.warning("auth: sweeping expired sign-ins failed (%s: %s)",
                         type(exc).__name__, exc)
         del identity
-        time.sleep(interval)
+        # Short naps: the loop ends soon after its app stops.
+        until = time.monotonic() + interval
+        while time.monotonic() < until:
+            time.sleep(min(0.25, max(0.0, until - time.monotonic())))
+            identity = ref()
+            if identity is None or not identity._sessions.running:
+                return
+            del identity
 
 
 def _raw_user(session: Session) -> User | None:

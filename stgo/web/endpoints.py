@@ -282,7 +282,10 @@ class Endpoints:
         status, page = self._site.resolve(path, session)
         if (status == 403 and self.auth is not None and page is not None
                 and getattr(page, "access", None) is signed_in and session.user is None):
-            return self.auth.sign_in_redirect(request, page.path, self)
+            away = self.auth.sign_in_redirect(request, page.path, self)
+            if fresh or self.cookies.claimed_id(request) != session.id:
+                self.cookies.issue(request, away, session.id)  # the sign-in's session
+            return away
         roots = self._site.render_roots(session, page.path if page is not None else path)
         html = render_page(self._site.title_of(path), roots, version=__version__,
                            path=page.path if page is not None else "/",
