@@ -14,8 +14,11 @@ from stgo import App
 from stgo.server import Server
 
 from .helpers import Client, FakeClock, ServerProcess, wait_until
-# fixtures for every test module
-from .services import nginx_server, oidc_provider, redis_server  # noqa: F401
+from .services import (  # noqa: F401  (fixtures for every test module)
+    nginx_server,
+    oidc_provider,
+    redis_server,
+)
 
 
 def _stgo_threads() -> set[threading.Thread]:

@@ -359,7 +359,8 @@ def oidc_provider() -> Iterator[OIDCProvider]:
     for module, why in (("oidc_provider_mock", "the OpenID provider"),
                         ("joserfc", "stgo[auth]")):
         if importlib.util.find_spec(module) is None:
-            message = f"{module} not installed: sign-in NOT TESTED (pip install -e '.[test]': {why})"
+            message = (f"{module} not installed: sign-in NOT TESTED "
+                       f"(pip install -e '.[test]': {why})")
             if os.environ.get("STGO_REQUIRE_SERVICES") == "1":
                 pytest.fail(message)
             pytest.skip(message)
