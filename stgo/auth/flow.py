@@ -28,7 +28,6 @@ from werkzeug.wrappers import Request, Response
 
 from ..core.identity import User
 from ..errors import SignInError
-from ..ids import redact
 from ..web.page import render_error_page
 from .identity import Identity
 from .oidc import OIDC
@@ -279,7 +278,6 @@ class AuthFlow:
         user = User(id=str(claims["sub"]), email=email if isinstance(email, str) else None,
                     name=name if isinstance(name, str) else None, claims=_plain(claims))
         self._identity.sign_in(session, user, cookie_follows=True)
-        log.info("signed in user %r (session %s)", user.id, redact(session.id))
         return self._back_to(request, web, str(pending["next"]), session)
 
     def logout(self, request: Request, web: Endpoints) -> Response:
