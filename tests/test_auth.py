@@ -234,3 +234,28 @@ def test_the_tester_signs_a_user_in_without_a_provider() -> None:
         other = tester.session(user=stgo.User(id="alice"))
         assert other.text("hi") == "hello alice" and seen[-1] == "dark"
         assert tester.new_session().text("hi") == "hello nobody"
+
+
+def test_proxy_auth_follows_the_trusted_proxys_header(serve: Callable[..., Server]) -> None:
+    app = stgo.App(auth=stgo.ProxyAuth(user_header="X-Forwarded-User",
+                                       email_header="X-Forwarded-Email"), trust_proxy=True)
+    reports = app.page("/reports", access=stgo.signed_in)
+    reports.text("the secret reports", key="secret")
+
+    @app.session_page
+    def draw(session: stgo.Session) -> None:
+        user = session.user
+        session.text(f"user: {user.id} {user.email}" if user else "user: anonymous", key="who")
+
+    you = Visitor(f"http://127.0.0.1:{serve(app).port}")
+    alice = {"X-Forwarded-User": "alice", "X-Forwarded-Email": "alice@example.com"}
+    status, _, body = you.go("/reports", headers=alice)
+    assert status == 200 and "user: alice alice@example.com" in body
+    first = you.cookie
+    assert you.go("/reports", headers=alice)[0] == 200 and you.cookie == first  # no churn
+    status, _, body = you.go("/reports", headers={"X-Forwarded-User": "bob"})
+    assert status == 200 and "user: bob None" in body and you.cookie != first  # rotated
+    # No header: signed out; the proxy signs people in, so a 403 (no redirect loop).
+    status, headers, body = you.go("/reports")
+    assert status == 403 and "location" not in headers
+    assert [s.user for s in app.sessions.sessions() if s.user is not None] == []

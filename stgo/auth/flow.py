@@ -104,9 +104,12 @@ class AuthFlow:
             return self._page(web, request, 500, "Sign-in failed",
                               "Something went wrong while signing you in. Please try again.")
 
-    def sign_in_redirect(self, request: Request, path: str, web: Endpoints) -> Response:
+    def sign_in_redirect(self, request: Request, path: str, web: Endpoints) -> Response | None:
         """Where an anonymous visitor of a page for signed-in users goes:
-        the sign-in, with that page as ``next``."""
+        the sign-in, with that page as ``next`` (behind a proxy, ``None``:
+        the proxy signs people in, a 403 page says they are not)."""
+        if isinstance(self.auth, ProxyAuth):
+            return None
         target = path + (f"?{request.query_string.decode('latin-1')}"
                          if request.query_string else "")
         location = (web.hosts.prefix(request) + "/auth/login?next="

@@ -167,13 +167,14 @@ class Identity:
 
     def _drawn_anew(self, session: Session, hooks: list[tuple[Callable[..., None],
                                                               tuple[Any, ...]]]) -> None:
-        # One batch: the redraw and whatever the hooks change go out together.
+        # One batch: what the hooks change and the redraw go out together; the
+        # hooks first, so that session_page draws what they set.
         with self._hub.batch():
+            for hook, args in hooks:
+                call_hook(hook, *args)
             if not session.ended:
                 self._redraw(session)
                 self._hub.state_changed(session, None)
-            for hook, args in hooks:
-                call_hook(hook, *args)
 
     # -- the session's side (stgo.core.identity.IdentityLink) ---------------------------------
 

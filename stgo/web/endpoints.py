@@ -84,8 +84,9 @@ class AuthRoutes(Protocol):
     def view(self, action: str, request: Request, web: Endpoints) -> Response:
         """The response of ``auth/<action>`` (login, callback, logout)."""
 
-    def sign_in_redirect(self, request: Request, path: str, web: Endpoints) -> Response:
-        """Send an anonymous visitor of a page for signed-in users to sign in."""
+    def sign_in_redirect(self, request: Request, path: str, web: Endpoints) -> Response | None:
+        """Send an anonymous visitor of a page for signed-in users to sign in
+        (``None``: nowhere to send them, a 403 page)."""
 
     def on_page(self, request: Request, session: Session) -> None:
         """A page load of *session* (an authenticating proxy's header is read)."""
@@ -283,9 +284,10 @@ class Endpoints:
         if (status == 403 and self.auth is not None and page is not None
                 and getattr(page, "access", None) is signed_in and session.user is None):
             away = self.auth.sign_in_redirect(request, page.path, self)
-            if fresh or self.cookies.claimed_id(request) != session.id:
-                self.cookies.issue(request, away, session.id)  # the sign-in's session
-            return away
+            if away is not None:
+                if fresh or self.cookies.claimed_id(request) != session.id:
+                    self.cookies.issue(request, away, session.id)  # the sign-in's session
+                return away
         roots = self._site.render_roots(session, page.path if page is not None else path)
         html = render_page(self._site.title_of(path), roots, version=__version__,
                            path=page.path if page is not None else "/",
