@@ -41,8 +41,11 @@ def test_sign_in_through_the_provider_form_and_sign_out_from_another_tab(
         new_page: Callable[..., Any]) -> None:
     app = make_app(oidc_provider.issuer)
     base = f"http://127.0.0.1:{serve(app).port}"
-    page = new_page()
-    offline(page.context)
+    # A tab open before the sign-in, anonymous.
+    earlier = new_page(base + "/")
+    offline(earlier.context)
+    earlier.get_by_text("user: anonymous").wait_for()
+    page = new_page(context=earlier.context)
     # A page for signed-in users: sent to the provider's sign-in form.
     page.goto(base + "/reports")
     assert page.url.startswith(oidc_provider.issuer)
@@ -54,6 +57,8 @@ def test_sign_in_through_the_provider_form_and_sign_out_from_another_tab(
     page.get_by_text("the secret reports").wait_for()
     page.get_by_text("user: alice").wait_for()
     assert cookie_of(page) != before  # a new session ID
+    # The tab opened before is drawn anew for the signed-in user, on the new ID.
+    earlier.get_by_text("user: alice").wait_for()
     # Other tabs of the same browser: the same signed-in session.
     home = new_page(base + "/", context=page.context)
     home.get_by_text("user: alice").wait_for()
