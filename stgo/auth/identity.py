@@ -167,14 +167,23 @@ class Identity:
 
     def _drawn_anew(self, session: Session, hooks: list[tuple[Callable[..., None],
                                                               tuple[Any, ...]]]) -> None:
-        # One batch: what the hooks change and the redraw go out together; the
-        # hooks first, so that session_page draws what they set.
-        with self._hub.batch():
-            for hook, args in hooks:
-                call_hook(hook, *args)
-            if not session.ended:
-                self._redraw(session)
-                self._hub.state_changed(session, None)
+        def job() -> None:
+            # One batch: what the hooks change and the redraw go out together;
+            # the hooks first, so that session_page draws what they set.
+            try:
+                with self._hub.batch():
+                    for hook, args in hooks:
+                        call_hook(hook, *args)
+                    if not session.ended:
+                        self._redraw(session)
+                        self._hub.state_changed(session, None)
+            except Exception:
+                log.exception("drawing session %s anew after its sign-in changed failed",
+                              redact(session.id))
+
+        # In the session's own queue: never in the middle of one of its events
+        # (from a callback of it, right after that callback).
+        session.events.submit(job)
 
     # -- the session's side (stgo.core.identity.IdentityLink) ---------------------------------
 
@@ -259,11 +268,10 @@ class Identity:
         (where the store does not expire it itself).  Return how many ended."""
         now = self.clock() if now is None else now
         ended = 0
-        due = self.index.due(now)
+        # Taken, so one process ends each (and tells the others' tabs).
+        due = self.index.take_due(now)
         if due:
             ended = self._sessions.delete_many(due, "expired")
-            for sid in due:
-                self.index.remove("", sid)  # its deadline, if no process had it left
         for user_id in self.index.stale_states(now):
             self._store.clear(user_ns(user_id))
             self.index.forget_state(user_id)

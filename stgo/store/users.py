@@ -43,8 +43,9 @@ class UserIndex(ABC):
         """The IDs of the sessions signed in as *user_id* (maybe some ended)."""
 
     @abstractmethod
-    def due(self, now: float, limit: int = 1000) -> list[str]:
-        """The IDs of sessions whose sign-in's deadline is past at *now*."""
+    def take_due(self, now: float, limit: int = 1000) -> list[str]:
+        """The IDs of sessions whose sign-in's deadline is past at *now*,
+        taken out of the index (atomic: one caller gets each, to end it)."""
 
     @abstractmethod
     def state_used(self, user_id: str, now: float, ttl: float) -> None:
@@ -99,9 +100,12 @@ class MemoryUserIndex(UserIndex):
         with self._lock:
             return sorted(self._sessions.get(user_id, ()))
 
-    def due(self, now: float, limit: int = 1000) -> list[str]:
+    def take_due(self, now: float, limit: int = 1000) -> list[str]:
         with self._lock:
-            return [sid for sid, at in self._deadlines.items() if at <= now][:limit]
+            due = [sid for sid, at in self._deadlines.items() if at <= now][:limit]
+            for sid in due:
+                del self._deadlines[sid]
+            return due
 
     def state_used(self, user_id: str, now: float, ttl: float) -> None:
         with self._lock:

@@ -32,6 +32,14 @@ if ARGV[3] ~= '' then
 end
 """
 
+# take_due(deadlines; now, limit): the sessions past their deadline, taken out
+# (one process gets each: two ending one session at once would race).
+_TAKE_DUE = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+if #ids > 0 then redis.call('ZREM', KEYS[1], unpack(ids)) end
+return ids
+"""
+
 # remove(set, deadlines; sid)
 _REMOVE = """
 redis.call('SREM', KEYS[1], ARGV[1])
@@ -84,9 +92,9 @@ class RedisUserIndex(UserIndex):
         return sorted(m.decode("ascii", "replace") if isinstance(m, bytes) else str(m)
                       for m in raw)
 
-    def due(self, now: float, limit: int = 1000) -> list[str]:
-        raw = self._link.call(lambda r: r.zrangebyscore(
-            self._deadlines(), "-inf", num(now), start=0, num=limit))
+    def take_due(self, now: float, limit: int = 1000) -> list[str]:
+        raw = self._link.call(lambda r: r.eval(_TAKE_DUE, 1, self._deadlines(), num(now),
+                                               str(limit)))
         return [m.decode("ascii", "replace") if isinstance(m, bytes) else str(m) for m in raw]
 
     def state_used(self, user_id: str, now: float, ttl: float) -> None:
