@@ -259,3 +259,41 @@ def test_proxy_auth_follows_the_trusted_proxys_header(serve: Callable[..., Serve
     status, headers, body = you.go("/reports")
     assert status == 403 and "location" not in headers
     assert [s.user for s in app.sessions.sessions() if s.user is not None] == []
+
+
+def test_userinfo_is_asked_when_wanted(
+        signin_app: Callable[..., tuple[stgo.App, str]], oidc_provider: OIDCProvider,
+        caplog: pytest.LogCaptureFixture) -> None:
+    asked: list[str] = []
+
+    class Counting(stgo.OIDC):
+        def fetch_userinfo(self, access_token: str, subject: str) -> dict[str, Any]:
+            found = super().fetch_userinfo(access_token, subject)
+            asked.append(found["sub"])
+            return found
+
+    app, base = signin_app(Counting(issuer=oidc_provider.issuer, client_id="stgo-test",
+                                    client_secret="s3cret", userinfo=True))
+    you = Visitor(base)
+    assert you.go(you.consent(you.start_sign_in(), "carol"))[0] == 303
+    assert asked == ["carol"] and signed_in_ids(app) == ["carol"]
+    assert "access_token" not in caplog.text
+
+
+def test_an_id_token_for_another_sign_in_is_refused_by_its_nonce(
+        signin_app: Callable[..., tuple[stgo.App, str]], caplog: pytest.LogCaptureFixture
+) -> None:
+    from stgo.auth.flow import PENDING_KEY
+
+    app, base = signin_app()
+    you = Visitor(base)
+    authorize = you.start_sign_in()
+    session = app.sessions.get(you.cookie)
+    assert session is not None
+    # The sign-in this session began expects another nonce than the token will carry
+    # (a token minted for another sign-in, replayed into this one).
+    session.update(PENDING_KEY, lambda pending: {
+        k: {**v, "nonce": "another sign-in's"} for k, v in pending.items()})
+    status, _, body = you.go(you.consent(authorize))
+    assert status == 401 and "could not be verified" in body
+    assert signed_in_ids(app) == [] and "nonce" in caplog.text
