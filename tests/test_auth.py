@@ -297,3 +297,22 @@ def test_an_id_token_for_another_sign_in_is_refused_by_its_nonce(
     status, _, body = you.go(you.consent(authorize))
     assert status == 401 and "could not be verified" in body
     assert signed_in_ids(app) == [] and "nonce" in caplog.text
+
+
+def test_a_provider_that_never_answers_times_out_into_a_clear_page(
+        serve: Callable[..., Server], caplog: pytest.LogCaptureFixture) -> None:
+    pytest.importorskip("joserfc")
+    import socket
+
+    with socket.socket() as silent:  # accepts connections (the backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        app = stgo.App(auth=stgo.OIDC(issuer=f"http://127.0.0.1:{port}", client_id="x",
+                                      timeout=0.5))
+        app.text("still here", key="home")
+        you = Visitor(f"http://127.0.0.1:{serve(app).port}")
+        status, _, body = you.go("/auth/login")
+        assert status == 503 and "cannot be reached" in body
+        assert "provider unreachable (discovery: TimeoutError" in caplog.text
+        assert you.go("/")[0] == 200
