@@ -76,3 +76,46 @@ def test_sign_in_through_the_provider_form_and_sign_out_from_another_tab(
     assert other.locator("[data-key=signout]").is_hidden()
     page.goto(base + "/reports")
     assert page.url.startswith(oidc_provider.issuer)  # signed out: sent to sign in again
+
+
+def test_sign_out_everywhere_reaches_the_other_browser_on_another_process(
+        oidc_provider: OIDCProvider, redis_server: Any, processes: list[Any],
+        new_page: Callable[..., Any]) -> None:
+    from pathlib import Path
+
+    from ..helpers import stgo_run
+
+    app_file = str(Path(__file__).resolve().parents[1] / "apps" / "auth_cluster.py")
+    urls = []
+    for _ in range(2):
+        proc = stgo_run(app_file, "--store", redis_server.url,
+                        env={"STGO_TEST_ISSUER": oidc_provider.issuer})
+        processes.append(proc)
+        urls.append(proc.wait_url().rstrip("/"))
+    pages = []
+    for url in urls:  # two browsers, one on each process, the same person
+        page = new_page()
+        offline(page.context)
+        page.goto(url + "/reports")
+        page.fill("input[name=sub]", "alice")
+        page.click("button[type=submit]:not([value=deny])")
+        page.wait_for_url(url + "/reports")
+        page.get_by_text("the secret reports").wait_for()
+        page.goto(url + "/")
+        wait_connected(page)
+        page.get_by_text("user: alice").wait_for()
+        pages.append(page)
+    here, there = pages
+    old_cookie = cookie_of(there)
+    here.click("[data-key=signout] button")
+    # The other browser's tab is told within 2 s (the issue's bound), then
+    # reloads into a fresh, anonymous session.
+    there.get_by_text("session expired").wait_for(timeout=2000)
+    there.get_by_text("user: anonymous").wait_for()
+    # Its old cookie cannot open the page for signed-in users.
+    stale = new_page()
+    offline(stale.context)
+    stale.context.add_cookies([{"name": "stgo_session", "value": old_cookie,
+                                "url": urls[1] + "/"}])
+    stale.goto(urls[1] + "/reports")
+    assert stale.url.startswith(oidc_provider.issuer)
