@@ -10,6 +10,7 @@ __version__ = "0.1.0"
 
 from . import column
 from .app import App, Sidebar
+from .auth import OIDC, ProxyAuth, User, signed_in
 from .cache import cache_data, cache_resource
 from .core.manager import SessionManager
 from .core.pages import Page
@@ -19,12 +20,14 @@ from .core.tabs import BrowserTab
 from .core.tasks import Task
 from .errors import (
     AppLoadError,
+    AuthError,
     Cancelled,
     CapacityError,
     CodecError,
     ConfigurationError,
     MissingExtraError,
     ProtocolError,
+    SignInError,
     StgoError,
     StoreError,
     WidgetError,
@@ -121,4 +124,6 @@ __all__ = [
     "DataEditor", "EditedRows", "column",
     # long-running work (issue 24)
     "Cancelled", "Task", "cache_data", "cache_resource",
+    # sign-in (issue 25: docs/auth.md)
+    "OIDC", "ProxyAuth", "User", "signed_in", "AuthError", "SignInError",
 ]

@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from .auth import OIDC, ProxyAuth
+from .auth.app import AuthApp
 from .cluster.persist import GlobalSaver, find_global, restore_globals, stored_name
 from .cluster.relay import Relay
 from .cluster.rotation import ROTATION_TOKEN_TTL, Rotations
@@ -53,7 +55,7 @@ __all__ = ["App", "Sidebar", "Topbar", "ROTATION_TOKEN_TTL", "DEFAULT_CONTENT_SE
 log = logging.getLogger("stgo")
 
 
-class App(PageMethods, SharedWidgets):
+class App(PageMethods, SharedWidgets, AuthApp):
     """A stgo application: build its page with the factory methods, then serve it.
 
     Widgets added to the App are *global*: every session sees the same object,
@@ -82,6 +84,8 @@ class App(PageMethods, SharedWidgets):
         files and bytes staged per session and per process, bodies received
         at once, the slowest rate accepted.
     :param clock: epoch-seconds clock, injectable for tests.
+    :param auth: sign-in, :class:`~stgo.auth.OIDC` or :class:`~stgo.auth.ProxyAuth`
+        (``None``: anonymous only), with ``login_max_age``, ``user_state_ttl``: docs/auth.md.
     """
 
     #: The App's own page is ``/`` (:meth:`page` makes the others).
@@ -138,6 +142,8 @@ class App(PageMethods, SharedWidgets):
         upload_dir: str | None = None,
         upload_limits: UploadLimits | None = None,
         clock: Callable[[], float] = time.time,
+        auth: OIDC | ProxyAuth | None = None, login_max_age: float | None = None,
+        user_state_ttl: float = 30 * 86400.0,
     ) -> None:
         #: The plain options (:class:`~stgo.config.Settings`), validated.
         self.settings = Settings(
@@ -153,7 +159,7 @@ class App(PageMethods, SharedWidgets):
             metrics=metrics,
             content_security_policy=content_security_policy,
             show_error_details=show_error_details, store_pickle_key=store_pickle_key,
-            upload_dir=upload_dir)
+            upload_dir=upload_dir, login_max_age=login_max_age, user_state_ttl=user_state_ttl)
         self._hosts = AllowedHosts(allowed_hosts)
         #: Counters behind ``GET /metrics`` (kept even when it is not served).
         self.metrics = Metrics()
@@ -254,6 +260,7 @@ class App(PageMethods, SharedWidgets):
             connection_limits=self.connection_limits, metrics=self.metrics,
             suspicious=self.suspicious, tabs=self.tab_registry, hub=self.hub,
             open_page=self.open_page, handlers=functools.partial(Dispatcher, self), loops=self)
+        self._setup_auth(auth)  # sign-in (stgo.auth), when auth= is given
 
     def __repr__(self) -> str:
         return f"<App {self.page_title!r} sessions={len(self.sessions)}>"

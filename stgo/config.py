@@ -100,6 +100,11 @@ class Settings:
     :param upload_dir: where each session's uploaded files are kept, in a
         directory of its own removed when the session ends (``None``: the
         system's temporary directory).
+    :param login_max_age: seconds a sign-in lasts at most (``auth=``, see
+        docs/auth.md), on every process; ``None`` (default): while its
+        session lives (idle sessions end with ``session_timeout`` as ever).
+    :param user_state_ttl: seconds a user's ``session.user_state`` is kept
+        after its last use (30 days, > 0).
     :raises ConfigurationError: an option out of its range (said above).
     """
 
@@ -130,8 +135,16 @@ class Settings:
     show_error_details: bool = False
     store_pickle_key: bytes | None = None
     upload_dir: str | None = None
+    login_max_age: float | None = None
+    user_state_ttl: float = 30 * 86400.0
 
     def __post_init__(self) -> None:
+        for name in ("login_max_age", "user_state_ttl"):
+            value = getattr(self, name)
+            if value is None and name == "login_max_age":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ConfigurationError(f"{name} must be a number of seconds > 0, got {value!r}")
         if self.max_message_size < 1024:
             raise ConfigurationError("max_message_size must be at least 1024 bytes")
         if not self.ping_interval > 0:

@@ -15,7 +15,9 @@ one without importing the module that raises it::
     ├── CodecError (also a TypeError)
     ├── StoreError
     │   └── StoreUnavailableError
-    └── Cancelled
+    ├── Cancelled
+    └── AuthError
+        └── SignInError
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from __future__ import annotations
 __all__ = [
     "StgoError", "CapacityError", "ConfigurationError", "AppLoadError", "ProtocolError",
     "WidgetError", "MissingExtraError", "StagingFullError", "SessionBusyError", "CodecError",
-    "StoreError", "StoreUnavailableError", "Cancelled",
+    "StoreError", "StoreUnavailableError", "Cancelled", "AuthError", "SignInError",
 ]
 
 
@@ -99,3 +101,24 @@ class Cancelled(StgoError):
     it was cancelled: by ``task.cancel()``, by a newer task with the same
     key, or by its session's end.  The change is not pushed; let it end the
     task (the task runner does not report it as a failure)."""
+
+
+class AuthError(StgoError):
+    """Sign-in misuse: nobody is signed in where a user is needed
+    (``session.user_state``), or the app has no ``auth=``."""
+
+
+class SignInError(AuthError):
+    """A sign-in that failed (the provider unreachable, consent denied, a
+    wrong or replayed ``state`` or ``code``, a token failing verification).
+
+    :ivar status: the HTTP status of the page the user is shown.
+    :ivar title: that page's title; the message is the exception's text.
+    :ivar detail: what the log says (never a token or a session ID).
+    """
+
+    def __init__(self, status: int, title: str, message: str, detail: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.title = title
+        self.detail = detail

@@ -32,7 +32,9 @@ from . import protocol
 from .app import App
 from .cli import load_app
 from .core.dispatch import Dispatcher
+from .core.identity import User
 from .core.session import Session
+from .errors import ConfigurationError
 from .protocol import OutKey
 from .web.transfers import shown_to
 from .widgets.base import InputWidget, Widget
@@ -449,6 +451,23 @@ class AppTester:
         :param client: the address its events come from.
         """
         return self.tab(self.app.sessions.create(), client=client)
+
+    def session(self, user: User | None = None, client: str = "127.0.0.1") -> SessionTester:
+        """A new browser (a fresh session and one tab on it), signed in as
+        *user* without any provider, as a real sign-in would (a new session
+        ID, ``on_login`` hooks, ``session_page`` drawn for the user).
+
+        :raises ConfigurationError: *user* is given and the app has no ``auth=``.
+        """
+        session = self.app.sessions.create()
+        if user is not None:
+            identity = self.app._identity
+            if identity is None:
+                raise ConfigurationError(
+                    "tester.session(user=...) needs an app with auth= (stgo.OIDC or "
+                    "stgo.ProxyAuth)")
+            identity.sign_in(session, user, cookie_follows=True)
+        return self.tab(session, client=client)
 
     def tab(self, session: Session, client: str = "127.0.0.1") -> SessionTester:
         """A new tab on an existing *session*, its events from *client*."""

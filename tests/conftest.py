@@ -14,7 +14,11 @@ from stgo import App
 from stgo.server import Server
 
 from .helpers import Client, FakeClock, ServerProcess, wait_until
-from .services import nginx_server, redis_server  # noqa: F401  (fixtures for every test module)
+from .services import (  # noqa: F401  (fixtures for every test module)
+    nginx_server,
+    oidc_provider,
+    redis_server,
+)
 
 
 def _stgo_threads() -> set[threading.Thread]:

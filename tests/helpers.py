@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import websocket  # websocket-client
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
@@ -547,3 +547,51 @@ def run_in_thread(fn: Callable[[], Any], timeout: float = 5.0) -> Any:
     if errors:
         raise errors[0]
     return result[0]
+
+
+class Visitor:
+    """A browser without script: follows nothing by itself, keeps the app's cookie."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base.rstrip("/")
+        self.cookie: str | None = None
+
+    def go(self, url: str, *, method: str = "GET", form: dict[str, str] | None = None,
+           headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
+        """One request; the app's Set-Cookie is kept."""
+        parts = urlsplit(url if "://" in url else self.base + url)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=15)
+        sent = dict(headers or {})
+        mine = parts.netloc == urlsplit(self.base).netloc
+        if mine and self.cookie:
+            sent["Cookie"] = f"{COOKIE}={self.cookie}"
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            conn.request(method, parts.path + (f"?{parts.query}" if parts.query else ""),
+                         body=body, headers=sent)
+            resp = conn.getresponse()
+            text = resp.read().decode("utf-8", "replace")
+            if mine:
+                for header in resp.headers.get_all("Set-Cookie") or []:
+                    m = re.match(rf"{COOKIE}=([^;]*)", header)
+                    if m:
+                        self.cookie = m.group(1)
+            return resp.status, {k.lower(): v for k, v in resp.headers.items()}, text
+        finally:
+            conn.close()
+
+    def start_sign_in(self, next_path: str = "/") -> str:
+        """``auth/login``: the provider's authorization URL it sends us to."""
+        status, headers, body = self.go(f"/auth/login?next={next_path}")
+        assert status == 302, body
+        return headers["location"]
+
+    def consent(self, authorize: str, sub: str = "alice", *, deny: bool = False) -> str:
+        """The provider's form, as a person fills it: the app's callback URL."""
+        status, headers, body = self.go(authorize, method="POST",
+                                        form={"action": "deny"} if deny else {"sub": sub})
+        assert status in (302, 303), body
+        return headers["location"]

@@ -16,6 +16,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -326,3 +327,46 @@ def nginx_server() -> Iterator[NginxServer]:
         yield server
     finally:
         server.close()
+
+
+class OIDCProvider(_Service):
+    """A real OpenID provider (the PyPI package ``oidc-provider-mock``) on a
+    free port: its sign-in form takes a subject name (``sub``)."""
+
+    name = "oidc-provider-mock"
+
+    @property
+    def issuer(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    def start(self) -> None:
+        self._spawn([sys.executable, "-m", "oidc_provider_mock", "--port", str(self.port)],
+                    self._answers, timeout=30.0, stderr=subprocess.PIPE)
+
+
+@pytest.fixture
+def oidc_provider() -> Iterator[OIDCProvider]:
+    """A running OpenID provider on a free port, stopped (by its PID) after the test."""
+    import importlib.util
+
+    for module, why in (("oidc_provider_mock", "the OpenID provider"),
+                        ("joserfc", "stgo[auth]")):
+        if importlib.util.find_spec(module) is None:
+            message = (f"{module} not installed: sign-in NOT TESTED "
+                       f"(pip install -e '.[test]': {why})")
+            if os.environ.get("STGO_REQUIRE_SERVICES") == "1":
+                pytest.fail(message)
+            pytest.skip(message)
+    provider = OIDCProvider(sys.executable)
+    provider.start()
+    try:
+        yield provider
+    finally:
+        provider.close()

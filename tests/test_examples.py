@@ -37,7 +37,8 @@ EXPECTED: dict[str, list[str]] = {
                            "Add a widget for me", "Clear my widgets"],
     "widget_update.py": ["This text can be updated", "This text can be deleted", "Update text",
                          "Hide / show text", "Your private note", "Delete my note"],
-    "login.py": ["Sign in", "Username", "Password", "Log in", "Signed in now"],
+    "login.py": ["Sign in", "Signed in now", "auth/login"],
+    "sso.py": ["Team board", "not signed in"],
     "dashboard.py": ["Live dashboard", "Requests / s", "Latency (ms)", "Nightly batch",
                      "Restart the batch", "stgo-plot", "Highlight latency above (ms)", "billing"],
     "files.py": ["Files", "Upload a CSV", "Download the summary", "stgo-file_uploader"],
@@ -58,6 +59,11 @@ Make = Callable[[Any], AppTester]
 
 def example(name: str) -> str:
     return str(EXAMPLES / name)
+
+
+#: The password login that examples/login.py was before stgo.OIDC: the ID
+#: rotation tests' app.
+PASSWORD_LOGIN = str(Path(__file__).resolve().parent / "apps" / "password_login.py")
 
 
 def test_every_example_is_covered() -> None:
@@ -247,7 +253,7 @@ def test_widget_update_session_note_is_private(app_tester: Make) -> None:
     assert note.parent is alice.session.widget("note_slot")
 
 
-# -- login.py -----------------------------------------------------------------------------------
+# -- the password login (tests/apps/password_login.py) ------------------------------------
 
 
 def log_in(tab: SessionTester, username: str, password: str) -> None:
@@ -257,7 +263,7 @@ def log_in(tab: SessionTester, username: str, password: str) -> None:
 
 
 def test_login_wrong_password(app_tester: Make) -> None:
-    tester = app_tester(example("login.py"))
+    tester = app_tester(PASSWORD_LOGIN)
     alice = tester.new_session()
     log_in(alice, "alice", "nope")
     error = alice.find("login_error")
@@ -270,7 +276,7 @@ def test_login_wrong_password(app_tester: Make) -> None:
 def test_login_gives_a_per_session_identity_and_rotates_the_id_on_login_and_logout(
     app_tester: Make,
 ) -> None:
-    tester = app_tester(example("login.py"))
+    tester = app_tester(PASSWORD_LOGIN)
     alice, bob = tester.new_session(), tester.new_session()
     alice_second_tab = alice.new_tab()
     before_login = alice.session.id
@@ -312,7 +318,7 @@ def test_login_gives_a_per_session_identity_and_rotates_the_id_on_login_and_logo
 
 
 def test_login_limits_tries_per_client_address_not_per_session(app_tester: Make) -> None:
-    ns = runpy.run_path(example("login.py"))
+    ns = runpy.run_path(PASSWORD_LOGIN)
     tester = app_tester(ns["app"])
     mallory = tester.new_session(client="203.0.113.9")
     for _ in range(ns["MAX_ATTEMPTS"] - 1):
@@ -498,7 +504,7 @@ def test_layout_builds_every_container(app_tester: Make) -> None:
 
 
 def test_login_limits_tries_per_client_address_over_real_sockets(serve: Any) -> None:
-    ns = runpy.run_path(example("login.py"))
+    ns = runpy.run_path(PASSWORD_LOGIN)
     app = ns["app"]
     server = serve(app)
 
@@ -662,3 +668,31 @@ def test_jobs_run_as_tasks_restart_on_a_slider_and_stop_on_leaving(
     alice.navigate("/")  # leaving the page stops it (long before its 20 s)
     wait_until(lambda: second.done and alice.session.tasks() == [])
     assert not alice.errors
+
+
+# -- login.py and sso.py (sign-in: issue 25) --------------------------------------------------
+
+
+def test_login_greets_the_user_and_their_notes_follow_them(app_tester: Make) -> None:
+    tester = app_tester(example("login.py"))
+    nobody = tester.new_session()
+    assert nobody.text("greeting") == "You are not signed in."
+    phone = tester.session(user=stgo.User(id="alice", name="Alice"))
+    laptop = tester.session(user=stgo.User(id="alice", name="Alice"))
+    assert phone.text("greeting") == "Welcome, Alice!" and phone.value("signed_in") == 2
+    phone.type("Notes", "buy milk")
+    phone.click("Save to my account")
+    assert laptop.text("saved") == "Your notes (on every device): buy milk"  # live
+    assert phone.text("saved") == "Your notes (on every device): buy milk"
+    phone.session.logout(everywhere=True)
+    assert laptop.expired and phone.text("greeting") == "You are not signed in."
+    assert nobody.value("signed_in") == 0
+
+
+def test_sso_trusts_the_proxys_header(app_tester: Make) -> None:
+    tester = app_tester(example("sso.py"))
+    assert tester.new_session().text("who").startswith("You are not signed in")
+    alice = tester.session(user=stgo.User(id="alice", email="alice@example.com"))
+    assert alice.text("who") == "Hello alice (alice@example.com)"
+    assert alice.text("mine") == "Your sign-ins, on any device: 1"
+    assert alice.value("visits") == 1

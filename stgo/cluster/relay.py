@@ -321,6 +321,11 @@ class Relay:
             self._queue(notices)
             self._flush_outbox()
 
+    def tell_changed(self, session_ids: Iterable[str]) -> None:
+        """Queue "these sessions changed" by ID (a user's state changed: the
+        processes holding their tabs redraw them)."""
+        self._queue([f"s {{head}} {sid}" for sid in session_ids])
+
     def rotated(self, old_id: str) -> None:
         """Queue "*old_id* is gone: close its tabs"."""
         self._queue([f"r {{head}} {old_id}"])

@@ -48,16 +48,26 @@ class Rotations:
         self._rotated = rotated
         self._lock = threading.Lock()
         self._tokens: dict[str, tuple[Session, str, float]] = {}
+        #: ``moved(old_id, session)``: told after a rotation (the user index
+        #: follows the session's new ID), or ``None``.
+        self.moved: Callable[[str, Session], None] | None = None
 
     def after_fork(self) -> None:
         """A new lock in a forked child (a thread of the parent may hold the old one)."""
         self._lock = threading.Lock()
 
-    def rotate(self, session: Session) -> str:
-        """Give *session* a new ID at once; return it (see :meth:`stgo.App.rotate_session`)."""
+    def rotate(self, session: Session, *, cookie_follows: bool = False) -> str:
+        """Give *session* a new ID at once; return it (see :meth:`stgo.App.rotate_session`).
+
+        :param cookie_follows: the HTTP response being made carries the new
+            cookie (a sign-in's callback): every tab is closed as rotated, so
+            it reconnects once its browser has that cookie, instead of reloading.
+        """
         old_id = session.id
         new_id = new_session_id(self._sessions.clock())
         self._sessions.rekey(session, new_id)
+        if self.moved is not None:
+            self.moved(old_id, session)
         event = self._hub.current_event(session)
         rotating = event.conn if event is not None else None
         final: str | None = None
@@ -80,7 +90,7 @@ class Rotations:
                 self._tokens[token] = (session, new_id, now + ROTATION_TOKEN_TTL)
             final = protocol.encode(protocol.cookie_message(token))
         for conn in self._hub.connections(session):
-            if rotating is None:
+            if rotating is None and not cookie_follows:
                 conn.close(protocol.CLOSE_MOVED, "session moved")
             else:
                 # The token goes out before the close frame, to its own tab only.

@@ -12,6 +12,7 @@ from ..errors import ConfigurationError
 from ..ids import is_valid_session_id, new_session_id, redact
 from ..store.base import Store
 from .directory import Ends, directory_for
+from .identity import IdentityLink
 from .session import Session
 
 __all__ = ["SessionManager", "EndReason"]
@@ -84,6 +85,8 @@ class SessionManager:
             Ends(self._make, self._finish, self._gone, self._restored), store)
         #: The persistent store of the session records, or ``None``.
         self.store = self._directory.store
+        #: The app's identity service every session is given (``auth=``), or ``None``.
+        self.identity: IdentityLink | None = None
         self._tell_lifetimes()
 
     def _tell_lifetimes(self) -> None:
@@ -188,8 +191,12 @@ class SessionManager:
 
     def _make(self, session_id: str, *, activated: bool) -> Session:
         """A new :class:`Session` object on this manager's clock (not yet mapped)."""
-        return Session(session_id, clock=self.clock, activated=activated,
-                       on_activate=self._directory.activated)
+        session = Session(session_id, clock=self.clock, activated=activated,
+                          on_activate=self._directory.activated)
+        if self.identity is not None:
+            session.identity = self.identity
+            self.identity.adopt(session)
+        return session
 
     def _gone(self, session: Session) -> None:
         """*session* was ended by another process: end it here, gone hooks only."""

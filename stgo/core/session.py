@@ -16,12 +16,14 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TypeVar
 
-from ..errors import WidgetError
+from ..errors import AuthError, WidgetError
 from ..limits import TokenBucket
 from ..serial import SerialQueue
+from ..store.base import StateView
 from ..store.sessionstate import DictState, SessionState
 from ..widgets.base import InputWidget, Widget, check_unique_keys
 from ..widgets.layout import Factory
+from .identity import USER_KEY, IdentityLink, User, user_from
 from .request import RequestInfo
 from .resources import Resources
 from .tabs import BrowserTab
@@ -471,6 +473,35 @@ class Session(Factory):
             yield
         finally:
             self.send_client({"type": "spinner", "id": token, "done": True})
+
+    # -- identity (stgo.auth: docs/auth.md) -----------------------------------------
+
+    #: The app's identity service (set by the manager when the app has ``auth=``).
+    identity: IdentityLink | None = None
+
+    @property
+    def user(self) -> User | None:
+        """The signed-in :class:`~stgo.User`, or ``None`` (anonymous, or the
+        sign-in is older than the app's ``login_max_age``)."""
+        return user_from(self.get(USER_KEY), self._clock())
+
+    @property
+    def user_state(self) -> StateView:
+        """The state of the signed-in *person*, shared by all their sessions,
+        devices and processes (the session-state API).
+
+        :raises AuthError: nobody is signed in, or the app has no ``auth=``.
+        """
+        if self.identity is None:
+            raise AuthError("session.user_state needs sign-in: stgo.App(auth=stgo.OIDC(...))")
+        return self.identity.user_state(self)
+
+    def logout(self, everywhere: bool = False) -> None:
+        """Sign this session out (a new session ID, its widgets drawn again);
+        with *everywhere*, also end every other session of the same user, on
+        every process.  Nothing happens when nobody is signed in."""
+        if self.identity is not None:
+            self.identity.logout(self, everywhere)
 
     # -- the owner's wiring: internal, for the SessionManager and its directory
     #    (apps use App.rotate_session and SessionManager.delete instead) --------

@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from .users import MemoryUserIndex, UserIndex
+
 __all__ = ["Store", "SessionRecord", "StateView", "SharedCache"]
 
 T = TypeVar("T")
@@ -211,6 +213,13 @@ class Store(ABC):
     def take_token(self, token_hash: str) -> str | None:
         """The new session ID of a rotation token, once, or ``None``."""
         raise NotImplementedError
+
+    # -- the user index (stgo.auth) -----------------------------------------------------
+
+    def user_index(self) -> UserIndex:
+        """Which sessions are signed in as whom (:mod:`stgo.store.users`):
+        in this process here; a shared store keeps it for every process."""
+        return MemoryUserIndex()
 
     # -- views --------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Request, Response
 
 from .. import __version__
 from ..core.hub import Hub
+from ..core.identity import signed_in
 from ..core.manager import SessionManager
 from ..core.session import Session
 from ..core.tabs import BrowserTab, TabRegistry
@@ -41,7 +42,7 @@ log = logging.getLogger("stgo")
 
 # Paths the server keeps for itself: a path under one that is no route is a
 # plain 404, not the app's 404 page.
-_RESERVED = ("/static", "/session", "/ws", "/metrics", "/health")
+_RESERVED = ("/static", "/session", "/ws", "/metrics", "/health", "/auth")
 
 # What werkzeug would read as another path ("health" and "//health" both
 # as "/health"): such a path is routed as this one, which only the
@@ -72,8 +73,23 @@ def _routes() -> Map:
         Rule("/static/vendor/plotly.min.js", endpoint="plotly", methods=get),
         Rule("/static/<rest:name>", endpoint="static", methods=get),
         Rule("/metrics", endpoint="metrics", methods=get),
+        Rule("/auth/<any(login, callback, logout):action>", endpoint="auth"),
         Rule("/<rest:path>", endpoint="other", methods=get),
     ], converters={"rest": _Rest}, merge_slashes=False, redirect_defaults=False)
+
+
+class AuthRoutes(Protocol):
+    """The sign-in routes and checks of ``App(auth=...)`` (:mod:`stgo.auth.flow`)."""
+
+    def view(self, action: str, request: Request, web: Endpoints) -> Response:
+        """The response of ``auth/<action>`` (login, callback, logout)."""
+
+    def sign_in_redirect(self, request: Request, path: str, web: Endpoints) -> Response | None:
+        """Send an anonymous visitor of a page for signed-in users to sign in
+        (``None``: nowhere to send them, a 403 page)."""
+
+    def on_page(self, request: Request, session: Session) -> None:
+        """A page load of *session* (an authenticating proxy's header is read)."""
 
 
 class Settings(HostPolicy, SocketOptions, Protocol):
@@ -140,6 +156,8 @@ class Endpoints:
             handlers=handlers, loops=loops, options=settings, limits=connection_limits,
             metrics=metrics, suspicious=suspicious)
         self._urls = _routes().bind("localhost")
+        #: The sign-in routes (``App(auth=...)``), or ``None``: they are 404s.
+        self.auth: AuthRoutes | None = None
         # Each route's view, given the request and the route's values.
         self._views: dict[str, Callable[..., Response]] = {
             "rotate": self.rotate,
@@ -152,6 +170,7 @@ class Endpoints:
             "plotly": self._assets.plotly,
             "static": lambda request, name: self._assets.static(name),
             "metrics": lambda request: self.metrics(),
+            "auth": self.auth_view,
             "other": self.other,
         }
 
@@ -259,7 +278,16 @@ class Endpoints:
         session.touch()
         session.request = self.cookies.request_info(request)
         path = request.path or "/"
+        if self.auth is not None:
+            self.auth.on_page(request, session)
         status, page = self._site.resolve(path, session)
+        if (status == 403 and self.auth is not None and page is not None
+                and getattr(page, "access", None) is signed_in and session.user is None):
+            away = self.auth.sign_in_redirect(request, page.path, self)
+            if away is not None:
+                if fresh or self.cookies.claimed_id(request) != session.id:
+                    self.cookies.issue(request, away, session.id)  # the sign-in's session
+                return away
         roots = self._site.render_roots(session, page.path if page is not None else path)
         html = render_page(self._site.title_of(path), roots, version=__version__,
                            path=page.path if page is not None else "/",
@@ -281,6 +309,35 @@ class Endpoints:
         if policy:
             response.headers["Content-Security-Policy"] = policy
         response.headers["X-Frame-Options"] = "SAMEORIGIN"
+
+    # -- signing in (App(auth=...): stgo.auth) --------------------------------------------------
+
+    def auth_view(self, request: Request, action: str) -> Response:
+        """``auth/login``, ``auth/callback``, ``POST auth/logout`` (404 without ``auth=``)."""
+        if self.auth is None:
+            return self.not_found(request)
+        return self.auth.view(action, request, self)
+
+    def new_session(self, request: Request) -> Session | Response:
+        """A new (pending) session for *request*, or the page refusing it
+        (too many from its address, or the app is full)."""
+        limits = self._new_session_limits
+        if limits is not None and not limits.allow(self.hosts.client_address(request)):
+            self._refusals.refused(request, "too many new sessions")
+            return Response(render_error_page(429, "Too many new sessions",
+                                              "Please try again in a minute."),
+                            status=429, mimetype="text/html", headers={"Retry-After": "60"})
+        try:
+            return self._sessions.create(limit=self._settings.max_sessions, pending=True)
+        except CapacityError:
+            self._refusals.refused(request, "max_sessions")
+            return Response(render_error_page(503, "This app is full",
+                                              "Please try again in a few minutes."),
+                            status=503, mimetype="text/html", headers={"Retry-After": "60"})
+
+    def refused(self, request: Request, why: str) -> None:
+        """Count and log (once) a refused request."""
+        self._refusals.refused(request, why)
 
     # -- the server's own ------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Session ID rotation as a browser lives it: examples/login.py in Chromium.
+"""Session ID rotation as a browser lives it: a password login (what
+examples/login.py was before stgo.OIDC: tests/apps/password_login.py) in Chromium.
 
 Logging in (and out) rotates the session's ID: the browser's HttpOnly cookie
 must change by itself (the client trades the one-time token), the signed-in
@@ -17,7 +18,7 @@ from playwright.sync_api import expect
 from ..helpers import COOKIE, wait_until
 from .conftest import cookie_of, wait_connected
 
-LOGIN = Path(__file__).resolve().parents[2] / "examples" / "login.py"
+LOGIN = Path(__file__).resolve().parents[1] / "apps" / "password_login.py"
 
 
 def log_in(page: Any, username: str, password: str) -> None:

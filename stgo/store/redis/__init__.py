@@ -43,6 +43,7 @@ from .rotation import Tokens
 from .sessions import Sessions
 from .state import Namespaces
 from .txn import EVENT_LEASE, KEEP_LEASE, KEEP_USABLE, EventTxn, StateCache
+from .users import RedisUserIndex
 
 __all__ = ["RedisStore", "EventTxn", "StateCache", "EVENT_LEASE", "KEEP_LEASE",
            "KEEP_USABLE"]
@@ -386,6 +387,12 @@ class RedisStore(Store):
     def delete_blob(self, ref: str) -> None:
         """Drop upload *ref*'s bytes."""
         self._blobs.delete_blob(ref)
+
+    # -- the user index (stgo.auth) ---------------------------------------------------------
+
+    def user_index(self) -> RedisUserIndex:
+        """Which sessions are signed in as whom, for every process."""
+        return RedisUserIndex(self._link, self._layout)
 
     # -- rotation tokens ------------------------------------------------------------------
 

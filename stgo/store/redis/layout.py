@@ -15,6 +15,9 @@ Layout (``P`` is the key prefix, ``stgo:`` by default)::
     P lk:<id>   string the session's event lock (holder's token; "+" at the end: kept), a lease
     P lw:<id>   string the process that waits for that lock (its origin), 250 ms
     P rot:<h>   string a rotation token's new session ID (h: the token's hash), 60 s TTL
+    P usr:<uid> set    the sessions signed in as a user (stgo.store.redis.users)
+    P ulx       zset   session id -> its sign-in's deadline (login_max_age)
+    P ns:u:<uid> hash  a user's state (session.user_state), its own TTL
     P relay     channel what changed, for the other processes (stgo.relay)
 """
 
