@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, overload
 
 from .errors import ConfigurationError
+from .strings import checked_language
 
 __all__ = ["Settings", "Option", "DEFAULT_CONTENT_SECURITY_POLICY", "MAX_QUEUED_BYTES"]
 
@@ -97,6 +98,11 @@ class Settings:
     :param upload_dir: where each session's uploaded files are kept, in a
         directory of its own removed when the session ends (``None``: the
         system's temporary directory).
+    :param layout: ``"centered"`` (a column, the default) or ``"wide"`` (the
+        page's whole width).
+    :param language: the language of stgo's own words on the page
+        (``"en"``; ``"de"``, ``"fr"``, ``"es"``, ``"zh"``: :data:`stgo.strings.LANGUAGES`),
+        and the page's ``<html lang>``.
     :raises ConfigurationError: an option out of its range (said above).
     """
 
@@ -126,8 +132,13 @@ class Settings:
     show_error_details: bool = False
     store_pickle_key: bytes | None = None
     upload_dir: str | None = None
+    layout: str = "centered"
+    language: str = "en"
 
     def __post_init__(self) -> None:
+        if self.layout not in ("centered", "wide"):
+            raise ConfigurationError(f"layout must be 'centered' or 'wide', got {self.layout!r}")
+        checked_language(self.language)
         if self.max_message_size < 1024:
             raise ConfigurationError("max_message_size must be at least 1024 bytes")
         if not self.ping_interval > 0:

@@ -24,6 +24,7 @@ from ..widgets.base import InputWidget, Widget, check_unique_keys
 from ..widgets.layout import Factory
 from .request import RequestInfo
 from .tabs import BrowserTab
+from .tabvalues import ScopedInputs, Viewer, delete_tab, drawn_tab, read, write_all, write_tab
 
 __all__ = ["Session", "SessionObserver"]
 
@@ -80,6 +81,8 @@ class Session(Factory):
         # The keys: in a dict here, or a persistent store's namespace (a strategy).
         self._data: SessionState = DictState()
         self._widgets: list[Widget] = []
+        # Its private inputs with a value per tab (scope="tab", bind="query"), by key.
+        self._scoped = ScopedInputs()
         now = clock()
         self._created_at = now
         self._last_accessed_at = now
@@ -208,7 +211,13 @@ class Session(Factory):
         """
         value = self._checked_input(key, value)
         now = self._clock()
-        self._data.set(key, value, now)
+        scoped = self._per_tab(key)
+        if scoped is None:
+            self._data.set(key, value, now)
+        elif (tab := self.tab) is not None:  # the tab whose event this is
+            write_tab(self._data, scoped, tab, value, now)
+        else:
+            write_all(self._data, scoped, self.open_tabs, value, now)
         self._accessed(now)
         self._state_changed(key)
 
@@ -218,8 +227,28 @@ class Session(Factory):
                 self._last_accessed_at = now
 
     def get(self, key: str, default: Any = None) -> Any:
-        """Return the value under *key*, or *default* when there is none."""
+        """Return the value under *key*, or *default* when there is none.
+
+        The key of an input with a value per tab (``scope="tab"``,
+        ``bind="query"``) reads the value of the tab whose event is being
+        handled, or outside an event the session's (see :mod:`stgo.core.tabvalues`).
+        """
+        scoped = self._per_tab(key)
+        if scoped is not None:
+            return read(self._data, scoped, self._viewer(), default)
         return self._data.get(key, default)
+
+    def _per_tab(self, key: str) -> InputWidget | None:
+        """The input with a value per tab whose key is *key*, or ``None``."""
+        found = self._scoped.get(key)
+        shared = getattr(self._observer, "scoped_input", None)
+        return found if found is not None or shared is None else shared(key)
+
+    def _viewer(self) -> Viewer | None:
+        """The tab being drawn, else the tab of the event, else ``None``."""
+        viewer = drawn_tab(self)
+        tab = self.tab if viewer is None else None
+        return viewer if tab is None else Viewer(self, tab.id, tab.query)
 
     def __getitem__(self, key: str) -> Any:
         value = self.get(key, _MISSING)
@@ -242,7 +271,9 @@ class Session(Factory):
     def delete(self, key: str) -> bool:
         """Remove *key*; return whether it was there."""
         now = self._clock()
-        found = self._data.delete(key, now)
+        scoped = self._per_tab(key)
+        found = (self._data.delete(key, now) if scoped is None
+                 else delete_tab(self._data, scoped, self.tab, now))
         if not found:
             return False
         self._accessed(now)
@@ -292,6 +323,8 @@ class Session(Factory):
         widget = self.get_widget(key)
         if widget is None or widget.key != key:
             widget = self.shared_widget(key)
+        if widget is None:
+            widget = self._per_tab(key)  # on another page than "/"
         if isinstance(widget, InputWidget) and not widget.shared and widget.key == key:
             return widget._checked(value, "value")
         return value
@@ -393,6 +426,7 @@ class Session(Factory):
         self._widget_changed(widget, change)
 
     def _widget_changed(self, widget: Widget, change: str) -> None:
+        self._scoped.note(widget, change)
         if change == "adopt":  # a container of this page takes *widget* in
             self._check_keys(widget)
             return

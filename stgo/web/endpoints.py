@@ -16,7 +16,8 @@ from .. import __version__
 from ..core.hub import Hub
 from ..core.manager import SessionManager
 from ..core.session import Session
-from ..core.tabs import BrowserTab, TabRegistry
+from ..core.tabs import BrowserTab, TabRegistry, clean_query
+from ..core.tabvalues import drawing
 from ..errors import CapacityError, StoreUnavailableError
 from ..ids import is_valid_session_id
 from ..limits import AddressRateLimiter, ConnectionLimiter, LogOnce
@@ -260,10 +261,13 @@ class Endpoints:
         session.request = self.cookies.request_info(request)
         path = request.path or "/"
         status, page = self._site.resolve(path, session)
-        roots = self._site.render_roots(session, page.path if page is not None else path)
+        # The tab is not known before its socket opens: inputs bound to the URL
+        # (bind="query") show its query already, the others the session's value.
+        with drawing(session, None, clean_query(dict(request.args.items()))):
+            roots = self._site.render_roots(session, page.path if page is not None else path)
         html = render_page(self._site.title_of(path), roots, version=__version__,
                            path=page.path if page is not None else "/",
-                           base=base_href(path), status=status)
+                           base=base_href(path), status=status, look=self._site.look)
         response = Response(html, status=status, mimetype="text/html")
         self.protect_document(response)
         response.headers["Cache-Control"] = "no-store"
