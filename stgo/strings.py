@@ -28,6 +28,7 @@ _EN = {
     "forbidden": "You may not open this page.",
     "not_found_title": "Page not found",
     "not_found": "There is no page at {path}.",
+    "go_to_app": "Go to the app",
 }
 
 _CATALOGUE = {
@@ -45,6 +46,7 @@ _CATALOGUE = {
         "forbidden": "Sie dürfen diese Seite nicht öffnen.",
         "not_found_title": "Seite nicht gefunden",
         "not_found": "Unter {path} gibt es keine Seite.",
+        "go_to_app": "Zur App",
     },
     "fr": {
         "reconnecting": "Reconnexion…",
@@ -59,6 +61,7 @@ _CATALOGUE = {
         "forbidden": "Vous ne pouvez pas ouvrir cette page.",
         "not_found_title": "Page introuvable",
         "not_found": "Il n’y a pas de page à {path}.",
+        "go_to_app": "Aller à l’application",
     },
     "es": {
         "reconnecting": "Reconectando…",
@@ -73,6 +76,7 @@ _CATALOGUE = {
         "forbidden": "No puede abrir esta página.",
         "not_found_title": "Página no encontrada",
         "not_found": "No hay ninguna página en {path}.",
+        "go_to_app": "Ir a la aplicación",
     },
     "zh": {
         "reconnecting": "正在重新连接…",
@@ -87,6 +91,7 @@ _CATALOGUE = {
         "forbidden": "您不能打开此页面。",
         "not_found_title": "页面不存在",
         "not_found": "{path} 没有页面。",
+        "go_to_app": "前往应用",
     },
 }
 

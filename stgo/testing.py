@@ -467,10 +467,11 @@ class AppTester:
         return self.tab(self.app.sessions.create(), client=client, query=query)
 
     def tab(self, session: Session, client: str = "127.0.0.1", *,
-            query: dict[str, str] | None = None) -> SessionTester:
+            query: dict[str, str] | None = None, tab_id: str | None = None) -> SessionTester:
         """A new tab on an existing *session*, its events from *client*, its
-        URL query *query*."""
-        tab = SessionTester(self, session, client, query=query)
+        URL query *query*; *tab_id* names the browser tab (that tab reloaded,
+        or reconnected to another process: its per-tab values are kept)."""
+        tab = SessionTester(self, session, client, query=query, tab_id=tab_id)
         self.tabs.append(tab)
         return tab
 

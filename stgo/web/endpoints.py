@@ -22,6 +22,7 @@ from ..errors import CapacityError, StoreUnavailableError
 from ..ids import is_valid_session_id
 from ..limits import AddressRateLimiter, ConnectionLimiter, LogOnce
 from ..metrics import Metrics
+from ..strings import strings
 from .assets import Assets
 from .cookies import Cookies
 from .health import Health, HealthProbe
@@ -205,8 +206,11 @@ class Endpoints:
     def not_found(self, request: Request) -> Response:
         """A path that is no page: a 404 page for a person, with a way home."""
         home = base_href(request.path)
-        html = render_error_page(404, "Page not found",
-                                 f"There is no page at {request.path}.", home=home)
+        language = self._site.look.language
+        say = strings(language)
+        html = render_error_page(404, say["not_found_title"],
+                                 say["not_found"].replace("{path}", request.path), home=home,
+                                 language=language)
         response = Response(html, status=404, mimetype="text/html",
                             headers={"Cache-Control": "no-store"})
         self.protect_document(response)

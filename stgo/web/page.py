@@ -149,14 +149,15 @@ def _preloads(version: str) -> str:
 
 
 def render_error_page(status: int, title: str, message: str, *,
-                      home: str | None = None) -> str:
+                      home: str | None = None, language: str = "en") -> str:
     """A minimal page for errors shown to a person (503 when full, 404, and so on).
 
     :param home: a relative URL of the app's first page, linked from it.
     """
-    link = f'<p><a href="{esc(home)}">Go to the app</a></p>' if home is not None else ""
+    go = strings(language)["go_to_app"]
+    link = f'<p><a href="{esc(home)}">{esc(go)}</a></p>' if home is not None else ""
     return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{status} '
+        f'<!doctype html><html lang="{esc(language)}"><head><meta charset="utf-8"><title>{status} '
         f'{esc(title)}</title></head><body><h1>{esc(title)}</h1><p>{esc(message)}</p>'
         f"{link}</body></html>"
     )
