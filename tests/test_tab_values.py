@@ -255,3 +255,17 @@ def test_each_tab_keeps_its_own_value_across_two_apps_on_one_redis(
     finally:
         first.stop()
         second.stop()
+
+
+def test_scope_tab_values_are_kept_for_the_last_32_tabs_only(
+    tester: tuple[AppTester, list[tuple[Any, Any]]]
+) -> None:
+    made, _ = tester
+    first = made.new_session()
+    first.set_value("Region", "north")
+    tabs = [first.new_tab() for _ in range(32)]
+    for tab in tabs:
+        tab.set_value("Region", "south")
+    own = [k for k in first.state if k.startswith("stgo.tab:")]
+    assert len(own) == 32  # the oldest tab's value went with the 33rd
+    assert first.value("Region") == "all" and tabs[0].value("Region") == "south"
