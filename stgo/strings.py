@@ -29,6 +29,8 @@ _EN = {
     "not_found_title": "Page not found",
     "not_found": "There is no page at {path}.",
     "go_to_app": "Go to the app",
+    "remove": "Remove",
+    "uploading": "Uploading…",
 }
 
 _CATALOGUE = {
@@ -47,6 +49,8 @@ _CATALOGUE = {
         "not_found_title": "Seite nicht gefunden",
         "not_found": "Unter {path} gibt es keine Seite.",
         "go_to_app": "Zur App",
+        "remove": "Entfernen",
+        "uploading": "Wird hochgeladen…",
     },
     "fr": {
         "reconnecting": "Reconnexion…",
@@ -62,6 +66,8 @@ _CATALOGUE = {
         "not_found_title": "Page introuvable",
         "not_found": "Il n’y a pas de page à {path}.",
         "go_to_app": "Aller à l’application",
+        "remove": "Retirer",
+        "uploading": "Envoi…",
     },
     "es": {
         "reconnecting": "Reconectando…",
@@ -77,6 +83,8 @@ _CATALOGUE = {
         "not_found_title": "Página no encontrada",
         "not_found": "No hay ninguna página en {path}.",
         "go_to_app": "Ir a la aplicación",
+        "remove": "Quitar",
+        "uploading": "Subiendo…",
     },
     "zh": {
         "reconnecting": "正在重新连接…",
@@ -92,6 +100,8 @@ _CATALOGUE = {
         "not_found_title": "页面不存在",
         "not_found": "{path} 没有页面。",
         "go_to_app": "前往应用",
+        "remove": "移除",
+        "uploading": "正在上传…",
     },
 }
 

@@ -10,3 +10,11 @@ export function say(name, fallback) {
   }
   return typeof words[name] === "string" ? words[name] : fallback;
 }
+
+// stgo's words in widgets the server drew (in English): data-say names the
+// text, data-say-label the aria-label.
+export function translate(el) {
+  var text = el.getAttribute("data-say"), label = el.getAttribute("data-say-label");
+  if (text) el.textContent = say(text, el.textContent);
+  if (label) el.setAttribute("aria-label", say(label, el.getAttribute("aria-label")));
+}

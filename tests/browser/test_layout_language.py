@@ -88,12 +88,18 @@ def test_a_phone_folds_the_sidebar_and_never_scrolls_sideways(serve: Any,
     expect(big.locator("#stgo-menu")).to_be_hidden()
 
 
-def test_the_reconnect_line_speaks_the_app_language(serve: Any, new_page: Any) -> None:
+def test_stgo_s_own_words_speak_the_app_language(serve: Any, new_page: Any) -> None:
     app = stgo.App(title="Deutsch", language="de")
     app.text("Hallo")
+    app.selectbox("Stadt", ["Bonn", "Köln"], index=None, key="city")
+    app.dialog("Hinweis", key="note").text("Hallo")
     server = serve(app)
     page = new_page(server.url)
     assert page.evaluate("() => document.documentElement.lang") == "de"
+    # stgo's words inside widgets drawn by the server, too.
+    expect(page.locator("[data-key=city] option[value='']")).to_have_text("Bitte wählen")
+    expect(page.locator("[data-key=note] [data-dialog-close]")).to_have_attribute(
+        "aria-label", "Schließen")
     page.evaluate("""() => {
         window.__status = [];
         const el = document.getElementById('stgo-status');
