@@ -7,6 +7,7 @@ processes would be)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -269,3 +270,17 @@ def test_scope_tab_values_are_kept_for_the_last_32_tabs_only(
     own = [k for k in first.state if k.startswith("stgo.tab:")]
     assert len(own) == 32  # the oldest tab's value went with the 33rd
     assert first.value("Region") == "all" and tabs[0].value("Region") == "south"
+
+
+def test_a_query_changed_by_the_client_redraws_the_bound_input_of_that_tab(
+    tester: tuple[AppTester, list[tuple[Any, Any]]]
+) -> None:
+    made, _ = tester
+    tab = made.new_session(query={"f": "north"})
+    other = tab.new_tab()
+    before = len(tab.messages)
+    tab._dispatch(json.dumps({"v": 1, "type": "query", "query": {"f": "east"}}))
+    ops = [op for m in tab.messages[before:] if m["type"] == "patch" for op in m["ops"]]
+    assert {"op": "value", "id": made.app.widget("f").id,
+            "value": REGIONS.index("east")} in ops
+    assert tab.value("Filter") == "east" and other.value("Filter") == "all"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from .. import protocol
 from ..errors import ConfigurationError
 from ..widgets.bars import Sidebar, Topbar
-from ..widgets.base import Widget
+from ..widgets.base import InputWidget, Widget
 from ..widgets.nav import NavEntry, Navigation
 from .hub import PageView
 from .pages import OpenHook, Page, PagePrivate, Scopes, normalize_path
@@ -322,9 +322,20 @@ class Router:
             self.tabs.drawn(tab, "/")  # where such a connection is drawn (page_view)
             self.tabs.bind(tab, conn)
         if path is None:
+            before = tab.query
             self.tabs.moved(tab, None, query)
+            after = tab.query
+            for key in {k for k in {*before, *after} if before.get(k) != after.get(k)}:
+                if self._bound(session, key):  # an input bound to it shows the new value
+                    self.hub.state_changed(session, key)
         else:
             self._tab_moved(tab, path, query, False)
+
+    def _bound(self, session: Session, key: str) -> bool:
+        """Whether an input of *session*'s pages is bound to the query parameter *key*."""
+        shared = self.scoped.get(key)
+        widget = shared if shared is not None else session.get_widget(key)
+        return isinstance(widget, InputWidget) and widget.bind == "query"
 
     def _tab_moved(self, tab: BrowserTab[Session], path: str | None, query: dict[str, str] | None,
                    push: bool) -> None:
