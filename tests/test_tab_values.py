@@ -284,3 +284,18 @@ def test_a_query_changed_by_the_client_redraws_the_bound_input_of_that_tab(
     assert {"op": "value", "id": made.app.widget("f").id,
             "value": REGIONS.index("east")} in ops
     assert tab.value("Filter") == "east" and other.value("Filter") == "all"
+
+
+def test_the_app_setting_a_tab_query_redraws_the_input_bound_to_it(
+    tester: tuple[AppTester, list[tuple[Any, Any]]]
+) -> None:
+    made, _ = tester
+    made.app.button("South", on_click=lambda s, e, v: s.tab.update_query(f="south"))
+    tab = made.new_session(query={"f": "north"})
+    other = tab.new_tab(query={"f": "east"})
+    tab.click("South")
+    assert tab.value("Filter") == "south" and other.value("Filter") == "east"
+    region = made.app.widget("f")
+    ops = [op for m in tab.messages if m["type"] == "patch" for op in m["ops"]
+           if op.get("id") == region.id]
+    assert ops[-1]["value"] == REGIONS.index("south")

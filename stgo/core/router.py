@@ -322,27 +322,29 @@ class Router:
             self.tabs.drawn(tab, "/")  # where such a connection is drawn (page_view)
             self.tabs.bind(tab, conn)
         if path is None:
-            before = tab.query
-            self.tabs.moved(tab, None, query)
-            after = tab.query
-            for key in {k for k in {*before, *after} if before.get(k) != after.get(k)}:
-                if self._bound(session, key):  # an input bound to it shows the new value
-                    self.hub.state_changed(session, key)
+            self._query_moved(tab, query)
         else:
             self._tab_moved(tab, path, query, False)
 
-    def _bound(self, session: Session, key: str) -> bool:
-        """Whether an input of *session*'s pages is bound to the query parameter *key*."""
-        shared = self.scoped.get(key)
-        widget = shared if shared is not None else session.get_widget(key)
-        return isinstance(widget, InputWidget) and widget.bind == "query"
+    def _query_moved(self, tab: BrowserTab[Session], query: dict[str, str] | None) -> None:
+        """Record *tab*'s new query; the inputs bound to a parameter that
+        changed (``bind="query"``) show their new value."""
+        before = tab.query
+        self.tabs.moved(tab, None, query)
+        after = tab.query
+        session = tab.session
+        for key in {k for k in {*before, *after} if before.get(k) != after.get(k)}:
+            shared = self.scoped.get(key)
+            widget = shared if shared is not None else session.get_widget(key)
+            if isinstance(widget, InputWidget) and widget.bind == "query":
+                self.hub.state_changed(session, key)
 
     def _tab_moved(self, tab: BrowserTab[Session], path: str | None, query: dict[str, str] | None,
                    push: bool) -> None:
         """A tab changes page or query (its navigator): tell its client."""
         conn = tab.conn
         if path is None:
-            self.tabs.moved(tab, None, query)
+            self._query_moved(tab, query)
             if conn is not None:
                 conn.send(protocol.encode(protocol.url_message(tab.path, tab.query)))
             return
