@@ -67,25 +67,31 @@ def test_a_page_sidebar_shows_only_on_its_page(serve: Any, new_page: Any) -> Non
            ).to_have_text("south")
 
 
-def test_a_phone_folds_the_sidebar_and_never_scrolls_sideways(serve: Any,
-                                                              new_page: Any) -> None:
-    server = serve(load_app(str(EXAMPLES / "gallery.py")))
+@pytest.mark.parametrize(("name", "sidebar"), [
+    ("gallery.py", True), ("layout.py", True), ("regions.py", True), ("dashboard.py", False)])
+def test_a_phone_folds_the_sidebar_and_never_scrolls_sideways(serve: Any, new_page: Any,
+                                                              name: str, sidebar: bool) -> None:
+    server = serve(load_app(str(EXAMPLES / name)))
     page = new_page(server.url, viewport=PHONE)
     side = page.locator("#stgo-sidebar")
     menu = page.locator("#stgo-menu")
-    expect(menu).to_be_visible()
     expect(side).to_be_hidden()
-    menu.click()
-    expect(side).to_be_visible()
-    expect(menu).to_have_attribute("aria-expanded", "true")
-    menu.click()
-    expect(side).to_be_hidden()
+    if sidebar:
+        expect(menu).to_be_visible()
+        menu.click()
+        expect(side).to_be_visible()
+        expect(menu).to_have_attribute("aria-expanded", "true")
+        menu.click()
+        expect(side).to_be_hidden()
+    else:
+        expect(menu).to_be_hidden()  # nothing to fold
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the page scrolls sideways: {width} px wide"
     # A wide window shows the sidebar and no menu button.
     big = new_page(server.url, viewport=WIDE)
-    expect(big.locator("#stgo-sidebar")).to_be_visible()
     expect(big.locator("#stgo-menu")).to_be_hidden()
+    if sidebar:
+        expect(big.locator("#stgo-sidebar")).to_be_visible()
 
 
 def test_stgo_s_own_words_speak_the_app_language(serve: Any, new_page: Any) -> None:
