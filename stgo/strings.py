@@ -31,6 +31,7 @@ _EN = {
     "go_to_app": "Go to the app",
     "remove": "Remove",
     "uploading": "Uploading…",
+    "went_wrong": "Something went wrong (error {id})",
 }
 
 _CATALOGUE = {
@@ -51,6 +52,7 @@ _CATALOGUE = {
         "go_to_app": "Zur App",
         "remove": "Entfernen",
         "uploading": "Wird hochgeladen…",
+        "went_wrong": "Etwas ist schiefgegangen (Fehler {id})",
     },
     "fr": {
         "reconnecting": "Reconnexion…",
@@ -68,6 +70,7 @@ _CATALOGUE = {
         "go_to_app": "Aller à l’application",
         "remove": "Retirer",
         "uploading": "Envoi…",
+        "went_wrong": "Une erreur s’est produite (erreur {id})",
     },
     "es": {
         "reconnecting": "Reconectando…",
@@ -85,6 +88,7 @@ _CATALOGUE = {
         "go_to_app": "Ir a la aplicación",
         "remove": "Quitar",
         "uploading": "Subiendo…",
+        "went_wrong": "Algo salió mal (error {id})",
     },
     "zh": {
         "reconnecting": "正在重新连接…",
@@ -102,6 +106,7 @@ _CATALOGUE = {
         "go_to_app": "前往应用",
         "remove": "移除",
         "uploading": "正在上传…",
+        "went_wrong": "出错了（错误 {id}）",
     },
 }
 

@@ -148,3 +148,16 @@ def test_bind_query_is_drawn_in_the_first_html(serve: Callable[..., Server]) -> 
     url = serve(app).url
     assert "selected>south<" in request(url, "/?region=south").body
     assert "selected>all<" in request(url, "/?region=atlantis").body
+
+
+def test_a_failing_callback_is_told_in_the_app_language() -> None:
+    app = stgo.App(title="Fehler", language="de")
+
+    def fails(session: stgo.Session, event: str, value: Any) -> None:
+        raise RuntimeError("boom")
+
+    app.button("Los", on_click=fails)
+    with AppTester(app) as made:
+        tab = made.new_session()
+        tab.click("Los")
+        assert re.fullmatch(r"Etwas ist schiefgegangen \(Fehler [0-9a-f]{6}\)", tab.errors[-1])
