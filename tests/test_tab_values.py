@@ -258,18 +258,24 @@ def test_each_tab_keeps_its_own_value_across_two_apps_on_one_redis(
         second.stop()
 
 
-def test_scope_tab_values_are_kept_for_the_last_32_tabs_only(
+def test_scope_tab_values_are_kept_for_the_32_tabs_used_last(
     tester: tuple[AppTester, list[tuple[Any, Any]]]
 ) -> None:
     made, _ = tester
     first = made.new_session()
     first.set_value("Region", "north")
     tabs = [first.new_tab() for _ in range(32)]
-    for tab in tabs:
+    for tab in tabs[:31]:
         tab.set_value("Region", "south")
+    tabs[0].set_value("Region", "east")  # used again: the least recently used is another
+    first.set_value("Region", "north")
+    tabs[31].set_value("Region", "south")  # the 33rd tab with a value
     own = [k for k in first.state if k.startswith("stgo.tab:")]
-    assert len(own) == 32  # the oldest tab's value went with the 33rd
-    assert first.value("Region") == "all" and tabs[0].value("Region") == "south"
+    assert len(own) == 32
+    assert tabs[1].value("Region") == "all"  # its value went
+    assert [t.value("Region") for t in (first, tabs[0], tabs[2], tabs[31])] == [
+        "north", "east", "south", "south"]
+    assert not any(t.errors for t in (first, *tabs))
 
 
 def test_a_query_changed_by_the_client_redraws_the_bound_input_of_that_tab(

@@ -149,10 +149,12 @@ def write_tab(data: SessionState, widget: InputWidget, tab: BrowserTab[Any], val
         tab.update_query(**{widget.key: to_query(value)})  # the tab's URL follows
         return
     index = data.get(_INDEX, [])
-    if not isinstance(index, list) or tab.id not in index:
+    if not isinstance(index, list) or not index or index[-1] != tab.id:
+        # The tabs with values, the one used last at the end (one write when
+        # the tab changes, none while one tab goes on).
         index = [t for t in (index if isinstance(index, list) else []) if t != tab.id]
         index.append(tab.id)
-        for old in index[:-MAX_TABS_PER_SESSION]:  # the oldest tabs' values go
+        for old in index[:-MAX_TABS_PER_SESSION]:  # the least recently used tabs' values go
             _forget_tab(data, old, now)
         data.set(_INDEX, index[-MAX_TABS_PER_SESSION:], now)
     data.set(tab_key(tab.id, widget.key), value, now)
