@@ -66,7 +66,7 @@ def test_a_page_sidebar_shows_only_on_its_page(serve: Any, new_page: Any) -> Non
 
 
 @pytest.mark.parametrize(("name", "sidebar"), [
-    ("gallery.py", True), ("layout.py", True), ("regions.py", True), ("dashboard.py", False)])
+    ("gallery.py", True), ("layout.py", True), ("regions.py", True), ("todo.py", False)])
 def test_a_phone_folds_the_sidebar_and_never_scrolls_sideways(serve: Any, new_page: Any,
                                                               name: str, sidebar: bool) -> None:
     server = serve(load_app(str(EXAMPLES / name)))
