@@ -34,6 +34,7 @@ from .lifecycle import Lifecycle
 from .limits import AddressRateLimiter, ConnectionLimiter, LogOnce, UploadLimits
 from .metrics import Metrics
 from .routes import PageMethods
+from .shell import PageShell
 from .store import StateView, Store, open_store
 from .store.redis import RedisStore
 from .transport.ioloop import IOLoop
@@ -55,7 +56,7 @@ __all__ = ["App", "Sidebar", "Topbar", "ROTATION_TOKEN_TTL", "DEFAULT_CONTENT_SE
 log = logging.getLogger("stgo")
 
 
-class App(PageMethods, SharedWidgets, AuthApp):
+class App(PageMethods, PageShell, SharedWidgets, AuthApp):
     """A stgo application: build its page with the factory methods, then serve it.
 
     Widgets added to the App are *global*: every session sees the same object,
@@ -140,7 +141,7 @@ class App(PageMethods, SharedWidgets, AuthApp):
         store: str | Store | None = None,
         store_pickle_key: bytes | None = None,
         upload_dir: str | None = None,
-        upload_limits: UploadLimits | None = None,
+        upload_limits: UploadLimits | None = None, layout: str = "centered", language: str = "en",
         clock: Callable[[], float] = time.time,
         auth: OIDC | ProxyAuth | None = None, login_max_age: float | None = None,
         user_state_ttl: float = 30 * 86400.0,
@@ -159,7 +160,8 @@ class App(PageMethods, SharedWidgets, AuthApp):
             metrics=metrics,
             content_security_policy=content_security_policy,
             show_error_details=show_error_details, store_pickle_key=store_pickle_key,
-            upload_dir=upload_dir, login_max_age=login_max_age, user_state_ttl=user_state_ttl)
+            upload_dir=upload_dir, login_max_age=login_max_age, user_state_ttl=user_state_ttl,
+            layout=layout, language=language)
         self._hosts = AllowedHosts(allowed_hosts)
         #: Counters behind ``GET /metrics`` (kept even when it is not served).
         self.metrics = Metrics()
@@ -223,7 +225,8 @@ class App(PageMethods, SharedWidgets, AuthApp):
         #: one door of every shared widget's change (:class:`~stgo.core.router.Router`).
         self.router = Router(hub=self.hub, home=lambda: self.widgets, sidebar=self.sidebar,
                              topbar=self.topbar, title=lambda: self.page_title,
-                             call_hook=call_hook, refusal=render_refusal)
+                             call_hook=call_hook, refusal=lambda status, path: render_refusal(
+                                 status, path, self.language))
         if self._saver is not None:
             saver = self._saver
             self.router.keep = lambda widget, path: saver.mark(

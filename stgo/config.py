@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, overload
 
 from .errors import ConfigurationError
+from .strings import checked_language
 
 # Public: Settings and the default policy; Option and MAX_QUEUED_BYTES are the App's.
 __all__ = ["Settings", "DEFAULT_CONTENT_SECURITY_POLICY"]
@@ -105,6 +106,11 @@ class Settings:
         session lives (idle sessions end with ``session_timeout`` as ever).
     :param user_state_ttl: seconds a user's ``session.user_state`` is kept
         after its last use (30 days, > 0).
+    :param layout: ``"centered"`` (a column, the default) or ``"wide"`` (the
+        page's whole width).
+    :param language: the language of stgo's own words on the page
+        (``"en"``; ``"de"``, ``"fr"``, ``"es"``, ``"zh"``: :data:`stgo.strings.LANGUAGES`),
+        and the page's ``<html lang>``.
     :raises ConfigurationError: an option out of its range (said above).
     """
 
@@ -137,6 +143,8 @@ class Settings:
     upload_dir: str | None = None
     login_max_age: float | None = None
     user_state_ttl: float = 30 * 86400.0
+    layout: str = "centered"
+    language: str = "en"
 
     def __post_init__(self) -> None:
         for name in ("login_max_age", "user_state_ttl"):
@@ -145,6 +153,9 @@ class Settings:
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
                 raise ConfigurationError(f"{name} must be a number of seconds > 0, got {value!r}")
+        if self.layout not in ("centered", "wide"):
+            raise ConfigurationError(f"layout must be 'centered' or 'wide', got {self.layout!r}")
+        checked_language(self.language)
         if self.max_message_size < 1024:
             raise ConfigurationError("max_message_size must be at least 1024 bytes")
         if not self.ping_interval > 0:

@@ -15,12 +15,15 @@ import secrets
 import threading
 from collections import OrderedDict
 
+from .strings import strings
+
 __all__ = ["FailureLog", "generic_message"]
 
 
-def generic_message(error_id: str) -> str:
-    """What a user is told when the server failed on their event."""
-    return f"Something went wrong (error {error_id})"
+def generic_message(error_id: str, language: str = "en") -> str:
+    """What a user is told when the server failed on their event (in the
+    App's *language*)."""
+    return strings(language)["went_wrong"].replace("{id}", error_id)
 
 
 class FailureLog:

@@ -34,6 +34,8 @@ from .cli import load_app
 from .core.dispatch import Dispatcher
 from .core.identity import User
 from .core.session import Session
+from .core.tabs import clean_query
+from .core.tabvalues import drawing
 from .errors import ConfigurationError
 from .protocol import OutKey
 from .web.transfers import shown_to
@@ -98,20 +100,39 @@ class SessionTester:
     would reload into a fresh session: open one with :meth:`AppTester.new_session`).
     """
 
-    def __init__(self, tester: AppTester, session: Session, client: str = "127.0.0.1") -> None:
+    def __init__(self, tester: AppTester, session: Session, client: str = "127.0.0.1", *,
+                 query: dict[str, str] | None = None, tab_id: str | None = None) -> None:
         self.tester = tester
         self.session = session
         #: The client address its events come from (``app.client_address``).
         self.client = client
-        self.conn = LocalConnection(on_close=self._closed)
         self._seq = 0
         # What this tab typed into forms and has not submitted: form -> {input id: value}.
         self._drafts: dict[Form, dict[str, Any]] = {}
-        app = tester.app
+        self._open(tab_id, "/", clean_query(query or {}))
+
+    def _open(self, tab_id: str | None, path: str, query: dict[str, str]) -> None:
+        """Connect, as a page load does: this tab (its ID, page and URL query)
+        on a new connection, its page's ``on_open`` hooks, a full render."""
+        app, session = self.tester.app, self.session
+        self.conn = LocalConnection(on_close=self._closed)
         session.attach()
+        tab = app.tab_registry.open(session, tab_id, path=path, query=query)
+        app.tab_registry.bind(tab, self.conn)
+        with app.hub.batch(origin=session, conn=self.conn):
+            app.open_page(tab)
         app.hub.register(session, self.conn)
         app.hub.full_update(session, self.conn)
-        self._dispatch = Dispatcher(app, session, self.conn, client)
+        self._dispatch = Dispatcher(app, session, self.conn, self.client)
+
+    def reload(self) -> SessionTester:
+        """Reload this tab, as the browser's reload button does: a new
+        connection of the same tab (its ID, page and URL query kept); return it."""
+        tab = self.tab
+        self.close()
+        self._drafts.clear()
+        self._open(tab.id, tab.path, tab.query)
+        return self
 
     def _closed(self, code: int) -> None:
         if code != protocol.CLOSE_ROTATED or self.session.ended:
@@ -141,8 +162,19 @@ class SessionTester:
 
     @property
     def tab(self) -> Any:
-        """This tab's :class:`~stgo.core.tabs.BrowserTab` (``None`` until it navigates)."""
+        """This tab's :class:`~stgo.core.tabs.BrowserTab`: its ID, page, URL query."""
         return self.tester.app.tab_registry.of(self.conn)
+
+    @property
+    def query(self) -> dict[str, str]:
+        """This tab's URL query (``?region=north`` is ``{"region": "north"}``)."""
+        tab = self.tab
+        return tab.query if tab is not None else {}
+
+    def _drawing(self) -> Any:
+        """Read the session's per-tab values as this tab's (``scope="tab"``, ``bind="query"``)."""
+        tab = self.tab
+        return drawing(self.session, tab.id if tab else None, tab.query if tab else None)
 
     def navigate(self, path: str, query: dict[str, str] | None = None) -> list[dict[str, Any]]:
         """Follow a link to the page at *path*, as the browser would; return
@@ -375,7 +407,8 @@ class SessionTester:
         """
         target = self.find(widget) if isinstance(widget, str) else widget
         if isinstance(target, InputWidget):
-            return target.value_for(self.session)
+            with self._drawing():  # this tab's own value, if it has one
+                return target.value_for(self.session)
         if not hasattr(target, "value"):
             raise TypeError(f"{target!r} has no value; read its text with .text()")
         return target.value
@@ -415,7 +448,8 @@ class SessionTester:
 
     def html(self) -> str:
         """The page as the server would render it now for this session."""
-        roots = self.tester.app.render_roots(self.session, self.path)
+        with self._drawing():
+            roots = self.tester.app.render_roots(self.session, self.path)
         return roots["global"] + roots["sidebar"] + roots["session"]
 
     def close(self) -> None:
@@ -423,11 +457,13 @@ class SessionTester:
         if self.conn.open:
             self.conn.close()
             self.tester.app.hub.unregister(self.session, self.conn)
+            self.tester.app.tab_registry.unbind(self.conn)
             self.session.detach()
 
-    def new_tab(self) -> SessionTester:
-        """Open another tab on the same session (from the same address)."""
-        return self.tester.tab(self.session, client=self.client)
+    def new_tab(self, query: dict[str, str] | None = None) -> SessionTester:
+        """Open another tab on the same session (from the same address), with
+        its own per-tab values (``scope="tab"``) and URL *query* (``bind="query"``)."""
+        return self.tester.tab(self.session, client=self.client, query=query)
 
 
 class AppTester:
@@ -445,12 +481,14 @@ class AppTester:
         """Load the app file at *path*."""
         return cls(path)
 
-    def new_session(self, client: str = "127.0.0.1") -> SessionTester:
+    def new_session(self, client: str = "127.0.0.1", *,
+                    query: dict[str, str] | None = None) -> SessionTester:
         """A new browser: a fresh session (start hooks run) and one tab on it.
 
         :param client: the address its events come from.
+        :param query: the tab's URL query (``{"region": "north"}``).
         """
-        return self.tab(self.app.sessions.create(), client=client)
+        return self.tab(self.app.sessions.create(), client=client, query=query)
 
     def session(self, user: User | None = None, client: str = "127.0.0.1") -> SessionTester:
         """A new browser (a fresh session and one tab on it), signed in as
@@ -469,9 +507,12 @@ class AppTester:
             identity.sign_in(session, user, cookie_follows=True)
         return self.tab(session, client=client)
 
-    def tab(self, session: Session, client: str = "127.0.0.1") -> SessionTester:
-        """A new tab on an existing *session*, its events from *client*."""
-        tab = SessionTester(self, session, client)
+    def tab(self, session: Session, client: str = "127.0.0.1", *,
+            query: dict[str, str] | None = None, tab_id: str | None = None) -> SessionTester:
+        """A new tab on an existing *session*, its events from *client*, its
+        URL query *query*; *tab_id* names the browser tab (that tab reloaded,
+        or reconnected to another process: its per-tab values are kept)."""
+        tab = SessionTester(self, session, client, query=query, tab_id=tab_id)
         self.tabs.append(tab)
         return tab
 

@@ -52,6 +52,8 @@ EXPECTED: dict[str, list[str]] = {
     "jobs.py": ["Jobs", "Plotting demo", "Animation demo"],
     "layout.py": ["Layout and data", "stgo-columns", "stgo-sidebar", "stgo-expander",
                   "stgo-tabs", "stgo-table", "stgo-dataframe", "Lisbon", "Your view"],
+    "regions.py": ["Sales by region", "Region", "Unit", "Sold", 'data-layout="wide"',
+                   "Details"],
 }
 
 Make = Callable[[Any], AppTester]
@@ -696,3 +698,25 @@ def test_sso_trusts_the_proxys_header(app_tester: Make) -> None:
     assert alice.text("who") == "Hello alice (alice@example.com)"
     assert alice.text("mine") == "Your sign-ins, on any device: 1"
     assert alice.value("visits") == 1
+
+
+# -- regions.py -----------------------------------------------------------------------------
+
+
+def test_regions_keeps_a_region_and_unit_per_tab(app_tester: Make) -> None:
+    tester = app_tester(example("regions.py"))
+    north = tester.new_session(query={"region": "north"})  # a shared link
+    other = north.new_tab()
+    assert north.value("Sold") == "north: 120 units"
+    assert other.value("Sold") == "all: 355 units"
+    other.set_value("Unit", "dozens")
+    north.set_value("Region", "south")
+    assert north.query == {"region": "south"} and other.query == {}
+    assert north.value("Sold") == "south: 80 units"
+    assert other.value("Sold") == "all: 29.6 dozen"
+    assert north.reload().value("Sold") == "south: 80 units"
+    assert other.reload().value("Unit") == "dozens"
+    # The details page has a sidebar of its own.
+    other.navigate("/details")
+    other.set_value("Sort by", "sold")
+    assert other.value("Sort by") == "sold" and north.value("Region") == "south"

@@ -31,7 +31,7 @@ SOURCES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
 PUBLIC_MODULES = ("stgo", "stgo.column", "stgo.config", "stgo.store", "stgo.server", "stgo.testing",
                   "stgo.cli")
 
-_DOTTED = re.compile(r"(?<![\w./-])stgo(?:\.[A-Za-z_]\w*)+")
+_DOTTED = re.compile(r"(?<![\w./-])stgo(?:\.[A-Za-z_]\w*)+(?![\w:])")  # "stgo.tab:<id>" is a key, not a name
 _FROM_IMPORT = re.compile(
     r"^[ \t>]*from[ \t]+(stgo(?:\.\w+)*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)", re.M)
 _IMPORT_MODULE = re.compile(r"^[ \t>]*import[ \t]+(stgo(?:\.\w+)*)", re.M)

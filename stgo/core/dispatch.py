@@ -75,6 +75,10 @@ class EventHost(Protocol):
     def show_error_details(self) -> bool: ...
 
     @property
+    def language(self) -> str:
+        """The language of stgo's own words (``App(language=...)``)."""
+
+    @property
     def event_rate(self) -> float | None: ...
 
     @property
@@ -295,7 +299,7 @@ class Dispatcher:
         """Log *exc* once under an error id and tell this client only that id
         (the exception's text too with ``App(show_error_details=True)``)."""
         error_id = self.app.failures.record(where, exc, f"in session {redact(self.session.id)}")
-        message = generic_message(error_id)
+        message = generic_message(error_id, self.app.language)
         if self.app.show_error_details:
             message = f"{where} raised {type(exc).__name__}: {exc} (error {error_id})"
         self._error(message, seq, kind=kind)

@@ -26,6 +26,7 @@ from .batch import Batch, Batches, collapse, merge
 from .ops import Out, Scoped, for_page, ops_of
 from .session import Session
 from .shown import Shown
+from .tabvalues import drawing, per_tab
 
 __all__ = ["Hub", "Page", "PageView"]
 
@@ -61,6 +62,8 @@ class PageView:
     title: str
     query: dict[str, str]
     status: int = 200
+    #: The tab's ID (its per-tab values are drawn), if it has one.
+    tab: str | None = None
 
 
 class Hub:
@@ -152,16 +155,18 @@ class Hub:
         """
         conns = [conn] if conn is not None else self.connections(session)
         self.shown.reset(session)  # a tab drawn whole: what it was sent before is moot
-        texts: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+        texts: dict[tuple[str, tuple[tuple[str, str], ...], str], str] = {}
         for c in conns:
             if getattr(c, "render_waiting", False):
                 continue
             view = self._page.page_view(session, c)
-            key = (view.path, tuple(sorted(view.query.items())))
+            key = (view.path, tuple(sorted(view.query.items())), view.tab or "")
             if key not in texts:
                 draw = next(self._draws)  # ops numbered below are older than this render
+                with drawing(session, view.tab, view.query):  # this tab's own values
+                    roots = self._page.render_roots(session, view.path)
                 msg = protocol.render_message(
-                    view.title, self._page.render_roots(session, view.path), path=view.path,
+                    view.title, roots, path=view.path,
                     query=view.query, status=view.status, push=push, draw=draw)
                 texts[key] = protocol.encode(msg)
             c.send(texts[key], RENDER_KEY)
@@ -174,6 +179,11 @@ class Hub:
         """The tab whose event is being handled for *session*, or ``None``."""
         current_tab = getattr(self._page, "current_tab", None)
         return current_tab(session) if current_tab is not None else None
+
+    def scoped_input(self, key: str) -> InputWidget | None:
+        """The shared input with a value per tab whose key is *key*, or ``None``."""
+        find = getattr(self._page, "scoped_input", None)
+        return find(key) if find is not None else None
 
     def tabs_of(self, session: Session) -> list[Any]:
         """*session*'s open tabs."""
@@ -329,18 +339,25 @@ class Hub:
             if session.ended:
                 continue
             scoped, anywhere, outs = shared, shared_anywhere, shared_out
+            # Inputs with a value per tab: a value op drawn for each tab.
+            tabbed: list[tuple[str | None, InputWidget]] = []
             if per_session or session in touched:
-                scoped = shared + self._session_ops(session, batch, per_session)
+                with drawing(session, None):  # (the session's values; each tab's follow)
+                    scoped = shared + self._session_ops(session, batch, per_session, tabbed)
                 anywhere = all(where is None for where, _ in scoped)
                 outs = {}
             ack = batch.ack if session is batch.origin else None
-            if not scoped and ack is None:
+            if not scoped and ack is None and not tabbed:
                 continue
             for c in conns:
                 # Ops for every page (no app.page scoping) are the same for each tab.
-                page = "/" if anywhere else self._page.page_of(c)
-                if ack is not None and c is batch.conn:
-                    c.send(protocol.encode(protocol.patch_message(for_page(scoped, page), ack)))
+                page = "/" if anywhere and not tabbed else self._page.page_of(c)
+                mine = ack is not None and c is batch.conn
+                own = self._tab_ops(session, c, page, tabbed) if tabbed else []
+                if mine or own:
+                    ops = for_page(scoped, page) + own
+                    if mine or ops:
+                        c.send(protocol.encode(protocol.patch_message(ops, ack if mine else None)))
                     continue
                 out = outs.get(page)
                 if out is None:
@@ -358,14 +375,32 @@ class Hub:
             return "sidebar"
         return "topbar" if getattr(top, "is_topbar", False) else "global"
 
+    def _tab_ops(self, session: Session, conn: Outlet, page: str,
+                 tabbed: list[tuple[str | None, InputWidget]]) -> list[dict[str, Any]]:
+        """The value ops of the per-tab inputs *tabbed*, drawn for the tab on *conn*."""
+        tabs = getattr(self._page, "tab_registry", None)
+        tab = tabs.of(conn) if tabs is not None else None
+        ops: list[dict[str, Any]] = []
+        with drawing(session, tab.id if tab else None, tab.query if tab else None):
+            for where, w in tabbed:
+                if where is None or where == page:
+                    ops.append(protocol.op_value(w.id, w.client_value(session)))
+        return ops
+
     def _session_ops(
-        self, session: Session, batch: Batch, per_session: list[tuple[Widget, str]]
+        self, session: Session, batch: Batch, per_session: list[tuple[Widget, str]],
+        tabbed: list[tuple[str | None, InputWidget]],
     ) -> list[Scoped]:
         scope = self._page.scope_of
         ops: list[Scoped] = []
         tracked = self.shown.tracked(session)
 
         def emit(widget: Widget, where: str | None, made: list[dict[str, Any]]) -> None:
+            for inner in widget.walk() if made and made[0]["op"] != "remove" else ():
+                if per_tab(inner) and isinstance(inner, InputWidget):
+                    tabbed.append((where, inner))  # drawn with the session's value
+            if tabbed and tabbed[-1][1] is widget and made and made[0]["op"] == "value":
+                return  # a value op per tab instead
             for op in made:
                 if not tracked or self.shown.note(session, widget, op, batch.skip_unchanged):
                     ops.append((where, op))

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from ..errors import ConfigurationError, WidgetError
+from ..widgets.bars import Sidebar
 from ..widgets.base import Widget, check_unique_keys
 from ..widgets.layout import Container, Factory
 
@@ -228,9 +229,20 @@ class Page(SharedWidgets):
         self._lock = threading.RLock()
         self._widgets: list[Widget] = []
         self._open_hooks: list[OpenHook] = []
+        self._sidebar: Sidebar | None = None
 
     def __repr__(self) -> str:
         return f"<Page {self.path!r}>"
+
+    @property
+    def sidebar(self) -> Sidebar:
+        """This page's own sidebar: shown beside the App's, on this page only
+        (``reports.sidebar.selectbox(...)``); made on first use."""
+        with self._lock:
+            if self._sidebar is None:
+                self._sidebar = Sidebar(key=f"stgo-sidebar:{self.path}")
+                self.add_widget(self._sidebar)
+            return self._sidebar
 
     @property
     def page_title(self) -> str:

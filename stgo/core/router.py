@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING
 
 from .. import protocol
 from ..errors import ConfigurationError
-from ..widgets.base import Widget
+from ..widgets.bars import Sidebar, Topbar
+from ..widgets.base import InputWidget, Widget
 from ..widgets.nav import NavEntry, Navigation
 from .hub import PageView
-from .pages import Page, PagePrivate, Scopes, normalize_path
+from .pages import OpenHook, Page, PagePrivate, Scopes, normalize_path
 from .session import Session
 from .tabs import BrowserTab, TabRegistry
+from .tabvalues import ScopedInputs
 
 if TYPE_CHECKING:
     from ..protocol import Outlet
@@ -68,6 +70,10 @@ class Router:
         #: Saves a shared widget's run-time change (a persistent store's
         #: saver, set by the App; ``None``: nothing is saved).
         self.keep: Keeper | None = None
+        #: The shared inputs with a value per tab, by key (``session.get`` asks).
+        self.scoped = ScopedInputs()
+        #: The ``on_open`` hooks of the App's own page ``/`` (``@app.on_open``).
+        self.home_open: list[OpenHook] = []
 
     @property
     def page_title(self) -> str:
@@ -87,9 +93,10 @@ class Router:
         store): pushed by the hub, and kept by a persistent store under the
         name of its page and key unless it was *applied* (it is stored already,
         and not told onward)."""
+        self.scoped.note(widget, change)
         column = widget.parent
-        if change == "insert" and column is not None and (
-                column is self.sidebar or column is self.topbar) and len(column.children) == 1:
+        if change == "insert" and isinstance(column, (Sidebar, Topbar)) and len(
+                column.children) == 1:
             # The sidebar (or top bar) is not drawn while empty: its first
             # widget draws it whole, into its place on every page.
             widget = column
@@ -223,7 +230,11 @@ class Router:
         topbar = self.topbar.render(session) if self.topbar.children else ""
         status, page = self.resolve(path, session)
         if status == 200:
-            main = "".join(w.render(session) for w in self.page_widgets(page))
+            tops = self.page_widgets(page)
+            # A page's own sidebar (page.sidebar) is drawn beside the App's.
+            main = "".join(w.render(session) for w in tops if not _is_sidebar(w))
+            sidebar += "".join(w.render(session) for w in tops
+                               if _is_sidebar(w) and getattr(w, "children", None))
         else:
             main = self._refusal(status, path)
         roots = {
@@ -251,7 +262,7 @@ class Router:
         # Decided here, once per full render, as the render itself is: a tab
         # refused its page gets none of that page's live changes either.
         self.tabs.drawn(tab, path if status == 200 else None)
-        return PageView(path, self.title_of(path), tab.query, status)
+        return PageView(path, self.title_of(path), tab.query, status, tab.id)
 
     def page_of(self, conn: object) -> str:
         """The page whose live changes the tab on connection *conn* gets (for
@@ -311,16 +322,29 @@ class Router:
             self.tabs.drawn(tab, "/")  # where such a connection is drawn (page_view)
             self.tabs.bind(tab, conn)
         if path is None:
-            self.tabs.moved(tab, None, query)
+            self._query_moved(tab, query)
         else:
             self._tab_moved(tab, path, query, False)
+
+    def _query_moved(self, tab: BrowserTab[Session], query: dict[str, str] | None) -> None:
+        """Record *tab*'s new query; the inputs bound to a parameter that
+        changed (``bind="query"``) show their new value."""
+        before = tab.query
+        self.tabs.moved(tab, None, query)
+        after = tab.query
+        session = tab.session
+        for key in {k for k in {*before, *after} if before.get(k) != after.get(k)}:
+            shared = self.scoped.get(key)
+            widget = shared if shared is not None else session.get_widget(key)
+            if isinstance(widget, InputWidget) and widget.bind == "query":
+                self.hub.state_changed(session, key)
 
     def _tab_moved(self, tab: BrowserTab[Session], path: str | None, query: dict[str, str] | None,
                    push: bool) -> None:
         """A tab changes page or query (its navigator): tell its client."""
         conn = tab.conn
         if path is None:
-            self.tabs.moved(tab, None, query)
+            self._query_moved(tab, query)
             if conn is not None:
                 conn.send(protocol.encode(protocol.url_message(tab.path, tab.query)))
             return
@@ -336,7 +360,11 @@ class Router:
     def open_page(self, tab: BrowserTab[Session]) -> None:
         """Run the ``on_open`` hooks of the page *tab* shows (if it may)."""
         status, page = self.resolve(tab.path, tab.session)
-        if status != 200 or page is None:
+        if status != 200:
             return
-        for hook in page.open_hooks():
+        for hook in page.open_hooks() if page is not None else list(self.home_open):
             self._call_hook(hook, tab.session, tab)
+
+
+def _is_sidebar(widget: object) -> bool:
+    return getattr(widget, "is_sidebar", False) is True

@@ -16,18 +16,18 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TypeVar
 
-from ..errors import AuthError, WidgetError
+from ..errors import WidgetError
 from ..limits import TokenBucket
 from ..serial import SerialQueue
-from ..store.base import StateView
 from ..store.sessionstate import DictState, SessionState
 from ..widgets.base import InputWidget, Widget, check_unique_keys
 from ..widgets.layout import Factory
-from .identity import USER_KEY, IdentityLink, User, user_from
 from .request import RequestInfo
 from .resources import Resources
+from .sessionparts import SessionPerson, SessionWork
 from .tabs import BrowserTab
-from .tasks import SessionTasks, Task, TaskRunner
+from .tabvalues import ScopedInputs, Viewer, delete_tab, drawn_tab, read, write_all, write_tab
+from .tasks import SessionTasks, TaskRunner
 
 __all__ = ["Session", "SessionObserver"]
 
@@ -58,7 +58,7 @@ def toast_message(text: Any, icon: str | None, duration: float) -> dict[str, Any
     return msg
 
 
-class Session(Factory):
+class Session(SessionPerson, SessionWork, Factory):
     """Private state and widgets of one browser (all of its tabs).
 
     Thread-safe: any thread may call any method.  Times are epoch seconds as
@@ -84,6 +84,8 @@ class Session(Factory):
         # The keys: in a dict here, or a persistent store's namespace (a strategy).
         self._data: SessionState = DictState()
         self._widgets: list[Widget] = []
+        # Its private inputs with a value per tab (scope="tab", bind="query"), by key.
+        self._scoped = ScopedInputs()
         now = clock()
         self._created_at = now
         self._last_accessed_at = now
@@ -216,7 +218,13 @@ class Session(Factory):
         """
         value = self._checked_input(key, value)
         now = self._clock()
-        self._data.set(key, value, now)
+        scoped = self._per_tab(key)
+        if scoped is None:
+            self._data.set(key, value, now)
+        elif (tab := self.tab) is not None:  # the tab whose event this is
+            write_tab(self._data, scoped, tab, value, now)
+        else:
+            write_all(self._data, scoped, self.open_tabs, value, now)
         self._accessed(now)
         self._state_changed(key)
 
@@ -226,8 +234,28 @@ class Session(Factory):
                 self._last_accessed_at = now
 
     def get(self, key: str, default: Any = None) -> Any:
-        """Return the value under *key*, or *default* when there is none."""
+        """Return the value under *key*, or *default* when there is none.
+
+        The key of an input with a value per tab (``scope="tab"``,
+        ``bind="query"``) reads the value of the tab whose event is being
+        handled, or outside an event the session's (see :mod:`stgo.core.tabvalues`).
+        """
+        scoped = self._per_tab(key)
+        if scoped is not None:
+            return read(self._data, scoped, self._viewer(), default)
         return self._data.get(key, default)
+
+    def _per_tab(self, key: str) -> InputWidget | None:
+        """The input with a value per tab whose key is *key*, or ``None``."""
+        found = self._scoped.get(key)
+        shared = getattr(self._observer, "scoped_input", None)
+        return found if found is not None or shared is None else shared(key)
+
+    def _viewer(self) -> Viewer | None:
+        """The tab being drawn, else the tab of the event, else ``None``."""
+        viewer = drawn_tab(self)
+        tab = self.tab if viewer is None else None
+        return viewer if tab is None else Viewer(self, tab.id, tab.query)
 
     def __getitem__(self, key: str) -> Any:
         value = self.get(key, _MISSING)
@@ -250,7 +278,9 @@ class Session(Factory):
     def delete(self, key: str) -> bool:
         """Remove *key*; return whether it was there."""
         now = self._clock()
-        found = self._data.delete(key, now)
+        scoped = self._per_tab(key)
+        found = (self._data.delete(key, now) if scoped is None
+                 else delete_tab(self._data, scoped, self.tab, now))
         if not found:
             return False
         self._accessed(now)
@@ -300,6 +330,8 @@ class Session(Factory):
         widget = self.get_widget(key)
         if widget is None or widget.key != key:
             widget = self.shared_widget(key)
+        if widget is None:
+            widget = self._per_tab(key)  # on another page than "/"
         if isinstance(widget, InputWidget) and not widget.shared and widget.key == key:
             return widget._checked(value, "value")
         return value
@@ -401,6 +433,7 @@ class Session(Factory):
         self._widget_changed(widget, change)
 
     def _widget_changed(self, widget: Widget, change: str) -> None:
+        self._scoped.note(widget, change)
         if change == "adopt":  # a container of this page takes *widget* in
             self._check_keys(widget)
             return
@@ -474,71 +507,8 @@ class Session(Factory):
         finally:
             self.send_client({"type": "spinner", "id": token, "done": True})
 
-    # -- identity (stgo.auth: docs/auth.md) -----------------------------------------
-
-    #: The app's identity service (set by the manager when the app has ``auth=``).
-    identity: IdentityLink | None = None
-
-    @property
-    def user(self) -> User | None:
-        """The signed-in :class:`~stgo.User`, or ``None`` (anonymous, or the
-        sign-in is older than the app's ``login_max_age``)."""
-        return user_from(self.get(USER_KEY), self._clock())
-
-    @property
-    def user_state(self) -> StateView:
-        """The state of the signed-in *person*, shared by all their sessions,
-        devices and processes (the session-state API).
-
-        :raises AuthError: nobody is signed in, or the app has no ``auth=``.
-        """
-        if self.identity is None:
-            raise AuthError("session.user_state needs sign-in: stgo.App(auth=stgo.OIDC(...))")
-        return self.identity.user_state(self)
-
-    def logout(self, everywhere: bool = False) -> None:
-        """Sign this session out (a new session ID, its widgets drawn again);
-        with *everywhere*, also end every other session of the same user, on
-        every process.  Nothing happens when nobody is signed in."""
-        if self.identity is not None:
-            self.identity.logout(self, everywhere)
-
     # -- the owner's wiring: internal, for the SessionManager and its directory
     #    (apps use App.rotate_session and SessionManager.delete instead) --------
-
-    # -- long-running work (stgo.core.tasks, stgo.core.resources) ---------------------
-
-    def run_task(self, fn: Callable[..., Any], *args: Any, key: str | None = None) -> Task:
-        """Run ``fn(task, *args)`` on a task thread, off this session's event
-        queue (its other events go on); return the :class:`~stgo.core.tasks.Task`.
-
-        Its changes are pushed while it runs.  A task started with the *key*
-        of a running one cancels that one.  ``task.cancelled`` turns true on
-        ``task.cancel()``, a newer task with its key, or this session's end;
-        from then on its widget changes raise :class:`~stgo.Cancelled`.  See
-        docs/tasks.md.
-
-        :raises CapacityError: this session runs as many tasks as it may.
-        """
-        runner = self.task_runner
-        if runner is None:
-            raise WidgetError("run_task needs a session served by an App")
-        return runner.run(self, self._tasks, fn, args, key)
-
-    def tasks(self) -> list[Task]:
-        """This session's tasks that are not done (running or waiting), oldest first."""
-        return self._tasks.running()
-
-    def resource(self, factory: Callable[[], T], *, on_release: Callable[[T], object] | None = None,
-                 key: Any = None) -> T:
-        """This session's one value made by ``factory()`` (a connection, a
-        client), made on first use; ``on_release(value)`` is called once when
-        the session ends, after its end hooks.
-
-        :param key: one value per key (default: per *factory*).
-        :raises WidgetError: the session has ended.
-        """
-        return self._resources.get(factory, on_release=on_release, key=key)
 
     def free(self) -> None:
         """Internal: stop its tasks and release its resources (it ended, or this

@@ -1,11 +1,12 @@
 """Browser tabs: what is per tab inside a session (its page, URL query, state).
 
 A session spans every tab of one browser (one cookie), but a URL is per tab.
-Each page load makes a :class:`BrowserTab`, which lives as long as the tab's
-WebSocket keeps reconnecting (the client names its tab with a random token
-kept in the page's memory); the App's :class:`TabRegistry` maps open
-connections to their tab.  A tab's ID is *not* a secret and is never the
-session ID: it only tells one tab of a session from another.
+A :class:`BrowserTab` lives as long as the tab keeps reconnecting or
+reloading (the client names its tab with a random token kept in its
+``sessionStorage``, which is per tab and survives a reload); the App's
+:class:`TabRegistry` maps open connections to their tab.  A tab's ID is *not*
+a secret and is never the session ID: it only tells one tab of a session
+from another.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 // server refuses is replaced by a reload (at most RELOAD_LIMIT times), an ID
 // rotation trades its token before reconnecting.  Messages go to the
 // handler given to connect().
+import { say } from "./strings.js";
 
 var VERSION = 1;
 var BACKOFF_FIRST_MS = 250;
@@ -69,7 +70,7 @@ function connect() {
     ws = null;
     if (expired) return;
     if (ev.code === CLOSE_MOVED) { reloadPage(); return; }
-    setStatus("Reconnecting\u2026");
+    setStatus(say("reconnecting", "Reconnecting\u2026"));
     if (ev.code === CLOSE_ROTATED) {
       // Reconnect once this tab has traded its token (if it got one), so
       // that the handshake carries the new cookie; the other tabs retry.
@@ -121,7 +122,7 @@ function reloadPage() {
   } catch (e) { /* no storage: no count, so no reload either */ }
   expired = true;
   if (ws) ws.close();
-  setStatus("Cannot connect to the server. Reload the page to try again later.");
+  setStatus(say("cannot_connect", "Cannot connect to the server. Reload the page to try again later."));
 }
 
 function schedule() {
@@ -154,7 +155,8 @@ function setStatus(text) {
 // The session expired: say so, then reload into a new one.
 export function onExpired(msg) {
   expired = true;
-  setStatus((msg.message || "Session expired") + " \u2014 starting a new session\u2026");
+  setStatus(say("session_expired", msg.message || "Session expired") + " \u2014 " +
+            say("new_session", "starting a new session\u2026"));
   window.setTimeout(reloadPage, 1500);
 }
 

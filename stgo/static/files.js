@@ -77,7 +77,7 @@
     var sent = 0, tokens = [];
     if (bar) { bar.hidden = false; bar.value = 0; }
     input.disabled = true;
-    status(w, "Uploading\u2026", false);
+    status(w, stgo.say ? stgo.say("uploading", "Uploading\u2026") : "Uploading\u2026", false);
     function finish(error) {
       input.disabled = false;
       input.value = "";

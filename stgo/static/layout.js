@@ -26,6 +26,13 @@ export function syncLayout() {
   root.classList.toggle("stgo-has-sidebar", filled);
 }
 
+// On a narrow screen the sidebar folds away behind the menu button.
+function toggleMenu(button) {
+  var open = !root.classList.contains("stgo-sidebar-open");
+  root.classList.toggle("stgo-sidebar-open", open);
+  button.setAttribute("aria-expanded", open ? "true" : "false");
+}
+
 export function closePopovers(target) {
   root.querySelectorAll(".stgo-popover-details[open]").forEach(function (d) {
     if (!d.contains(target)) d.open = false;
@@ -77,6 +84,9 @@ export function listen() {
   document.addEventListener("toggle", function (ev) {
     if (ev.target.tagName === "DETAILS") ev.target.setAttribute("data-user-toggled", "");
   }, true);
+
+  var menu = document.getElementById("stgo-menu");
+  if (menu) menu.addEventListener("click", function () { toggleMenu(menu); });
 
   document.addEventListener("keydown", function (ev) {
     var tab = ev.target.closest && ev.target.closest("[data-tab-target]");

@@ -9,9 +9,11 @@ import { send } from "./connection.js";
 // root, under any prefix.
 var appRoot = null;
 var currentPath = "/";
-// This tab's name for the server (not a secret): kept while the page lives,
-// so reconnects find the same per-tab state.
+// This tab's name for the server (not a secret): kept in sessionStorage,
+// which is per tab and outlives a reload, so reconnects and reloads find the
+// same per-tab values (scope="tab"); another tab has its own.
 var tabId = "";
+var TAB_KEY = "stgo-tab";
 
 export function init() {
   var baseEl = document.querySelector("base");
@@ -20,7 +22,17 @@ export function init() {
   appRoot.hash = "";
   if (baseEl) baseEl.setAttribute("href", appRoot.href);
   currentPath = root.getAttribute("data-page") || "/";
-  tabId = randomId();
+  tabId = keptTabId();
+}
+
+function keptTabId() {
+  var id = null;
+  try { id = window.sessionStorage.getItem(TAB_KEY); } catch (e) { /* no storage */ }
+  if (!id || !/^[A-Za-z0-9_-]{8,64}$/.test(id)) {
+    id = randomId();
+    try { window.sessionStorage.setItem(TAB_KEY, id); } catch (e) { /* this page only */ }
+  }
+  return id;
 }
 
 export function path() { return currentPath; }

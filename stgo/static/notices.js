@@ -1,4 +1,5 @@
 // Notices over the page: alerts (errors), toasts and spinners.
+import { say } from "./strings.js";
 
 var alertsEl = document.getElementById("stgo-alerts");
 var spinners = {};            // spinner id -> its element
@@ -21,7 +22,7 @@ function dismissButton(box) {
   var close = document.createElement("button");
   close.type = "button";
   close.className = "stgo-dismiss";
-  close.setAttribute("aria-label", "Dismiss");
+  close.setAttribute("aria-label", say("dismiss", "Dismiss"));
   close.textContent = "\u00d7";
   close.addEventListener("click", function () { box.remove(); });
   return close;

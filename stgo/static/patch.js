@@ -9,6 +9,7 @@ import { captureDrafts, restoreDrafts, captureFocus, restoreFocus, captureView,
          restoreView } from "./keep.js";
 import { selectTab, syncLayout } from "./layout.js";
 import { markLink } from "./nav.js";
+import { translate } from "./strings.js";
 import { fillRange, limitChoices, updateOutput } from "./values.js";
 
 // What new HTML (a render, an updated or inserted widget) needs beside its
@@ -19,6 +20,7 @@ var SET_UPS = [
   ["dialog[data-open]", function (d) { if (!d.open && d.isConnected) d.showModal(); }],
   ["[data-requires]", loadRequirements],
   ["a[data-stgo-path]", markLink],
+  ["[data-say], [data-say-label]", translate],
 ];
 var SET_UP_SELECTOR = SET_UPS.map(function (s) { return s[0]; }).join(", ");
 

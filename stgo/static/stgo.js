@@ -12,6 +12,7 @@ import * as layout from "./layout.js";
 import * as nav from "./nav.js";
 import * as notices from "./notices.js";
 import * as patch from "./patch.js";
+import { say } from "./strings.js";
 
 // -- messages from the server ----------------------------------------------------
 
@@ -53,6 +54,7 @@ if (root) {
     onOp: adapters.onOp,
     alert: notices.showAlert,
     resync: function () { connection.send({ type: "resync" }); },
+    say: say,  // stgo's own words in the App's language
   };
 
   applyStyles(root);

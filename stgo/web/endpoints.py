@@ -17,11 +17,13 @@ from ..core.hub import Hub
 from ..core.identity import signed_in
 from ..core.manager import SessionManager
 from ..core.session import Session
-from ..core.tabs import BrowserTab, TabRegistry
+from ..core.tabs import BrowserTab, TabRegistry, clean_query
+from ..core.tabvalues import drawing
 from ..errors import CapacityError, StoreUnavailableError
 from ..ids import is_valid_session_id
 from ..limits import AddressRateLimiter, ConnectionLimiter, LogOnce
 from ..metrics import Metrics
+from ..strings import strings
 from .assets import Assets
 from .cookies import Cookies
 from .health import Health, HealthProbe
@@ -223,8 +225,11 @@ class Endpoints:
     def not_found(self, request: Request) -> Response:
         """A path that is no page: a 404 page for a person, with a way home."""
         home = base_href(request.path)
-        html = render_error_page(404, "Page not found",
-                                 f"There is no page at {request.path}.", home=home)
+        language = self._site.look.language
+        say = strings(language)
+        html = render_error_page(404, say["not_found_title"],
+                                 say["not_found"].replace("{path}", request.path), home=home,
+                                 language=language)
         response = Response(html, status=404, mimetype="text/html",
                             headers={"Cache-Control": "no-store"})
         self.protect_document(response)
@@ -288,10 +293,13 @@ class Endpoints:
                 if fresh or self.cookies.claimed_id(request) != session.id:
                     self.cookies.issue(request, away, session.id)  # the sign-in's session
                 return away
-        roots = self._site.render_roots(session, page.path if page is not None else path)
+        # The tab is not known before its socket opens: inputs bound to the URL
+        # (bind="query") show its query already, the others the session's value.
+        with drawing(session, None, clean_query(dict(request.args.items()))):
+            roots = self._site.render_roots(session, page.path if page is not None else path)
         html = render_page(self._site.title_of(path), roots, version=__version__,
                            path=page.path if page is not None else "/",
-                           base=base_href(path), status=status)
+                           base=base_href(path), status=status, look=self._site.look)
         response = Response(html, status=status, mimetype="text/html")
         self.protect_document(response)
         response.headers["Cache-Control"] = "no-store"

@@ -3,16 +3,28 @@ and what the web layer asks the app about its pages (:class:`Site`)."""
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Protocol
 
+from ..strings import strings
 from ..widgets.base import esc
 
 if TYPE_CHECKING:
     from ..core.session import Session
 
-__all__ = ["render_page", "render_error_page", "render_refusal", "base_href", "Site", "Located"]
+__all__ = ["render_page", "render_error_page", "render_refusal", "base_href", "Site", "Located",
+           "Look"]
+
+
+@dataclass(frozen=True)
+class Look:
+    """How the page looks: ``App(layout=..., language=...)``."""
+
+    layout: str = "centered"
+    language: str = "en"
 
 
 class Located(Protocol):
@@ -37,6 +49,10 @@ class Site(Protocol):
 
     def title_of(self, path: str) -> str:
         """The document title of the page at *path*."""
+
+    @property
+    def look(self) -> Look:
+        """The page's layout and language."""
 
 
 def _client_modules(entry: str = "stgo.js") -> tuple[str, ...]:
@@ -68,18 +84,19 @@ def base_href(path: str) -> str:
     return "../" * depth if depth else "./"
 
 
-def render_refusal(status: int, path: str) -> str:
+def render_refusal(status: int, path: str, language: str = "en") -> str:
     """The main area of a page a tab may not see (403) or that does not exist (404)."""
+    say = strings(language)
     if status == 403:
-        title, text = "Forbidden", "You may not open this page."
+        title, text = say["forbidden_title"], say["forbidden"]
     else:
-        title, text = "Page not found", f"There is no page at {path}."
+        title, text = say["not_found_title"], say["not_found"].replace("{path}", path)
     return (f'<div class="stgo-w stgo-refusal" data-kind="refusal" data-status="{status}" '
             f'role="alert"><h1>{status} {esc(title)}</h1><p>{esc(text)}</p></div>')
 
 
 def render_page(title: str, roots: dict[str, str], *, version: str, path: str = "/",
-                base: str = "./", status: int = 200) -> str:
+                base: str = "./", status: int = 200, look: Look | None = None) -> str:
     """The whole document.  URLs are relative to *base* (the app's root,
     see :func:`base_href`) so the app works under any prefix and on any page.
 
@@ -89,8 +106,12 @@ def render_page(title: str, roots: dict[str, str], *, version: str, path: str = 
     sidebar = roots.get("sidebar", "")
     topbar = roots.get("topbar", "")
     has_sidebar = " stgo-has-sidebar" if sidebar else ""
+    look = look or Look()
+    say = strings(look.language)
+    # Data, not a script: the strict CSP runs no inline script (static/strings.js reads it).
+    words = json.dumps(dict(say), ensure_ascii=True).replace("<", "\\u003c")
     return f"""<!doctype html>
-<html lang="en">
+<html lang="{esc(look.language)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -102,7 +123,10 @@ def render_page(title: str, roots: dict[str, str], *, version: str, path: str = 
 {_preloads(version)}
 </head>
 <body>
-<div id="stgo-app" class="stgo-app{has_sidebar}" data-page="{esc(path)}" data-status="{status}">
+<div id="stgo-app" class="stgo-app{has_sidebar}" data-page="{esc(path)}" data-status="{status}" \
+data-layout="{esc(look.layout)}">
+<button type="button" id="stgo-menu" class="stgo-menu" aria-controls="stgo-sidebar" \
+aria-expanded="false">{esc(say["menu"])}</button>
 <aside id="stgo-sidebar" class="stgo-sidebar" data-children>{sidebar}</aside>
 <main class="stgo-main">
 <div id="stgo-status" class="stgo-status" role="status" aria-live="polite" hidden></div>
@@ -112,6 +136,7 @@ def render_page(title: str, roots: dict[str, str], *, version: str, path: str = 
 <div id="stgo-session" data-children>{roots.get("session", "")}</div>
 </main>
 </div>
+<script type="application/json" id="stgo-strings">{words}</script>
 <script type="module" src="static/v/{esc(version)}/stgo.js"></script>
 </body>
 </html>
@@ -124,14 +149,15 @@ def _preloads(version: str) -> str:
 
 
 def render_error_page(status: int, title: str, message: str, *,
-                      home: str | None = None) -> str:
+                      home: str | None = None, language: str = "en") -> str:
     """A minimal page for errors shown to a person (503 when full, 404, and so on).
 
     :param home: a relative URL of the app's first page, linked from it.
     """
-    link = f'<p><a href="{esc(home)}">Go to the app</a></p>' if home is not None else ""
+    go = strings(language)["go_to_app"]
+    link = f'<p><a href="{esc(home)}">{esc(go)}</a></p>' if home is not None else ""
     return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{status} '
+        f'<!doctype html><html lang="{esc(language)}"><head><meta charset="utf-8"><title>{status} '
         f'{esc(title)}</title></head><body><h1>{esc(title)}</h1><p>{esc(message)}</p>'
         f"{link}</body></html>"
     )

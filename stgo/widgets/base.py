@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, Protocol
 
 from ..errors import ProtocolError, WidgetError
+from .scope import checked_scope
 
 __all__ = [
     "Widget", "InputWidget", "StateReader", "Parent", "Handler", "Notify", "Event", "esc",
@@ -431,6 +432,8 @@ class InputWidget(Widget):
     :param value: the initial value (each session starts from it).
     :param shared: one global value instead of one per session.
     :param disabled: shown but not editable.
+    :param scope: ``"session"`` or ``"tab"`` (a value per browser tab); *bind*
+        ``"query"``: the value is the tab's URL parameter *key* (see :mod:`.scope`).
     """
 
     events: ClassVar[tuple[str, ...]] = ("change",)
@@ -454,9 +457,10 @@ class InputWidget(Widget):
         on_change: Handler | None = None,
         args: tuple[Any, ...] = (),
         kwargs: dict[str, Any] | None = None,
-        visible: bool = True,
+        visible: bool = True, scope: str = "session", bind: str | None = None,
     ) -> None:
         super().__init__(key=key, visible=visible)
+        self.scope, self.bind = checked_scope(scope, bind, key, shared)
         self.label = label
         self.default = (
             self._checked(value, "initial value") if value is not None else self.empty_value()

@@ -166,7 +166,9 @@ class Selectbox(Choice):
         if chosen < 0:
             # Without it the browser would show (not choose) the first option.
             # Last, so that option indexes stay those of the options.
-            items += f'<option value="" selected disabled hidden>{esc(self.placeholder)}</option>'
+            say = ' data-say="choose"' if self.placeholder == "Choose an option" else ""
+            items += (f'<option value="" selected disabled hidden{say}>'
+                      f'{esc(self.placeholder)}</option>')
         disabled = " disabled" if self.disabled else ""
         return (
             f'{self.label_html(fid)}<select id="{fid}" data-event="change"{disabled}>'

@@ -229,7 +229,7 @@ class FileUploader(InputWidget):
             for f in files
         )
         clear = (f'<button type="button" class="stgo-btn stgo-btn-secondary stgo-file-clear" '
-                 f'data-upload-clear{disabled}>Remove</button>' if files else "")
+                 f'data-upload-clear data-say="remove"{disabled}>Remove</button>' if files else "")
         limit = f"Up to {_size_text(self.max_size)}"
         if self.types:
             limit += " \u00b7 " + ", ".join(t.lstrip(".").upper() for t in self.types)

@@ -105,7 +105,7 @@ class Dialog(Container):
         opened = " data-open" if state is not None and self.is_open(state) else ""
         close = (
             '<button type="button" class="stgo-dialog-close" data-dialog-close '
-            'aria-label="Close">\u00d7</button>' if self.dismissible else ""
+            'aria-label="Close" data-say-label="close">\u00d7</button>' if self.dismissible else ""
         )
         tid = f"{self.id}-title"
         return (
