@@ -5,6 +5,8 @@ __version__ = "0.1.0"
 from .app import App, Sidebar
 from .core.manager import SessionManager
 from .core.session import Session
+from .core.tabs import BrowserTab  # timers and presence (issue 24)
+from .core.timers import Tick, TimerHandle, current_tick  # timers and presence (issue 24)
 from .errors import (
     AppLoadError,
     CapacityError,
@@ -101,4 +103,6 @@ __all__ = [
     "Event", "DateInput", "TimeInput", "Multiselect", "Toggle", "ColorPicker", "SelectSlider",
     "RangeSlider", "Form", "SubmitButton", "Dialog", "Popover", "Status",
     "ChatInput", "ChatMessage", "Slot", "SlotContent",
+    # timers and presence (issue 24)
+    "BrowserTab", "Tick", "TimerHandle", "current_tick",
 ]
