@@ -22,7 +22,7 @@ _pid = os.getpid()
 @app.every(0.2)
 def tick():
     now = stgo.current_tick()
-    _redis.rpush(f"{_keys}ticks", f"{_pid} {now.slot} {now.fence}")
+    _redis.rpush(f"{_keys}ticks", f"{_pid} {now.slot} {now.fence or 0}")
 
 
 @app.on_connect
