@@ -276,3 +276,25 @@ def test_a_lease_lets_one_holder_tick_each_slot_and_refuses_a_stale_holder(
 
 def test_lease_lengths() -> None:
     assert lease_for(0.2) == 1.0 and lease_for(2.0) == 4.0 and lease_for(3600) == 10.0
+
+
+def test_without_redis_an_app_timer_does_not_tick_and_comes_back_with_it(
+    redis_server: RedisServer, running: Callable[..., stgo.App],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = running(store=redis_server.url)
+    ran: list[stgo.Tick | None] = []
+    app.every(0.02, lambda: ran.append(stgo.current_tick()), name="fenced")
+    wait_until(lambda: len(ran) >= 3)
+    assert all(t is not None and t.fence == 1 for t in ran)  # one holder: one fence
+    with caplog.at_level(logging.ERROR, logger="stgo"):
+        redis_server.stop()
+        before = app.metrics.get("stgo_timer_ticks_total", "no_store")
+        # A tick that might run twice is not run: refused for want of the store.
+        wait_until(lambda: app.metrics.get("stgo_timer_ticks_total", "no_store") >= before + 3)
+        stopped = len(ran)
+        wait_until(lambda: app.metrics.get("stgo_timer_ticks_total", "no_store") >= before + 6)
+        assert len(ran) == stopped
+    assert len([r for r in caplog.records if r.exc_info]) == 1  # said once
+    redis_server.start()  # empty: the lease is taken anew
+    wait_until(lambda: len(ran) >= stopped + 3, timeout=10)

@@ -163,6 +163,7 @@ class Presence:
 
     def _loop(self) -> None:
         next_beat = 0.0
+        failing = False
         while not self._stop.is_set():
             try:
                 now = time.monotonic()
@@ -172,11 +173,17 @@ class Presence:
                     self._reap()
                 else:
                     self._sync(beat=False)
+                if failing:
+                    failing = False
+                    log.info("presence: the store answers again")
             except Exception as exc:
                 with self._lock:
                     self._whole = True  # written whole once Redis answers again
                 self._metrics.inc("stgo_redis_errors_total", "presence")
-                log.warning("presence: the store did not answer (%s); trying again", exc)
+                if not failing:  # said once per outage, not once per beat
+                    failing = True
+                    log.warning("presence: the store did not answer (%s); trying again "
+                                "every %g s", exc, self._beat)
                 next_beat = time.monotonic() + self._beat
             self._wake.wait(max(0.0, next_beat - time.monotonic()))
             self._wake.clear()
