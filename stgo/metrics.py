@@ -28,6 +28,8 @@ _HELP = {
                                "elsewhere: another process's, no_store)."),
     "stgo_presence_hooks_total": ("counter", "on_connect / on_disconnect hook runs."),
     "stgo_presence_reaped_total": ("counter", "Tabs of dead processes found gone."),
+    "stgo_presence_moved_total": ("counter", "Tabs whose disconnect ran on the process "
+                                  "they had moved to."),
 }
 
 

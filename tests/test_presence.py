@@ -148,3 +148,38 @@ def test_online_counts_the_tabs_of_every_process_on_one_redis(
             client.close()
         for server in servers:
             server.stop()
+
+
+def test_a_tab_that_moves_to_another_process_goes_away_there_first(
+    redis_server: RedisServer, make_app: Callable[..., stgo.App],
+) -> None:
+    here, there = make_app(store=redis_server.url), make_app(store=redis_server.url)
+    on_here, on_there = Recorder(here), Recorder(there)
+    servers = [Server(here, "127.0.0.1", 0), Server(there, "127.0.0.1", 0)]
+    clients: list[Client] = []
+    try:
+        for server in servers:
+            server.start()
+        alice = Client(servers[0].url)
+        clients.append(alice)
+        old = open_tab(alice, "tab-moving-1")
+        wait_until(lambda: on_here.kinds("tab-moving-1") == ["connect"])
+        # Its socket to "here" still looks open (a half-open TCP connection,
+        # a proxy that moved it) when the tab reconnects to "there".
+        moved = Client(servers[1].url)
+        moved.session_id = alice.session_id
+        clients.append(moved)
+        open_tab(moved, "tab-moving-1")
+        wait_until(lambda: on_there.kinds("tab-moving-1") == ["disconnect", "connect"])
+        assert here.online() == there.online() == {"sessions": 1, "tabs": 1}
+        # "here" notices the close later: the disconnect ran already, not twice.
+        old.close()
+        wait_until(lambda: here.metrics.get("stgo_presence_moved_total") == 1)
+        assert here.online() == there.online() == {"sessions": 1, "tabs": 1}
+        assert on_here.kinds("tab-moving-1") == ["connect"]
+        assert on_there.kinds("tab-moving-1") == ["disconnect", "connect"]
+    finally:
+        for client in clients:
+            client.close()
+        for server in servers:
+            server.stop()

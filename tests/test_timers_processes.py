@@ -19,6 +19,7 @@ from stgo.core.timers import lease_for
 
 from .helpers import Client, ServerProcess, stgo_run, wait_until
 from .services import RedisServer
+from .test_presence import open_tab
 
 APP = str(Path(__file__).parent / "apps" / "timers.py")
 INTERVAL = 0.2  # the app's @app.every(0.2)
@@ -119,3 +120,33 @@ def test_a_dead_process_s_tabs_get_their_disconnect_hooks_on_the_other(
     assert len(r.smembers("stgo:pr:procs")) == 1
     assert not [k for k in r.keys("stgo:pr:*") if f":{pid_of(a)}:" in k]
     sock.close()
+
+
+def test_a_tab_of_a_killed_process_reconnecting_elsewhere_goes_away_first(
+    start: Start, r: redis.Redis,
+) -> None:
+    a, b = start(), start()
+
+    def events() -> list[list[str]]:
+        return [line.split() for line in r.lrange("test:presence", 0, -1)]
+
+    browser = Client(a.url)
+    open_tab(browser, "tab-survivor-1")
+    wait_until(lambda: len(events()) == 1, timeout=10)
+    a.proc.send_signal(signal.SIGKILL)
+    a.wait()
+    # The tab reconnects to B at once, long before A counts as dead: B runs
+    # its disconnect, then its connect; A's record, claimed later, has it no more.
+    again = Client(b.url)
+    again.session_id = browser.session_id
+    open_tab(again, "tab-survivor-1")
+    wait_until(lambda: len(events()) == 3, timeout=10)
+    b_pid = str(pid_of(b))
+    assert events() == [["connect", "tab-survivor-1", str(pid_of(a))],
+                        ["disconnect", "tab-survivor-1", b_pid],
+                        ["connect", "tab-survivor-1", b_pid]]
+    wait_until(lambda: len(r.smembers("stgo:pr:procs")) == 1,
+               timeout=PRESENCE_TTL + 4 * PRESENCE_BEAT + 5)  # A's record claimed
+    assert len(events()) == 3  # and no second disconnect
+    browser.close()
+    again.close()

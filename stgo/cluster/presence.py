@@ -8,11 +8,15 @@ at a time per session, so in order per tab, and never in the middle of one
 of its events), on the event pool, inside a hub batch.
 
 With a shared store (Redis) every process keeps a presence record of its
-tabs and beats (the ``stgo-presence`` thread: :data:`PRESENCE_BEAT`).  A
-process that stops beating for :data:`PRESENCE_TTL` died: another one claims
-its record (one claimer: :mod:`stgo.store.redis.presence`) and runs the
-disconnect hooks of its tabs.  :meth:`Presence.online` counts this process's
-tabs exactly and the others' from their records.
+tabs and beats (the ``stgo-presence`` thread: :data:`PRESENCE_BEAT`), which
+records each tab event before its hooks are queued.  A tab that connects is
+taken out of other processes' records: if it was still in one (that process
+died, or has not seen the close yet) its disconnect runs here first, and
+that process runs none.  A process that stops beating for
+:data:`PRESENCE_TTL` died: another one claims its record (one claimer:
+:mod:`stgo.store.redis.presence`) and runs the disconnect hooks of its tabs.
+:meth:`Presence.online` counts every live process's record, this process's
+unrecorded events included.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import secrets
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -91,10 +96,13 @@ class Presence:
         """This process's own bookkeeping (anew after a fork)."""
         self._lock = threading.Lock()
         self._tabs: dict[BrowserTab[Session], None] = {}  # connected here now
-        # Changes to this process's record not yet written; whole: write it all.
-        self._added: dict[str, str] = {}
-        self._removed: set[str] = set()
-        self._whole = True
+        # With a shared store: the tab events the thread has yet to record
+        # (in order), the tabs it recorded, those whose record may be missing
+        # (a write failed), and whether the record must be written whole.
+        self._events: deque[tuple[BrowserTab[Session], bool]] = deque()
+        self._recorded: dict[str, BrowserTab[Session]] = {}
+        self._unsure: set[str] = set()
+        self._whole = False
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -105,22 +113,61 @@ class Presence:
 
     def tab_changed(self, tab: BrowserTab[Session], connected: bool) -> None:
         """*tab* got a connection (*connected*) or lost its last one."""
-        field = _field(tab)
         with self._lock:
             if connected == (tab in self._tabs):
                 return  # told twice: once per tab event
             if connected:
                 self._tabs[tab] = None
-                self._added[field] = tab.path
-                self._removed.discard(field)
             else:
                 del self._tabs[tab]
-                self._removed.add(field)
-                self._added.pop(field, None)
-            # Queued under the lock: a tab's hooks keep the order of its events.
-            self._run_hooks(tab.session, tab, connected)
-        if self._records is not None:
-            self._wake.set()
+            if self._thread is None:
+                # Queued under the lock: a tab's hooks keep the order of its events.
+                self._run_hooks(tab.session, tab, connected)
+                return
+            self._events.append((tab, connected))
+        self._wake.set()
+
+    def _record(self, tab: BrowserTab[Session], connected: bool) -> None:
+        """Record a tab event in the shared store, then queue its hooks (the
+        thread's, in the order of the events).
+
+        A tab that connects here is taken out of other processes' records: if
+        it was still in one (its process died, or has not noticed the close
+        yet), its disconnect runs here, first; that process then finds it
+        gone and runs none.  A store that does not answer changes nothing for
+        the hooks (this process knows its own tabs).
+        """
+        records = self._records
+        assert records is not None
+        field = _field(tab)
+        if connected:
+            self._recorded[field] = tab
+            elsewhere: list[str] = []
+            try:
+                elsewhere = records.connect(self.me, field, tab.path)
+            except Exception:
+                self._unsure.add(field)
+                self._whole = True
+                raise
+            finally:
+                self._run_hooks_after(tab, connected, elsewhere)
+            return
+        self._recorded.pop(field, None)
+        gone = True
+        try:
+            gone = records.disconnect(self.me, field) or field in self._unsure
+        finally:
+            self._unsure.discard(field)
+            if gone:
+                self._run_hooks(tab.session, tab, False)
+            else:  # it moved: the process it moved to ran its disconnect
+                self._metrics.inc("stgo_presence_moved_total")
+
+    def _run_hooks_after(self, tab: BrowserTab[Session], connected: bool,
+                         elsewhere: list[str]) -> None:
+        for path in elsewhere:  # it went away from another process: that first
+            self._run_hooks(tab.session, BrowserTab(tab.id, tab.session, path or "/"), False)
+        self._run_hooks(tab.session, tab, connected)
 
     def _run_hooks(self, session: Session, tab: BrowserTab[Session], connected: bool) -> None:
         hooks = list(self.connect if connected else self.disconnect)
@@ -144,20 +191,26 @@ class Presence:
     # -- who is online ------------------------------------------------------------------
 
     def online(self) -> dict[str, int]:
-        """``{"sessions": n, "tabs": m}`` connected now: this process's exactly,
-        the others' (with a shared store) as their records say."""
+        """``{"sessions": n, "tabs": m}`` connected now: this process's tabs
+        exactly; with a shared store every live process's record, this
+        process's events not yet recorded included (a tab that moved counts
+        once, where it is now)."""
         with self._lock:
-            sessions = {tab.session.id for tab in self._tabs}
-            tabs = len(self._tabs)
+            fields = {_field(tab) for tab in self._tabs}
+            pending = list(self._events)
         if self._records is not None:
             try:
-                others = self._records.others(self.me)
+                every = set(self._records.others(""))  # every live process's, this one's too
             except Exception as exc:  # Redis away: this process's tabs only
                 log.warning("online(): other processes not counted (%s)", exc)
             else:
-                tabs += len(others)
-                sessions.update(f.partition(" ")[2] for f in others)
-        return {"sessions": len(sessions), "tabs": tabs}
+                for tab, connected in pending:
+                    if connected:
+                        every.add(_field(tab))
+                    else:
+                        every.discard(_field(tab))
+                fields = every
+        return {"sessions": len({f.partition(" ")[2] for f in fields}), "tabs": len(fields)}
 
     # -- the shared store's records (the stgo-presence thread) ---------------------------
 
@@ -166,48 +219,59 @@ class Presence:
         failing = False
         while not self._stop.is_set():
             try:
+                self._drain()
                 now = time.monotonic()
                 if now >= next_beat:
                     next_beat = now + self._beat
-                    self._sync(beat=True)
+                    self._sync()
                     self._reap()
-                else:
-                    self._sync(beat=False)
                 if failing:
                     failing = False
                     log.info("presence: the store answers again")
             except Exception as exc:
-                with self._lock:
-                    self._whole = True  # written whole once Redis answers again
+                self._whole = True  # written whole once Redis answers again
                 self._metrics.inc("stgo_redis_errors_total", "presence")
                 if not failing:  # said once per outage, not once per beat
                     failing = True
                     log.warning("presence: the store did not answer (%s); trying again "
                                 "every %g s", exc, self._beat)
                 next_beat = time.monotonic() + self._beat
-            self._wake.wait(max(0.0, next_beat - time.monotonic()))
+            if not self._events:
+                self._wake.wait(max(0.0, next_beat - time.monotonic()))
             self._wake.clear()
 
-    def _sync(self, *, beat: bool) -> None:
+    def _drain(self) -> None:
+        """Record the waiting tab events, in order (the thread's)."""
+        while True:
+            with self._lock:
+                if not self._events:
+                    return
+                tab, connected = self._events.popleft()
+            try:
+                self._record(tab, connected)
+            except Exception:
+                if self._records is not None and not self._stop.is_set():
+                    raise  # the hooks are queued; the loop says it once
+                # stopping: the hooks are queued, the record is dropped anyway
+
+    def _sync(self) -> None:
+        """Beat; after a lapse (or a failed write) write the record whole."""
         records = self._records
         assert records is not None
-        if beat and not records.beat(self.me, self._ttl):
-            with self._lock:
-                self._whole = True  # lapsed (or new): others may have claimed the record
-        with self._lock:
-            whole, self._whole = self._whole, False
-            if whole:
-                added = {_field(t): t.path for t in self._tabs}
-                removed: set[str] = set()
-            else:
-                added, removed = self._added, self._removed
-            self._added, self._removed = {}, set()
-        try:
-            records.write(self.me, added, removed, whole=whole)
-        except Exception:
-            with self._lock:
-                self._whole = True
-            raise
+        lapsed = not records.beat(self.me, self._ttl)
+        if not (lapsed or self._whole):
+            return
+        there = records.fields(self.me)
+        records.write(self.me, {f: t.path for f, t in self._recorded.items()}, set(),
+                      whole=True)
+        self._whole = False
+        if lapsed and self._recorded:
+            # Others took this process for dead and ran the disconnect of the
+            # tabs they claimed: those are connected again.
+            for field, tab in self._recorded.items():
+                if field not in there and field not in self._unsure:
+                    self._run_hooks(tab.session, tab, True)
+        self._unsure.clear()
 
     def _reap(self) -> None:
         """Run the disconnect hooks of the tabs of processes that died."""
@@ -249,11 +313,17 @@ class Presence:
             left = list(self._tabs)
         for tab in left:
             self.tab_changed(tab, False)
-        thread, self._thread = self._thread, None
+        thread = self._thread
         self._stop.set()
         self._wake.set()
         if thread is not None:
             thread.join(timeout)
+            self._drain()  # what the thread left
+        with self._lock:
+            self._thread = None
+            late, self._events = list(self._events), deque()
+        for tab, connected in late:  # told meanwhile: hooks only
+            self._run_hooks(tab.session, tab, connected)
         if self._records is not None and thread is not None:
             try:
                 self._records.leave(self.me)

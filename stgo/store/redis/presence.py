@@ -7,7 +7,8 @@ Layout (``P`` is the key prefix)::
     P pr:tabs:<proc>   hash    "<tab id> <session id>" -> the tab's page path
 
 Each process writes its own record as its tabs connect and go away, and
-renews its ``alive`` key.  A process whose ``alive`` key lapsed died (or lost
+renews its ``alive`` key.  A tab that connects is taken out of every other
+process's record in the same step (:data:`CONNECT`): it left them.  A process whose ``alive`` key lapsed died (or lost
 Redis for longer than the TTL): the first other process to look claims its
 record (:data:`REAP`, atomic: one claimer) and runs the disconnect hooks of
 the tabs in it.  :data:`ONLINE` counts the live processes' tabs.
@@ -20,7 +21,7 @@ from typing import Any
 from .layout import Layout
 from .link import Link
 
-__all__ = ["PresenceRecords", "REAP", "ONLINE"]
+__all__ = ["PresenceRecords", "REAP", "ONLINE", "CONNECT"]
 
 #: Seconds a process's record outlives its last beat if nobody claims it
 #: (every process gone): Redis frees it by itself then.
@@ -59,6 +60,28 @@ return out
 """
 
 
+# KEYS: the process set; ARGV: prefix, this process, the tab's field, its path.
+# Records the tab for this process, and takes it out of any other process's
+# record (it went away there: its process died or has not noticed the close
+# yet); returns the paths it had there, so its disconnect runs first, here.
+CONNECT = """
+local out = {}
+for _, p in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if p ~= ARGV[2] then
+    local tabs = ARGV[1] .. 'pr:tabs:' .. p
+    local path = redis.call('HGET', tabs, ARGV[3])
+    if path then
+      redis.call('HDEL', tabs, ARGV[3])
+      table.insert(out, path)
+    end
+  end
+end
+redis.call('HSET', ARGV[1] .. 'pr:tabs:' .. ARGV[2], ARGV[3], ARGV[4])
+redis.call('SADD', KEYS[1], ARGV[2])
+return out
+"""
+
+
 def _text(x: Any) -> str:
     return x.decode("utf-8", "replace") if isinstance(x, bytes) else str(x)
 
@@ -79,7 +102,7 @@ class PresenceRecords:
     def _key(self, part: str) -> str:
         return f"{self._layout.prefix}pr:{part}"
 
-    def _run(self, name: str, source: str, me: str) -> list[Any]:
+    def _run(self, name: str, source: str, me: str, *more: str) -> list[Any]:
         client = self._link.client()
         if self._client is not client:  # a new client after a fork or a reopen
             self._scripts, self._client = {}, client
@@ -87,7 +110,7 @@ class PresenceRecords:
         if script is None:
             script = self._scripts[name] = client.register_script(source)
         return list(self._link.call(lambda _r: script(
-            keys=[self._key("procs")], args=[self._layout.prefix, me], client=client)))
+            keys=[self._key("procs")], args=[self._layout.prefix, me, *more], client=client)))
 
     def beat(self, me: str, ttl: float) -> bool:
         """Say *me* is alive for *ttl* seconds more; ``False`` if it was not
@@ -124,6 +147,22 @@ class PresenceRecords:
         if whole or added or removed:
             self._link.call(write)
 
+    def connect(self, me: str, field: str, path: str) -> list[str]:
+        """Record tab *field* (on page *path*) as *me*'s; return the paths
+        it had in other processes' records (taken out of them)."""
+        return [_text(p) for p in self._run("connect", CONNECT, me, field, path)]
+
+    def disconnect(self, me: str, field: str) -> bool:
+        """Drop tab *field* from *me*'s record; ``False`` if it was not there
+        (another process took it: that one ran its disconnect)."""
+        key = self._key(f"tabs:{me}")
+        return bool(self._link.call(lambda r: r.hdel(key, field)))
+
+    def fields(self, me: str) -> set[str]:
+        """The tab fields of *me*'s record."""
+        key = self._key(f"tabs:{me}")
+        return {_text(f) for f in self._link.call(lambda r: r.hkeys(key))}
+
     def reap(self, me: str) -> list[tuple[str, dict[str, str]]]:
         """Claim the records of the processes that stopped beating: each
         ``(process, {field: path})`` is this caller's alone."""
@@ -138,7 +177,7 @@ class PresenceRecords:
         return out
 
     def others(self, me: str) -> list[str]:
-        """The tab fields of every other live process."""
+        """The tab fields of every live process but *me* (``""``: of every one)."""
         return [_text(f) for f in self._run("online", ONLINE, me)]
 
     def leave(self, me: str) -> None:
