@@ -8,8 +8,9 @@ Layout (``P`` is the key prefix)::
 
 Each process writes its own record as its tabs connect and go away, and
 renews its ``alive`` key.  A tab that connects is taken out of every other
-process's record in the same step (:data:`CONNECT`): it left them.  A process whose ``alive`` key lapsed died (or lost
-Redis for longer than the TTL): the first other process to look claims its
+process's record in the same step (:data:`CONNECT`): it left them.  A
+process whose ``alive`` key lapsed died (or lost Redis for longer than the
+TTL): the first other process to look claims its
 record (:data:`REAP`, atomic: one claimer) and runs the disconnect hooks of
 the tabs in it.  :data:`ONLINE` counts the live processes' tabs.
 """
