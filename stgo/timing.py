@@ -54,7 +54,9 @@ class TimingMixin:
             lease, records = store.timer_leases, store.presence_records
         #: The App's timers (``app.every``, ``session.every``).
         self.timers = Timers(submit=lambda job: life.workers.submit(job), batch=self.hub.batch,
-                             failures=self.failures, metrics=self.metrics, lease=lease)
+                             failures=self.failures, metrics=self.metrics, lease=lease,
+                             exists=store.sessions_exist if store.persistent else None,
+                             current=self.sessions.cached)
         self._presence = Presence(sessions=self.sessions,
                                   submit=lambda job: life.workers.submit(job),
                                   batch=self.hub.batch, failures=self.failures,

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import stgo
-from stgo.core.timers import Timers, lease_for
+from stgo.core.timers import SESSION_SWEEP, Timers, lease_for
 from stgo.errors import ConfigurationError, StgoError
 from stgo.failures import FailureLog
 from stgo.metrics import Metrics
@@ -239,6 +239,25 @@ def test_a_session_timer_stops_when_its_session_ends_on_another_process(
     handle = copy.every(0.02, lambda s: ticks.append(1))
     wait_until(lambda: len(ticks) >= 2)
     here.sessions.delete(session.id)  # the relay tells the other process
+    stops_ticking(there, handle, ticks)
+
+
+def test_a_session_timer_stops_when_its_session_ends_elsewhere_unheard(
+    redis_server: RedisServer, running: Callable[..., stgo.App],
+) -> None:
+    # "there" let go of its copy (another process changed the session and no
+    # tab of it is open there): the end notice is not for it, the sweep is.
+    here, there = running(store=redis_server.url), running(store=redis_server.url)
+    session = here.sessions.create(pending=False)
+    copy = there.sessions.get(session.id)
+    assert copy is not None
+    ticks: list[int] = []
+    handle = copy.every(0.02, lambda s: ticks.append(1))
+    wait_until(lambda: len(ticks) >= 2)
+    assert there.sessions.forget(copy)
+    here.sessions.delete(session.id)
+    assert not copy.ended
+    wait_until(lambda: handle not in there.timers.timers(), timeout=SESSION_SWEEP + 5)
     stops_ticking(there, handle, ticks)
 
 

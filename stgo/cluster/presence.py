@@ -103,6 +103,7 @@ class Presence:
         self._recorded: dict[str, BrowserTab[Session]] = {}
         self._unsure: set[str] = set()
         self._whole = False
+        self._failing = False  # the store did not answer the last call
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -216,7 +217,6 @@ class Presence:
 
     def _loop(self) -> None:
         next_beat = 0.0
-        failing = False
         while not self._stop.is_set():
             try:
                 self._drain()
@@ -225,14 +225,14 @@ class Presence:
                     next_beat = now + self._beat
                     self._sync()
                     self._reap()
-                if failing:
-                    failing = False
-                    log.info("presence: the store answers again")
+                    if self._failing:
+                        self._failing = False
+                        log.info("presence: the store answers again")
             except Exception as exc:
                 self._whole = True  # written whole once Redis answers again
                 self._metrics.inc("stgo_redis_errors_total", "presence")
-                if not failing:  # said once per outage, not once per beat
-                    failing = True
+                if not self._failing:  # said once per outage, not once per beat
+                    self._failing = True
                     log.warning("presence: the store did not answer (%s); trying again "
                                 "every %g s", exc, self._beat)
                 next_beat = time.monotonic() + self._beat
@@ -241,18 +241,26 @@ class Presence:
             self._wake.clear()
 
     def _drain(self) -> None:
-        """Record the waiting tab events, in order (the thread's)."""
-        while True:
+        """Record the waiting tab events, in order (the thread's).  While the
+        store does not answer, their hooks run unrecorded, and the record is
+        written whole once it answers again."""
+        while not self._stop.is_set():
             with self._lock:
                 if not self._events:
                     return
                 tab, connected = self._events.popleft()
-            try:
-                self._record(tab, connected)
-            except Exception:
-                if self._records is not None and not self._stop.is_set():
-                    raise  # the hooks are queued; the loop says it once
-                # stopping: the hooks are queued, the record is dropped anyway
+            if not self._failing:
+                self._record(tab, connected)  # the loop hears what it raises
+                continue
+            field = _field(tab)
+            self._whole = True
+            if connected:
+                self._recorded[field] = tab
+                self._unsure.add(field)
+            else:
+                self._recorded.pop(field, None)
+                self._unsure.discard(field)
+            self._run_hooks(tab.session, tab, connected)
 
     def _sync(self) -> None:
         """Beat; after a lapse (or a failed write) write the record whole."""
@@ -280,15 +288,12 @@ class Presence:
         claimed = records.reap(self.me)
         if not claimed:
             return
-        live = set(records.others(self.me))
-        with self._lock:
-            live.update(_field(t) for t in self._tabs)
+        # A tab of it that reconnected somewhere was taken out of its record
+        # then (and went away there first): what is left went away with it.
         for proc, tabs in claimed:
             log.info("presence: process %s stopped beating; %d tab(s) gone with it",
                      proc.rsplit(":", 1)[0], len(tabs))
             for field, path in tabs.items():
-                if field in live:
-                    continue  # it reconnected already: it did not go away
                 tab_id, _, sid = field.partition(" ")
                 session = self._sessions.get(sid)
                 if session is None or session.ended:
@@ -307,24 +312,25 @@ class Presence:
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """This process goes away: the disconnect hooks of the tabs still
-        connected here are queued, and its record is dropped."""
-        with self._lock:
-            left = list(self._tabs)
-        for tab in left:
-            self.tab_changed(tab, False)
+        """This process goes away: the hooks of the tab events not yet
+        recorded run, then the disconnect hooks of the tabs still connected
+        here, and its record is dropped (one call to the store, skipped while
+        it does not answer: a shutdown must not wait on it tab by tab)."""
         thread = self._thread
         self._stop.set()
         self._wake.set()
         if thread is not None:
             thread.join(timeout)
-            self._drain()  # what the thread left
         with self._lock:
             self._thread = None
             late, self._events = list(self._events), deque()
-        for tab, connected in late:  # told meanwhile: hooks only
+            left = list(self._tabs)  # they go away with this process
+            self._tabs.clear()
+        for tab, connected in late:
             self._run_hooks(tab.session, tab, connected)
-        if self._records is not None and thread is not None:
+        for tab in left:
+            self._run_hooks(tab.session, tab, False)
+        if self._records is not None and thread is not None and not self._failing:
             try:
                 self._records.leave(self.me)
             except Exception as exc:  # it lapses by itself; another claims it

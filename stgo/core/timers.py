@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from ..store.redis.leases import Grant
 
 __all__ = ["Timers", "TimerHandle", "Tick", "Lease", "current_tick", "lease_for",
-           "MIN_INTERVAL", "TIMER_LEASE_MIN", "TIMER_LEASE_MAX"]
+           "MIN_INTERVAL", "TIMER_LEASE_MIN", "TIMER_LEASE_MAX", "SESSION_SWEEP"]
 
 log = logging.getLogger("stgo")
 
@@ -56,6 +56,10 @@ TIMER_LEASE_MIN = 1.0
 #: plus two intervals (a lease shorter than the interval simply lapses
 #: between ticks; the slot still runs once).
 TIMER_LEASE_MAX = 10.0
+#: Seconds between two checks, with a shared store, that the sessions with
+#: timers here still exist there (one ended elsewhere while this process did
+#: not hold it, so was not told, stops within this).
+SESSION_SWEEP = 5.0
 
 #: What the current tick is (see :func:`current_tick`).
 _TICK: ContextVar[Tick | None] = ContextVar("stgo_tick", default=None)
@@ -137,19 +141,28 @@ class Timers:
     :param metrics: counts ticks by outcome.
     :param lease: a shared store's leases (app timers then run on one
         process of the cluster), or ``None``.
+    :param exists: with a shared store, ``exists(ids)``: whether each
+        session's record is still there (checked every :data:`SESSION_SWEEP`).
+    :param current: the session object this process holds under an ID now
+        (a session timer follows it when the old one was let go), or ``None``.
     :param clock: monotonic seconds, injectable (tests call :meth:`run_due`).
     """
 
     def __init__(self, *, submit: Callable[[Callable[[], None]], None],
                  batch: Callable[[], contextlib.AbstractContextManager[Any]],
                  failures: FailureLog, metrics: Metrics, lease: Lease | None = None,
+                 exists: Callable[[list[str]], list[bool]] | None = None,
+                 current: Callable[[str], Session | None] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._submit = submit
         self._batch = batch
         self._failures = failures
         self._metrics = metrics
         self._lease = lease
+        self._exists = exists
+        self._current = current
         self._clock = clock
+        self._next_sweep = clock() + SESSION_SWEEP
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._timers: list[TimerHandle] = []
@@ -223,11 +236,38 @@ class Timers:
                     fire.append(t)
                 t._due += (missed + 1) * t.interval
             soonest = min((t._due for t in self._timers), default=now + 60.0)
+            sweep = self._exists is not None and now >= self._next_sweep and any(
+                t.session is not None for t in self._timers)
+            if sweep:
+                self._next_sweep = now + SESSION_SWEEP
         if skipped:
             self._metrics.inc("stgo_timer_ticks_total", "skipped", skipped)
         for t in fire:
             self._fire(t)
+        if sweep:
+            self._submit_quietly(self._sweep)
         return max(0.0, soonest - now)
+
+    def _submit_quietly(self, job: Callable[[], None]) -> None:
+        try:
+            self._submit(job)
+        except Exception:  # the pool is stopping
+            log.debug("timers: a job not run (the event pool is stopped)")
+
+    def _sweep(self) -> None:
+        """Stop the timers of sessions whose record is gone from the store."""
+        exists = self._exists
+        timers = [t for t in self.timers() if t.session is not None]
+        if exists is None or not timers:
+            return
+        try:
+            found = exists([t.session.id for t in timers if t.session is not None])
+        except Exception as exc:  # asked again at the next sweep
+            log.debug("timers: sessions not checked (%s)", exc)
+            return
+        for t, there in zip(timers, found, strict=True):
+            if not there:
+                self.remove(t)
 
     def _fire(self, t: TimerHandle) -> None:
         job = lambda: self._run(t)  # noqa: E731
@@ -269,6 +309,10 @@ class Timers:
         if t.cancelled:
             self.remove(t)
             return None
+        if t.session is not None and self._current is not None:
+            held = self._current(t.session.id)
+            if held is not None and held is not t.session:
+                t.session = held  # the one this process holds and draws now
         if t.session is not None or self._lease is None:
             return Tick(t.name, t.ticks + 1, None)
         try:
@@ -331,8 +375,9 @@ class Timers:
             for name in apps:
                 try:
                     self._lease.release(name, self.holder)
-                except Exception as exc:  # it lapses by itself
+                except Exception as exc:  # it lapses by itself; no more waiting on the store
                     log.debug("timer %s: lease not given back (%s)", name, exc)
+                    break
 
     def after_fork(self) -> None:
         """In a forked child: no thread or lock of the parent's, a name of its
