@@ -23,7 +23,7 @@ __all__ = ["main", "machine", "rows", "format_table"]
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SECTIONS = ("rtt", "throughput", "fanout", "memory", "many", "cleanup", "page", "browser",
-            "store", "scale")
+            "store", "scale", "timers")
 
 _HEAD = ("metric", "value", "floor", "ratio", "target", "pass/miss")
 _COLUMNS = ("metric", "value", "floor", "ratio", "target", "verdict")
@@ -77,6 +77,7 @@ def run(sections: tuple[str, ...], quick: bool, log: Callable[[str], None]) -> d
         "browser": lambda: _browser(quick),
         "store": lambda: _store(quick),
         "scale": lambda: _scale(quick, log),
+        "timers": lambda: _timers(quick),
     }
     out: dict[str, Any] = {}
     for name in sections:
@@ -97,6 +98,12 @@ def _store(quick: bool) -> Any:
     from . import store
 
     return store.measure(1000 if quick else 3000)
+
+
+def _timers(quick: bool) -> Any:
+    from . import timers
+
+    return timers.measure(1000, 20 if quick else 60)
 
 
 def _scale(quick: bool, log: Callable[[str], None]) -> Any:
@@ -207,6 +214,12 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
 
         for name, value, baseline, unit, target, higher in table_rows(r):
             add(name, value, baseline, unit, target, higher)
+    r = results.get("timers")
+    if r:  # the floor: the same change from a thread in app.batch(), in the same run
+        add(f"@app.every tick -> all {r['tabs']:,} tabs p50", r["timer"]["all_ms"]["p50"],
+            r["batch"]["all_ms"]["p50"], "ms")
+        add(f"@app.every tick -> each of {r['tabs']:,} tabs p50",
+            r["timer"]["each_ms"]["p50"], r["batch"]["each_ms"]["p50"], "ms")
     return table
 
 

@@ -18,6 +18,7 @@ from .core.request import RequestInfo
 from .core.session import Session
 from .core.tabs import BrowserTab
 from .core.tasks import Task
+from .core.timers import Tick, TimerHandle, current_tick
 from .errors import (
     AppLoadError,
     AuthError,
@@ -126,4 +127,6 @@ __all__ = [
     "Cancelled", "Task", "cache_data", "cache_resource",
     # sign-in (issue 25: docs/auth.md)
     "OIDC", "ProxyAuth", "User", "signed_in", "AuthError", "SignInError",
+    # timers and presence (issue 24)
+    "Tick", "TimerHandle", "current_tick",
 ]

@@ -37,6 +37,7 @@ from .routes import PageMethods
 from .shell import PageShell
 from .store import StateView, Store, open_store
 from .store.redis import RedisStore
+from .timing import TimingMixin
 from .transport.ioloop import IOLoop
 from .transport.pool import WorkerPool
 from .web.endpoints import Endpoints
@@ -56,7 +57,7 @@ __all__ = ["App", "Sidebar", "Topbar", "ROTATION_TOKEN_TTL", "DEFAULT_CONTENT_SE
 log = logging.getLogger("stgo")
 
 
-class App(PageMethods, PageShell, SharedWidgets, AuthApp):
+class App(PageMethods, PageShell, TimingMixin, SharedWidgets, AuthApp):
     """A stgo application: build its page with the factory methods, then serve it.
 
     Widgets added to the App are *global*: every session sees the same object,
@@ -238,6 +239,7 @@ class App(PageMethods, PageShell, SharedWidgets, AuthApp):
                 self._relay.pending = self._saver.pending
         #: The browser tabs of every session (see :class:`~stgo.core.tabs.BrowserTab`).
         self.tab_registry: TabRegistry[Session] = self.router.tabs
+        self._init_timing()  # app.every, session.every, on_connect/on_disconnect (timing.py)
         # The app's hooks, run around each session's life.
         self._hooks = SessionHooks(hub=self.hub, metrics=self.metrics,
                                    shared_widget=self.global_with_key,

@@ -15,6 +15,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from .cluster.persist import GlobalSaver
 from .cluster.relay import Relay
@@ -24,13 +25,23 @@ from .store import Store
 from .transport.ioloop import STOP_GRACE, IOLoop
 from .transport.pool import WorkerPool
 
-__all__ = ["Lifecycle", "STOP_JOIN_TIMEOUT"]
+__all__ = ["Lifecycle", "Part", "STOP_JOIN_TIMEOUT"]
 
 #: Seconds :meth:`Lifecycle.stop` waits, in all, for its threads to end (each
 #: is a daemon: one still stuck on an unreachable Redis is left behind).
 STOP_JOIN_TIMEOUT = 6.0
 
 log = logging.getLogger("stgo")
+
+
+class Part(Protocol):
+    """A part with a thread of its own per process (timers, presence)."""
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = 5.0) -> None: ...
+
+    def after_fork(self) -> None: ...
 
 
 class Lifecycle:
@@ -58,6 +69,9 @@ class Lifecycle:
         self._relay = relay
         self._restore = restore
         self._after_fork = after_fork
+        #: More parts started after these and stopped before the event pool
+        #: (which runs what they queue while stopping).
+        self.parts: list[Part] = []
         #: The threads that run the events arriving on :attr:`io`, and lead it.
         self.workers = WorkerPool(event_threads)
         #: The loop that serves every open WebSocket (started by the first).
@@ -88,6 +102,8 @@ class Lifecycle:
         if self._relay is not None:
             self._relay.start()
         self._sessions.start()
+        for part in self.parts:
+            part.start()
         self._running = True
         self._stopped = False
         # Stop at the process's exit if nobody does before (a WSGI server
@@ -136,6 +152,8 @@ class Lifecycle:
             self._saver.after_fork()
         if self._relay is not None:
             self._relay.after_fork()  # a new name on the channel, too
+        for part in self.parts:
+            part.after_fork()
 
     def _new_io(self) -> IOLoop:
         # With a shared store an event mostly waits on the network: only the
@@ -172,6 +190,8 @@ class Lifecycle:
         self._hub.close_all()
         self._sessions.stop(timeout=left(5.0))
         self.io.stop(timeout=left(STOP_GRACE + 2.0))
+        for part in self.parts:
+            part.stop(timeout=left(5.0))
         self.workers.stop(timeout=left(5.0))
         if self._saver is not None:
             self._saver.stop(timeout=left(5.0))

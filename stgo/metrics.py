@@ -24,6 +24,12 @@ _HELP = {
     "stgo_relay_applied_total": ("counter", "Changes of other processes shown here, by kind."),
     "stgo_relay_resyncs_total": ("counter", "Resyncs from the store after a (re)connect."),
     "stgo_redis_errors_total": ("counter", "Redis errors of the relay, by operation."),
+    "stgo_timer_ticks_total": ("counter", "Timer ticks, by outcome (run, failed, skipped, "
+                               "elsewhere: another process's, no_store)."),
+    "stgo_presence_hooks_total": ("counter", "on_connect / on_disconnect hook runs."),
+    "stgo_presence_reaped_total": ("counter", "Tabs of dead processes found gone."),
+    "stgo_presence_moved_total": ("counter", "Tabs whose disconnect ran on the process "
+                                  "they had moved to."),
 }
 
 
@@ -74,4 +80,5 @@ def _label_key(name: str) -> str:
     return {"stgo_sessions_ended_total": "reason", "stgo_errors_total": "kind",
             "stgo_refused_total": "reason", "stgo_relay_sent_total": "kind",
             "stgo_relay_received_total": "kind", "stgo_relay_applied_total": "kind",
-            "stgo_redis_errors_total": "op"}.get(name, "label")
+            "stgo_redis_errors_total": "op", "stgo_timer_ticks_total": "outcome",
+            "stgo_presence_hooks_total": "hook"}.get(name, "label")

@@ -109,13 +109,13 @@ def test_example_serves_a_fresh_session(name: str) -> None:
         proc.kill()
 
 
-def test_dashboard_pushes_from_its_thread_on_a_real_server() -> None:
+def test_dashboard_pushes_from_its_timer_on_a_real_server() -> None:
     proc = stgo_run(example("dashboard.py"))
     client: Client | None = None
     try:
         client = Client(proc.wait_url())
         sock = client.connect()
-        # No event sent: a patch can only come from the ticker thread (1 s interval).
+        # No event sent: a patch can only come from the timer (1 s interval).
         patch = sock.recv_until(lambda m: m["type"] == "patch" and m["ops"], timeout=10)
         assert any("Last update" in op.get("html", "") for op in patch["ops"])
         proc.signal(signal.SIGTERM)
@@ -356,63 +356,61 @@ def test_login_limits_tries_per_client_address_not_per_session(app_tester: Make)
 @pytest.fixture
 def dashboard(app_tester: Make) -> Iterator[tuple[AppTester, Any]]:
     ns = runpy.run_path(example("dashboard.py"))
-    ticker = ns["ticker"]
-    try:
-        yield app_tester(ns["app"]), ticker
-    finally:
-        ticker.stop()
-        assert not ticker.running
+    tester = app_tester(ns["app"])
+
+    def update() -> None:  # a tick by hand, as the timer runs it: in one batch
+        with tester.app.batch():
+            ns["update"]()
+
+    yield tester, update
 
 
 def test_dashboard_tick_moves_every_number(dashboard: tuple[AppTester, Any]) -> None:
-    tester, ticker = dashboard
-    ticker.interval = 3600  # the thread stays idle: ticks are driven by hand
+    tester, update = dashboard
     viewer = tester.new_session()
     before = len(viewer.messages)
     for _ in range(20):
-        ticker.tick()
-    assert len(viewer.messages) == before + 20  # one message per tick (app.batch)
+        update()
+    assert len(viewer.messages) == before + 20  # one message per tick (a batch)
     assert viewer.value("batch") == 100 and viewer.value("batches_done") == 0
-    ticker.tick()
+    update()
     assert viewer.value("batch") == 0 and viewer.value("batches_done") == 1  # wrapped
     assert viewer.text("updated").endswith("(tick 21)")
     viewer.click("Restart the batch")
     assert viewer.value("batch") == 0
 
 
-def test_dashboard_thread_pushes_and_stops_with_the_last_session(
+def test_dashboard_timer_ticks_while_the_app_runs_and_somebody_watches(
     dashboard: tuple[AppTester, Any],
 ) -> None:
-    tester, ticker = dashboard
-    ticker.interval = 0.01
-    assert not ticker.running  # nobody watching yet
+    tester, _ = dashboard
+    app = tester.app
+    [timer] = app.timers.timers()  # @app.every: no thread of the example's own
+    assert timer.name.endswith("tick") and timer.interval == 1.0
+    watching = {"tabs": 0}
+    app.online = lambda: dict(watching)  # type: ignore[method-assign]
+    app.start()
+    wait_until(lambda: timer.ticks >= 1, timeout=5)
+    assert app.state.get("ticks") is None  # nobody watching: nothing moved
+    watching["tabs"] = 1
     viewer = tester.new_session()
-    assert ticker.running
     updated = viewer.find("updated")
     wait_until(lambda: any(op.get("id") == updated.id
                            for m in viewer.messages if m["type"] == "patch" for op in m["ops"]))
-    other = tester.new_session()
-    tester.app.sessions.delete(viewer.session.id)
-    assert ticker.running  # one viewer is left
-    tester.app.sessions.delete(other.session.id)
-    assert not ticker.running  # stopped and joined by the end hook
-    tester.new_session()
-    assert ticker.running
-    tester.close()  # shutdown ends the sessions: the thread stops with them
-    assert not ticker.running
+    app.stop()
+    assert not any(t.name == "stgo-timers" for t in threading.enumerate())
 
 
 def test_dashboard_chart_grows_and_rows_follow_each_threshold(
     dashboard: tuple[AppTester, Any],
 ) -> None:
-    tester, ticker = dashboard
-    ticker.interval = 3600
+    tester, update = dashboard
     alice, bob = tester.new_session(), tester.new_session()
     alice.set_value("threshold", 0.0)   # every row is above 0 ms
     bob.set_value("threshold", 1000.0)  # none is above 1 s
     mark = len(alice.messages)
     for _ in range(3):
-        ticker.tick()
+        update()
     assert alice.chart_data("trend")["tick"] == [1, 2, 3]
     extends = [op for m in alice.messages[mark:] for op in m.get("ops", [])
                if op["op"] == "extend"]

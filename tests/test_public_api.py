@@ -31,7 +31,8 @@ SOURCES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
 PUBLIC_MODULES = ("stgo", "stgo.column", "stgo.config", "stgo.store", "stgo.server", "stgo.testing",
                   "stgo.cli")
 
-_DOTTED = re.compile(r"(?<![\w./-])stgo(?:\.[A-Za-z_]\w*)+(?![\w:])")  # "stgo.tab:<id>" is a key, not a name
+# A dotted stgo name ("stgo.tab:<id>", a state key, is not one).
+_DOTTED = re.compile(r"(?<![\w./-])stgo(?:\.[A-Za-z_]\w*)+(?![\w:])")
 _FROM_IMPORT = re.compile(
     r"^[ \t>]*from[ \t]+(stgo(?:\.\w+)*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)", re.M)
 _IMPORT_MODULE = re.compile(r"^[ \t>]*import[ \t]+(stgo(?:\.\w+)*)", re.M)

@@ -90,6 +90,9 @@ class Hub:
         self.before_ack: Callable[[], None] | None = None
         #: What tracked sessions' tabs were sent (see :class:`Shown`).
         self.shown = Shown()
+        #: Makes a session's timer, ``schedule(session, interval, fn)`` (what
+        #: ``session.every`` asks its observer); ``None``: no App keeps time.
+        self.schedule: Callable[[Session, float, Callable[[Session], object]], Any] | None = None
 
     # -- registry ---------------------------------------------------------------------
 

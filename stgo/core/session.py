@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TypeVar
 
-from ..errors import WidgetError
+from ..errors import StgoError, WidgetError
 from ..limits import TokenBucket
 from ..serial import SerialQueue
 from ..store.sessionstate import DictState, SessionState
@@ -29,7 +29,7 @@ from .tabs import BrowserTab
 from .tabvalues import ScopedInputs, Viewer, delete_tab, drawn_tab, read, write_all, write_tab
 from .tasks import SessionTasks, TaskRunner
 
-__all__ = ["Session", "SessionObserver"]
+__all__ = ["Session", "SessionObserver", "Cancellable"]
 
 T = TypeVar("T")
 _MISSING: Any = object()
@@ -46,6 +46,15 @@ class SessionObserver(Protocol):
 
     def client_message(self, session: Session | None, msg: dict[str, Any]) -> int:
         """Send a transient message (toast, spinner ...) to *session*'s tabs now."""
+
+
+class Cancellable(Protocol):
+    """A running thing that can be stopped (a :class:`~stgo.core.timers.TimerHandle`)."""
+
+    @property
+    def cancelled(self) -> bool: ...
+
+    def cancel(self) -> None: ...
 
 
 def toast_message(text: Any, icon: str | None, duration: float) -> dict[str, Any]:
@@ -470,6 +479,23 @@ class Session(SessionPerson, SessionWork, Factory):
             return 0
         clean = None if query is None else {k: str(v) for k, v in query.items() if v is not None}
         return int(navigate(self, path, clean))
+
+    # -- timers -------------------------------------------------------------------
+
+    def every(self, interval: float, fn: Callable[[Session], object]) -> Cancellable:
+        """Run ``fn(session)`` every *interval* seconds while the session lives
+        (in this process, in the session's event queue, its changes pushed);
+        it stops when the session ends, here or elsewhere (docs/timers.md).
+
+        :returns: a :class:`~stgo.core.timers.TimerHandle`: ``.cancel()`` stops it.
+        :raises ConfigurationError: a bad interval.
+        :raises StgoError: the session belongs to no App (or has ended).
+        """
+        schedule = getattr(self._observer, "schedule", None)
+        if schedule is None or self._ended:
+            raise StgoError("session.every needs a live session of an App")
+        handle: Cancellable = schedule(self, interval, fn)
+        return handle
 
     # -- transient messages -------------------------------------------------------
 

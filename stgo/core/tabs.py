@@ -211,9 +211,18 @@ class BrowserTab(Generic[S]):
         with self._lock:
             return self._granted
 
-    def _connect(self, conn: Outlet | None) -> None:
+    def _connect(self, conn: Outlet | None) -> Outlet | None:
         with self._lock:
-            self._conn = conn
+            was, self._conn = self._conn, conn
+            return was
+
+    def _disconnect(self, conn: Outlet) -> bool:
+        """Forget *conn* if it is still the tab's; return whether it was."""
+        with self._lock:
+            if self._conn is not conn:
+                return False  # a newer connection replaced it: the tab stays connected
+            self._conn = None
+            return True
 
     @property
     def conn(self) -> Outlet | None:
@@ -230,6 +239,9 @@ class TabRegistry(Generic[S]):
         self._lock = threading.Lock()
         self._by_conn: dict[Outlet, BrowserTab[S]] = {}
         self._by_session: dict[S, dict[str, BrowserTab[S]]] = {}
+        #: Told ``(tab, True)`` when a tab gets a connection while it had none,
+        #: ``(tab, False)`` when it loses its last (the App's presence hooks).
+        self.presence: Callable[[BrowserTab[S], bool], None] | None = None
 
     def open(self, session: S, tab_id: str | None, *, path: str = "/",
              query: Mapping[str, str] | None = None,
@@ -270,14 +282,18 @@ class TabRegistry(Generic[S]):
         """*conn* is *tab*'s connection now."""
         with self._lock:
             self._by_conn[conn] = tab
-        tab._connect(conn)
+        presence = self.presence
+        if tab._connect(conn) is None and presence is not None:
+            presence(tab, True)
 
     def unbind(self, conn: Outlet) -> None:
         """*conn* closed."""
         with self._lock:
             tab = self._by_conn.pop(conn, None)
-        if tab is not None and tab.conn is conn:
-            tab._connect(None)
+        if tab is not None and tab._disconnect(conn):
+            presence = self.presence
+            if presence is not None:
+                presence(tab, False)
 
     def of(self, conn: Outlet | None) -> BrowserTab[S] | None:
         """The tab of *conn*, or ``None`` (a connection without one: tests, old clients)."""

@@ -18,7 +18,8 @@ one small part per concept, each in its own module:
   between events;
 - :mod:`.sessions`: session records; :mod:`.globals`: global widgets'
   changes and the relay's channel; :mod:`.blobs`: uploads' bytes;
-  :mod:`.rotation`: rotation tokens.
+  :mod:`.rotation`: rotation tokens; :mod:`.leases`: app timers' leases;
+  :mod:`.presence`: who is connected, per process.
 
 The store routes each state operation: to the session's open event on this
 thread if there is one (read from its cache, buffered), else to Redis at once.
@@ -38,7 +39,9 @@ from .events import Events
 from .globals import Globals
 from .holds import Holds
 from .layout import Layout
+from .leases import TimerLeases
 from .link import Link, parse_url, safe_url
+from .presence import PresenceRecords
 from .rotation import Tokens
 from .sessions import Sessions
 from .state import Namespaces
@@ -87,6 +90,9 @@ class RedisStore(Store):
         self._tokens = Tokens(self._link, self._layout)
         self.codec.blobs = self._blobs  # decoded uploads read their bytes from here
         self._cache = RedisCache(self._link, self._layout, self.codec)
+        #: App timers' leases and the tabs' presence records (docs/timers.md).
+        self.timer_leases = TimerLeases(self._link, self._layout)
+        self.presence_records = PresenceRecords(self._link, self._layout)
 
     def __repr__(self) -> str:
         return f"<RedisStore {safe_url(self._link.url)}>"

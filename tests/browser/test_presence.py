@@ -1,0 +1,57 @@
+"""Presence in Chromium (issue 24): a tab's first load, a reload and its close
+run ``on_connect`` / ``on_disconnect`` once each, in order, and
+``app.online()`` follows; a hook's change reaches the page."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from playwright.sync_api import expect
+
+import stgo
+from stgo.server import Server
+
+from ..helpers import wait_until
+
+
+def test_open_reload_and_close_of_a_tab(
+    new_page: Any, serve: Callable[..., Server], make_app: Callable[..., stgo.App],
+) -> None:
+    app = make_app()
+    last = app.text("", key="last")
+    events: list[tuple[str, str]] = []
+    lock = threading.Lock()
+
+    @app.on_connect
+    def came(session: stgo.Session, tab: stgo.BrowserTab[Any]) -> None:
+        with lock:
+            events.append(("connect", tab.id))
+        last.set_text(f"hello {tab.id}")  # pushed to the page
+
+    @app.on_disconnect
+    def went(session: stgo.Session, tab: stgo.BrowserTab[Any]) -> None:
+        with lock:
+            events.append(("disconnect", tab.id))
+
+    server = serve(app)
+    page = new_page(server.url)
+    wait_until(lambda: len(events) == 1)
+    first = events[0][1]
+    expect(page.locator("[data-key=last]")).to_have_text(f"hello {first}")
+    assert app.online() == {"sessions": 1, "tabs": 1}
+
+    page.reload()
+    wait_until(lambda: len(events) == 3)
+    # The old tab went away, a new one (a new tab ID) came.
+    second = next(t for k, t in events[1:] if k == "connect")
+    assert second != first
+    assert sorted(events[1:]) == sorted([("disconnect", first), ("connect", second)])
+    expect(page.locator("[data-key=last]")).to_have_text(f"hello {second}")
+    assert app.online() == {"sessions": 1, "tabs": 1}
+
+    page.close()
+    wait_until(lambda: len(events) == 4)
+    assert events[3] == ("disconnect", second)
+    assert app.online() == {"sessions": 0, "tabs": 0}
