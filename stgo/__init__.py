@@ -113,3 +113,9 @@ __all__ = [
     "RangeSlider", "Form", "SubmitButton", "Dialog", "Popover", "Status",
     "ChatInput", "ChatMessage", "Slot", "SlotContent", "PageLink", "Navigation",
 ]
+
+# Media, Vega-Lite charts and components (issue 26).
+from .widgets.media import Audio, CameraInput, Video  # noqa: E402
+from .widgets.vega import VegaLiteChart  # noqa: E402
+
+__all__ += ["Audio", "Video", "CameraInput", "VegaLiteChart"]

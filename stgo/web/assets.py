@@ -1,4 +1,5 @@
-"""Static files: stgo's own (``static/``) and plotly.js from the installed plotly package."""
+"""Static files: stgo's own (``static/``), plotly.js from the installed plotly
+package and the vega-embed bundle of the installed vl-convert-python package."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from importlib import resources
 from werkzeug.wrappers import Request, Response
 
 from ..widgets.charts import plotly_js_path
+from ..widgets.vega import vega_bundle
 
 __all__ = ["Assets"]
 
@@ -21,6 +23,7 @@ class Assets:
         self._static = resources.files("stgo") / "static"
         self._vendor_lock = threading.Lock()
         self._plotly: tuple[bytes, bytes] | None = None
+        self._vega: tuple[bytes, bytes] | None = None
 
     def static(self, name: str) -> Response:
         """A file of stgo's ``static/`` folder, cached for an hour (no traversal)."""
@@ -53,6 +56,25 @@ class Assets:
                 raw = path.read_bytes()
                 self._plotly = (raw, gzip.compress(raw, 6))
             raw, packed = self._plotly
+        return self._vendor(request, raw, packed)
+
+    def vega(self, request: Request) -> Response:
+        """vega-embed, Vega-Lite and Vega, bundled by the installed vl-convert-python
+        (made once, a few seconds, and kept, gzipped too)."""
+        with self._vendor_lock:
+            if self._vega is None:
+                bundle = vega_bundle()
+                if bundle is None:
+                    return Response(
+                        "vl-convert-python is not installed: pip install 'stgo[charts]'\n",
+                        status=404, mimetype="text/plain")
+                raw = bundle.encode("utf-8")
+                self._vega = (raw, gzip.compress(raw, 6))
+            raw, packed = self._vega
+        return self._vendor(request, raw, packed)
+
+    @staticmethod
+    def _vendor(request: Request, raw: bytes, packed: bytes) -> Response:
         response = Response(mimetype="text/javascript")
         if "gzip" in request.headers.get("Accept-Encoding", ""):
             response.set_data(packed)

@@ -25,6 +25,7 @@ from .assets import Assets
 from .cookies import Cookies
 from .health import Health, HealthProbe
 from .hosts import HostPolicy, Hosts
+from .media import media_response
 from .page import Site, base_href, render_error_page, render_page
 from .refusals import Refusals
 from .transfers import Transfers, refusal
@@ -66,10 +67,12 @@ def _routes() -> Map:
         Rule("/session/rotate", endpoint="rotate"),
         Rule("/upload", endpoint="upload"),
         Rule("/download", endpoint="begin_download"),
+        Rule("/download/media/<rest:ref>", endpoint="media", methods=get),
         Rule("/download/<rest:token>", endpoint="download", methods=get),
         Rule("/", endpoint="page", methods=get),
         Rule("/health", endpoint="health", methods=get),
         Rule("/static/vendor/plotly.min.js", endpoint="plotly", methods=get),
+        Rule("/static/vendor/vega.js", endpoint="vega", methods=get),
         Rule("/static/<rest:name>", endpoint="static", methods=get),
         Rule("/metrics", endpoint="metrics", methods=get),
         Rule("/<rest:path>", endpoint="other", methods=get),
@@ -147,9 +150,12 @@ class Endpoints:
             "begin_download": lambda request: self.transfer(request, "/download"),
             "download": lambda request, token: self._transfers.download(
                 request, self.current_session(request), token),
+            "media": lambda request, ref: media_response(
+                request, self.current_session(request), ref, self._transfers.find),
             "page": self.page,
             "health": lambda request: self.health(),
             "plotly": self._assets.plotly,
+            "vega": self._assets.vega,
             "static": lambda request, name: self._assets.static(name),
             "metrics": lambda request: self.metrics(),
             "other": self.other,

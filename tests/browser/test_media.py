@@ -1,0 +1,74 @@
+"""Altair / Vega-Lite charts, media players and the camera in Chromium, under
+stgo's own strict policy (no 'unsafe-eval', no inline styles)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import stgo
+
+from ..helpers import wait_until
+from .conftest import FLAGS, _chromium, wait_connected
+from .test_chart_page import WATCH_CSP
+
+alt = pytest.importorskip("altair")
+
+
+def test_an_altair_chart_draws_without_policy_complaints_and_sends_selections(
+    serve: Any, new_page: Any
+) -> None:
+    app = stgo.App(title="Altair")
+    rows = [{"k": k, "n": n} for k, n in zip("abc", (3, 5, 2), strict=True)]
+    pick = alt.selection_point(name="pick", fields=["k"])
+    chart = alt.Chart(alt.Data(values=rows)).mark_bar().encode(
+        x="k:N", y="n:Q",
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.4)),
+        tooltip=["k:N", "n:Q"],
+    ).add_params(pick).properties(title="Counts by kind", width=300)
+    widget = app.altair_chart(chart, key="counts")
+    picked: list[Any] = []
+    got = threading.Event()
+
+    @widget.on_select
+    def on_pick(session: stgo.Session, event: str, selection: Any) -> None:
+        picked.append(selection)
+        got.set()
+
+    server = serve(app)
+    page = new_page()
+    console: list[str] = []
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    page.add_init_script(WATCH_CSP)
+    page.goto(server.url)
+    wait_connected(page)
+    bars = "[data-key=counts] .mark-rect path"
+    page.wait_for_function(f"() => document.querySelectorAll('{bars}').length === 3")
+    # Its accessible name is the chart's title.
+    assert page.get_attribute("[data-key=counts] .stgo-vega", "aria-label") == "Counts by kind"
+    # A hover shows vega-tooltip's tooltip, styled by vega.css (no inline <style>).
+    page.hover(f"{bars} >> nth=1")
+    page.wait_for_function(
+        "() => { const t = document.getElementById('vg-tooltip-element');"
+        " return t && t.classList.contains('visible') && t.textContent.includes('5'); }")
+    page.click(f"{bars} >> nth=1")
+    assert got.wait(10)
+    assert picked[-1] == {"pick": {"k": ["b"]}}
+    # New data redraws the chart.
+    widget.set_data([{"k": k, "n": 1} for k in "abcd"])
+    page.wait_for_function(f"() => document.querySelectorAll('{bars}').length === 4")
+    assert page.evaluate("() => window.cspRefusals || []") == []
+    assert console == []
+
+
+@pytest.fixture(scope="module")
+def camera_browser(browser: Any) -> Iterator[Any]:
+    """A Chromium whose camera is the fake one (a test pattern), allowed without asking."""
+    instance = browser.browser_type.launch(
+        executable_path=_chromium(),
+        args=[*FLAGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"])
+    yield instance
+    instance.close()
