@@ -72,3 +72,61 @@ def camera_browser(browser: Any) -> Iterator[Any]:
         args=[*FLAGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"])
     yield instance
     instance.close()
+
+
+def test_the_fake_camera_delivers_a_photo_to_the_handler(
+    serve: Any, camera_browser: Any
+) -> None:
+    app = stgo.App(title="Camera")
+    photos: list[tuple[str, int, bytes]] = []
+    got = threading.Event()
+    camera = app.camera_input("Take a photo", key="shot")
+
+    @camera.on_change
+    def took(session: stgo.Session, event: str, photo: Any) -> None:
+        photos.append((photo.type, photo.size, photo.getvalue()[:8]))
+        assert session.get("shot") is photo
+        got.set()
+
+    server = serve(app)
+    context = camera_browser.new_context()
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.add_init_script(WATCH_CSP)
+        page.goto(server.url)
+        wait_connected(page)
+        page.get_by_role("button", name="Start camera").click()
+        page.wait_for_function(
+            "() => document.querySelector('[data-key=shot] video').videoWidth > 0")
+        page.get_by_role("button", name="Take photo").click()
+        assert got.wait(15)
+        kind, size, head = photos[0]
+        assert kind == "image/png" and size > 100 and head == b"\x89PNG\r\n\x1a\n"
+        # The page says it has a photo, and the camera is off again.
+        page.wait_for_function(
+            "() => document.querySelector('[data-key=shot] .stgo-camera-taken') !== null")
+        assert page.evaluate("() => window.cspRefusals || []") == []
+        assert not errors
+    finally:
+        context.close()
+
+
+def test_audio_and_video_play_from_the_app_under_the_policy(
+    serve: Any, new_page: Any, tmp_path: Any
+) -> None:
+    np = pytest.importorskip("numpy")
+    app = stgo.App(title="Media")
+    tone = np.sin(np.linspace(0, 440 * 2 * np.pi, 8000))
+    app.audio(tone, sample_rate=8000, key="tone", label="A tone")
+    server = serve(app)
+    page = new_page()
+    page.add_init_script(WATCH_CSP)
+    page.goto(server.url)
+    wait_connected(page)
+    # The player read the WAV's header from the app: one second of sound.
+    page.wait_for_function(
+        "() => { const a = document.querySelector('[data-key=tone] audio');"
+        " return a.readyState >= 1 && Math.abs(a.duration - 1) < 0.01; }")
+    assert page.evaluate("() => window.cspRefusals || []") == []
