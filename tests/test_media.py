@@ -23,10 +23,10 @@ from .test_transfers import _upload
 WAV = b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 40
 
 
-def _get(server: Server, path: str, cookie: str | None,
-         headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+def _get(server: Server, path: str, cookie: str | None, headers: dict[str, str] | None = None,
+         timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
     parts = urlsplit(server.url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:
         sent = dict(headers or {})
         if cookie:
@@ -283,8 +283,9 @@ def test_the_vega_bundle_is_served_from_the_installed_package(
 ) -> None:
     pytest.importorskip("vl_convert")
     server = serve(stgo.App())
+    # Made in a child process at the first request: seconds, more on a busy machine.
     status, headers, body = _get(server, "/static/vendor/vega.js", None,
-                                 {"Accept-Encoding": "gzip"})
+                                 {"Accept-Encoding": "gzip"}, timeout=180)
     assert status == 200 and headers["Content-Type"].startswith("text/javascript")
     assert headers["Content-Encoding"] == "gzip"
     text = zlib.decompress(body, 16 + zlib.MAX_WBITS)

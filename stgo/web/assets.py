@@ -4,6 +4,7 @@ package and the vega-embed bundle of the installed vl-convert-python package."""
 from __future__ import annotations
 
 import gzip
+import logging
 import mimetypes
 import threading
 from importlib import resources
@@ -15,6 +16,8 @@ from ..widgets.vega import vega_bundle
 
 __all__ = ["Assets"]
 
+log = logging.getLogger("stgo")
+
 
 class Assets:
     """Serves ``static/<name>`` and ``static/vendor/plotly.min.js``."""
@@ -23,7 +26,11 @@ class Assets:
         self._static = resources.files("stgo") / "static"
         self._vendor_lock = threading.Lock()
         self._plotly: tuple[bytes, bytes] | None = None
+        # The vega bundle takes seconds to make: its own lock, so that plotly
+        # and the warming thread do not wait on each other.
+        self._vega_lock = threading.Lock()
         self._vega: tuple[bytes, bytes] | None = None
+        self._vega_warming = False
 
     def static(self, name: str) -> Response:
         """A file of stgo's ``static/`` folder, cached for an hour (no traversal)."""
@@ -58,20 +65,37 @@ class Assets:
             raw, packed = self._plotly
         return self._vendor(request, raw, packed)
 
+    def warm_vega(self) -> None:
+        """Start making the vega bundle in the background (once): a page that
+        shows a Vega-Lite chart asks for it a moment later."""
+        with self._vendor_lock:
+            if self._vega is not None or self._vega_warming:
+                return
+            self._vega_warming = True
+        threading.Thread(target=self._load_vega, name="stgo-vega-bundle", daemon=True).start()
+
+    def _load_vega(self) -> tuple[bytes, bytes] | str:
+        """The bundle, plain and gzipped, or why there is none."""
+        with self._vega_lock:
+            if self._vega is None:
+                try:
+                    bundle = vega_bundle()
+                except RuntimeError as exc:
+                    log.error("no vega bundle: %s", exc)
+                    return f"the vega bundle could not be made: {exc}"
+                if bundle is None:
+                    return "vl-convert-python is not installed: pip install 'stgo[charts]'"
+                raw = bundle.encode("utf-8")
+                self._vega = (raw, gzip.compress(raw, 6))
+            return self._vega
+
     def vega(self, request: Request) -> Response:
         """vega-embed, Vega-Lite and Vega, bundled by the installed vl-convert-python
         (made once, a few seconds, and kept, gzipped too)."""
-        with self._vendor_lock:
-            if self._vega is None:
-                bundle = vega_bundle()
-                if bundle is None:
-                    return Response(
-                        "vl-convert-python is not installed: pip install 'stgo[charts]'\n",
-                        status=404, mimetype="text/plain")
-                raw = bundle.encode("utf-8")
-                self._vega = (raw, gzip.compress(raw, 6))
-            raw, packed = self._vega
-        return self._vendor(request, raw, packed)
+        loaded = self._load_vega()
+        if isinstance(loaded, str):
+            return Response(loaded + "\n", status=404, mimetype="text/plain")
+        return self._vendor(request, *loaded)
 
     @staticmethod
     def _vendor(request: Request, raw: bytes, packed: bytes) -> Response:

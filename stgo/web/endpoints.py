@@ -21,6 +21,7 @@ from ..errors import CapacityError, StoreUnavailableError
 from ..ids import is_valid_session_id
 from ..limits import AddressRateLimiter, ConnectionLimiter, LogOnce
 from ..metrics import Metrics
+from ..widgets.vega import VEGA_SCRIPTS
 from .assets import Assets
 from .cookies import Cookies
 from .health import Health, HealthProbe
@@ -270,6 +271,8 @@ class Endpoints:
         html = render_page(self._site.title_of(path), roots, version=__version__,
                            path=page.path if page is not None else "/",
                            base=base_href(path), status=status)
+        if VEGA_SCRIPTS in html:
+            self._assets.warm_vega()  # asked for in a moment: make it meanwhile
         response = Response(html, status=status, mimetype="text/html")
         self.protect_document(response)
         response.headers["Cache-Control"] = "no-store"

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -34,16 +36,27 @@ _EXTRA = "pip install 'stgo[charts]'"
 MAX_SELECTION_JSON = 64 * 1024
 
 
-def vega_bundle() -> str | None:
-    """The vega-embed + Vega-Lite + Vega bundle of the installed ``vl-convert-python``
-    (made on the first call, a few seconds; kept by vl_convert), or ``None``."""
+def vega_bundle(timeout: float = 180.0) -> str | None:
+    """The vega-embed + Vega-Lite + Vega bundle of the installed ``vl-convert-python``,
+    or ``None`` when it is not installed.
+
+    Made in a child process: ``javascript_bundle()`` takes seconds and holds
+    the GIL meanwhile, which in this process would stall every session.
+
+    :raises RuntimeError: the child failed or took longer than *timeout* seconds.
+    """
     if importlib.util.find_spec("vl_convert") is None:
         return None
-    import vl_convert
-
-    # (Its stubs want a snippet; without one it makes the default: globals on window.)
-    bundle: str = vl_convert.javascript_bundle()  # type: ignore[call-arg]
-    return bundle
+    code = "import sys, vl_convert; sys.stdout.write(vl_convert.javascript_bundle())"
+    try:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"vl_convert took over {timeout:g} s to make its bundle") from None
+    if done.returncode != 0 or not done.stdout:
+        why = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+        raise RuntimeError(f"vl_convert could not make its bundle: {why[0]}")
+    return done.stdout.decode("utf-8")
 
 
 def _require_bundle(what: str) -> None:
@@ -221,7 +234,7 @@ class VegaLiteChart(Widget):
             names = " ".join(sorted(_selection_names(self._spec)))
         theme = f' data-theme="{esc(self.theme)}"' if self.theme else ""
         return (
-            f'<div class="stgo-vega" role="img" aria-label="{esc(label)}"{theme} '
+            f'<div class="stgo-vega" role="figure" aria-label="{esc(label)}"{theme} '
             f'data-selections="{esc(names)}" data-spec="{esc(text)}"></div>'
         )
 

@@ -11,7 +11,6 @@ import pytest
 
 import stgo
 
-from ..helpers import wait_until
 from .conftest import FLAGS, _chromium, wait_connected
 from .test_chart_page import WATCH_CSP
 
