@@ -115,7 +115,8 @@ __all__ = [
 ]
 
 # Media, Vega-Lite charts and components (issue 26).
+from .widgets.component import Component  # noqa: E402
 from .widgets.media import Audio, CameraInput, Video  # noqa: E402
 from .widgets.vega import VegaLiteChart  # noqa: E402
 
-__all__ += ["Audio", "Video", "CameraInput", "VegaLiteChart"]
+__all__ += ["Audio", "Video", "CameraInput", "VegaLiteChart", "Component"]

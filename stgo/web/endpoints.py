@@ -23,6 +23,7 @@ from ..limits import AddressRateLimiter, ConnectionLimiter, LogOnce
 from ..metrics import Metrics
 from ..widgets.vega import VEGA_SCRIPTS
 from .assets import Assets
+from .components import component_response
 from .cookies import Cookies
 from .health import Health, HealthProbe
 from .hosts import HostPolicy, Hosts
@@ -74,6 +75,7 @@ def _routes() -> Map:
         Rule("/health", endpoint="health", methods=get),
         Rule("/static/vendor/plotly.min.js", endpoint="plotly", methods=get),
         Rule("/static/vendor/vega.js", endpoint="vega", methods=get),
+        Rule("/static/components/<rest:ref>", endpoint="component", methods=get),
         Rule("/static/<rest:name>", endpoint="static", methods=get),
         Rule("/metrics", endpoint="metrics", methods=get),
         Rule("/<rest:path>", endpoint="other", methods=get),
@@ -157,6 +159,7 @@ class Endpoints:
             "health": lambda request: self.health(),
             "plotly": self._assets.plotly,
             "vega": self._assets.vega,
+            "component": lambda request, ref: component_response(ref),
             "static": lambda request, name: self._assets.static(name),
             "metrics": lambda request: self.metrics(),
             "other": self.other,
