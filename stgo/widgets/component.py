@@ -94,18 +94,22 @@ class Component(InputWidget):
         if not _NAME.fullmatch(cls.component_name):
             raise WidgetError(f"{cls.__name__}.component_name {cls.component_name!r}: use "
                               "letters, digits, '_', '.' and '-'")
-        if "root" not in cls.__dict__ or cls.root is None:
+        # The files are next to the class that names them (a subclass that
+        # only changes behaviour keeps its parent's folder).
+        if "root" not in cls.__dict__ and ("module" in cls.__dict__ or cls.root is None):
             source = getattr(sys.modules.get(cls.__module__), "__file__", None)
             if source is None:
                 raise WidgetError(f"{cls.__name__}: set root= to the folder of its files")
             cls.root = Path(source).resolve().parent
+        root = Path(cls.root) if cls.root is not None else Path(".")
+        cls.root = root
         digest = hashlib.sha256()
         for name in cls.declared_files():
             if not _FILE.fullmatch(name) or ".." in name.split("/"):
                 raise WidgetError(f"{cls.__name__}: {name!r} must be a plain relative path")
-            path = cls.root / name
+            path = root / name
             if not path.is_file():
-                raise WidgetError(f"{cls.__name__}: declared file {name!r} is not in {cls.root}")
+                raise WidgetError(f"{cls.__name__}: declared file {name!r} is not in {root}")
             digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
         cls.asset_version = digest.hexdigest()[:16]
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from stgo_rating import Rating
 
 import stgo
 from stgo.testing import AppTester
-from stgo_rating import Rating
 
 
 def make_app() -> stgo.App:
