@@ -1,7 +1,7 @@
 // stgo Vega-Lite adapter: draws Altair / Vega-Lite chart widgets with
 // vega-embed (served by the app from the installed vl-convert-python package,
-// static/vendor/vega.js, loaded just before this file) and applies their
-// "vega" ops; a chart's selections go back as "select" events.
+// static/vendor/vega.js, loaded just before this file), again at each redraw
+// (new data); a chart's selections go back as "select" events.
 // The page's policy has no 'unsafe-eval': every embed passes ast: true, so
 // Vega evaluates expressions with its interpreter, never new Function.
 (function () {
@@ -23,6 +23,7 @@
   });
 
   var SELECT_PAUSE_MS = 150;
+  var views = [];   // [element, embed result] of drawn charts
   var dark = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
 
   function options(el) {
@@ -73,10 +74,16 @@
     el.stgoSelections = names;
     var run = (el.stgoRun || 0) + 1;
     el.stgoRun = run;
-    if (el.stgoView) { el.stgoView.finalize(); el.stgoView = null; }
+    if (el.stgoView) {
+      var old = el.stgoView;
+      views = views.filter(function (pair) { return pair[1] !== old; });
+      old.finalize();
+      el.stgoView = null;
+    }
     vegaEmbed(el, spec, options(el)).then(function (result) {
       if (el.stgoRun !== run) { result.finalize(); return; }  // a newer spec came meanwhile
       el.stgoView = result;
+      views.push([el, result]);
       watchSelections(el, w, result.view, names);
     }).catch(function (err) {
       stgo.alert("could not draw chart " + w.getAttribute("data-key") + ": " + err.message,
@@ -85,6 +92,12 @@
   }
 
   function drawNew() {
+    // A redraw replaced the element (new data) or removed it: free its view.
+    views = views.filter(function (pair) {
+      if (pair[0].isConnected) return true;
+      pair[1].finalize();
+      return false;
+    });
     document.querySelectorAll(".stgo-vega[data-spec]").forEach(function (el) {
       var spec;
       try { spec = JSON.parse(el.getAttribute("data-spec")); } catch (e) { return; }
@@ -93,13 +106,6 @@
       show(el, spec, names);
     });
   }
-
-  stgo.onOp("vega", function (op) {
-    drawNew();
-    var w = document.getElementById(op.id);
-    var el = w ? w.querySelector(".stgo-vega") : null;
-    if (el) show(el, op.spec, op.selections || []);
-  });
 
   document.addEventListener("stgo:message", drawNew);
 

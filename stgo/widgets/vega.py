@@ -9,7 +9,7 @@ page's strict policy has no ``'unsafe-eval'``: ``static/vega.js`` embeds with
 ``new Function``.
 
 The spec (data inlined) lives on the server; :meth:`VegaLiteChart.set_spec`
-and :meth:`VegaLiteChart.set_data` push a new one (a ``vega`` op).  A chart's
+and :meth:`VegaLiteChart.set_data` redraw the widget with the new one.  A chart's
 selections (Altair's ``selection_point`` / ``selection_interval`` params) come
 back as ``select`` events: ``@chart.on_select`` gets ``{param name: value}``.
 """
@@ -179,7 +179,7 @@ class VegaLiteChart(Widget):
         new = self._prepare(_spec_of(spec), data)
         with self._lock:
             self._spec = new
-        self.changed("vega")
+        self.changed()
 
     def set_data(self, data: Any, *, name: str | None = None) -> None:
         """Replace the chart's data and push it: the top-level ``data``, or
@@ -197,11 +197,12 @@ class VegaLiteChart(Widget):
                 datasets[name] = rows
             else:
                 spec["data"] = {"values": rows}
-        self.changed("vega")
+        self.changed()
 
     def coerce(self, event: str, value: Any) -> Any:
         super().coerce(event, value)
-        names = _selection_names(self._spec)
+        with self._lock:
+            names = _selection_names(self._spec)
         if not isinstance(value, dict) or len(value) != 1:
             raise ProtocolError(f"bad selection for {self.key!r}: {{name: value}}")
         (name, selected), = value.items()
@@ -237,13 +238,6 @@ class VegaLiteChart(Widget):
             f'<div class="stgo-vega" role="figure" aria-label="{esc(label)}"{theme} '
             f'data-selections="{esc(names)}" data-spec="{esc(text)}"></div>'
         )
-
-    def change_op(self, change: str) -> dict[str, Any] | None:
-        if change != "vega":
-            return None
-        with self._lock:
-            return {"op": "vega", "id": self.id, "spec": self._spec,
-                    "selections": sorted(_selection_names(self._spec))}
 
 
 def _rows(data: Any) -> list[dict[str, Any]]:
