@@ -84,6 +84,9 @@
       if (el.stgoRun !== run) { result.finalize(); return; }  // a newer spec came meanwhile
       el.stgoView = result;
       views.push([el, result]);
+      // The "..." menu's button is an icon: give it a name for screen readers.
+      var summary = el.querySelector(".vega-embed > details > summary");
+      if (summary) summary.setAttribute("aria-label", "Chart actions: export as SVG or PNG");
       watchSelections(el, w, result.view, names);
     }).catch(function (err) {
       stgo.alert("could not draw chart " + w.getAttribute("data-key") + ": " + err.message,

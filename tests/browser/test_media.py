@@ -48,6 +48,11 @@ def test_an_altair_chart_draws_without_policy_complaints_and_sends_selections(
     page.wait_for_function(f"() => document.querySelectorAll('{bars}').length === 3")
     # Its accessible name is the chart's title.
     assert page.get_attribute("[data-key=counts] .stgo-vega", "aria-label") == "Counts by kind"
+    # The export menu's icon button has a name; the editor links are left out.
+    page.wait_for_function("() => (document.querySelector('[data-key=counts] summary')"
+                           " || {}).ariaLabel === 'Chart actions: export as SVG or PNG'")
+    assert page.locator("[data-key=counts] .vega-actions a").all_text_contents() == [
+        "Save as SVG", "Save as PNG"]
     # A hover shows vega-tooltip's tooltip, styled by vega.css (no inline <style>).
     page.hover(f"{bars} >> nth=1")
     page.wait_for_function(
