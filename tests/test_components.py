@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -17,6 +20,33 @@ from stgo.server import Server
 from stgo.testing import AppTester
 
 MOUNT = "export function mount(el, ctx) { el.textContent = ctx.label; }"
+
+
+ROOT = Path(__file__).resolve().parents[1]
+RATING = ROOT / "examples" / "components" / "stgo-rating"
+
+
+def install_rating(target: Path) -> None:
+    """Install examples/components/stgo-rating from its folder with pip, into *target*."""
+    # --no-build-isolation: built with this venv's setuptools, no index needed.
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                    "--no-build-isolation", "--target", str(target), str(RATING)],
+                   check=True, timeout=300)
+
+
+def test_the_rating_package_passes_its_own_tests_installed_next_to_stgo(
+    tmp_path: Path
+) -> None:
+    install_rating(tmp_path)
+    assert (tmp_path / "stgo_rating" / "rating.js").is_file()  # shipped as package data
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    # Its tests, against the installed copy (not the source folder) and this stgo.
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir",
+         str(RATING), str(RATING / "tests")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "passed" in done.stdout
 
 
 def _component_class(root: Path, script: str = MOUNT, **attrs: Any) -> type[stgo.Component]:

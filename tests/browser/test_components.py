@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -14,21 +13,16 @@ import pytest
 
 import stgo
 
+from ..test_components import install_rating
 from .conftest import session_of, wait_connected
 from .test_chart_page import WATCH_CSP
-
-ROOT = Path(__file__).resolve().parents[2]
-PACKAGE = ROOT / "examples" / "components" / "stgo-rating"
 
 
 @pytest.fixture(scope="module")
 def rating_module(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """stgo_rating, installed from its folder by pip into a folder of its own."""
     target = tmp_path_factory.mktemp("site")
-    # --no-build-isolation: built with this venv's setuptools, no index needed.
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--no-build-isolation", "--target", str(target), str(PACKAGE)],
-                   check=True, timeout=300)
+    install_rating(target)
     assert (target / "stgo_rating" / "rating.js").is_file()  # shipped as package data
     sys.path.insert(0, str(target))
     try:
