@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import io
 import struct
+import sys
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -304,3 +305,14 @@ def test_without_the_extra_a_vega_chart_says_which_to_install(
                         lambda name, *a: None if name == "vl_convert" else real(name, *a))
     with pytest.raises(stgo.MissingExtraError, match=r"stgo\[charts\]"):
         stgo.App().vega_lite_chart({"mark": "bar"})
+
+
+def test_an_array_without_numpy_here_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Tensor:  # another library's array, numpy absent
+        ndim, dtype, shape = 2, "uint8", (1, 1)
+
+    monkeypatch.setitem(sys.modules, "numpy", None)
+    with pytest.raises(stgo.MissingExtraError, match=r"stgo\[media\]"):
+        stgo.App().image(Tensor())
+    with pytest.raises(stgo.MissingExtraError, match=r"stgo\[media\]"):
+        stgo.App().audio(Tensor(), sample_rate=8000)

@@ -3,7 +3,7 @@
 A numpy array is encoded to PNG here with the standard library (zlib), so it
 needs only numpy, which the caller already has; a PIL image is saved as PNG
 by Pillow, which likewise came with it.  Neither is imported unless such a
-value is passed.
+value is passed (``stgo[media]`` installs both).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import struct
 import zlib
 from typing import Any
 
-from ..errors import WidgetError
+from ..errors import MissingExtraError, WidgetError
 
 __all__ = ["is_array_image", "png_of"]
 
@@ -46,8 +46,10 @@ def png_of(value: Any) -> bytes:
         except (OSError, ValueError) as exc:
             raise WidgetError(f"cannot encode this PIL image as PNG: {exc}") from None
         return out.getvalue()
-    import numpy as np
-
+    try:
+        import numpy as np
+    except ImportError:  # an array-like of another library, without numpy here
+        raise MissingExtraError("image arrays need numpy: pip install 'stgo[media]'") from None
     array = np.asarray(value)
     if array.ndim == 2:
         array = array[:, :, np.newaxis]

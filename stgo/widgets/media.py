@@ -61,8 +61,8 @@ def wav_bytes(samples: Any, sample_rate: int) -> bytes:
     floats in [-1, 1] or integers as 16-bit PCM) as a WAV file."""
     try:
         import numpy as np
-    except ImportError:  # pragma: no cover - an array came from numpy
-        raise MissingExtraError("audio arrays need numpy: pip install numpy") from None
+    except ImportError:  # an array-like of another library, without numpy here
+        raise MissingExtraError("audio arrays need numpy: pip install 'stgo[media]'") from None
     array = np.asarray(samples)
     if array.ndim not in (1, 2) or array.size == 0:
         raise WidgetError(
