@@ -114,6 +114,8 @@ class VegaLiteChart(Widget):
     :param data: rows for the spec's top-level data (a dict of lists, a list
         of dicts or a pandas DataFrame), as ``st.vega_lite_chart(data, spec)``.
     :param height: in CSS pixels, when the spec gives none.
+    :param use_container_width: as wide as its column (``width: "container"``),
+        when the spec gives no width.
     :param theme: ``"stgo"`` follows the page's light or dark colours;
         ``None`` keeps the spec's own.
     :param title: the chart's accessible name (default: the spec's title or
@@ -126,7 +128,7 @@ class VegaLiteChart(Widget):
 
     def __init__(
         self, spec: Any, data: Any = None, *, height: int | None = None,
-        theme: str | None = "stgo", title: str | None = None,
+        use_container_width: bool = False, theme: str | None = "stgo", title: str | None = None,
         on_select: Callable[[Any, str, Any], None] | None = None,
         key: str | None = None, visible: bool = True,
     ) -> None:
@@ -138,6 +140,7 @@ class VegaLiteChart(Widget):
         if theme not in ("stgo", None):
             raise WidgetError(f'theme must be "stgo" or None, got {theme!r}')
         self.height = height
+        self.use_container_width = bool(use_container_width)
         self.theme = theme
         self.title = title
         self._spec = self._prepare(_spec_of(spec), data)
@@ -150,6 +153,8 @@ class VegaLiteChart(Widget):
             spec["data"] = {"values": _rows(data)}
         if self.height is not None and "height" not in spec:
             spec["height"] = self.height
+        if self.use_container_width and "width" not in spec:
+            spec["width"] = "container"
         return spec
 
     @property

@@ -29,6 +29,8 @@ def test_an_altair_chart_draws_without_policy_complaints_and_sends_selections(
         tooltip=["k:N", "n:Q"],
     ).add_params(pick).properties(title="Counts by kind", width=300)
     widget = app.altair_chart(chart, key="counts")
+    app.altair_chart(alt.Chart(alt.Data(values=rows)).mark_bar().encode(x="k:N", y="n:Q"),
+                     use_container_width=True, key="wide")
     picked: list[Any] = []
     got = threading.Event()
 
@@ -58,6 +60,11 @@ def test_an_altair_chart_draws_without_policy_complaints_and_sends_selections(
     page.wait_for_function(
         "() => { const t = document.getElementById('vg-tooltip-element');"
         " return t && t.classList.contains('visible') && t.textContent.includes('5'); }")
+    # use_container_width: as wide as the column (the centred one is ~640 px).
+    page.wait_for_function("() => document.querySelector('[data-key=wide] .mark-rect')")
+    wide = page.eval_on_selector("[data-key=wide] svg", "el => el.getBoundingClientRect().width")
+    column = page.eval_on_selector("[data-key=wide]", "el => el.getBoundingClientRect().width")
+    assert column - 60 <= wide <= column + 1, (wide, column)
     page.click(f"{bars} >> nth=1")
     assert got.wait(10)
     assert picked[-1] == {"pick": {"k": ["b"]}}
