@@ -316,3 +316,24 @@ def test_an_array_without_numpy_here_names_the_extra(monkeypatch: pytest.MonkeyP
         stgo.App().image(Tensor())
     with pytest.raises(stgo.MissingExtraError, match=r"stgo\[media\]"):
         stgo.App().audio(Tensor(), sample_rate=8000)
+
+
+def test_a_bundle_that_cannot_be_made_is_a_clear_404_tried_once(
+    serve: Callable[..., Server], monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture
+) -> None:
+    import stgo.web.assets as assets
+
+    calls: list[int] = []
+
+    def broken(timeout: float = 180.0) -> str:
+        calls.append(1)
+        raise RuntimeError("vl_convert could not make its bundle: boom")
+
+    monkeypatch.setattr(assets, "vega_bundle", broken)
+    server = serve(stgo.App())
+    for _ in range(2):
+        status, _, body = _get(server, "/static/vendor/vega.js", None)
+        assert status == 404 and b"boom" in body
+    assert calls == [1]
+    assert "no vega bundle" in caplog.text

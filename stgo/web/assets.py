@@ -20,7 +20,7 @@ log = logging.getLogger("stgo")
 
 
 class Assets:
-    """Serves ``static/<name>`` and ``static/vendor/plotly.min.js``."""
+    """Serves ``static/<name>``, ``static/vendor/plotly.min.js`` and ``static/vendor/vega.js``."""
 
     def __init__(self) -> None:
         self._static = resources.files("stgo") / "static"
@@ -31,6 +31,7 @@ class Assets:
         self._vega_lock = threading.Lock()
         self._vega: tuple[bytes, bytes] | None = None
         self._vega_warming = False
+        self._vega_failed: str | None = None  # said once; not made again at each request
 
     def static(self, name: str) -> Response:
         """A file of stgo's ``static/`` folder, cached for an hour (no traversal)."""
@@ -77,12 +78,15 @@ class Assets:
     def _load_vega(self) -> tuple[bytes, bytes] | str:
         """The bundle, plain and gzipped, or why there is none."""
         with self._vega_lock:
+            if self._vega_failed is not None:
+                return self._vega_failed
             if self._vega is None:
                 try:
                     bundle = vega_bundle()
                 except RuntimeError as exc:
                     log.error("no vega bundle: %s", exc)
-                    return f"the vega bundle could not be made: {exc}"
+                    self._vega_failed = f"the vega bundle could not be made: {exc}"
+                    return self._vega_failed
                 if bundle is None:
                     return "vl-convert-python is not installed: pip install 'stgo[charts]'"
                 raw = bundle.encode("utf-8")
