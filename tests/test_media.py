@@ -337,3 +337,11 @@ def test_a_bundle_that_cannot_be_made_is_a_clear_404_tried_once(
         assert status == 404 and b"boom" in body
     assert calls == [1]
     assert "no vega bundle" in caplog.text
+
+
+def test_a_refused_new_source_leaves_the_player_as_it_was() -> None:
+    sound = stgo.App().audio(WAV)
+    before = sound.src
+    with pytest.raises(stgo.WidgetError):
+        sound.set_source(b"junk")
+    assert sound.src == before and sound.source() == (WAV, "audio/wav")

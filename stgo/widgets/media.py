@@ -122,11 +122,12 @@ class Media(Widget):
         self._load(data, format, sample_rate)
 
     def _load(self, data: Any, format: str | None, sample_rate: int | None) -> None:
+        """Take in a new source (all checked before anything changes)."""
         if format is not None and not (isinstance(format, str) and _MIME.fullmatch(format)):
             raise WidgetError(f"format must be an audio/... or video/... MIME type, got {format!r}")
-        self._url: str | None = None
-        self._bytes: bytes | None = None
-        self._path: Path | None = None
+        url: str | None = None
+        body: bytes | None = None
+        path: Path | None = None
         mime = format
         if sample_rate is not None or (hasattr(data, "ndim") and hasattr(data, "dtype")):
             if self.media != "audio":
@@ -135,10 +136,10 @@ class Media(Widget):
                     1 <= sample_rate <= 768_000):
                 raise WidgetError(
                     f"an audio array needs sample_rate= (samples a second), got {sample_rate!r}")
-            self._bytes, mime = wav_bytes(data, sample_rate), "audio/wav"
+            body, mime = wav_bytes(data, sample_rate), "audio/wav"
         elif isinstance(data, (bytes, bytearray, memoryview)):
-            self._bytes = bytes(data)
-            mime = mime or sniff_media(self._bytes)
+            body = bytes(data)
+            mime = mime or sniff_media(body)
             if mime is None:
                 raise WidgetError(
                     f"cannot tell what kind of {self.media} these bytes are: give format= "
@@ -148,12 +149,11 @@ class Media(Widget):
             assert scheme is not None
             if scheme.group(1).lower() not in ("http", "https") or not _URL.fullmatch(data):
                 raise WidgetError(f"{self.media} URLs must be http(s), not {scheme.group(1)}:")
-            self._url = data
+            url = data
         elif isinstance(data, (str, os.PathLike)):
             path = Path(data)
             if not path.is_file():
                 raise WidgetError(f"no {self.media} file at {str(path)!r}")
-            self._path = path
             if mime is None:
                 mime = mimetypes.guess_type(path.name)[0]
                 if mime is None or not mime.startswith(("audio/", "video/")):
@@ -167,6 +167,7 @@ class Media(Widget):
                 f"{self.media}() takes bytes, a file path, an http(s) URL"
                 f"{' or a numpy array' if self.media == 'audio' else ''}, "
                 f"not {type(data).__name__}")
+        self._url, self._bytes, self._path = url, body, path
         self.mime = mime or ""
         self._version += 1
 
@@ -249,7 +250,9 @@ class CameraInput(FileUploader):
         files = super()._take(session, tokens)
         for photo in files:
             try:
-                kind = sniff_image(photo._bytes(0, min(photo.size, 64)))
+                head = photo.read(64)
+                photo.seek(0)
+                kind = sniff_image(head)
             except (WidgetError, ValueError):
                 kind = ""
             if kind not in ("image/png", "image/jpeg", "image/webp"):
