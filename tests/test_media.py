@@ -19,6 +19,7 @@ import stgo
 from stgo.server import Server
 
 from .helpers import COOKIE, Client
+from .services import RedisServer
 from .test_transfers import _upload
 
 WAV = b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 40
@@ -186,6 +187,23 @@ def test_a_camera_photo_goes_through_the_upload_checks(serve: Callable[..., Serv
     assert len(got) == 1 and got[0].getvalue() == photo and got[0].type == "image/png"
     assert session.get("shot") is got[0]
     alice.close()
+
+
+def test_a_camera_photo_in_the_redis_store_is_checked_and_kept(
+    redis_server: RedisServer, make_app: Callable[..., stgo.App]
+) -> None:
+    from stgo.testing import AppTester
+
+    app = make_app(title="camera", store=redis_server.url)
+    app.camera_input("Take a photo", key="shot")
+    with AppTester(app) as tester:
+        tab = tester.new_session()
+        tab.upload("shot", "camera.png", b"GIF89a not a photo")
+        assert "takes camera photos" in tab.errors[-1] and tab.value("shot") is None
+        photo = _png()
+        tab.upload("shot", "camera.png", photo)
+        kept = tab.value("shot")
+        assert kept.ref is not None and kept.getvalue() == photo and kept.type == "image/png"
 
 
 # -- image arrays ----------------------------------------------------------------------------
