@@ -8,7 +8,10 @@ pictures in ``docs/images/`` from it.
 from __future__ import annotations
 
 import datetime as dt
+import io
+import math
 import struct
+import wave
 import zlib
 from typing import Any
 
@@ -45,6 +48,19 @@ def png(width: int = 96, height: int = 48) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
             + chunk(b"IDAT", zlib.compress(b"".join(rows), 9)) + chunk(b"IEND", b""))
+
+
+def tone(hz: float = 440.0, seconds: float = 1.0, rate: int = 8000) -> bytes:
+    """A sine tone as a WAV file, made with the standard library."""
+    frames = b"".join(struct.pack("<h", int(12000 * math.sin(2 * math.pi * hz * i / rate)))
+                      for i in range(int(seconds * rate)))
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(frames)
+    return out.getvalue()
 
 
 def make_app() -> stgo.App:
@@ -192,6 +208,17 @@ def make_app() -> stgo.App:
     app.file_uploader("Upload a file", type=["csv", "txt"], max_size=1_000_000, key="upload")
     app.download_button("Download a CSV", data="x,y\n1,2\n", file_name="example.csv",
                         mime="text/csv")
+
+    # -- Vega-Lite and media ----------------------------------------------------------------
+    app.header("Vega-Lite and media", divider=True)
+    app.vega_lite_chart(
+        {"mark": {"type": "bar", "tooltip": True},
+         "encoding": {"x": {"field": "fruit", "type": "nominal"},
+                      "y": {"field": "sold", "type": "quantitative"}}},
+        [{"fruit": "apple", "sold": 4}, {"fruit": "pear", "sold": 7}, {"fruit": "fig", "sold": 2}],
+        height=200, title="Sales, drawn by Vega-Lite", key="vega")
+    app.audio(tone(), label="A 440 Hz tone")
+    app.camera_input("Take a photo", key="shot")
 
     # -- feedback --------------------------------------------------------------------------
     app.header("Feedback", divider=True)

@@ -101,8 +101,11 @@ from .widgets import (
     Write,
 )
 from .widgets.bars import Topbar
+from .widgets.component import Component
 from .widgets.editor import DataEditor, EditedRows
+from .widgets.media import Audio, CameraInput, Video
 from .widgets.nav import Navigation, PageLink
+from .widgets.vega import VegaLiteChart
 
 __all__ = [
     "__version__",
@@ -129,4 +132,6 @@ __all__ = [
     "OIDC", "ProxyAuth", "User", "signed_in", "AuthError", "SignInError",
     # timers and presence (issue 24)
     "Tick", "TimerHandle", "current_tick",
+    # media, Vega-Lite charts and components (issue 26)
+    "Audio", "Video", "CameraInput", "VegaLiteChart", "Component",
 ]

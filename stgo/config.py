@@ -23,10 +23,12 @@ __all__ = ["Settings", "DEFAULT_CONTENT_SECURITY_POLICY"]
 #: The page's ``Content-Security-Policy`` unless the App is given another:
 #: scripts, styles and connections from the app's own origin only (stgo's
 #: client has no inline script or style), images also from ``data:`` and
-#: https URLs (``st.image``), no plugins, and framing by the same origin only.
+#: https URLs (``st.image``), audio and video also from https URLs (``app.audio``),
+#: no plugins, and framing by the same origin only.
 DEFAULT_CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; "
-    "img-src 'self' data: blob: https:; font-src 'self' data:; connect-src 'self'; "
+    "img-src 'self' data: blob: https:; media-src 'self' https:; font-src 'self' data:; "
+    "connect-src 'self'; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
 )
 

@@ -123,6 +123,10 @@
     xhr.send();
   }
 
+  // For camera.js: one file (a Blob made a File) through the same upload path.
+  stgo.uploadFile = uploadOne;
+  stgo.uploadStatus = status;
+
   document.addEventListener("change", function (ev) {
     var el = ev.target;
     if (el.matches && el.matches("input[type=file][data-upload]")) upload(el);

@@ -1,8 +1,10 @@
-"""Static files: stgo's own (``static/``) and plotly.js from the installed plotly package."""
+"""Static files: stgo's own (``static/``), plotly.js from the installed plotly
+package and the vega-embed bundle of the installed vl-convert-python package."""
 
 from __future__ import annotations
 
 import gzip
+import logging
 import mimetypes
 import threading
 from importlib import resources
@@ -10,17 +12,26 @@ from importlib import resources
 from werkzeug.wrappers import Request, Response
 
 from ..widgets.charts import plotly_js_path
+from ..widgets.vega import vega_bundle
 
 __all__ = ["Assets"]
 
+log = logging.getLogger("stgo")
+
 
 class Assets:
-    """Serves ``static/<name>`` and ``static/vendor/plotly.min.js``."""
+    """Serves ``static/<name>``, ``static/vendor/plotly.min.js`` and ``static/vendor/vega.js``."""
 
     def __init__(self) -> None:
         self._static = resources.files("stgo") / "static"
         self._vendor_lock = threading.Lock()
         self._plotly: tuple[bytes, bytes] | None = None
+        # The vega bundle takes seconds to make: its own lock, so that plotly
+        # and the warming thread do not wait on each other.
+        self._vega_lock = threading.Lock()
+        self._vega: tuple[bytes, bytes] | None = None
+        self._vega_warming = False
+        self._vega_failed: str | None = None  # said once; not made again at each request
 
     def static(self, name: str) -> Response:
         """A file of stgo's ``static/`` folder, cached for an hour (no traversal)."""
@@ -53,6 +64,45 @@ class Assets:
                 raw = path.read_bytes()
                 self._plotly = (raw, gzip.compress(raw, 6))
             raw, packed = self._plotly
+        return self._vendor(request, raw, packed)
+
+    def warm_vega(self) -> None:
+        """Start making the vega bundle in the background (once): a page that
+        shows a Vega-Lite chart asks for it a moment later."""
+        with self._vendor_lock:
+            if self._vega is not None or self._vega_warming:
+                return
+            self._vega_warming = True
+        threading.Thread(target=self._load_vega, name="stgo-vega-bundle", daemon=True).start()
+
+    def _load_vega(self) -> tuple[bytes, bytes] | str:
+        """The bundle, plain and gzipped, or why there is none."""
+        with self._vega_lock:
+            if self._vega_failed is not None:
+                return self._vega_failed
+            if self._vega is None:
+                try:
+                    bundle = vega_bundle()
+                except RuntimeError as exc:
+                    log.error("no vega bundle: %s", exc)
+                    self._vega_failed = f"the vega bundle could not be made: {exc}"
+                    return self._vega_failed
+                if bundle is None:
+                    return "vl-convert-python is not installed: pip install 'stgo[charts]'"
+                raw = bundle.encode("utf-8")
+                self._vega = (raw, gzip.compress(raw, 6))
+            return self._vega
+
+    def vega(self, request: Request) -> Response:
+        """vega-embed, Vega-Lite and Vega, bundled by the installed vl-convert-python
+        (made once, a few seconds, and kept, gzipped too)."""
+        loaded = self._load_vega()
+        if isinstance(loaded, str):
+            return Response(loaded + "\n", status=404, mimetype="text/plain")
+        return self._vendor(request, *loaded)
+
+    @staticmethod
+    def _vendor(request: Request, raw: bytes, packed: bytes) -> Response:
         response = Response(mimetype="text/javascript")
         if "gzip" in request.headers.get("Accept-Encoding", ""):
             response.set_data(packed)

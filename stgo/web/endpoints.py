@@ -24,10 +24,13 @@ from ..ids import is_valid_session_id
 from ..limits import AddressRateLimiter, ConnectionLimiter, LogOnce
 from ..metrics import Metrics
 from ..strings import strings
+from ..widgets.vega import VEGA_SCRIPTS
 from .assets import Assets
+from .components import component_response
 from .cookies import Cookies
 from .health import Health, HealthProbe
 from .hosts import HostPolicy, Hosts
+from .media import media_response
 from .page import Site, base_href, render_error_page, render_page
 from .refusals import Refusals
 from .transfers import Transfers, refusal
@@ -69,10 +72,13 @@ def _routes() -> Map:
         Rule("/session/rotate", endpoint="rotate"),
         Rule("/upload", endpoint="upload"),
         Rule("/download", endpoint="begin_download"),
+        Rule("/download/media/<rest:ref>", endpoint="media", methods=get),
         Rule("/download/<rest:token>", endpoint="download", methods=get),
         Rule("/", endpoint="page", methods=get),
         Rule("/health", endpoint="health", methods=get),
         Rule("/static/vendor/plotly.min.js", endpoint="plotly", methods=get),
+        Rule("/static/vendor/vega.js", endpoint="vega", methods=get),
+        Rule("/static/components/<rest:ref>", endpoint="component", methods=get),
         Rule("/static/<rest:name>", endpoint="static", methods=get),
         Rule("/metrics", endpoint="metrics", methods=get),
         Rule("/auth/<any(login, callback, logout):action>", endpoint="auth"),
@@ -167,9 +173,13 @@ class Endpoints:
             "begin_download": lambda request: self.transfer(request, "/download"),
             "download": lambda request, token: self._transfers.download(
                 request, self.current_session(request), token),
+            "media": lambda request, ref: media_response(
+                request, self.current_session(request), ref, self._transfers.find),
             "page": self.page,
             "health": lambda request: self.health(),
             "plotly": self._assets.plotly,
+            "vega": self._assets.vega,
+            "component": lambda request, ref: component_response(ref),
             "static": lambda request, name: self._assets.static(name),
             "metrics": lambda request: self.metrics(),
             "auth": self.auth_view,
@@ -300,6 +310,8 @@ class Endpoints:
         html = render_page(self._site.title_of(path), roots, version=__version__,
                            path=page.path if page is not None else "/",
                            base=base_href(path), status=status, look=self._site.look)
+        if VEGA_SCRIPTS in html:
+            self._assets.warm_vega()  # asked for in a moment: make it meanwhile
         response = Response(html, status=status, mimetype="text/html")
         self.protect_document(response)
         response.headers["Cache-Control"] = "no-store"

@@ -126,6 +126,8 @@ class Transfers:
                  limits: UploadLimits | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._find = find_widget
+        #: The widget a session can see, by DOM id (media widgets' bytes, stgo.web.media).
+        self.find = find_widget
         self._upload_dir = upload_dir
         #: The caps on uploads.
         self.limits = limits or UploadLimits()

@@ -20,6 +20,7 @@ from .files import DownloadButton, FileUploader, UploadedFile
 from .forms import Form, SubmitButton
 from .inputs import Button, Checkbox, NumberInput, Slider, TextArea, TextInput
 from .layout import Column, Columns, Container, Expander, Group, Tab, Tabs
+from .media import Audio, CameraInput, Video
 from .overlays import Dialog, Popover, Status
 from .pickers import (
     ColorPicker,
@@ -33,6 +34,7 @@ from .pickers import (
 from .pyplot import Pyplot
 from .slots import Slot, SlotContent
 from .text import Caption, Code, Header, Json, Markdown, Subheader, Text, Title, Write
+from .vega import VegaLiteChart
 
 __all__ = [
     "Widget", "InputWidget", "Event",
@@ -47,4 +49,5 @@ __all__ = [
     "DateInput", "TimeInput", "Multiselect", "Toggle", "ColorPicker", "SelectSlider",
     "RangeSlider", "Form", "SubmitButton", "Dialog", "Popover", "Status",
     "ChatInput", "ChatMessage", "Slot", "SlotContent", "DataEditor", "EditedRows",
+    "VegaLiteChart", "Audio", "Video", "CameraInput",
 ]

@@ -226,7 +226,8 @@ class WidgetFactory:
         self, source: Any, *, caption: str | None = None, width: int | None = None,
         **kwargs: Any,
     ) -> Image:
-        """Add an image: bytes (PNG, JPEG, GIF, WebP, BMP), a file path or an http(s) URL."""
+        """Add an image: bytes (PNG, JPEG, GIF, WebP, BMP), a file path, an http(s) URL,
+        a numpy array (H x W, H x W x 3, H x W x 4) or a PIL image."""
         return self._make(Image(source, caption=caption, width=width, **kwargs))
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..errors import WidgetError
+from .arrays import is_array_image, png_of
 from .base import StateReader, Widget, esc, positive_int
 
 __all__ = [
@@ -184,7 +185,8 @@ def sniff_image(data: bytes) -> str:
 
 
 def image_src(source: Any) -> str:
-    """A safe ``src`` for *source*: image bytes, a file path, or an http(s) URL.
+    """A safe ``src`` for *source*: image bytes, a file path, an http(s) URL, a
+    numpy array or a PIL image (encoded to PNG, see :mod:`stgo.widgets.arrays`).
 
     :raises WidgetError: unknown content, a missing file, or another URL
         scheme (``javascript:``, ``file:`` ...).
@@ -211,13 +213,17 @@ def image_src(source: Any) -> str:
         except OSError as exc:
             raise WidgetError(f"cannot read image {str(path)!r}: {exc.strerror}") from None
         return image_src(data)
+    if is_array_image(source):  # a numpy array or a PIL image: encoded to PNG
+        return image_src(png_of(source))
     raise WidgetError(
-        f"image() takes bytes, a file path or an http(s) URL, not {type(source).__name__}"
+        f"image() takes bytes, a file path, an http(s) URL, a numpy array or a PIL image, "
+        f"not {type(source).__name__}"
     )
 
 
 class Image(Widget):
-    """A picture: bytes (sent inline), a file path (read now), or an http(s) URL.
+    """A picture: bytes (sent inline), a file path (read now), an http(s) URL,
+    or a numpy array or PIL image (encoded to PNG).
 
     :param caption: text under the image (also its ``alt`` unless *alt* is given).
     :param width: display width in CSS pixels; ``None`` fits the column.

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..errors import WidgetError
 from .base import Notify, Parent, StateReader, Widget, esc
 from .factory import WidgetFactory
+from .media_factory import MediaFactory
 from .nav import NavFactory
 
 if TYPE_CHECKING:
@@ -115,7 +116,7 @@ class Group(Widget):
         return "".join(child.render(state) for child in self.children)
 
 
-class Factory(WidgetFactory, NavFactory):
+class Factory(WidgetFactory, NavFactory, MediaFactory):
     """The full factory: content widgets plus layout containers."""
 
     def container(self, *, border: bool = False, **kwargs: Any) -> Container:
