@@ -29,9 +29,13 @@ export function syncLayout() {
 // Chat boxes (containers holding a chat input) scrolled to their end, so
 // that they stay there as messages come; *all*: every one (a new page).
 export function chatBoxesAtEnd(all) {
-  return Array.prototype.filter.call(
-    root.querySelectorAll(".stgo-w > [data-children]:has(> .stgo-chat_input)"),
-    function (box) { return all || box.scrollHeight - box.scrollTop - box.clientHeight < 8; });
+  var boxes;
+  try {
+    boxes = root.querySelectorAll(".stgo-w > [data-children]:has(> .stgo-chat_input)");
+  } catch (e) { return []; }  // a browser without :has() (its CSS has no chat box either)
+  return Array.prototype.filter.call(boxes, function (box) {
+    return all || box.scrollHeight - box.scrollTop - box.clientHeight < 8;
+  });
 }
 
 export function keepAtEnd(boxes) {

@@ -16,7 +16,7 @@ from ..helpers import wait_until
 from .conftest import session_of
 from .test_gallery import gallery
 
-#: What the Tab key stops on, in order, from the sidebar to the file widgets
+#: What the Tab key stops on, in order, from the sidebar to the table
 #: (a description of the focused element per stop; see :func:`stop`).  The
 #: tab list is one stop (its chosen tab); a radio group is one (its chosen
 #: option); a date field's parts and picker are Chromium's own stops.
@@ -71,7 +71,11 @@ def test_tab_visits_every_widget_in_page_order(opened) -> None:
         name = stop(page)
         if not seen or seen[-1] != name:  # a date's parts: one name, several stops
             seen.append(name)
-    assert seen == ORDER
+    # Every stop above, in that order (widgets added to the gallery later may
+    # come between them); the tab list's other tabs are no stop.
+    rest = iter(seen)
+    assert all(name in rest for name in ORDER), f"Tab order: {seen}"
+    assert "Second tab" not in seen and "Third tab" not in seen
     # Shift+Tab walks back the same way.
     page.keyboard.press("Shift+Tab")
     assert stop(page) == "select row 2"
