@@ -144,10 +144,12 @@ def make_app() -> stgo.App:
     slot = bar.session_slot("yours")
     done = app.status("A finished job", state="complete")
     done.text("Step one, step two.")
-    talk = app.container(key="talk")
-    talk.chat_message("user").markdown("Hello!")
-    talk.chat_message("assistant").markdown("Hi! Ask me **anything**.")
-    app.chat_input("Say something")
+    # A container holding a chat input is a chat box: the input stays at its
+    # bottom, under the messages added later, and the box scrolls.
+    talk = app.container(key="talk", border=True)
+    talk.chat_input("Say something")
+    talk.chat_message("Ann").markdown("Hello!")
+    talk.chat_message("assistant").markdown("Hi Ann! Ask me **anything**.")
 
     @ask.on_click
     def asked(session: stgo.Session, event: str, value: Any) -> None:

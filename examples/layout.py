@@ -25,7 +25,7 @@ rows = app.sidebar.slider("Rows in the dataframe", 1, len(CITIES["city"]), 3, ke
 # -- main area ---------------------------------------------------------------------------
 app.title("Layout and data")
 wide, narrow = app.columns([2, 1], gap="medium")
-wide.subheader("Columns")
+wide.header("Columns")
 wide.text("Columns take a count, or relative widths: this one is twice as wide.")
 narrow.metric("Cities", len(CITIES["city"]), key="cities")
 a, b, c = app.columns(3, border=True)

@@ -19,7 +19,7 @@ ballot.text_input("Comment (optional)", key="comment", max_chars=80)
 ballot.submit_button("Vote")
 yours = app.session_slot("yours")               # right under the form, per session
 
-app.subheader("Results")
+app.header("Results")
 bars = {option: app.progress(0, f"{option}: 0 votes", key=f"bar-{option}")
         for option in OPTIONS}
 total = app.metric("Votes", 0, key="total")

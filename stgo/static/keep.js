@@ -68,12 +68,18 @@ export function restoreView(view) {
 
 // -- focus ------------------------------------------------------------------------
 
+// The focusable parts of a widget, in order: an element without an id (a
+// table's sort header or row check box) is found again by its place here.
+var FOCUSABLE = "a[href], button, input, select, textarea, summary, [tabindex]";
+
 export function captureFocus() {
   var a = document.activeElement;
-  if (!a || a === document.body || !a.id) return null;
+  if (!a || a === document.body) return null;
   var w = a.closest(".stgo-w");
+  if (!a.id && !(w && w.id)) return null;
   var keep = { el: a, id: a.id, start: null, end: null, dir: null, scroll: a.scrollTop,
-               value: a.value, widget: w ? w.id : null };
+               value: a.value, widget: w ? w.id : null,
+               nth: a.id ? -1 : Array.prototype.indexOf.call(w.querySelectorAll(FOCUSABLE), a) };
   try {
     keep.start = a.selectionStart; keep.end = a.selectionEnd; keep.dir = a.selectionDirection;
   } catch (e) { /* not a text field */ }
@@ -82,7 +88,13 @@ export function captureFocus() {
 
 export function restoreFocus(keep) {
   if (!keep) return;
-  var now = document.getElementById(keep.id);
+  var now = keep.id ? document.getElementById(keep.id) : null;
+  if (!keep.id && keep.nth >= 0) {
+    var w = document.getElementById(keep.widget);
+    now = w && w.querySelectorAll(FOCUSABLE)[keep.nth];
+    // Only when the focus was lost with the old element (not moved on by the user).
+    if (document.activeElement !== document.body && document.activeElement !== null) return;
+  }
   if (!now || now === document.activeElement) return;
   // Text the server has not acknowledged yet stays as the user typed it.
   // (A chat field's draft is never sent before Enter: it is always kept.)

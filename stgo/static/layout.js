@@ -33,6 +33,22 @@ function toggleMenu(button) {
   button.setAttribute("aria-expanded", open ? "true" : "false");
 }
 
+// Chat boxes (containers holding a chat input) scrolled to their end, so
+// that they stay there as messages come; *all*: every one (a new page).
+export function chatBoxesAtEnd(all) {
+  var boxes;
+  try {
+    boxes = root.querySelectorAll(".stgo-w > [data-children]:has(> .stgo-chat_input)");
+  } catch (e) { return []; }  // a browser without :has() (its CSS has no chat box either)
+  return Array.prototype.filter.call(boxes, function (box) {
+    return all || box.scrollHeight - box.scrollTop - box.clientHeight < 8;
+  });
+}
+
+export function keepAtEnd(boxes) {
+  boxes.forEach(function (box) { box.scrollTop = box.scrollHeight; });
+}
+
 export function closePopovers(target) {
   root.querySelectorAll(".stgo-popover-details[open]").forEach(function (d) {
     if (!d.contains(target)) d.open = false;
@@ -90,9 +106,14 @@ export function listen() {
 
   document.addEventListener("keydown", function (ev) {
     var tab = ev.target.closest && ev.target.closest("[data-tab-target]");
-    if (!tab || (ev.key !== "ArrowRight" && ev.key !== "ArrowLeft")) return;
-    var tabs = Array.prototype.slice.call(tab.closest("[role=tablist]").querySelectorAll("[data-tab-target]"));
-    var i = tabs.indexOf(tab) + (ev.key === "ArrowRight" ? 1 : -1);
+    var step = { ArrowRight: 1, ArrowLeft: -1, Home: 0, End: 0 }[ev.key];
+    if (!tab || step === undefined) return;
+    // Hidden tabs are skipped: they are not there for the user.
+    var tabs = Array.prototype.filter.call(
+      tab.closest("[role=tablist]").querySelectorAll("[data-tab-target]"),
+      function (t) { return !t.hidden; });
+    if (!tabs.length) return;
+    var i = ev.key === "Home" ? 0 : ev.key === "End" ? tabs.length - 1 : tabs.indexOf(tab) + step;
     selectTab(tabs[(i + tabs.length) % tabs.length]);
     ev.preventDefault();
   });

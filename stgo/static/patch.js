@@ -7,7 +7,7 @@ import { pendingByWidget } from "./events.js";
 import { isPending, disableSubmit } from "./forms.js";
 import { captureDrafts, restoreDrafts, captureFocus, restoreFocus, captureView,
          restoreView } from "./keep.js";
-import { selectTab, syncLayout } from "./layout.js";
+import { chatBoxesAtEnd, keepAtEnd, selectTab, syncLayout } from "./layout.js";
 import { markLink } from "./nav.js";
 import { translate } from "./strings.js";
 import { fillRange, limitChoices, updateOutput } from "./values.js";
@@ -58,7 +58,9 @@ export function render(msg) {
 
 // A patch's ops, in order.
 export function applyOps(ops) {
+  var ends = chatBoxesAtEnd();
   ops.forEach(applyOp); syncLayout();
+  keepAtEnd(ends);
 }
 
 function applyOp(op) {
@@ -89,7 +91,11 @@ function applyOp(op) {
     var old = document.getElementById(node.id);
     if (old) { replaceWidget(old, op.html); return; }
     var kids = Array.prototype.filter.call(parent.children, isWidget);
+    // A chat input stays last in its container (as the server draws it).
+    var chat = node.classList.contains("stgo-chat_input") ? null
+      : parent.querySelector(":scope > .stgo-chat_input");
     if (typeof op.index === "number" && op.index < kids.length) parent.insertBefore(node, kids[op.index]);
+    else if (chat) parent.insertBefore(node, chat);
     else parent.appendChild(node);
     applyStyles(node);
     setUp(node);
@@ -116,6 +122,7 @@ function renderAll(msg) {
   restoreFocus(keep);
   setUp(root);
   syncLayout();
+  keepAtEnd(chatBoxesAtEnd(true));
 }
 
 function setRoot(id, html) {

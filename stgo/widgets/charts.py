@@ -166,7 +166,7 @@ class _Figure(Widget):
         theme = f' data-theme="{esc(self.theme)}"' if self.theme else ""
         text = json.dumps(figure, separators=(",", ":"), allow_nan=False)
         return (
-            f'<div class="stgo-plot" role="img" aria-label="{esc(self._label())}"{theme} '
+            f'<div class="stgo-plot" role="figure" aria-label="{esc(self._label())}"{theme} '
             f'data-total="{total}" data-figure="{esc(text)}"></div>'
         )
 

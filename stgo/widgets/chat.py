@@ -2,7 +2,10 @@
 
 ``chat = app.chat_input("Say something")`` sends a ``submit`` event with the
 text when the user presses Enter or the send button (the field empties);
-``@chat.on_submit`` handlers get ``(session, event, text)``.
+``@chat.on_submit`` handlers get ``(session, event, text)``.  A chat input is
+drawn last in its container, under messages added after it: a container
+holding one is a chat box that scrolls, with the input pinned at its bottom
+(at the page's top level, the input stays at the bottom of the window).
 
 ``msg = container.chat_message("assistant")`` is a container drawn as one
 message, with an avatar.  ``msg.write_stream(chunks)`` shows the chunks as
@@ -92,8 +95,9 @@ class ChatInput(Widget):
 class ChatMessage(Container):
     """One chat message: an avatar and a container for its content.
 
-    :param name: who speaks; ``"user"`` and ``"assistant"`` get their own
-        colour; the avatar shows the name's first letter.
+    :param name: who speaks, shown in full above the message; ``"user"`` and
+        ``"assistant"`` get their own colour; the avatar shows the name's
+        first letter.
     :param avatar: a short text or emoji instead of the default avatar.
     """
 
@@ -133,9 +137,12 @@ class ChatMessage(Container):
         # Letters, not emoji: they show in every font.
         avatar = self.avatar or self.name[:1].upper()
         role = self.name if self.name in _ROLES else "other"
+        # The name is shown in full ("Ann" and "assistant" share an initial);
+        # the avatar is decoration beside it.
         return (
             f'<div class="stgo-chat-row stgo-chat-{role}">'
-            f'<div class="stgo-avatar" title="{esc(self.name)}" aria-label="{esc(self.name)}">'
-            f"{esc(avatar)}</div>"
-            f'<div class="stgo-chat-body" data-children>{self.render_children(state)}</div></div>'
+            f'<div class="stgo-avatar" aria-hidden="true">{esc(avatar)}</div>'
+            f'<div class="stgo-chat-main"><div class="stgo-chat-name">{esc(self.name)}</div>'
+            f'<div class="stgo-chat-body" data-children>{self.render_children(state)}</div>'
+            "</div></div>"
         )

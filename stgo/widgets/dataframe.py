@@ -381,13 +381,16 @@ class Dataframe(Table):
                 text = config.display(value) if config is not None else format_cell(value)
                 cells.append(f"<td{cls}>{esc(text)}</td>")
             body.append(f"<tr{attrs}>{''.join(cells)}</tr>")
-        multi = ' aria-multiselectable="true"' if self.selection == "multi" else ""
+        # No aria-multiselectable: a table role does not take it (only a grid,
+        # whose arrow-key pattern this table does not claim); the rows' check
+        # boxes or radios say what is selected and how many may be.
+        chosen = ""
         if self.selection:
-            multi += f' data-selected="{esc(json.dumps(sorted(selected)))}"'
+            chosen = f' data-selected="{esc(json.dumps(sorted(selected)))}"'
         html = (
             f'<div class="stgo-dataframe-scroll" role="region" aria-label="data" tabindex="0" '
             f'data-stgo-style="max-height: {self.height}px">'
-            f'<table class="stgo-datatable"{multi}>'
+            f'<table class="stgo-datatable"{chosen}>'
             f'<thead><tr>{"".join(head)}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
         )
         if self.pages() > 1:

@@ -112,8 +112,13 @@ class Group(Widget):
         return any(child.per_session for child in self.children)
 
     def render_children(self, state: StateReader | None) -> str:
-        """The children's HTML, in order."""
-        return "".join(child.render(state) for child in self.children)
+        """The children's HTML, in order; a chat input last (the client
+        inserts new widgets above it too: stgo/static/patch.js)."""
+        children = self.children
+        last = [c for c in children if c.kind == "chat_input"]
+        if last:
+            children = [c for c in children if c.kind != "chat_input"] + last
+        return "".join(child.render(state) for child in children)
 
 
 class Factory(WidgetFactory, NavFactory, MediaFactory):
@@ -438,10 +443,13 @@ class Tabs(Group):
         for tab in self.tabs:
             selected = "true" if tab is active else "false"
             hidden = "" if tab.visible else " hidden"
+            # One Tab stop for the list (the ARIA tabs pattern): the arrow keys,
+            # Home and End move between the tabs (stgo/static/layout.js).
+            stop = "" if tab is active else ' tabindex="-1"'
             buttons.append(
                 f'<button type="button" role="tab" class="stgo-tab-button" '
                 f'id="{tab.button_id}" aria-controls="{tab.id}" aria-selected="{selected}" '
-                f'data-tab-target="{tab.id}"{hidden}>{esc(tab.label)}</button>'
+                f'data-tab-target="{tab.id}"{stop}{hidden}>{esc(tab.label)}</button>'
             )
         return (
             f'<div class="stgo-tablist" role="tablist">{"".join(buttons)}</div>'
