@@ -52,6 +52,29 @@ def open_tab(client: Client, tab_id: str) -> Socket:
     return sock
 
 
+def test_a_tab_back_before_its_old_socket_closed_went_away_and_came_back_in_order(
+    make_app: Callable[..., stgo.App], serve: Callable[..., Server],
+) -> None:
+    """A reload keeps the tab's ID; its new socket may come before the old
+    one's close is read.  The hooks still see the tab leave, then come back,
+    and the late close of the old socket adds nothing."""
+    app = make_app()
+    hooks = Recorder(app)
+    server = serve(app)
+    alice = Client(server.url)
+    old = open_tab(alice, "tab-reloaded-1")
+    wait_until(lambda: hooks.kinds("tab-reloaded-1") == ["connect"])
+    new = open_tab(alice, "tab-reloaded-1")  # the old socket is still open
+    wait_until(lambda: hooks.kinds("tab-reloaded-1") == ["connect", "disconnect", "connect"])
+    assert app.online() == {"sessions": 1, "tabs": 1}
+    old.close()
+    new.close()
+    wait_until(lambda: hooks.kinds("tab-reloaded-1")[-1:] == ["disconnect"])
+    assert hooks.kinds("tab-reloaded-1") == ["connect", "disconnect", "connect", "disconnect"]
+    assert app.online() == {"sessions": 0, "tabs": 0}
+    alice.close()
+
+
 def test_connect_and_disconnect_once_per_tab_event_in_order(
     make_app: Callable[..., stgo.App], serve: Callable[..., Server],
 ) -> None:

@@ -283,7 +283,12 @@ class TabRegistry(Generic[S]):
         with self._lock:
             self._by_conn[conn] = tab
         presence = self.presence
-        if tab._connect(conn) is None and presence is not None:
+        was = tab._connect(conn)
+        if presence is not None and was is not conn:
+            if was is not None:
+                # Back before its old socket's close came (a reload, a quick
+                # reconnect): it went away and came back, in that order.
+                presence(tab, False)
             presence(tab, True)
 
     def unbind(self, conn: Outlet) -> None:
