@@ -1,0 +1,18 @@
+"""``simple`` in stgo: a title, a button and the user's own counter."""
+
+import stgo
+
+# Limits off: the bench opens many sessions from one address at once.
+app = stgo.App(title="Simple", max_connections_per_address=None, new_session_rate=None)
+app.title("Simple")
+button = app.button("Increment", key="inc")
+
+
+@app.on_session_start
+def setup(session):
+    session.text("Count: 0", key="count")
+
+
+@button.on_click
+def clicked(session, event, value):
+    session.widget("count").set_text(f"Count: {session.increment('n')}")
