@@ -30,7 +30,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check stgo tests bench examples
 	$(VENV)/bin/mypy --strict stgo
 
-# bench.users makes the peers' virtualenvs (Streamlit, NiceGUI) under bench/.venvs
+# bench.users makes the peers' virtualenvs (Streamlit, NiceGUI) in ~/.cache/stgo-bench
 # on first use; they are never stgo's dependencies.
 bench: $(STAMP) browser
 	$(PY) -m bench --quick

@@ -12,9 +12,12 @@ import argparse
 import asyncio
 import json
 import os
+import signal
+import subprocess
 import sys
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +63,8 @@ async def _run(args: argparse.Namespace, pythons: dict[str, Path],
         for i, (n, name, fw) in enumerate(cells, 1):
             _log(f"bench.users: [{i}/{len(cells)}] {name} N={n} {fw} (load {_load()}) ...")
             try:
-                with server(fw, name, pythons, redis_url) as srv:
+                with server(fw, name, pythons, redis_url) as srv, \
+                        _profile(args.profile, srv.proc.pid, f"{fw}-{name}-{n}"):
                     cell = await run_cell(browsers, srv.url, srv.proc.pid, SCENARIOS[name], fw,
                                           n, args.timeout)
                 r = row(cell)
@@ -75,6 +79,29 @@ async def _run(args: argparse.Namespace, pythons: dict[str, Path],
                  f"{r['click_p95_ms']}, MB/user {r['mb_per_user']}, errors {r['errors']}")
             rows.append(r)
     return rows
+
+
+@contextmanager
+def _profile(where: Path | None, pid: int, name: str) -> Iterator[None]:
+    """py-spy (the bench extra) records *pid*'s tree while the cell runs, if *where* is given."""
+    if where is None:
+        yield
+        return
+    where.mkdir(parents=True, exist_ok=True)
+    out = where / f"{name}.txt"
+    spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid",
+                            str(pid), "--subprocesses", "--nonblocking", "--format", "raw",
+                            "--rate", "50", "-o", str(out)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        try:
+            spy.wait(30)
+        except subprocess.TimeoutExpired:
+            spy.kill()
+        _log(f"bench.users: profile of {name} in {out}")
 
 
 def _order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -105,10 +132,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--venvs", type=Path, default=VENVS, help="the peers' virtualenvs")
     p.add_argument("--browsers", type=int, default=3, help="Chromium processes")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per user step")
+    p.add_argument("--profile", type=Path, help="py-spy each server into this folder "
+                   "(raw, collapsed stacks: one file per cell)")
     p.add_argument("--json", type=Path, help="write the rows and the run's facts here")
     p.add_argument("--doc", action="store_true", help="write the table into "
                    "docs/benchmarks.md")
+    p.add_argument("--render", type=Path, metavar="JSON", help="no run: print (and with "
+                   "--doc write) the table of a run saved with --json")
     args = p.parse_args(argv)
+    if args.render:
+        saved = json.loads(args.render.read_text())
+        rows = saved.pop("rows")
+        _publish(saved, rows, args.doc)
+        return 0
     ns = [int(x) for x in (args.n or ("10,25" if args.quick else "10,25,50")).split(",")]
     scenarios = [s for s in args.scenarios.split(",") if s]
     frameworks = [f for f in args.frameworks.split(",") if f]
@@ -132,19 +168,27 @@ def main(argv: list[str] | None = None) -> int:
         rows = asyncio.run(_run(args, pythons, cells, redis_url))
     facts["load_after"] = _load()
     rows = add_ratios(_order(rows))
-    table = markdown(rows, missing)
-    print(table)
     if args.json:
         args.json.write_text(json.dumps({**facts, "rows": rows}, indent=1))
-    if args.doc:
+    _publish(facts, rows, args.doc)
+    return 1 if missing else 0
+
+
+def _publish(facts: dict[str, Any], rows: list[dict[str, Any]], doc: bool) -> None:
+    """Print the table; with *doc*, write it with the run's facts into docs/benchmarks.md."""
+    table = markdown(rows, facts.get("missing"))
+    print(table)
+    if doc:
         m = facts["machine"]
+        loads = [r["load_avg"][0] for r in rows if r.get("load_avg")]
         head = (f"`python -m bench.users` on {facts['date']}, commit {m['commit']}, "
                 f"{m['nproc']} x {m['cpu']}, Python {m['python']}; "
                 + ", ".join(f"{k} {v}" for k, v in facts["versions"].items() if k != "python")
-                + f"; {args.browsers} Chromium processes; load average "
-                f"{facts['load_before']} before, {facts['load_after']} after.\n\n")
+                + f"; {facts['browsers']} Chromium processes on the same machine; load "
+                f"average {facts['load_before']} before, {facts['load_after']} after"
+                + (f", {min(loads):g}-{max(loads):g} (1 min) over the cells" if loads else "")
+                + ".\n\n")
         write_doc(head + table)
-    return 1 if missing else 0
 
 
 if __name__ == "__main__":

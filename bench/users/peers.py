@@ -20,14 +20,15 @@ from pathlib import Path
 
 import psutil
 
-from ..proc import ROOT, Server, run_server, stop
+from ..proc import Server, run_server, stop
 
 __all__ = ["PINS", "VENVS", "APPS", "ensure_peers", "server", "tree_rss", "tree_cpu",
            "versions"]
 
 HERE = Path(__file__).resolve().parent
 APPS = HERE / "apps"
-VENVS = ROOT / "bench" / ".venvs"
+#: Outside the tree, so tools and tests that walk it never read the peers' 16,000 files.
+VENVS = Path(os.environ.get("STGO_BENCH_VENVS", Path.home() / ".cache" / "stgo-bench" / "venvs"))
 #: The peers' versions, pinned so runs compare (pip's cache makes a new venv quick).
 PINS = {"streamlit": "streamlit==1.67.0", "nicegui": "nicegui==3.18.0"}
 
