@@ -57,7 +57,8 @@ def plan(ns: list[int], scenarios: list[str], frameworks: list[str],
 
 
 async def _run(args: argparse.Namespace, pythons: dict[str, Path],
-               cells: list[tuple[int, str, str]], redis_url: str | None) -> list[dict[str, Any]]:
+               cells: list[tuple[int, str, str]], redis_url: str | None,
+               facts: dict[str, Any]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     async with Browsers(args.browsers) as browsers:
         for i, (n, name, fw) in enumerate(cells, 1):
@@ -78,6 +79,9 @@ async def _run(args: argparse.Namespace, pythons: dict[str, Path],
             _log(f"  ok {r['ok']}/{n}, load P95 {r['load_p95_ms']}, click P95 "
                  f"{r['click_p95_ms']}, MB/user {r['mb_per_user']}, errors {r['errors']}")
             rows.append(r)
+            if args.json:  # after every cell: a run cut short still leaves its figures
+                args.json.write_text(json.dumps(
+                    {**facts, "partial": True, "rows": add_ratios(_order(rows))}, indent=1))
     return rows
 
 
@@ -165,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
          f"{facts['load_before']}")
     with ExitStack() as stack:
         redis_url = stack.enter_context(redis_server()).url if workers2 else None
-        rows = asyncio.run(_run(args, pythons, cells, redis_url))
+        rows = asyncio.run(_run(args, pythons, cells, redis_url, facts))
     facts["load_after"] = _load()
     rows = add_ratios(_order(rows))
     if args.json:
