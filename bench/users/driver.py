@@ -129,6 +129,7 @@ async def _user(browser: Any, url: str, sc: Scenario, framework: str, timeout_s:
     context = await browser.new_context()
     contexts.append(context)
     ms = int(timeout_s * 1000)
+    stage = "load"  # named in the error: which step a failed user was at
     try:
         await context.add_init_script(f"window.__h2hWant = {sc.ready!r};" + INIT)
         page = await context.new_page()
@@ -137,18 +138,20 @@ async def _user(browser: Any, url: str, sc: Scenario, framework: str, timeout_s:
         await page.wait_for_function("() => window.__h2h && window.__h2h.ready !== null",
                                      timeout=ms, polling=100)
         res.load_ms = float(await page.evaluate("() => window.__h2h.ready"))
+        stage = "live" if sc.live else "connect"
         if sc.live:
             gaps = await page.evaluate(_LIVE, [sc.ready, 2, ms])
             res.clicks_ms.extend(float(g) for g in gaps)
         else:
             await page.wait_for_function(f"() => {CONNECTED[framework]}", timeout=ms,
                                          polling=100)
-            for step in sc.steps_for(framework):
+            for i, step in enumerate(sc.steps_for(framework), 1):
+                stage = f"click {i}"
                 dt = await page.evaluate(_CLICK, [step.target, step.text, step.expect, ms])
                 res.clicks_ms.append(float(dt))
     except Exception as exc:  # noqa: BLE001 - a user's failure is a figure, not a crash
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        res.error = "timeout" if "imeout" in msg else msg[:120]
+        res.error = f"{stage}: " + ("timeout" if "imeout" in msg else msg[:120])
     finished[0] += 1
     await hold.wait()  # every user stays until all are done: the server holds them all
     return res
