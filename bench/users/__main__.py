@@ -192,6 +192,9 @@ def _publish(facts: dict[str, Any], rows: list[dict[str, Any]], doc: bool) -> No
                 f"average {facts['load_before']} before, {facts['load_after']} after"
                 + (f", {min(loads):g}-{max(loads):g} (1 min) over the cells" if loads else "")
                 + ".\n\n")
+        if facts.get("partial"):
+            head += ("**A partial run**: it was stopped before its last cells; the table "
+                     "has the cells it finished.\n\n")
         write_doc(head + table)
 
 
