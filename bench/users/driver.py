@@ -134,7 +134,11 @@ async def _user(browser: Any, url: str, sc: Scenario, framework: str, timeout_s:
         await context.add_init_script(f"window.__h2hWant = {sc.ready!r};" + INIT)
         page = await context.new_page()
         page.set_default_timeout(ms)
+        statuses: list[int] = []  # the page's own answers: a failed load says which
+        page.on("response", lambda r: statuses.append(r.status) if r.url == url else None)
+        stage = "goto"
         await page.goto(url, wait_until="commit", timeout=ms)
+        stage = "load"
         await page.wait_for_function("() => window.__h2h && window.__h2h.ready !== null",
                                      timeout=ms, polling=100)
         res.load_ms = float(await page.evaluate("() => window.__h2h.ready"))
@@ -151,6 +155,8 @@ async def _user(browser: Any, url: str, sc: Scenario, framework: str, timeout_s:
                 res.clicks_ms.append(float(dt))
     except Exception as exc:  # noqa: BLE001 - a user's failure is a figure, not a crash
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if stage == "goto":
+            stage = f"load (HTTP {','.join(map(str, statuses)) or '-'})"
         res.error = f"{stage}: " + ("timeout" if "imeout" in msg else msg[:120])
     finished[0] += 1
     await hold.wait()  # every user stays until all are done: the server holds them all
