@@ -8,9 +8,12 @@ app.title("Simple")
 button = app.button("Increment", key="inc")
 
 
-@app.on_session_start
-def setup(session):
-    session.text("Count: 0", key="count")
+# session_page, not on_session_start: the private widget is drawn from state by
+# whichever process serves the tab (with --workers 2 the socket may land on the
+# other one; docs/scaling.md).
+@app.session_page
+def page(session):
+    session.text(f"Count: {session.get('n', 0)}", key="count")
 
 
 @button.on_click

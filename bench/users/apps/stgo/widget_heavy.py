@@ -17,13 +17,14 @@ for i in range(10):
     app.text_input(f"Text {i}", "x", key=f"t{i}")
 
 
-@app.on_session_start
-def setup(session):
-    session.text("Clicked: none", key="last")
+@app.session_page  # drawn from state by whichever process serves the tab
+def page(session):
+    session.text(f"Clicked: {session.get('last', 'none')}", key="last")
 
 
 def _on(i):
     def clicked(session, event, value):
+        session.set("last", i)
         session.widget("last").set_text(f"Clicked: {i}")
     return clicked
 
