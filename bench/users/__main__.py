@@ -189,7 +189,7 @@ def _publish(facts: dict[str, Any], rows: list[dict[str, Any]], doc: bool) -> No
                 f"{m['nproc']} x {m['cpu']}, Python {m['python']}; "
                 + ", ".join(f"{k} {v}" for k, v in facts["versions"].items() if k != "python")
                 + f"; {facts['browsers']} Chromium processes on the same machine; load "
-                f"average {facts['load_before']} before, {facts['load_after']} after"
+                f"average {facts['load_before']} before, {facts.get('load_after', '-')} after"
                 + (f", {min(loads):g}-{max(loads):g} (1 min) over the cells" if loads else "")
                 + ".\n\n")
         if facts.get("partial"):
