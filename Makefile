@@ -6,7 +6,7 @@ PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 APP    ?= examples/hello.py
 
-.PHONY: run test lint bench bench-full browser clean
+.PHONY: run test lint bench bench-full bench-users browser clean
 
 $(STAMP): pyproject.toml setup.cfg
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,15 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check stgo tests bench examples
 	$(VENV)/bin/mypy --strict stgo
 
+# bench.users makes the peers' virtualenvs (Streamlit, NiceGUI) in ~/.cache/stgo-bench
+# on first use; they are never stgo's dependencies.
 bench: $(STAMP) browser
 	$(PY) -m bench --quick
+	$(PY) -m bench.users --quick --json bench/results/users-quick.json
+
+# The published head-to-head (N = 10, 25, 50 and stgo --workers 2): about an hour.
+bench-users: $(STAMP) browser
+	$(PY) -m bench.users --json bench/results/users-full.json --doc
 
 bench-full: $(STAMP) browser
 	$(PY) -m bench
