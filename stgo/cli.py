@@ -141,6 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError:  # an unknown level name: one line, not a traceback
         print(f"stgo: error: unknown --log-level {args.log_level!r}", file=sys.stderr)
         return EXIT_USAGE
+    # Werkzeug sets its own logger to INFO (its access log) unless it has a
+    # level: it follows --log-level like the rest.
+    logging.getLogger("werkzeug").setLevel(args.log_level.upper())
     if args.worker_fds is not None:
         # Before the app file runs: what it starts must not inherit them.
         try:

@@ -272,6 +272,20 @@ def test_a_port_in_use_exits_2_with_one_line(mode: list[str]) -> None:
     assert "in use" in line
 
 
+def test_the_log_level_quiets_the_access_log_too(start: Start) -> None:
+    """``--log-level WARNING`` leaves out Werkzeug's line per request, as
+    it leaves out stgo's INFO lines (under load, writing it held each request)."""
+    quiet = start(RECORDER, "--log-level", "WARNING")
+    loud = start(RECORDER, "--log-level", "INFO")
+    for proc in (quiet, loud):
+        assert request(proc.url, "/health").status == 200
+    wait_until(lambda: "GET /health" in loud.output())
+    request(quiet.url, "/health")  # one more, after the loud one's line is out
+    quiet.signal(signal.SIGTERM)
+    assert quiet.wait(10) == 0
+    assert "GET /health" not in quiet.output()
+
+
 def test_no_raw_session_id_in_the_logs_at_debug(start: Start, tmp_path: Path) -> None:
     proc = start(RECORDER, "--log-level", "DEBUG", env={"STGO_TEST_RECORD": str(tmp_path / "e")})
     alice, bob = Client(proc.url), Client(proc.url)

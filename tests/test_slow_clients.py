@@ -182,6 +182,26 @@ def _tick(app: Any, clock: FakeClock, seconds: float, *conns: Any) -> None:
         wait_until(lambda conn=conn: not conn.open or conn.deadline > clock())
 
 
+def test_a_connection_that_never_asked_is_closed_quietly_at_the_head_deadline(
+    serve: Serve, client_for: MakeClient
+) -> None:
+    """A browser opens spare connections ahead of use; one that sent nothing
+    by the deadline is closed without a 408, which would otherwise meet the
+    request the browser then sends on it and show as that page's answer."""
+    server = serve(counting_app(), head_timeout=0.5)
+    idle = socket.create_connection((server.host, server.port), timeout=10)
+    begun = socket.create_connection((server.host, server.port), timeout=10)
+    try:
+        begun.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # never finished
+        wait_until(lambda: server.waiting_heads == 2)
+        assert read_to_eof(idle, 10) == b""  # closed, nothing said
+        assert read_to_eof(begun, 10).startswith(b"HTTP/1.1 408")
+        assert server.waiting_heads == 0
+    finally:
+        idle.close()
+        begun.close()
+
+
 def test_slow_loris_holds_no_thread_and_is_cut_at_the_head_deadline(
     serve: Serve, client_for: MakeClient
 ) -> None:

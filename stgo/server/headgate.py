@@ -70,8 +70,8 @@ class HeadGate:
     A thread per connection from the moment of ``accept`` lets 200 clients
     that send a byte at a time (slow loris) hold 200 threads; here they hold
     a file descriptor and a small buffer each, and are closed (408) at the
-    deadline.  A connection whose head is in goes on to a handler thread with
-    what was read.
+    deadline; one that sent nothing at all is closed without an answer.  A
+    connection whose head is in goes on to a handler thread with what was read.
     """
 
     def __init__(self, timeout: float, dispatch: Callable[[socket.socket, Any, bytes], None]
@@ -124,8 +124,16 @@ class HeadGate:
                         self._read(key.fileobj)  # type: ignore[arg-type]
                 now = time.monotonic()
                 for sock in [s for s, e in self._waiting.items() if e[2] <= now]:
+                    began = bool(self._waiting[sock][1])
                     self._forget(sock)
-                    _refuse(sock)
+                    if began:
+                        _refuse(sock)  # a head begun and not finished: 408
+                    else:
+                        # Never asked anything: a browser's spare connection,
+                        # opened ahead of use.  Closed quietly (as nginx does),
+                        # a 408 there would meet the request it is then given
+                        # and show as that page's answer.
+                        sock.close()
         finally:
             with self._lock:
                 self._closed = True
