@@ -237,6 +237,8 @@ class Batches:
         """On the flusher thread: a live batch's interval is up."""
         assert isinstance(item, Batch) and item.live is not None
         state = item.live
+        if state.closed:  # the common case: the event ended long before its first flush
+            return
         with state.flushing:
             if state.closed:
                 return

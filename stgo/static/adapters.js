@@ -29,14 +29,50 @@ function loadScript(url) {
   return scripts[url];
 }
 
+// Widgets whose scripts are still on their way, and the clicks and changes
+// made in them meanwhile: those scripts listen on the document, so a click
+// before they run would be lost (a sort, a page, a cell).  Held, then given
+// again once the scripts ran.
+var loading = new Set();
+var held = [];
+var HELD_MAX = 100;
+
+function holdUntilReady(ev) {
+  if (!loading.size || !ev.target.closest || ev.target.matches("input[type=file]")) return;
+  var el = ev.target.closest("[data-requires]");
+  if (!el || !loading.has(el)) return;
+  ev.stopImmediatePropagation();
+  if (ev.type === "click") ev.preventDefault();  // a checkbox's toggle comes with the replay
+  if (held.length < HELD_MAX) held.push({ el: el, target: ev.target, type: ev.type });
+}
+document.addEventListener("click", holdUntilReady, true);
+document.addEventListener("change", holdUntilReady, true);
+
+function replay(el) {
+  var mine = held.filter(function (h) { return h.el === el; });
+  held = held.filter(function (h) { return h.el !== el; });
+  mine.forEach(function (h) {
+    if (!h.target.isConnected) return;
+    if (h.type === "click") h.target.click();
+    else h.target.dispatchEvent(new Event(h.type, { bubbles: true }));
+  });
+}
+
 export function loadRequirements(el) {
   // Only the app's own static files: nothing from another origin.
   var urls = el.getAttribute("data-requires").split(/\s+/).filter(function (u) {
     return /^static\/[\w.\/-]+$/.test(u) && u.indexOf("..") < 0;
   });
+  loading.add(el);
   urls.reduce(function (done, url) {
     return done.then(function () { return loadScript(url); });
-  }, Promise.resolve()).catch(function () { /* told already */ });
+  }, Promise.resolve()).then(function () {
+    loading.delete(el);
+    replay(el);
+  }, function () {
+    loading.delete(el);  // told already; what was held is dropped with it
+    held = held.filter(function (h) { return h.el !== el; });
+  });
 }
 
 // An adapter handles the ops named *name* (window.stgo.onOp).

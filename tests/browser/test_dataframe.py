@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 import stgo
 
 from ..helpers import wait_until
+from .conftest import wait_connected
 
 
 def table_app(got: list[Any]) -> stgo.App:
@@ -61,3 +62,22 @@ def test_sort_page_and_select(serve, new_page) -> None:
     wait_until(lambda: len(got) == 2)
     assert sorted(got[-1]) == sorted([name, name2])
     expect(page.locator("[data-key=t] tr[aria-selected=true]")).to_have_count(2)
+
+
+def test_a_click_made_before_the_table_script_ran_is_not_lost(serve, new_page) -> None:
+    """The sorting and paging script loads when the page shows a table; a
+    sort clicked before it ran (a busy machine, a slow link) is held and
+    given again once it has, not dropped."""
+    server = serve(table_app([]))
+    page = new_page()
+    waiting: list[Any] = []  # the script's request, answered when the test says
+    page.route("**/static/table.js*", lambda route: waiting.append(route))
+    page.goto(server.url, wait_until="domcontentloaded")  # "load" waits for the script
+    wait_connected(page)
+    wait_until(lambda: page.evaluate("() => 0") == 0 and bool(waiting))  # (lets the route in)
+    header = page.locator("[data-key=t] th", has_text="score")
+    assert page.evaluate("() => !window.stgo.tableReady")
+    header.evaluate("th => th.click()")  # as a user's click, before the script ran
+    waiting[0].continue_()
+    expect(header).to_have_attribute("aria-sort", "ascending")
+    expect(page.locator("[data-key=t] tbody tr").first.locator("td").nth(2)).to_have_text("0")
