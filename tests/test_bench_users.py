@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -152,7 +153,10 @@ def test_driver_smoke_stgo_and_floor_two_users() -> None:
                                                 SCENARIOS["simple"], fw, 2, timeout_s=30))
         return cells
 
-    cells = asyncio.run(run())
+    # The browser tests' sync Playwright keeps an event loop running on this
+    # thread (a session fixture): the driver's own loop gets a thread of its own.
+    with ThreadPoolExecutor(1) as pool:
+        cells = pool.submit(lambda: asyncio.run(run())).result(timeout=300)
     rows = add_ratios([row(c) for c in cells])
     for r in rows:
         assert (r["ok"], r["errors"]) == (2, {}), r
