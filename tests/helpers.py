@@ -595,3 +595,16 @@ class Visitor:
                                         form={"action": "deny"} if deny else {"sub": sub})
         assert status in (302, 303), body
         return headers["location"]
+
+
+def texts_in(msg: dict[str, Any], widget_id: str) -> list[str]:
+    """The HTML of every update of *widget_id* in the message *msg*."""
+    if msg.get("type") != "patch":
+        return []
+    return [o["html"] for o in msg["ops"] if o.get("op") == "update" and o.get("id") == widget_id]
+
+
+def shows(widget_id: str, text: str) -> Callable[[dict[str, Any]], bool]:
+    """A test of a message: it updates *widget_id* to HTML holding *text*."""
+    return lambda m: any(text in html for html in texts_in(m, widget_id))
+

@@ -12,21 +12,10 @@ from stgo.core.batch import Batch, Batches, merge
 from stgo.server import Server
 from stgo.widgets.text import Text
 
-from .helpers import Client, FakeClock, Socket, wait_until
+from .helpers import Client, FakeClock, Socket, shows, texts_in, wait_until
 
 Serve = Callable[[App], Server]
 MakeClient = Callable[[Server], Client]
-
-
-def texts_in(msg: dict[str, Any], widget_id: str) -> list[str]:
-    """The HTML of every update of *widget_id* in *msg*."""
-    if msg.get("type") != "patch":
-        return []
-    return [o["html"] for o in msg["ops"] if o.get("op") == "update" and o.get("id") == widget_id]
-
-
-def shows(widget_id: str, text: str) -> Callable[[dict[str, Any]], bool]:
-    return lambda m: any(text in html for html in texts_in(m, widget_id))
 
 
 class Stepper(App):

@@ -15,20 +15,10 @@ from stgo import App
 from stgo.core.tasks import TaskPool
 from stgo.server import Server
 
-from .helpers import Client, Socket, wait_until
+from .helpers import Client, Socket, shows, texts_in, wait_until
 
 Serve = Callable[[App], Server]
 MakeClient = Callable[[Server], Client]
-
-
-def texts_in(msg: dict[str, Any], widget_id: str) -> list[str]:
-    if msg.get("type") != "patch":
-        return []
-    return [o["html"] for o in msg["ops"] if o.get("op") == "update" and o.get("id") == widget_id]
-
-
-def shows(widget_id: str, text: str) -> Callable[[dict[str, Any]], bool]:
-    return lambda m: any(text in html for html in texts_in(m, widget_id))
 
 
 class Jobs(App):
