@@ -23,10 +23,8 @@ docs/tasks.md for what a process's death means for it.
 from __future__ import annotations
 
 import inspect
-import itertools
 import logging
 import threading
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -34,6 +32,7 @@ from ..errors import Cancelled, CapacityError, WidgetError
 from ..failures import FailureLog, generic_message
 from ..ids import redact
 from ..metrics import Metrics
+from ..transport.pool import WorkerPool
 from ..widgets.base import check_callback
 
 if TYPE_CHECKING:
@@ -194,66 +193,29 @@ class SessionTasks:
             task.cancel()
 
 
-class TaskPool:
-    """At most *size* threads (``stgo-task-N``) running queued jobs; they
-    start as work comes and end after *idle* seconds with nothing to do.
+class TaskPool(WorkerPool):
+    """At most *size* threads (``stgo-task-N``) running queued jobs, the
+    event pool's kind without a loop to lead; they start as work comes and
+    end after *idle* seconds with nothing to do.
 
-    :param on_queued: called (outside the pool's lock) when a job waits
-        because every thread is busy.
+    :param on_queued: called (outside the pool's lock) with how many jobs
+        wait when one more waits because every thread is busy.
     """
 
     def __init__(self, size: int, idle: float = 2.0,
                  on_queued: Callable[[int], None] | None = None) -> None:
-        self.size = max(1, size)
-        self._idle = idle
+        super().__init__(size, idle, name="stgo-task", leader=False)
         self._on_queued = on_queued
-        self._cond = threading.Condition(threading.Lock())
-        self._jobs: deque[Callable[[], None]] = deque()
-        self._threads: set[threading.Thread] = set()
-        self._waiting = 0
-        self._names = itertools.count(1)
 
-    def submit(self, job: Callable[[], None]) -> bool:
+    def offer(self, job: Callable[[], None], *, first: bool = False) -> bool:
         """Run *job* on a pool thread; return ``False`` if it must wait for one."""
-        with self._cond:
-            self._jobs.append(job)
-            if self._waiting >= len(self._jobs):
-                self._cond.notify()
-                return True
-            if len(self._threads) < self.size:
-                thread = threading.Thread(target=self._work, daemon=True,
-                                          name=f"stgo-task-{next(self._names)}")
-                self._threads.add(thread)
-                thread.start()
-                return True
-            waiting = len(self._jobs) - self._waiting
+        if super().offer(job, first=first):
+            return True
         if self._on_queued is not None:
+            with self._cond:
+                waiting = len(self._jobs) - self._waiting
             self._on_queued(waiting)
         return False
-
-    def _work(self) -> None:
-        me = threading.current_thread()
-        try:
-            while True:
-                with self._cond:
-                    while not self._jobs:
-                        self._waiting += 1
-                        woke = self._cond.wait(self._idle)
-                        self._waiting -= 1
-                        if not woke and not self._jobs:
-                            return
-                    job = self._jobs.popleft()
-                try:
-                    job()
-                except Exception:  # a job catches its own; keep the thread
-                    log.exception("a task job raised")
-        finally:
-            with self._cond:
-                self._threads.discard(me)
-
-    def __len__(self) -> int:
-        with self._cond:
-            return len(self._threads)
 
 
 class TaskHub(Protocol):
@@ -317,7 +279,7 @@ class TaskRunner:
             old.cancel()
             task.replaces = old
         self._metrics.inc("stgo_tasks_started_total")
-        if self.pool.submit(lambda: self._run(task, tasks)):
+        if self.pool.offer(lambda: self._run(task, tasks)):
             self._full.clear()
         return task
 

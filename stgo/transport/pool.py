@@ -16,14 +16,18 @@ log = logging.getLogger("stgo")
 
 class WorkerPool:
     """At most *size* threads (``stgo-worker-N``) running queued jobs, plus
-    one for leading the I/O loop.
+    one for leading the I/O loop (with *leader*; the task pool has none).
 
     Threads are started as work arrives and end after *idle* seconds with
     nothing to do, so an idle App holds none.
     """
 
-    def __init__(self, size: int, idle: float = 10.0) -> None:
-        self._limit = max(1, size) + 1  # + the loop's leader
+    def __init__(self, size: int, idle: float = 10.0, *, name: str = "stgo-worker",
+                 leader: bool = True) -> None:
+        #: Threads at most for jobs (without the loop's leader).
+        self.size = max(1, size)
+        self._limit = self.size + (1 if leader else 0)  # + the loop's leader
+        self._name = name
         self._idle = idle
         self._cond = threading.Condition(threading.Lock())
         self._jobs: deque[Callable[[], None]] = deque()
@@ -35,6 +39,10 @@ class WorkerPool:
     def submit(self, job: Callable[[], None], *, first: bool = False) -> None:
         """Run *job* on a pool thread, after the jobs queued before it (before
         them all if *first*)."""
+        self.offer(job, first=first)
+
+    def offer(self, job: Callable[[], None], *, first: bool = False) -> bool:
+        """:meth:`submit`, and return ``False`` if *job* waits for a busy thread."""
         with self._cond:
             if first:
                 self._jobs.appendleft(job)
@@ -44,12 +52,16 @@ class WorkerPool:
                 self._cond.notify()
             # Leading the loop may always start a thread (a leader deposed in
             # a slow callback still holds its own).
-            if len(self._jobs) > self._waiting and (first or len(self._threads) < self._limit):
+            if len(self._jobs) <= self._waiting:
+                return True
+            if first or len(self._threads) < self._limit:
                 self._stopping = False
                 thread = threading.Thread(target=self._work, daemon=True,
-                                          name=f"stgo-worker-{next(self._names)}")
+                                          name=f"{self._name}-{next(self._names)}")
                 self._threads.add(thread)
                 thread.start()
+                return True
+            return False
 
     def spare(self) -> bool:
         """Whether a thread is idle, or one more may start (nothing would wait)."""
