@@ -22,6 +22,7 @@ from ..serial import SerialQueue
 from ..store.sessionstate import DictState, SessionState
 from ..widgets.base import InputWidget, Widget, check_unique_keys
 from ..widgets.layout import Factory
+from .pagewidgets import PageWidgets
 from .request import RequestInfo
 from .resources import Resources
 from .sessionparts import SessionPerson, SessionWork
@@ -92,7 +93,7 @@ class Session(SessionPerson, SessionWork, Factory):
         self._clock = clock
         # The keys: in a dict here, or a persistent store's namespace (a strategy).
         self._data: SessionState = DictState()
-        self._widgets: list[Widget] = []
+        self._page = PageWidgets()
         # Its private inputs with a value per tab (scope="tab", bind="query"), by key.
         self._scoped = ScopedInputs()
         now = clock()
@@ -357,11 +358,11 @@ class Session(SessionPerson, SessionWork, Factory):
         with self._lock:
             # Already on this page, at the top or inside a container: adding it
             # again would list it twice (and cut it loose from its container).
-            if self._find(widget) is not None:
+            if self._page.holds(widget):
                 return widget
             self._check_keys(widget)
             widget.attach(None, self._widget_changed)
-            self._widgets.append(widget)
+            self._page.append(widget)
             self._last_accessed_at = max(self._last_accessed_at, self._clock())
         self._widget_changed(widget, "insert")
         return widget
@@ -377,7 +378,7 @@ class Session(SessionPerson, SessionWork, Factory):
             if target is None:
                 return False
             if target.parent is None:
-                self._widgets.remove(target)
+                self._page.remove(target)
         if target.parent is not None:
             return target.parent.remove_child(target)
         self._widget_changed(target, "remove")
@@ -387,7 +388,7 @@ class Session(SessionPerson, SessionWork, Factory):
     def clear_widgets(self) -> None:
         """Remove every private widget."""
         with self._lock:
-            removed, self._widgets = self._widgets, []
+            removed = self._page.clear()
         for widget in removed:
             self._widget_changed(widget, "remove")
             widget.detach()
@@ -396,7 +397,7 @@ class Session(SessionPerson, SessionWork, Factory):
     def widgets(self) -> list[Widget]:
         """A copy of the top-level private widgets, in page order."""
         with self._lock:
-            return list(self._widgets)
+            return list(self._page.top)
 
     def iter_widgets(self) -> Iterator[Widget]:
         """Every private widget, containers' children included (a snapshot)."""
@@ -418,17 +419,14 @@ class Session(SessionPerson, SessionWork, Factory):
             return self._find(key)
 
     def _find(self, target: Widget | str) -> Widget | None:
-        for top in self._widgets:
-            for w in top.walk():
-                if w is target or (isinstance(target, str) and target in (w.key, w.id)):
-                    return w
-        return None
+        if isinstance(target, str):
+            return self._page.find(target)
+        return target if self._page.holds(target) else None
 
     def _check_keys(self, widget: Widget) -> None:
         def taken(key: str) -> Widget | None:
             with self._lock:
-                mine = next((w for top in self._widgets for w in top.walk() if w.key == key),
-                            None)
+                mine = self._page.with_key(key)
             return mine if mine is not None else self.shared_widget(key)
 
         check_unique_keys(widget, taken)
@@ -446,6 +444,12 @@ class Session(SessionPerson, SessionWork, Factory):
         if change == "adopt":  # a container of this page takes *widget* in
             self._check_keys(widget)
             return
+        if change == "insert" and widget.parent is not None:
+            with self._lock:
+                self._page.index(widget)
+        elif change == "remove":
+            with self._lock:
+                self._page.unindex(widget)
         observer = self._observer
         if observer is not None and not self._ended:
             observer.widget_changed(self, widget, change)
@@ -590,6 +594,6 @@ class Session(SessionPerson, SessionWork, Factory):
         self.free()
         with self._lock:
             self._data = DictState()
-            widgets, self._widgets = self._widgets, []
+            widgets = self._page.clear()
         for widget in widgets:
             widget.detach()

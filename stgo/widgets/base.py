@@ -119,6 +119,8 @@ class Parent(Protocol):
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+#: Every widget ID is ``w`` and 12 hex digits: a name of another length is a key.
+WIDGET_ID_LENGTH = 13
 
 
 def esc(value: object) -> str:
@@ -216,7 +218,7 @@ class Widget:
     redraw_on_state: ClassVar[bool] = False
 
     def __init__(self, *, key: str | None = None, visible: bool = True) -> None:
-        self.id = "w" + secrets.token_hex(6)
+        self.id = "w" + secrets.token_hex(6)  # WIDGET_ID_LENGTH
         if key is not None and (not isinstance(key, str) or not key):
             raise WidgetError(f"key must be a non-empty string, got {key!r}")
         self.key: str = key if key is not None else self.id
