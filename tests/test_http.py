@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import re
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from werkzeug.test import Client as WerkzeugClient
@@ -13,10 +15,11 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 import stgo
-from stgo import App, __version__
+from stgo import App
 from stgo.errors import ConfigurationError
 from stgo.ids import is_valid_session_id, new_session_id
 from stgo.server import Server
+from stgo.web.client import VERSION as CLIENT_VERSION
 from stgo.web.hosts import Hosts
 
 from .helpers import COOKIE, Client, Response, request, ws_status
@@ -232,7 +235,8 @@ def test_the_server_header_names_no_version(serve: Serve) -> None:
 
 def _upgrade_status(server: Server, host: str, cookie: str = "") -> int:
     """A WebSocket handshake to /ws with this ``Host`` header; the status."""
-    conn = http.client.HTTPConnection(server.host, server.port, timeout=10)
+    parts = urlsplit(server.url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
     try:
         conn.request("GET", "/ws", headers={
             "Host": host, "Upgrade": "websocket", "Connection": "Upgrade",
@@ -311,49 +315,68 @@ def test_trust_proxy_believes_the_entry_the_proxy_added_not_the_clients(serve: S
 
 @pytest.mark.parametrize(
     ("name", "mime", "pointer"),
-    [("stgo.css", "text/css", "static/stgo.css?v="),
-     ("stgo.js", "javascript", f'<script type="module" src="static/v/{__version__}/stgo.js">')],
+    [("stgo.css", "text/css", f'<link rel="stylesheet" href="static/v/{CLIENT_VERSION}/stgo.css">'),
+     ("client.js", "javascript",
+      f'<script type="module" src="static/v/{CLIENT_VERSION}/client.js">')],
 )
 def test_static_files_are_served(serve: Serve, name: str, mime: str, pointer: str) -> None:
     server = serve(cookie_app())
     page = request(server.url, "/").body
     assert pointer in page  # the page points at them, relative to its URL
-    resp = request(server.url, f"/static/{name}")
-    assert resp.status == 200, f"stgo/static/{name} is missing"
-    assert mime in resp.headers["Content-Type"]
-    assert resp.body.strip()
-    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    for path in (f"/static/{name}", f"/static/v/{CLIENT_VERSION}/{name}"):
+        resp = request(server.url, path)
+        assert resp.status == 200, f"{path} is missing"
+        assert mime in resp.headers["Content-Type"]
+        assert resp.body.strip()
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_client_modules_import_each_other_at_the_page_s_version(serve: Serve) -> None:
-    # The page loads stgo.js from static/v/<version>/: the modules it imports
-    # (relative URLs) come from there too, so the browser caches them per
-    # version, never an old one beside a new one.
+def test_a_new_visitor_asks_for_three_files_and_a_returning_one_for_the_page_alone(
+    serve: Serve,
+) -> None:
+    # The page, its CSS and the client joined into one module (stgo/web/client.py):
+    # nothing else to fetch before the page runs, and the two files are kept
+    # for ever under a version that is a digest of the static files.
+    server = serve(cookie_app())
+    page = request(server.url, "/").body
+    asked = re.findall(r'<(?:link|script)\b[^>]*?(?:href|src)="(static/[^"]+)"', page)
+    assert asked == [f"static/v/{CLIENT_VERSION}/stgo.css", f"static/v/{CLIENT_VERSION}/client.js"]
+    assert "modulepreload" not in page
+    for path in asked:
+        resp = request(server.url, "/" + path)
+        assert resp.status == 200
+        assert resp.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    # Another version's URL (a page of before an upgrade) gets today's file, for an hour.
+    old = request(server.url, "/static/v/0123456789ab/client.js")
+    assert old.status == 200 and old.headers["Cache-Control"] == "public, max-age=3600"
+    assert request(server.url, "/static/stgo.css").headers["Cache-Control"] == (
+        "public, max-age=3600")
+
+
+def test_the_joined_client_holds_every_module_once_after_those_it_imports(serve: Serve) -> None:
     server = serve(cookie_app())
     static = Path(stgo.__file__).parent / "static"
-    entry = request(server.url, f"/static/v/{__version__}/stgo.js")
-    assert entry.status == 200 and "javascript" in entry.headers["Content-Type"]
-    seen, todo = set(), ["stgo.js"]
-    while todo:
-        name = todo.pop()
-        seen.add(name)
+    joined = request(server.url, f"/static/v/{CLIENT_VERSION}/client.js")
+    assert joined.status == 200 and "javascript" in joined.headers["Content-Type"]
+    order = re.findall(r"^// ---- ([\w-]+\.js)$", joined.body, re.M)
+    assert len(order) == len(set(order)) > 5 and order[-1] == "stgo.js"
+    for name in order:
         text = (static / name).read_text()
         for spec in re.findall(r'^(?:import|export) [^;]*? from "([^"]+)";$', text, re.M):
             assert re.fullmatch(r"\./[\w-]+\.js", spec), f"{name} imports {spec}: not a sibling"
-            if spec[2:] not in seen:
-                todo.append(spec[2:])
-    assert len(seen) > 5
-    # ... and the page names every one of them, fetched at once, not a level a time.
-    page = request(server.url, "/").body
-    preloaded = set(re.findall(
-        rf'<link rel="modulepreload" href="static/v/{re.escape(__version__)}/([\w-]+\.js)">',
-        page))
-    assert preloaded == seen - {"stgo.js"}
-    for name in seen:
-        resp = request(server.url, f"/static/v/{__version__}/{name}")
-        assert resp.status == 200 and "javascript" in resp.headers["Content-Type"], name
-        assert resp.headers["Cache-Control"] == "public, max-age=3600"
-        assert len((static / name).read_text().splitlines()) <= 400, name
+            assert order.index(spec[2:]) < order.index(name), f"{name} runs before {spec}"
+        assert len(text.splitlines()) <= 400, name
+    assert not re.search(r"^\s*(?:import|export)\b", joined.body, re.M)
+    parts = urlsplit(server.url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        conn.request("GET", f"/static/v/{CLIENT_VERSION}/client.js",
+                     headers={"Accept-Encoding": "gzip"})
+        packed = conn.getresponse()
+        assert packed.headers["Content-Encoding"] == "gzip"
+        assert gzip.decompress(packed.read()).decode() == joined.body
+    finally:
+        conn.close()
 
 
 @pytest.mark.parametrize(

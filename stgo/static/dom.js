@@ -1,7 +1,7 @@
 // Small helpers over the page's elements, shared by the other modules.
 
 // The app's element; stgo.js starts nothing on a page without it.
-export var root = document.getElementById("stgo-app");
+export const root = document.getElementById("stgo-app");
 
 // The elements in *scope* that match *selector*, *scope* itself first if it does.
 export function within(scope, selector) {

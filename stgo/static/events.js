@@ -10,7 +10,7 @@ var acked = 0;
 // widget id -> seq of its newest unacknowledged event, or Infinity while a
 // text field holds typing not sent yet.  (Read by patch.js and keep.js: a
 // value the server sends never wipes what the user is typing.)
-export var pendingByWidget = {};
+export const pendingByWidget = {};
 var typingTimers = {};
 
 export function lastSeq() { return seq; }

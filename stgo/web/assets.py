@@ -13,6 +13,7 @@ from werkzeug.wrappers import Request, Response
 
 from ..widgets.charts import plotly_js_path
 from ..widgets.vega import vega_bundle
+from .client import VERSION, bundle
 
 __all__ = ["Assets"]
 
@@ -26,6 +27,7 @@ class Assets:
         self._static = resources.files("stgo") / "static"
         self._vendor_lock = threading.Lock()
         self._plotly: tuple[bytes, bytes] | None = None
+        self._joined: tuple[bytes, bytes] | None = None  # the client, one file
         # The vega bundle takes seconds to make: its own lock, so that plotly
         # and the warming thread do not wait on each other.
         self._vega_lock = threading.Lock()
@@ -33,24 +35,40 @@ class Assets:
         self._vega_warming = False
         self._vega_failed: str | None = None  # said once; not made again at each request
 
-    def static(self, name: str) -> Response:
-        """A file of stgo's ``static/`` folder, cached for an hour (no traversal)."""
+    def static(self, request: Request, name: str) -> Response:
+        """A file of stgo's ``static/`` folder (no traversal), or the joined
+        client (``client.js``).  Under ``static/v/<version>/`` with this
+        process's version the browser may keep it for ever (the version is a
+        digest of the files); otherwise for an hour."""
         parts = name.split("/")
         if not name or any(p in ("", ".", "..") or "\\" in p for p in parts):
             return Response("not found\n", status=404, mimetype="text/plain")
+        forever = False
         if len(parts) > 2 and parts[0] == "v":
             # static/v/<version>/<file>: the version keys the browser's cache
             # (as ?v= does), in the path so that the client's modules import
             # each other (relative URLs) at the same version.
-            parts = parts[2:]
-        target = self._static.joinpath(*parts)
-        if not target.is_file():
-            return Response("not found\n", status=404, mimetype="text/plain")
-        mime = mimetypes.guess_type(parts[-1])[0] or "application/octet-stream"
-        response = Response(target.read_bytes(), mimetype=mime)
-        response.headers["Cache-Control"] = "public, max-age=3600"
-        response.headers["X-Content-Type-Options"] = "nosniff"
+            forever, parts = parts[1] == VERSION, parts[2:]
+        if parts == ["client.js"]:
+            response = self._client(request)
+        else:
+            target = self._static.joinpath(*parts)
+            if not target.is_file():
+                return Response("not found\n", status=404, mimetype="text/plain")
+            mime = mimetypes.guess_type(parts[-1])[0] or "application/octet-stream"
+            response = Response(target.read_bytes(), mimetype=mime)
+            response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Cache-Control"] = (
+            "public, max-age=31536000, immutable" if forever else "public, max-age=3600")
         return response
+
+    def _client(self, request: Request) -> Response:
+        with self._vendor_lock:
+            if self._joined is None:
+                raw = bundle().encode("utf-8")
+                self._joined = (raw, gzip.compress(raw, 6))
+            raw, packed = self._joined
+        return self._vendor(request, raw, packed)
 
     def plotly(self, request: Request) -> Response:
         """plotly.js from the installed plotly package, read once and kept (gzipped too)."""

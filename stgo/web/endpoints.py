@@ -12,7 +12,6 @@ from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from .. import __version__
 from ..core.hub import Hub
 from ..core.identity import signed_in
 from ..core.manager import SessionManager
@@ -26,6 +25,7 @@ from ..metrics import Metrics
 from ..strings import strings
 from ..widgets.vega import VEGA_SCRIPTS
 from .assets import Assets
+from .client import VERSION as CLIENT_VERSION
 from .components import component_response
 from .cookies import Cookies
 from .health import Health, HealthProbe
@@ -180,7 +180,7 @@ class Endpoints:
             "plotly": self._assets.plotly,
             "vega": self._assets.vega,
             "component": lambda request, ref: component_response(ref),
-            "static": lambda request, name: self._assets.static(name),
+            "static": self._assets.static,
             "metrics": lambda request: self.metrics(),
             "auth": self.auth_view,
             "other": self.other,
@@ -307,7 +307,7 @@ class Endpoints:
         # (bind="query") show its query already, the others the session's value.
         with drawing(session, None, clean_query(dict(request.args.items()))):
             roots = self._site.render_roots(session, page.path if page is not None else path)
-        html = render_page(self._site.title_of(path), roots, version=__version__,
+        html = render_page(self._site.title_of(path), roots, version=CLIENT_VERSION,
                            path=page.path if page is not None else "/",
                            base=base_href(path), status=status, look=self._site.look)
         if VEGA_SCRIPTS in html:

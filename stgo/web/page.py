@@ -4,9 +4,7 @@ and what the web layer asks the app about its pages (:class:`Site`)."""
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
-from importlib import resources
 from typing import TYPE_CHECKING, Protocol
 
 from ..strings import strings
@@ -55,26 +53,6 @@ class Site(Protocol):
         """The page's layout and language."""
 
 
-def _client_modules(entry: str = "stgo.js") -> tuple[str, ...]:
-    """The client's ES modules that *entry* imports, directly or not, in the
-    order first met.  The page names them all (``modulepreload``): the browser
-    then fetches them at once instead of one level of imports at a time."""
-    static = resources.files("stgo") / "static"
-    found: list[str] = []
-    waiting = [entry]
-    while waiting:
-        text = (static / waiting.pop(0)).read_text(encoding="utf-8")
-        for name in re.findall(r'^(?:import|export)\b[^;]*? from "\./([\w-]+\.js)";', text, re.M):
-            if name not in found:
-                found.append(name)
-                waiting.append(name)
-    return tuple(found)
-
-
-#: Read once: the static files do not change while the process runs.
-CLIENT_MODULES = _client_modules()
-
-
 def base_href(path: str) -> str:
     """The app's root relative to the page at *path* (as the browser asked
     for it, below any prefix): ``"./"`` for ``/`` and ``/reports``,
@@ -99,6 +77,9 @@ def render_page(title: str, roots: dict[str, str], *, version: str, path: str = 
                 base: str = "./", status: int = 200, look: Look | None = None) -> str:
     """The whole document.  URLs are relative to *base* (the app's root,
     see :func:`base_href`) so the app works under any prefix and on any page.
+    *version* keys the static files' URLs (``stgo.web.client.VERSION``): three
+    requests for a new visitor (this, the CSS, the client), none for the two
+    files on a return.
 
     No session ID anywhere in it: the WebSocket handshake carries the
     ``HttpOnly`` cookie, and no page script can read either.
@@ -119,8 +100,7 @@ def render_page(title: str, roots: dict[str, str], *, version: str, path: str = 
 <title>{esc(title)}</title>
 <base href="{esc(base)}">
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="static/stgo.css?v={esc(version)}">
-{_preloads(version)}
+<link rel="stylesheet" href="static/v/{esc(version)}/stgo.css">
 </head>
 <body>
 <div id="stgo-app" class="stgo-app{has_sidebar}" data-page="{esc(path)}" data-status="{status}" \
@@ -137,15 +117,10 @@ aria-expanded="false">{esc(say["menu"])}</button>
 </main>
 </div>
 <script type="application/json" id="stgo-strings">{words}</script>
-<script type="module" src="static/v/{esc(version)}/stgo.js"></script>
+<script type="module" src="static/v/{esc(version)}/client.js"></script>
 </body>
 </html>
 """
-
-
-def _preloads(version: str) -> str:
-    return "\n".join(f'<link rel="modulepreload" href="static/v/{esc(version)}/{name}">'
-                      for name in CLIENT_MODULES)
 
 
 def render_error_page(status: int, title: str, message: str, *,
