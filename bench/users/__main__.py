@@ -40,6 +40,26 @@ def _load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+#: Before a cell: the machine's CPU busy below this percent (two reads in a row)...
+QUIET_PERCENT = 25.0
+#: ... or this many seconds waited (the figure reached goes in the row).
+QUIET_WAIT = 60.0
+
+
+async def _settle() -> float:
+    """Wait until the last cell's processes (a peer's server winding down,
+    Chromium's renderers) have let go of the CPU, so a cell does not start
+    on the one before's tail; return the CPU busy percent it started at."""
+    import psutil  # the bench extra
+
+    deadline = time.monotonic() + QUIET_WAIT
+    calm, busy = 0, 100.0
+    while calm < 2 and time.monotonic() < deadline:
+        busy = await asyncio.to_thread(psutil.cpu_percent, 0.5)
+        calm = calm + 1 if busy < QUIET_PERCENT else 0
+    return busy
+
+
 def plan(ns: list[int], scenarios: list[str], frameworks: list[str],
          workers2: bool) -> list[tuple[int, str, str]]:
     """The cells in run order: (N, scenario, framework), frameworks rotated per scenario."""
@@ -62,7 +82,9 @@ async def _run(args: argparse.Namespace, pythons: dict[str, Path],
     rows: list[dict[str, Any]] = []
     async with Browsers(args.browsers) as browsers:
         for i, (n, name, fw) in enumerate(cells, 1):
-            _log(f"bench.users: [{i}/{len(cells)}] {name} N={n} {fw} (load {_load()}) ...")
+            busy = await _settle()
+            _log(f"bench.users: [{i}/{len(cells)}] {name} N={n} {fw} (load {_load()}, "
+                 f"CPU {busy:.0f} % busy) ...")
             try:
                 with server(fw, name, pythons, redis_url) as srv, \
                         _profile(args.profile, srv.proc.pid, f"{fw}-{name}-{n}"):
@@ -76,6 +98,7 @@ async def _run(args: argparse.Namespace, pythons: dict[str, Path],
                      "click_p95_ms": None, "mb_per_user": None, "growth_mb": None,
                      "cpu_ms_per_action": None, "seconds": 0.0, "errors": {str(exc)[:200]: n}}
             r["load_avg"] = _load()
+            r["cpu_busy_before"] = busy
             _log(f"  ok {r['ok']}/{n}, load P95 {r['load_p95_ms']}, click P95 "
                  f"{r['click_p95_ms']}, MB/user {r['mb_per_user']}, errors {r['errors']}")
             rows.append(r)
@@ -178,6 +201,16 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if missing else 0
 
 
+def _calm(rows: list[dict[str, Any]]) -> str:
+    busy = [r["cpu_busy_before"] for r in rows if r.get("cpu_busy_before") is not None]
+    if not busy:
+        return ""
+    late = sum(b >= QUIET_PERCENT for b in busy)
+    return (f" Each cell began once the CPU was under {QUIET_PERCENT:g} % busy"
+            + (f" ({late} of {len(busy)} after waiting {QUIET_WAIT:g} s for it)" if late else "")
+            + ".")
+
+
 def _publish(facts: dict[str, Any], rows: list[dict[str, Any]], doc: bool) -> None:
     """Print the table; with *doc*, write it with the run's facts into docs/benchmarks.md."""
     table = markdown(rows, facts.get("missing"))
@@ -191,7 +224,7 @@ def _publish(facts: dict[str, Any], rows: list[dict[str, Any]], doc: bool) -> No
                 + f"; {facts['browsers']} Chromium processes on the same machine; load "
                 f"average {facts['load_before']} before, {facts.get('load_after', '-')} after"
                 + (f", {min(loads):g}-{max(loads):g} (1 min) over the cells" if loads else "")
-                + ".\n\n")
+                + "." + _calm(rows) + "\n\n")
         if facts.get("partial"):
             head += ("**A partial run**: it was stopped before its last cells; the table "
                      "has the cells it finished.\n\n")
