@@ -43,7 +43,24 @@ function holdUntilReady(ev) {
   if (!el || !loading.has(el)) return;
   ev.stopImmediatePropagation();
   if (ev.type === "click") ev.preventDefault();  // a checkbox's toggle comes with the replay
-  if (held.length < HELD_MAX) held.push({ el: el, target: ev.target, type: ev.type });
+  if (held.length < HELD_MAX) {
+    held.push({ el: el, target: ev.target, type: ev.type, id: el.id, path: pathFrom(el, ev.target) });
+  }
+}
+
+// Where *node* is in *el*: the child indexes down to it.
+function pathFrom(el, node) {
+  var path = [];
+  for (; node && node !== el; node = node.parentElement) {
+    path.unshift(Array.prototype.indexOf.call(node.parentElement.children, node));
+  }
+  return path;
+}
+
+// The element at *path* in *el*, or null.
+function follow(el, path) {
+  for (var i = 0; el && i < path.length; i++) el = el.children[path[i]];
+  return el || null;
 }
 document.addEventListener("click", holdUntilReady, true);
 document.addEventListener("change", holdUntilReady, true);
@@ -52,9 +69,20 @@ function replay(el) {
   var mine = held.filter(function (h) { return h.el === el; });
   held = held.filter(function (h) { return h.el !== el; });
   mine.forEach(function (h) {
-    if (!h.target.isConnected) return;
-    if (h.type === "click") h.target.click();
-    else h.target.dispatchEvent(new Event(h.type, { bubbles: true }));
+    var target = h.target;
+    if (!target.isConnected) {
+      // Redrawn meanwhile (the socket's first render replaces what the page
+      // drew): the same place in the widget as it is now.
+      var now = h.id && document.getElementById(h.id);
+      target = now && follow(now, h.path);
+      if (!target) return;
+      if (loading.has(now)) {  // its own wait for the scripts ends later: held till then
+        held.push({ el: now, target: target, type: h.type, id: h.id, path: h.path });
+        return;
+      }
+    }
+    if (h.type === "click") target.click();
+    else target.dispatchEvent(new Event(h.type, { bubbles: true }));
   });
 }
 
