@@ -155,7 +155,7 @@ async def _user(browser: Any, url: str, sc: Scenario, framework: str, timeout_s:
                 res.clicks_ms.append(float(dt))
     except Exception as exc:  # noqa: BLE001 - a user's failure is a figure, not a crash
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if stage == "goto":
+        if stage in ("goto", "load"):  # the page's status says which (a 503, a 408)
             stage = f"load (HTTP {','.join(map(str, statuses)) or '-'})"
         res.error = f"{stage}: " + ("timeout" if "imeout" in msg else msg[:120])
     finished[0] += 1

@@ -59,8 +59,41 @@ export function render(msg) {
 // A patch's ops, in order.
 export function applyOps(ops) {
   var ends = chatBoxesAtEnd();
-  ops.forEach(applyOp); syncLayout();
+  for (var i = 0; i < ops.length;) {
+    var run = ops.slice(i, i + Math.max(1, appends(ops, i)));
+    if (run.length < 2 || !appendAll(run)) run.forEach(applyOp);
+    i += run.length;
+  }
+  syncLayout();
   keepAtEnd(ends);
+}
+
+// How many ops from *i* on append to the same container (a callback that
+// writes many lines: one patch of many inserts).
+function appends(ops, i) {
+  var n = 0, parent = ops[i].parent;
+  while (i + n < ops.length && ops[i + n].op === "insert" && ops[i + n].parent === parent &&
+         typeof ops[i + n].index !== "number" && typeof ops[i + n].g !== "number") n++;
+  return n;
+}
+
+// Those appends parsed at once and put in with one DOM insertion; false
+// (nothing done) where one must go its own way (op by op, applyOp): a
+// widget already there, a chat input that stays last.
+function appendAll(run) {
+  var parent = holder(run[0].parent);
+  if (!parent || parent.querySelector(":scope > .stgo-chat_input")) return false;
+  var box = document.createElement("div");
+  box.innerHTML = run.map(function (op) { return op.html; }).join("");
+  var nodes = Array.prototype.slice.call(box.children);
+  if (nodes.length !== run.length || nodes.some(function (node) {
+    return !node.id || document.getElementById(node.id) || node.classList.contains("stgo-chat_input");
+  })) return false;
+  var all = document.createDocumentFragment();
+  nodes.forEach(function (node) { all.appendChild(node); });
+  parent.appendChild(all);
+  nodes.forEach(function (node) { applyStyles(node); setUp(node); });
+  return true;
 }
 
 function applyOp(op) {
