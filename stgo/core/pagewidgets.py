@@ -15,6 +15,7 @@ from ..widgets.base import WIDGET_ID_LENGTH, Widget
 
 __all__ = ["PageWidgets"]
 
+
 class PageWidgets:
     """The widgets of one session's page.  Not locked: the session calls it
     under its own lock, and tells it of every widget that enters or leaves

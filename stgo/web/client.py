@@ -2,8 +2,8 @@
 
 The client is plain ES modules with no build step (``stgo/static``); a new
 visitor's browser would ask for each (13 requests after the page, each a
-round of the server's request handling).  At start the modules are joined
-into one module, ``static/v/<version>/client.js``, that the page loads
+round of the server's request handling).  When first asked for, the modules
+are joined into one module, ``static/v/<version>/client.js``, that the page loads
 alone.  Each module's body becomes a function whose result is the module's
 exports (its names stay its own: ``listen`` is in three modules), run in
 the order of the imports, deepest first.
@@ -26,7 +26,7 @@ import hashlib
 import re
 from importlib import resources
 
-__all__ = ["bundle", "static_version", "VERSION", "ENTRY"]
+__all__ = ["bundle", "static_version", "JoinError", "VERSION", "ENTRY"]
 
 #: The module the page runs; it imports the others.
 ENTRY = "stgo.js"
