@@ -16,6 +16,7 @@ from werkzeug.wrappers import Request, Response
 
 import stgo
 from stgo import App
+from stgo.web.client import VERSION as CLIENT_VERSION
 
 from .helpers import (
     COOKIE,
@@ -117,8 +118,10 @@ def test_mounted_under_a_prefix(mounted: tuple[App, str]) -> None:
     cookie = next(c for c in fresh.cookies() if c.startswith(COOKIE))
     assert "Path=/sub/" in cookie
     # Relative asset URLs resolve under the prefix.
-    assert 'href="static/stgo.css' in fresh.body
-    assert request(root, "/sub/static/stgo.css").status == 200
+    assert f'href="static/v/{CLIENT_VERSION}/stgo.css"' in fresh.body
+    assert f'src="static/v/{CLIENT_VERSION}/client.js"' in fresh.body
+    assert request(root, f"/sub/static/v/{CLIENT_VERSION}/stgo.css").status == 200
+    assert request(root, f"/sub/static/v/{CLIENT_VERSION}/client.js").status == 200
     assert request(root, "/sub/health").json()["status"] == "ok"
     # Without the slash: a redirect to it (relative URLs would break otherwise).
     bare = request(root, "/sub")
