@@ -1,7 +1,7 @@
 """The browser client as one file: ``stgo.js`` and the modules it imports, joined.
 
 The client is plain ES modules with no build step (``stgo/static``); a new
-visitor's browser would ask for each (13 requests after the page, each a
+visitor's browser would ask for each (14 requests after the page, each a
 round of the server's request handling).  When first asked for, the modules
 are joined into one module, ``static/v/<version>/client.js``, that the page loads
 alone.  Each module's body becomes a function whose result is the module's
