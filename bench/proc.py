@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import queue
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -52,6 +53,13 @@ class Server:
 
     def threads(self) -> int:
         return int(psutil.Process(self.proc.pid).num_threads())
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a server the bench starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @contextmanager

@@ -48,7 +48,7 @@ from typing import Any
 import psutil
 
 from .load import _raise_nofile, _widget_id, summary
-from .proc import APPS, Server, new_session, run_server, stop
+from .proc import APPS, Server, free_port, new_session, run_server, stop
 from .wsclient import HandshakeError, WSClient, text_frame
 
 __all__ = ["measure", "table_rows", "main"]
@@ -72,12 +72,6 @@ def _settings(quick: bool) -> dict[str, Any]:
 # -- processes -------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Redis:
     """A redis-server of our own: its URL and process."""
@@ -90,7 +84,7 @@ class Redis:
 def redis_server() -> Iterator[Redis]:
     """``redis-server`` on a free port of 127.0.0.1, no persistence; stopped by PID after."""
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    port = _free_port()
+    port = free_port()
     workdir = tempfile.mkdtemp(prefix="stgo-bench-redis-")
     proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                              "--appendonly", "no", "--dir", workdir],
@@ -160,7 +154,7 @@ def nginx(upstreams: list[int]) -> Iterator[int]:
     configuration, ``fail_timeout`` :data:`FAIL_TIMEOUT`); yields its port;
     stopped by PID after."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
-    port = _free_port()
+    port = free_port()
     workdir = tempfile.mkdtemp(prefix="stgo-bench-nginx-")
     servers = "".join(f"        server 127.0.0.1:{p} max_fails=1 fail_timeout={FAIL_TIMEOUT}s;\n"
                       for p in upstreams)
@@ -745,7 +739,7 @@ def failover(redis: Redis, rounds: int, clicks: int = 3) -> dict[str, Any]:
     out: dict[str, Any] = {"rounds": rounds, "fail_timeout_s": FAIL_TIMEOUT, "clicks": clicks}
     times: dict[str, dict[str, list[float]]] = {
         mode: {"closed": [], "render": [], "acked": []} for mode in MODES}
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     with ExitStack() as stack:
         servers = {port: stack.enter_context(stgo(redis.url, port)) for port in ports}
         front = stack.enter_context(nginx(ports))

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 import websocket  # websocket-client
 
-from .proc import run_server
+from .proc import free_port, run_server
 from .rtt import APP_SOURCE, WARMUP
 
 __all__ = ["measure", "main", "add_rows"]
@@ -43,16 +43,10 @@ __all__ = ["measure", "main", "add_rows"]
 GOAL = 1.5
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def redis_server() -> Iterator[str]:
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                              "--appendonly", "no"], stdout=subprocess.DEVNULL)
     try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import psutil
 
-from ..proc import Server, run_server, stop
+from ..proc import Server, free_port, run_server, stop
 
 __all__ = ["PINS", "VENVS", "APPS", "ensure_peers", "server", "tree_rss", "tree_cpu",
            "versions"]
@@ -81,12 +80,6 @@ def versions(pythons: dict[str, Path]) -> dict[str, str]:
     return out
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def _http_server(argv: list[str], port: int, health: str, env: dict[str, str] | None = None,
                  timeout: float = 60.0) -> Iterator[Server]:
@@ -130,7 +123,7 @@ def server(framework: str, scenario: str, pythons: dict[str, Path],
                 raise RuntimeError("stgo-w2 needs a redis URL")
             argv += ["--workers", "2", "--store", redis_url]
         return run_server(argv)
-    port = _free_port()
+    port = free_port()
     app = str(APPS / framework / f"{scenario}.py")
     py = str(pythons[framework])
     if framework == "streamlit":

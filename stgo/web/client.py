@@ -61,8 +61,8 @@ def _imports(names: str, module: str) -> str:
     return f"const {{ {', '.join(parts)} }} = {_var(module)};"
 
 
-def _join_one(name: str, text: str) -> tuple[str, list[str], list[str]]:
-    """The module's body as a function, the modules it needs, its exports."""
+def _join_one(name: str, text: str) -> tuple[str, list[str]]:
+    """The module's body as a function, and the modules it needs."""
     needs: list[str] = []
 
     def imported(m: re.Match[str]) -> str:
@@ -89,7 +89,7 @@ def _join_one(name: str, text: str) -> tuple[str, list[str], list[str]]:
     stem = name.removesuffix(".js")
     wrapped = (f"// ---- {name}\nconst {_var(stem)} = (function () {{\n{body.rstrip()}\n"
                f"return Object.freeze({{ {', '.join(exports)} }});\n}})();\n")
-    return wrapped, needs, exports
+    return wrapped, needs
 
 
 def bundle(read: dict[str, str] | None = None, entry: str = ENTRY) -> str:
@@ -116,7 +116,7 @@ def bundle(read: dict[str, str] | None = None, entry: str = ENTRY) -> str:
             raise JoinError("the client's modules import in a circle: "
                             + " -> ".join([*path[path.index(name):], name]))
         path.append(name)
-        wrapped, needs, _ = _join_one(name, source(name))
+        wrapped, needs = _join_one(name, source(name))
         for module in needs:
             visit(module + ".js")
         path.pop()
