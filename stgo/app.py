@@ -45,7 +45,8 @@ from .web.hosts import LOCAL_HOSTS, AllowedHosts, host_patterns
 from .web.page import render_refusal
 from .web.transfers import Transfers
 from .widgets.bars import Sidebar, Topbar
-from .widgets.base import Widget, check_callback, check_unique_keys
+from .widgets.base import Widget, check_callback
+from .widgets.naming import check_unique_keys
 from .work import wire_work
 
 if TYPE_CHECKING:
@@ -228,6 +229,9 @@ class App(PageMethods, PageShell, TimingMixin, SharedWidgets, AuthApp):
                              topbar=self.topbar, title=lambda: self.page_title,
                              call_hook=call_hook, refusal=lambda status, path: render_refusal(
                                  status, path, self.language))
+        for bar in (self.sidebar, self.topbar):  # their IDs too, alike in every process
+            self.router.names.name(bar, self.path)
+        self._life.parts.append(self.router.names)  # closed at the start
         if self._saver is not None:
             saver = self._saver
             self.router.keep = lambda widget, path: saver.mark(
@@ -324,6 +328,7 @@ class App(PageMethods, PageShell, TimingMixin, SharedWidgets, AuthApp):
     def _changed(self, widget: Widget, change: str) -> None:
         if change == "adopt":  # a global container takes *widget* in
             check_unique_keys(widget, self.with_key)
+            self.router.names.name(widget, self.path)
             return
         self.router.shared_changed(widget, change)  # the one door: pushed and saved
 

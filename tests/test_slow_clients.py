@@ -182,24 +182,30 @@ def _tick(app: Any, clock: FakeClock, seconds: float, *conns: Any) -> None:
         wait_until(lambda conn=conn: not conn.open or conn.deadline > clock())
 
 
-def test_a_connection_that_never_asked_is_closed_quietly_at_the_head_deadline(
+def test_a_connection_that_never_asked_is_closed_quietly_after_the_idle_timeout(
     serve: Serve, client_for: MakeClient
 ) -> None:
-    """A browser opens spare connections ahead of use; one that sent nothing
-    by the deadline is closed without a 408, which would otherwise meet the
-    request the browser then sends on it and show as that page's answer."""
-    server = serve(counting_app(), head_timeout=0.5)
+    """A browser opens spare connections ahead of use, and closes those it
+    has no use for (Chromium: after 10 s). One that sent nothing is kept past
+    the head deadline, so that the browser closes it, not the server at the
+    moment the browser sends its request on it; then it is closed without a
+    408, which would otherwise meet such a request and show as its answer."""
+    server = serve(counting_app(), head_timeout=0.5, idle_timeout=4.0)
     idle = socket.create_connection((server.host, server.port), timeout=10)
     begun = socket.create_connection((server.host, server.port), timeout=10)
+    late = socket.create_connection((server.host, server.port), timeout=10)
     try:
         begun.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # never finished
-        wait_until(lambda: server.waiting_heads == 2)
-        assert read_to_eof(idle, 10) == b""  # closed, nothing said
+        wait_until(lambda: server.waiting_heads == 3)
         assert read_to_eof(begun, 10).startswith(b"HTTP/1.1 408")
+        assert server.waiting_heads == 2  # the silent ones outlive the head deadline
+        late.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")  # a request at last
+        assert read_to_eof(late, 10).startswith(b"HTTP/1.1 200")
+        assert read_to_eof(idle, 10) == b""  # at the idle timeout: closed, nothing said
         assert server.waiting_heads == 0
     finally:
-        idle.close()
-        begun.close()
+        for s in (idle, begun, late):
+            s.close()
 
 
 def test_slow_loris_holds_no_thread_and_is_cut_at_the_head_deadline(

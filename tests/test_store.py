@@ -171,6 +171,21 @@ def test_max_sessions_counts_the_store_and_evicts_pending_first(store: RedisStor
     assert sorted(store.session_ids()) == sorted([active.id, newcomer.id])
 
 
+def test_creating_a_session_is_done_once_when_the_call_is_sent_again(store: RedisStore) -> None:
+    # redis-py sends a call again once when its answer times out (a busy
+    # machine): the record the first one made is the second one's, not a
+    # duplicate (which became a 500 page); another record of that ID is refused.
+    from stgo.errors import StoreError
+    from stgo.ids import new_session_id
+
+    sid, now = new_session_id(), time.time()
+    assert store.create_session(sid, now, limit=5, pending=True)
+    assert store.create_session(sid, now, limit=5, pending=True)
+    assert store.session_ids().count(sid) == 1
+    with pytest.raises(StoreError, match="already in the store"):
+        store.create_session(sid, now + 1.0)
+
+
 def test_rotation_with_the_store_refuses_the_old_id_in_every_process(
     redis_server: RedisServer, make_app: Callable[..., App]
 ) -> None:

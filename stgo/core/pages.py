@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Protocol
 
 from ..errors import ConfigurationError, WidgetError
 from ..widgets.bars import Sidebar
-from ..widgets.base import Widget, check_unique_keys
+from ..widgets.base import Widget
 from ..widgets.layout import Container, Factory
+from ..widgets.naming import SharedNames, check_unique_keys
 
 if TYPE_CHECKING:
     from .session import Session
@@ -112,6 +113,10 @@ class Site(Protocol):
     def scopes(self) -> Scopes:
         """Which page each top-level shared widget is on."""
 
+    @property
+    def names(self) -> SharedNames:
+        """The IDs of shared widgets (:mod:`stgo.widgets.naming`)."""
+
     def shared_changed(self, widget: Widget, change: str, *, applied: bool = False) -> None:
         """The one door of every shared widget's change (pushed, and saved)."""
 
@@ -153,12 +158,13 @@ class SharedWidgets(Factory):
         if any(w is widget for w in self.widgets):
             return widget
         check_unique_keys(widget, self.with_key)
+        site = self._site()
         with self._lock:
             if any(w is widget for w in self._widgets):
                 return widget
+            site.names.name(widget, self.path)
             widget.attach(None, self._changed)
             self._widgets.append(widget)
-        site = self._site()
         site.scopes.set(widget, self.path)
         site.shared_changed(widget, "insert")
         return widget
@@ -259,6 +265,7 @@ class Page(SharedWidgets):
         # widget checks that its owner does not change).
         if change == "adopt":  # a container of this page takes *widget* in
             check_unique_keys(widget, self.with_key)
+            self._owner.names.name(widget, self.path)
         else:
             self._owner.shared_changed(widget, change)  # the one door: pushed and saved
 

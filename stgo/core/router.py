@@ -16,6 +16,7 @@ from .. import protocol
 from ..errors import ConfigurationError
 from ..widgets.bars import Sidebar, Topbar
 from ..widgets.base import InputWidget, Widget
+from ..widgets.naming import SharedNames
 from ..widgets.nav import NavEntry, Navigation
 from .hub import PageView
 from .pages import OpenHook, Page, PagePrivate, Scopes, normalize_path
@@ -65,6 +66,8 @@ class Router:
         self._pages: dict[str, Page] = {}
         #: Which page each top-level shared widget is on.
         self.scopes = Scopes()
+        #: The IDs of shared widgets, alike in every process (closed at the app's start).
+        self.names = SharedNames()
         #: The browser tabs of every session (see :class:`~stgo.core.tabs.BrowserTab`).
         self.tabs: TabRegistry[Session] = TabRegistry(self._tab_moved)
         #: Saves a shared widget's run-time change (a persistent store's

@@ -1,10 +1,9 @@
 """One browser's server-side session: private state and private widgets.
 
 A :class:`Session` is created by the :class:`~stgo.core.manager.SessionManager` and
-guarded by a private :class:`threading.RLock`.  Observers (the App) hear about
-state and widget changes through the small :class:`SessionObserver` protocol,
-always *after* the lock is released, so an observer may freely read the session
-or write to sockets.
+guarded by a private :class:`threading.RLock`.  Observers (the App) hear of state
+and widget changes through the small :class:`SessionObserver` protocol, always
+*after* the lock is released: an observer may read the session or write to sockets.
 """
 
 from __future__ import annotations
@@ -20,8 +19,9 @@ from ..errors import StgoError, WidgetError
 from ..limits import TokenBucket
 from ..serial import SerialQueue
 from ..store.sessionstate import DictState, SessionState
-from ..widgets.base import InputWidget, Widget, check_unique_keys
+from ..widgets.base import InputWidget, Widget
 from ..widgets.layout import Factory
+from ..widgets.naming import check_unique_keys, name_keyed
 from .pagewidgets import PageWidgets
 from .request import RequestInfo
 from .resources import Resources
@@ -430,6 +430,7 @@ class Session(SessionPerson, SessionWork, Factory):
             return mine if mine is not None else self.shared_widget(key)
 
         check_unique_keys(widget, taken)
+        name_keyed(widget, "private", self.id)  # alike in every process: widgets.naming
 
     def redraw(self, widget: Widget, change: str = "update") -> None:
         """Push *widget* again to this session's tabs only.

@@ -17,11 +17,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["HeadGate", "HeadReader"]
+__all__ = ["HeadGate", "HeadReader", "IDLE_TIMEOUT"]
 
 # A head longer than this goes to a handler thread anyway, which refuses it
 # (http.server answers 414 or 431 past 64 KiB per line).
 _MAX_HEAD_BYTES = 65536 + 1024
+
+#: Seconds a connection that has sent nothing is kept (see :class:`HeadGate`).
+IDLE_TIMEOUT = 60.0
 
 _TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 
@@ -69,14 +72,21 @@ class HeadGate:
 
     A thread per connection from the moment of ``accept`` lets 200 clients
     that send a byte at a time (slow loris) hold 200 threads; here they hold
-    a file descriptor and a small buffer each, and are closed (408) at the
-    deadline; one that sent nothing at all is closed without an answer.  A
-    connection whose head is in goes on to a handler thread with what was read.
+    a file descriptor and a small buffer each, and are closed (408) *timeout*
+    seconds after their first byte at the latest.  One that sends nothing is
+    closed without an answer after *idle_timeout*: a browser's spare
+    connection, opened ahead of use, which the browser closes itself when it
+    has none (Chromium: after 10 s unused). Closed by us at the moment the
+    browser gives it a request, it fails that request (the page's script or
+    stylesheet, under load: ``ERR_SOCKET_NOT_CONNECTED``); so the browser
+    must be the one that closes it, as with nginx (60 s).  A connection whose
+    head is in goes on to a handler thread with what was read.
     """
 
-    def __init__(self, timeout: float, dispatch: Callable[[socket.socket, Any, bytes], None]
-                 ) -> None:
+    def __init__(self, timeout: float, dispatch: Callable[[socket.socket, Any, bytes], None],
+                 idle_timeout: float | None = None) -> None:
         self._timeout = timeout
+        self._idle_timeout = max(timeout, IDLE_TIMEOUT if idle_timeout is None else idle_timeout)
         self._dispatch = dispatch
         self._selector = selectors.DefaultSelector()
         self._wake_r, self._wake_w = socket.socketpair()
@@ -153,7 +163,7 @@ class HeadGate:
         with self._lock:
             arrivals, self._arrivals = self._arrivals, []
             closed = self._closed
-        deadline = time.monotonic() + self._timeout
+        deadline = time.monotonic() + self._idle_timeout
         for sock, address in arrivals:
             self._waiting[sock] = [address, b"", deadline]
             self._selector.register(sock, selectors.EVENT_READ)
@@ -171,6 +181,8 @@ class HeadGate:
             self._forget(sock)
             sock.close()
             return
+        if not entry[1]:  # its first bytes: the head's own deadline
+            entry[2] = min(entry[2], time.monotonic() + self._timeout)
         entry[1] += data
         if _head_complete(entry[1]) or len(entry[1]) > _MAX_HEAD_BYTES:
             self._forget(sock)

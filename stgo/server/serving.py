@@ -23,7 +23,7 @@ from werkzeug.serving import ThreadedWSGIServer
 from ..transport.ws import CLOSE_LINGER
 from .binding import listen
 from .handler import HANDLER_TIMEOUT, HEAD_TIMEOUT, RequestHandler
-from .headgate import HeadGate
+from .headgate import IDLE_TIMEOUT, HeadGate
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -65,7 +65,7 @@ class _GatedServer(ThreadedWSGIServer):
     """
 
     def __init__(self, host: str, port: int, app: Servable, handler: type[RequestHandler],
-                 head_timeout: float, fd: int, shared: bool) -> None:
+                 head_timeout: float, fd: int, shared: bool, idle_timeout: float) -> None:
         super().__init__(host, port, app, handler, fd=fd)
         if shared:
             # A socket shared with other processes (``--workers``): all of
@@ -74,7 +74,7 @@ class _GatedServer(ThreadedWSGIServer):
             self.socket.setblocking(False)
         self._heads: dict[socket.socket, bytes] = {}
         self._heads_lock = threading.Lock()
-        self.gate = HeadGate(head_timeout, self._start_handler)
+        self.gate = HeadGate(head_timeout, self._start_handler, idle_timeout)
 
     def get_request(self) -> tuple[socket.socket, Any]:
         sock, address = super().get_request()
@@ -120,6 +120,9 @@ class Server:
         (10), from connecting (or from its previous response, on a keep-alive
         connection); past it the connection is closed (408).  Until its head
         is in, a connection waits on one shared thread, not its own.
+    :param idle_timeout: seconds a new connection that sends nothing is kept
+        (60; at least *head_timeout*): a browser's spare one, which the
+        browser closes itself (see :class:`~stgo.server.headgate.HeadGate`).
     :param fd: a listening socket to serve instead of binding *host*:*port*
         (one that ``stgo run --workers`` shares between its workers).
     :raises OSError: without *fd*, *host*:*port* cannot be bound (taken, say).
@@ -127,7 +130,8 @@ class Server:
 
     def __init__(self, app: Servable, host: str = "127.0.0.1", port: int = 8501, *,
                  handler_timeout: float = HANDLER_TIMEOUT,
-                 head_timeout: float = HEAD_TIMEOUT, fd: int | None = None) -> None:
+                 head_timeout: float = HEAD_TIMEOUT, idle_timeout: float = IDLE_TIMEOUT,
+                 fd: int | None = None) -> None:
         self.app = app
 
         class Handler(RequestHandler):
@@ -139,9 +143,10 @@ class Server:
         if fd is None:
             with listen(host, port) as own:
                 self._server = _GatedServer(host, port, app, Handler, head_timeout,
-                                            own.fileno(), shared=False)
+                                            own.fileno(), shared=False, idle_timeout=idle_timeout)
         else:
-            self._server = _GatedServer(host, port, app, Handler, head_timeout, fd, shared=True)
+            self._server = _GatedServer(host, port, app, Handler, head_timeout, fd, shared=True,
+                                        idle_timeout=idle_timeout)
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
 

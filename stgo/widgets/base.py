@@ -30,7 +30,7 @@ from .scope import checked_scope
 
 __all__ = [
     "Widget", "InputWidget", "StateReader", "Parent", "Handler", "Notify", "Event", "esc",
-    "check_callback", "valid_unicode", "check_unique_keys", "positive_int",
+    "check_callback", "valid_unicode", "positive_int",
 ]
 
 #: ``fn(session, event, value)``; the session is typed loosely to keep widgets
@@ -143,25 +143,6 @@ def valid_unicode(text: str) -> str:
     if text.isascii() or _SURROGATE.search(text) is None:
         return text
     return _SURROGATE.sub("\ufffd", text)
-
-
-def check_unique_keys(widget: Widget, taken: Callable[[str], Widget | None]) -> None:
-    """Refuse *widget* (and its children) if a key is used twice on the page.
-
-    :param taken: returns the widget already on the page with a key, or ``None``.
-    :raises WidgetError: naming the key; nothing is changed.
-    """
-    seen: dict[str, Widget] = {}
-    for w in widget.walk():
-        other = seen.get(w.key)
-        if other is None:
-            other = taken(w.key)
-        if other is not None and other is not w:
-            raise WidgetError(
-                f"key {w.key!r} is already used on this page by {other!r}: keys are unique "
-                "on a page (give one of them another key=)"
-            )
-        seen[w.key] = w
 
 
 def check_callback(

@@ -40,8 +40,13 @@ end
 """
 
 # KEYS: meta, idle, born, pend, data, uploads; ARGV: id, now, limit, pending, idle ttl, age ttl
+# A record of this ID made at this very time is this call's own, sent again by
+# redis-py after its answer was lost (a timeout): done (the ID is new and random).
 CREATE = KEEP + """
-if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  if redis.call('HGET', KEYS[1], 'c') == ARGV[2] then return 1 end
+  return -1
+end
 local lim = tonumber(ARGV[3])
 if lim >= 0 and redis.call('ZCARD', KEYS[3]) >= lim then return 0 end
 redis.call('HSET', KEYS[1], 'c', ARGV[2], 'a', ARGV[2], 'p', ARGV[4])
