@@ -26,13 +26,14 @@ from .core.hub import Hub
 from .core.manager import SessionManager
 from .core.pages import SharedWidgets, Site
 from .core.router import Router
-from .core.session import Session, toast_message
+from .core.session import Session
 from .core.tabs import TabRegistry
 from .errors import WidgetError
 from .failures import FailureLog
 from .lifecycle import Lifecycle
 from .limits import AddressRateLimiter, ConnectionLimiter, LogOnce, UploadLimits
 from .metrics import Metrics
+from .protocol import toast_message
 from .routes import PageMethods
 from .shell import PageShell
 from .store import StateView, Store, open_store

@@ -23,12 +23,12 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .errors import ProtocolError
+from .errors import ProtocolError, WidgetError
 
 __all__ = [
     "VERSION", "ClientEvent", "Resync", "Navigate", "QueryChange", "decode", "encode",
-    "render_message", "url_message", "patch_message", "error_message", "expired_message",
-    "op_update", "op_value", "op_insert", "op_remove",
+    "render_message", "url_message", "toast_message", "patch_message", "error_message",
+    "expired_message", "op_update", "op_value", "op_insert", "op_remove",
     "cookie_message", "CLOSE_ROTATED", "CLOSE_MOVED", "CLOSE_NORMAL", "CLOSE_GOING_AWAY",
     "CLOSE_POLICY", "CLOSE_TOO_BIG", "CLOSE_TRY_AGAIN", "OutKey", "RENDER_KEY", "Outlet",
 ]
@@ -183,6 +183,16 @@ def render_message(title: str, roots: dict[str, str], *, path: str | None = None
         msg["status"] = status
     if push:
         msg["push"] = True
+    return msg
+
+
+def toast_message(text: Any, icon: str | None, duration: float) -> dict[str, Any]:
+    """The client message of a toast."""
+    if isinstance(duration, bool) or not isinstance(duration, (int, float)) or duration < 0:
+        raise WidgetError(f"duration must be a number of seconds >= 0, got {duration!r}")
+    msg: dict[str, Any] = {"type": "toast", "text": str(text), "duration": float(duration)}
+    if icon:
+        msg["icon"] = str(icon)
     return msg
 
 

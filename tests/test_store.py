@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import websocket
 
 import stgo
 from stgo import App, SessionManager
@@ -333,21 +334,30 @@ def test_redis_paused_or_restarted_the_server_lives_says_degraded_and_recovers(
     app.store.timeout = 0.5  # type: ignore[attr-defined]
     server = Server(app, "127.0.0.1", 0)
     server.start()
-    client, fresh = Client(server.url), Client(server.url)
+    client, fresh, late = Client(server.url), Client(server.url), Client(server.url)
     try:
         tab = client.connect()
         seq = tab.event(app.widget("click").id)
         tab.ack(seq)
         assert request(server.url, "/health").json()["status"] == "ok"
+        assert late.get("/").status == 200  # a page, its socket to come
 
         redis_server.pause()
         health = request(server.url, "/health")
         assert health.status == 200 and health.json()["status"] == "degraded"
         page = request(server.url, "/")
         assert page.status == 503 and "Temporarily unavailable" in page.body
+        # The socket's handshake writes the session's activity: refused with a
+        # 503 the client retries, not opened and then served by nobody.
+        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+            late.connect(wait_render=False)
+        assert refused.value.status_code == 503
         redis_server.resume()
         wait_until(lambda: request(server.url, "/health").json()["status"] == "ok", 10)
         assert client.get("/").status == 200 and "mine: 1" in client.get("/").body
+        late.connect()  # and now it opens, the refused one not counted
+        session = app.sessions.get(late.session_id or "")
+        assert session is not None and session.connections == 1 and session.activated
 
         redis_server.restart()  # everything in it is gone (no persistence)
         wait_until(lambda: request(server.url, "/health").json()["status"] == "ok", 10)
@@ -356,8 +366,8 @@ def test_redis_paused_or_restarted_the_server_lives_says_degraded_and_recovers(
         seq = round_trip.event(app.widget("click").id)
         assert round_trip.ack(seq)["type"] == "patch"
     finally:
-        client.close()
-        fresh.close()
+        for browser in (client, fresh, late):
+            browser.close()
         server.stop()
 
 

@@ -15,8 +15,9 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TypeVar
 
-from ..errors import StgoError, WidgetError
+from ..errors import StgoError
 from ..limits import TokenBucket
+from ..protocol import toast_message
 from ..serial import SerialQueue
 from ..store.sessionstate import DictState, SessionState
 from ..widgets.base import InputWidget, Widget
@@ -56,16 +57,6 @@ class Cancellable(Protocol):
     def cancelled(self) -> bool: ...
 
     def cancel(self) -> None: ...
-
-
-def toast_message(text: Any, icon: str | None, duration: float) -> dict[str, Any]:
-    """The client message of a toast."""
-    if isinstance(duration, bool) or not isinstance(duration, (int, float)) or duration < 0:
-        raise WidgetError(f"duration must be a number of seconds >= 0, got {duration!r}")
-    msg: dict[str, Any] = {"type": "toast", "text": str(text), "duration": float(duration)}
-    if icon:
-        msg["icon"] = str(icon)
-    return msg
 
 
 class Session(SessionPerson, SessionWork, Factory):
@@ -189,7 +180,13 @@ class Session(SessionPerson, SessionWork, Factory):
             self._activated = True
         if activate is not None:
             activate(self)
-        self._sync_access(activate=first)
+        try:
+            self._sync_access(activate=first)
+        except BaseException:  # the store did not answer: no connection counted
+            with self._lock:
+                self._connections -= 1
+                self._activated = not first
+            raise
         return count
 
     def detach(self) -> int:

@@ -3,6 +3,7 @@ connection handed to the App's I/O loop with its session and tab."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from ..core.hub import Hub
 from ..core.manager import SessionManager
 from ..core.session import Session
 from ..core.tabs import BrowserTab, TabRegistry, clean_query
-from ..errors import StoreUnavailableError
+from ..errors import StoreError, StoreUnavailableError
 from ..ids import is_valid_session_id, redact
 from ..limits import ConnectionLimiter, LogOnce
 from ..metrics import Metrics
@@ -156,6 +157,16 @@ class Upgrade:
             self._refusals.refused(request, full)
             return Response(f"unavailable: {full}\n", status=503, mimetype="text/plain",
                             headers={"Retry-After": "10"})(environ, start_response)
+        try:
+            # Before the handshake (it writes the record's activity): a store
+            # that does not answer is a 503 the client retries, not a socket
+            # that opens and is then served by nobody.
+            session.attach()
+        except StoreUnavailableError:
+            self._limits.release(address)
+            return Response("unavailable: the session store does not answer\n", status=503,
+                            mimetype="text/plain",
+                            headers={"Retry-After": "5"})(environ, start_response)
         # Nothing of the request is needed for the connection's life (a tab
         # may stay open for days): hold no reference to it meanwhile.
         del request
@@ -204,7 +215,8 @@ class Upgrade:
         """Accept the upgrade and hand the connection to the App's I/O loop.
 
         The connection releases *address*'s slot in the connection limits
-        (taken by the caller) when it ends.
+        (taken by the caller) and detaches from *session* (attached by the
+        caller) when it ends.
 
         Returns as soon as the page is queued, and this thread goes back to
         the server.  On a server whose socket cannot be taken over (see
@@ -221,13 +233,14 @@ class Upgrade:
             )
         except BaseException:
             limits.release(address)  # the connection's slot, taken for it
+            with contextlib.suppress(StoreError):  # the handshake's error is the one to tell
+                session.detach()
             raise
         taken = take_over(environ, conn.sock)
         if taken is not None:
             conn.own(taken)
         server = environ.get("SERVER_SOFTWARE", "this server")
         del environ  # the handshake is done: no copy of it for the connection's life
-        session.attach()
         if tab is not None:
             self._tabs.bind(tab, conn)
             with hub.batch(origin=session, conn=conn):
