@@ -24,6 +24,7 @@ from bench.users.stats import (
     pass_bar,
     percentile,
     row,
+    turns_markdown,
 )
 
 MB = 1_000_000
@@ -103,18 +104,35 @@ def test_table_names_a_missing_peer() -> None:
 def test_plan_takes_turns_within_each_scenario_and_n() -> None:
     cells = plan([10, 25], ["simple", "live"], ["floor", "stgo", "streamlit"], workers2=True)
     groups: dict[tuple[int, str], list[str]] = {}
-    for n, name, fw in cells:
+    for n, name, fw, turn in cells:
+        assert turn == 0
         groups.setdefault((n, name), []).append(fw)
     # the floor only where the scenario has one; stgo-w2 only at the largest N
     assert sorted(groups[(10, "simple")]) == ["floor", "stgo", "streamlit"]
     assert sorted(groups[(10, "live")]) == ["stgo", "streamlit"]
     assert sorted(groups[(25, "simple")]) == ["floor", "stgo", "stgo-w2", "streamlit"]
     # each group's cells run one after another (interleaved frameworks, not one per block)
-    order = [(n, name) for n, name, _ in cells]
+    order = [(n, name) for n, name, _, _ in cells]
     assert order == sorted(order, key=lambda k: ([10, 25].index(k[0]),
                                                  ["simple", "live"].index(k[1])))
     # the order rotates, so no framework always goes first
     assert len({fws[0] for fws in groups.values()}) > 1
+
+
+def test_turns_rotate_and_their_table_gives_median_and_range_of_per_turn_ratios() -> None:
+    cells = plan([10], ["simple"], ["floor", "stgo"], workers2=False, turns=3)
+    assert [(fw, turn) for _, _, fw, turn in cells] == [
+        ("floor", 0), ("stgo", 0), ("stgo", 1), ("floor", 1), ("floor", 2), ("stgo", 2)]
+    rows = []
+    for turn, (floor_ms, stgo_ms) in enumerate([(100, 110), (200, 100), (100, 300)]):
+        for fw, ms in (("floor", floor_ms), ("stgo", stgo_ms)):
+            rows.append({**row(_cell(fw, ms, ms / 10, 0.1, 0.1)), "turn": turn})
+    table = turns_markdown(add_ratios(rows))
+    stgo = next(line for line in table.splitlines() if "| stgo |" in line)
+    # each turn's load P95 over the floor's of the same turn (the P95 of load+0..3
+    # is load+2.85): 112.85 / 102.85, 102.85 / 202.85, 302.85 / 102.85
+    assert "| 3 | 12/12 |" in stgo
+    assert "x1.10 (x0.51-x2.94)" in stgo
 
 
 def test_write_doc_replaces_only_its_block(tmp_path: Path) -> None:

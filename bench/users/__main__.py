@@ -26,10 +26,12 @@ from ..scale import redis_server
 from .driver import Browsers, run_cell
 from .peers import VENVS, ensure_peers, server, versions
 from .scenarios import FRAMEWORKS, SCENARIOS
-from .stats import add_ratios, markdown, row
+from .stats import add_ratios, markdown, row, turns_markdown
 
 DOC = Path(__file__).resolve().parent.parent.parent / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench.users:begin -->", "<!-- bench.users:end -->"
+#: The block of a run in turns (``--turns``): beside the one-turn table, not over it.
+TURNS_BEGIN, TURNS_END = "<!-- bench.users-turns:begin -->", "<!-- bench.users-turns:end -->"
 
 
 def _log(msg: str) -> None:
@@ -61,29 +63,31 @@ async def _settle() -> float:
 
 
 def plan(ns: list[int], scenarios: list[str], frameworks: list[str],
-         workers2: bool) -> list[tuple[int, str, str]]:
-    """The cells in run order: (N, scenario, framework), frameworks rotated per scenario."""
-    cells = []
-    turn = 0
+         workers2: bool, turns: int = 1) -> list[tuple[int, str, str, int]]:
+    """The cells in run order: (N, scenario, framework, turn), the frameworks of
+    a scenario and N one after another, *turns* times, their order rotated each time."""
+    cells: list[tuple[int, str, str, int]] = []
+    rotation = 0
     for n in ns:
         for name in scenarios:
             fws = [f for f in frameworks if f != "floor" or SCENARIOS[name].floor]
             if workers2 and n == max(ns) and "stgo" in fws:
                 fws.insert(fws.index("stgo") + 1, "stgo-w2")
-            k = turn % len(fws)
-            turn += 1
-            cells.extend((n, name, f) for f in fws[k:] + fws[:k])
+            for turn in range(turns):
+                k = rotation % len(fws)
+                rotation += 1
+                cells.extend((n, name, f, turn) for f in fws[k:] + fws[:k])
     return cells
 
 
 async def _run(args: argparse.Namespace, pythons: dict[str, Path],
-               cells: list[tuple[int, str, str]], redis_url: str | None,
+               cells: list[tuple[int, str, str, int]], redis_url: str | None,
                facts: dict[str, Any]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     async with Browsers(args.browsers) as browsers:
-        for i, (n, name, fw) in enumerate(cells, 1):
+        for i, (n, name, fw, turn) in enumerate(cells, 1):
             busy = await _settle()
-            _log(f"bench.users: [{i}/{len(cells)}] {name} N={n} {fw} (load {_load()}, "
+            _log(f"bench.users: [{i}/{len(cells)}] {name} N={n} {fw} turn {turn} (load {_load()}, "
                  f"CPU {busy:.0f} % busy) ...")
             try:
                 with server(fw, name, pythons, redis_url) as srv, \
@@ -99,6 +103,7 @@ async def _run(args: argparse.Namespace, pythons: dict[str, Path],
                      "cpu_ms_per_action": None, "seconds": 0.0, "errors": {str(exc)[:200]: n}}
             r["load_avg"] = _load()
             r["cpu_busy_before"] = busy
+            r["turn"] = turn
             _log(f"  ok {r['ok']}/{n}, load P95 {r['load_p95_ms']}, click P95 "
                  f"{r['click_p95_ms']}, MB/user {r['mb_per_user']}, errors {r['errors']}")
             rows.append(r)
@@ -137,13 +142,13 @@ def _order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (sc[r["scenario"]], r["n"], fw.get(r["framework"], 9)))
 
 
-def write_doc(text: str, doc: Path = DOC) -> None:
+def write_doc(text: str, doc: Path = DOC, begin: str = BEGIN, end: str = END) -> None:
     """Put *text* between the markers in docs/benchmarks.md (appended the first time)."""
     body = doc.read_text()
-    block = f"{BEGIN}\n{text}{END}"
-    if BEGIN in body and END in body:
-        head, rest = body.split(BEGIN, 1)
-        body = head + block + rest.split(END, 1)[1]
+    block = f"{begin}\n{text}{end}"
+    if begin in body and end in body:
+        head, rest = body.split(begin, 1)
+        body = head + block + rest.split(end, 1)[1]
     else:
         body = body.rstrip("\n") + "\n\n" + block + "\n"
     doc.write_text(body)
@@ -161,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per user step")
     p.add_argument("--profile", type=Path, help="py-spy each server into this folder "
                    "(raw, collapsed stacks: one file per cell)")
+    p.add_argument("--turns", type=int, default=1, help="run each scenario and N this many "
+                   "times (frameworks in turns): a table of the median and range over them")
     p.add_argument("--json", type=Path, help="write the rows and the run's facts here")
     p.add_argument("--doc", action="store_true", help="write the table into "
                    "docs/benchmarks.md")
@@ -182,11 +189,11 @@ def main(argv: list[str] | None = None) -> int:
     pythons, missing = ensure_peers(peers, args.venvs)
     frameworks = [f for f in frameworks if f not in missing]
     workers2 = not args.no_workers and not args.quick and "stgo" in frameworks
-    cells = plan(ns, scenarios, frameworks, workers2)
+    cells = plan(ns, scenarios, frameworks, workers2, max(1, args.turns))
     facts: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(),
         "versions": versions(pythons), "load_before": _load(), "ns": ns,
-        "browsers": args.browsers, "missing": missing,
+        "browsers": args.browsers, "missing": missing, "turns": max(1, args.turns),
     }
     _log(f"bench.users: {len(cells)} cells, versions {facts['versions']}, load "
          f"{facts['load_before']}")
@@ -213,12 +220,14 @@ def _calm(rows: list[dict[str, Any]]) -> str:
 
 def _publish(facts: dict[str, Any], rows: list[dict[str, Any]], doc: bool) -> None:
     """Print the table; with *doc*, write it with the run's facts into docs/benchmarks.md."""
-    table = markdown(rows, facts.get("missing"))
+    turns = int(facts.get("turns", 1))
+    table = markdown(rows, facts.get("missing")) if turns == 1 else turns_markdown(rows)
     print(table)
     if doc:
         m = facts["machine"]
         loads = [r["load_avg"][0] for r in rows if r.get("load_avg")]
-        head = (f"`python -m bench.users` on {facts['date']}, commit {m['commit']}, "
+        head = (f"`python -m bench.users{f' --turns {turns}' if turns > 1 else ''}` on "
+                f"{facts['date']}, commit {m['commit']}, "
                 f"{m['nproc']} x {m['cpu']}, Python {m['python']}; "
                 + ", ".join(f"{k} {v}" for k, v in facts["versions"].items() if k != "python")
                 + f"; {facts['browsers']} Chromium processes on the same machine; load "
@@ -228,7 +237,7 @@ def _publish(facts: dict[str, Any], rows: list[dict[str, Any]], doc: bool) -> No
         if facts.get("partial"):
             head += ("**A partial run**: it was stopped before its last cells; the table "
                      "has the cells it finished.\n\n")
-        write_doc(head + table)
+        write_doc(head + table, *((DOC, TURNS_BEGIN, TURNS_END) if turns > 1 else ()))
 
 
 if __name__ == "__main__":

@@ -7,14 +7,15 @@ them on fixed inputs.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import statistics
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .scenarios import PASS_BAR
 
 __all__ = ["percentile", "UserResult", "Cell", "row", "add_ratios", "pass_bar",
-           "markdown"]
+           "markdown", "turns_markdown"]
 
 MB = 1_000_000
 
@@ -99,13 +100,13 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 def add_ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each row with ``x_floor`` and ``x_streamlit``: its figures over the floor's and
-    Streamlit's of the same scenario and N in the same run (``None`` where there is none)."""
-    by = {(r["framework"], r["scenario"], r["n"]): r for r in rows}
+    Streamlit's of the same scenario, N and turn in the same run (``None`` where there is none)."""
+    by = {(r["framework"], r["scenario"], r["n"], r.get("turn", 0)): r for r in rows}
     out = []
     for r in rows:
         r = dict(r)
         for ref in ("floor", "streamlit"):
-            other = by.get((ref, r["scenario"], r["n"]))
+            other = by.get((ref, r["scenario"], r["n"], r.get("turn", 0)))
             r[f"x_{ref}"] = {k: _ratio(r[k], other[k]) if other else None for k in _RATIO_KEYS}
         out.append(r)
     return out
@@ -160,3 +161,39 @@ def markdown(rows: list[dict[str, Any]], missing: dict[str, str] | None = None) 
     for name, why in (missing or {}).items():
         lines.append(f"\n**{name} MISSING**: {why}")
     return "\n".join(lines) + "\n"
+
+
+TURNS_HEAD = ("scenario", "N", "framework", "turns", "ok", "load P95: median (range)",
+              "click P95: median (range)", "load P95 / floor: median (range)",
+              "click P95 / floor: median (range)")
+
+
+def _spread(values: list[float], fmt: Callable[[float | None], str]) -> str:
+    if not values:
+        return "-"
+    return f"{fmt(statistics.median(values))} ({fmt(min(values))}-{fmt(max(values))})"
+
+
+def turns_markdown(rows: list[dict[str, Any]]) -> str:
+    """A run of several turns (``--turns``): per scenario, N and framework, the
+    median and range of its P95s over the turns, and of their ratios to the
+    floor's of the same turn (rows as :func:`add_ratios` gives them)."""
+    groups: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["scenario"], r["n"], r["framework"]), []).append(r)
+    lines = ["| " + " | ".join(TURNS_HEAD) + " |", "|" + "|".join("---" for _ in TURNS_HEAD) + "|"]
+    for (scenario, n, fw), rs in groups.items():
+        def got(key: str, rs: list[dict[str, Any]] = rs) -> list[float]:
+            return [r[key] for r in rs if r.get(key) is not None]
+
+        def x(key: str, rs: list[dict[str, Any]] = rs) -> list[float]:
+            return [r["x_floor"][key] for r in rs
+                    if (r.get("x_floor") or {}).get(key) is not None]
+
+        ok = sum(r["ok"] for r in rs)
+        cells = (scenario, str(n), fw, str(len(rs)), f"{ok}/{n * len(rs)}",
+                 _spread(got("load_p95_ms"), _ms), _spread(got("click_p95_ms"), _ms),
+                 _spread(x("load_p95_ms"), _x), _spread(x("click_p95_ms"), _x))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
