@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from stgo.server import Server
+from stgo.server import Server, headgate
 from stgo.transport.ws import CLOSE_LINGER
 
 from .helpers import Client, FakeClock, handler_threads, wait_until
@@ -205,6 +205,26 @@ def test_a_connection_that_never_asked_is_closed_quietly_after_the_idle_timeout(
         assert server.waiting_heads == 0
     finally:
         for s in (idle, begun, late):
+            s.close()
+
+
+def test_past_max_silent_connections_the_oldest_silent_one_is_closed(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(headgate, "MAX_SILENT", 2)
+    server = serve(counting_app(), head_timeout=5.0, idle_timeout=30.0)
+    socks = [socket.create_connection((server.host, server.port), timeout=10)]
+    try:
+        socks[0].sendall(b"GET / HTTP/1.1\r\n")  # begun: not silent, not counted
+        for _ in range(3):
+            socks.append(socket.create_connection((server.host, server.port), timeout=10))
+            wait_until(lambda: server.waiting_heads == min(len(socks), 3))
+        assert read_to_eof(socks[1], 10) == b""  # the oldest silent one, closed quietly
+        assert server.waiting_heads == 3
+        socks[3].sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")  # the others served
+        assert read_to_eof(socks[3], 10).startswith(b"HTTP/1.1 200")
+    finally:
+        for s in socks:
             s.close()
 
 

@@ -17,14 +17,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["HeadGate", "HeadReader", "IDLE_TIMEOUT"]
+__all__ = ["HeadGate", "HeadReader", "IDLE_TIMEOUT", "MAX_SILENT"]
 
 # A head longer than this goes to a handler thread anyway, which refuses it
 # (http.server answers 414 or 431 past 64 KiB per line).
 _MAX_HEAD_BYTES = 65536 + 1024
 
-#: Seconds a connection that has sent nothing is kept (see :class:`HeadGate`).
-IDLE_TIMEOUT = 60.0
+#: Seconds a connection that has sent nothing is kept (see :class:`HeadGate`):
+#: past Chromium's own 60 s for a connection it opened and has not used.
+IDLE_TIMEOUT = 90.0
+#: Connections that have sent nothing kept at most; past it the oldest is closed.
+MAX_SILENT = 512
 
 _TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 
@@ -75,11 +78,12 @@ class HeadGate:
     a file descriptor and a small buffer each, and are closed (408) *timeout*
     seconds after their first byte at the latest.  One that sends nothing is
     closed without an answer after *idle_timeout*: a browser's spare
-    connection, opened ahead of use, which the browser closes itself when it
-    has none (Chromium: after 10 s unused). Closed by us at the moment the
-    browser gives it a request, it fails that request (the page's script or
-    stylesheet, under load: ``ERR_SOCKET_NOT_CONNECTED``); so the browser
-    must be the one that closes it, as with nginx (60 s).  A connection whose
+    connection, opened ahead of use, which the browser keeps for a while
+    (Chromium: 60 s unused) and closes itself.  Closed by us first, it fails
+    the request the browser then gives it (the page's script or stylesheet,
+    under load: ``ERR_SOCKET_NOT_CONNECTED``), so the browser must be the one
+    that closes it.  They cost a file descriptor each, so at most
+    :data:`MAX_SILENT` are kept (the oldest closed first).  A connection whose
     head is in goes on to a handler thread with what was read.
     """
 
@@ -167,6 +171,11 @@ class HeadGate:
         for sock, address in arrivals:
             self._waiting[sock] = [address, b"", deadline]
             self._selector.register(sock, selectors.EVENT_READ)
+        if len(self._waiting) > MAX_SILENT:
+            silent = [s for s, e in self._waiting.items() if not e[1]]  # oldest first
+            for sock in silent[:max(0, len(silent) - MAX_SILENT)]:
+                self._forget(sock)
+                sock.close()
         return closed
 
     def _read(self, sock: socket.socket) -> None:

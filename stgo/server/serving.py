@@ -121,7 +121,7 @@ class Server:
         connection); past it the connection is closed (408).  Until its head
         is in, a connection waits on one shared thread, not its own.
     :param idle_timeout: seconds a new connection that sends nothing is kept
-        (60; at least *head_timeout*): a browser's spare one, which the
+        (90; at least *head_timeout*): a browser's spare one, which the
         browser closes itself (see :class:`~stgo.server.headgate.HeadGate`).
     :param fd: a listening socket to serve instead of binding *host*:*port*
         (one that ``stgo run --workers`` shares between its workers).
