@@ -47,10 +47,10 @@ def test_a_click_sent_before_the_first_render_reaches_its_widget_on_another_proc
     on_b = Client(b.url)
     on_b.session_id = browser.session_id
     sock = on_b.connect(wait_render=False)
-    seqs = [sock.event(ids[label]) for label in ("Keyed", "Unkeyed", "Inner", "Private")]
-    answers = [sock.ack(seq) for seq in seqs]
-    assert [m for m in answers if m["type"] == "error"] == []
     try:
+        seqs = [sock.event(ids[label]) for label in ("Keyed", "Unkeyed", "Inner", "Private")]
+        answers = [sock.ack(seq) for seq in seqs]
+        assert [m for m in answers if m["type"] == "error"] == []
         expect(sock, "clicks: 4")
         render = next(m for m in sock.messages if m["type"] == "render")
         assert _ids(render["roots"]["global"], "Keyed", "Unkeyed", "Inner") == {
