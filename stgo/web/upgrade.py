@@ -43,6 +43,13 @@ log = logging.getLogger("stgo")
 Runner = Callable[[Callable[[], None]], None]
 
 
+def _store_unavailable(environ: WSGIEnvironment, start_response: StartResponse
+                       ) -> Iterable[bytes]:
+    """The answer to a handshake while the session store does not answer."""
+    return Response("unavailable: the session store does not answer\n", status=503,
+                    mimetype="text/plain", headers={"Retry-After": "5"})(environ, start_response)
+
+
 class SocketOptions(Protocol):
     """The app's settings for each WebSocket (the App is one; see its options)."""
 
@@ -138,9 +145,7 @@ class Upgrade:
         try:
             session, refusal = self._session_of(request)
         except StoreUnavailableError:
-            return Response("unavailable: the session store does not answer\n", status=503,
-                            mimetype="text/plain",
-                            headers={"Retry-After": "5"})(environ, start_response)
+            return _store_unavailable(environ, start_response)
         if session is None:
             if refusal == "origin not allowed":
                 self._refusals.origin_refused(request, request.headers.get("Origin"),
@@ -164,9 +169,10 @@ class Upgrade:
             session.attach()
         except StoreUnavailableError:
             self._limits.release(address)
-            return Response("unavailable: the session store does not answer\n", status=503,
-                            mimetype="text/plain",
-                            headers={"Retry-After": "5"})(environ, start_response)
+            return _store_unavailable(environ, start_response)
+        except BaseException:
+            self._limits.release(address)
+            raise
         # Nothing of the request is needed for the connection's life (a tab
         # may stay open for days): hold no reference to it meanwhile.
         del request
