@@ -371,6 +371,38 @@ def test_redis_paused_or_restarted_the_server_lives_says_degraded_and_recovers(
         server.stop()
 
 
+def test_a_store_failing_as_a_socket_attaches_is_a_503_and_counts_no_connection(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The handshake writes the session's activity (here: its activation) to
+    # the store; failing, it is a 503 the client retries, never an open socket
+    # that nobody serves (its exception, after the 101, became a 500 in it).
+    from stgo.errors import StoreUnavailableError
+
+    app = session_page_app(redis_server.url)
+    server = Server(app, "127.0.0.1", 0)
+    server.start()
+    browser = Client(server.url)
+    real = app.store.touch_session
+
+    def failing(*args: Any, **kwargs: Any) -> None:
+        raise StoreUnavailableError("Redis is unavailable: a test's")
+
+    try:
+        assert browser.get("/").status == 200
+        monkeypatch.setattr(app.store, "touch_session", failing)
+        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+            browser.connect(wait_render=False)
+        assert refused.value.status_code == 503
+        monkeypatch.setattr(app.store, "touch_session", real)
+        browser.connect()
+        session = app.sessions.get(browser.session_id or "")
+        assert session is not None and session.connections == 1 and session.activated
+    finally:
+        browser.close()
+        server.stop()
+
+
 def test_health_answers_within_a_second_while_redis_is_paused(redis_server: RedisServer) -> None:
     # A probe's timeout (Kubernetes': 1 s) must not see a Redis hiccup as a
     # dead process: /health answers "degraded" at once, from what a check
